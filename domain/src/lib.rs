@@ -1,0 +1,12 @@
+//! The shop's shared vocabulary: what an essence, a SKU and a price are, for the generator and
+//! the checkout service alike. Nothing about a product is defined twice.
+
+mod catalog;
+mod essence;
+mod money;
+mod sku;
+
+pub use catalog::{CatalogEntry, CatalogExport, CatalogSize, CATALOG_FORMAT_VERSION};
+pub use essence::{Essence, EssenceError, EssenceExtra, Notes, PriceText, Size, SizeExtra};
+pub use money::{Currency, Money, MoneyError};
+pub use sku::{Sku, SkuError};

@@ -1,0 +1,320 @@
+//! `config.toml`: Zola's configuration subset, read once, shown to templates as `config`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{line_col, Diagnostic, Error, Result};
+use crate::toml_value::toml_to_json;
+
+/// One taxonomy declared in `config.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaxonomyConfig {
+    /// The taxonomy's name, also its URL segment: `humour` → `/humour/`.
+    pub name: String,
+    /// Terms per page on a term's page; none means one page.
+    pub paginate_by: Option<usize>,
+    /// The path segment of the pagination pages.
+    pub paginate_path: Option<String>,
+    /// Whether each term gets a feed.
+    pub feed: bool,
+    /// Whether the taxonomy gets pages at all.
+    #[serde(default = "yes")]
+    pub render: bool,
+    /// Language of the taxonomy (we only build the default language).
+    pub lang: Option<String>,
+}
+
+impl TaxonomyConfig {
+    /// The pagination segment, `page` unless configured.
+    pub fn paginate_path(&self) -> &str {
+        self.paginate_path.as_deref().unwrap_or("page")
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The `[markdown]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MarkdownConfig {
+    /// Curly quotes, dashes and ellipses.
+    pub smart_punctuation: bool,
+    /// Open external links in a new tab.
+    pub external_links_target_blank: bool,
+    /// `rel="nofollow"` on external links.
+    pub external_links_no_follow: bool,
+    /// `rel="noreferrer"` on external links.
+    pub external_links_no_referrer: bool,
+    /// Accepted for compatibility; code is not highlighted (the theme styles `<pre>`).
+    pub highlight_code: bool,
+    /// Accepted for compatibility.
+    pub render_emoji: bool,
+    /// Open lazily-loaded images.
+    pub lazy_async_image: bool,
+    /// Where to put anchor links on headings (`none`, `left`, `right`, `heading`).
+    pub insert_anchor_links: String,
+    /// Extra options Zola has that we accept and ignore, kept so the config round-trips.
+    #[serde(flatten)]
+    pub other: toml::Table,
+}
+
+impl Default for MarkdownConfig {
+    fn default() -> Self {
+        MarkdownConfig {
+            smart_punctuation: false,
+            external_links_target_blank: false,
+            external_links_no_follow: false,
+            external_links_no_referrer: false,
+            highlight_code: false,
+            render_emoji: false,
+            lazy_async_image: false,
+            insert_anchor_links: "none".into(),
+            other: toml::Table::new(),
+        }
+    }
+}
+
+/// The `[search]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SearchConfig {
+    /// Include the page title.
+    pub include_title: bool,
+    /// Include the page description.
+    pub include_description: bool,
+    /// Include the page's path.
+    pub include_path: bool,
+    /// Include the page's text.
+    pub include_content: bool,
+    /// Cut the text after this many characters.
+    pub truncate_content_length: Option<usize>,
+    /// `elasticlunr_javascript`, `elasticlunr_json`, `fuse_javascript` or `fuse_json`.
+    pub index_format: String,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            include_title: true,
+            include_description: false,
+            include_path: false,
+            include_content: true,
+            truncate_content_length: None,
+            index_format: "fuse_json".into(),
+        }
+    }
+}
+
+/// The `[link_checker]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LinkCheckerConfig {
+    /// External URLs starting with these are not checked.
+    pub skip_prefixes: Vec<String>,
+    /// Internal anchors starting with these are not checked.
+    pub skip_anchor_prefixes: Vec<String>,
+}
+
+/// `config.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// The site's address; every permalink starts with it.
+    pub base_url: String,
+    /// The site's name.
+    pub title: Option<String>,
+    /// One sentence about the site.
+    pub description: Option<String>,
+    /// The language code of the content.
+    pub default_language: String,
+    /// The theme folder under `themes/`.
+    pub theme: Option<String>,
+    /// Author for feeds.
+    pub author: Option<String>,
+    /// Declared taxonomies; pages may only use these.
+    pub taxonomies: Vec<TaxonomyConfig>,
+    /// Write the site's feeds.
+    #[serde(alias = "generate_feed")]
+    pub generate_feeds: bool,
+    /// Feed file names: `atom.xml` and/or `rss.xml`.
+    pub feed_filenames: Vec<String>,
+    /// How many pages a feed holds at most.
+    pub feed_limit: Option<usize>,
+    /// Write `sitemap.xml`.
+    pub generate_sitemap: bool,
+    /// Write `robots.txt`.
+    pub generate_robots_txt: bool,
+    /// Write the search index.
+    pub build_search_index: bool,
+    /// Accepted for compatibility; sass is not compiled.
+    pub compile_sass: bool,
+    /// Accepted for compatibility.
+    pub minify_html: bool,
+    /// Glob patterns of content files to leave out.
+    pub ignored_content: Vec<String>,
+    /// Glob patterns of static files to leave out.
+    pub ignored_static: Vec<String>,
+    /// Markdown options.
+    pub markdown: MarkdownConfig,
+    /// Search index options.
+    pub search: SearchConfig,
+    /// Link checker options.
+    pub link_checker: LinkCheckerConfig,
+    /// Whatever the site wants templates to see.
+    #[serde(skip_serializing)]
+    pub extra: toml::Table,
+    /// Other keys Zola has (translations, languages…), accepted and passed to templates.
+    #[serde(flatten, skip_serializing)]
+    pub other: toml::Table,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            base_url: String::new(),
+            title: None,
+            description: None,
+            default_language: "en".into(),
+            theme: None,
+            author: None,
+            taxonomies: Vec::new(),
+            generate_feeds: false,
+            feed_filenames: vec!["atom.xml".into()],
+            feed_limit: None,
+            generate_sitemap: true,
+            generate_robots_txt: true,
+            build_search_index: false,
+            compile_sass: false,
+            minify_html: false,
+            ignored_content: Vec::new(),
+            ignored_static: Vec::new(),
+            markdown: MarkdownConfig::default(),
+            search: SearchConfig::default(),
+            link_checker: LinkCheckerConfig::default(),
+            extra: toml::Table::new(),
+            other: toml::Table::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks `config.toml` (or another file) at `path`.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses configuration text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            Error::one(Diagnostic::at(
+                path,
+                line,
+                col,
+                e.message().trim().to_string(),
+            ))
+        })?;
+        if config.base_url.is_empty() {
+            return Err(Error::one(Diagnostic::file(
+                path,
+                "`base_url` is required, e.g. base_url = \"https://example.com\"",
+            )));
+        }
+        for name in &config.feed_filenames {
+            if name != "atom.xml" && name != "rss.xml" {
+                return Err(Error::one(Diagnostic::file(
+                    path,
+                    format!(
+                        "feed_filenames: `{name}` is not a feed we can write (atom.xml or rss.xml)"
+                    ),
+                )));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in &config.taxonomies {
+            if t.name.trim().is_empty() {
+                return Err(Error::one(Diagnostic::file(
+                    path,
+                    "taxonomies: every taxonomy needs a `name`",
+                )));
+            }
+            if !seen.insert(t.name.clone()) {
+                return Err(Error::one(Diagnostic::file(
+                    path,
+                    format!("taxonomies: `{}` is declared twice", t.name),
+                )));
+            }
+        }
+        config.base_url = config.base_url.trim_end_matches('/').to_string();
+        Ok(config)
+    }
+
+    /// The permalink of a site path (`/a/b/` → `https://site/a/b/`).
+    pub fn permalink(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            return path.to_string();
+        }
+        let path = path.trim_start_matches('/');
+        format!("{}/{}", self.base_url, path)
+    }
+
+    /// The declared taxonomy of that name.
+    pub fn taxonomy(&self, name: &str) -> Option<&TaxonomyConfig> {
+        self.taxonomies.iter().find(|t| t.name == name)
+    }
+
+    /// What templates see as `config`.
+    pub fn to_template_value(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let serde_json::Value::Object(map) = &mut value {
+            map.insert(
+                "extra".into(),
+                toml_to_json(&toml::Value::Table(self.extra.clone())),
+            );
+            for (k, v) in &self.other {
+                map.entry(k.clone()).or_insert_with(|| toml_to_json(v));
+            }
+            // Zola's older singular names, for templates written against them.
+            map.insert("generate_feed".into(), self.generate_feeds.into());
+            map.insert(
+                "feed_filename".into(),
+                self.feed_filenames
+                    .first()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into(),
+            );
+        }
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_line_of_bad_toml() {
+        let err =
+            Config::parse("base_url = \"x\"\ntitle = = 3\n", Path::new("config.toml")).unwrap_err();
+        let d = &err.diagnostics()[0];
+        assert_eq!(d.line, Some(2));
+    }
+
+    #[test]
+    fn requires_base_url() {
+        assert!(Config::parse("title = \"x\"", Path::new("config.toml")).is_err());
+    }
+
+    #[test]
+    fn permalinks_join_cleanly() {
+        let c = Config::parse("base_url = \"https://a.example/\"", Path::new("c")).unwrap();
+        assert_eq!(c.permalink("/b/"), "https://a.example/b/");
+        assert_eq!(c.permalink(""), "https://a.example/");
+    }
+}

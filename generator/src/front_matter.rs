@@ -1,0 +1,352 @@
+//! `+++` TOML front matter of pages and sections, parsed with errors mapped into the file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{line_col, Diagnostic};
+
+/// Front matter of a page.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PageFrontMatter {
+    /// The page's title.
+    pub title: Option<String>,
+    /// One sentence for listings and meta tags.
+    pub description: Option<String>,
+    /// Publication date: a TOML date, datetime, or a string holding one.
+    pub date: Option<toml::Value>,
+    /// Last update, same forms as `date`.
+    pub updated: Option<toml::Value>,
+    /// Order in sections sorted by weight.
+    pub weight: Option<i64>,
+    /// Drafts are built only with `--drafts`.
+    pub draft: bool,
+    /// Replaces the slug taken from the file name.
+    pub slug: Option<String>,
+    /// Replaces the whole path of the page.
+    pub path: Option<String>,
+    /// Old paths that redirect here.
+    pub aliases: Vec<String>,
+    /// The template rendering the page.
+    pub template: Option<String>,
+    /// Whether the page goes into the search index.
+    #[serde(default = "yes")]
+    pub in_search_index: bool,
+    /// Terms of each taxonomy.
+    pub taxonomies: BTreeMap<String, Vec<String>>,
+    /// Authors, shown in feeds.
+    pub authors: Vec<String>,
+    /// Anything else the templates want.
+    pub extra: toml::Table,
+}
+
+/// Front matter of a section (`_index.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SectionFrontMatter {
+    /// The section's title.
+    pub title: Option<String>,
+    /// One sentence for listings and meta tags.
+    pub description: Option<String>,
+    /// How its pages are ordered: `date`, `update_date`, `weight`, `title`, `title_bytes`, `slug` or `none`.
+    pub sort_by: SortBy,
+    /// Order among sibling sections.
+    pub weight: i64,
+    /// Drafts are built only with `--drafts`.
+    pub draft: bool,
+    /// The template rendering the section.
+    pub template: Option<String>,
+    /// The default template of its pages.
+    pub page_template: Option<String>,
+    /// Pages per pagination page; none means no pagination.
+    pub paginate_by: Option<usize>,
+    /// The path segment of pagination pages.
+    pub paginate_path: String,
+    /// Reverse the order of paginated pages.
+    pub paginate_reversed: bool,
+    /// Anchor links on headings for this section's pages.
+    pub insert_anchor_links: Option<String>,
+    /// Whether the section gets a page of its own.
+    pub render: bool,
+    /// Redirect the section's page elsewhere.
+    pub redirect_to: Option<String>,
+    /// Whether the section goes into the search index.
+    pub in_search_index: bool,
+    /// Hand this section's pages up to its parent.
+    pub transparent: bool,
+    /// Give the section a feed of its own.
+    #[serde(alias = "generate_feed")]
+    pub generate_feeds: bool,
+    /// Old paths that redirect here.
+    pub aliases: Vec<String>,
+    /// Anything else the templates want.
+    pub extra: toml::Table,
+}
+
+impl Default for SectionFrontMatter {
+    fn default() -> Self {
+        SectionFrontMatter {
+            title: None,
+            description: None,
+            sort_by: SortBy::None,
+            weight: 0,
+            draft: false,
+            template: None,
+            page_template: None,
+            paginate_by: None,
+            paginate_path: "page".into(),
+            paginate_reversed: false,
+            insert_anchor_links: None,
+            render: true,
+            redirect_to: None,
+            in_search_index: true,
+            transparent: false,
+            generate_feeds: false,
+            aliases: Vec::new(),
+            extra: toml::Table::new(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How a section orders its pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    /// Newest first.
+    Date,
+    /// Most recently updated first.
+    UpdateDate,
+    /// Lightest first.
+    Weight,
+    /// A to Z, ignoring case and accents.
+    Title,
+    /// A to Z by bytes.
+    TitleBytes,
+    /// By slug.
+    Slug,
+    /// File order.
+    #[default]
+    None,
+}
+
+/// A file split into its front matter and body.
+#[derive(Debug, Clone)]
+pub struct Split<'a> {
+    /// The TOML between the `+++` lines.
+    pub front_matter: &'a str,
+    /// 1-based line of the first TOML line in the file.
+    pub front_matter_line: usize,
+    /// The Markdown after the closing `+++`.
+    pub body: &'a str,
+    /// 1-based line of the first body line in the file.
+    pub body_line: usize,
+}
+
+/// Splits a content file at its `+++` fences.
+pub fn split<'a>(file: &Path, text: &'a str) -> Result<Split<'a>, Diagnostic> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let leading = text.len() - text.trim_start().len();
+    let rest = &text[leading..];
+    let leading_lines = text[..leading].matches('\n').count();
+    if rest.starts_with("---") {
+        return Err(Diagnostic::at(
+            file,
+            leading_lines + 1,
+            1,
+            "YAML front matter (---) is not supported: write TOML between +++ lines",
+        ));
+    }
+    let Some(after_open) = rest.strip_prefix("+++") else {
+        return Err(Diagnostic::at(
+            file,
+            leading_lines + 1,
+            1,
+            "missing front matter: a content file starts with a +++ line, TOML, and a closing +++ line",
+        ));
+    };
+    let Some(after_open) = after_open
+        .strip_prefix("\r\n")
+        .or_else(|| after_open.strip_prefix('\n'))
+    else {
+        return Err(Diagnostic::at(
+            file,
+            leading_lines + 1,
+            4,
+            "the opening +++ must stand alone on its line",
+        ));
+    };
+    // The closing fence is the first line that is exactly +++ (trailing spaces allowed).
+    let mut offset = 0;
+    for line in after_open.split_inclusive('\n') {
+        if line.trim_end() == "+++" {
+            let front_matter = &after_open[..offset];
+            let body = &after_open[offset + line.len()..];
+            let front_matter_line = leading_lines + 2;
+            let body_line = front_matter_line + front_matter.matches('\n').count() + 1;
+            return Ok(Split {
+                front_matter,
+                front_matter_line,
+                body,
+                body_line,
+            });
+        }
+        offset += line.len();
+    }
+    Err(Diagnostic::at(
+        file,
+        leading_lines + 1,
+        1,
+        "the front matter opened here is never closed with a +++ line",
+    ))
+}
+
+/// Parses front matter TOML into `T`, mapping errors to the line and column in the file.
+pub fn parse<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    split: &Split<'_>,
+) -> Result<T, Diagnostic> {
+    toml::from_str(split.front_matter).map_err(|e| toml_diagnostic(file, split, &e))
+}
+
+fn toml_diagnostic(file: &Path, split: &Split<'_>, e: &toml::de::Error) -> Diagnostic {
+    let fm = split.front_matter;
+    let (line, col) = e.span().map(|s| line_col(fm, s.start)).unwrap_or((1, 1));
+    let mut message = e.message().trim().to_string();
+    if let Some(key) = key_on_line(fm, line) {
+        if !message.contains(&format!("`{key}`")) {
+            message = format!("in `{key}`: {message}");
+        }
+    }
+    Diagnostic::at(
+        file,
+        split.front_matter_line + line - 1,
+        col,
+        format!("front matter: {message}"),
+    )
+}
+
+/// The key assigned on a line of TOML, or the table a header names.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let l = text.lines().nth(line - 1)?.trim();
+    if l.starts_with('[') {
+        return Some(l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    }
+    let (key, _) = l.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty()).then(|| key.to_string())
+}
+
+/// Finds the line where a field such as `extra.price` or `extra.sizes[1].price` is written,
+/// for errors found after parsing; the front matter's first line when it is not written.
+pub fn locate_field(split: &Split<'_>, field: &str) -> usize {
+    let (table, key) = field.rsplit_once('.').unwrap_or(("", field));
+    let (table, index) = match table.split_once('[') {
+        Some((t, rest)) => (t, rest.trim_end_matches(']').parse::<usize>().ok()),
+        None => (table, None),
+    };
+    let mut current = String::new();
+    let mut seen_of_array = 0usize;
+    let mut in_wanted = table.is_empty();
+    for (i, raw) in split.front_matter.lines().enumerate() {
+        let l = raw.trim();
+        if l.starts_with('[') {
+            let is_array = l.starts_with("[[");
+            current = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            in_wanted = current == table
+                && match index {
+                    Some(n) if is_array => {
+                        seen_of_array += 1;
+                        seen_of_array == n + 1
+                    }
+                    Some(_) => false,
+                    None => true,
+                };
+            continue;
+        }
+        if let Some((k, _)) = l.split_once('=') {
+            let k = k.trim().trim_matches('"');
+            let inline = !table.is_empty() && current.is_empty() && k == table;
+            if (in_wanted && k == key) || inline {
+                return split.front_matter_line + i;
+            }
+        }
+    }
+    split.front_matter_line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Result<PageFrontMatter, Diagnostic> {
+        let f = Path::new("content/a.md");
+        parse(f, &split(f, text)?)
+    }
+
+    #[test]
+    fn splits_and_parses() {
+        let fm = p("+++\ntitle = \"Hello\"\ndate = 2024-05-01\n[taxonomies]\nhumour = [\"calming\"]\n+++\nBody").unwrap();
+        assert_eq!(fm.title.as_deref(), Some("Hello"));
+        assert_eq!(fm.taxonomies["humour"], vec!["calming"]);
+    }
+
+    #[test]
+    fn body_line_is_after_fence() {
+        let f = Path::new("a.md");
+        let s = split(f, "+++\ntitle = \"x\"\n+++\nhello\n").unwrap();
+        assert_eq!(s.body, "hello\n");
+        assert_eq!(s.front_matter_line, 2);
+        assert_eq!(s.body_line, 4);
+    }
+
+    #[test]
+    fn error_names_line_in_file_and_field() {
+        let e = p("+++\ntitle = \"x\"\nweight = \"heavy\"\n+++\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("weight"), "{}", e.message);
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let e = p("+++\ntittle = \"x\"\n+++\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("tittle"), "{}", e.message);
+    }
+
+    #[test]
+    fn missing_and_unclosed_fences() {
+        assert!(p("title = 1")
+            .unwrap_err()
+            .message
+            .contains("missing front matter"));
+        assert!(p("+++\ntitle = \"x\"\n")
+            .unwrap_err()
+            .message
+            .contains("never closed"));
+        assert!(p("---\ntitle: x\n---\n")
+            .unwrap_err()
+            .message
+            .contains("YAML"));
+    }
+
+    #[test]
+    fn locates_nested_keys() {
+        let f = Path::new("a.md");
+        let s = split(
+            f,
+            "+++\ntitle = \"x\"\n[extra]\nsku = \"A\"\nprice = \"1\"\n+++\n",
+        )
+        .unwrap();
+        assert_eq!(locate_field(&s, "extra.price"), 5);
+        assert_eq!(locate_field(&s, "title"), 2);
+        let s = split(f, "+++\n[extra]\nsku = \"A\"\n[[extra.sizes]]\nprice = \"1\"\n[[extra.sizes]]\nprice = \"2\"\n+++\n").unwrap();
+        assert_eq!(locate_field(&s, "extra.sizes[1].price"), 7);
+        assert_eq!(locate_field(&s, "extra.sizes[0].price"), 5);
+    }
+}

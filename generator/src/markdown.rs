@@ -1,0 +1,608 @@
+//! Markdown to HTML: CommonMark with tables, footnotes, strikethrough, task lists and heading
+//! attributes; heading ids and the table of contents; `@/` internal links; external link
+//! attributes; shortcodes; the summary at `<!-- more -->`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use pulldown_cmark::{html, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::content::Heading;
+use crate::error::{line_col, Diagnostic};
+use crate::shortcodes::{self, Segment};
+use crate::slugs::{slugify, unique_id};
+
+/// Which kind of template a shortcode has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortcodeKind {
+    /// `shortcodes/NAME.html`: its output is HTML placed as is.
+    Html,
+    /// `shortcodes/NAME.md`: its output is Markdown rendered with the page.
+    Markdown,
+}
+
+/// Renders shortcode templates; implemented by the site's templates.
+pub trait ShortcodeRenderer: Sync {
+    /// The kind of the shortcode, or `None` when no template exists.
+    fn kind(&self, name: &str) -> Option<ShortcodeKind>;
+    /// Renders a call with its arguments and the page's context.
+    fn render(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+        nth: usize,
+        body: Option<&str>,
+        page: &Value,
+    ) -> Result<String, String>;
+}
+
+/// Everything Markdown rendering needs to know about the site and the file.
+pub struct MarkdownContext<'a> {
+    /// Site configuration.
+    pub config: &'a Config,
+    /// Permalink of every page and section by relative path.
+    pub permalinks: &'a HashMap<String, String>,
+    /// The file, as shown in errors.
+    pub file: &'a Path,
+    /// The permalink of the page being rendered.
+    pub permalink: &'a str,
+    /// The file line the Markdown starts on.
+    pub body_line: usize,
+    /// Shortcode templates, when the site has any.
+    pub shortcodes: Option<&'a dyn ShortcodeRenderer>,
+    /// What shortcodes see as `page` or `section`.
+    pub page_value: &'a Value,
+    /// `none`, `left`, `right` or `heading`.
+    pub insert_anchor_links: &'a str,
+}
+
+/// The result of rendering one file's Markdown.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// The HTML.
+    pub html: String,
+    /// HTML before `<!-- more -->`.
+    pub summary: Option<String>,
+    /// Nested table of contents.
+    pub toc: Vec<Heading>,
+    /// Every heading id.
+    pub anchors: Vec<String>,
+    /// `@/` links: target, anchor, line in the file.
+    pub internal_links: Vec<(String, Option<String>, usize)>,
+    /// External links with their line.
+    pub external_links: Vec<(String, usize)>,
+    /// Names of the shortcodes called.
+    pub shortcodes: Vec<String>,
+}
+
+/// The one place pulldown-cmark's options are chosen.
+pub fn options(config: &Config) -> Options {
+    let mut o = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES;
+    if config.markdown.smart_punctuation {
+        o |= Options::ENABLE_SMART_PUNCTUATION;
+    }
+    o
+}
+
+const PH_OPEN: char = '\u{E000}';
+const PH_CLOSE: char = '\u{E001}';
+const MORE_SENTINEL: &str = "\u{E002}more\u{E002}";
+const CONTINUE_READING: &str = "<span id=\"continue-reading\"></span>";
+
+/// Words outside fenced code blocks, and minutes to read them at 200 a minute.
+pub fn word_count(raw: &str) -> (usize, usize) {
+    let words: usize = raw
+        .split("```")
+        .step_by(2)
+        .map(|chunk| {
+            let mut n = 0;
+            let mut in_word = false;
+            for c in chunk.chars() {
+                let w = c.is_alphanumeric() || (in_word && (c == '\'' || c == '’'));
+                if w && !in_word {
+                    n += 1;
+                }
+                in_word = w;
+            }
+            n
+        })
+        .sum();
+    (words, words.div_ceil(200))
+}
+
+/// Renders one file's Markdown.
+pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diagnostic>> {
+    let mut out = Rendered::default();
+    let mut diagnostics = Vec::new();
+    let mut placeholders: Vec<String> = Vec::new();
+    let diag_at = |offset: usize, message: String| {
+        let (line, col) = line_col(raw, offset);
+        Diagnostic::at(ctx.file, ctx.body_line + line - 1, col, message)
+    };
+
+    // Shortcodes first: Markdown ones become text, HTML ones placeholders filled in at the end.
+    let source: std::borrow::Cow<'_, str> = if shortcodes::may_contain(raw) {
+        match shortcodes::parse(raw) {
+            Err(e) => return Err(vec![diag_at(e.offset, e.message)]),
+            Ok(segments) => {
+                let mut text = String::with_capacity(raw.len());
+                let mut counts: HashMap<String, usize> = HashMap::new();
+                for seg in segments {
+                    match seg {
+                        Segment::Text(t) => text.push_str(&t),
+                        Segment::Call(call) => {
+                            let nth = {
+                                let n = counts.entry(call.name.clone()).or_insert(0);
+                                *n += 1;
+                                *n
+                            };
+                            if !out.shortcodes.contains(&call.name) {
+                                out.shortcodes.push(call.name.clone());
+                            }
+                            let Some(renderer) = ctx.shortcodes else {
+                                diagnostics.push(diag_at(call.offset, format!("unknown shortcode `{}`: the site has no templates/shortcodes/", call.name)));
+                                continue;
+                            };
+                            let Some(kind) = renderer.kind(&call.name) else {
+                                diagnostics.push(diag_at(
+                                    call.offset,
+                                    format!("unknown shortcode `{}`: no templates/shortcodes/{}.html or .md", call.name, call.name),
+                                ));
+                                continue;
+                            };
+                            let body = call.body.as_deref().map(str::trim_end);
+                            match renderer.render(&call.name, &call.args, nth, body, ctx.page_value)
+                            {
+                                Err(m) => diagnostics.push(diag_at(
+                                    call.offset,
+                                    format!("shortcode `{}`: {m}", call.name),
+                                )),
+                                Ok(html) if kind == ShortcodeKind::Html => {
+                                    text.push(PH_OPEN);
+                                    text.push_str(&placeholders.len().to_string());
+                                    text.push(PH_CLOSE);
+                                    placeholders.push(html.replace("\r\n", "\n"));
+                                }
+                                Ok(md) => text.push_str(&md),
+                            }
+                        }
+                    }
+                }
+                text.into()
+            }
+        }
+    } else {
+        raw.into()
+    };
+
+    let parser = Parser::new_ext(&source, options(ctx.config));
+    let events: Vec<(Event<'_>, std::ops::Range<usize>)> = parser.into_offset_iter().collect();
+    let line_of = |needle: &str| -> usize {
+        raw.find(needle)
+            .map(|o| ctx.body_line + line_col(raw, o).0 - 1)
+            .unwrap_or(ctx.body_line)
+    };
+
+    // Explicit ids are reserved before generated ones.
+    let mut taken: Vec<String> = events
+        .iter()
+        .filter_map(|(e, _)| match e {
+            Event::Start(Tag::Heading { id: Some(id), .. }) => Some(id.to_string()),
+            _ => None,
+        })
+        .collect();
+    let mut headings: Vec<(u32, String, String)> = Vec::new();
+    let mut result: Vec<Event<'_>> = Vec::with_capacity(events.len());
+    let mut heading_buf: Option<Vec<Event<'_>>> = None;
+    let mut more_found = false;
+    let md = &ctx.config.markdown;
+    let external_attrs = md.external_links_target_blank
+        || md.external_links_no_follow
+        || md.external_links_no_referrer;
+
+    for (event, _range) in events {
+        if let Some(buf) = heading_buf.as_mut() {
+            if let Event::End(TagEnd::Heading(_)) = event {
+                let mut buf = heading_buf.take().unwrap_or_default();
+                let Event::Start(Tag::Heading {
+                    level,
+                    id,
+                    classes,
+                    attrs,
+                }) = buf.remove(0)
+                else {
+                    unreachable!("a heading buffer starts with its heading")
+                };
+                let title: String = buf
+                    .iter()
+                    .filter_map(|e| match e {
+                        Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+                        _ => None,
+                    })
+                    .collect();
+                let id = match id {
+                    Some(id) => id.to_string(),
+                    None => unique_id(&slugify(&title), &mut taken),
+                };
+                let lvl = level as u32;
+                headings.push((lvl, id.clone(), title));
+                let anchor = format!("<a class=\"zola-anchor\" href=\"#{id}\" aria-label=\"Anchor link for: {id}\">🔗</a>");
+                result.push(Event::Start(Tag::Heading {
+                    level,
+                    id: Some(CowStr::from(id)),
+                    classes,
+                    attrs,
+                }));
+                match ctx.insert_anchor_links {
+                    "left" => result.push(Event::Html(anchor.clone().into())),
+                    "heading" => result.push(Event::Html(
+                        anchor.trim_end_matches("🔗</a>").to_string().into(),
+                    )),
+                    _ => {}
+                }
+                result.extend(buf);
+                match ctx.insert_anchor_links {
+                    "right" => result.push(Event::Html(anchor.into())),
+                    "heading" => result.push(Event::Html("</a>".into())),
+                    _ => {}
+                }
+                result.push(event);
+            } else {
+                buf.push(event);
+            }
+            continue;
+        }
+        match event {
+            Event::Start(Tag::Heading { .. }) => heading_buf = Some(vec![event]),
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let dest = dest_url.to_string();
+                if let Some(target) = dest.strip_prefix("@/") {
+                    let (file, anchor) = match target.split_once('#') {
+                        Some((f, a)) => (f, Some(a.to_string())),
+                        None => (target, None),
+                    };
+                    let line = line_of(&dest);
+                    match ctx.permalinks.get(file) {
+                        Some(permalink) => {
+                            let url = match &anchor {
+                                Some(a) => format!("{permalink}#{a}"),
+                                None => permalink.clone(),
+                            };
+                            out.internal_links.push((file.to_string(), anchor, line));
+                            result.push(Event::Start(Tag::Link {
+                                link_type,
+                                dest_url: url.into(),
+                                title,
+                                id,
+                            }));
+                        }
+                        None => {
+                            let (l, c) =
+                                raw.find(&dest).map(|o| line_col(raw, o)).unwrap_or((1, 1));
+                            diagnostics.push(Diagnostic::at(
+                                ctx.file,
+                                ctx.body_line + l - 1,
+                                c,
+                                format!(
+                                    "broken internal link `{dest}`: there is no content/{file}"
+                                ),
+                            ));
+                            result.push(Event::Start(Tag::Link {
+                                link_type,
+                                dest_url: dest.into(),
+                                title,
+                                id,
+                            }));
+                        }
+                    }
+                } else if is_external(&dest) {
+                    out.external_links.push((dest.clone(), line_of(&dest)));
+                    if external_attrs && link_type != LinkType::Email {
+                        let mut rel = Vec::new();
+                        if md.external_links_target_blank {
+                            rel.push("noopener");
+                        }
+                        if md.external_links_no_follow {
+                            rel.push("nofollow");
+                        }
+                        if md.external_links_no_referrer {
+                            rel.push("noreferrer");
+                        }
+                        let mut tag = String::from("<a ");
+                        if !rel.is_empty() {
+                            tag.push_str(&format!("rel=\"{}\" ", rel.join(" ")));
+                        }
+                        if md.external_links_target_blank {
+                            tag.push_str("target=\"_blank\" ");
+                        }
+                        if !title.is_empty() {
+                            tag.push_str(&format!("title=\"{}\" ", escape_attr(&title)));
+                        }
+                        tag.push_str(&format!("href=\"{}\">", escape_attr(&dest)));
+                        result.push(Event::Html(tag.into()));
+                    } else {
+                        result.push(Event::Start(Tag::Link {
+                            link_type,
+                            dest_url: dest.into(),
+                            title,
+                            id,
+                        }));
+                    }
+                } else {
+                    let url = colocated(&dest, ctx.permalink);
+                    result.push(Event::Start(Tag::Link {
+                        link_type,
+                        dest_url: url.into(),
+                        title,
+                        id,
+                    }));
+                }
+            }
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let url = colocated(&dest_url, ctx.permalink);
+                result.push(Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: url.into(),
+                    title,
+                    id,
+                }));
+            }
+            Event::Html(ref h) | Event::InlineHtml(ref h) if !more_found && is_more(h) => {
+                more_found = true;
+                let replaced = replace_more(h);
+                result.push(match event {
+                    Event::Html(_) => Event::Html(replaced.into()),
+                    _ => Event::InlineHtml(replaced.into()),
+                });
+            }
+            other => result.push(other),
+        }
+    }
+
+    let mut html_out = String::with_capacity(source.len() * 3 / 2);
+    html::push_html(&mut html_out, result.into_iter());
+
+    if !placeholders.is_empty() {
+        html_out = fill_placeholders(&html_out, &placeholders);
+    }
+    if let Some(at) = html_out.find(MORE_SENTINEL) {
+        let summary = strip_footnote_refs(html_out[..at].trim_end());
+        out.summary = Some(close_open_tags(&summary));
+        html_out = html_out.replacen(MORE_SENTINEL, CONTINUE_READING, 1);
+    }
+    out.html = html_out;
+    out.anchors = headings.iter().map(|(_, id, _)| id.clone()).collect();
+    out.toc = build_toc(&headings, ctx.permalink);
+    if diagnostics.is_empty() {
+        Ok(out)
+    } else {
+        Err(diagnostics)
+    }
+}
+
+fn is_external(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// Relative links of a page bundle point next to the page.
+fn colocated(dest: &str, permalink: &str) -> String {
+    let relative = !dest.is_empty()
+        && !dest.starts_with('/')
+        && !dest.starts_with('#')
+        && !dest.starts_with("..")
+        && !dest.starts_with("@/")
+        && !dest.contains(':');
+    if relative {
+        format!("{}{}", permalink, dest)
+    } else {
+        dest.to_string()
+    }
+}
+
+fn is_more(html: &str) -> bool {
+    find_more(html).is_some()
+}
+
+/// Finds `<!-- more -->` (any case, any inner spacing).
+fn find_more(html: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(i) = html[from..].find("<!--") {
+        let start = from + i;
+        let rest = &html[start + 4..];
+        let end = rest.find("-->")?;
+        if rest[..end].trim().eq_ignore_ascii_case("more") {
+            return Some((start, start + 4 + end + 3));
+        }
+        from = start + 4;
+    }
+    None
+}
+
+fn replace_more(html: &str) -> String {
+    match find_more(html) {
+        Some((a, b)) => format!("{}{}{}", &html[..a], MORE_SENTINEL, &html[b..]),
+        None => html.to_string(),
+    }
+}
+
+fn fill_placeholders(html: &str, placeholders: &[String]) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find(PH_OPEN) {
+        let after = &rest[i + PH_OPEN.len_utf8()..];
+        let Some(j) = after.find(PH_CLOSE) else { break };
+        let Some(content) = after[..j]
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| placeholders.get(n))
+        else {
+            out.push_str(&rest[..i + PH_OPEN.len_utf8()]);
+            rest = after;
+            continue;
+        };
+        let tail = &after[j + PH_CLOSE.len_utf8()..];
+        // A shortcode alone in its paragraph replaces the paragraph.
+        let before = &rest[..i];
+        if before.ends_with("<p>") && tail.starts_with("</p>") {
+            out.push_str(&before[..before.len() - 3]);
+            out.push_str(content);
+            rest = &tail[4..];
+        } else {
+            out.push_str(before);
+            out.push_str(content);
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn strip_footnote_refs(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find("<sup class=\"footnote-reference\"") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find("</sup>") {
+            Some(j) => rest = &rest[i + j + 6..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+];
+
+/// Closes the elements a cut summary leaves open.
+pub fn close_open_tags(html: &str) -> String {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let Some(end) = rest.find('>') else { break };
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') || tag.starts_with('?') || tag.ends_with('/') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            let name = name.trim().to_ascii_lowercase();
+            if let Some(pos) = stack.iter().rposition(|t| *t == name) {
+                stack.truncate(pos);
+            }
+        } else {
+            let name: String = tag
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if !name.is_empty() && !VOID.contains(&name.as_str()) {
+                stack.push(name);
+            }
+        }
+    }
+    let mut out = html.to_string();
+    for name in stack.iter().rev() {
+        out.push_str(&format!("</{name}>"));
+    }
+    out
+}
+
+fn build_toc(headings: &[(u32, String, String)], permalink: &str) -> Vec<Heading> {
+    fn insert(list: &mut Vec<Heading>, h: Heading) {
+        if let Some(last) = list.last_mut() {
+            if h.level > last.level {
+                insert(&mut last.children, h);
+                return;
+            }
+        }
+        list.push(h);
+    }
+    let mut toc = Vec::new();
+    for (level, id, title) in headings {
+        insert(
+            &mut toc,
+            Heading {
+                level: *level,
+                id: id.clone(),
+                permalink: format!("{permalink}#{id}"),
+                title: title.clone(),
+                children: Vec::new(),
+            },
+        );
+    }
+    toc
+}
+
+/// Escapes text for an HTML attribute.
+pub fn escape_attr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders Markdown with no page around it (the `markdown` filter): site options, `@/` links
+/// resolved when known, no shortcodes.
+pub fn render_plain(
+    text: &str,
+    config: &Config,
+    permalinks: &HashMap<String, String>,
+    inline: bool,
+) -> Result<String, String> {
+    let ctx = MarkdownContext {
+        config,
+        permalinks,
+        file: Path::new("<markdown filter>"),
+        permalink: "",
+        body_line: 1,
+        shortcodes: None,
+        page_value: &Value::Null,
+        insert_anchor_links: "none",
+    };
+    let html = render(text, &ctx)
+        .map_err(|d| {
+            d.iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?
+        .html;
+    if inline {
+        let t = html.trim_end();
+        if let Some(inner) = t.strip_prefix("<p>").and_then(|s| s.strip_suffix("</p>")) {
+            if !inner.contains("<p>") {
+                return Ok(inner.to_string());
+            }
+        }
+    }
+    Ok(html)
+}

@@ -1,0 +1,190 @@
+//! The output folder: files are written only when their bytes change, files no build produces
+//! any more are removed, and the folder itself is never wiped.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::error::{Error, Result};
+
+/// Marks a folder as ours, so that stale files may be pruned from it.
+pub const MARKER: &str = ".atelier-output";
+
+/// The output folder.
+#[derive(Debug)]
+pub struct Output {
+    dir: PathBuf,
+    written: AtomicUsize,
+    unchanged: AtomicUsize,
+}
+
+impl Output {
+    /// Opens the output folder, creating it; refuses a non-empty folder that is not ours unless `force`.
+    pub fn open(dir: &Path, force: bool) -> Result<Output> {
+        let marker = dir.join(MARKER);
+        if dir.is_dir() && !marker.exists() && !force {
+            let mut entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+            if entries.next().is_some() {
+                return Err(Error::ForeignOutput(dir.to_path_buf()));
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        if !marker.exists() {
+            std::fs::write(&marker, "This folder is built by `atelier build`; files it no longer produces are removed.\n")
+                .map_err(|e| Error::io(&marker, e))?;
+        }
+        Ok(Output {
+            dir: dir.to_path_buf(),
+            written: AtomicUsize::new(0),
+            unchanged: AtomicUsize::new(0),
+        })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes `bytes` at a relative path unless the file already holds them; says whether it wrote.
+    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<bool> {
+        let path = self.dir.join(rel);
+        if let Ok(meta) = std::fs::metadata(&path) {
+            if meta.len() == bytes.len() as u64
+                && std::fs::read(&path)
+                    .map(|old| old == bytes)
+                    .unwrap_or(false)
+            {
+                self.unchanged.fetch_add(1, Ordering::Relaxed);
+                return Ok(false);
+            }
+        } else if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        self.written.fetch_add(1, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    /// Copies a file unless the copy already has the same bytes.
+    pub fn copy(&self, src: &Path, rel: &str) -> Result<bool> {
+        let dest = self.dir.join(rel);
+        let src_meta = std::fs::metadata(src).map_err(|e| Error::io(src, e))?;
+        if let Ok(meta) = std::fs::metadata(&dest) {
+            if meta.len() == src_meta.len() {
+                let same = match (std::fs::read(src), std::fs::read(&dest)) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => false,
+                };
+                if same {
+                    self.unchanged.fetch_add(1, Ordering::Relaxed);
+                    return Ok(false);
+                }
+            }
+        } else if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        std::fs::copy(src, &dest).map_err(|e| Error::io(src, e))?;
+        self.written.fetch_add(1, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    /// Removes a file that is no longer produced (and its folder when left empty).
+    pub fn remove(&self, rel: &str) {
+        let path = self.dir.join(rel);
+        if std::fs::remove_file(&path).is_ok() {
+            let mut dir = path.parent();
+            while let Some(d) = dir {
+                if d == self.dir || std::fs::remove_dir(d).is_err() {
+                    break;
+                }
+                dir = d.parent();
+            }
+        }
+    }
+
+    /// Removes every file not in `keep` (relative paths); returns how many went.
+    pub fn prune(&self, keep: &HashSet<String>) -> usize {
+        let mut stale = Vec::new();
+        for entry in walkdir::WalkDir::new(&self.dir)
+            .into_iter()
+            .filter_map(|e| e.ok())
+        {
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let rel = entry
+                .path()
+                .strip_prefix(&self.dir)
+                .unwrap_or(entry.path())
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            if rel != MARKER && !keep.contains(&rel) {
+                stale.push(rel);
+            }
+        }
+        for rel in &stale {
+            self.remove(rel);
+        }
+        stale.len()
+    }
+
+    /// Files written since opened.
+    pub fn written(&self) -> usize {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Files left as they were since opened.
+    pub fn unchanged(&self) -> usize {
+        self.unchanged.load(Ordering::Relaxed)
+    }
+}
+
+/// The output file of a site path: `/a/b/` → `a/b/index.html`; `/a/x.html` → `a/x.html`.
+pub fn file_for_path(path: &str) -> String {
+    let p = path.trim_start_matches('/');
+    let last = p.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    if !p.ends_with('/')
+        && (last.ends_with(".html") || last.ends_with(".xml") || last.ends_with(".htm"))
+    {
+        p.to_string()
+    } else if p.trim_end_matches('/').is_empty() {
+        "index.html".to_string()
+    } else {
+        format!("{}/index.html", p.trim_end_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_to_files() {
+        assert_eq!(file_for_path("/"), "index.html");
+        assert_eq!(file_for_path("/a/b/"), "a/b/index.html");
+        assert_eq!(file_for_path("/old.html"), "old.html");
+        assert_eq!(file_for_path("old/page"), "old/page/index.html");
+    }
+
+    #[test]
+    fn writes_only_changes_and_refuses_foreign_folders() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = Output::open(tmp.path(), false).unwrap();
+        assert!(out.write("a/index.html", b"x").unwrap());
+        assert!(!out.write("a/index.html", b"x").unwrap());
+        assert!(out.write("a/index.html", b"y").unwrap());
+        let keep: HashSet<String> = HashSet::new();
+        assert_eq!(out.prune(&keep), 1);
+        assert!(!tmp.path().join("a").exists());
+
+        let foreign = tempfile::tempdir().unwrap();
+        std::fs::write(foreign.path().join("mine.txt"), "x").unwrap();
+        assert!(matches!(
+            Output::open(foreign.path(), false),
+            Err(Error::ForeignOutput(_))
+        ));
+        assert!(Output::open(foreign.path(), true).is_ok());
+    }
+}

@@ -1,0 +1,908 @@
+//! Rendering: the site's outputs as a list of jobs (every page, pager, term, feed…), each
+//! rendered on its own thread with what it read recorded, and written only when changed.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use tera::Context;
+
+use crate::content::{PageId, SectionId};
+use crate::deps::{self, Dep};
+use crate::error::{Diagnostic, Error, Result};
+use crate::output::{file_for_path, Output};
+use crate::ser;
+use crate::site::Site;
+
+/// Where a feed's pages come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeedScope {
+    /// Every dated page of the site.
+    Root,
+    /// A section with `generate_feeds = true`.
+    Section(SectionId),
+    /// A term of a taxonomy with `feed = true`.
+    Term(usize, usize),
+}
+
+/// One output of the site.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Job {
+    /// A page.
+    Page(PageId),
+    /// A section, or one page (1-based) of its pagination.
+    Section(SectionId, usize),
+    /// The `/page/1/` redirect of a paginated section.
+    PagerAlias(SectionId),
+    /// A section with `redirect_to`.
+    SectionRedirect(SectionId),
+    /// An alias page redirecting to a permalink: (output file, target).
+    Alias(String, String),
+    /// A taxonomy's list of terms.
+    TaxonomyList(usize),
+    /// A term's page, or one page of its pagination.
+    Term(usize, usize, usize),
+    /// The `/page/1/` redirect of a paginated term.
+    TermPagerAlias(usize, usize),
+    /// A feed in one of the configured formats.
+    Feed(FeedScope, String),
+    /// `sitemap.xml` (and its parts on huge sites).
+    Sitemap,
+    /// `robots.txt`.
+    Robots,
+    /// `404.html`.
+    NotFound,
+    /// The search index.
+    SearchIndex,
+    /// The shop's catalog export.
+    Catalog,
+}
+
+impl Job {
+    /// Jobs that only summarise the site; `serve` renders them after the reload goes out.
+    pub fn is_summary(&self) -> bool {
+        matches!(self, Job::Feed(..) | Job::Sitemap | Job::SearchIndex)
+    }
+}
+
+/// A planned job: its output file, what it depends on by construction, and a signature of its
+/// shape (which pages it lists, its template) that changes when it must be rendered again.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The job.
+    pub job: Job,
+    /// Output file relative to the output folder.
+    pub file: String,
+    /// Dependencies known without rendering.
+    pub deps: Vec<Dep>,
+    /// Hash of the job's shape.
+    pub signature: u64,
+    /// The template it renders with.
+    pub template: Option<String>,
+}
+
+/// What a job read and produced when last rendered.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    /// Output file.
+    pub file: String,
+    /// Everything it depended on.
+    pub deps: Vec<Dep>,
+    /// Its shape when rendered.
+    pub signature: u64,
+    /// Its template.
+    pub template: Option<String>,
+}
+
+fn sig(parts: impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
+}
+
+/// Chunks for pagination: always at least one (possibly empty) pager.
+fn pagers(ids: &[PageId], by: Option<usize>) -> Vec<&[PageId]> {
+    match by {
+        Some(n) if n > 0 && !ids.is_empty() => ids.chunks(n).collect(),
+        _ => vec![ids],
+    }
+}
+
+impl Site {
+    /// The template a page renders with.
+    pub fn page_template(&self, pid: PageId) -> String {
+        let p = &self.library.pages[pid];
+        if let Some(t) = &p.meta.template {
+            return t.clone();
+        }
+        let mut cur = p.section;
+        while let Some(s) = cur {
+            if let Some(t) = &self.library.sections[s].meta.page_template {
+                return t.clone();
+            }
+            cur = self.library.sections[s].parent;
+        }
+        "page.html".into()
+    }
+
+    fn section_template(&self, sid: SectionId) -> String {
+        let s = &self.library.sections[sid];
+        s.meta.template.clone().unwrap_or_else(|| {
+            if s.path == "/" {
+                "index.html".into()
+            } else {
+                "section.html".into()
+            }
+        })
+    }
+
+    fn taxonomy_template(&self, tax: usize, kind: &str) -> String {
+        let name = &self.taxonomies[tax].config.name;
+        let specific = format!("{name}/{kind}.html");
+        if self.templates.has(&specific) {
+            specific
+        } else {
+            format!("taxonomy_{kind}.html")
+        }
+    }
+
+    fn section_pages(&self, sid: SectionId) -> Vec<PageId> {
+        let s = &self.library.sections[sid];
+        let mut ids = s.pages.clone();
+        if s.meta.paginate_reversed {
+            ids.reverse();
+        }
+        ids
+    }
+
+    fn pager_path(base: &str, segment: &str, n: usize) -> String {
+        if n == 1 {
+            base.to_string()
+        } else if segment.is_empty() {
+            format!("{base}{n}/")
+        } else {
+            format!("{base}{segment}/{n}/")
+        }
+    }
+
+    /// Every output the site has now, in a stable order.
+    pub fn plan(&self) -> Vec<Plan> {
+        let lib = &self.library;
+        let mut plans = Vec::new();
+        let mut add =
+            |job: Job, file: String, deps: Vec<Dep>, signature: u64, template: Option<String>| {
+                plans.push(Plan {
+                    job,
+                    file,
+                    deps,
+                    signature,
+                    template,
+                });
+            };
+        for (sid, s) in lib.sections.iter().enumerate() {
+            for alias in &s.meta.aliases {
+                add(
+                    Job::Alias(file_for_path(alias), s.permalink.clone()),
+                    file_for_path(alias),
+                    vec![],
+                    sig(&s.permalink),
+                    Some("internal/alias.html".into()),
+                );
+            }
+            if let Some(target) = &s.meta.redirect_to {
+                add(
+                    Job::SectionRedirect(sid),
+                    file_for_path(&s.path),
+                    vec![Dep::Section(sid)],
+                    sig(target),
+                    Some("internal/alias.html".into()),
+                );
+                continue;
+            }
+            if !s.meta.render {
+                continue;
+            }
+            let template = self.section_template(sid);
+            let ids = self.section_pages(sid);
+            let chunks = pagers(&ids, s.meta.paginate_by);
+            let paginated = s.meta.paginate_by.is_some_and(|n| n > 0);
+            for (i, chunk) in chunks.iter().enumerate() {
+                let n = i + 1;
+                let path = Self::pager_path(&s.path, s.paginate_path(), n);
+                let mut deps = vec![Dep::Section(sid)];
+                deps.extend(chunk.iter().map(|&p| Dep::Page(p)));
+                if !paginated {
+                    deps.push(Dep::SectionPages(sid));
+                }
+                let shape = (
+                    chunk.to_vec(),
+                    chunks.len(),
+                    &template,
+                    s.subsections.clone(),
+                );
+                add(
+                    Job::Section(sid, n),
+                    file_for_path(&path),
+                    deps,
+                    sig(shape),
+                    Some(template.clone()),
+                );
+            }
+            if paginated {
+                let path = Self::pager_path(&s.path, s.paginate_path(), 0).replace("/0/", "/1/");
+                add(
+                    Job::PagerAlias(sid),
+                    file_for_path(&path),
+                    vec![],
+                    sig(&s.permalink),
+                    Some("internal/alias.html".into()),
+                );
+            }
+            if s.meta.generate_feeds {
+                for f in &self.config.feed_filenames {
+                    add(
+                        Job::Feed(FeedScope::Section(sid), f.clone()),
+                        format!("{}{f}", s.path.trim_start_matches('/')),
+                        vec![Dep::SectionPages(sid), Dep::Section(sid)],
+                        sig(&ids),
+                        Some(f.clone()),
+                    );
+                }
+            }
+        }
+        for (pid, p) in lib.pages.iter().enumerate() {
+            if !p.renders() {
+                continue;
+            }
+            for alias in &p.meta.aliases {
+                add(
+                    Job::Alias(file_for_path(alias), p.permalink.clone()),
+                    file_for_path(alias),
+                    vec![],
+                    sig(&p.permalink),
+                    Some("internal/alias.html".into()),
+                );
+            }
+            let template = self.page_template(pid);
+            let mut deps = vec![Dep::Page(pid)];
+            deps.extend(p.lower.map(Dep::Page));
+            deps.extend(p.higher.map(Dep::Page));
+            add(
+                Job::Page(pid),
+                file_for_path(&p.path),
+                deps,
+                sig((p.lower, p.higher, &template, &p.path)),
+                Some(template),
+            );
+        }
+        for (ti, t) in self.taxonomies.iter().enumerate() {
+            if !t.config.render || t.terms.is_empty() {
+                continue;
+            }
+            let list_template = self.taxonomy_template(ti, "list");
+            add(
+                Job::TaxonomyList(ti),
+                file_for_path(&t.path),
+                vec![Dep::Taxonomy(ti)],
+                sig((t.terms.len(), &list_template)),
+                Some(list_template),
+            );
+            let single = self.taxonomy_template(ti, "single");
+            for (xi, term) in t.terms.iter().enumerate() {
+                let chunks = pagers(&term.pages, t.config.paginate_by);
+                let paginated = t.config.paginate_by.is_some_and(|n| n > 0);
+                for (i, chunk) in chunks.iter().enumerate() {
+                    let path = Self::pager_path(&term.path, t.config.paginate_path(), i + 1);
+                    let mut deps: Vec<Dep> = chunk.iter().map(|&p| Dep::Page(p)).collect();
+                    if !paginated {
+                        deps.extend(term.pages.iter().map(|&p| Dep::Page(p)));
+                    }
+                    add(
+                        Job::Term(ti, xi, i + 1),
+                        file_for_path(&path),
+                        deps,
+                        sig((chunk.to_vec(), chunks.len(), &single, &term.name)),
+                        Some(single.clone()),
+                    );
+                }
+                if paginated {
+                    let path = format!("{}{}/1/", term.path, t.config.paginate_path());
+                    add(
+                        Job::TermPagerAlias(ti, xi),
+                        file_for_path(&path),
+                        vec![],
+                        sig(&term.permalink),
+                        Some("internal/alias.html".into()),
+                    );
+                }
+                if t.config.feed {
+                    for f in &self.config.feed_filenames {
+                        add(
+                            Job::Feed(FeedScope::Term(ti, xi), f.clone()),
+                            format!("{}{f}", term.path.trim_start_matches('/')),
+                            vec![Dep::Taxonomy(ti)],
+                            sig(&term.pages),
+                            Some(f.clone()),
+                        );
+                    }
+                }
+            }
+        }
+        if self.config.generate_feeds {
+            for f in &self.config.feed_filenames {
+                add(
+                    Job::Feed(FeedScope::Root, f.clone()),
+                    f.clone(),
+                    vec![Dep::AllPages],
+                    0,
+                    Some(f.clone()),
+                );
+            }
+        }
+        if self.config.generate_sitemap {
+            add(
+                Job::Sitemap,
+                "sitemap.xml".into(),
+                vec![Dep::AllPages],
+                0,
+                Some("sitemap.xml".into()),
+            );
+        }
+        if self.config.generate_robots_txt {
+            add(
+                Job::Robots,
+                "robots.txt".into(),
+                vec![],
+                0,
+                Some("robots.txt".into()),
+            );
+        }
+        add(
+            Job::NotFound,
+            "404.html".into(),
+            vec![],
+            0,
+            Some("404.html".into()),
+        );
+        if self.config.build_search_index {
+            add(
+                Job::SearchIndex,
+                self.search_index_file(),
+                vec![Dep::AllPages],
+                0,
+                None,
+            );
+        }
+        if self.shop.is_some() {
+            add(
+                Job::Catalog,
+                crate::shop::CATALOG_FILE.into(),
+                vec![Dep::AllPages],
+                0,
+                None,
+            );
+        }
+        plans
+    }
+
+    fn search_index_file(&self) -> String {
+        let ext = if self.config.search.index_format.ends_with("javascript") {
+            "js"
+        } else {
+            "json"
+        };
+        format!("search_index.{}.{ext}", self.config.default_language)
+    }
+
+    fn context(&self, path: &str) -> Context {
+        let mut ctx = self.templates.base_context();
+        ctx.insert("current_path", path);
+        ctx.insert("current_url", &self.config.permalink(path));
+        ctx
+    }
+
+    fn render_template(&self, name: &str, ctx: &Context) -> Result<String> {
+        if !self.templates.has(name) {
+            return Err(Error::one(Diagnostic::file(
+                format!("templates/{name}"),
+                format!("template `{name}` does not exist: add templates/{name} or choose a theme that has it"),
+            )));
+        }
+        self.templates.render(name, ctx, &self.root)
+    }
+
+    fn paginator(
+        &self,
+        ids: &[PageId],
+        by: usize,
+        base_path: &str,
+        segment: &str,
+        n: usize,
+        total: usize,
+    ) -> Value {
+        let lib = &self.library;
+        let lang = &self.config.default_language;
+        let number_pagers = if ids.is_empty() {
+            1
+        } else {
+            ids.len().div_ceil(by)
+        };
+        let permalink = |k: usize| {
+            self.config
+                .permalink(&Self::pager_path(base_path, segment, k))
+        };
+        let start = (n - 1) * by;
+        let pages: Vec<Value> = ids
+            .iter()
+            .skip(start)
+            .take(by)
+            .map(|&p| ser::page(lib, p, false, lang, &self.backlinks))
+            .collect();
+        let base = self.config.permalink(base_path);
+        json!({
+            "paginate_by": by,
+            "first": permalink(1),
+            "last": permalink(number_pagers),
+            "previous": if n > 1 { Value::String(permalink(n - 1)) } else { Value::Null },
+            "next": if n < number_pagers { Value::String(permalink(n + 1)) } else { Value::Null },
+            "number_pagers": number_pagers,
+            "base_url": if segment.is_empty() { base } else { format!("{base}{segment}/") },
+            "pages": pages,
+            "current_index": n,
+            "total_pages": total,
+        })
+    }
+
+    /// Renders one job to bytes.
+    pub fn render_job(&self, job: &Job) -> Result<Vec<u8>> {
+        let lib = &self.library;
+        let lang = &self.config.default_language;
+        let bl = &self.backlinks;
+        let alias = |url: &str| {
+            let mut ctx = Context::new();
+            ctx.insert("url", url);
+            self.render_template("internal/alias.html", &ctx)
+        };
+        let text = match job {
+            Job::Page(pid) => {
+                let p = &lib.pages[*pid];
+                let mut ctx = self.context(&p.path);
+                ctx.insert("page", &ser::page(lib, *pid, true, lang, bl));
+                self.render_template(&self.page_template(*pid), &ctx)?
+            }
+            Job::Section(sid, n) => {
+                let s = &lib.sections[*sid];
+                let path = Self::pager_path(&s.path, s.paginate_path(), *n);
+                let mut ctx = self.context(&path);
+                match s.meta.paginate_by.filter(|&b| b > 0) {
+                    Some(by) => {
+                        ctx.insert("section", &ser::section(lib, *sid, false, lang, bl));
+                        let ids = self.section_pages(*sid);
+                        ctx.insert(
+                            "paginator",
+                            &self.paginator(&ids, by, &s.path, s.paginate_path(), *n, ids.len()),
+                        );
+                    }
+                    None => ctx.insert("section", &ser::section(lib, *sid, true, lang, bl)),
+                }
+                self.render_template(&self.section_template(*sid), &ctx)?
+            }
+            Job::PagerAlias(sid) => alias(&lib.sections[*sid].permalink)?,
+            Job::SectionRedirect(sid) => {
+                let target = lib.sections[*sid]
+                    .meta
+                    .redirect_to
+                    .clone()
+                    .unwrap_or_default();
+                alias(&self.config.permalink(&target))?
+            }
+            Job::Alias(_, url) => alias(url)?,
+            Job::TaxonomyList(ti) => {
+                let t = &self.taxonomies[*ti];
+                let mut ctx = self.context(&t.path);
+                ctx.insert("taxonomy", &ser::taxonomy_config(t, lang));
+                let terms: Vec<Value> = t
+                    .terms
+                    .iter()
+                    .map(|term| ser::term(lib, term, true, lang, bl))
+                    .collect();
+                ctx.insert("terms", &terms);
+                self.render_template(&self.taxonomy_template(*ti, "list"), &ctx)?
+            }
+            Job::Term(ti, xi, n) => {
+                let t = &self.taxonomies[*ti];
+                let term = &t.terms[*xi];
+                let path = Self::pager_path(&term.path, t.config.paginate_path(), *n);
+                let mut ctx = self.context(&path);
+                ctx.insert("taxonomy", &ser::taxonomy_config(t, lang));
+                match t.config.paginate_by.filter(|&b| b > 0) {
+                    Some(by) => {
+                        // The pages are in the paginator; repeating every page of a large term
+                        // on each of its pagers is what makes such sites slow to build.
+                        ctx.insert("term", &ser::term(lib, term, false, lang, bl));
+                        ctx.insert(
+                            "paginator",
+                            &self.paginator(
+                                &term.pages,
+                                by,
+                                &term.path,
+                                t.config.paginate_path(),
+                                *n,
+                                term.pages.len(),
+                            ),
+                        );
+                    }
+                    None => ctx.insert("term", &ser::term(lib, term, true, lang, bl)),
+                }
+                self.render_template(&self.taxonomy_template(*ti, "single"), &ctx)?
+            }
+            Job::TermPagerAlias(ti, xi) => alias(&self.taxonomies[*ti].terms[*xi].permalink)?,
+            Job::Feed(scope, file) => self.render_feed(*scope, file)?,
+            Job::Sitemap => self.render_sitemap()?,
+            Job::Robots => self.render_template("robots.txt", &self.templates.base_context())?,
+            Job::NotFound => self.render_template("404.html", &self.templates.base_context())?,
+            Job::SearchIndex => crate::search::index(self)?,
+            Job::Catalog => {
+                let shop = self.shop.as_ref().ok_or_else(|| {
+                    Error::one(Diagnostic::file("config.toml", "no [extra.compendium]"))
+                })?;
+                let mut s = serde_json::to_string_pretty(&crate::shop::catalog(shop, lib))
+                    .unwrap_or_default();
+                s.push('\n');
+                s
+            }
+        };
+        Ok(text.into_bytes())
+    }
+
+    fn render_feed(&self, scope: FeedScope, file: &str) -> Result<String> {
+        let lib = &self.library;
+        let lang = &self.config.default_language;
+        let mut ctx = self.templates.base_context();
+        let (ids, base): (Vec<PageId>, String) = match scope {
+            FeedScope::Root => (
+                (0..lib.pages.len())
+                    .filter(|&p| lib.pages[p].renders())
+                    .collect(),
+                String::new(),
+            ),
+            FeedScope::Section(sid) => {
+                let s = &lib.sections[sid];
+                ctx.insert(
+                    "section",
+                    &ser::section(lib, sid, false, lang, &self.backlinks),
+                );
+                (s.pages.clone(), s.path.clone())
+            }
+            FeedScope::Term(ti, xi) => {
+                let t = &self.taxonomies[ti];
+                let term = &t.terms[xi];
+                ctx.insert("taxonomy", &ser::taxonomy_config(t, lang));
+                ctx.insert(
+                    "term",
+                    &json!({"name": term.name, "slug": term.slug, "permalink": term.permalink}),
+                );
+                (term.pages.clone(), term.path.clone())
+            }
+        };
+        let mut dated: Vec<PageId> = ids
+            .into_iter()
+            .filter(|&p| lib.pages[p].date.is_some())
+            .collect();
+        dated.sort_by(|&a, &b| {
+            let (a, b) = (&lib.pages[a], &lib.pages[b]);
+            b.date
+                .as_ref()
+                .map(|d| d.instant)
+                .cmp(&a.date.as_ref().map(|d| d.instant))
+                .then_with(|| a.permalink.cmp(&b.permalink))
+        });
+        let last_updated = dated
+            .iter()
+            .filter_map(|&p| lib.pages[p].updated.as_ref().map(|d| d.text.clone()))
+            .chain(
+                dated
+                    .first()
+                    .and_then(|&p| lib.pages[p].date.as_ref().map(|d| d.text.clone())),
+            )
+            .max();
+        if let Some(limit) = self.config.feed_limit {
+            dated.truncate(limit);
+        }
+        let pages: Vec<Value> = dated
+            .iter()
+            .map(|&p| ser::page(lib, p, false, lang, &self.backlinks))
+            .collect();
+        ctx.insert("pages", &pages);
+        if let Some(lu) = last_updated {
+            ctx.insert("last_updated", &lu);
+        }
+        ctx.insert(
+            "feed_url",
+            &self.config.permalink(&format!("{}{file}", base)),
+        );
+        self.render_template(file, &ctx)
+    }
+
+    fn sitemap_entries(&self) -> Vec<Value> {
+        let lib = &self.library;
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        let mut push = |permalink: String, updated: Option<String>, extra: Value| {
+            entries.push((
+                permalink.clone(),
+                json!({"permalink": permalink, "updated": updated, "extra": extra}),
+            ));
+        };
+        for p in lib.pages.iter().filter(|p| p.renders()) {
+            let updated = p
+                .updated
+                .as_ref()
+                .or(p.date.as_ref())
+                .map(|d| d.text.clone());
+            push(
+                p.permalink.clone(),
+                updated,
+                crate::toml_value::toml_to_json(&toml::Value::Table(p.meta.extra.clone())),
+            );
+        }
+        for s in &lib.sections {
+            if s.meta.render && s.meta.redirect_to.is_none() {
+                push(
+                    s.permalink.clone(),
+                    None,
+                    crate::toml_value::toml_to_json(&toml::Value::Table(s.meta.extra.clone())),
+                );
+                if let Some(by) = s.meta.paginate_by.filter(|&b| b > 0) {
+                    for i in 2..=s.pages.len().div_ceil(by) {
+                        push(
+                            self.config
+                                .permalink(&Self::pager_path(&s.path, s.paginate_path(), i)),
+                            None,
+                            Value::Null,
+                        );
+                    }
+                }
+            }
+        }
+        for t in self
+            .taxonomies
+            .iter()
+            .filter(|t| t.config.render && !t.terms.is_empty())
+        {
+            push(t.permalink.clone(), None, Value::Null);
+            for term in &t.terms {
+                push(term.permalink.clone(), None, Value::Null);
+                if let Some(by) = t.config.paginate_by.filter(|&b| b > 0) {
+                    for i in 2..=term.pages.len().div_ceil(by) {
+                        push(
+                            self.config.permalink(&Self::pager_path(
+                                &term.path,
+                                t.config.paginate_path(),
+                                i,
+                            )),
+                            None,
+                            Value::Null,
+                        );
+                    }
+                }
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|a, b| a.0 == b.0);
+        entries.into_iter().map(|(_, v)| v).collect()
+    }
+
+    fn render_sitemap(&self) -> Result<String> {
+        let entries = self.sitemap_entries();
+        let mut ctx = Context::new();
+        ctx.insert("entries", &entries);
+        self.render_template("sitemap.xml", &ctx)
+    }
+
+    /// Renders the given plans in parallel and writes what changed; records what each read.
+    pub fn render_plans(
+        &self,
+        plans: &[Plan],
+        output: &Output,
+        progress: bool,
+    ) -> Result<Vec<(Job, JobRecord, bool)>> {
+        let bar = (progress && std::io::stderr().is_terminal() && plans.len() > 500).then(|| {
+            let bar = indicatif::ProgressBar::new(plans.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} rendering {bar:40} {pos}/{len} ({eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        let results: Vec<std::result::Result<(Job, JobRecord, bool), Error>> = plans
+            .par_iter()
+            .map(|plan| {
+                let (bytes, mut recorded) = deps::capture(|| self.render_job(&plan.job));
+                let bytes = bytes?;
+                let changed = output.write(&plan.file, &bytes)?;
+                recorded.extend(plan.deps.iter().copied());
+                recorded.sort();
+                recorded.dedup();
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+                Ok((
+                    plan.job.clone(),
+                    JobRecord {
+                        file: plan.file.clone(),
+                        deps: recorded,
+                        signature: plan.signature,
+                        template: plan.template.clone(),
+                    },
+                    changed,
+                ))
+            })
+            .collect();
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let mut ok = Vec::with_capacity(results.len());
+        let mut diagnostics = Vec::new();
+        for r in results {
+            match r {
+                Ok(x) => ok.push(x),
+                Err(Error::Site(mut d)) => diagnostics.append(&mut d),
+                Err(e) => return Err(e),
+            }
+        }
+        if !diagnostics.is_empty() {
+            diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
+            diagnostics.dedup();
+            return Err(Error::Site(diagnostics));
+        }
+        Ok(ok)
+    }
+
+    /// Copies the theme's and the site's `static/` and the content assets; returns the files.
+    pub fn copy_static(&self, output: &Output) -> Result<HashSet<String>> {
+        let mut files: HashMap<String, PathBuf> = HashMap::new();
+        let ignored: Vec<crate::glob::Glob> = self
+            .config
+            .ignored_static
+            .iter()
+            .map(|g| crate::glob::Glob::new(g))
+            .collect();
+        let mut dirs = Vec::new();
+        if let Some(theme) = &self.config.theme {
+            dirs.push(self.root.join("themes").join(theme).join("static"));
+        }
+        dirs.push(self.root.join("static"));
+        for dir in dirs.iter().filter(|d| d.is_dir()) {
+            for entry in walkdir::WalkDir::new(dir)
+                .into_iter()
+                .filter_map(|e| e.ok())
+            {
+                if !entry.file_type().is_file() {
+                    continue;
+                }
+                let rel = entry
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap_or(entry.path())
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                if ignored.iter().any(|g| g.matches(&rel)) {
+                    continue;
+                }
+                files.insert(rel, entry.path().to_path_buf());
+            }
+        }
+        let content = self.root.join("content");
+        for p in self.library.pages.iter().filter(|p| p.renders()) {
+            let Some(bundle) = &p.file.colocated else {
+                continue;
+            };
+            for asset in &p.assets {
+                let inside = asset
+                    .trim_start_matches('/')
+                    .strip_prefix(bundle.as_str())
+                    .unwrap_or(asset);
+                files.insert(
+                    format!("{}{}", p.path.trim_start_matches('/'), inside),
+                    content.join(asset.trim_start_matches('/')),
+                );
+            }
+        }
+        for s in self.library.sections.iter().filter(|s| s.meta.render) {
+            for asset in &s.assets {
+                let name = asset.rsplit('/').next().unwrap_or(asset);
+                files.insert(
+                    format!("{}{}", s.path.trim_start_matches('/'), name),
+                    content.join(asset.trim_start_matches('/')),
+                );
+            }
+        }
+        let list: Vec<(&String, &PathBuf)> = files.iter().collect();
+        list.par_iter()
+            .try_for_each(|(rel, src)| output.copy(src, rel).map(|_| ()))?;
+        Ok(files.into_keys().collect())
+    }
+}
+
+/// Counts of a full build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildReport {
+    /// Pages rendered.
+    pub pages: usize,
+    /// Sections.
+    pub sections: usize,
+    /// Files produced (rendered and copied).
+    pub files: usize,
+    /// Files whose bytes changed.
+    pub written: usize,
+    /// Stale files removed.
+    pub removed: usize,
+    /// Remarks worth reading.
+    pub warnings: Vec<String>,
+}
+
+/// Renders every output of a loaded site into its output folder.
+pub fn build(site: &mut Site) -> Result<BuildReport> {
+    let output = Output::open(&site.output_dir, site.opts.force)?;
+    let mut plans = site.plan();
+    resolve_collisions(&mut plans)?;
+    let rendered = site.render_plans(&plans, &output, site.opts.progress)?;
+    let statics = site.copy_static(&output)?;
+    let mut keep: HashSet<String> = rendered.iter().map(|(_, r, _)| r.file.clone()).collect();
+    keep.extend(statics);
+    let removed = output.prune(&keep);
+    site.records = rendered
+        .into_iter()
+        .map(|(job, record, _)| (job, record))
+        .collect();
+    Ok(BuildReport {
+        pages: site.page_count(),
+        sections: site
+            .library
+            .sections
+            .iter()
+            .filter(|s| s.meta.render)
+            .count(),
+        files: keep.len(),
+        written: output.written(),
+        removed,
+        warnings: site.warnings.clone(),
+    })
+}
+
+/// Drops aliases that real content overwrites (as in Zola) and fails on any other clash.
+pub fn resolve_collisions(plans: &mut Vec<Plan>) -> Result<()> {
+    let real: HashSet<String> = plans
+        .iter()
+        .filter(|p| !matches!(p.job, Job::Alias(..)))
+        .map(|p| p.file.clone())
+        .collect();
+    let mut aliases_seen = HashSet::new();
+    plans.retain(|p| {
+        !matches!(p.job, Job::Alias(..))
+            || (!real.contains(&p.file) && aliases_seen.insert(p.file.clone()))
+    });
+    let mut seen: HashMap<&str, &Job> = HashMap::new();
+    let mut diagnostics = Vec::new();
+    for p in plans.iter() {
+        if let Some(other) = seen.insert(p.file.as_str(), &p.job) {
+            diagnostics.push(Diagnostic::file(
+                &p.file,
+                format!("two outputs claim this file: {other:?} and {:?}", p.job),
+            ));
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Site(diagnostics))
+    }
+}

@@ -1,0 +1,285 @@
+//! What templates see: borrowing views of pages, sections, terms and pagers, serialized the
+//! way Zola serializes them. Templates never see the engine's own types.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::content::{Heading, Library, Page, PageId, Section, SectionId};
+use crate::taxonomies::{Taxonomy, Term};
+use crate::toml_value::toml_to_json;
+
+/// A link back to something that links here.
+#[derive(Debug, Clone, Serialize)]
+pub struct Backlink {
+    /// Its permalink.
+    pub permalink: String,
+    /// Its title.
+    pub title: Option<String>,
+}
+
+/// Backlinks of every page and section, by relative path.
+pub type Backlinks = std::collections::HashMap<String, Vec<Backlink>>;
+
+#[derive(Serialize)]
+struct PageView<'a> {
+    relative_path: &'a str,
+    colocated_path: Option<&'a str>,
+    content: &'a str,
+    permalink: &'a str,
+    slug: &'a str,
+    ancestors: &'a [String],
+    title: Option<&'a str>,
+    description: Option<&'a str>,
+    updated: Option<&'a str>,
+    date: Option<&'a str>,
+    year: Option<i32>,
+    month: Option<u32>,
+    day: Option<u32>,
+    taxonomies: &'a BTreeMap<String, Vec<String>>,
+    authors: &'a [String],
+    extra: Value,
+    path: &'a str,
+    components: Vec<&'a str>,
+    summary: Option<&'a str>,
+    toc: &'a [Heading],
+    word_count: usize,
+    reading_time: usize,
+    assets: &'a [String],
+    draft: bool,
+    lang: &'a str,
+    lower: Option<Value>,
+    higher: Option<Value>,
+    translations: Vec<Value>,
+    backlinks: &'a [Backlink],
+}
+
+/// Serializes a page; `siblings` adds `lower` and `higher` (only the page being rendered has them).
+pub fn page(lib: &Library, id: PageId, siblings: bool, lang: &str, backlinks: &Backlinks) -> Value {
+    let p = &lib.pages[id];
+    let sibling = |s: Option<PageId>| {
+        if siblings {
+            s.map(|s| page(lib, s, false, lang, backlinks))
+        } else {
+            None
+        }
+    };
+    page_value(p, lang, backlinks, sibling(p.lower), sibling(p.higher))
+}
+
+fn page_value(
+    p: &Page,
+    lang: &str,
+    backlinks: &Backlinks,
+    lower: Option<Value>,
+    higher: Option<Value>,
+) -> Value {
+    use chrono::Datelike;
+    let view = PageView {
+        relative_path: &p.file.relative,
+        colocated_path: p.file.colocated.as_deref(),
+        content: &p.content,
+        permalink: &p.permalink,
+        slug: &p.slug,
+        ancestors: &p.ancestors,
+        title: p.meta.title.as_deref(),
+        description: p.meta.description.as_deref(),
+        updated: p.updated.as_ref().map(|d| d.text.as_str()),
+        date: p.date.as_ref().map(|d| d.text.as_str()),
+        year: p.date.as_ref().map(|d| d.instant.year()),
+        month: p.date.as_ref().map(|d| d.instant.month()),
+        day: p.date.as_ref().map(|d| d.instant.day()),
+        taxonomies: &p.meta.taxonomies,
+        authors: &p.meta.authors,
+        extra: toml_to_json(&toml::Value::Table(p.meta.extra.clone())),
+        path: &p.path,
+        components: p.path.split('/').filter(|s| !s.is_empty()).collect(),
+        summary: p.summary.as_deref(),
+        toc: &p.toc,
+        word_count: p.word_count,
+        reading_time: p.reading_time,
+        assets: &p.assets,
+        draft: p.meta.draft,
+        lang,
+        lower,
+        higher,
+        translations: Vec::new(),
+        backlinks: backlinks
+            .get(&p.file.relative)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+    };
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}
+
+/// What a shortcode sees as `page` while the page's Markdown is being rendered.
+pub fn page_for_shortcode(p: &Page, lang: &str) -> Value {
+    page_value(p, lang, &Backlinks::new(), None, None)
+}
+
+#[derive(Serialize)]
+struct SectionView<'a> {
+    relative_path: &'a str,
+    colocated_path: Option<&'a str>,
+    content: &'a str,
+    permalink: &'a str,
+    draft: bool,
+    ancestors: &'a [String],
+    title: Option<&'a str>,
+    description: Option<&'a str>,
+    extra: Value,
+    path: &'a str,
+    components: Vec<&'a str>,
+    toc: &'a [Heading],
+    word_count: usize,
+    reading_time: usize,
+    lang: &'a str,
+    assets: &'a [String],
+    pages: Vec<Value>,
+    subsections: Vec<&'a str>,
+    translations: Vec<Value>,
+    backlinks: &'a [Backlink],
+    generate_feeds: bool,
+    transparent: bool,
+    paginate_by: Option<usize>,
+    paginate_reversed: bool,
+}
+
+/// Serializes a section; `with_pages` includes its pages (without their siblings).
+pub fn section(
+    lib: &Library,
+    id: SectionId,
+    with_pages: bool,
+    lang: &str,
+    backlinks: &Backlinks,
+) -> Value {
+    let s: &Section = &lib.sections[id];
+    let pages = if with_pages {
+        s.pages
+            .iter()
+            .map(|&p| page(lib, p, false, lang, backlinks))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    section_value(lib, s, pages, lang, backlinks)
+}
+
+/// A section value for shortcodes, before content exists.
+pub fn section_for_shortcode(lib: &Library, s: &Section, lang: &str) -> Value {
+    section_value(lib, s, Vec::new(), lang, &Backlinks::new())
+}
+
+fn section_value(
+    lib: &Library,
+    s: &Section,
+    pages: Vec<Value>,
+    lang: &str,
+    backlinks: &Backlinks,
+) -> Value {
+    let view = SectionView {
+        relative_path: &s.file.relative,
+        colocated_path: None,
+        content: &s.content,
+        permalink: &s.permalink,
+        draft: s.meta.draft,
+        ancestors: &s.ancestors,
+        title: s.meta.title.as_deref(),
+        description: s.meta.description.as_deref(),
+        extra: toml_to_json(&toml::Value::Table(s.meta.extra.clone())),
+        path: &s.path,
+        components: s.path.split('/').filter(|c| !c.is_empty()).collect(),
+        toc: &s.toc,
+        word_count: s.word_count,
+        reading_time: s.reading_time,
+        lang,
+        assets: &s.assets,
+        pages,
+        subsections: s
+            .subsections
+            .iter()
+            .map(|&c| lib.sections[c].file.relative.as_str())
+            .collect(),
+        translations: Vec::new(),
+        backlinks: backlinks
+            .get(&s.file.relative)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+        generate_feeds: s.meta.generate_feeds,
+        transparent: s.meta.transparent,
+        paginate_by: s.meta.paginate_by,
+        paginate_reversed: s.meta.paginate_reversed,
+    };
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}
+
+/// A taxonomy term with its pages (or none).
+pub fn term(lib: &Library, t: &Term, with_pages: bool, lang: &str, backlinks: &Backlinks) -> Value {
+    let pages: Vec<Value> = if with_pages {
+        t.pages
+            .iter()
+            .map(|&p| page(lib, p, false, lang, backlinks))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    serde_json::json!({
+        "name": t.name,
+        "slug": t.slug,
+        "path": t.path,
+        "permalink": t.permalink,
+        "pages": pages,
+        "page_count": t.pages.len(),
+    })
+}
+
+/// A taxonomy's configuration as templates see it (`taxonomy`).
+pub fn taxonomy_config(t: &Taxonomy, lang: &str) -> Value {
+    serde_json::json!({
+        "name": t.config.name,
+        "slug": t.slug,
+        "paginate_by": t.config.paginate_by,
+        "paginate_path": t.config.paginate_path(),
+        "feed": t.config.feed,
+        "render": t.config.render,
+        "lang": lang,
+    })
+}
+
+/// `get_taxonomy`'s answer: the kind, its permalink and its terms with pages.
+pub fn taxonomy(lib: &Library, t: &Taxonomy, lang: &str, backlinks: &Backlinks) -> Value {
+    serde_json::json!({
+        "kind": taxonomy_config(t, lang),
+        "lang": lang,
+        "permalink": t.permalink,
+        "items": t.terms.iter().map(|term| self::term(lib, term, true, lang, backlinks)).collect::<Vec<_>>(),
+    })
+}
+
+/// Computes backlinks from every page's and section's `@/` links.
+pub fn backlinks(lib: &Library) -> Backlinks {
+    let mut map = Backlinks::new();
+    let mut add =
+        |links: &[(String, Option<String>, usize)], permalink: &str, title: Option<&String>| {
+            for (target, _, _) in links {
+                let list = map.entry(target.clone()).or_default();
+                if !list.iter().any(|b| b.permalink == permalink) {
+                    list.push(Backlink {
+                        permalink: permalink.to_string(),
+                        title: title.cloned(),
+                    });
+                }
+            }
+        };
+    for p in &lib.pages {
+        add(&p.internal_links, &p.permalink, p.meta.title.as_ref());
+    }
+    for s in &lib.sections {
+        add(&s.internal_links, &s.permalink, s.meta.title.as_ref());
+    }
+    for list in map.values_mut() {
+        list.sort_by(|a, b| a.permalink.cmp(&b.permalink));
+    }
+    map
+}

@@ -1,0 +1,102 @@
+//! Taxonomies: each declared kind, its terms, and the pages under each term.
+
+use std::collections::BTreeMap;
+
+use crate::config::{Config, TaxonomyConfig};
+use crate::content::{Library, PageId};
+use crate::slugs::slugify;
+
+/// One declared taxonomy and its terms.
+#[derive(Debug, Clone)]
+pub struct Taxonomy {
+    /// Its configuration.
+    pub config: TaxonomyConfig,
+    /// URL segment.
+    pub slug: String,
+    /// `/humour/`.
+    pub path: String,
+    /// Full URL of the list page.
+    pub permalink: String,
+    /// Terms in slug order.
+    pub terms: Vec<Term>,
+}
+
+/// One term of a taxonomy.
+#[derive(Debug, Clone)]
+pub struct Term {
+    /// As first written.
+    pub name: String,
+    /// URL segment.
+    pub slug: String,
+    /// `/humour/calming/`.
+    pub path: String,
+    /// Full URL.
+    pub permalink: String,
+    /// Its pages, newest first, undated last.
+    pub pages: Vec<PageId>,
+}
+
+impl Taxonomy {
+    /// The term with that name or slug.
+    pub fn term(&self, name: &str) -> Option<&Term> {
+        let slug = slugify(name);
+        self.terms.iter().find(|t| t.slug == slug)
+    }
+}
+
+/// Gathers every declared taxonomy's terms from the rendered pages.
+pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
+    config
+        .taxonomies
+        .iter()
+        .map(|tc| {
+            let slug = slugify(&tc.name);
+            let mut terms: BTreeMap<String, Term> = BTreeMap::new();
+            for (pid, page) in lib.pages.iter().enumerate() {
+                if !page.renders() {
+                    continue;
+                }
+                let Some(names) = page.meta.taxonomies.get(&tc.name) else {
+                    continue;
+                };
+                for name in names {
+                    let term_slug = slugify(name);
+                    let term = terms.entry(term_slug.clone()).or_insert_with(|| {
+                        let path = format!("/{slug}/{term_slug}/");
+                        Term {
+                            name: name.clone(),
+                            slug: term_slug,
+                            permalink: config.permalink(&path),
+                            path,
+                            pages: Vec::new(),
+                        }
+                    });
+                    if !term.pages.contains(&pid) {
+                        term.pages.push(pid);
+                    }
+                }
+            }
+            let mut terms: Vec<Term> = terms.into_values().collect();
+            for t in &mut terms {
+                t.pages.sort_by(|&a, &b| {
+                    let (a, b) = (&lib.pages[a], &lib.pages[b]);
+                    match (&a.date, &b.date) {
+                        (Some(x), Some(y)) => y.instant.cmp(&x.instant),
+                        (Some(_), None) => std::cmp::Ordering::Less,
+                        (None, Some(_)) => std::cmp::Ordering::Greater,
+                        (None, None) => std::cmp::Ordering::Equal,
+                    }
+                    .then_with(|| a.permalink.cmp(&b.permalink))
+                });
+            }
+            let path = format!("/{slug}/");
+            Taxonomy {
+                config: tc.clone(),
+                permalink: config.permalink(&path),
+                path,
+                slug,
+                terms,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,369 @@
+//! Zola's template functions: `get_url`, `get_page`, `get_section`, `get_taxonomy`,
+//! `get_taxonomy_url`, `get_taxonomy_term`, `load_data`. Each records what it read in [`deps`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+use serde_json::Value;
+use tera::{Result as TeraResult, Tera};
+
+use crate::config::Config;
+use crate::content::Library;
+use crate::deps::{self, Dep};
+use crate::ser::{self, Backlinks};
+use crate::taxonomies::Taxonomy;
+
+/// What template functions can see of the site at a moment of the build.
+pub struct SiteView {
+    /// The site root.
+    pub root: PathBuf,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Configuration as templates see it.
+    pub config_value: Value,
+    /// Permalinks by relative content path.
+    pub permalinks: Arc<HashMap<String, String>>,
+    /// The library, once its Markdown is rendered (functions that need it fail before).
+    pub library: Option<Arc<Library>>,
+    /// Taxonomies.
+    pub taxonomies: Arc<Vec<Taxonomy>>,
+    /// Backlinks.
+    pub backlinks: Arc<Backlinks>,
+}
+
+type DataCache = HashMap<(PathBuf, String), (Option<SystemTime>, Value)>;
+
+/// A shared, swappable [`SiteView`] that the registered functions read.
+#[derive(Clone)]
+pub struct SiteHandle {
+    view: Arc<RwLock<Arc<SiteView>>>,
+    data: Arc<Mutex<DataCache>>,
+}
+
+impl SiteHandle {
+    /// A handle on a first view.
+    pub fn new(view: SiteView) -> SiteHandle {
+        SiteHandle {
+            view: Arc::new(RwLock::new(Arc::new(view))),
+            data: Arc::default(),
+        }
+    }
+
+    /// The current view.
+    pub fn view(&self) -> Arc<SiteView> {
+        self.view
+            .read()
+            .map(|v| v.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Replaces the view.
+    pub fn set(&self, view: SiteView) {
+        match self.view.write() {
+            Ok(mut v) => *v = Arc::new(view),
+            Err(e) => *e.into_inner() = Arc::new(view),
+        }
+    }
+
+    /// Forgets cached data files (after one changed).
+    pub fn clear_data(&self) {
+        if let Ok(mut d) = self.data.lock() {
+            d.clear();
+        }
+    }
+}
+
+fn arg<'a>(args: &'a HashMap<String, Value>, name: &str, func: &str) -> TeraResult<&'a Value> {
+    args.get(name)
+        .ok_or_else(|| tera::Error::msg(format!("`{func}` needs the argument `{name}`")))
+}
+
+fn str_arg(args: &HashMap<String, Value>, name: &str, func: &str) -> TeraResult<String> {
+    match arg(args, name, func)? {
+        Value::String(s) => Ok(s.clone()),
+        other => Err(tera::Error::msg(format!(
+            "`{func}`: `{name}` must be a string, found {other}"
+        ))),
+    }
+}
+
+fn bool_arg(args: &HashMap<String, Value>, name: &str, default: bool) -> bool {
+    args.get(name).and_then(Value::as_bool).unwrap_or(default)
+}
+
+fn library(view: &SiteView, func: &str) -> TeraResult<Arc<Library>> {
+    view.library.clone().ok_or_else(|| {
+        tera::Error::msg(format!(
+            "`{func}` cannot be used in shortcodes: pages are not rendered yet"
+        ))
+    })
+}
+
+/// Registers the functions on a Tera instance.
+pub fn register(tera: &mut Tera, site: &SiteHandle) {
+    let h = site.clone();
+    tera.register_function("get_url", move |args: &HashMap<String, Value>| {
+        let view = h.view();
+        let path = str_arg(args, "path", "get_url")?;
+        let mut url = if let Some(target) = path.strip_prefix("@/") {
+            let (file, anchor) = target.split_once('#').map(|(f, a)| (f, Some(a))).unwrap_or((target, None));
+            let permalink = view
+                .permalinks
+                .get(file)
+                .ok_or_else(|| tera::Error::msg(format!("`get_url`: could not resolve URL for link `{path}`: there is no content/{file}")))?;
+            match anchor {
+                Some(a) => format!("{permalink}#{a}"),
+                None => permalink.clone(),
+            }
+        } else {
+            let mut url = view.config.permalink(&path);
+            if url.ends_with('/') && !bool_arg(args, "trailing_slash", false) {
+                url.pop();
+            }
+            url
+        };
+        if bool_arg(args, "cachebust", false) {
+            let file = find_file(&view.root, view.config.theme.as_deref(), path.trim_start_matches('/'))
+                .ok_or_else(|| tera::Error::msg(format!("`get_url`: cannot cachebust `{path}`: no such file in static/")))?;
+            let bytes = std::fs::read(&file).map_err(|e| tera::Error::msg(format!("`get_url`: {}: {e}", file.display())))?;
+            url = format!("{url}?h={:016x}", fnv1a(&bytes));
+        }
+        Ok(Value::String(url))
+    });
+
+    let h = site.clone();
+    tera.register_function("get_page", move |args: &HashMap<String, Value>| {
+        let view = h.view();
+        let lib = library(&view, "get_page")?;
+        let path = str_arg(args, "path", "get_page")?;
+        let path = path.trim_start_matches("@/");
+        let id = *lib
+            .page_index
+            .get(path)
+            .ok_or_else(|| tera::Error::msg(format!("`get_page`: page `{path}` not found")))?;
+        deps::record(Dep::Page(id));
+        Ok(ser::page(
+            &lib,
+            id,
+            false,
+            &view.config.default_language,
+            &view.backlinks,
+        ))
+    });
+
+    let h = site.clone();
+    tera.register_function("get_section", move |args: &HashMap<String, Value>| {
+        let view = h.view();
+        let lib = library(&view, "get_section")?;
+        let path = str_arg(args, "path", "get_section")?;
+        let path = path.trim_start_matches("@/");
+        let id = *lib.section_index.get(path).ok_or_else(|| {
+            tera::Error::msg(format!("`get_section`: section `{path}` not found"))
+        })?;
+        let with_pages = !bool_arg(args, "metadata_only", false);
+        deps::record(Dep::Section(id));
+        if with_pages {
+            deps::record(Dep::SectionPages(id));
+        }
+        Ok(ser::section(
+            &lib,
+            id,
+            with_pages,
+            &view.config.default_language,
+            &view.backlinks,
+        ))
+    });
+
+    let h = site.clone();
+    tera.register_function("get_taxonomy", move |args: &HashMap<String, Value>| {
+        let view = h.view();
+        let lib = library(&view, "get_taxonomy")?;
+        let kind = str_arg(args, "kind", "get_taxonomy")?;
+        match view.taxonomies.iter().position(|t| t.config.name == kind) {
+            Some(i) => {
+                deps::record(Dep::Taxonomy(i));
+                Ok(ser::taxonomy(
+                    &lib,
+                    &view.taxonomies[i],
+                    &view.config.default_language,
+                    &view.backlinks,
+                ))
+            }
+            None if !bool_arg(args, "required", true) => Ok(Value::Null),
+            None => Err(tera::Error::msg(format!(
+                "`get_taxonomy`: `{kind}` is not a taxonomy declared in config.toml"
+            ))),
+        }
+    });
+
+    let h = site.clone();
+    tera.register_function("get_taxonomy_url", move |args: &HashMap<String, Value>| {
+        let view = h.view();
+        let kind = str_arg(args, "kind", "get_taxonomy_url")?;
+        let name = args
+            .get("name")
+            .or_else(|| args.get("term"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| tera::Error::msg("`get_taxonomy_url` needs the argument `name`"))?;
+        let required = bool_arg(args, "required", true);
+        let Some(i) = view.taxonomies.iter().position(|t| t.config.name == kind) else {
+            return if required {
+                Err(tera::Error::msg(format!(
+                    "`get_taxonomy_url`: `{kind}` is not a taxonomy declared in config.toml"
+                )))
+            } else {
+                Ok(Value::Null)
+            };
+        };
+        deps::record(Dep::Taxonomy(i));
+        match view.taxonomies[i].term(name) {
+            Some(t) => Ok(Value::String(t.permalink.clone())),
+            None if !required => Ok(Value::Null),
+            None => Err(tera::Error::msg(format!(
+                "`get_taxonomy_url`: couldn't find `{name}` in `{kind}` taxonomy"
+            ))),
+        }
+    });
+
+    let h = site.clone();
+    tera.register_function("get_taxonomy_term", move |args: &HashMap<String, Value>| {
+        let view = h.view();
+        let lib = library(&view, "get_taxonomy_term")?;
+        let kind = str_arg(args, "kind", "get_taxonomy_term")?;
+        let term = str_arg(args, "term", "get_taxonomy_term")?;
+        let required = bool_arg(args, "required", true);
+        let found = view
+            .taxonomies
+            .iter()
+            .position(|t| t.config.name == kind)
+            .and_then(|i| {
+                deps::record(Dep::Taxonomy(i));
+                view.taxonomies[i].terms.iter().find(|t| t.name == term)
+            });
+        match found {
+            Some(t) => Ok(ser::term(
+                &lib,
+                t,
+                bool_arg(args, "include_pages", true),
+                &view.config.default_language,
+                &view.backlinks,
+            )),
+            None if !required => Ok(Value::Null),
+            None => Err(tera::Error::msg(format!(
+                "`get_taxonomy_term`: no term `{term}` in `{kind}`"
+            ))),
+        }
+    });
+
+    let h = site.clone();
+    tera.register_function("load_data", move |args: &HashMap<String, Value>| {
+        let view = h.view();
+        let required = bool_arg(args, "required", true);
+        if args.contains_key("url") {
+            return if required {
+                Err(tera::Error::msg("`load_data`: `url` is not supported (builds never reach the network); put the file in data/ and use `path`"))
+            } else {
+                Ok(Value::Null)
+            };
+        }
+        if let Some(Value::String(literal)) = args.get("literal") {
+            let format = args.get("format").and_then(Value::as_str).unwrap_or("plain").to_string();
+            return parse_data(literal, &format).map_err(|e| tera::Error::msg(format!("`load_data`: literal: {e}")));
+        }
+        let path = str_arg(args, "path", "load_data")?;
+        deps::record(Dep::Data);
+        let Some(file) = find_file(&view.root, view.config.theme.as_deref(), &path) else {
+            return if required {
+                Err(tera::Error::msg(format!("`load_data`: no file `{path}` in the site or its theme")))
+            } else {
+                Ok(Value::Null)
+            };
+        };
+        let format = args
+            .get("format")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| file.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_else(|| "plain".into()));
+        let mtime = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+        let key = (file.clone(), format.clone());
+        if let Ok(cache) = h.data.lock() {
+            if let Some((t, v)) = cache.get(&key) {
+                if *t == mtime {
+                    return Ok(v.clone());
+                }
+            }
+        }
+        let text = std::fs::read_to_string(&file).map_err(|e| tera::Error::msg(format!("`load_data`: {}: {e}", file.display())))?;
+        let value = parse_data(&text, &format).map_err(|e| tera::Error::msg(format!("`load_data`: {path}: {e}")))?;
+        if let Ok(mut cache) = h.data.lock() {
+            cache.insert(key, (mtime, value.clone()));
+        }
+        Ok(value)
+    });
+}
+
+/// Finds a file the way Zola's functions do: from the site root, then `static/`, `content/`,
+/// then the theme's root and `static/`.
+fn find_file(root: &Path, theme: Option<&str>, path: &str) -> Option<PathBuf> {
+    let path = path.trim_start_matches('/');
+    if path.split('/').any(|c| c == "..") {
+        return None;
+    }
+    let mut bases = vec![
+        root.to_path_buf(),
+        root.join("static"),
+        root.join("content"),
+    ];
+    if let Some(t) = theme {
+        bases.push(root.join("themes").join(t));
+        bases.push(root.join("themes").join(t).join("static"));
+    }
+    bases
+        .into_iter()
+        .map(|b| b.join(path))
+        .find(|p| p.is_file())
+}
+
+fn parse_data(text: &str, format: &str) -> Result<Value, String> {
+    match format {
+        "json" => serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}")),
+        "toml" => toml::from_str::<toml::Value>(text)
+            .map(|v| crate::toml_value::toml_to_json(&v))
+            .map_err(|e| format!("invalid TOML: {}", e.message())),
+        "csv" => {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(text.as_bytes());
+            let headers: Vec<Value> = reader
+                .headers()
+                .map_err(|e| format!("invalid CSV: {e}"))?
+                .iter()
+                .map(|h| Value::String(h.to_string()))
+                .collect();
+            let mut records = Vec::new();
+            for r in reader.records() {
+                let r = r.map_err(|e| format!("invalid CSV: {e}"))?;
+                records.push(Value::Array(
+                    r.iter().map(|f| Value::String(f.to_string())).collect(),
+                ));
+            }
+            Ok(serde_json::json!({ "headers": headers, "records": records }))
+        }
+        "plain" | "txt" | "md" | "html" => Ok(Value::String(text.to_string())),
+        other => Err(format!(
+            "format `{other}` is not supported (json, toml, csv or plain)"
+        )),
+    }
+}
+
+/// FNV-1a: a stable, dependency-free content hash for cache-busting.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}

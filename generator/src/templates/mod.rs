@@ -1,0 +1,272 @@
+//! Tera templates: Zola's built-ins, then the theme's, then the site's (each replacing the
+//! last), with Zola's functions and filters, and a record of which template uses which so a
+//! template edit re-renders only what depends on it.
+
+mod builtins;
+mod filters;
+mod functions;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+use tera::{Context, Tera};
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::markdown::{ShortcodeKind, ShortcodeRenderer};
+
+pub use functions::{SiteHandle, SiteView};
+
+/// The site's templates, ready to render.
+pub struct Templates {
+    /// The Tera instance.
+    pub tera: Tera,
+    /// Where each template came from on disk (built-ins have none).
+    pub files: HashMap<String, PathBuf>,
+    /// The templates each template extends, includes or imports.
+    pub uses: HashMap<String, Vec<String>>,
+    shortcodes: HashMap<String, ShortcodeKind>,
+    config_value: Value,
+    lang: String,
+}
+
+impl Templates {
+    /// Loads built-ins, theme and site templates, and registers functions bound to `site`.
+    pub fn load(root: &Path, theme: Option<&str>, site: &SiteHandle) -> Result<Templates> {
+        let mut sources: Vec<(String, String, Option<PathBuf>)> = builtins::BUILTINS
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string(), None))
+            .collect();
+        let mut dirs = Vec::new();
+        if let Some(theme) = theme {
+            let dir = root.join("themes").join(theme).join("templates");
+            if !dir.is_dir() {
+                return Err(Error::one(Diagnostic::file(
+                    "config.toml",
+                    format!("theme `{theme}`: there is no folder themes/{theme}/templates"),
+                )));
+            }
+            dirs.push(dir);
+        }
+        dirs.push(root.join("templates"));
+        for dir in dirs {
+            if !dir.is_dir() {
+                continue;
+            }
+            for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+                let entry = entry.map_err(|e| {
+                    Error::io(
+                        &dir,
+                        e.into_io_error()
+                            .unwrap_or_else(|| std::io::Error::other("walk failed")),
+                    )
+                })?;
+                if !entry.file_type().is_file()
+                    || entry.file_name().to_string_lossy().starts_with('.')
+                {
+                    continue;
+                }
+                let name = entry
+                    .path()
+                    .strip_prefix(&dir)
+                    .unwrap_or(entry.path())
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let text = std::fs::read_to_string(entry.path())
+                    .map_err(|e| Error::io(entry.path(), e))?;
+                sources.retain(|(n, _, _)| *n != name);
+                sources.push((name, text, Some(entry.path().to_path_buf())));
+            }
+        }
+
+        let mut files = HashMap::new();
+        let mut uses = HashMap::new();
+        let mut shortcodes = HashMap::new();
+        let mut raw = Vec::with_capacity(sources.len());
+        for (name, text, path) in sources {
+            if let Some(sc) = name.strip_prefix("shortcodes/") {
+                if let Some(n) = sc.strip_suffix(".html") {
+                    shortcodes.insert(n.to_string(), ShortcodeKind::Html);
+                } else if let Some(n) = sc.strip_suffix(".md") {
+                    shortcodes
+                        .entry(n.to_string())
+                        .or_insert(ShortcodeKind::Markdown);
+                }
+            }
+            uses.insert(name.clone(), referenced_templates(&text));
+            if let Some(p) = path {
+                files.insert(name.clone(), p);
+            }
+            raw.push((name, text));
+        }
+
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![".html", ".htm", ".xml"]);
+        functions::register(&mut tera, site);
+        filters::register(&mut tera, site);
+        tera.add_raw_templates(raw)
+            .map_err(|e| template_error(&e, &files, root))?;
+        let view = site.view();
+        Ok(Templates {
+            tera,
+            files,
+            uses,
+            shortcodes,
+            config_value: view.config_value.clone(),
+            lang: view.config.default_language.clone(),
+        })
+    }
+
+    /// Whether a template of that name exists.
+    pub fn has(&self, name: &str) -> bool {
+        self.tera.get_template_names().any(|n| n == name)
+    }
+
+    /// Renders a template, turning Tera's error chain into a diagnostic naming the template file.
+    pub fn render(&self, name: &str, ctx: &Context, root: &Path) -> Result<String> {
+        self.tera
+            .render(name, ctx)
+            .map_err(|e| template_error(&e, &self.files, root))
+    }
+
+    /// A context with `config` and `lang` already in it.
+    pub fn base_context(&self) -> Context {
+        let mut ctx = Context::new();
+        ctx.insert("config", &self.config_value);
+        ctx.insert("lang", &self.lang);
+        ctx
+    }
+
+    /// Every template that `name` uses, itself included, transitively.
+    pub fn closure(&self, name: &str) -> HashSet<String> {
+        let mut seen = HashSet::new();
+        let mut stack = vec![name.to_string()];
+        while let Some(n) = stack.pop() {
+            if seen.insert(n.clone()) {
+                if let Some(children) = self.uses.get(&n) {
+                    stack.extend(children.iter().cloned());
+                }
+            }
+        }
+        seen
+    }
+}
+
+impl ShortcodeRenderer for Templates {
+    fn kind(&self, name: &str) -> Option<ShortcodeKind> {
+        self.shortcodes.get(name).copied()
+    }
+
+    fn render(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+        nth: usize,
+        body: Option<&str>,
+        page: &Value,
+    ) -> std::result::Result<String, String> {
+        let mut ctx = Context::new();
+        for (k, v) in args {
+            ctx.insert(k.as_str(), v);
+        }
+        ctx.insert("nth", &nth);
+        if let Some(body) = body {
+            ctx.insert("body", body);
+        }
+        let key = if page.get("pages").is_some() {
+            "section"
+        } else {
+            "page"
+        };
+        ctx.insert(key, page);
+        ctx.insert("config", &self.config_value);
+        ctx.insert("lang", &self.lang);
+        let file = match self.kind(name) {
+            Some(ShortcodeKind::Markdown) => format!("shortcodes/{name}.md"),
+            _ => format!("shortcodes/{name}.html"),
+        };
+        self.tera.render(&file, &ctx).map_err(|e| error_chain(&e))
+    }
+}
+
+/// All messages of a Tera error and its causes, one per line.
+pub fn error_chain(e: &tera::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+fn template_error(e: &tera::Error, files: &HashMap<String, PathBuf>, root: &Path) -> Error {
+    let message = error_chain(e);
+    // Tera names the template in quotes; find which of ours it is.
+    let name = files
+        .keys()
+        .filter(|n| message.contains(&format!("'{n}'")))
+        .max_by_key(|n| n.len())
+        .cloned();
+    let file = name
+        .as_ref()
+        .and_then(|n| files.get(n))
+        .map(|p| p.strip_prefix(root).unwrap_or(p).to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(name.clone().unwrap_or_else(|| "templates".into())));
+    // Parse errors carry ` --> line:column`.
+    let position = message.split("--> ").nth(1).and_then(|rest| {
+        let mut it = rest
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty());
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    });
+    let flat = message
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n  ");
+    Error::one(match position {
+        Some((line, col)) => Diagnostic::at(file, line, col, flat),
+        None => Diagnostic::file(file, flat),
+    })
+}
+
+/// Names of the templates a template extends, includes or imports.
+fn referenced_templates(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("{%") {
+        rest = &rest[i + 2..];
+        let Some(end) = rest.find("%}") else { break };
+        let tag = rest[..end].trim().trim_start_matches('-').trim_start();
+        let keyword = tag.split_whitespace().next().unwrap_or("");
+        if matches!(keyword, "extends" | "include" | "import") {
+            let mut parts = tag.split(['"', '\'']);
+            parts.next();
+            for (i, p) in parts.enumerate() {
+                if i % 2 == 0 && !p.is_empty() {
+                    out.push(p.to_string());
+                }
+            }
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::referenced_templates;
+
+    #[test]
+    fn finds_references() {
+        let t = r#"{% extends "base.html" %}{% import 'macros.html' as m %}{%- include "a.html" -%}{% if x %}"#;
+        assert_eq!(
+            referenced_templates(t),
+            vec!["base.html", "macros.html", "a.html"]
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Atelier Arôme: build the site, serve the shop, check the content.
+#[derive(Debug, Parser)]
+#[command(name = "atelier", version, about)]
+pub struct Cli {
+    /// The site's root folder.
+    #[arg(short, long, global = true, default_value = ".")]
+    pub root: PathBuf,
+    /// The configuration file, relative to the root.
+    #[arg(short, long, global = true, default_value = "config.toml")]
+    pub config: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the site into static files.
+    Build(BuildArgs),
+    /// Build, serve on one port and rebuild on every edit, with live reload.
+    Serve(ServeArgs),
+    /// Check content, links and templates without writing anything.
+    Check(CheckArgs),
+}
+
+/// Options of `build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Where to write the site (default: public/ under the root).
+    #[arg(short, long)]
+    pub output_dir: Option<PathBuf>,
+    /// Replace base_url from the configuration.
+    #[arg(short = 'u', long)]
+    pub base_url: Option<String>,
+    /// Include pages and sections marked draft.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Build into a folder that holds files atelier did not write.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(short, long, default_value = "127.0.0.1")]
+    pub interface: String,
+    /// Port to listen on.
+    #[arg(short, long, default_value_t = 8080)]
+    pub port: u16,
+    /// Where to write the site (default: public/ under the root).
+    #[arg(short, long)]
+    pub output_dir: Option<PathBuf>,
+    /// Include pages and sections marked draft.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Build into a folder that holds files atelier did not write.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// Options of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Include pages and sections marked draft.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Also check external links (needs the network), waiting at most this many seconds each.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "10")]
+    pub external: Option<f64>,
+}

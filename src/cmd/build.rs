@@ -1,0 +1,37 @@
+//! `atelier build`.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Instant;
+
+use atelier_generator::BuildOptions;
+
+use crate::cli::BuildArgs;
+
+/// Builds the site and prints a one-line summary.
+pub fn run(root: &Path, config: &Path, args: BuildArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut opts = BuildOptions::new(root);
+    opts.config_file = config.to_path_buf();
+    opts.output_dir = args.output_dir;
+    opts.base_url = args.base_url;
+    opts.drafts = args.drafts;
+    opts.force = args.force;
+    opts.progress = std::io::stderr().is_terminal();
+    let (site, report) = atelier_generator::build(opts)?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    println!(
+        "Built {} pages, {} sections, {} taxonomies into {} in {:.2} s ({} files, {} written, {} removed)",
+        report.pages,
+        report.sections,
+        site.taxonomies.len(),
+        site.output_dir.display(),
+        started.elapsed().as_secs_f64(),
+        report.files,
+        report.written,
+        report.removed,
+    );
+    Ok(())
+}

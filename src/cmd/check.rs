@@ -1,0 +1,38 @@
+//! `atelier check`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use atelier_generator::BuildOptions;
+
+use crate::cli::CheckArgs;
+
+/// Checks the site and prints what was checked.
+pub fn run(root: &Path, config: &Path, args: CheckArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut opts = BuildOptions::new(root);
+    opts.config_file = config.to_path_buf();
+    opts.drafts = args.drafts;
+    if let Some(s) = args.external {
+        anyhow::ensure!(
+            s > 0.0 && s.is_finite(),
+            "--external takes a number of seconds above zero"
+        );
+    }
+    let report = atelier_generator::check::check(opts, args.external.map(Duration::from_secs_f64))?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let external = if args.external.is_some() {
+        format!(", {} external links", report.external_checked)
+    } else {
+        ", external links not checked (--external)".to_string()
+    };
+    println!(
+        "Checked {} pages and {} outputs{external}: no problems ({:.2} s)",
+        report.pages,
+        report.outputs,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
