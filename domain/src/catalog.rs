@@ -64,11 +64,7 @@ impl CatalogEntry {
             sizes: essence
                 .sizes
                 .iter()
-                .map(|s| CatalogSize {
-                    sku: s.sku.to_string(),
-                    label: s.label.clone(),
-                    price: s.price.minor,
-                })
+                .map(|s| CatalogSize { sku: s.sku.to_string(), label: s.label.clone(), price: s.price.minor })
                 .collect(),
             active: essence.active,
         }

@@ -99,35 +99,21 @@ pub struct EssenceError {
 }
 
 fn err(field: impl Into<String>, message: impl Into<String>) -> EssenceError {
-    EssenceError {
-        field: field.into(),
-        message: message.into(),
-    }
+    EssenceError { field: field.into(), message: message.into() }
 }
 
 fn price(field: &str, text: &Option<PriceText>, currency: Currency) -> Result<Money, EssenceError> {
     let money = match text {
-        None => {
-            return Err(err(
-                field,
-                "missing price: write it as a decimal string such as \"24.00\"",
-            ))
-        }
+        None => return Err(err(field, "missing price: write it as a decimal string such as \"24.00\"")),
         Some(PriceText::Number(n)) => {
-            return Err(err(
-                field,
-                format!("{n} is a number; write the price as a decimal string, \"{n:.2}\""),
-            ))
+            return Err(err(field, format!("{n} is a number; write the price as a decimal string, \"{n:.2}\"")))
         }
         Some(PriceText::Text(t)) => {
             Money::parse_decimal(t, currency).map_err(|e: MoneyError| err(field, e.to_string()))?
         }
     };
     if !money.is_positive() {
-        return Err(err(
-            field,
-            format!("the price must be above zero, found {}", money.decimal()),
-        ));
+        return Err(err(field, format!("the price must be above zero, found {}", money.decimal())));
     }
     Ok(money)
 }
@@ -141,27 +127,18 @@ fn sku(field: &str, text: &Option<String>) -> Result<Sku, EssenceError> {
 
 impl Essence {
     /// Validates an essence page's `[extra]`: SKUs, positive prices, at least one size.
-    pub fn from_extra(
-        title: &str,
-        extra: &EssenceExtra,
-        currency: Currency,
-    ) -> Result<Self, EssenceError> {
+    pub fn from_extra(title: &str, extra: &EssenceExtra, currency: Currency) -> Result<Self, EssenceError> {
         let sku = sku("extra.sku", &extra.sku)?;
         let price = price("extra.price", &extra.price, currency)?;
         let latin_name = extra.latin_name.clone().unwrap_or_default();
         let sizes = if extra.sizes.is_empty() {
-            vec![Size {
-                sku: sku.clone(),
-                label: String::new(),
-                price,
-            }]
+            vec![Size { sku: sku.clone(), label: String::new(), price }]
         } else {
             let mut sizes = Vec::with_capacity(extra.sizes.len());
             for (i, s) in extra.sizes.iter().enumerate() {
                 let field = |name: &str| format!("extra.sizes[{i}].{name}");
                 let label = s.label.clone().filter(|l| !l.trim().is_empty());
-                let label = label
-                    .ok_or_else(|| err(field("label"), "missing label, e.g. label = \"10 ml\""))?;
+                let label = label.ok_or_else(|| err(field("label"), "missing label, e.g. label = \"10 ml\""))?;
                 sizes.push(Size {
                     sku: self::sku(&field("sku"), &s.sku)?,
                     label,
@@ -225,14 +202,8 @@ mod tests {
                 r#"{"sku":"AB","price":"2","sizes":[{"sku":"AB-1","label":"1 ml","price":"-2"}]}"#,
                 "extra.sizes[0].price",
             ),
-            (
-                r#"{"sku":"AB","price":"2","sizes":[{"sku":"ab","label":"1 ml","price":"2"}]}"#,
-                "extra.sizes[0].sku",
-            ),
-            (
-                r#"{"sku":"AB","price":"3","sizes":[{"sku":"AB-1","label":"1 ml","price":"2"}]}"#,
-                "extra.price",
-            ),
+            (r#"{"sku":"AB","price":"2","sizes":[{"sku":"ab","label":"1 ml","price":"2"}]}"#, "extra.sizes[0].sku"),
+            (r#"{"sku":"AB","price":"3","sizes":[{"sku":"AB-1","label":"1 ml","price":"2"}]}"#, "extra.price"),
         ];
         for (json, field) in cases {
             let e = Essence::from_extra("X", &extra(json), Currency::Eur).unwrap_err();

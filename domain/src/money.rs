@@ -88,11 +88,7 @@ impl Money {
         };
         let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty()
-            || !all_digits(whole)
-            || !all_digits(frac)
-            || (digits.contains('.') && frac.is_empty())
-        {
+        if whole.is_empty() || !all_digits(whole) || !all_digits(frac) || (digits.contains('.') && frac.is_empty()) {
             return Err(MoneyError::Syntax(text.to_owned()));
         }
         if frac.len() > 2 {
@@ -104,14 +100,8 @@ impl Money {
         if frac.len() == 1 {
             cents *= 10;
         }
-        let minor = whole
-            .checked_mul(100)
-            .and_then(|w| w.checked_add(cents))
-            .ok_or_else(overflow)?;
-        Ok(Money {
-            minor: if negative { -minor } else { minor },
-            currency,
-        })
+        let minor = whole.checked_mul(100).and_then(|w| w.checked_add(cents)).ok_or_else(overflow)?;
+        Ok(Money { minor: if negative { -minor } else { minor }, currency })
     }
 
     /// Whether the amount is above zero.
@@ -157,10 +147,7 @@ mod tests {
         assert!(matches!(eur("€24"), Err(MoneyError::Syntax(_))));
         assert!(matches!(eur(""), Err(MoneyError::Syntax(_))));
         assert!(matches!(eur("1e3"), Err(MoneyError::Syntax(_))));
-        assert!(matches!(
-            eur("99999999999999999999"),
-            Err(MoneyError::Overflow(_))
-        ));
+        assert!(matches!(eur("99999999999999999999"), Err(MoneyError::Overflow(_))));
     }
 
     #[test]

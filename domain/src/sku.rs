@@ -28,14 +28,8 @@ impl Sku {
         if !(2..=40).contains(&len) {
             return Err(SkuError::Length(s.to_owned(), len));
         }
-        if let Some(found) = s
-            .chars()
-            .find(|c| !(c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '-'))
-        {
-            return Err(SkuError::Character {
-                sku: s.to_owned(),
-                found,
-            });
+        if let Some(found) = s.chars().find(|c| !(c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '-')) {
+            return Err(SkuError::Character { sku: s.to_owned(), found });
         }
         if s.starts_with('-') || s.ends_with('-') || s.contains("--") {
             return Err(SkuError::Hyphen(s.to_owned()));
@@ -79,16 +73,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_skus() {
-        assert!(matches!(
-            Sku::parse("lav"),
-            Err(SkuError::Character { found: 'l', .. })
-        ));
+        assert!(matches!(Sku::parse("lav"), Err(SkuError::Character { found: 'l', .. })));
         assert!(matches!(Sku::parse("A"), Err(SkuError::Length(_, 1))));
         assert!(matches!(Sku::parse("-AB"), Err(SkuError::Hyphen(_))));
         assert!(matches!(Sku::parse("A--B"), Err(SkuError::Hyphen(_))));
-        assert!(matches!(
-            Sku::parse("AB CD"),
-            Err(SkuError::Character { found: ' ', .. })
-        ));
+        assert!(matches!(Sku::parse("AB CD"), Err(SkuError::Character { found: ' ', .. })));
     }
 }

@@ -64,11 +64,7 @@ fn check_external(site: &Site, timeout: Duration, report: &mut CheckReport) -> V
         .pages
         .iter()
         .map(|p| (&p.file.relative, &p.external_links))
-        .chain(
-            lib.sections
-                .iter()
-                .map(|s| (&s.file.relative, &s.external_links)),
-        );
+        .chain(lib.sections.iter().map(|s| (&s.file.relative, &s.external_links)));
     for (file, list) in sources {
         for (url, line) in list {
             if !skip.iter().any(|s| url.starts_with(s.as_str())) {
@@ -80,19 +76,12 @@ fn check_external(site: &Site, timeout: Duration, report: &mut CheckReport) -> V
     urls.sort();
     urls.dedup();
     report.external_checked = urls.len();
-    let results: std::collections::HashMap<&String, std::result::Result<(), String>> = urls
-        .par_iter()
-        .map(|u| (*u, fetch_status(u, timeout)))
-        .collect();
+    let results: std::collections::HashMap<&String, std::result::Result<(), String>> =
+        urls.par_iter().map(|u| (*u, fetch_status(u, timeout))).collect();
     let mut out = Vec::new();
     for (url, file, line) in &links {
         if let Some(Err(reason)) = results.get(url) {
-            out.push(Diagnostic::at(
-                format!("content/{file}"),
-                *line,
-                1,
-                format!("external link {url}: {reason}"),
-            ));
+            out.push(Diagnostic::at(format!("content/{file}"), *line, 1, format!("external link {url}: {reason}")));
         }
     }
     out
@@ -102,27 +91,13 @@ fn check_external(site: &Site, timeout: Duration, report: &mut CheckReport) -> V
 fn fetch_status(url: &str, timeout: Duration) -> std::result::Result<(), String> {
     let secs = format!("{:.1}", timeout.as_secs_f64());
     let out = Command::new("curl")
-        .args([
-            "-sS",
-            "-o",
-            "/dev/null",
-            "-L",
-            "--max-time",
-            &secs,
-            "-w",
-            "%{http_code}",
-            "--",
-            url,
-        ])
+        .args(["-sS", "-o", "/dev/null", "-L", "--max-time", &secs, "-w", "%{http_code}", "--", url])
         .output()
         .map_err(|e| format!("cannot run curl to check it ({e})"))?;
     let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
     match code.parse::<u16>() {
         Ok(c) if (200..400).contains(&c) => Ok(()),
-        Ok(0) | Err(_) => Err(format!(
-            "no answer within {secs} s ({})",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
+        Ok(0) | Err(_) => Err(format!("no answer within {secs} s ({})", String::from_utf8_lossy(&out.stderr).trim())),
         Ok(c) => Err(format!("answered HTTP {c}")),
     }
 }

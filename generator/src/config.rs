@@ -212,12 +212,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let mut config: Config = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            Error::one(Diagnostic::at(
-                path,
-                line,
-                col,
-                e.message().trim().to_string(),
-            ))
+            Error::one(Diagnostic::at(path, line, col, e.message().trim().to_string()))
         })?;
         if config.base_url.is_empty() {
             return Err(Error::one(Diagnostic::file(
@@ -229,25 +224,17 @@ impl Config {
             if name != "atom.xml" && name != "rss.xml" {
                 return Err(Error::one(Diagnostic::file(
                     path,
-                    format!(
-                        "feed_filenames: `{name}` is not a feed we can write (atom.xml or rss.xml)"
-                    ),
+                    format!("feed_filenames: `{name}` is not a feed we can write (atom.xml or rss.xml)"),
                 )));
             }
         }
         let mut seen = std::collections::HashSet::new();
         for t in &config.taxonomies {
             if t.name.trim().is_empty() {
-                return Err(Error::one(Diagnostic::file(
-                    path,
-                    "taxonomies: every taxonomy needs a `name`",
-                )));
+                return Err(Error::one(Diagnostic::file(path, "taxonomies: every taxonomy needs a `name`")));
             }
             if !seen.insert(t.name.clone()) {
-                return Err(Error::one(Diagnostic::file(
-                    path,
-                    format!("taxonomies: `{}` is declared twice", t.name),
-                )));
+                return Err(Error::one(Diagnostic::file(path, format!("taxonomies: `{}` is declared twice", t.name))));
             }
         }
         config.base_url = config.base_url.trim_end_matches('/').to_string();
@@ -272,23 +259,13 @@ impl Config {
     pub fn to_template_value(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let serde_json::Value::Object(map) = &mut value {
-            map.insert(
-                "extra".into(),
-                toml_to_json(&toml::Value::Table(self.extra.clone())),
-            );
+            map.insert("extra".into(), toml_to_json(&toml::Value::Table(self.extra.clone())));
             for (k, v) in &self.other {
                 map.entry(k.clone()).or_insert_with(|| toml_to_json(v));
             }
             // Zola's older singular names, for templates written against them.
             map.insert("generate_feed".into(), self.generate_feeds.into());
-            map.insert(
-                "feed_filename".into(),
-                self.feed_filenames
-                    .first()
-                    .cloned()
-                    .unwrap_or_default()
-                    .into(),
-            );
+            map.insert("feed_filename".into(), self.feed_filenames.first().cloned().unwrap_or_default().into());
         }
         value
     }
@@ -300,8 +277,7 @@ mod tests {
 
     #[test]
     fn reports_line_of_bad_toml() {
-        let err =
-            Config::parse("base_url = \"x\"\ntitle = = 3\n", Path::new("config.toml")).unwrap_err();
+        let err = Config::parse("base_url = \"x\"\ntitle = = 3\n", Path::new("config.toml")).unwrap_err();
         let d = &err.diagnostics()[0];
         assert_eq!(d.line, Some(2));
     }

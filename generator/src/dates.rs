@@ -17,12 +17,7 @@ impl PageDate {
         let text = match v {
             toml::Value::Datetime(d) => d.to_string(),
             toml::Value::String(s) => s.trim().to_string(),
-            other => {
-                return Err(format!(
-                    "expected a date such as 2024-05-01, found {}",
-                    other.type_str()
-                ))
-            }
+            other => return Err(format!("expected a date such as 2024-05-01, found {}", other.type_str())),
         };
         PageDate::parse(&text)
     }
@@ -39,21 +34,14 @@ impl PageDate {
         } else if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
         } else {
-            return Err(format!(
-                "`{text}` is not a date: write 2024-05-01 or 2024-05-01T10:00:00Z"
-            ));
+            return Err(format!("`{text}` is not a date: write 2024-05-01 or 2024-05-01T10:00:00Z"));
         };
-        Ok(PageDate {
-            text: text.to_string(),
-            instant,
-        })
+        Ok(PageDate { text: text.to_string(), instant })
     }
 
     /// RFC 3339 in UTC, as feeds and sitemaps want.
     pub fn rfc3339(&self) -> String {
-        self.instant
-            .with_timezone(&Utc)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        self.instant.with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     }
 
     /// RFC 2822, as RSS wants.
@@ -83,10 +71,7 @@ mod tests {
         assert!(PageDate::parse("2024-05-01T10:00:00+02:00").is_ok());
         assert!(PageDate::parse("2024-05-01T10:00:00").is_ok());
         assert!(PageDate::parse("May 1").is_err());
-        assert_eq!(
-            PageDate::parse("2024-05-01").unwrap().rfc3339(),
-            "2024-05-01T00:00:00Z"
-        );
+        assert_eq!(PageDate::parse("2024-05-01").unwrap().rfc3339(), "2024-05-01T00:00:00Z");
     }
 
     #[test]

@@ -40,9 +40,7 @@ pub fn record(dep: Dep) {
 pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Dep>) {
     let previous = RECORDER.with(|r| r.borrow_mut().replace(Vec::new()));
     let out = f();
-    let mut deps = RECORDER
-        .with(|r| std::mem::replace(&mut *r.borrow_mut(), previous))
-        .unwrap_or_default();
+    let mut deps = RECORDER.with(|r| std::mem::replace(&mut *r.borrow_mut(), previous)).unwrap_or_default();
     deps.sort();
     deps.dedup();
     (out, deps)

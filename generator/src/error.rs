@@ -21,27 +21,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A problem with a whole file.
     pub fn file(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Diagnostic {
-            file: file.into(),
-            line: None,
-            column: None,
-            message: message.into(),
-        }
+        Diagnostic { file: file.into(), line: None, column: None, message: message.into() }
     }
 
     /// A problem at a line and column.
-    pub fn at(
-        file: impl Into<PathBuf>,
-        line: usize,
-        column: usize,
-        message: impl Into<String>,
-    ) -> Self {
-        Diagnostic {
-            file: file.into(),
-            line: Some(line),
-            column: Some(column),
-            message: message.into(),
-        }
+    pub fn at(file: impl Into<PathBuf>, line: usize, column: usize, message: impl Into<String>) -> Self {
+        Diagnostic { file: file.into(), line: Some(line), column: Some(column), message: message.into() }
     }
 }
 
@@ -94,10 +79,7 @@ fn render_diagnostics(list: &[Diagnostic]) -> String {
 impl Error {
     /// An I/O error on a path.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.as_ref().to_path_buf(),
-            source,
-        }
+        Error::Io { path: path.as_ref().to_path_buf(), source }
     }
 
     /// A single source problem.

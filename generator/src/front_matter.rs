@@ -170,16 +170,8 @@ pub fn split<'a>(file: &Path, text: &'a str) -> Result<Split<'a>, Diagnostic> {
             "missing front matter: a content file starts with a +++ line, TOML, and a closing +++ line",
         ));
     };
-    let Some(after_open) = after_open
-        .strip_prefix("\r\n")
-        .or_else(|| after_open.strip_prefix('\n'))
-    else {
-        return Err(Diagnostic::at(
-            file,
-            leading_lines + 1,
-            4,
-            "the opening +++ must stand alone on its line",
-        ));
+    let Some(after_open) = after_open.strip_prefix("\r\n").or_else(|| after_open.strip_prefix('\n')) else {
+        return Err(Diagnostic::at(file, leading_lines + 1, 4, "the opening +++ must stand alone on its line"));
     };
     // The closing fence is the first line that is exactly +++ (trailing spaces allowed).
     let mut offset = 0;
@@ -189,28 +181,15 @@ pub fn split<'a>(file: &Path, text: &'a str) -> Result<Split<'a>, Diagnostic> {
             let body = &after_open[offset + line.len()..];
             let front_matter_line = leading_lines + 2;
             let body_line = front_matter_line + front_matter.matches('\n').count() + 1;
-            return Ok(Split {
-                front_matter,
-                front_matter_line,
-                body,
-                body_line,
-            });
+            return Ok(Split { front_matter, front_matter_line, body, body_line });
         }
         offset += line.len();
     }
-    Err(Diagnostic::at(
-        file,
-        leading_lines + 1,
-        1,
-        "the front matter opened here is never closed with a +++ line",
-    ))
+    Err(Diagnostic::at(file, leading_lines + 1, 1, "the front matter opened here is never closed with a +++ line"))
 }
 
 /// Parses front matter TOML into `T`, mapping errors to the line and column in the file.
-pub fn parse<T: serde::de::DeserializeOwned>(
-    file: &Path,
-    split: &Split<'_>,
-) -> Result<T, Diagnostic> {
+pub fn parse<T: serde::de::DeserializeOwned>(file: &Path, split: &Split<'_>) -> Result<T, Diagnostic> {
     toml::from_str(split.front_matter).map_err(|e| toml_diagnostic(file, split, &e))
 }
 
@@ -223,12 +202,7 @@ fn toml_diagnostic(file: &Path, split: &Split<'_>, e: &toml::de::Error) -> Diagn
             message = format!("in `{key}`: {message}");
         }
     }
-    Diagnostic::at(
-        file,
-        split.front_matter_line + line - 1,
-        col,
-        format!("front matter: {message}"),
-    )
+    Diagnostic::at(file, split.front_matter_line + line - 1, col, format!("front matter: {message}"))
 }
 
 /// The key assigned on a line of TOML, or the table a header names.
@@ -291,7 +265,8 @@ mod tests {
 
     #[test]
     fn splits_and_parses() {
-        let fm = p("+++\ntitle = \"Hello\"\ndate = 2024-05-01\n[taxonomies]\nhumour = [\"calming\"]\n+++\nBody").unwrap();
+        let fm =
+            p("+++\ntitle = \"Hello\"\ndate = 2024-05-01\n[taxonomies]\nhumour = [\"calming\"]\n+++\nBody").unwrap();
         assert_eq!(fm.title.as_deref(), Some("Hello"));
         assert_eq!(fm.taxonomies["humour"], vec!["calming"]);
     }
@@ -321,31 +296,22 @@ mod tests {
 
     #[test]
     fn missing_and_unclosed_fences() {
-        assert!(p("title = 1")
-            .unwrap_err()
-            .message
-            .contains("missing front matter"));
-        assert!(p("+++\ntitle = \"x\"\n")
-            .unwrap_err()
-            .message
-            .contains("never closed"));
-        assert!(p("---\ntitle: x\n---\n")
-            .unwrap_err()
-            .message
-            .contains("YAML"));
+        assert!(p("title = 1").unwrap_err().message.contains("missing front matter"));
+        assert!(p("+++\ntitle = \"x\"\n").unwrap_err().message.contains("never closed"));
+        assert!(p("---\ntitle: x\n---\n").unwrap_err().message.contains("YAML"));
     }
 
     #[test]
     fn locates_nested_keys() {
         let f = Path::new("a.md");
-        let s = split(
-            f,
-            "+++\ntitle = \"x\"\n[extra]\nsku = \"A\"\nprice = \"1\"\n+++\n",
-        )
-        .unwrap();
+        let s = split(f, "+++\ntitle = \"x\"\n[extra]\nsku = \"A\"\nprice = \"1\"\n+++\n").unwrap();
         assert_eq!(locate_field(&s, "extra.price"), 5);
         assert_eq!(locate_field(&s, "title"), 2);
-        let s = split(f, "+++\n[extra]\nsku = \"A\"\n[[extra.sizes]]\nprice = \"1\"\n[[extra.sizes]]\nprice = \"2\"\n+++\n").unwrap();
+        let s = split(
+            f,
+            "+++\n[extra]\nsku = \"A\"\n[[extra.sizes]]\nprice = \"1\"\n[[extra.sizes]]\nprice = \"2\"\n+++\n",
+        )
+        .unwrap();
         assert_eq!(locate_field(&s, "extra.sizes[1].price"), 7);
         assert_eq!(locate_field(&s, "extra.sizes[0].price"), 5);
     }

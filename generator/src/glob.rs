@@ -11,21 +11,14 @@ pub struct Glob {
 impl Glob {
     /// Compiles a pattern.
     pub fn new(pattern: &str) -> Glob {
-        Glob {
-            pattern: pattern.trim_start_matches("./").chars().collect(),
-            anywhere: !pattern.contains('/'),
-        }
+        Glob { pattern: pattern.trim_start_matches("./").chars().collect(), anywhere: !pattern.contains('/') }
     }
 
     /// Whether a `/`-separated relative path matches.
     pub fn matches(&self, path: &str) -> bool {
         let path: Vec<char> = path.chars().collect();
         if self.anywhere {
-            let start = path
-                .iter()
-                .rposition(|&c| c == '/')
-                .map(|i| i + 1)
-                .unwrap_or(0);
+            let start = path.iter().rposition(|&c| c == '/').map(|i| i + 1).unwrap_or(0);
             return matches(&self.pattern, &path[start..]);
         }
         matches(&self.pattern, &path)
@@ -40,12 +33,9 @@ fn matches(p: &[char], s: &[char]) -> bool {
             if rest.is_empty() {
                 return true;
             }
-            (0..=s.len()).any(|i| (i == 0 || s[i - 1] == '/') && matches(rest, &s[i..]))
-                || matches(&p[2..], s)
+            (0..=s.len()).any(|i| (i == 0 || s[i - 1] == '/') && matches(rest, &s[i..])) || matches(&p[2..], s)
         }
-        Some('*') => (0..=s.len())
-            .take_while(|&i| i == 0 || s[i - 1] != '/')
-            .any(|i| matches(&p[1..], &s[i..])),
+        Some('*') => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != '/').any(|i| matches(&p[1..], &s[i..])),
         Some('?') => !s.is_empty() && s[0] != '/' && matches(&p[1..], &s[1..]),
         Some(c) => s.first() == Some(c) && matches(&p[1..], &s[1..]),
     }

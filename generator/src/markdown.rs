@@ -146,23 +146,27 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
                                 out.shortcodes.push(call.name.clone());
                             }
                             let Some(renderer) = ctx.shortcodes else {
-                                diagnostics.push(diag_at(call.offset, format!("unknown shortcode `{}`: the site has no templates/shortcodes/", call.name)));
+                                diagnostics.push(diag_at(
+                                    call.offset,
+                                    format!("unknown shortcode `{}`: the site has no templates/shortcodes/", call.name),
+                                ));
                                 continue;
                             };
                             let Some(kind) = renderer.kind(&call.name) else {
                                 diagnostics.push(diag_at(
                                     call.offset,
-                                    format!("unknown shortcode `{}`: no templates/shortcodes/{}.html or .md", call.name, call.name),
+                                    format!(
+                                        "unknown shortcode `{}`: no templates/shortcodes/{}.html or .md",
+                                        call.name, call.name
+                                    ),
                                 ));
                                 continue;
                             };
                             let body = call.body.as_deref().map(str::trim_end);
-                            match renderer.render(&call.name, &call.args, nth, body, ctx.page_value)
-                            {
-                                Err(m) => diagnostics.push(diag_at(
-                                    call.offset,
-                                    format!("shortcode `{}`: {m}", call.name),
-                                )),
+                            match renderer.render(&call.name, &call.args, nth, body, ctx.page_value) {
+                                Err(m) => {
+                                    diagnostics.push(diag_at(call.offset, format!("shortcode `{}`: {m}", call.name)))
+                                }
                                 Ok(html) if kind == ShortcodeKind::Html => {
                                     text.push(PH_OPEN);
                                     text.push_str(&placeholders.len().to_string());
@@ -184,9 +188,7 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
     let parser = Parser::new_ext(&source, options(ctx.config));
     let events: Vec<(Event<'_>, std::ops::Range<usize>)> = parser.into_offset_iter().collect();
     let line_of = |needle: &str| -> usize {
-        raw.find(needle)
-            .map(|o| ctx.body_line + line_col(raw, o).0 - 1)
-            .unwrap_or(ctx.body_line)
+        raw.find(needle).map(|o| ctx.body_line + line_col(raw, o).0 - 1).unwrap_or(ctx.body_line)
     };
 
     // Explicit ids are reserved before generated ones.
@@ -202,21 +204,13 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
     let mut heading_buf: Option<Vec<Event<'_>>> = None;
     let mut more_found = false;
     let md = &ctx.config.markdown;
-    let external_attrs = md.external_links_target_blank
-        || md.external_links_no_follow
-        || md.external_links_no_referrer;
+    let external_attrs = md.external_links_target_blank || md.external_links_no_follow || md.external_links_no_referrer;
 
     for (event, _range) in events {
         if let Some(buf) = heading_buf.as_mut() {
             if let Event::End(TagEnd::Heading(_)) = event {
                 let mut buf = heading_buf.take().unwrap_or_default();
-                let Event::Start(Tag::Heading {
-                    level,
-                    id,
-                    classes,
-                    attrs,
-                }) = buf.remove(0)
-                else {
+                let Event::Start(Tag::Heading { level, id, classes, attrs }) = buf.remove(0) else {
                     unreachable!("a heading buffer starts with its heading")
                 };
                 let title: String = buf
@@ -232,18 +226,12 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
                 };
                 let lvl = level as u32;
                 headings.push((lvl, id.clone(), title));
-                let anchor = format!("<a class=\"zola-anchor\" href=\"#{id}\" aria-label=\"Anchor link for: {id}\">🔗</a>");
-                result.push(Event::Start(Tag::Heading {
-                    level,
-                    id: Some(CowStr::from(id)),
-                    classes,
-                    attrs,
-                }));
+                let anchor =
+                    format!("<a class=\"zola-anchor\" href=\"#{id}\" aria-label=\"Anchor link for: {id}\">🔗</a>");
+                result.push(Event::Start(Tag::Heading { level, id: Some(CowStr::from(id)), classes, attrs }));
                 match ctx.insert_anchor_links {
                     "left" => result.push(Event::Html(anchor.clone().into())),
-                    "heading" => result.push(Event::Html(
-                        anchor.trim_end_matches("🔗</a>").to_string().into(),
-                    )),
+                    "heading" => result.push(Event::Html(anchor.trim_end_matches("🔗</a>").to_string().into())),
                     _ => {}
                 }
                 result.extend(buf);
@@ -260,12 +248,7 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
         }
         match event {
             Event::Start(Tag::Heading { .. }) => heading_buf = Some(vec![event]),
-            Event::Start(Tag::Link {
-                link_type,
-                dest_url,
-                title,
-                id,
-            }) => {
+            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
                 let dest = dest_url.to_string();
                 if let Some(target) = dest.strip_prefix("@/") {
                     let (file, anchor) = match target.split_once('#') {
@@ -280,30 +263,17 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
                                 None => permalink.clone(),
                             };
                             out.internal_links.push((file.to_string(), anchor, line));
-                            result.push(Event::Start(Tag::Link {
-                                link_type,
-                                dest_url: url.into(),
-                                title,
-                                id,
-                            }));
+                            result.push(Event::Start(Tag::Link { link_type, dest_url: url.into(), title, id }));
                         }
                         None => {
-                            let (l, c) =
-                                raw.find(&dest).map(|o| line_col(raw, o)).unwrap_or((1, 1));
+                            let (l, c) = raw.find(&dest).map(|o| line_col(raw, o)).unwrap_or((1, 1));
                             diagnostics.push(Diagnostic::at(
                                 ctx.file,
                                 ctx.body_line + l - 1,
                                 c,
-                                format!(
-                                    "broken internal link `{dest}`: there is no content/{file}"
-                                ),
+                                format!("broken internal link `{dest}`: there is no content/{file}"),
                             ));
-                            result.push(Event::Start(Tag::Link {
-                                link_type,
-                                dest_url: dest.into(),
-                                title,
-                                id,
-                            }));
+                            result.push(Event::Start(Tag::Link { link_type, dest_url: dest.into(), title, id }));
                         }
                     }
                 } else if is_external(&dest) {
@@ -332,36 +302,16 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
                         tag.push_str(&format!("href=\"{}\">", escape_attr(&dest)));
                         result.push(Event::Html(tag.into()));
                     } else {
-                        result.push(Event::Start(Tag::Link {
-                            link_type,
-                            dest_url: dest.into(),
-                            title,
-                            id,
-                        }));
+                        result.push(Event::Start(Tag::Link { link_type, dest_url: dest.into(), title, id }));
                     }
                 } else {
                     let url = colocated(&dest, ctx.permalink);
-                    result.push(Event::Start(Tag::Link {
-                        link_type,
-                        dest_url: url.into(),
-                        title,
-                        id,
-                    }));
+                    result.push(Event::Start(Tag::Link { link_type, dest_url: url.into(), title, id }));
                 }
             }
-            Event::Start(Tag::Image {
-                link_type,
-                dest_url,
-                title,
-                id,
-            }) => {
+            Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
                 let url = colocated(&dest_url, ctx.permalink);
-                result.push(Event::Start(Tag::Image {
-                    link_type,
-                    dest_url: url.into(),
-                    title,
-                    id,
-                }));
+                result.push(Event::Start(Tag::Image { link_type, dest_url: url.into(), title, id }));
             }
             Event::Html(ref h) | Event::InlineHtml(ref h) if !more_found && is_more(h) => {
                 more_found = true;
@@ -447,11 +397,7 @@ fn fill_placeholders(html: &str, placeholders: &[String]) -> String {
     while let Some(i) = rest.find(PH_OPEN) {
         let after = &rest[i + PH_OPEN.len_utf8()..];
         let Some(j) = after.find(PH_CLOSE) else { break };
-        let Some(content) = after[..j]
-            .parse::<usize>()
-            .ok()
-            .and_then(|n| placeholders.get(n))
-        else {
+        let Some(content) = after[..j].parse::<usize>().ok().and_then(|n| placeholders.get(n)) else {
             out.push_str(&rest[..i + PH_OPEN.len_utf8()]);
             rest = after;
             continue;
@@ -489,10 +435,8 @@ fn strip_footnote_refs(html: &str) -> String {
     out
 }
 
-const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
-    "wbr",
-];
+const VOID: &[&str] =
+    &["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"];
 
 /// Closes the elements a cut summary leaves open.
 pub fn close_open_tags(html: &str) -> String {
@@ -512,11 +456,8 @@ pub fn close_open_tags(html: &str) -> String {
                 stack.truncate(pos);
             }
         } else {
-            let name: String = tag
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect::<String>()
-                .to_ascii_lowercase();
+            let name: String =
+                tag.chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
             if !name.is_empty() && !VOID.contains(&name.as_str()) {
                 stack.push(name);
             }
@@ -588,14 +529,7 @@ pub fn render_plain(
         page_value: &Value::Null,
         insert_anchor_links: "none",
     };
-    let html = render(text, &ctx)
-        .map_err(|d| {
-            d.iter()
-                .map(|d| d.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?
-        .html;
+    let html = render(text, &ctx).map_err(|d| d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "))?.html;
     if inline {
         let t = html.trim_end();
         if let Some(inner) = t.strip_prefix("<p>").and_then(|s| s.strip_suffix("</p>")) {

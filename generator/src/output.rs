@@ -30,14 +30,13 @@ impl Output {
         }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         if !marker.exists() {
-            std::fs::write(&marker, "This folder is built by `atelier build`; files it no longer produces are removed.\n")
-                .map_err(|e| Error::io(&marker, e))?;
+            std::fs::write(
+                &marker,
+                "This folder is built by `atelier build`; files it no longer produces are removed.\n",
+            )
+            .map_err(|e| Error::io(&marker, e))?;
         }
-        Ok(Output {
-            dir: dir.to_path_buf(),
-            written: AtomicUsize::new(0),
-            unchanged: AtomicUsize::new(0),
-        })
+        Ok(Output { dir: dir.to_path_buf(), written: AtomicUsize::new(0), unchanged: AtomicUsize::new(0) })
     }
 
     /// The folder.
@@ -49,11 +48,7 @@ impl Output {
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<bool> {
         let path = self.dir.join(rel);
         if let Ok(meta) = std::fs::metadata(&path) {
-            if meta.len() == bytes.len() as u64
-                && std::fs::read(&path)
-                    .map(|old| old == bytes)
-                    .unwrap_or(false)
-            {
+            if meta.len() == bytes.len() as u64 && std::fs::read(&path).map(|old| old == bytes).unwrap_or(false) {
                 self.unchanged.fetch_add(1, Ordering::Relaxed);
                 return Ok(false);
             }
@@ -105,10 +100,7 @@ impl Output {
     /// Removes every file not in `keep` (relative paths); returns how many went.
     pub fn prune(&self, keep: &HashSet<String>) -> usize {
         let mut stale = Vec::new();
-        for entry in walkdir::WalkDir::new(&self.dir)
-            .into_iter()
-            .filter_map(|e| e.ok())
-        {
+        for entry in walkdir::WalkDir::new(&self.dir).into_iter().filter_map(|e| e.ok()) {
             if !entry.file_type().is_file() {
                 continue;
             }
@@ -145,9 +137,7 @@ impl Output {
 pub fn file_for_path(path: &str) -> String {
     let p = path.trim_start_matches('/');
     let last = p.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-    if !p.ends_with('/')
-        && (last.ends_with(".html") || last.ends_with(".xml") || last.ends_with(".htm"))
-    {
+    if !p.ends_with('/') && (last.ends_with(".html") || last.ends_with(".xml") || last.ends_with(".htm")) {
         p.to_string()
     } else if p.trim_end_matches('/').is_empty() {
         "index.html".to_string()
@@ -181,10 +171,7 @@ mod tests {
 
         let foreign = tempfile::tempdir().unwrap();
         std::fs::write(foreign.path().join("mine.txt"), "x").unwrap();
-        assert!(matches!(
-            Output::open(foreign.path(), false),
-            Err(Error::ForeignOutput(_))
-        ));
+        assert!(matches!(Output::open(foreign.path(), false), Err(Error::ForeignOutput(_))));
         assert!(Output::open(foreign.path(), true).is_ok());
     }
 }

@@ -131,13 +131,15 @@ impl Site {
 
     fn section_template(&self, sid: SectionId) -> String {
         let s = &self.library.sections[sid];
-        s.meta.template.clone().unwrap_or_else(|| {
-            if s.path == "/" {
-                "index.html".into()
-            } else {
-                "section.html".into()
-            }
-        })
+        s.meta.template.clone().unwrap_or_else(
+            || {
+                if s.path == "/" {
+                    "index.html".into()
+                } else {
+                    "section.html".into()
+                }
+            },
+        )
     }
 
     fn taxonomy_template(&self, tax: usize, kind: &str) -> String {
@@ -173,16 +175,9 @@ impl Site {
     pub fn plan(&self) -> Vec<Plan> {
         let lib = &self.library;
         let mut plans = Vec::new();
-        let mut add =
-            |job: Job, file: String, deps: Vec<Dep>, signature: u64, template: Option<String>| {
-                plans.push(Plan {
-                    job,
-                    file,
-                    deps,
-                    signature,
-                    template,
-                });
-            };
+        let mut add = |job: Job, file: String, deps: Vec<Dep>, signature: u64, template: Option<String>| {
+            plans.push(Plan { job, file, deps, signature, template });
+        };
         for (sid, s) in lib.sections.iter().enumerate() {
             for alias in &s.meta.aliases {
                 add(
@@ -218,19 +213,8 @@ impl Site {
                 if !paginated {
                     deps.push(Dep::SectionPages(sid));
                 }
-                let shape = (
-                    chunk.to_vec(),
-                    chunks.len(),
-                    &template,
-                    s.subsections.clone(),
-                );
-                add(
-                    Job::Section(sid, n),
-                    file_for_path(&path),
-                    deps,
-                    sig(shape),
-                    Some(template.clone()),
-                );
+                let shape = (chunk.to_vec(), chunks.len(), &template, s.subsections.clone());
+                add(Job::Section(sid, n), file_for_path(&path), deps, sig(shape), Some(template.clone()));
             }
             if paginated {
                 let path = Self::pager_path(&s.path, s.paginate_path(), 0).replace("/0/", "/1/");
@@ -334,67 +318,27 @@ impl Site {
         }
         if self.config.generate_feeds {
             for f in &self.config.feed_filenames {
-                add(
-                    Job::Feed(FeedScope::Root, f.clone()),
-                    f.clone(),
-                    vec![Dep::AllPages],
-                    0,
-                    Some(f.clone()),
-                );
+                add(Job::Feed(FeedScope::Root, f.clone()), f.clone(), vec![Dep::AllPages], 0, Some(f.clone()));
             }
         }
         if self.config.generate_sitemap {
-            add(
-                Job::Sitemap,
-                "sitemap.xml".into(),
-                vec![Dep::AllPages],
-                0,
-                Some("sitemap.xml".into()),
-            );
+            add(Job::Sitemap, "sitemap.xml".into(), vec![Dep::AllPages], 0, Some("sitemap.xml".into()));
         }
         if self.config.generate_robots_txt {
-            add(
-                Job::Robots,
-                "robots.txt".into(),
-                vec![],
-                0,
-                Some("robots.txt".into()),
-            );
+            add(Job::Robots, "robots.txt".into(), vec![], 0, Some("robots.txt".into()));
         }
-        add(
-            Job::NotFound,
-            "404.html".into(),
-            vec![],
-            0,
-            Some("404.html".into()),
-        );
+        add(Job::NotFound, "404.html".into(), vec![], 0, Some("404.html".into()));
         if self.config.build_search_index {
-            add(
-                Job::SearchIndex,
-                self.search_index_file(),
-                vec![Dep::AllPages],
-                0,
-                None,
-            );
+            add(Job::SearchIndex, self.search_index_file(), vec![Dep::AllPages], 0, None);
         }
         if self.shop.is_some() {
-            add(
-                Job::Catalog,
-                crate::shop::CATALOG_FILE.into(),
-                vec![Dep::AllPages],
-                0,
-                None,
-            );
+            add(Job::Catalog, crate::shop::CATALOG_FILE.into(), vec![Dep::AllPages], 0, None);
         }
         plans
     }
 
     fn search_index_file(&self) -> String {
-        let ext = if self.config.search.index_format.ends_with("javascript") {
-            "js"
-        } else {
-            "json"
-        };
+        let ext = if self.config.search.index_format.ends_with("javascript") { "js" } else { "json" };
         format!("search_index.{}.{ext}", self.config.default_language)
     }
 
@@ -415,33 +359,14 @@ impl Site {
         self.templates.render(name, ctx, &self.root)
     }
 
-    fn paginator(
-        &self,
-        ids: &[PageId],
-        by: usize,
-        base_path: &str,
-        segment: &str,
-        n: usize,
-        total: usize,
-    ) -> Value {
+    fn paginator(&self, ids: &[PageId], by: usize, base_path: &str, segment: &str, n: usize, total: usize) -> Value {
         let lib = &self.library;
         let lang = &self.config.default_language;
-        let number_pagers = if ids.is_empty() {
-            1
-        } else {
-            ids.len().div_ceil(by)
-        };
-        let permalink = |k: usize| {
-            self.config
-                .permalink(&Self::pager_path(base_path, segment, k))
-        };
+        let number_pagers = if ids.is_empty() { 1 } else { ids.len().div_ceil(by) };
+        let permalink = |k: usize| self.config.permalink(&Self::pager_path(base_path, segment, k));
         let start = (n - 1) * by;
-        let pages: Vec<Value> = ids
-            .iter()
-            .skip(start)
-            .take(by)
-            .map(|&p| ser::page(lib, p, false, lang, &self.backlinks))
-            .collect();
+        let pages: Vec<Value> =
+            ids.iter().skip(start).take(by).map(|&p| ser::page(lib, p, false, lang, &self.backlinks)).collect();
         let base = self.config.permalink(base_path);
         json!({
             "paginate_by": by,
@@ -482,22 +407,18 @@ impl Site {
                     Some(by) => {
                         ctx.insert("section", &ser::section(lib, *sid, false, lang, bl));
                         let ids = self.section_pages(*sid);
-                        ctx.insert(
-                            "paginator",
-                            &self.paginator(&ids, by, &s.path, s.paginate_path(), *n, ids.len()),
-                        );
+                        ctx.insert("paginator", &self.paginator(&ids, by, &s.path, s.paginate_path(), *n, ids.len()));
                     }
-                    None => ctx.insert("section", &ser::section(lib, *sid, true, lang, bl)),
+                    None => {
+                        let with_pages = self.templates.mentions(&self.section_template(*sid), "pages");
+                        ctx.insert("section", &ser::section(lib, *sid, with_pages, lang, bl))
+                    }
                 }
                 self.render_template(&self.section_template(*sid), &ctx)?
             }
             Job::PagerAlias(sid) => alias(&lib.sections[*sid].permalink)?,
             Job::SectionRedirect(sid) => {
-                let target = lib.sections[*sid]
-                    .meta
-                    .redirect_to
-                    .clone()
-                    .unwrap_or_default();
+                let target = lib.sections[*sid].meta.redirect_to.clone().unwrap_or_default();
                 alias(&self.config.permalink(&target))?
             }
             Job::Alias(_, url) => alias(url)?,
@@ -505,13 +426,11 @@ impl Site {
                 let t = &self.taxonomies[*ti];
                 let mut ctx = self.context(&t.path);
                 ctx.insert("taxonomy", &ser::taxonomy_config(t, lang));
-                let terms: Vec<Value> = t
-                    .terms
-                    .iter()
-                    .map(|term| ser::term(lib, term, true, lang, bl))
-                    .collect();
+                let template = self.taxonomy_template(*ti, "list");
+                let with_pages = self.templates.mentions(&template, "pages");
+                let terms: Vec<Value> = t.terms.iter().map(|term| ser::term(lib, term, with_pages, lang, bl)).collect();
                 ctx.insert("terms", &terms);
-                self.render_template(&self.taxonomy_template(*ti, "list"), &ctx)?
+                self.render_template(&template, &ctx)?
             }
             Job::Term(ti, xi, n) => {
                 let t = &self.taxonomies[*ti];
@@ -536,7 +455,10 @@ impl Site {
                             ),
                         );
                     }
-                    None => ctx.insert("term", &ser::term(lib, term, true, lang, bl)),
+                    None => {
+                        let with_pages = self.templates.mentions(&self.taxonomy_template(*ti, "single"), "pages");
+                        ctx.insert("term", &ser::term(lib, term, with_pages, lang, bl))
+                    }
                 }
                 self.render_template(&self.taxonomy_template(*ti, "single"), &ctx)?
             }
@@ -547,11 +469,11 @@ impl Site {
             Job::NotFound => self.render_template("404.html", &self.templates.base_context())?,
             Job::SearchIndex => crate::search::index(self)?,
             Job::Catalog => {
-                let shop = self.shop.as_ref().ok_or_else(|| {
-                    Error::one(Diagnostic::file("config.toml", "no [extra.compendium]"))
-                })?;
-                let mut s = serde_json::to_string_pretty(&crate::shop::catalog(shop, lib))
-                    .unwrap_or_default();
+                let shop = self
+                    .shop
+                    .as_ref()
+                    .ok_or_else(|| Error::one(Diagnostic::file("config.toml", "no [extra.compendium]")))?;
+                let mut s = serde_json::to_string_pretty(&crate::shop::catalog(shop, lib)).unwrap_or_default();
                 s.push('\n');
                 s
             }
@@ -564,35 +486,21 @@ impl Site {
         let lang = &self.config.default_language;
         let mut ctx = self.templates.base_context();
         let (ids, base): (Vec<PageId>, String) = match scope {
-            FeedScope::Root => (
-                (0..lib.pages.len())
-                    .filter(|&p| lib.pages[p].renders())
-                    .collect(),
-                String::new(),
-            ),
+            FeedScope::Root => ((0..lib.pages.len()).filter(|&p| lib.pages[p].renders()).collect(), String::new()),
             FeedScope::Section(sid) => {
                 let s = &lib.sections[sid];
-                ctx.insert(
-                    "section",
-                    &ser::section(lib, sid, false, lang, &self.backlinks),
-                );
+                ctx.insert("section", &ser::section(lib, sid, false, lang, &self.backlinks));
                 (s.pages.clone(), s.path.clone())
             }
             FeedScope::Term(ti, xi) => {
                 let t = &self.taxonomies[ti];
                 let term = &t.terms[xi];
                 ctx.insert("taxonomy", &ser::taxonomy_config(t, lang));
-                ctx.insert(
-                    "term",
-                    &json!({"name": term.name, "slug": term.slug, "permalink": term.permalink}),
-                );
+                ctx.insert("term", &json!({"name": term.name, "slug": term.slug, "permalink": term.permalink}));
                 (term.pages.clone(), term.path.clone())
             }
         };
-        let mut dated: Vec<PageId> = ids
-            .into_iter()
-            .filter(|&p| lib.pages[p].date.is_some())
-            .collect();
+        let mut dated: Vec<PageId> = ids.into_iter().filter(|&p| lib.pages[p].date.is_some()).collect();
         dated.sort_by(|&a, &b| {
             let (a, b) = (&lib.pages[a], &lib.pages[b]);
             b.date
@@ -604,27 +512,17 @@ impl Site {
         let last_updated = dated
             .iter()
             .filter_map(|&p| lib.pages[p].updated.as_ref().map(|d| d.text.clone()))
-            .chain(
-                dated
-                    .first()
-                    .and_then(|&p| lib.pages[p].date.as_ref().map(|d| d.text.clone())),
-            )
+            .chain(dated.first().and_then(|&p| lib.pages[p].date.as_ref().map(|d| d.text.clone())))
             .max();
         if let Some(limit) = self.config.feed_limit {
             dated.truncate(limit);
         }
-        let pages: Vec<Value> = dated
-            .iter()
-            .map(|&p| ser::page(lib, p, false, lang, &self.backlinks))
-            .collect();
+        let pages: Vec<Value> = dated.iter().map(|&p| ser::page(lib, p, false, lang, &self.backlinks)).collect();
         ctx.insert("pages", &pages);
         if let Some(lu) = last_updated {
             ctx.insert("last_updated", &lu);
         }
-        ctx.insert(
-            "feed_url",
-            &self.config.permalink(&format!("{}{file}", base)),
-        );
+        ctx.insert("feed_url", &self.config.permalink(&format!("{}{file}", base)));
         self.render_template(file, &ctx)
     }
 
@@ -632,17 +530,10 @@ impl Site {
         let lib = &self.library;
         let mut entries: Vec<(String, Value)> = Vec::new();
         let mut push = |permalink: String, updated: Option<String>, extra: Value| {
-            entries.push((
-                permalink.clone(),
-                json!({"permalink": permalink, "updated": updated, "extra": extra}),
-            ));
+            entries.push((permalink.clone(), json!({"permalink": permalink, "updated": updated, "extra": extra})));
         };
         for p in lib.pages.iter().filter(|p| p.renders()) {
-            let updated = p
-                .updated
-                .as_ref()
-                .or(p.date.as_ref())
-                .map(|d| d.text.clone());
+            let updated = p.updated.as_ref().or(p.date.as_ref()).map(|d| d.text.clone());
             push(
                 p.permalink.clone(),
                 updated,
@@ -659,8 +550,7 @@ impl Site {
                 if let Some(by) = s.meta.paginate_by.filter(|&b| b > 0) {
                     for i in 2..=s.pages.len().div_ceil(by) {
                         push(
-                            self.config
-                                .permalink(&Self::pager_path(&s.path, s.paginate_path(), i)),
+                            self.config.permalink(&Self::pager_path(&s.path, s.paginate_path(), i)),
                             None,
                             Value::Null,
                         );
@@ -668,22 +558,14 @@ impl Site {
                 }
             }
         }
-        for t in self
-            .taxonomies
-            .iter()
-            .filter(|t| t.config.render && !t.terms.is_empty())
-        {
+        for t in self.taxonomies.iter().filter(|t| t.config.render && !t.terms.is_empty()) {
             push(t.permalink.clone(), None, Value::Null);
             for term in &t.terms {
                 push(term.permalink.clone(), None, Value::Null);
                 if let Some(by) = t.config.paginate_by.filter(|&b| b > 0) {
                     for i in 2..=term.pages.len().div_ceil(by) {
                         push(
-                            self.config.permalink(&Self::pager_path(
-                                &term.path,
-                                t.config.paginate_path(),
-                                i,
-                            )),
+                            self.config.permalink(&Self::pager_path(&term.path, t.config.paginate_path(), i)),
                             None,
                             Value::Null,
                         );
@@ -704,19 +586,12 @@ impl Site {
     }
 
     /// Renders the given plans in parallel and writes what changed; records what each read.
-    pub fn render_plans(
-        &self,
-        plans: &[Plan],
-        output: &Output,
-        progress: bool,
-    ) -> Result<Vec<(Job, JobRecord, bool)>> {
+    pub fn render_plans(&self, plans: &[Plan], output: &Output, progress: bool) -> Result<Vec<(Job, JobRecord, bool)>> {
         let bar = (progress && std::io::stderr().is_terminal() && plans.len() > 500).then(|| {
             let bar = indicatif::ProgressBar::new(plans.len() as u64);
             bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} rendering {bar:40} {pos}/{len} ({eta})",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                indicatif::ProgressStyle::with_template("{spinner} rendering {bar:40} {pos}/{len} ({eta})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             bar
         });
@@ -767,22 +642,15 @@ impl Site {
     /// Copies the theme's and the site's `static/` and the content assets; returns the files.
     pub fn copy_static(&self, output: &Output) -> Result<HashSet<String>> {
         let mut files: HashMap<String, PathBuf> = HashMap::new();
-        let ignored: Vec<crate::glob::Glob> = self
-            .config
-            .ignored_static
-            .iter()
-            .map(|g| crate::glob::Glob::new(g))
-            .collect();
+        let ignored: Vec<crate::glob::Glob> =
+            self.config.ignored_static.iter().map(|g| crate::glob::Glob::new(g)).collect();
         let mut dirs = Vec::new();
         if let Some(theme) = &self.config.theme {
             dirs.push(self.root.join("themes").join(theme).join("static"));
         }
         dirs.push(self.root.join("static"));
         for dir in dirs.iter().filter(|d| d.is_dir()) {
-            for entry in walkdir::WalkDir::new(dir)
-                .into_iter()
-                .filter_map(|e| e.ok())
-            {
+            for entry in walkdir::WalkDir::new(dir).into_iter().filter_map(|e| e.ok()) {
                 if !entry.file_type().is_file() {
                     continue;
                 }
@@ -806,10 +674,7 @@ impl Site {
                 continue;
             };
             for asset in &p.assets {
-                let inside = asset
-                    .trim_start_matches('/')
-                    .strip_prefix(bundle.as_str())
-                    .unwrap_or(asset);
+                let inside = asset.trim_start_matches('/').strip_prefix(bundle.as_str()).unwrap_or(asset);
                 files.insert(
                     format!("{}{}", p.path.trim_start_matches('/'), inside),
                     content.join(asset.trim_start_matches('/')),
@@ -826,8 +691,7 @@ impl Site {
             }
         }
         let list: Vec<(&String, &PathBuf)> = files.iter().collect();
-        list.par_iter()
-            .try_for_each(|(rel, src)| output.copy(src, rel).map(|_| ()))?;
+        list.par_iter().try_for_each(|(rel, src)| output.copy(src, rel).map(|_| ()))?;
         Ok(files.into_keys().collect())
     }
 }
@@ -855,22 +719,15 @@ pub fn build(site: &mut Site) -> Result<BuildReport> {
     let mut plans = site.plan();
     resolve_collisions(&mut plans)?;
     let rendered = site.render_plans(&plans, &output, site.opts.progress)?;
-    let statics = site.copy_static(&output)?;
+    let statics_set = site.copy_static(&output)?;
     let mut keep: HashSet<String> = rendered.iter().map(|(_, r, _)| r.file.clone()).collect();
-    keep.extend(statics);
+    keep.extend(statics_set.iter().cloned());
     let removed = output.prune(&keep);
-    site.records = rendered
-        .into_iter()
-        .map(|(job, record, _)| (job, record))
-        .collect();
+    site.static_files = statics_set;
+    site.records = rendered.into_iter().map(|(job, record, _)| (job, record)).collect();
     Ok(BuildReport {
         pages: site.page_count(),
-        sections: site
-            .library
-            .sections
-            .iter()
-            .filter(|s| s.meta.render)
-            .count(),
+        sections: site.library.sections.iter().filter(|s| s.meta.render).count(),
         files: keep.len(),
         written: output.written(),
         removed,
@@ -880,24 +737,18 @@ pub fn build(site: &mut Site) -> Result<BuildReport> {
 
 /// Drops aliases that real content overwrites (as in Zola) and fails on any other clash.
 pub fn resolve_collisions(plans: &mut Vec<Plan>) -> Result<()> {
-    let real: HashSet<String> = plans
-        .iter()
-        .filter(|p| !matches!(p.job, Job::Alias(..)))
-        .map(|p| p.file.clone())
-        .collect();
+    let real: HashSet<String> =
+        plans.iter().filter(|p| !matches!(p.job, Job::Alias(..))).map(|p| p.file.clone()).collect();
     let mut aliases_seen = HashSet::new();
     plans.retain(|p| {
-        !matches!(p.job, Job::Alias(..))
-            || (!real.contains(&p.file) && aliases_seen.insert(p.file.clone()))
+        !matches!(p.job, Job::Alias(..)) || (!real.contains(&p.file) && aliases_seen.insert(p.file.clone()))
     });
     let mut seen: HashMap<&str, &Job> = HashMap::new();
     let mut diagnostics = Vec::new();
     for p in plans.iter() {
         if let Some(other) = seen.insert(p.file.as_str(), &p.job) {
-            diagnostics.push(Diagnostic::file(
-                &p.file,
-                format!("two outputs claim this file: {other:?} and {:?}", p.job),
-            ));
+            diagnostics
+                .push(Diagnostic::file(&p.file, format!("two outputs claim this file: {other:?} and {:?}", p.job)));
         }
     }
     if diagnostics.is_empty() {

@@ -35,12 +35,7 @@ pub fn index(site: &Site) -> Result<String> {
     let lib = &site.library;
     let mut entries = Vec::new();
     let mut sections: Vec<usize> = (0..lib.sections.len()).collect();
-    sections.sort_by(|&a, &b| {
-        lib.sections[a]
-            .file
-            .relative
-            .cmp(&lib.sections[b].file.relative)
-    });
+    sections.sort_by(|&a, &b| lib.sections[a].file.relative.cmp(&lib.sections[b].file.relative));
     for sid in sections {
         let s = &lib.sections[sid];
         if !s.meta.in_search_index {
@@ -49,15 +44,9 @@ pub fn index(site: &Site) -> Result<String> {
         if s.meta.redirect_to.is_none() && s.meta.render {
             entries.push(Entry {
                 url: &s.permalink,
-                title: opts
-                    .include_title
-                    .then(|| s.meta.title.as_deref().unwrap_or("")),
-                description: opts
-                    .include_description
-                    .then(|| s.meta.description.as_deref().unwrap_or("")),
-                body: opts
-                    .include_content
-                    .then(|| clean_body(&s.content, opts.truncate_content_length)),
+                title: opts.include_title.then(|| s.meta.title.as_deref().unwrap_or("")),
+                description: opts.include_description.then(|| s.meta.description.as_deref().unwrap_or("")),
+                body: opts.include_content.then(|| clean_body(&s.content, opts.truncate_content_length)),
                 path: opts.include_path.then_some(s.path.as_str()),
             });
         }
@@ -68,25 +57,15 @@ pub fn index(site: &Site) -> Result<String> {
             }
             entries.push(Entry {
                 url: &p.permalink,
-                title: opts
-                    .include_title
-                    .then(|| p.meta.title.as_deref().unwrap_or("")),
-                description: opts
-                    .include_description
-                    .then(|| p.meta.description.as_deref().unwrap_or("")),
-                body: opts
-                    .include_content
-                    .then(|| clean_body(&p.content, opts.truncate_content_length)),
+                title: opts.include_title.then(|| p.meta.title.as_deref().unwrap_or("")),
+                description: opts.include_description.then(|| p.meta.description.as_deref().unwrap_or("")),
+                body: opts.include_content.then(|| clean_body(&p.content, opts.truncate_content_length)),
                 path: opts.include_path.then_some(p.path.as_str()),
             });
         }
     }
     let json = serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into());
-    Ok(if javascript {
-        format!("window.searchIndex = {json};")
-    } else {
-        json
-    })
+    Ok(if javascript { format!("window.searchIndex = {json};") } else { json })
 }
 
 /// Text of an HTML fragment: tags removed, `script`, `style` and `pre` dropped with their
@@ -97,11 +76,7 @@ pub fn clean_body(html: &str, limit: Option<usize>) -> String {
     while let Some(i) = rest.find('<') {
         text.push_str(&rest[..i]);
         rest = &rest[i..];
-        let lower: String = rest
-            .chars()
-            .take(8)
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let lower: String = rest.chars().take(8).collect::<String>().to_ascii_lowercase();
         let skip_to = ["script", "style", "pre"].iter().find(|t| {
             lower.starts_with(&format!("<{t}")) && {
                 let after = &lower[1 + t.len()..];

@@ -68,13 +68,7 @@ pub fn page(lib: &Library, id: PageId, siblings: bool, lang: &str, backlinks: &B
     page_value(p, lang, backlinks, sibling(p.lower), sibling(p.higher))
 }
 
-fn page_value(
-    p: &Page,
-    lang: &str,
-    backlinks: &Backlinks,
-    lower: Option<Value>,
-    higher: Option<Value>,
-) -> Value {
+fn page_value(p: &Page, lang: &str, backlinks: &Backlinks, lower: Option<Value>, higher: Option<Value>) -> Value {
     use chrono::Datelike;
     let view = PageView {
         relative_path: &p.file.relative,
@@ -105,10 +99,7 @@ fn page_value(
         lower,
         higher,
         translations: Vec::new(),
-        backlinks: backlinks
-            .get(&p.file.relative)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]),
+        backlinks: backlinks.get(&p.file.relative).map(Vec::as_slice).unwrap_or(&[]),
     };
     serde_json::to_value(view).unwrap_or(Value::Null)
 }
@@ -147,22 +138,10 @@ struct SectionView<'a> {
 }
 
 /// Serializes a section; `with_pages` includes its pages (without their siblings).
-pub fn section(
-    lib: &Library,
-    id: SectionId,
-    with_pages: bool,
-    lang: &str,
-    backlinks: &Backlinks,
-) -> Value {
+pub fn section(lib: &Library, id: SectionId, with_pages: bool, lang: &str, backlinks: &Backlinks) -> Value {
     let s: &Section = &lib.sections[id];
-    let pages = if with_pages {
-        s.pages
-            .iter()
-            .map(|&p| page(lib, p, false, lang, backlinks))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let pages =
+        if with_pages { s.pages.iter().map(|&p| page(lib, p, false, lang, backlinks)).collect() } else { Vec::new() };
     section_value(lib, s, pages, lang, backlinks)
 }
 
@@ -171,13 +150,7 @@ pub fn section_for_shortcode(lib: &Library, s: &Section, lang: &str) -> Value {
     section_value(lib, s, Vec::new(), lang, &Backlinks::new())
 }
 
-fn section_value(
-    lib: &Library,
-    s: &Section,
-    pages: Vec<Value>,
-    lang: &str,
-    backlinks: &Backlinks,
-) -> Value {
+fn section_value(lib: &Library, s: &Section, pages: Vec<Value>, lang: &str, backlinks: &Backlinks) -> Value {
     let view = SectionView {
         relative_path: &s.file.relative,
         colocated_path: None,
@@ -196,16 +169,9 @@ fn section_value(
         lang,
         assets: &s.assets,
         pages,
-        subsections: s
-            .subsections
-            .iter()
-            .map(|&c| lib.sections[c].file.relative.as_str())
-            .collect(),
+        subsections: s.subsections.iter().map(|&c| lib.sections[c].file.relative.as_str()).collect(),
         translations: Vec::new(),
-        backlinks: backlinks
-            .get(&s.file.relative)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]),
+        backlinks: backlinks.get(&s.file.relative).map(Vec::as_slice).unwrap_or(&[]),
         generate_feeds: s.meta.generate_feeds,
         transparent: s.meta.transparent,
         paginate_by: s.meta.paginate_by,
@@ -216,14 +182,8 @@ fn section_value(
 
 /// A taxonomy term with its pages (or none).
 pub fn term(lib: &Library, t: &Term, with_pages: bool, lang: &str, backlinks: &Backlinks) -> Value {
-    let pages: Vec<Value> = if with_pages {
-        t.pages
-            .iter()
-            .map(|&p| page(lib, p, false, lang, backlinks))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let pages: Vec<Value> =
+        if with_pages { t.pages.iter().map(|&p| page(lib, p, false, lang, backlinks)).collect() } else { Vec::new() };
     serde_json::json!({
         "name": t.name,
         "slug": t.slug,
@@ -260,18 +220,14 @@ pub fn taxonomy(lib: &Library, t: &Taxonomy, lang: &str, backlinks: &Backlinks) 
 /// Computes backlinks from every page's and section's `@/` links.
 pub fn backlinks(lib: &Library) -> Backlinks {
     let mut map = Backlinks::new();
-    let mut add =
-        |links: &[(String, Option<String>, usize)], permalink: &str, title: Option<&String>| {
-            for (target, _, _) in links {
-                let list = map.entry(target.clone()).or_default();
-                if !list.iter().any(|b| b.permalink == permalink) {
-                    list.push(Backlink {
-                        permalink: permalink.to_string(),
-                        title: title.cloned(),
-                    });
-                }
+    let mut add = |links: &[(String, Option<String>, usize)], permalink: &str, title: Option<&String>| {
+        for (target, _, _) in links {
+            let list = map.entry(target.clone()).or_default();
+            if !list.iter().any(|b| b.permalink == permalink) {
+                list.push(Backlink { permalink: permalink.to_string(), title: title.cloned() });
             }
-        };
+        }
+    };
     for p in &lib.pages {
         add(&p.internal_links, &p.permalink, p.meta.title.as_ref());
     }

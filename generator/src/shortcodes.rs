@@ -48,12 +48,7 @@ pub fn parse(text: &str) -> Result<Vec<Segment<'_>>, ParseError> {
     let mut i = 0;
     while i < text.len() {
         // Jump to the next `{{` or `{%`; everything before it is text.
-        let Some(next) = text[i..]
-            .find("{{")
-            .into_iter()
-            .chain(text[i..].find("{%"))
-            .min()
-        else {
+        let Some(next) = text[i..].find("{{").into_iter().chain(text[i..].find("{%")).min() else {
             break;
         };
         i += next;
@@ -84,32 +79,23 @@ pub fn parse(text: &str) -> Result<Vec<Segment<'_>>, ParseError> {
         };
         let (name, args_text, head_len) = call;
         let Some(close_at) = after[head_len..].find(close) else {
-            return Err(ParseError {
-                offset: i,
-                message: format!("shortcode `{name}` is not closed with `{close}`"),
-            });
+            return Err(ParseError { offset: i, message: format!("shortcode `{name}` is not closed with `{close}`") });
         };
         if !after[head_len..head_len + close_at].trim().is_empty() {
             return Err(ParseError {
                 offset: i,
-                message: format!(
-                    "unexpected text after the arguments of shortcode `{name}`; expected `{close}`"
-                ),
+                message: format!("unexpected text after the arguments of shortcode `{name}`; expected `{close}`"),
             });
         }
-        let args = parse_args(args_text).map_err(|m| ParseError {
-            offset: i,
-            message: format!("shortcode `{name}`: {m}"),
-        })?;
+        let args =
+            parse_args(args_text).map_err(|m| ParseError { offset: i, message: format!("shortcode `{name}`: {m}") })?;
         let mut end = i + 2 + head_len + close_at + 2;
         let mut body = None;
         if block {
             let Some((body_text, after_end)) = find_end(&text[end..]) else {
                 return Err(ParseError {
                     offset: i,
-                    message: format!(
-                        "shortcode `{name}` opened with {{% %}} has no matching {{% end %}}"
-                    ),
+                    message: format!("shortcode `{name}` opened with {{% %}} has no matching {{% end %}}"),
                 });
             };
             body = Some(body_text.to_string());
@@ -119,12 +105,7 @@ pub fn parse(text: &str) -> Result<Vec<Segment<'_>>, ParseError> {
         if !plain.is_empty() {
             out.push(Segment::Text(std::mem::take(&mut plain).into()));
         }
-        out.push(Segment::Call(Call {
-            name: name.to_string(),
-            args,
-            body,
-            offset: i,
-        }));
+        out.push(Segment::Call(Call { name: name.to_string(), args, body, offset: i }));
         i = end;
         rest_start = i;
     }
@@ -192,9 +173,7 @@ pub fn parse_args(text: &str) -> Result<Map<String, Value>, String> {
     let mut p = Cursor { s: text, i: 0 };
     p.ws();
     while !p.done() {
-        let key = p
-            .ident()
-            .ok_or_else(|| format!("expected an argument name at `{}`", p.rest_preview()))?;
+        let key = p.ident().ok_or_else(|| format!("expected an argument name at `{}`", p.rest_preview()))?;
         p.ws();
         if !p.eat('=') {
             return Err(format!("expected `=` after argument `{key}`"));
@@ -206,10 +185,7 @@ pub fn parse_args(text: &str) -> Result<Map<String, Value>, String> {
         }
         p.ws();
         if !p.eat(',') && !p.done() {
-            return Err(format!(
-                "expected `,` between arguments at `{}`",
-                p.rest_preview()
-            ));
+            return Err(format!("expected `,` between arguments at `{}`", p.rest_preview()));
         }
         p.ws();
     }
@@ -245,9 +221,7 @@ impl<'a> Cursor<'a> {
     }
     fn ident(&mut self) -> Option<&'a str> {
         let r = self.rest();
-        let n = r
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(r.len());
+        let n = r.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(r.len());
         if n == 0 || r.starts_with(|c: char| c.is_ascii_digit()) {
             return None;
         }
@@ -262,9 +236,7 @@ impl<'a> Cursor<'a> {
         match first {
             '"' | '\'' | '`' => {
                 let body = &r[1..];
-                let end = body
-                    .find(first)
-                    .ok_or_else(|| format!("a string starting with {first} is not closed"))?;
+                let end = body.find(first).ok_or_else(|| format!("a string starting with {first} is not closed"))?;
                 self.i += end + 2;
                 Ok(Value::String(body[..end].to_string()))
             }
@@ -288,9 +260,7 @@ impl<'a> Cursor<'a> {
                 Ok(Value::Array(items))
             }
             _ => {
-                let n = r
-                    .find(|c: char| c == ',' || c == ']' || c.is_whitespace())
-                    .unwrap_or(r.len());
+                let n = r.find(|c: char| c == ',' || c == ']' || c.is_whitespace()).unwrap_or(r.len());
                 let word = &r[..n];
                 self.i += n;
                 match word {
@@ -299,11 +269,12 @@ impl<'a> Cursor<'a> {
                     _ => {
                         if let Ok(i) = word.parse::<i64>() {
                             Ok(Value::Number(i.into()))
-                        } else if let Some(f) = word.parse::<f64>().ok().and_then(Number::from_f64)
-                        {
+                        } else if let Some(f) = word.parse::<f64>().ok().and_then(Number::from_f64) {
                             Ok(Value::Number(f))
                         } else {
-                            Err(format!("`{word}` is not a value: use a quoted string, a number, true/false or [a, list]"))
+                            Err(format!(
+                                "`{word}` is not a value: use a quoted string, a number, true/false or [a, list]"
+                            ))
                         }
                     }
                 }

@@ -80,24 +80,24 @@ pub struct Site {
     pub warnings: Vec<String>,
     /// What each output depended on when last rendered.
     pub records: HashMap<crate::render::Job, JobRecord>,
+    /// Files copied from `static/` folders and content assets.
+    pub static_files: std::collections::HashSet<String>,
+    /// Changes a failed rebuild could not render yet.
+    pub pending_deps: std::collections::HashSet<crate::deps::Dep>,
+    /// Template changes a failed rebuild could not render yet.
+    pub pending_templates: std::collections::HashSet<String>,
 }
 
 impl Site {
     /// Runs every phase up to rendering: configuration, content, templates, Markdown, checks.
     pub fn load(opts: BuildOptions) -> Result<Site> {
         let root = opts.root.clone();
-        let config_path = if opts.config_file.is_absolute() {
-            opts.config_file.clone()
-        } else {
-            root.join(&opts.config_file)
-        };
+        let config_path =
+            if opts.config_file.is_absolute() { opts.config_file.clone() } else { root.join(&opts.config_file) };
         if !config_path.is_file() {
             return Err(Error::one(Diagnostic::file(
                 &opts.config_file,
-                format!(
-                    "no configuration file: is {} the site's root folder?",
-                    root.display()
-                ),
+                format!("no configuration file: is {} the site's root folder?", root.display()),
             )));
         }
         let mut config = Config::load(&config_path).map_err(|e| relabel(e, &opts.config_file))?;
@@ -106,13 +106,7 @@ impl Site {
         }
         let config = Arc::new(config);
         let shop = ShopConfig::from_config(&config).map_err(Error::one)?;
-        let mut library = content::load(
-            &root,
-            &config,
-            &LoadOptions {
-                drafts: opts.drafts,
-            },
-        )?;
+        let mut library = content::load(&root, &config, &LoadOptions { drafts: opts.drafts })?;
         let permalinks = Arc::new(library.permalinks());
         let handle = SiteHandle::new(SiteView {
             root: root.clone(),
@@ -154,6 +148,9 @@ impl Site {
             shop,
             warnings: Vec::new(),
             records: HashMap::new(),
+            static_files: Default::default(),
+            pending_deps: Default::default(),
+            pending_templates: Default::default(),
         };
         site.refresh_derived();
         Ok(site)
@@ -166,6 +163,19 @@ impl Site {
         self.backlinks = Arc::new(ser::backlinks(&self.library));
         self.warnings = ignored_page_warnings(&self.library);
         self.publish();
+    }
+
+    /// Makes template functions let go of the library (they see none until [`Site::publish`]).
+    pub fn detach_library(&self) {
+        self.handle.set(SiteView {
+            root: self.root.clone(),
+            config: self.config.clone(),
+            config_value: self.config.to_template_value(),
+            permalinks: self.permalinks.clone(),
+            library: None,
+            taxonomies: self.taxonomies.clone(),
+            backlinks: self.backlinks.clone(),
+        });
     }
 
     /// Makes the current library visible to template functions.
@@ -203,18 +213,14 @@ fn ignored_page_warnings(lib: &Library) -> Vec<String> {
     let mut out = Vec::new();
     for s in &lib.sections {
         for &p in &s.ignored_pages {
-            if lib.pages[p]
-                .section
-                .is_some_and(|sid| std::ptr::eq(&lib.sections[sid], s))
-            {
+            if lib.pages[p].section.is_some_and(|sid| std::ptr::eq(&lib.sections[sid], s)) {
                 out.push(format!(
                     "content/{} is not rendered: its section sorts by {:?} and the page has no {}",
                     lib.pages[p].file.relative,
                     s.meta.sort_by,
                     match s.meta.sort_by {
                         crate::front_matter::SortBy::Weight => "weight",
-                        crate::front_matter::SortBy::Title
-                        | crate::front_matter::SortBy::TitleBytes => "title",
+                        crate::front_matter::SortBy::Title | crate::front_matter::SortBy::TitleBytes => "title",
                         _ => "date",
                     }
                 ));
@@ -238,11 +244,7 @@ fn render_all_markdown(
     permalinks: &HashMap<String, String>,
     templates: &Templates,
 ) -> Vec<Diagnostic> {
-    let anchors: Vec<String> = lib
-        .pages
-        .iter()
-        .map(|p| anchor_setting(lib, p, config).to_string())
-        .collect();
+    let anchors: Vec<String> = lib.pages.iter().map(|p| anchor_setting(lib, p, config).to_string()).collect();
     let section_values: Vec<Value> = lib
         .sections
         .iter()
@@ -259,9 +261,7 @@ fn render_all_markdown(
         .par_iter_mut()
         .zip(anchors.par_iter())
         .flat_map_iter(|(page, anchor)| {
-            render_page_markdown(page, config, permalinks, templates, anchor)
-                .err()
-                .unwrap_or_default()
+            render_page_markdown(page, config, permalinks, templates, anchor).err().unwrap_or_default()
         })
         .collect();
     let section_diags: Vec<Diagnostic> = lib
@@ -269,9 +269,7 @@ fn render_all_markdown(
         .par_iter_mut()
         .zip(section_values.par_iter())
         .flat_map_iter(|(section, value)| {
-            render_section_markdown(section, config, permalinks, templates, value)
-                .err()
-                .unwrap_or_default()
+            render_section_markdown(section, config, permalinks, templates, value).err().unwrap_or_default()
         })
         .collect();
     diagnostics.extend(section_diags);
@@ -325,11 +323,8 @@ pub(crate) fn render_section_markdown(
     value: &Value,
 ) -> std::result::Result<(), Vec<Diagnostic>> {
     let file = PathBuf::from("content").join(&section.file.relative);
-    let anchor = section
-        .meta
-        .insert_anchor_links
-        .clone()
-        .unwrap_or_else(|| config.markdown.insert_anchor_links.clone());
+    let anchor =
+        section.meta.insert_anchor_links.clone().unwrap_or_else(|| config.markdown.insert_anchor_links.clone());
     let ctx = MarkdownContext {
         config,
         permalinks,
@@ -361,28 +356,16 @@ pub(crate) fn check_anchors(lib: &Library, config: &Config) -> Vec<Diagnostic> {
         .pages
         .iter()
         .map(|p| (&p.file.relative, &p.internal_links))
-        .chain(
-            lib.sections
-                .iter()
-                .map(|s| (&s.file.relative, &s.internal_links)),
-        );
+        .chain(lib.sections.iter().map(|s| (&s.file.relative, &s.internal_links)));
     for (from, links) in sources {
         for (target, anchor, line) in links {
             let Some(anchor) = anchor else { continue };
-            let permalink = lib
-                .page(target)
-                .map(|p| &p.permalink)
-                .or_else(|| lib.section(target).map(|s| &s.permalink));
-            if permalink.is_some_and(|p| {
-                skip.iter()
-                    .any(|s| format!("{p}#{anchor}").starts_with(s.as_str()))
-            }) {
+            let permalink =
+                lib.page(target).map(|p| &p.permalink).or_else(|| lib.section(target).map(|s| &s.permalink));
+            if permalink.is_some_and(|p| skip.iter().any(|s| format!("{p}#{anchor}").starts_with(s.as_str()))) {
                 continue;
             }
-            let anchors = lib
-                .page(target)
-                .map(|p| &p.anchors)
-                .or_else(|| lib.section(target).map(|s| &s.anchors));
+            let anchors = lib.page(target).map(|p| &p.anchors).or_else(|| lib.section(target).map(|s| &s.anchors));
             if let Some(anchors) = anchors {
                 if !anchors.iter().any(|a| a == anchor) {
                     let known = if anchors.is_empty() {

@@ -7,11 +7,7 @@ pub fn slugify(s: &str) -> String {
 
 /// A unique heading id: `notes`, then `notes-1`, `notes-2`…
 pub fn unique_id(base: &str, taken: &mut Vec<String>) -> String {
-    let base = if base.is_empty() {
-        "section".to_string()
-    } else {
-        base.to_string()
-    };
+    let base = if base.is_empty() { "section".to_string() } else { base.to_string() };
     let mut id = base.clone();
     let mut n = 1;
     while taken.contains(&id) {

@@ -90,13 +90,7 @@ pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
                 });
             }
             let path = format!("/{slug}/");
-            Taxonomy {
-                config: tc.clone(),
-                permalink: config.permalink(&path),
-                path,
-                slug,
-                terms,
-            }
+            Taxonomy { config: tc.clone(), permalink: config.permalink(&path), path, slug, terms }
         })
         .collect()
 }

@@ -14,10 +14,7 @@ pub fn run(root: &Path, config: &Path, args: CheckArgs) -> anyhow::Result<()> {
     opts.config_file = config.to_path_buf();
     opts.drafts = args.drafts;
     if let Some(s) = args.external {
-        anyhow::ensure!(
-            s > 0.0 && s.is_finite(),
-            "--external takes a number of seconds above zero"
-        );
+        anyhow::ensure!(s > 0.0 && s.is_finite(), "--external takes a number of seconds above zero");
     }
     let report = atelier_generator::check::check(opts, args.external.map(Duration::from_secs_f64))?;
     for w in &report.warnings {

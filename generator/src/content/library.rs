@@ -29,11 +29,7 @@ impl Library {
     pub fn link(mut pages: Vec<Page>, mut sections: Vec<Section>) -> Result<Library> {
         pages.sort_by(|a, b| a.file.relative.cmp(&b.file.relative));
         sections.sort_by(|a, b| a.file.relative.cmp(&b.file.relative));
-        let mut lib = Library {
-            pages,
-            sections,
-            ..Library::default()
-        };
+        let mut lib = Library { pages, sections, ..Library::default() };
         lib.reindex();
         lib.relink();
         lib.check_collisions()?;
@@ -41,18 +37,8 @@ impl Library {
     }
 
     fn reindex(&mut self) {
-        self.page_index = self
-            .pages
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.file.relative.clone(), i))
-            .collect();
-        self.section_index = self
-            .sections
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.file.relative.clone(), i))
-            .collect();
+        self.page_index = self.pages.iter().enumerate().map(|(i, p)| (p.file.relative.clone(), i)).collect();
+        self.section_index = self.sections.iter().enumerate().map(|(i, s)| (s.file.relative.clone(), i)).collect();
     }
 
     /// Recomputes hierarchy, order and siblings, after pages were added or their sort keys changed.
@@ -68,10 +54,7 @@ impl Library {
             if self.sections[i].file.relative == "_index.md" {
                 continue;
             }
-            let parent = self
-                .section_index
-                .get(&self.sections[i].file.parent_section)
-                .copied();
+            let parent = self.section_index.get(&self.sections[i].file.parent_section).copied();
             self.sections[i].parent = parent;
             if let Some(p) = parent {
                 self.sections[p].subsections.push(i);
@@ -87,12 +70,7 @@ impl Library {
             ancestors.reverse();
             self.sections[i].ancestors = ancestors;
             let mut subs = std::mem::take(&mut self.sections[i].subsections);
-            subs.sort_by_key(|&s| {
-                (
-                    self.sections[s].meta.weight,
-                    self.sections[s].file.relative.clone(),
-                )
-            });
+            subs.sort_by_key(|&s| (self.sections[s].meta.weight, self.sections[s].file.relative.clone()));
             self.sections[i].subsections = subs;
         }
         // Each page goes to its own section, and on up through transparent ones.
@@ -110,11 +88,7 @@ impl Library {
                     let mut cur = Some(sid);
                     while let Some(c) = cur {
                         members[c].push(pid);
-                        cur = if self.sections[c].meta.transparent {
-                            self.sections[c].parent
-                        } else {
-                            None
-                        };
+                        cur = if self.sections[c].meta.transparent { self.sections[c].parent } else { None };
                     }
                 }
                 None => {

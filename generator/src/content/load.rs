@@ -18,7 +18,8 @@ pub struct LoadOptions {
     pub drafts: bool,
 }
 
-enum Loaded {
+/// A content file read on its own.
+pub(crate) enum Loaded {
     Page(Box<Page>),
     Section(Box<Section>),
 }
@@ -26,30 +27,15 @@ enum Loaded {
 /// Reads every content file under `root/content` in parallel and links them into a library.
 pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<Library> {
     let content_dir = root.join("content");
-    let ignored: Vec<Glob> = config
-        .ignored_content
-        .iter()
-        .map(|g| Glob::new(g))
-        .collect();
+    let ignored: Vec<Glob> = config.ignored_content.iter().map(|g| Glob::new(g)).collect();
     let mut markdown = Vec::new();
     let mut other_files = Vec::new();
     if content_dir.is_dir() {
-        let walker = walkdir::WalkDir::new(&content_dir)
-            .sort_by_file_name()
-            .into_iter();
-        for entry in walker
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        {
+        let walker = walkdir::WalkDir::new(&content_dir).sort_by_file_name().into_iter();
+        for entry in walker.filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')) {
             let entry = entry.map_err(|e| {
-                let path = e
-                    .path()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| content_dir.clone());
-                Error::io(
-                    path,
-                    e.into_io_error()
-                        .unwrap_or_else(|| std::io::Error::other("walk failed")),
-                )
+                let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| content_dir.clone());
+                Error::io(path, e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed")))
             })?;
             if !entry.file_type().is_file() {
                 continue;
@@ -68,18 +54,12 @@ pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<Library>
 
     let bundle_dirs: HashSet<String> = markdown
         .iter()
-        .filter_map(|(_, rel)| {
-            rel.strip_suffix("index.md")
-                .filter(|d| d.is_empty() || d.ends_with('/'))
-        })
+        .filter_map(|(_, rel)| rel.strip_suffix("index.md").filter(|d| d.is_empty() || d.ends_with('/')))
         .filter(|d| !d.is_empty())
         .map(str::to_string)
         .collect();
-    let section_dirs: HashSet<String> = markdown
-        .iter()
-        .filter_map(|(_, rel)| rel.strip_suffix("_index.md"))
-        .map(str::to_string)
-        .collect();
+    let section_dirs: HashSet<String> =
+        markdown.iter().filter_map(|(_, rel)| rel.strip_suffix("_index.md")).map(str::to_string).collect();
 
     let results: Vec<std::result::Result<Loaded, Vec<Diagnostic>>> = markdown
         .par_iter()
@@ -130,10 +110,7 @@ pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<Library>
 
 fn relative(base: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(base).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 fn synthetic_root(root: &Path, config: &Config) -> Section {
@@ -145,14 +122,7 @@ fn synthetic_root(root: &Path, config: &Config) -> Section {
         colocated: None,
         parent_section: String::new(),
     };
-    new_section(
-        file,
-        SectionFrontMatter::default(),
-        String::new(),
-        1,
-        "/".into(),
-        config,
-    )
+    new_section(file, SectionFrontMatter::default(), String::new(), 1, "/".into(), config)
 }
 
 fn new_section(
@@ -188,7 +158,7 @@ fn new_section(
     }
 }
 
-fn read_file(
+pub(crate) fn read_file(
     root: &Path,
     config: &Config,
     path: &Path,
@@ -197,26 +167,15 @@ fn read_file(
     bundle_dirs: &HashSet<String>,
 ) -> std::result::Result<Loaded, Vec<Diagnostic>> {
     let shown = PathBuf::from("content").join(rel);
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![Diagnostic::file(&shown, format!("cannot read: {e}"))])?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| vec![Diagnostic::file(&shown, format!("cannot read: {e}"))])?;
     let split = front_matter::split(&shown, &text).map_err(|d| vec![d])?;
-    let (dir, file_name) = rel
-        .rsplit_once('/')
-        .map(|(d, f)| (format!("{d}/"), f))
-        .unwrap_or((String::new(), rel));
-    let dir_components: Vec<String> = dir
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let (dir, file_name) = rel.rsplit_once('/').map(|(d, f)| (format!("{d}/"), f)).unwrap_or((String::new(), rel));
+    let dir_components: Vec<String> = dir.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
 
     if file_name == "_index.md" {
         let meta: SectionFrontMatter = front_matter::parse(&shown, &split).map_err(|d| vec![d])?;
-        let path = if dir_components.is_empty() {
-            "/".to_string()
-        } else {
-            format!("/{}/", dir_components.join("/"))
-        };
+        let path = if dir_components.is_empty() { "/".to_string() } else { format!("/{}/", dir_components.join("/")) };
         let parent_section = parent_of(&dir, section_dirs);
         let file = FileInfo {
             path: root.join("content").join(rel),
@@ -226,14 +185,7 @@ fn read_file(
             colocated: None,
             parent_section,
         };
-        let mut s = new_section(
-            file,
-            meta,
-            split.body.to_string(),
-            split.body_line,
-            path,
-            config,
-        );
+        let mut s = new_section(file, meta, split.body.to_string(), split.body_line, path, config);
         s.synthetic = false;
         return Ok(Loaded::Section(Box::new(s)));
     }
@@ -244,37 +196,21 @@ fn read_file(
     let (components, name, colocated, own_dir) = if is_bundle {
         let mut comps = dir_components.clone();
         let name = comps.pop().unwrap_or_default();
-        let parent_dir = if comps.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", comps.join("/"))
-        };
+        let parent_dir = if comps.is_empty() { String::new() } else { format!("{}/", comps.join("/")) };
         (comps, name, Some(dir.clone()), parent_dir)
     } else {
-        (
-            dir_components,
-            file_name.trim_end_matches(".md").to_string(),
-            None,
-            dir.clone(),
-        )
+        (dir_components, file_name.trim_end_matches(".md").to_string(), None, dir.clone())
     };
     if name.is_empty() {
-        diagnostics.push(Diagnostic::file(
-            &shown,
-            "content/index.md cannot be a page: the home page is content/_index.md",
-        ));
+        diagnostics
+            .push(Diagnostic::file(&shown, "content/index.md cannot be a page: the home page is content/_index.md"));
     }
 
     let locate = |field: &str| front_matter::locate_field(&split, field);
     let mut date = match &meta.date {
         Some(v) => PageDate::from_toml(v)
             .map_err(|m| {
-                diagnostics.push(Diagnostic::at(
-                    &shown,
-                    locate("date"),
-                    1,
-                    format!("front matter: in `date`: {m}"),
-                ))
+                diagnostics.push(Diagnostic::at(&shown, locate("date"), 1, format!("front matter: in `date`: {m}")))
             })
             .ok(),
         None => None,
@@ -301,12 +237,7 @@ fn read_file(
     }
     let slug = match &meta.slug {
         Some(s) if s.trim().is_empty() => {
-            diagnostics.push(Diagnostic::at(
-                &shown,
-                locate("slug"),
-                1,
-                "front matter: `slug` cannot be empty",
-            ));
+            diagnostics.push(Diagnostic::at(&shown, locate("slug"), 1, "front matter: `slug` cannot be empty"));
             String::new()
         }
         Some(s) => slugify(s),
@@ -314,12 +245,7 @@ fn read_file(
     };
     let site_path = match &meta.path {
         Some(p) if p.trim().trim_matches('/').is_empty() => {
-            diagnostics.push(Diagnostic::at(
-                &shown,
-                locate("path"),
-                1,
-                "front matter: `path` cannot be empty",
-            ));
+            diagnostics.push(Diagnostic::at(&shown, locate("path"), 1, "front matter: `path` cannot be empty"));
             String::new()
         }
         Some(p) => format!("/{}/", p.trim().trim_matches('/')),
@@ -336,11 +262,7 @@ fn read_file(
                 1,
                 format!(
                     "front matter: taxonomy `{kind}` is not declared in config.toml (declared: {})",
-                    if declared.is_empty() {
-                        "none".to_string()
-                    } else {
-                        declared.join(", ")
-                    }
+                    if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
                 ),
             ));
         }
@@ -407,11 +329,7 @@ fn parent_of(dir: &str, section_dirs: &HashSet<String>) -> String {
             Some(i) => &d[..i],
             None => "",
         };
-        let candidate = if d.is_empty() {
-            String::new()
-        } else {
-            format!("{d}/")
-        };
+        let candidate = if d.is_empty() { String::new() } else { format!("{d}/") };
         if d.is_empty() || section_dirs.contains(&candidate) {
             return format!("{candidate}_index.md");
         }
@@ -428,24 +346,12 @@ pub(crate) fn page_split(page: &Page) -> Split<'_> {
     }
 }
 
-fn attach_assets(
-    pages: &mut [Page],
-    sections: &mut [Section],
-    files: &[String],
-    bundle_dirs: &HashSet<String>,
-) {
+fn attach_assets(pages: &mut [Page], sections: &mut [Section], files: &[String], bundle_dirs: &HashSet<String>) {
     let mut by_bundle: HashMap<&str, Vec<String>> = HashMap::new();
     let mut by_section_dir: HashMap<&str, Vec<String>> = HashMap::new();
     for f in files {
-        if let Some(bundle) = bundle_dirs
-            .iter()
-            .filter(|d| f.starts_with(d.as_str()))
-            .max_by_key(|d| d.len())
-        {
-            by_bundle
-                .entry(bundle.as_str())
-                .or_default()
-                .push(format!("/{f}"));
+        if let Some(bundle) = bundle_dirs.iter().filter(|d| f.starts_with(d.as_str())).max_by_key(|d| d.len()) {
+            by_bundle.entry(bundle.as_str()).or_default().push(format!("/{f}"));
         } else {
             let dir = f.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
             by_section_dir.entry(dir).or_default().push(format!("/{f}"));
@@ -460,11 +366,7 @@ fn attach_assets(
         }
     }
     for s in sections.iter_mut() {
-        let dir = s
-            .file
-            .relative
-            .trim_end_matches("_index.md")
-            .trim_end_matches('/');
+        let dir = s.file.relative.trim_end_matches("_index.md").trim_end_matches('/');
         if let Some(mut assets) = by_section_dir.remove(dir) {
             assets.sort_by_key(|a| a.to_lowercase());
             s.assets = assets;

@@ -7,8 +7,8 @@ mod section;
 mod sorting;
 
 pub use library::{Library, PageId, SectionId};
-pub(crate) use load::page_split;
 pub use load::{load, LoadOptions};
+pub(crate) use load::{page_split, read_file, Loaded};
 pub use page::Page;
 pub use section::Section;
 pub use sorting::sort_pages;

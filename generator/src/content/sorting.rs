@@ -7,24 +7,17 @@ use crate::front_matter::SortBy;
 /// apart (they are neither listed nor rendered, and the build warns about them).
 pub fn sort_pages(ids: &[usize], pages: &[Page], by: SortBy) -> (Vec<usize>, Vec<usize>) {
     let has_key = |p: &Page| match by {
-        SortBy::Date | SortBy::UpdateDate => {
-            p.date.is_some() || (by == SortBy::UpdateDate && p.updated.is_some())
-        }
+        SortBy::Date | SortBy::UpdateDate => p.date.is_some() || (by == SortBy::UpdateDate && p.updated.is_some()),
         SortBy::Weight => p.meta.weight.is_some(),
         SortBy::Title | SortBy::TitleBytes => p.meta.title.is_some(),
         SortBy::Slug | SortBy::None => true,
     };
-    let (mut sorted, ignored): (Vec<usize>, Vec<usize>) =
-        ids.iter().partition(|&&i| has_key(&pages[i]));
+    let (mut sorted, ignored): (Vec<usize>, Vec<usize>) = ids.iter().partition(|&&i| has_key(&pages[i]));
     let by_permalink = |a: &Page, b: &Page| a.permalink.cmp(&b.permalink);
     sorted.sort_by(|&a, &b| {
         let (a, b) = (&pages[a], &pages[b]);
         let primary = match by {
-            SortBy::Date => b
-                .date
-                .as_ref()
-                .map(|d| d.instant)
-                .cmp(&a.date.as_ref().map(|d| d.instant)),
+            SortBy::Date => b.date.as_ref().map(|d| d.instant).cmp(&a.date.as_ref().map(|d| d.instant)),
             SortBy::UpdateDate => {
                 let key = |p: &Page| {
                     let d = p.date.as_ref().map(|d| d.instant);

@@ -10,67 +10,49 @@ use super::SiteHandle;
 use crate::markdown::render_plain;
 
 fn text<'a>(v: &'a Value, filter: &str) -> TeraResult<&'a str> {
-    v.as_str()
-        .ok_or_else(|| tera::Error::msg(format!("`{filter}` applies to text, found {v}")))
+    v.as_str().ok_or_else(|| tera::Error::msg(format!("`{filter}` applies to text, found {v}")))
 }
 
 /// Registers the filters.
 pub fn register(tera: &mut Tera, site: &SiteHandle) {
     let h = site.clone();
-    tera.register_filter(
-        "markdown",
-        move |v: &Value, args: &HashMap<String, Value>| {
-            let view = h.view();
-            let inline = args.get("inline").and_then(Value::as_bool).unwrap_or(false);
-            render_plain(text(v, "markdown")?, &view.config, &view.permalinks, inline)
-                .map(Value::String)
-                .map_err(|e| tera::Error::msg(format!("`markdown`: {e}")))
-        },
-    );
+    tera.register_filter("markdown", move |v: &Value, args: &HashMap<String, Value>| {
+        let view = h.view();
+        let inline = args.get("inline").and_then(Value::as_bool).unwrap_or(false);
+        render_plain(text(v, "markdown")?, &view.config, &view.permalinks, inline)
+            .map(Value::String)
+            .map_err(|e| tera::Error::msg(format!("`markdown`: {e}")))
+    });
     tera.register_filter("base64_encode", |v: &Value, _: &HashMap<String, Value>| {
-        Ok(Value::String(base64_encode(
-            text(v, "base64_encode")?.as_bytes(),
-        )))
+        Ok(Value::String(base64_encode(text(v, "base64_encode")?.as_bytes())))
     });
     tera.register_filter("base64_decode", |v: &Value, _: &HashMap<String, Value>| {
-        let bytes = base64_decode(text(v, "base64_decode")?)
-            .ok_or_else(|| tera::Error::msg("`base64_decode`: not base64"))?;
-        String::from_utf8(bytes)
-            .map(Value::String)
-            .map_err(|_| tera::Error::msg("`base64_decode`: not UTF-8 text"))
+        let bytes =
+            base64_decode(text(v, "base64_decode")?).ok_or_else(|| tera::Error::msg("`base64_decode`: not base64"))?;
+        String::from_utf8(bytes).map(Value::String).map_err(|_| tera::Error::msg("`base64_decode`: not UTF-8 text"))
     });
-    tera.register_filter(
-        "regex_replace",
-        |v: &Value, args: &HashMap<String, Value>| {
-            let s = text(v, "regex_replace")?;
-            let pattern = args
-                .get("pattern")
-                .and_then(Value::as_str)
-                .ok_or_else(|| tera::Error::msg("`regex_replace` needs `pattern`"))?;
-            let rep = args
-                .get("rep")
-                .and_then(Value::as_str)
-                .ok_or_else(|| tera::Error::msg("`regex_replace` needs `rep`"))?;
-            let re = regex::Regex::new(pattern)
-                .map_err(|e| tera::Error::msg(format!("`regex_replace`: {e}")))?;
-            Ok(Value::String(re.replace_all(s, rep).into_owned()))
-        },
-    );
+    tera.register_filter("regex_replace", |v: &Value, args: &HashMap<String, Value>| {
+        let s = text(v, "regex_replace")?;
+        let pattern = args
+            .get("pattern")
+            .and_then(Value::as_str)
+            .ok_or_else(|| tera::Error::msg("`regex_replace` needs `pattern`"))?;
+        let rep =
+            args.get("rep").and_then(Value::as_str).ok_or_else(|| tera::Error::msg("`regex_replace` needs `rep`"))?;
+        let re = regex::Regex::new(pattern).map_err(|e| tera::Error::msg(format!("`regex_replace`: {e}")))?;
+        Ok(Value::String(re.replace_all(s, rep).into_owned()))
+    });
     let h = site.clone();
-    tera.register_filter(
-        "num_format",
-        move |v: &Value, args: &HashMap<String, Value>| {
-            let n = v.as_i64().ok_or_else(|| {
-                tera::Error::msg(format!("`num_format` applies to whole numbers, found {v}"))
-            })?;
-            let locale = args
-                .get("locale")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| h.view().config.default_language.clone());
-            Ok(Value::String(group_digits(n, &locale)))
-        },
-    );
+    tera.register_filter("num_format", move |v: &Value, args: &HashMap<String, Value>| {
+        let n =
+            v.as_i64().ok_or_else(|| tera::Error::msg(format!("`num_format` applies to whole numbers, found {v}")))?;
+        let locale = args
+            .get("locale")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| h.view().config.default_language.clone());
+        Ok(Value::String(group_digits(n, &locale)))
+    });
 }
 
 /// `1234567` → `1,234,567` (English) or `1 234 567` (French and most of Europe, narrow no-break space).
@@ -100,11 +82,7 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -142,10 +120,7 @@ mod tests {
     #[test]
     fn base64_round_trip() {
         for s in ["", "f", "fo", "foo", "foob", "Atelier Arôme"] {
-            assert_eq!(
-                base64_decode(&base64_encode(s.as_bytes())).unwrap(),
-                s.as_bytes()
-            );
+            assert_eq!(base64_decode(&base64_encode(s.as_bytes())).unwrap(), s.as_bytes());
         }
         assert_eq!(base64_encode(b"foo"), "Zm9v");
         assert_eq!(base64_encode(b"fo"), "Zm8=");

@@ -45,18 +45,12 @@ pub struct SiteHandle {
 impl SiteHandle {
     /// A handle on a first view.
     pub fn new(view: SiteView) -> SiteHandle {
-        SiteHandle {
-            view: Arc::new(RwLock::new(Arc::new(view))),
-            data: Arc::default(),
-        }
+        SiteHandle { view: Arc::new(RwLock::new(Arc::new(view))), data: Arc::default() }
     }
 
     /// The current view.
     pub fn view(&self) -> Arc<SiteView> {
-        self.view
-            .read()
-            .map(|v| v.clone())
-            .unwrap_or_else(|e| e.into_inner().clone())
+        self.view.read().map(|v| v.clone()).unwrap_or_else(|e| e.into_inner().clone())
     }
 
     /// Replaces the view.
@@ -76,16 +70,13 @@ impl SiteHandle {
 }
 
 fn arg<'a>(args: &'a HashMap<String, Value>, name: &str, func: &str) -> TeraResult<&'a Value> {
-    args.get(name)
-        .ok_or_else(|| tera::Error::msg(format!("`{func}` needs the argument `{name}`")))
+    args.get(name).ok_or_else(|| tera::Error::msg(format!("`{func}` needs the argument `{name}`")))
 }
 
 fn str_arg(args: &HashMap<String, Value>, name: &str, func: &str) -> TeraResult<String> {
     match arg(args, name, func)? {
         Value::String(s) => Ok(s.clone()),
-        other => Err(tera::Error::msg(format!(
-            "`{func}`: `{name}` must be a string, found {other}"
-        ))),
+        other => Err(tera::Error::msg(format!("`{func}`: `{name}` must be a string, found {other}"))),
     }
 }
 
@@ -94,11 +85,9 @@ fn bool_arg(args: &HashMap<String, Value>, name: &str, default: bool) -> bool {
 }
 
 fn library(view: &SiteView, func: &str) -> TeraResult<Arc<Library>> {
-    view.library.clone().ok_or_else(|| {
-        tera::Error::msg(format!(
-            "`{func}` cannot be used in shortcodes: pages are not rendered yet"
-        ))
-    })
+    view.library
+        .clone()
+        .ok_or_else(|| tera::Error::msg(format!("`{func}` cannot be used in shortcodes: pages are not rendered yet")))
 }
 
 /// Registers the functions on a Tera instance.
@@ -109,10 +98,11 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         let path = str_arg(args, "path", "get_url")?;
         let mut url = if let Some(target) = path.strip_prefix("@/") {
             let (file, anchor) = target.split_once('#').map(|(f, a)| (f, Some(a))).unwrap_or((target, None));
-            let permalink = view
-                .permalinks
-                .get(file)
-                .ok_or_else(|| tera::Error::msg(format!("`get_url`: could not resolve URL for link `{path}`: there is no content/{file}")))?;
+            let permalink = view.permalinks.get(file).ok_or_else(|| {
+                tera::Error::msg(format!(
+                    "`get_url`: could not resolve URL for link `{path}`: there is no content/{file}"
+                ))
+            })?;
             match anchor {
                 Some(a) => format!("{permalink}#{a}"),
                 None => permalink.clone(),
@@ -125,9 +115,12 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
             url
         };
         if bool_arg(args, "cachebust", false) {
-            let file = find_file(&view.root, view.config.theme.as_deref(), path.trim_start_matches('/'))
-                .ok_or_else(|| tera::Error::msg(format!("`get_url`: cannot cachebust `{path}`: no such file in static/")))?;
-            let bytes = std::fs::read(&file).map_err(|e| tera::Error::msg(format!("`get_url`: {}: {e}", file.display())))?;
+            let file =
+                find_file(&view.root, view.config.theme.as_deref(), path.trim_start_matches('/')).ok_or_else(|| {
+                    tera::Error::msg(format!("`get_url`: cannot cachebust `{path}`: no such file in static/"))
+                })?;
+            let bytes =
+                std::fs::read(&file).map_err(|e| tera::Error::msg(format!("`get_url`: {}: {e}", file.display())))?;
             url = format!("{url}?h={:016x}", fnv1a(&bytes));
         }
         Ok(Value::String(url))
@@ -144,13 +137,7 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
             .get(path)
             .ok_or_else(|| tera::Error::msg(format!("`get_page`: page `{path}` not found")))?;
         deps::record(Dep::Page(id));
-        Ok(ser::page(
-            &lib,
-            id,
-            false,
-            &view.config.default_language,
-            &view.backlinks,
-        ))
+        Ok(ser::page(&lib, id, false, &view.config.default_language, &view.backlinks))
     });
 
     let h = site.clone();
@@ -159,21 +146,16 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         let lib = library(&view, "get_section")?;
         let path = str_arg(args, "path", "get_section")?;
         let path = path.trim_start_matches("@/");
-        let id = *lib.section_index.get(path).ok_or_else(|| {
-            tera::Error::msg(format!("`get_section`: section `{path}` not found"))
-        })?;
+        let id = *lib
+            .section_index
+            .get(path)
+            .ok_or_else(|| tera::Error::msg(format!("`get_section`: section `{path}` not found")))?;
         let with_pages = !bool_arg(args, "metadata_only", false);
         deps::record(Dep::Section(id));
         if with_pages {
             deps::record(Dep::SectionPages(id));
         }
-        Ok(ser::section(
-            &lib,
-            id,
-            with_pages,
-            &view.config.default_language,
-            &view.backlinks,
-        ))
+        Ok(ser::section(&lib, id, with_pages, &view.config.default_language, &view.backlinks))
     });
 
     let h = site.clone();
@@ -184,17 +166,12 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         match view.taxonomies.iter().position(|t| t.config.name == kind) {
             Some(i) => {
                 deps::record(Dep::Taxonomy(i));
-                Ok(ser::taxonomy(
-                    &lib,
-                    &view.taxonomies[i],
-                    &view.config.default_language,
-                    &view.backlinks,
-                ))
+                Ok(ser::taxonomy(&lib, &view.taxonomies[i], &view.config.default_language, &view.backlinks))
             }
             None if !bool_arg(args, "required", true) => Ok(Value::Null),
-            None => Err(tera::Error::msg(format!(
-                "`get_taxonomy`: `{kind}` is not a taxonomy declared in config.toml"
-            ))),
+            None => {
+                Err(tera::Error::msg(format!("`get_taxonomy`: `{kind}` is not a taxonomy declared in config.toml")))
+            }
         }
     });
 
@@ -210,9 +187,7 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         let required = bool_arg(args, "required", true);
         let Some(i) = view.taxonomies.iter().position(|t| t.config.name == kind) else {
             return if required {
-                Err(tera::Error::msg(format!(
-                    "`get_taxonomy_url`: `{kind}` is not a taxonomy declared in config.toml"
-                )))
+                Err(tera::Error::msg(format!("`get_taxonomy_url`: `{kind}` is not a taxonomy declared in config.toml")))
             } else {
                 Ok(Value::Null)
             };
@@ -221,9 +196,7 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         match view.taxonomies[i].term(name) {
             Some(t) => Ok(Value::String(t.permalink.clone())),
             None if !required => Ok(Value::Null),
-            None => Err(tera::Error::msg(format!(
-                "`get_taxonomy_url`: couldn't find `{name}` in `{kind}` taxonomy"
-            ))),
+            None => Err(tera::Error::msg(format!("`get_taxonomy_url`: couldn't find `{name}` in `{kind}` taxonomy"))),
         }
     });
 
@@ -234,14 +207,10 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         let kind = str_arg(args, "kind", "get_taxonomy_term")?;
         let term = str_arg(args, "term", "get_taxonomy_term")?;
         let required = bool_arg(args, "required", true);
-        let found = view
-            .taxonomies
-            .iter()
-            .position(|t| t.config.name == kind)
-            .and_then(|i| {
-                deps::record(Dep::Taxonomy(i));
-                view.taxonomies[i].terms.iter().find(|t| t.name == term)
-            });
+        let found = view.taxonomies.iter().position(|t| t.config.name == kind).and_then(|i| {
+            deps::record(Dep::Taxonomy(i));
+            view.taxonomies[i].terms.iter().find(|t| t.name == term)
+        });
         match found {
             Some(t) => Ok(ser::term(
                 &lib,
@@ -251,9 +220,7 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
                 &view.backlinks,
             )),
             None if !required => Ok(Value::Null),
-            None => Err(tera::Error::msg(format!(
-                "`get_taxonomy_term`: no term `{term}` in `{kind}`"
-            ))),
+            None => Err(tera::Error::msg(format!("`get_taxonomy_term`: no term `{term}` in `{kind}`"))),
         }
     });
 
@@ -311,19 +278,12 @@ fn find_file(root: &Path, theme: Option<&str>, path: &str) -> Option<PathBuf> {
     if path.split('/').any(|c| c == "..") {
         return None;
     }
-    let mut bases = vec![
-        root.to_path_buf(),
-        root.join("static"),
-        root.join("content"),
-    ];
+    let mut bases = vec![root.to_path_buf(), root.join("static"), root.join("content")];
     if let Some(t) = theme {
         bases.push(root.join("themes").join(t));
         bases.push(root.join("themes").join(t).join("static"));
     }
-    bases
-        .into_iter()
-        .map(|b| b.join(path))
-        .find(|p| p.is_file())
+    bases.into_iter().map(|b| b.join(path)).find(|p| p.is_file())
 }
 
 fn parse_data(text: &str, format: &str) -> Result<Value, String> {
@@ -333,9 +293,7 @@ fn parse_data(text: &str, format: &str) -> Result<Value, String> {
             .map(|v| crate::toml_value::toml_to_json(&v))
             .map_err(|e| format!("invalid TOML: {}", e.message())),
         "csv" => {
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(true)
-                .from_reader(text.as_bytes());
+            let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
             let headers: Vec<Value> = reader
                 .headers()
                 .map_err(|e| format!("invalid CSV: {e}"))?
@@ -345,16 +303,12 @@ fn parse_data(text: &str, format: &str) -> Result<Value, String> {
             let mut records = Vec::new();
             for r in reader.records() {
                 let r = r.map_err(|e| format!("invalid CSV: {e}"))?;
-                records.push(Value::Array(
-                    r.iter().map(|f| Value::String(f.to_string())).collect(),
-                ));
+                records.push(Value::Array(r.iter().map(|f| Value::String(f.to_string())).collect()));
             }
             Ok(serde_json::json!({ "headers": headers, "records": records }))
         }
         "plain" | "txt" | "md" | "html" => Ok(Value::String(text.to_string())),
-        other => Err(format!(
-            "format `{other}` is not supported (json, toml, csv or plain)"
-        )),
+        other => Err(format!("format `{other}` is not supported (json, toml, csv or plain)")),
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Templates {
     pub files: HashMap<String, PathBuf>,
     /// The templates each template extends, includes or imports.
     pub uses: HashMap<String, Vec<String>>,
+    /// Each template's source text.
+    sources: HashMap<String, String>,
     shortcodes: HashMap<String, ShortcodeKind>,
     config_value: Value,
     lang: String,
@@ -33,10 +35,8 @@ pub struct Templates {
 impl Templates {
     /// Loads built-ins, theme and site templates, and registers functions bound to `site`.
     pub fn load(root: &Path, theme: Option<&str>, site: &SiteHandle) -> Result<Templates> {
-        let mut sources: Vec<(String, String, Option<PathBuf>)> = builtins::BUILTINS
-            .iter()
-            .map(|(n, s)| (n.to_string(), s.to_string(), None))
-            .collect();
+        let mut sources: Vec<(String, String, Option<PathBuf>)> =
+            builtins::BUILTINS.iter().map(|(n, s)| (n.to_string(), s.to_string(), None)).collect();
         let mut dirs = Vec::new();
         if let Some(theme) = theme {
             let dir = root.join("themes").join(theme).join("templates");
@@ -55,15 +55,9 @@ impl Templates {
             }
             for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
                 let entry = entry.map_err(|e| {
-                    Error::io(
-                        &dir,
-                        e.into_io_error()
-                            .unwrap_or_else(|| std::io::Error::other("walk failed")),
-                    )
+                    Error::io(&dir, e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed")))
                 })?;
-                if !entry.file_type().is_file()
-                    || entry.file_name().to_string_lossy().starts_with('.')
-                {
+                if !entry.file_type().is_file() || entry.file_name().to_string_lossy().starts_with('.') {
                     continue;
                 }
                 let name = entry
@@ -74,8 +68,7 @@ impl Templates {
                     .map(|c| c.as_os_str().to_string_lossy())
                     .collect::<Vec<_>>()
                     .join("/");
-                let text = std::fs::read_to_string(entry.path())
-                    .map_err(|e| Error::io(entry.path(), e))?;
+                let text = std::fs::read_to_string(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
                 sources.retain(|(n, _, _)| *n != name);
                 sources.push((name, text, Some(entry.path().to_path_buf())));
             }
@@ -84,18 +77,19 @@ impl Templates {
         let mut files = HashMap::new();
         let mut uses = HashMap::new();
         let mut shortcodes = HashMap::new();
+        let mut sources_map = HashMap::new();
+        let sources_ref = &mut sources_map;
         let mut raw = Vec::with_capacity(sources.len());
         for (name, text, path) in sources {
             if let Some(sc) = name.strip_prefix("shortcodes/") {
                 if let Some(n) = sc.strip_suffix(".html") {
                     shortcodes.insert(n.to_string(), ShortcodeKind::Html);
                 } else if let Some(n) = sc.strip_suffix(".md") {
-                    shortcodes
-                        .entry(n.to_string())
-                        .or_insert(ShortcodeKind::Markdown);
+                    shortcodes.entry(n.to_string()).or_insert(ShortcodeKind::Markdown);
                 }
             }
             uses.insert(name.clone(), referenced_templates(&text));
+            sources_ref.insert(name.clone(), text.clone());
             if let Some(p) = path {
                 files.insert(name.clone(), p);
             }
@@ -106,13 +100,13 @@ impl Templates {
         tera.autoescape_on(vec![".html", ".htm", ".xml"]);
         functions::register(&mut tera, site);
         filters::register(&mut tera, site);
-        tera.add_raw_templates(raw)
-            .map_err(|e| template_error(&e, &files, root))?;
+        tera.add_raw_templates(raw).map_err(|e| template_error(&e, &files, root))?;
         let view = site.view();
         Ok(Templates {
             tera,
             files,
             uses,
+            sources: sources_map,
             shortcodes,
             config_value: view.config_value.clone(),
             lang: view.config.default_language.clone(),
@@ -126,9 +120,7 @@ impl Templates {
 
     /// Renders a template, turning Tera's error chain into a diagnostic naming the template file.
     pub fn render(&self, name: &str, ctx: &Context, root: &Path) -> Result<String> {
-        self.tera
-            .render(name, ctx)
-            .map_err(|e| template_error(&e, &self.files, root))
+        self.tera.render(name, ctx).map_err(|e| template_error(&e, &self.files, root))
     }
 
     /// A context with `config` and `lang` already in it.
@@ -137,6 +129,12 @@ impl Templates {
         ctx.insert("config", &self.config_value);
         ctx.insert("lang", &self.lang);
         ctx
+    }
+
+    /// Whether `word` appears anywhere in `name` or the templates it uses: when a list template
+    /// never says `pages`, its terms need not carry every page.
+    pub fn mentions(&self, name: &str, word: &str) -> bool {
+        self.closure(name).iter().any(|t| self.sources.get(t).is_none_or(|s| s.contains(word)))
     }
 
     /// Every template that `name` uses, itself included, transitively.
@@ -175,11 +173,7 @@ impl ShortcodeRenderer for Templates {
         if let Some(body) = body {
             ctx.insert("body", body);
         }
-        let key = if page.get("pages").is_some() {
-            "section"
-        } else {
-            "page"
-        };
+        let key = if page.get("pages").is_some() { "section" } else { "page" };
         ctx.insert(key, page);
         ctx.insert("config", &self.config_value);
         ctx.insert("lang", &self.lang);
@@ -205,11 +199,7 @@ pub fn error_chain(e: &tera::Error) -> String {
 fn template_error(e: &tera::Error, files: &HashMap<String, PathBuf>, root: &Path) -> Error {
     let message = error_chain(e);
     // Tera names the template in quotes; find which of ours it is.
-    let name = files
-        .keys()
-        .filter(|n| message.contains(&format!("'{n}'")))
-        .max_by_key(|n| n.len())
-        .cloned();
+    let name = files.keys().filter(|n| message.contains(&format!("'{n}'"))).max_by_key(|n| n.len()).cloned();
     let file = name
         .as_ref()
         .and_then(|n| files.get(n))
@@ -217,17 +207,10 @@ fn template_error(e: &tera::Error, files: &HashMap<String, PathBuf>, root: &Path
         .unwrap_or_else(|| PathBuf::from(name.clone().unwrap_or_else(|| "templates".into())));
     // Parse errors carry ` --> line:column`.
     let position = message.split("--> ").nth(1).and_then(|rest| {
-        let mut it = rest
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|s| !s.is_empty());
+        let mut it = rest.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
         Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
     });
-    let flat = message
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n  ");
+    let flat = message.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n  ");
     Error::one(match position {
         Some((line, col)) => Diagnostic::at(file, line, col, flat),
         None => Diagnostic::file(file, flat),
@@ -264,9 +247,6 @@ mod tests {
     #[test]
     fn finds_references() {
         let t = r#"{% extends "base.html" %}{% import 'macros.html' as m %}{%- include "a.html" -%}{% if x %}"#;
-        assert_eq!(
-            referenced_templates(t),
-            vec!["base.html", "macros.html", "a.html"]
-        );
+        assert_eq!(referenced_templates(t), vec!["base.html", "macros.html", "a.html"]);
     }
 }
