@@ -118,6 +118,8 @@ pub struct Outcome {
     pub full: bool,
     /// Outputs rendered.
     pub rendered: usize,
+    /// The files of the outputs rendered, changed or not.
+    pub rendered_files: Vec<String>,
     /// Output files whose bytes changed (or went away).
     pub changed_files: Vec<String>,
     /// Time taken.
@@ -388,13 +390,17 @@ fn render_affected(
     }
     let rendered = site.render_plans(&now, output, false)?;
     let count = rendered.len();
+    let mut rendered_files = Vec::with_capacity(count);
     for (job, record, wrote) in rendered {
+        rendered_files.push(record.file.clone());
         if wrote {
             changed_files.push(record.file.clone());
         }
         site.records.insert(job, record);
     }
-    Ok(Outcome { full: false, rendered: count, changed_files, elapsed: Duration::ZERO, later })
+    rendered_files.sort();
+    changed_files.sort();
+    Ok(Outcome { full: false, rendered: count, rendered_files, changed_files, elapsed: Duration::ZERO, later })
 }
 
 /// Renders the summary outputs an incremental rebuild left for after the reload.
@@ -418,13 +424,7 @@ fn full(site: &mut Site, started: Instant) -> Result<Outcome> {
     let mut fresh = Site::load(site.opts.clone())?;
     render::build(&mut fresh)?;
     *site = fresh;
-    Ok(Outcome {
-        full: true,
-        rendered: site.records.len(),
-        changed_files: Vec::new(),
-        elapsed: started.elapsed(),
-        later: Vec::new(),
-    })
+    Ok(Outcome { full: true, rendered: site.records.len(), elapsed: started.elapsed(), ..Outcome::default() })
 }
 
 #[cfg(test)]

@@ -155,10 +155,12 @@ pub fn duplicate_skus(lib: &Library) -> Vec<Diagnostic> {
 }
 
 fn locate_sku(split: &crate::front_matter::Split<'_>, sku: &str) -> usize {
-    split
-        .front_matter
-        .lines()
-        .position(|l| l.contains(&format!("\"{sku}\"")))
+    let quoted = format!("\"{sku}\"");
+    let lines: Vec<&str> = split.front_matter.lines().collect();
+    lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("sku") && l.contains(&quoted))
+        .or_else(|| lines.iter().position(|l| l.contains(&quoted)))
         .map(|i| split.front_matter_line + i)
         .unwrap_or(split.front_matter_line)
 }

@@ -106,8 +106,14 @@ impl Site {
         }
         let config = Arc::new(config);
         let shop = ShopConfig::from_config(&config).map_err(Error::one)?;
-        let mut library = content::load(&root, &config, &LoadOptions { drafts: opts.drafts })?;
-        let permalinks = Arc::new(library.permalinks());
+        let (mut library, mut diagnostics, failed) =
+            content::load(&root, &config, &LoadOptions { drafts: opts.drafts })?;
+        let mut links = library.permalinks();
+        // Files that failed to load are reported already; links to them are not errors too.
+        for f in failed {
+            links.entry(f.clone()).or_insert_with(|| config.permalink(&f));
+        }
+        let permalinks = Arc::new(links);
         let handle = SiteHandle::new(SiteView {
             root: root.clone(),
             config: config.clone(),
@@ -119,7 +125,7 @@ impl Site {
         });
         let templates = Templates::load(&root, config.theme.as_deref(), &handle)?;
 
-        let mut diagnostics = render_all_markdown(&mut library, &config, &permalinks, &templates);
+        diagnostics.extend(render_all_markdown(&mut library, &config, &permalinks, &templates));
         if let Some(shop) = &shop {
             diagnostics.extend(shop::read_essences(shop, &mut library));
         }

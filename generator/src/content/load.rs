@@ -25,7 +25,9 @@ pub(crate) enum Loaded {
 }
 
 /// Reads every content file under `root/content` in parallel and links them into a library.
-pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<Library> {
+/// Files that fail to read are left out and reported with the library, so that later phases
+/// can report their own problems too; links to such files are not reported again.
+pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<(Library, Vec<Diagnostic>, Vec<String>)> {
     let content_dir = root.join("content");
     let ignored: Vec<Glob> = config.ignored_content.iter().map(|g| Glob::new(g)).collect();
     let mut markdown = Vec::new();
@@ -67,13 +69,17 @@ pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<Library>
         .collect();
 
     let mut diagnostics = Vec::new();
+    let mut failed = Vec::new();
     let mut pages = Vec::new();
     let mut sections = Vec::new();
-    for r in results {
+    for (r, (_, rel)) in results.into_iter().zip(&markdown) {
         match r {
             Ok(Loaded::Page(p)) => pages.push(*p),
             Ok(Loaded::Section(s)) => sections.push(*s),
-            Err(mut d) => diagnostics.append(&mut d),
+            Err(mut d) => {
+                diagnostics.append(&mut d);
+                failed.push(rel.clone());
+            }
         }
     }
     for dir in &bundle_dirs {
@@ -84,11 +90,6 @@ pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<Library>
             ));
         }
     }
-    if !diagnostics.is_empty() {
-        diagnostics.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
-        return Err(Error::Site(diagnostics));
-    }
-
     if !opts.drafts {
         let draft_dirs: Vec<String> = sections
             .iter()
@@ -105,7 +106,15 @@ pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<Library>
         sections.push(synthetic_root(root, config));
     }
     attach_assets(&mut pages, &mut sections, &other_files, &bundle_dirs);
-    Library::link(pages, sections)
+    let library = match Library::link(pages, sections) {
+        Ok(l) => l,
+        Err(Error::Site(mut d)) => {
+            diagnostics.append(&mut d);
+            return Err(Error::Site(diagnostics));
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((library, diagnostics, failed))
 }
 
 fn relative(base: &Path, path: &Path) -> String {

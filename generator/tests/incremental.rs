@@ -1,0 +1,150 @@
+//! Editing a file re-renders exactly the outputs that depend on it.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use atelier_generator::incremental::{self, ChangeSet};
+use atelier_generator::{render, Site};
+use common::TestSite;
+
+fn loaded(site: &TestSite) -> Site {
+    let mut s = Site::load(site.options()).expect("loads");
+    render::build(&mut s).expect("builds");
+    s
+}
+
+fn content(rel: &str) -> ChangeSet {
+    ChangeSet { content: [rel.to_string()].into(), ..ChangeSet::default() }
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn editing_a_page_body_renders_its_dependents_only() {
+    let fixture = TestSite::fixture("zola");
+    let mut site = loaded(&fixture);
+    let before_about = std::fs::metadata(fixture.public("about/index.html")).unwrap().modified().unwrap();
+    fixture.write("content/blog/second.md", "+++\ntitle = \"Second\"\ndate = 2024-02-10\nupdated = 2024-03-01\n[taxonomies]\ntags = [\"rust\"]\n+++\nA new body.\n");
+    let out = incremental::apply(&mut site, &content("blog/second.md")).unwrap();
+    assert!(!out.full);
+    let rendered: BTreeSet<String> = out.rendered_files.iter().cloned().collect();
+    assert_eq!(
+        rendered,
+        set(&[
+            "blog/first/index.html",     // its neighbour shows it as `higher`…
+            "blog/index.html",           // the pager listing it
+            "blog/second/index.html",    // itself
+            "blog/the-third/index.html", // …and as `lower`
+            "index.html",                // get_taxonomy_url(kind="tags") read the tags
+            "tags/index.html",           // the term list with its pages
+            "tags/rust/index.html",      // its term's pager
+        ])
+    );
+    assert_eq!(out.changed_files, vec!["blog/second/index.html"], "only its own bytes changed");
+    assert!(fixture.read("blog/second/index.html").contains("A new body."));
+    let later: BTreeSet<String> = out.later.iter().map(|p| p.file.clone()).collect();
+    assert!(later.contains("atom.xml") && later.contains("sitemap.xml") && later.contains("search_index.en.json"));
+    let summaries = incremental::finish(&mut site, &out.later).unwrap();
+    assert!(summaries.contains(&"atom.xml".to_string()), "the feed carries the new content");
+    assert!(fixture.read("search_index.en.json").contains("A new body."));
+    let after_about = std::fs::metadata(fixture.public("about/index.html")).unwrap().modified().unwrap();
+    assert_eq!(before_about, after_about, "unrelated pages are not touched");
+}
+
+#[test]
+fn changing_a_sort_key_moves_pagers_and_neighbours() {
+    let fixture = TestSite::fixture("zola");
+    let mut site = loaded(&fixture);
+    // Make the oldest post the newest: every pager and neighbour changes.
+    fixture.write(
+        "content/blog/with-assets/index.md",
+        "+++\ntitle = \"With assets\"\ndate = 2025-01-01\n+++\n![A picture](picture.svg)\n",
+    );
+    let out = incremental::apply(&mut site, &content("blog/with-assets/index.md")).unwrap();
+    assert!(!out.full);
+    for f in ["blog/index.html", "blog/page/2/index.html", "blog/the-third/index.html", "blog/first/index.html"] {
+        assert!(out.changed_files.contains(&f.to_string()), "{f} changed: {:?}", out.changed_files);
+    }
+    assert!(fixture.read("blog/index.html").contains("pages=With assets;Third;"));
+}
+
+#[test]
+fn a_template_edit_renders_the_outputs_using_it() {
+    let fixture = TestSite::fixture("zola");
+    let mut site = loaded(&fixture);
+    fixture.write("templates/taxonomy_single.html", "single {{ term.name }}");
+    let change = ChangeSet { templates: set(&["taxonomy_single.html"]), ..ChangeSet::default() };
+    let out = incremental::apply(&mut site, &change).unwrap();
+    let rendered: BTreeSet<String> = out.rendered_files.iter().cloned().collect();
+    assert_eq!(rendered, set(&["authors/ann/index.html", "tags/rust/index.html", "tags/web/index.html"]));
+    assert_eq!(fixture.read("tags/web/index.html"), "single web");
+
+    // A base template reaches every page that extends it.
+    fixture.write("themes/plain/templates/base.html", "<html><body>{% block content %}{% endblock %}</body></html>");
+    let change = ChangeSet { templates: set(&["base.html"]), ..ChangeSet::default() };
+    let out = incremental::apply(&mut site, &change).unwrap();
+    assert!(out.rendered_files.contains(&"blog/first/index.html".to_string()));
+    assert!(out.rendered_files.contains(&"index.html".to_string()));
+    assert!(!out.rendered_files.contains(&"tags/web/index.html".to_string()));
+}
+
+#[test]
+fn a_shortcode_edit_rerenders_the_pages_calling_it() {
+    let fixture = TestSite::fixture("zola");
+    let mut site = loaded(&fixture);
+    fixture.write("templates/shortcodes/note.html", "<aside>{{ kind }}</aside>");
+    let change = ChangeSet { templates: set(&["shortcodes/note.html"]), ..ChangeSet::default() };
+    let out = incremental::apply(&mut site, &change).unwrap();
+    assert!(out.changed_files.contains(&"blog/first/index.html".to_string()));
+    assert!(fixture.read("blog/first/index.html").contains("<aside>tip</aside>"));
+    assert!(!out.rendered_files.contains(&"about/index.html".to_string()));
+}
+
+#[test]
+fn a_broken_edit_keeps_the_site_and_the_fix_catches_up() {
+    let fixture = TestSite::fixture("zola");
+    let mut site = loaded(&fixture);
+    fixture.write("content/about.md", "+++\ntitle = \n+++\n");
+    let err = incremental::apply(&mut site, &content("about.md")).unwrap_err();
+    assert!(err.to_string().starts_with("content/about.md:2:"), "{err}");
+    assert!(fixture.read("about/index.html").contains("About us."), "the last good output stays");
+    fixture.write(
+        "content/about.md",
+        "+++\ntitle = \"About again\"\naliases = [\"/old-about/\", \"/legacy/about.html\"]\n+++\nFixed.\n",
+    );
+    let out = incremental::apply(&mut site, &content("about.md")).unwrap();
+    assert!(out.changed_files.contains(&"about/index.html".to_string()));
+    assert!(fixture.read("about/index.html").contains("Fixed."));
+}
+
+#[test]
+fn new_files_and_config_changes_rebuild_everything() {
+    let fixture = TestSite::fixture("zola");
+    let mut site = loaded(&fixture);
+    fixture.write("content/blog/fourth.md", "+++\ntitle = \"Fourth\"\ndate = 2024-05-01\n+++\nNew.\n");
+    let out = incremental::apply(&mut site, &content("blog/fourth.md")).unwrap();
+    assert!(out.full);
+    assert!(fixture.public("blog/fourth/index.html").is_file());
+    std::fs::remove_file(fixture.root().join("content/blog/fourth.md")).unwrap();
+    let out = incremental::apply(&mut site, &content("blog/fourth.md")).unwrap();
+    assert!(out.full);
+    assert!(!fixture.public("blog/fourth/index.html").exists(), "outputs of deleted pages go");
+    let out = incremental::apply(&mut site, &ChangeSet { config: true, ..ChangeSet::default() }).unwrap();
+    assert!(out.full);
+}
+
+#[test]
+fn data_changes_reach_the_outputs_that_loaded_them() {
+    let fixture = TestSite::fixture("zola");
+    fixture.write("data/stock.json", r#"{"LAV": 3}"#);
+    fixture.write("templates/404.html", r#"{% set s = load_data(path="data/stock.json") %}stock={{ s.LAV }}"#);
+    let mut site = loaded(&fixture);
+    assert_eq!(fixture.read("404.html"), "stock=3");
+    fixture.write("data/stock.json", r#"{"LAV": 0}"#);
+    let out = incremental::apply(&mut site, &ChangeSet { data: true, ..ChangeSet::default() }).unwrap();
+    assert_eq!(out.rendered_files, vec!["404.html"]);
+    assert_eq!(fixture.read("404.html"), "stock=0");
+}

@@ -1,0 +1,179 @@
+//! A plain Zola site builds into the pages, paths and template variables Zola gives it.
+
+mod common;
+
+use common::{field, TestSite};
+
+#[test]
+fn builds_the_page_set_zola_builds() {
+    let site = TestSite::fixture("zola");
+    site.build();
+    let expected = [
+        "404.html",
+        "about/index.html",
+        "atom.xml",
+        "authors/ann/index.html",
+        "authors/index.html",
+        "blog/atom.xml",
+        "blog/first/index.html",
+        "blog/index.html",
+        "blog/page/1/index.html",
+        "blog/page/2/index.html",
+        "blog/rss.xml",
+        "blog/second/index.html",
+        "blog/the-third/index.html",
+        "blog/with-assets/index.html",
+        "blog/with-assets/picture.svg",
+        "css/site.css",
+        "docs/guides/index.html",
+        "docs/index.html",
+        "docs/install/index.html",
+        "index.html",
+        "legacy/about.html",
+        "old-about/index.html",
+        "orphan/index.html",
+        "robots.txt",
+        "rss.xml",
+        "search_index.en.json",
+        "sitemap.xml",
+        "tags/index.html",
+        "tags/rust/atom.xml",
+        "tags/rust/index.html",
+        "tags/rust/page/1/index.html",
+        "tags/rust/rss.xml",
+        "tags/web/atom.xml",
+        "tags/web/index.html",
+        "tags/web/page/1/index.html",
+        "tags/web/rss.xml",
+        "theme.css",
+        "usage/index.html",
+    ];
+    assert_eq!(site.outputs(), expected);
+}
+
+#[test]
+fn pages_see_zolas_page_context() {
+    let site = TestSite::fixture("zola");
+    site.build();
+    let first = site.read("blog/first/index.html");
+    assert_eq!(field(&first, "title"), "First");
+    assert_eq!(field(&first, "slug"), "first");
+    assert_eq!(field(&first, "path"), "/blog/first/");
+    assert_eq!(field(&first, "date"), "2024-01-05", "date comes from the file name");
+    // Newest first: lower is the previous item in the section's order, higher the next.
+    assert_eq!(field(&first, "lower"), "Second");
+    assert_eq!(field(&first, "higher"), "With assets");
+    assert_eq!(field(&first, "toc"), "first-heading();second-heading();");
+    assert_eq!(field(&first, "tags"), "Rust,web");
+    assert_eq!(field(&first, "ancestors"), "_index.md,blog/_index.md");
+    assert_eq!(field(&first, "backlinks"), "About;");
+    assert!(field(&first, "summary").starts_with("<p>Intro paragraph with “quotes” – and an"));
+    assert!(
+        first.contains(r#"<a rel="noopener nofollow noreferrer" target="_blank" href="https://www.rust-lang.org">"#)
+    );
+    assert!(first.contains("<span id=\"continue-reading\"></span>"));
+    assert!(first.contains(r#"<div class="note note-tip">note 1 on First</div>"#), "{first}");
+    assert!(first.contains("<blockquote><p>To <em>be</em> or not.</p>\n<cite>Ann</cite></blockquote>"), "{first}");
+    // Written out literally (smart punctuation then curls its quotes, as it would under Zola).
+    assert!(first.contains("Escaped: {{ note(kind=“x”) }}"), "{first}");
+    assert!(first.contains("footnote-definition"));
+
+    let about = site.read("about/index.html");
+    assert!(about.contains(r#"href="https://example.com/blog/first/#second-heading""#));
+    let bundle = site.read("blog/with-assets/index.html");
+    assert_eq!(field(&bundle, "assets"), "/blog/with-assets/picture.svg");
+    assert!(bundle.contains(r#"src="https://example.com/blog/with-assets/picture.svg""#));
+    let third = site.read("blog/the-third/index.html");
+    assert!(third.contains(r#"<h1 id="custom">Title</h1>"#));
+    let second = site.read("blog/second/index.html");
+    assert!(second.contains("<table>") && second.contains("checkbox") && second.contains("<del>gone</del>"));
+}
+
+#[test]
+fn sections_paginate_and_index_sees_the_library() {
+    let site = TestSite::fixture("zola");
+    site.build();
+    let blog = site.read("blog/index.html");
+    assert_eq!(field(&blog, "index"), "1/2");
+    assert_eq!(field(&blog, "total"), "4");
+    assert_eq!(field(&blog, "pages"), "Third;Second;");
+    assert_eq!(field(&blog, "previous"), "none");
+    assert_eq!(field(&blog, "next"), "https://example.com/blog/page/2/");
+    let page2 = site.read("blog/page/2/index.html");
+    assert_eq!(field(&page2, "pages"), "First;With assets;");
+    assert!(site.read("blog/page/1/index.html").contains(r#"url=https://example.com/blog/""#));
+    // The transparent section hands its pages to its parent.
+    assert_eq!(field(&site.read("docs/index.html"), "pages"), "Install;Usage;");
+
+    let index = site.read("index.html");
+    assert_eq!(field(&index, "kind"), "index", "site templates override the theme's");
+    assert_eq!(field(&index, "pages"), "About;Orphan at root;");
+    assert_eq!(field(&index, "subsections"), "blog/_index.md,docs/_index.md");
+    assert_eq!(field(&index, "motto"), "plain and true");
+    assert_eq!(field(&index, "current_path"), "/");
+    assert_eq!(field(&index, "blog"), "Blog");
+    assert_eq!(field(&index, "url"), "https://example.com/blog/second/");
+    assert_eq!(field(&index, "css"), "https://example.com/css/site.css");
+    assert_eq!(field(&index, "tagurl"), "https://example.com/tags/rust/");
+}
+
+#[test]
+fn taxonomies_feeds_sitemap_and_search() {
+    let site = TestSite::fixture("zola");
+    site.build();
+    assert_eq!(
+        common::unescape(&site.read("tags/index.html")).trim(),
+        "kind=taxonomy_list tags: Rust=2@/tags/rust/;web=1@/tags/web/;"
+    );
+    assert_eq!(site.read("tags/rust/index.html").trim(), "kind=taxonomy_single tags/Rust: 1/1 Second;First;");
+    let atom = site.read("atom.xml");
+    assert!(atom.contains("<title>Fixture</title>"));
+    assert!(atom.contains("<updated>2024-03-20T10:00:00+00:00</updated>"), "{atom}");
+    let order: Vec<usize> = ["/blog/the-third/", "/blog/second/", "/blog/first/", "/blog/with-assets/"]
+        .iter()
+        .map(|p| atom.find(&format!("<id>https://example.com{p}</id>")).expect(p))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "newest first");
+    assert!(atom.contains("<summary type=\"html\">"), "a page with a summary shows it");
+    assert!(site.read("blog/rss.xml").contains("<title>Fixture - Blog</title>"));
+    let sitemap = site.read("sitemap.xml");
+    for loc in [
+        "https://example.com/",
+        "https://example.com/blog/page/2/",
+        "https://example.com/tags/web/",
+        "https://example.com/usage/",
+    ] {
+        assert!(sitemap.contains(&format!("<loc>{loc}</loc>")), "{loc} in sitemap");
+    }
+    assert!(sitemap.contains("<lastmod>2024-03-01</lastmod>"), "updated wins over date");
+    assert!(!sitemap.contains("undated"), "pages left out of their section are not in the sitemap");
+    assert!(site.read("robots.txt").contains("Sitemap: https://example.com/sitemap.xml"));
+    let index: serde_json::Value = serde_json::from_str(&site.read("search_index.en.json")).unwrap();
+    let entries = index.as_array().unwrap();
+    let first = entries.iter().find(|e| e["url"] == "https://example.com/blog/first/").unwrap();
+    assert_eq!(first["title"], "First");
+    assert!(first["body"].as_str().unwrap().contains("Intro paragraph"));
+    assert!(site.read("legacy/about.html").contains("https://example.com/about/"));
+    assert_eq!(site.read("404.html").trim(), "kind=404 Fixture");
+}
+
+#[test]
+fn drafts_build_only_when_asked() {
+    let site = TestSite::fixture("zola");
+    let mut opts = site.options();
+    opts.drafts = true;
+    atelier_generator::build(opts).unwrap();
+    assert!(site.public("blog/draft/index.html").is_file());
+}
+
+#[test]
+fn base_url_and_output_dir_flags() {
+    let site = TestSite::fixture("zola");
+    let out = tempfile::tempdir().unwrap();
+    let mut opts = site.options();
+    opts.output_dir = Some(out.path().join("dist"));
+    opts.base_url = Some("http://localhost:9/".into());
+    atelier_generator::build(opts).unwrap();
+    let page = std::fs::read_to_string(out.path().join("dist/blog/page/2/index.html")).unwrap();
+    assert_eq!(field(&page, "previous"), "http://localhost:9/blog/");
+}

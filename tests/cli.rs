@@ -1,0 +1,132 @@
+//! The `atelier` program: exit codes, summaries and error messages a person can act on.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn atelier(args: &[&str], root: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_atelier")).arg("--root").arg(root).args(args).output().expect("runs atelier")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn site(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (p, t) in files {
+        let path = dir.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, t).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn builds_the_shop_and_summarises() {
+    let out = tempfile::tempdir().unwrap();
+    let dist = out.path().join("dist");
+    let o = atelier(
+        &["build", "--output-dir", dist.to_str().unwrap(), "--base-url", "https://atelier-arome.example"],
+        &repo(),
+    );
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    assert!(stdout.starts_with("Built "), "{stdout}");
+    assert!(stdout.contains(" pages, ") && stdout.contains(" sections, 3 taxonomies"), "{stdout}");
+    let catalog: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dist.join("catalog.json")).unwrap()).unwrap();
+    assert!(catalog["essences"].as_array().unwrap().len() >= 12);
+    let lavender = std::fs::read_to_string(dist.join("compendium/provence-lavender/index.html")).unwrap();
+    assert!(lavender.contains("https://atelier-arome.example/compendium/provence-lavender/"));
+
+    // A second build into the same folder writes nothing.
+    let o = atelier(
+        &["build", "--output-dir", dist.to_str().unwrap(), "--base-url", "https://atelier-arome.example"],
+        &repo(),
+    );
+    let (stdout, _) = text(&o);
+    assert!(stdout.contains(" 0 written, 0 removed"), "{stdout}");
+}
+
+#[test]
+fn refuses_a_foreign_output_folder_without_force() {
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(out.path().join("precious.txt"), "keep me").unwrap();
+    let o = atelier(&["build", "--output-dir", out.path().to_str().unwrap()], &repo());
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("pass --force"), "{}", text(&o).1);
+    assert!(out.path().join("precious.txt").exists());
+}
+
+#[test]
+fn errors_exit_non_zero_with_file_and_line() {
+    let dir = site(&[
+        ("config.toml", "base_url = \"https://x.example\"\n"),
+        ("templates/page.html", "{{ page.title }}"),
+        ("templates/index.html", "home"),
+        ("content/broken.md", "+++\ntitle = \"Broken\"\ndate = \"soon\"\n+++\n"),
+    ]);
+    for cmd in ["build", "check"] {
+        let o = atelier(&[cmd], dir.path());
+        assert_eq!(o.status.code(), Some(1), "{cmd}");
+        let (_, stderr) = text(&o);
+        assert!(
+            stderr.contains("content/broken.md:3:1: front matter: in `date`: `soon` is not a date"),
+            "{cmd}: {stderr}"
+        );
+    }
+    let o = atelier(&["build"], &dir.path().join("nowhere"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("no configuration file"));
+}
+
+#[test]
+fn check_passes_on_the_shop_without_writing() {
+    let o = atelier(&["check"], &repo());
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("no problems") && stdout.contains("external links not checked"), "{stdout}");
+}
+
+/// A loopback HTTP server answering 200 on /ok and 404 elsewhere, for `check --external`.
+fn tiny_http_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 1024];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]);
+            let status = if req.starts_with("GET /ok ") { "200 OK" } else { "404 Not Found" };
+            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    port
+}
+
+#[test]
+fn check_external_links_when_asked() {
+    let port = tiny_http_server();
+    let dir = site(&[
+        ("config.toml", "base_url = \"https://x.example\"\n"),
+        ("templates/page.html", "{{ page.content | safe }}"),
+        ("templates/index.html", "home"),
+        ("content/links.md", &format!("+++\ntitle = \"Links\"\n+++\n[fine](http://127.0.0.1:{port}/ok)\n\n[gone](http://127.0.0.1:{port}/gone)\n")),
+    ]);
+    let o = atelier(&["check", "--external", "5"], dir.path());
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr
+            .contains(&format!("content/links.md:6:1: external link http://127.0.0.1:{port}/gone: answered HTTP 404")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("/ok"), "{stderr}");
+}
