@@ -5,6 +5,10 @@ mod cmd;
 
 use clap::Parser;
 
+// Building a site allocates many small values on every core; mimalloc halves that cost.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     match cmd::run(cli) {

@@ -17,6 +17,8 @@ pub enum Dep {
     SectionPages(SectionId),
     /// A taxonomy: its terms and their pages.
     Taxonomy(usize),
+    /// Only which terms a taxonomy has (their names and URLs).
+    TaxonomyTerms(usize),
     /// Files read with `load_data`.
     Data,
     /// Every page (feeds, sitemap, search index).

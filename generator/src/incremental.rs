@@ -2,7 +2,9 @@
 //! re-render only the outputs whose recorded dependencies, shape or template changed. Feeds,
 //! the sitemap and the search index are rendered after the browser has been told to reload.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
+
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -90,6 +92,8 @@ pub fn classify(
         } else if let Some(c) = rel(&root.join("content"), path) {
             if c.ends_with(".md") {
                 set.content.insert(c);
+            } else if !path.exists() && path.extension().is_none() {
+                // An editor's vanished temporary file (sed's `sedXXXXXX`), not an asset.
             } else {
                 // An asset next to content: copied with the static files.
                 set.statics = true;
@@ -140,6 +144,12 @@ impl Site {
 /// consistent and the changes are remembered, so the next successful rebuild catches up.
 pub fn apply(site: &mut Site, changes: &ChangeSet) -> Result<Outcome> {
     let started = Instant::now();
+    let timings = std::env::var_os("ATELIER_TIMINGS").is_some();
+    let lap = |what: &str| {
+        if timings {
+            eprintln!("  {what}: {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+        }
+    };
     if changes.config {
         return full(site, started);
     }
@@ -168,6 +178,7 @@ pub fn apply(site: &mut Site, changes: &ChangeSet) -> Result<Outcome> {
     }
 
     let result = apply_content(site, &content, &mut changed);
+    lap("content");
     if let Err(e) = result {
         site.pending_deps = changed;
         site.pending_templates = changed_templates;
@@ -187,7 +198,7 @@ pub fn apply(site: &mut Site, changes: &ChangeSet) -> Result<Outcome> {
         }
         site.static_files = now;
     }
-    let mut outcome = render_affected(site, &output, &changed, &changed_templates)?;
+    let mut outcome = render_affected(site, &output, &changed, &changed_templates, &lap)?;
     outcome.elapsed = started.elapsed();
     Ok(outcome)
 }
@@ -300,18 +311,57 @@ fn apply_content(
             .map(|(i, _)| i)
             .collect()
     };
-    let mut touched_pages = Vec::new();
     for (pid, _) in &new_pages {
         changed.insert(Dep::Page(*pid));
         changed.extend(containing(&site.library, *pid).into_iter().map(Dep::SectionPages));
         changed.extend(taxonomy_kinds(site, *pid).into_iter().map(Dep::Taxonomy));
-        touched_pages.push(*pid);
     }
     for (sid, _) in &new_sections {
         changed.insert(Dep::Section(*sid));
         changed.insert(Dep::SectionPages(*sid));
     }
     changed.insert(Dep::AllPages);
+    // What orders pages, files them under terms or picks their template; when none of it
+    // changed, the plan of outputs is the one already recorded.
+    fn shape(p: &crate::content::Page) -> impl PartialEq + '_ {
+        (
+            &p.meta.taxonomies,
+            &p.date,
+            &p.updated,
+            p.meta.weight,
+            &p.meta.title,
+            &p.slug,
+            &p.meta.template,
+            p.meta.in_search_index,
+        )
+    }
+    let reshaped =
+        !new_sections.is_empty() || new_pages.iter().any(|(pid, p)| shape(&site.library.pages[*pid]) != shape(p));
+    // Backlinks change only when a changed file's link targets or title do.
+    let targets = |links: &[(String, Option<String>, usize)]| {
+        links.iter().map(|(t, a, _)| (t.clone(), a.clone())).collect::<Vec<_>>()
+    };
+    let links_changed = new_pages.iter().any(|(pid, p)| {
+        let old = &site.library.pages[*pid];
+        targets(&old.internal_links) != targets(&p.internal_links) || old.meta.title != p.meta.title
+    }) || new_sections.iter().any(|(sid, s)| {
+        let old = &site.library.sections[*sid];
+        targets(&old.internal_links) != targets(&s.internal_links) || old.meta.title != s.meta.title
+    });
+    let skus = |p: &crate::content::Page| {
+        p.essence.as_ref().map(|e| (e.sku.clone(), e.sizes.iter().map(|s| s.sku.clone()).collect::<Vec<_>>()))
+    };
+    let skus_changed = new_pages.iter().any(|(pid, p)| skus(&site.library.pages[*pid]) != skus(p));
+    let anchors_changed = new_pages.iter().any(|(pid, p)| site.library.pages[*pid].anchors != p.anchors)
+        || new_sections.iter().any(|(sid, s)| site.library.sections[*sid].anchors != s.anchors);
+    let terms_before: Vec<Vec<String>> =
+        site.taxonomies.iter().map(|t| t.terms.iter().map(|x| x.slug.clone()).collect()).collect();
+    let sources: Vec<String> = new_pages
+        .iter()
+        .map(|(pid, _)| site.library.pages[*pid].file.relative.clone())
+        .chain(new_sections.iter().map(|(sid, _)| site.library.sections[*sid].file.relative.clone()))
+        .collect();
+    let touched: Vec<usize> = new_pages.iter().map(|(pid, _)| *pid).collect();
     let lib = site.library_mut();
     for (pid, page) in new_pages {
         lib.pages[pid] = *page;
@@ -319,17 +369,32 @@ fn apply_content(
     for (sid, section) in new_sections {
         lib.sections[sid] = *section;
     }
-    lib.relink();
-    for pid in touched_pages {
-        changed.extend(containing(lib, pid).into_iter().map(Dep::SectionPages));
+    if reshaped {
+        lib.relink();
+        for &pid in &touched {
+            changed.extend(containing(lib, pid).into_iter().map(Dep::SectionPages));
+        }
     }
+    // Checks that span the site run again only when what they compare changed.
     let mut problems: Vec<Diagnostic> = Vec::new();
-    if site.shop.is_some() {
+    if site.shop.is_some() && skus_changed {
         problems.extend(crate::shop::duplicate_skus(&site.library));
     }
-    problems.extend(site::check_anchors(&site.library, &site.config));
-    site.refresh_derived();
-    for pid in changed.clone().iter().filter_map(|d| if let Dep::Page(p) = d { Some(*p) } else { None }) {
+    let only: Vec<&str> = sources.iter().map(String::as_str).collect();
+    problems.extend(site::check_anchors_from(&site.library, &site.config, (!anchors_changed).then_some(&only[..])));
+    if reshaped || links_changed {
+        site.refresh_derived_parts(links_changed);
+        site.reshaped = true;
+    } else {
+        site.publish();
+    }
+    for (i, t) in site.taxonomies.iter().enumerate() {
+        let now: Vec<&String> = t.terms.iter().map(|x| &x.slug).collect();
+        if terms_before.get(i).is_none_or(|before| before.iter().collect::<Vec<_>>() != now) {
+            changed.insert(Dep::TaxonomyTerms(i));
+        }
+    }
+    for &pid in &touched {
         changed.extend(taxonomy_kinds(site, pid).into_iter().map(Dep::Taxonomy));
     }
     if !problems.is_empty() {
@@ -343,41 +408,56 @@ fn render_affected(
     output: &Output,
     changed: &HashSet<Dep>,
     changed_templates: &HashSet<String>,
+    lap: &dyn Fn(&str),
 ) -> Result<Outcome> {
+    // Nothing moved and no template changed: the recorded outputs are the plan, and only
+    // those that read something that changed are rendered.
+    if !std::mem::take(&mut site.reshaped) && changed_templates.is_empty() {
+        let changed: Vec<Dep> = changed.iter().copied().collect();
+        let (later, now): (Vec<Plan>, Vec<Plan>) = site
+            .records
+            .par_iter()
+            .filter(|(_, r)| r.deps.iter().any(|d| changed.contains(d)))
+            .map(|(job, r)| Plan {
+                job: job.clone(),
+                file: r.file.clone(),
+                deps: r.deps.clone(),
+                signature: r.signature,
+                template: r.template.clone(),
+            })
+            .partition(|plan| plan.job.is_summary());
+        lap("select");
+        return render_now(site, output, now, later, Vec::new(), lap);
+    }
     let mut plans = site.plan();
     render::resolve_collisions(&mut plans)?;
-    let mut closures: HashMap<String, bool> = HashMap::new();
-    let mut uses_changed_template = |site: &Site, t: &str| -> bool {
-        if changed_templates.is_empty() {
-            return false;
+    lap("plan");
+    // Which templates reach a changed one: few names, answered once each.
+    let mut stale_templates: HashSet<String> = HashSet::new();
+    if !changed_templates.is_empty() {
+        let names: HashSet<&String> = plans.iter().filter_map(|p| p.template.as_ref()).collect();
+        for name in names {
+            if site.templates.closure(name).iter().any(|x| changed_templates.contains(x)) {
+                stale_templates.insert(name.clone());
+            }
         }
-        *closures
-            .entry(t.to_string())
-            .or_insert_with(|| site.templates.closure(t).iter().any(|x| changed_templates.contains(x)))
-    };
-    let mut now = Vec::new();
-    let mut later = Vec::new();
+    }
     let live: HashSet<Job> = plans.iter().map(|p| p.job.clone()).collect();
     let live_files: HashSet<String> = plans.iter().map(|p| p.file.clone()).collect();
-    for plan in plans {
-        let needed = match site.records.get(&plan.job) {
+    let records = &site.records;
+    let (later, now): (Vec<Plan>, Vec<Plan>) = plans
+        .into_par_iter()
+        .filter(|plan| match records.get(&plan.job) {
             None => true,
             Some(r) => {
                 r.signature != plan.signature
                     || r.file != plan.file
                     || r.template != plan.template
                     || r.deps.iter().any(|d| changed.contains(d))
-                    || plan.template.as_deref().is_some_and(|t| uses_changed_template(site, t))
+                    || plan.template.as_ref().is_some_and(|t| stale_templates.contains(t))
             }
-        };
-        if needed {
-            if plan.job.is_summary() {
-                later.push(plan);
-            } else {
-                now.push(plan);
-            }
-        }
-    }
+        })
+        .partition(|plan| plan.job.is_summary());
     let mut changed_files = Vec::new();
     let gone: Vec<Job> = site.records.keys().filter(|j| !live.contains(j)).cloned().collect();
     for job in gone {
@@ -388,7 +468,20 @@ fn render_affected(
             }
         }
     }
+    lap("select");
+    render_now(site, output, now, later, changed_files, lap)
+}
+
+fn render_now(
+    site: &mut Site,
+    output: &Output,
+    now: Vec<Plan>,
+    later: Vec<Plan>,
+    mut changed_files: Vec<String>,
+    lap: &dyn Fn(&str),
+) -> Result<Outcome> {
     let rendered = site.render_plans(&now, output, false)?;
+    lap("render");
     let count = rendered.len();
     let mut rendered_files = Vec::with_capacity(count);
     for (job, record, wrote) in rendered {

@@ -97,23 +97,30 @@ const CONTINUE_READING: &str = "<span id=\"continue-reading\"></span>";
 
 /// Words outside fenced code blocks, and minutes to read them at 200 a minute.
 pub fn word_count(raw: &str) -> (usize, usize) {
-    let words: usize = raw
-        .split("```")
-        .step_by(2)
-        .map(|chunk| {
-            let mut n = 0;
-            let mut in_word = false;
-            for c in chunk.chars() {
-                let w = c.is_alphanumeric() || (in_word && (c == '\'' || c == '’'));
-                if w && !in_word {
-                    n += 1;
-                }
-                in_word = w;
-            }
-            n
-        })
-        .sum();
+    let words: usize = raw.split("```").step_by(2).map(count_words).sum();
     (words, words.div_ceil(200))
+}
+
+/// Runs of letters and digits (apostrophes inside a word keep it whole); ASCII is classified
+/// byte by byte, other characters decoded one at a time.
+fn count_words(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut n, mut in_word, mut i) = (0, false, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (is_word, len) = if b < 0x80 {
+            (b.is_ascii_alphanumeric() || (in_word && b == b'\''), 1)
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (c.is_alphanumeric() || (in_word && c == '’'), c.len_utf8())
+        };
+        if is_word && !in_word {
+            n += 1;
+        }
+        in_word = is_word;
+        i += len;
+    }
+    n
 }
 
 /// Renders one file's Markdown.
@@ -539,4 +546,44 @@ pub fn render_plain(
         }
     }
     Ok(html)
+}
+
+/// Runs one text through every parser an editor's file meets, discarding the results: the
+/// entry point of the fuzz target and of the randomized test that stands in for it in CI.
+pub fn exercise(text: &str) {
+    use crate::front_matter::{parse, split, PageFrontMatter, SectionFrontMatter};
+    let file = Path::new("content/fuzz.md");
+    if let Ok(s) = split(file, text) {
+        let _ = parse::<PageFrontMatter>(file, &s);
+        let _ = parse::<SectionFrontMatter>(file, &s);
+        let _ = crate::front_matter::locate_field(&s, "extra.sizes[1].price");
+    }
+    let _ = crate::shortcodes::parse(text);
+    let config = Config { base_url: "https://fuzz.example".into(), ..Config::default() };
+    let permalinks: HashMap<String, String> = [("a.md".to_string(), "https://fuzz.example/a/".to_string())].into();
+    let ctx = MarkdownContext {
+        config: &config,
+        permalinks: &permalinks,
+        file,
+        permalink: "https://fuzz.example/fuzz/",
+        body_line: 1,
+        shortcodes: None,
+        page_value: &Value::Null,
+        insert_anchor_links: "left",
+    };
+    let _ = render(text, &ctx);
+    let _ = word_count(text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word_count;
+
+    #[test]
+    fn counts_words_outside_code() {
+        assert_eq!(word_count("Don’t distil the rose’s heart — it's 2 words? No: more.").0, 10);
+        assert_eq!(word_count("one two\n```\nlet x = 1;\n```\nthree").0, 3);
+        assert_eq!(word_count(&"word ".repeat(401)), (401, 3));
+        assert_eq!(word_count(""), (0, 0));
+    }
 }

@@ -63,9 +63,10 @@ pub enum Job {
 }
 
 impl Job {
-    /// Jobs that only summarise the site; `serve` renders them after the reload goes out.
+    /// Jobs no open page shows (feeds, sitemap, search index, catalog export): `serve` renders
+    /// them after the reload goes out.
     pub fn is_summary(&self) -> bool {
-        matches!(self, Job::Feed(..) | Job::Sitemap | Job::SearchIndex)
+        matches!(self, Job::Feed(..) | Job::Sitemap | Job::SearchIndex | Job::Catalog)
     }
 }
 
@@ -96,6 +97,15 @@ pub struct JobRecord {
     pub signature: u64,
     /// Its template.
     pub template: Option<String>,
+}
+
+/// Moves a value into a context (Tera's `insert` would copy it through serde).
+pub(crate) fn put(ctx: &mut Context, key: &str, value: Value) {
+    let mut map = serde_json::Map::new();
+    map.insert(key.to_string(), value);
+    if let Ok(c) = Context::from_value(Value::Object(map)) {
+        ctx.extend(c);
+    }
 }
 
 fn sig(parts: impl Hash) -> u64 {
@@ -238,43 +248,29 @@ impl Site {
                 }
             }
         }
-        for (pid, p) in lib.pages.iter().enumerate() {
-            if !p.renders() {
-                continue;
-            }
-            for alias in &p.meta.aliases {
-                add(
-                    Job::Alias(file_for_path(alias), p.permalink.clone()),
-                    file_for_path(alias),
-                    vec![],
-                    sig(&p.permalink),
-                    Some("internal/alias.html".into()),
-                );
-            }
-            let template = self.page_template(pid);
-            let mut deps = vec![Dep::Page(pid)];
-            deps.extend(p.lower.map(Dep::Page));
-            deps.extend(p.higher.map(Dep::Page));
-            add(
-                Job::Page(pid),
-                file_for_path(&p.path),
-                deps,
-                sig((p.lower, p.higher, &template, &p.path)),
-                Some(template),
-            );
+        // Pages are most of the plan: plan them on every core.
+        let page_plans: Vec<Plan> = lib
+            .pages
+            .par_iter()
+            .enumerate()
+            .filter(|(_, p)| p.renders())
+            .flat_map_iter(|(pid, p)| self.plan_page(pid, p))
+            .collect();
+        for p in page_plans {
+            add(p.job, p.file, p.deps, p.signature, p.template);
         }
         for (ti, t) in self.taxonomies.iter().enumerate() {
             if !t.config.render || t.terms.is_empty() {
                 continue;
             }
             let list_template = self.taxonomy_template(ti, "list");
-            add(
-                Job::TaxonomyList(ti),
-                file_for_path(&t.path),
-                vec![Dep::Taxonomy(ti)],
-                sig((t.terms.len(), &list_template)),
-                Some(list_template),
-            );
+            let mut list_deps = vec![Dep::TaxonomyTerms(ti)];
+            if self.templates.mentions(&list_template, "pages") {
+                list_deps.push(Dep::Taxonomy(ti));
+            }
+            let counts: Vec<(&str, usize)> = t.terms.iter().map(|x| (x.name.as_str(), x.pages.len())).collect();
+            let signature = sig((counts, &list_template));
+            add(Job::TaxonomyList(ti), file_for_path(&t.path), list_deps, signature, Some(list_template));
             let single = self.taxonomy_template(ti, "single");
             for (xi, term) in t.terms.iter().enumerate() {
                 let chunks = pagers(&term.pages, t.config.paginate_by);
@@ -337,6 +333,43 @@ impl Site {
         plans
     }
 
+    fn plan_page(&self, pid: PageId, p: &crate::content::Page) -> Vec<Plan> {
+        let lib = &self.library;
+        let mut plans: Vec<Plan> = p
+            .meta
+            .aliases
+            .iter()
+            .map(|alias| Plan {
+                job: Job::Alias(file_for_path(alias), p.permalink.clone()),
+                file: file_for_path(alias),
+                deps: vec![],
+                signature: sig(&p.permalink),
+                template: Some("internal/alias.html".into()),
+            })
+            .collect();
+        let template = self.page_template(pid);
+        let mut deps = vec![Dep::Page(pid)];
+        deps.extend(p.lower.map(Dep::Page));
+        deps.extend(p.higher.map(Dep::Page));
+        // A page showing its backlinks depends on the pages linking to it.
+        let mut sources: Vec<&str> = Vec::new();
+        if self.templates.mentions(&template, "backlinks") {
+            for b in self.backlinks.get(&p.file.relative).into_iter().flatten() {
+                sources.push(&b.source);
+                deps.extend(lib.page_index.get(&b.source).map(|&i| Dep::Page(i)));
+                deps.extend(lib.section_index.get(&b.source).map(|&i| Dep::Section(i)));
+            }
+        }
+        plans.push(Plan {
+            job: Job::Page(pid),
+            file: file_for_path(&p.path),
+            signature: sig((p.lower, p.higher, &template, &p.path, sources)),
+            deps,
+            template: Some(template),
+        });
+        plans
+    }
+
     fn search_index_file(&self) -> String {
         let ext = if self.config.search.index_format.ends_with("javascript") { "js" } else { "json" };
         format!("search_index.{}.{ext}", self.config.default_language)
@@ -359,26 +392,31 @@ impl Site {
         self.templates.render(name, ctx, &self.root)
     }
 
-    fn paginator(&self, ids: &[PageId], by: usize, base_path: &str, segment: &str, n: usize, total: usize) -> Value {
+    fn paginator(&self, p: &Pager<'_>) -> Value {
         let lib = &self.library;
         let lang = &self.config.default_language;
-        let number_pagers = if ids.is_empty() { 1 } else { ids.len().div_ceil(by) };
-        let permalink = |k: usize| self.config.permalink(&Self::pager_path(base_path, segment, k));
-        let start = (n - 1) * by;
-        let pages: Vec<Value> =
-            ids.iter().skip(start).take(by).map(|&p| ser::page(lib, p, false, lang, &self.backlinks)).collect();
-        let base = self.config.permalink(base_path);
+        let number_pagers = if p.ids.is_empty() { 1 } else { p.ids.len().div_ceil(p.by) };
+        let permalink = |k: usize| self.config.permalink(&Self::pager_path(p.base, p.segment, k));
+        let start = (p.n - 1) * p.by;
+        let pages: Vec<Value> = p
+            .ids
+            .iter()
+            .skip(start)
+            .take(p.by)
+            .map(|&id| ser::page_with(lib, id, p.items, lang, &self.backlinks))
+            .collect();
+        let base = self.config.permalink(p.base);
         json!({
-            "paginate_by": by,
+            "paginate_by": p.by,
             "first": permalink(1),
             "last": permalink(number_pagers),
-            "previous": if n > 1 { Value::String(permalink(n - 1)) } else { Value::Null },
-            "next": if n < number_pagers { Value::String(permalink(n + 1)) } else { Value::Null },
+            "previous": if p.n > 1 { Value::String(permalink(p.n - 1)) } else { Value::Null },
+            "next": if p.n < number_pagers { Value::String(permalink(p.n + 1)) } else { Value::Null },
             "number_pagers": number_pagers,
-            "base_url": if segment.is_empty() { base } else { format!("{base}{segment}/") },
+            "base_url": if p.segment.is_empty() { base } else { format!("{base}{}/", p.segment) },
             "pages": pages,
-            "current_index": n,
-            "total_pages": total,
+            "current_index": p.n,
+            "total_pages": p.ids.len(),
         })
     }
 
@@ -395,26 +433,32 @@ impl Site {
         let text = match job {
             Job::Page(pid) => {
                 let p = &lib.pages[*pid];
+                let template = self.page_template(*pid);
                 let mut ctx = self.context(&p.path);
-                ctx.insert("page", &ser::page(lib, *pid, true, lang, bl));
-                self.render_template(&self.page_template(*pid), &ctx)?
+                let fields =
+                    ser::Fields { content: true, siblings: Some(self.templates.reads_content(&template, "page")) };
+                put(&mut ctx, "page", ser::page_with(lib, *pid, fields, lang, bl));
+                self.render_template(&template, &ctx)?
             }
             Job::Section(sid, n) => {
                 let s = &lib.sections[*sid];
+                let template = self.section_template(*sid);
                 let path = Self::pager_path(&s.path, s.paginate_path(), *n);
                 let mut ctx = self.context(&path);
+                let items = ser::listed(self.templates.reads_content(&template, "section"));
                 match s.meta.paginate_by.filter(|&b| b > 0) {
                     Some(by) => {
-                        ctx.insert("section", &ser::section(lib, *sid, false, lang, bl));
+                        put(&mut ctx, "section", ser::section(lib, *sid, None, lang, bl));
                         let ids = self.section_pages(*sid);
-                        ctx.insert("paginator", &self.paginator(&ids, by, &s.path, s.paginate_path(), *n, ids.len()));
+                        let pager = Pager { ids: &ids, by, base: &s.path, segment: s.paginate_path(), n: *n, items };
+                        put(&mut ctx, "paginator", self.paginator(&pager));
                     }
                     None => {
-                        let with_pages = self.templates.mentions(&self.section_template(*sid), "pages");
-                        ctx.insert("section", &ser::section(lib, *sid, with_pages, lang, bl))
+                        let pages = self.templates.mentions(&template, "pages").then_some(items);
+                        put(&mut ctx, "section", ser::section(lib, *sid, pages, lang, bl))
                     }
                 }
-                self.render_template(&self.section_template(*sid), &ctx)?
+                self.render_template(&template, &ctx)?
             }
             Job::PagerAlias(sid) => alias(&lib.sections[*sid].permalink)?,
             Job::SectionRedirect(sid) => {
@@ -425,42 +469,39 @@ impl Site {
             Job::TaxonomyList(ti) => {
                 let t = &self.taxonomies[*ti];
                 let mut ctx = self.context(&t.path);
-                ctx.insert("taxonomy", &ser::taxonomy_config(t, lang));
+                put(&mut ctx, "taxonomy", ser::taxonomy_config(t, lang));
                 let template = self.taxonomy_template(*ti, "list");
-                let with_pages = self.templates.mentions(&template, "pages");
-                let terms: Vec<Value> = t.terms.iter().map(|term| ser::term(lib, term, with_pages, lang, bl)).collect();
-                ctx.insert("terms", &terms);
+                let pages = self
+                    .templates
+                    .mentions(&template, "pages")
+                    .then(|| ser::listed(self.templates.reads_content(&template, "taxonomy")));
+                let terms: Vec<Value> = t.terms.iter().map(|term| ser::term(lib, term, pages, lang, bl)).collect();
+                put(&mut ctx, "terms", Value::from(terms));
                 self.render_template(&template, &ctx)?
             }
             Job::Term(ti, xi, n) => {
                 let t = &self.taxonomies[*ti];
                 let term = &t.terms[*xi];
+                let template = self.taxonomy_template(*ti, "single");
                 let path = Self::pager_path(&term.path, t.config.paginate_path(), *n);
                 let mut ctx = self.context(&path);
-                ctx.insert("taxonomy", &ser::taxonomy_config(t, lang));
+                put(&mut ctx, "taxonomy", ser::taxonomy_config(t, lang));
+                let items = ser::listed(self.templates.reads_content(&template, "term"));
                 match t.config.paginate_by.filter(|&b| b > 0) {
                     Some(by) => {
                         // The pages are in the paginator; repeating every page of a large term
                         // on each of its pagers is what makes such sites slow to build.
-                        ctx.insert("term", &ser::term(lib, term, false, lang, bl));
-                        ctx.insert(
-                            "paginator",
-                            &self.paginator(
-                                &term.pages,
-                                by,
-                                &term.path,
-                                t.config.paginate_path(),
-                                *n,
-                                term.pages.len(),
-                            ),
-                        );
+                        put(&mut ctx, "term", ser::term(lib, term, None, lang, bl));
+                        let segment = t.config.paginate_path();
+                        let pager = Pager { ids: &term.pages, by, base: &term.path, segment, n: *n, items };
+                        put(&mut ctx, "paginator", self.paginator(&pager));
                     }
                     None => {
-                        let with_pages = self.templates.mentions(&self.taxonomy_template(*ti, "single"), "pages");
-                        ctx.insert("term", &ser::term(lib, term, with_pages, lang, bl))
+                        let pages = self.templates.mentions(&template, "pages").then_some(items);
+                        put(&mut ctx, "term", ser::term(lib, term, pages, lang, bl))
                     }
                 }
-                self.render_template(&self.taxonomy_template(*ti, "single"), &ctx)?
+                self.render_template(&template, &ctx)?
             }
             Job::TermPagerAlias(ti, xi) => alias(&self.taxonomies[*ti].terms[*xi].permalink)?,
             Job::Feed(scope, file) => self.render_feed(*scope, file)?,
@@ -489,14 +530,14 @@ impl Site {
             FeedScope::Root => ((0..lib.pages.len()).filter(|&p| lib.pages[p].renders()).collect(), String::new()),
             FeedScope::Section(sid) => {
                 let s = &lib.sections[sid];
-                ctx.insert("section", &ser::section(lib, sid, false, lang, &self.backlinks));
+                put(&mut ctx, "section", ser::section(lib, sid, None, lang, &self.backlinks));
                 (s.pages.clone(), s.path.clone())
             }
             FeedScope::Term(ti, xi) => {
                 let t = &self.taxonomies[ti];
                 let term = &t.terms[xi];
-                ctx.insert("taxonomy", &ser::taxonomy_config(t, lang));
-                ctx.insert("term", &json!({"name": term.name, "slug": term.slug, "permalink": term.permalink}));
+                put(&mut ctx, "taxonomy", ser::taxonomy_config(t, lang));
+                put(&mut ctx, "term", json!({"name": term.name, "slug": term.slug, "permalink": term.permalink}));
                 (term.pages.clone(), term.path.clone())
             }
         };
@@ -518,7 +559,7 @@ impl Site {
             dated.truncate(limit);
         }
         let pages: Vec<Value> = dated.iter().map(|&p| ser::page(lib, p, false, lang, &self.backlinks)).collect();
-        ctx.insert("pages", &pages);
+        put(&mut ctx, "pages", Value::from(pages));
         if let Some(lu) = last_updated {
             ctx.insert("last_updated", &lu);
         }
@@ -581,7 +622,7 @@ impl Site {
     fn render_sitemap(&self) -> Result<String> {
         let entries = self.sitemap_entries();
         let mut ctx = Context::new();
-        ctx.insert("entries", &entries);
+        put(&mut ctx, "entries", Value::from(entries));
         self.render_template("sitemap.xml", &ctx)
     }
 
@@ -694,6 +735,16 @@ impl Site {
         list.par_iter().try_for_each(|(rel, src)| output.copy(src, rel).map(|_| ()))?;
         Ok(files.into_keys().collect())
     }
+}
+
+/// One page of a pagination.
+struct Pager<'a> {
+    ids: &'a [PageId],
+    by: usize,
+    base: &'a str,
+    segment: &'a str,
+    n: usize,
+    items: ser::Fields,
 }
 
 /// Counts of a full build.

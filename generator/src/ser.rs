@@ -17,6 +17,9 @@ pub struct Backlink {
     pub permalink: String,
     /// Its title.
     pub title: Option<String>,
+    /// The relative path of the page or section that links, for dependency tracking.
+    #[serde(skip)]
+    pub source: String,
 }
 
 /// Backlinks of every page and section, by relative path.
@@ -26,7 +29,8 @@ pub type Backlinks = std::collections::HashMap<String, Vec<Backlink>>;
 struct PageView<'a> {
     relative_path: &'a str,
     colocated_path: Option<&'a str>,
-    content: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
     permalink: &'a str,
     slug: &'a str,
     ancestors: &'a [String],
@@ -57,23 +61,47 @@ struct PageView<'a> {
 
 /// Serializes a page; `siblings` adds `lower` and `higher` (only the page being rendered has them).
 pub fn page(lib: &Library, id: PageId, siblings: bool, lang: &str, backlinks: &Backlinks) -> Value {
-    let p = &lib.pages[id];
-    let sibling = |s: Option<PageId>| {
-        if siblings {
-            s.map(|s| page(lib, s, false, lang, backlinks))
-        } else {
-            None
-        }
-    };
-    page_value(p, lang, backlinks, sibling(p.lower), sibling(p.higher))
+    page_with(lib, id, Fields { content: true, siblings: siblings.then_some(true) }, lang, backlinks)
 }
 
-fn page_value(p: &Page, lang: &str, backlinks: &Backlinks, lower: Option<Value>, higher: Option<Value>) -> Value {
+/// Which costly fields a page value carries: templates that never read a listed page's
+/// `content` get lists without it (see `Templates::reads_content`).
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    /// Include `content`.
+    pub content: bool,
+    /// Include `lower`/`higher`, and whether those carry their content.
+    pub siblings: Option<bool>,
+}
+
+/// A list entry: no siblings, content only if asked.
+pub const fn listed(content: bool) -> Fields {
+    Fields { content, siblings: None }
+}
+
+/// Serializes a page with the chosen fields.
+pub fn page_with(lib: &Library, id: PageId, fields: Fields, lang: &str, backlinks: &Backlinks) -> Value {
+    let p = &lib.pages[id];
+    let sibling = |s: Option<PageId>| match fields.siblings {
+        Some(content) => s.map(|s| page_with(lib, s, listed(content), lang, backlinks)),
+        None => None,
+    };
+    page_value(p, fields.content, lang, backlinks, sibling(p.lower), sibling(p.higher))
+}
+
+fn page_value(
+    p: &Page,
+    content: bool,
+    lang: &str,
+    backlinks: &Backlinks,
+    lower: Option<Value>,
+    higher: Option<Value>,
+) -> Value {
     use chrono::Datelike;
     let view = PageView {
         relative_path: &p.file.relative,
         colocated_path: p.file.colocated.as_deref(),
-        content: &p.content,
+        content: content.then_some(p.content.as_str()),
         permalink: &p.permalink,
         slug: &p.slug,
         ancestors: &p.ancestors,
@@ -106,7 +134,7 @@ fn page_value(p: &Page, lang: &str, backlinks: &Backlinks, lower: Option<Value>,
 
 /// What a shortcode sees as `page` while the page's Markdown is being rendered.
 pub fn page_for_shortcode(p: &Page, lang: &str) -> Value {
-    page_value(p, lang, &Backlinks::new(), None, None)
+    page_value(p, true, lang, &Backlinks::new(), None, None)
 }
 
 #[derive(Serialize)]
@@ -137,11 +165,13 @@ struct SectionView<'a> {
     paginate_reversed: bool,
 }
 
-/// Serializes a section; `with_pages` includes its pages (without their siblings).
-pub fn section(lib: &Library, id: SectionId, with_pages: bool, lang: &str, backlinks: &Backlinks) -> Value {
+/// Serializes a section; `pages` includes its pages (with or without their content).
+pub fn section(lib: &Library, id: SectionId, pages: Option<Fields>, lang: &str, backlinks: &Backlinks) -> Value {
     let s: &Section = &lib.sections[id];
-    let pages =
-        if with_pages { s.pages.iter().map(|&p| page(lib, p, false, lang, backlinks)).collect() } else { Vec::new() };
+    let pages = match pages {
+        Some(f) => s.pages.iter().map(|&p| page_with(lib, p, f, lang, backlinks)).collect(),
+        None => Vec::new(),
+    };
     section_value(lib, s, pages, lang, backlinks)
 }
 
@@ -181,9 +211,11 @@ fn section_value(lib: &Library, s: &Section, pages: Vec<Value>, lang: &str, back
 }
 
 /// A taxonomy term with its pages (or none).
-pub fn term(lib: &Library, t: &Term, with_pages: bool, lang: &str, backlinks: &Backlinks) -> Value {
-    let pages: Vec<Value> =
-        if with_pages { t.pages.iter().map(|&p| page(lib, p, false, lang, backlinks)).collect() } else { Vec::new() };
+pub fn term(lib: &Library, t: &Term, pages: Option<Fields>, lang: &str, backlinks: &Backlinks) -> Value {
+    let pages: Vec<Value> = match pages {
+        Some(f) => t.pages.iter().map(|&p| page_with(lib, p, f, lang, backlinks)).collect(),
+        None => Vec::new(),
+    };
     serde_json::json!({
         "name": t.name,
         "slug": t.slug,
@@ -213,26 +245,30 @@ pub fn taxonomy(lib: &Library, t: &Taxonomy, lang: &str, backlinks: &Backlinks) 
         "kind": taxonomy_config(t, lang),
         "lang": lang,
         "permalink": t.permalink,
-        "items": t.terms.iter().map(|term| self::term(lib, term, true, lang, backlinks)).collect::<Vec<_>>(),
+        "items": t.terms.iter().map(|term| self::term(lib, term, Some(listed(true)), lang, backlinks)).collect::<Vec<_>>(),
     })
 }
 
 /// Computes backlinks from every page's and section's `@/` links.
 pub fn backlinks(lib: &Library) -> Backlinks {
     let mut map = Backlinks::new();
-    let mut add = |links: &[(String, Option<String>, usize)], permalink: &str, title: Option<&String>| {
+    let mut add = |links: &[(String, Option<String>, usize)], permalink: &str, title: Option<&String>, source: &str| {
         for (target, _, _) in links {
             let list = map.entry(target.clone()).or_default();
             if !list.iter().any(|b| b.permalink == permalink) {
-                list.push(Backlink { permalink: permalink.to_string(), title: title.cloned() });
+                list.push(Backlink {
+                    permalink: permalink.to_string(),
+                    title: title.cloned(),
+                    source: source.to_string(),
+                });
             }
         }
     };
     for p in &lib.pages {
-        add(&p.internal_links, &p.permalink, p.meta.title.as_ref());
+        add(&p.internal_links, &p.permalink, p.meta.title.as_ref(), &p.file.relative);
     }
     for s in &lib.sections {
-        add(&s.internal_links, &s.permalink, s.meta.title.as_ref());
+        add(&s.internal_links, &s.permalink, s.meta.title.as_ref(), &s.file.relative);
     }
     for list in map.values_mut() {
         list.sort_by(|a, b| a.permalink.cmp(&b.permalink));

@@ -86,6 +86,8 @@ pub struct Site {
     pub pending_deps: std::collections::HashSet<crate::deps::Dep>,
     /// Template changes a failed rebuild could not render yet.
     pub pending_templates: std::collections::HashSet<String>,
+    /// An edit moved pages (order, terms, templates): the next render must plan afresh.
+    pub reshaped: bool,
 }
 
 impl Site {
@@ -157,6 +159,7 @@ impl Site {
             static_files: Default::default(),
             pending_deps: Default::default(),
             pending_templates: Default::default(),
+            reshaped: false,
         };
         site.refresh_derived();
         Ok(site)
@@ -165,8 +168,15 @@ impl Site {
     /// Recomputes taxonomies, backlinks and warnings from the library and hands the result to
     /// the template functions.
     pub fn refresh_derived(&mut self) {
+        self.refresh_derived_parts(true);
+    }
+
+    /// Like [`Site::refresh_derived`]; backlinks are recomputed only when links or titles changed.
+    pub fn refresh_derived_parts(&mut self, backlinks: bool) {
         self.taxonomies = Arc::new(taxonomies::build(&self.config, &self.library));
-        self.backlinks = Arc::new(ser::backlinks(&self.library));
+        if backlinks {
+            self.backlinks = Arc::new(ser::backlinks(&self.library));
+        }
         self.warnings = ignored_page_warnings(&self.library);
         self.publish();
     }
@@ -317,6 +327,9 @@ pub(crate) fn render_page_markdown(
     page.shortcodes = r.shortcodes;
     page.word_count = words;
     page.reading_time = minutes;
+    // The Markdown is not needed once rendered (an edit re-reads the file): on a large site it
+    // is a fifth of the memory.
+    page.raw = String::new();
     Ok(())
 }
 
@@ -356,13 +369,19 @@ pub(crate) fn render_section_markdown(
 
 /// Every `@/page.md#anchor` must name a heading of that page.
 pub(crate) fn check_anchors(lib: &Library, config: &Config) -> Vec<Diagnostic> {
+    check_anchors_from(lib, config, None)
+}
+
+/// [`check_anchors`] for the links of some pages only (by relative path), or of all.
+pub(crate) fn check_anchors_from(lib: &Library, config: &Config, only: Option<&[&str]>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let skip = &config.link_checker.skip_anchor_prefixes;
     let sources = lib
         .pages
         .iter()
         .map(|p| (&p.file.relative, &p.internal_links))
-        .chain(lib.sections.iter().map(|s| (&s.file.relative, &s.internal_links)));
+        .chain(lib.sections.iter().map(|s| (&s.file.relative, &s.internal_links)))
+        .filter(|(rel, _)| only.is_none_or(|o| o.contains(&rel.as_str())));
     for (from, links) in sources {
         for (target, anchor, line) in links {
             let Some(anchor) = anchor else { continue };

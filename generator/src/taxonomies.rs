@@ -52,6 +52,8 @@ pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
         .map(|tc| {
             let slug = slugify(&tc.name);
             let mut terms: BTreeMap<String, Term> = BTreeMap::new();
+            // Few distinct names on many pages: slugify each once.
+            let mut slugs: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
             for (pid, page) in lib.pages.iter().enumerate() {
                 if !page.renders() {
                     continue;
@@ -60,7 +62,7 @@ pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
                     continue;
                 };
                 for name in names {
-                    let term_slug = slugify(name);
+                    let term_slug = slugs.entry(name.as_str()).or_insert_with(|| slugify(name)).clone();
                     let term = terms.entry(term_slug.clone()).or_insert_with(|| {
                         let path = format!("/{slug}/{term_slug}/");
                         Term {
@@ -71,7 +73,8 @@ pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
                             pages: Vec::new(),
                         }
                     });
-                    if !term.pages.contains(&pid) {
+                    // Pages come in order, so a repeat can only be the last one.
+                    if term.pages.last() != Some(&pid) {
                         term.pages.push(pid);
                     }
                 }

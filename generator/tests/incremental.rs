@@ -38,12 +38,19 @@ fn editing_a_page_body_renders_its_dependents_only() {
             "blog/index.html",           // the pager listing it
             "blog/second/index.html",    // itself
             "blog/the-third/index.html", // …and as `lower`
-            "index.html",                // get_taxonomy_url(kind="tags") read the tags
-            "tags/index.html",           // the term list with its pages
             "tags/rust/index.html",      // its term's pager
         ])
     );
     assert_eq!(out.changed_files, vec!["blog/second/index.html"], "only its own bytes changed");
+
+    // Taking it out of a term changes the term list and the pages linking to the term.
+    fixture.write("content/blog/second.md", "+++\ntitle = \"Second\"\ndate = 2024-02-10\n+++\nA new body.\n");
+    let out = incremental::apply(&mut site, &content("blog/second.md")).unwrap();
+    assert!(out.rendered_files.contains(&"tags/index.html".to_string()), "{:?}", out.rendered_files);
+    assert_eq!(
+        common::unescape(&fixture.read("tags/index.html")).trim(),
+        "kind=taxonomy_list tags: Rust=1@/tags/rust/;web=1@/tags/web/;"
+    );
     assert!(fixture.read("blog/second/index.html").contains("A new body."));
     let later: BTreeSet<String> = out.later.iter().map(|p| p.file.clone()).collect();
     assert!(later.contains("atom.xml") && later.contains("sitemap.xml") && later.contains("search_index.en.json"));

@@ -11,7 +11,7 @@ pub struct Page {
     pub file: FileInfo,
     /// Its front matter.
     pub meta: PageFrontMatter,
-    /// The raw Markdown after the front matter.
+    /// The raw Markdown after the front matter; emptied once rendered.
     pub raw: String,
     /// The file line the Markdown starts on.
     pub body_line: usize,

@@ -155,7 +155,8 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         if with_pages {
             deps::record(Dep::SectionPages(id));
         }
-        Ok(ser::section(&lib, id, with_pages, &view.config.default_language, &view.backlinks))
+        let pages = with_pages.then_some(ser::listed(true));
+        Ok(ser::section(&lib, id, pages, &view.config.default_language, &view.backlinks))
     });
 
     let h = site.clone();
@@ -192,7 +193,7 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
                 Ok(Value::Null)
             };
         };
-        deps::record(Dep::Taxonomy(i));
+        deps::record(Dep::TaxonomyTerms(i));
         match view.taxonomies[i].term(name) {
             Some(t) => Ok(Value::String(t.permalink.clone())),
             None if !required => Ok(Value::Null),
@@ -212,13 +213,10 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
             view.taxonomies[i].terms.iter().find(|t| t.name == term)
         });
         match found {
-            Some(t) => Ok(ser::term(
-                &lib,
-                t,
-                bool_arg(args, "include_pages", true),
-                &view.config.default_language,
-                &view.backlinks,
-            )),
+            Some(t) => {
+                let pages = bool_arg(args, "include_pages", true).then_some(ser::listed(true));
+                Ok(ser::term(&lib, t, pages, &view.config.default_language, &view.backlinks))
+            }
             None if !required => Ok(Value::Null),
             None => Err(tera::Error::msg(format!("`get_taxonomy_term`: no term `{term}` in `{kind}`"))),
         }

@@ -28,6 +28,8 @@ pub struct Templates {
     /// Each template's source text.
     sources: HashMap<String, String>,
     shortcodes: HashMap<String, ShortcodeKind>,
+    /// Answers of `mentions` and `reads_content`, per template.
+    content_reads: std::sync::Mutex<HashMap<(String, String), bool>>,
     config_value: Value,
     lang: String,
 }
@@ -108,6 +110,7 @@ impl Templates {
             uses,
             sources: sources_map,
             shortcodes,
+            content_reads: Default::default(),
             config_value: view.config_value.clone(),
             lang: view.config.default_language.clone(),
         })
@@ -126,7 +129,7 @@ impl Templates {
     /// A context with `config` and `lang` already in it.
     pub fn base_context(&self) -> Context {
         let mut ctx = Context::new();
-        ctx.insert("config", &self.config_value);
+        crate::render::put(&mut ctx, "config", self.config_value.clone());
         ctx.insert("lang", &self.lang);
         ctx
     }
@@ -134,7 +137,34 @@ impl Templates {
     /// Whether `word` appears anywhere in `name` or the templates it uses: when a list template
     /// never says `pages`, its terms need not carry every page.
     pub fn mentions(&self, name: &str, word: &str) -> bool {
-        self.closure(name).iter().any(|t| self.sources.get(t).is_none_or(|s| s.contains(word)))
+        let key = (name.to_string(), format!("mentions:{word}"));
+        if let Some(v) = self.content_reads.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return v;
+        }
+        let v = self.closure(name).iter().any(|t| self.sources.get(t).is_none_or(|s| s.contains(word)));
+        if let Ok(mut m) = self.content_reads.lock() {
+            m.insert(key, v);
+        }
+        v
+    }
+
+    /// Whether `name` (or what it uses) may read the `content` of a page other than the one it
+    /// renders: any `.content` not written on `own` (the template's own `page` or `section`),
+    /// or an escape hatch that could reach it (`["content"]`, `json_encode`). When not, lists
+    /// and siblings are serialized without their content, which is most of their weight.
+    pub fn reads_content(&self, name: &str, own: &str) -> bool {
+        let key = (name.to_string(), own.to_string());
+        if let Some(v) = self.content_reads.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return v;
+        }
+        let v = self.closure(name).iter().any(|t| match self.sources.get(t) {
+            None => true,
+            Some(src) => reads_foreign_content(src, own),
+        });
+        if let Ok(mut m) = self.content_reads.lock() {
+            m.insert(key, v);
+        }
+        v
     }
 
     /// Every template that `name` uses, itself included, transitively.
@@ -217,6 +247,29 @@ fn template_error(e: &tera::Error, files: &HashMap<String, PathBuf>, root: &Path
     })
 }
 
+/// Whether a template's source reads `X.content` for some `X` other than `own`.
+fn reads_foreign_content(src: &str, own: &str) -> bool {
+    if src.contains("[\"content\"]") || src.contains("['content']") || src.contains("json_encode") {
+        return true;
+    }
+    let bytes = src.as_bytes();
+    let mut from = 0;
+    while let Some(i) = src[from..].find(".content") {
+        let at = from + i;
+        from = at + ".content".len();
+        // Only the whole word `content`.
+        if bytes.get(from).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+            continue;
+        }
+        let start =
+            src[..at].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).map(|j| j + 1).unwrap_or(0);
+        if &src[start..at] != own {
+            return true;
+        }
+    }
+    false
+}
+
 /// Names of the templates a template extends, includes or imports.
 fn referenced_templates(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -243,6 +296,18 @@ fn referenced_templates(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::referenced_templates;
+
+    #[test]
+    fn tells_which_templates_read_listed_content() {
+        use super::reads_foreign_content as reads;
+        assert!(!reads("{{ page.content | safe }}{{ page.lower.title }}", "page"));
+        assert!(reads("{{ page.lower.content }}", "page"));
+        assert!(!reads("{{ section.content }}{% for p in paginator.pages %}{{ p.title }}{% endfor %}", "section"));
+        assert!(reads("{% for p in section.pages %}{{ p.content | safe }}{% endfor %}", "section"));
+        assert!(reads("{% for page in paginator.pages %}{{ page.content }}{% endfor %}", "section"));
+        assert!(reads("{{ p | json_encode }}", "section"));
+        assert!(!reads("{{ page.content_type }}", "section"));
+    }
 
     #[test]
     fn finds_references() {
