@@ -16,8 +16,10 @@
       }).then(function (all) {
         return all.map(function (d) {
           var body = String(d.body || "").replace(/\s+/g, " ").trim();
-          var title = String(d.title || d.path || "");
-          return { title: title, path: d.path, body: body, lt: title.toLowerCase(), lb: body.toLowerCase() };
+          // The index names each leaf by its absolute URL; link to its path on this origin.
+          var u = new URL(d.url || d.path || "/", window.location.href);
+          var title = String(d.title || u.pathname);
+          return { title: title, path: u.pathname + u.search + u.hash, body: body, lt: title.toLowerCase(), lb: body.toLowerCase() };
         });
       });
     }

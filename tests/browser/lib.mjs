@@ -1,0 +1,164 @@
+// Shared helpers of the browser suite and the screenshot command: serve the site with
+// `atelier serve`, drive Debian's Chromium through playwright-core, and name every page type.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const HERE = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(HERE, "..", "..");
+// ATELIER_BIN: a path (relative to the working directory) or a command name on PATH.
+export const ATELIER_BIN = process.env.ATELIER_BIN
+  ? process.env.ATELIER_BIN.includes("/")
+    ? resolve(process.env.ATELIER_BIN)
+    : process.env.ATELIER_BIN
+  : resolve(HERE, "../../target/debug/atelier");
+export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+export const WIDTHS = [390, 1280];
+
+// One page of every type the site has. `status` is what the server must answer.
+export const PAGES = [
+  { name: "home", path: "/" },
+  { name: "compendium", path: "/compendium/" },
+  { name: "term", path: "/humour/calming/" },
+  { name: "essence", path: "/compendium/provence-lavender/" },
+  { name: "manuscript", path: "/manuscript/" },
+  { name: "article", path: "/manuscript/the-still-called-melusine/" },
+  { name: "folio", path: "/folio/" },
+  { name: "folio-edition", path: "/folio/autumn-2026/" },
+  { name: "atelier", path: "/atelier/" },
+  { name: "alchemy", path: "/alchemy/" },
+  { name: "contact", path: "/contact/" },
+  { name: "privacy", path: "/legal/privacy/" },
+  { name: "terms", path: "/legal/terms/" },
+  { name: "search", path: "/search/" },
+  { name: "404", path: "/no-such-leaf-in-this-manuscript/", status: 404 },
+];
+
+// Paths that belong to the checkout service (cart, account, API), which `atelier serve`
+// does not mount yet (templates link to them as `{{ config.extra.checkout_url }}/cart` etc.).
+// Links to them are checked by a separate, `todo` test.
+export const SERVICE_PATHS = [
+  /^\/cart(\/|$)/,
+  /^\/account(\/|$)/,
+  /^\/checkout(\/|$)/,
+  /^\/folio\/subscribe(\/|$)/,
+  /^\/api\//,
+];
+export const isServicePath = (p) => SERVICE_PATHS.some((re) => re.test(p));
+
+// Requests of `atelier serve` itself (live reload): not part of the published site.
+export const isDevPath = (p) => p.startsWith("/__atelier/");
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Start `atelier serve` on a free port into a temporary output folder; resolves once it answers.
+export async function startSite({ timeoutMs = 60_000 } = {}) {
+  const port = await freePort();
+  const out = mkdtempSync(join(tmpdir(), "atelier-browser-"));
+  const args = ["serve", "--root", ROOT, "--port", String(port), "--output-dir", out, "--force"];
+  const child = spawn(ATELIER_BIN, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  let exited = null;
+  child.on("exit", (code, signal) => (exited = { code, signal }));
+  child.on("error", (e) => (exited = { error: e }));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited) throw new Error(`atelier serve exited early (${JSON.stringify(exited)}; binary ${ATELIER_BIN}):\n${log}`);
+    try {
+      const r = await fetch(base + "/", { signal: AbortSignal.timeout(2000) });
+      if (r.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      child.kill("SIGTERM");
+      throw new Error(`atelier serve did not answer on ${base} within ${timeoutMs} ms:\n${log}`);
+    }
+    await sleep(150);
+  }
+  return {
+    base,
+    port,
+    out,
+    log: () => log,
+    async stop() {
+      if (!exited) {
+        const gone = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await Promise.race([gone, sleep(3000)]);
+        if (!exited) child.kill("SIGKILL");
+      }
+      rmSync(out, { recursive: true, force: true });
+    },
+  };
+}
+
+export function launchBrowser() {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+// Run `fn` over `items` with at most `n` at a time; results keep the items' order.
+export async function mapLimit(items, n, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return results;
+}
+
+// The taxonomies of every essence, read from the content's TOML front matter
+// ([taxonomies] table of `key = ["a", "b"]` lines): { path → { humour: [...], ... } }.
+export function essenceTaxonomies() {
+  const dir = join(ROOT, "content", "compendium");
+  const map = {};
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith(".md") || f.startsWith("_")) continue;
+    const text = readFileSync(join(dir, f), "utf8");
+    const fm = text.split(/^\+\+\+\s*$/m)[1] || "";
+    if (/^\s*draft\s*=\s*true/m.test(fm)) continue;
+    const slug = (fm.match(/^\s*slug\s*=\s*"([^"]+)"/m) || [])[1] || f.replace(/\.md$/, "");
+    const tax = {};
+    const block = fm.split(/^\[taxonomies\]\s*$/m)[1];
+    if (block) {
+      for (const line of block.split("\n")) {
+        if (/^\s*\[/.test(line)) break;
+        const m = line.match(/^\s*(\w+)\s*=\s*\[(.*)\]/);
+        if (m) tax[m[1]] = [...m[2].matchAll(/"([^"]*)"/g)].map((x) => x[1]);
+      }
+    }
+    map[`/compendium/${slug}/`] = tax;
+  }
+  return map;
+}
