@@ -28,6 +28,68 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check content, links and templates without writing anything.
     Check(CheckArgs),
+    /// Run the checkout service alone (for production, behind the CDN).
+    Checkout(CheckoutArgs),
+    /// Apply the service's database migrations.
+    Migrate,
+    /// The catalog the service sells from.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Stock levels.
+    #[command(subcommand)]
+    Stock(StockCommand),
+    /// Write data/stock.json for the site's stock badges.
+    Export,
+}
+
+/// `atelier catalog …`.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Load the generator's catalog export (public/catalog.json by default) into the database.
+    Sync {
+        /// The export to load.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+}
+
+/// `atelier stock …`.
+#[derive(Debug, Subcommand)]
+pub enum StockCommand {
+    /// Set the bottles on hand of a SKU.
+    Set {
+        /// The size's SKU.
+        sku: String,
+        /// Bottles on hand.
+        quantity: i64,
+    },
+    /// Add (or with a negative number remove) bottles of a SKU.
+    Adjust {
+        /// The size's SKU.
+        sku: String,
+        /// Change, e.g. 12 or -1.
+        #[arg(allow_hyphen_values = true)]
+        delta: i64,
+    },
+    /// List stock levels.
+    List,
+}
+
+/// Options of `checkout`.
+#[derive(Debug, Args)]
+pub struct CheckoutArgs {
+    /// Address to listen on.
+    #[arg(short, long, default_value = "127.0.0.1")]
+    pub interface: String,
+    /// Port to listen on.
+    #[arg(short, long, default_value_t = 8081)]
+    pub port: u16,
+    /// The built site, for the layout of the service's pages.
+    #[arg(long, default_value = "public")]
+    pub site: PathBuf,
+    /// The public address of the shop, for links in e-mail.
+    #[arg(long, default_value = "http://127.0.0.1:8081")]
+    pub public_url: String,
 }
 
 /// Options of `build`.

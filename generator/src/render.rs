@@ -18,6 +18,9 @@ use crate::output::{file_for_path, Output};
 use crate::ser;
 use crate::site::Site;
 
+/// Where the checkout service finds its layout in the output folder.
+pub const SERVICE_SHELL: &str = "_service/shell.html";
+
 /// Where a feed's pages come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FeedScope {
@@ -60,6 +63,8 @@ pub enum Job {
     SearchIndex,
     /// The shop's catalog export.
     Catalog,
+    /// The layout the checkout service puts its pages in (the theme's `service.html`).
+    ServiceShell,
 }
 
 impl Job {
@@ -330,6 +335,9 @@ impl Site {
         if self.shop.is_some() {
             add(Job::Catalog, crate::shop::CATALOG_FILE.into(), vec![Dep::AllPages], 0, None);
         }
+        if self.templates.has("service.html") {
+            add(Job::ServiceShell, SERVICE_SHELL.into(), vec![], 0, Some("service.html".into()));
+        }
         plans
     }
 
@@ -509,6 +517,7 @@ impl Site {
             Job::Robots => self.render_template("robots.txt", &self.templates.base_context())?,
             Job::NotFound => self.render_template("404.html", &self.templates.base_context())?,
             Job::SearchIndex => crate::search::index(self)?,
+            Job::ServiceShell => self.render_template("service.html", &self.context("/cart/"))?,
             Job::Catalog => {
                 let shop = self
                     .shop

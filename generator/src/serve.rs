@@ -23,6 +23,20 @@ use crate::incremental::{self, ChangeSet};
 use crate::render;
 use crate::site::{BuildOptions, Site};
 
+/// Called after every successful rebuild with the output files that changed (feeds, sitemap,
+/// catalog export included): how the shop's service learns that prices or the layout moved.
+#[derive(Clone, Default)]
+pub struct RebuildHook(pub Option<HookFn>);
+
+/// The function a [`RebuildHook`] calls.
+pub type HookFn = Arc<dyn Fn(&[String]) + Send + Sync>;
+
+impl std::fmt::Debug for RebuildHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "RebuildHook(set)" } else { "RebuildHook(none)" })
+    }
+}
+
 /// How to serve.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -30,6 +44,8 @@ pub struct ServeOptions {
     pub build: BuildOptions,
     /// Where to listen.
     pub addr: SocketAddr,
+    /// Told about every rebuild.
+    pub on_rebuild: RebuildHook,
 }
 
 /// Shared state of the development server.
@@ -75,6 +91,7 @@ pub fn start(opts: ServeOptions) -> Result<DevServer> {
         build.base_url = Some(format!("http://{}", opts.addr));
     }
     let started = Instant::now();
+    let hook = opts.on_rebuild.clone();
     let (site, error) = match Site::load(build.clone()).and_then(|mut s| render::build(&mut s).map(|r| (s, r))) {
         Ok((site, report)) => {
             for w in &report.warnings {
@@ -108,7 +125,7 @@ pub fn start(opts: ServeOptions) -> Result<DevServer> {
         .name("atelier-rebuild".into())
         .spawn(move || {
             let _keep = watcher;
-            rebuild_loop(site, build, rx, watcher_server);
+            rebuild_loop(site, build, rx, watcher_server, hook);
         })
         .map_err(|e| Error::io("rebuild thread", e))?;
     Ok(server)
@@ -148,6 +165,7 @@ fn rebuild_loop(
     build: BuildOptions,
     rx: mpsc::Receiver<notify::Result<notify::Event>>,
     server: DevServer,
+    hook: RebuildHook,
 ) {
     let theme = site.as_ref().and_then(|s| s.config.theme.clone());
     while let Ok(event) = rx.recv() {
@@ -182,18 +200,27 @@ fn rebuild_loop(
                     outcome.changed_files.len(),
                     seen_at.elapsed().as_secs_f64() * 1000.0,
                 );
+                let mut changed = outcome.changed_files.clone();
                 if let Some(s) = site.as_mut() {
                     let t = Instant::now();
                     match incremental::finish(s, &outcome.later) {
                         Ok(files) if !files.is_empty() => {
                             eprintln!(
-                                "  feeds, sitemap and search index updated in {:.1} ms",
+                                "  feeds, sitemap, search index and catalog updated in {:.1} ms",
                                 t.elapsed().as_secs_f64() * 1000.0
-                            )
+                            );
+                            changed.extend(files);
                         }
                         Ok(_) => {}
                         Err(e) => eprintln!("error: {e}"),
                     }
+                }
+                if let Some(f) = &hook.0 {
+                    // A full rebuild does not list its files: everything may have moved.
+                    if outcome.full {
+                        changed.push(crate::shop::CATALOG_FILE.to_string());
+                    }
+                    f(&changed);
                 }
             }
             Err(e) => {
@@ -354,6 +381,14 @@ fn inject_reload(bytes: Vec<u8>) -> Vec<u8> {
     match text.rfind("</body>") {
         Some(i) => format!("{}{}{}", &text[..i], tag, &text[i..]).into_bytes(),
         None => format!("{text}{tag}").into_bytes(),
+    }
+}
+
+/// The output folder being served.
+impl DevServer {
+    /// Where the built site is.
+    pub fn output_dir(&self) -> &Path {
+        &self.output_dir
     }
 }
 

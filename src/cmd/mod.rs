@@ -3,6 +3,7 @@
 mod build;
 mod check;
 mod serve;
+mod service;
 
 use crate::cli::{Cli, Command};
 
@@ -12,5 +13,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Build(args) => build::run(&cli.root, &cli.config, args),
         Command::Serve(args) => serve::run(&cli.root, &cli.config, args),
         Command::Check(args) => check::run(&cli.root, &cli.config, args),
+        Command::Checkout(args) => service::checkout(&cli.root, args),
+        Command::Migrate => service::migrate(&cli.root),
+        Command::Catalog(cmd) => service::catalog(&cli.root, cmd),
+        Command::Stock(cmd) => service::stock(&cli.root, cmd),
+        Command::Export => service::export(&cli.root),
     }
 }

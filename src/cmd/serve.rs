@@ -1,15 +1,18 @@
-//! `atelier serve`.
+//! `atelier serve`: the whole shop on one port — the site with live reload, the checkout
+//! service's API and pages, on the embedded defaults (SQLite, sandbox payments, file outbox).
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
-use atelier_generator::serve::ServeOptions;
+use atelier_checkout::{AppState, Workers};
+use atelier_generator::serve::{RebuildHook, ServeOptions};
 use atelier_generator::BuildOptions;
 
 use crate::cli::ServeArgs;
 
-/// Builds, serves and rebuilds on every edit until Ctrl-C.
+/// Builds, serves site and service, and rebuilds on every edit until Ctrl-C.
 pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let addr: SocketAddr = format!("{}:{}", args.interface, args.port)
         .parse()
@@ -20,6 +23,50 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     build.drafts = args.drafts;
     build.force = args.force;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(atelier_generator::serve::serve(ServeOptions { build, addr }))?;
-    Ok(())
+    runtime.block_on(async move {
+        let public_url = format!("http://{addr}");
+        let (service_config, db) = super::service::open(root, &public_url).await?;
+
+        // After each rebuild that rewrote the catalog export, the service sells from it.
+        let handle = tokio::runtime::Handle::current();
+        let sync_db = db.clone();
+        let catalog_file: Arc<std::sync::Mutex<Option<std::path::PathBuf>>> = Arc::default();
+        let hook_file = catalog_file.clone();
+        let on_rebuild = RebuildHook(Some(Arc::new(move |changed: &[String]| {
+            if !changed.iter().any(|f| f == "catalog.json") {
+                return;
+            }
+            let Some(file) = hook_file.lock().ok().and_then(|f| f.clone()) else { return };
+            match handle.block_on(super::service::sync_catalog(&sync_db, &file)) {
+                Ok(r) => eprintln!("  catalog synced: {} sizes", r.upserted),
+                Err(e) => eprintln!("error: catalog sync: {e:#}"),
+            }
+        })));
+
+        let opts = ServeOptions { build, addr, on_rebuild };
+        let dev = tokio::task::spawn_blocking(move || atelier_generator::serve::start(opts)).await??;
+        let output = dev.output_dir().to_path_buf();
+        let catalog = output.join("catalog.json");
+        if catalog.is_file() {
+            let r = super::service::sync_catalog(&db, &catalog).await?;
+            eprintln!("Catalog synced: {} sizes", r.upserted);
+        }
+        if let Ok(mut f) = catalog_file.lock() {
+            *f = Some(catalog);
+        }
+        let state = AppState::new(db, service_config, &output);
+        let workers = Workers::start(&state)?;
+        let app = atelier_checkout::app(state)
+            .merge(dev.router())
+            .layer(axum::middleware::from_fn(atelier_checkout::security::headers));
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        eprintln!("The shop is open at http://{addr}/ — site, cart and checkout on one port; Ctrl-C to stop");
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        workers.stop().await;
+        Ok(())
+    })
 }

@@ -1,0 +1,54 @@
+//! Low-stock alerts and build hooks: once per crossing of a SKU's threshold, staff get an
+//! e-mail and the site's build hook is called, both through the outbox so neither is lost.
+
+use sqlx::{Any, Row, Transaction};
+
+use crate::ids::{new_id, now};
+
+/// Call after any change to a SKU's stock, inside the same transaction.
+pub async fn after_stock_change(tx: &mut Transaction<'static, Any>, sku: &str) -> Result<(), sqlx::Error> {
+    let row = sqlx::query(
+        "select s.on_hand, s.reserved, s.low_threshold, s.low_alerted, p.title, p.label
+         from stock s join product p on p.sku = s.sku where s.sku = $1",
+    )
+    .bind(sku)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(r) = row else { return Ok(()) };
+    let available = r.get::<i64, _>("on_hand") - r.get::<i64, _>("reserved");
+    let threshold: i64 = r.get("low_threshold");
+    let alerted = r.get::<i64, _>("low_alerted") == 1;
+    if available <= threshold && !alerted {
+        let claimed = sqlx::query("update stock set low_alerted = 1 where sku = $1 and low_alerted = 0")
+            .bind(sku)
+            .execute(&mut **tx)
+            .await?;
+        if claimed.rows_affected() == 1 {
+            let title = format!("{} {}", r.get::<String, _>("title"), r.get::<String, _>("label"));
+            let mail = crate::mail::low_stock_alert(sku, &title, available, threshold);
+            let crossing = new_id("x");
+            crate::mail::enqueue(tx, "low_stock", &format!("low-stock:{sku}:{crossing}"), crate::mail::STAFF, &mail)
+                .await?;
+            enqueue_build_hook(tx, &format!("{sku}:{crossing}")).await?;
+        }
+    } else if available > threshold && alerted {
+        sqlx::query("update stock set low_alerted = 0 where sku = $1").bind(sku).execute(&mut **tx).await?;
+        enqueue_build_hook(tx, &format!("{sku}:restocked:{}", new_id("x"))).await?;
+    }
+    Ok(())
+}
+
+/// Queues a call of the build hook (the outbox worker skips it when none is configured).
+async fn enqueue_build_hook(tx: &mut Transaction<'static, Any>, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, status, next_attempt_at, created_at)
+         values ($1, $2, 'build_hook', '', 'build hook', '', 'pending', $3, $4) on conflict (dedupe_key) do nothing",
+    )
+    .bind(new_id("obx"))
+    .bind(format!("build-hook:{key}"))
+    .bind(now())
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

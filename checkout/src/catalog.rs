@@ -1,0 +1,109 @@
+//! Catalog sync: the generator's export becomes the `product` table. Identity and prices only;
+//! stock is never touched except to give a new SKU its (empty) stock row.
+
+use atelier_domain::CatalogExport;
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::ids::now;
+
+/// What a sync changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Sizes inserted or updated.
+    pub upserted: usize,
+    /// Sizes no longer in the catalog, now inactive.
+    pub deactivated: usize,
+}
+
+/// A sellable size as the service knows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Product {
+    /// The size's SKU.
+    pub sku: String,
+    /// The essence's SKU.
+    pub essence_sku: String,
+    /// The essence's name.
+    pub title: String,
+    /// The size, "10 ml".
+    pub label: String,
+    /// The essence page's path.
+    pub path: String,
+    /// Price in minor units.
+    pub price_minor: i64,
+    /// Currency code.
+    pub currency: String,
+    /// Whether on sale.
+    pub active: bool,
+}
+
+/// Loads a catalog export into the database.
+pub async fn sync(db: &Db, catalog: &CatalogExport) -> Result<SyncReport, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let t = now();
+    let mut seen = Vec::new();
+    for essence in &catalog.essences {
+        for size in &essence.sizes {
+            sqlx::query(
+                "insert into product (sku, essence_sku, title, label, path, price_minor, currency, active, updated_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 on conflict (sku) do update set essence_sku = excluded.essence_sku, title = excluded.title,
+                   label = excluded.label, path = excluded.path, price_minor = excluded.price_minor,
+                   currency = excluded.currency, active = excluded.active, updated_at = excluded.updated_at",
+            )
+            .bind(&size.sku)
+            .bind(&essence.sku)
+            .bind(&essence.title)
+            .bind(&size.label)
+            .bind(&essence.path)
+            .bind(size.price)
+            .bind(essence.currency.code())
+            .bind(i64::from(essence.active))
+            .bind(t)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("insert into stock (sku) values ($1) on conflict (sku) do nothing")
+                .bind(&size.sku)
+                .execute(&mut **tx)
+                .await?;
+            seen.push(size.sku.clone());
+        }
+    }
+    let existing: Vec<String> =
+        sqlx::query_scalar("select sku from product where active = 1").fetch_all(&mut **tx).await?;
+    let mut deactivated = 0;
+    for sku in existing.iter().filter(|s| !seen.contains(s)) {
+        sqlx::query("update product set active = 0, updated_at = $1 where sku = $2")
+            .bind(t)
+            .bind(sku)
+            .execute(&mut **tx)
+            .await?;
+        deactivated += 1;
+    }
+    tx.commit().await?;
+    Ok(SyncReport { upserted: seen.len(), deactivated })
+}
+
+/// The product of a SKU, active or not.
+pub async fn product(db: &Db, sku: &str) -> Result<Option<Product>, sqlx::Error> {
+    let row = sqlx::query(
+        "select sku, essence_sku, title, label, path, price_minor, currency, active from product where sku = $1",
+    )
+    .bind(sku)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|r| product_from_row(&r)))
+}
+
+pub(crate) fn product_from_row(r: &sqlx::any::AnyRow) -> Product {
+    Product {
+        sku: r.get("sku"),
+        essence_sku: r.get("essence_sku"),
+        title: r.get("title"),
+        label: r.get("label"),
+        path: r.get("path"),
+        price_minor: r.get("price_minor"),
+        currency: r.get("currency"),
+        active: r.get::<i64, _>("active") == 1,
+    }
+}

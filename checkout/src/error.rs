@@ -1,0 +1,108 @@
+//! The service's one error type. Every failure maps to an HTTP status and a JSON body
+//! `{"error": code, "message": text}`; database and unexpected errors are logged and answered
+//! with a fixed message, never echoed.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed or a value is invalid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A field failed validation.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Nothing at that address.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state (not enough stock, wrong order state).
+    #[error("{0}")]
+    Conflict(String),
+    /// A form post from another site.
+    #[error("cross-site form posts are not accepted")]
+    CrossSite,
+    /// Too many requests.
+    #[error("too many checkouts started; try again in a minute")]
+    RateLimited,
+    /// The webhook signature did not verify.
+    #[error("{0}")]
+    Signature(String),
+    /// The body is larger than allowed.
+    #[error("the request body is too large")]
+    TooLarge,
+    /// A database failure.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// Anything else that should not happen.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status of the error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) | ApiError::Invalid { .. } | ApiError::Signature(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::CrossSite => StatusCode::FORBIDDEN,
+            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Invalid { .. } => "invalid",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::CrossSite => "cross_site",
+            ApiError::RateLimited => "rate_limited",
+            ApiError::Signature(_) => "bad_signature",
+            ApiError::TooLarge => "too_large",
+            ApiError::Database(_) | ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// What the client may read.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Database(_) | ApiError::Internal(_) => {
+                "something went wrong on our side; nothing was charged".into()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// A validation error on a field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid { field: field.to_string(), message: message.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if matches!(self, ApiError::Database(_) | ApiError::Internal(_)) {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut body = serde_json::json!({ "error": self.code(), "message": self.public_message() });
+        if let ApiError::Invalid { field, .. } = &self {
+            body["field"] = field.clone().into();
+        }
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

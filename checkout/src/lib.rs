@@ -1,0 +1,115 @@
+//! Atelier Arôme's checkout service: everything that cannot be static — cart, checkout,
+//! payments and their webhooks, orders, stock and e-mail — as an Axum router over SQLite or
+//! PostgreSQL.
+
+pub mod alerts;
+pub mod cart;
+pub mod catalog;
+pub mod checkout;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod mail;
+pub mod orders;
+pub mod payments;
+pub mod pricing;
+pub mod security;
+pub mod stock;
+pub mod views;
+pub mod webhooks;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tokio::sync::watch;
+
+pub use config::ServiceConfig;
+pub use db::Db;
+pub use error::{ApiError, ApiResult};
+
+/// The OpenAPI description of the JSON endpoints (served at `/api/openapi.json`).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Configuration.
+    pub config: Arc<ServiceConfig>,
+    /// The site's layout for the service's pages.
+    pub shell: Arc<views::Shell>,
+    /// Limits on starting checkouts.
+    pub limiter: Arc<security::RateLimiter>,
+    /// The payment provider.
+    pub payments: payments::Payments,
+}
+
+impl AppState {
+    /// State for a configuration and an open database; the shell comes from the built site.
+    pub fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> AppState {
+        AppState {
+            limiter: Arc::new(security::RateLimiter::new(config.checkouts_per_minute)),
+            payments: payments::Payments::from_mode(&config.payments),
+            shell: Arc::new(views::Shell::load(site_dir)),
+            config: Arc::new(config),
+            db,
+        }
+    }
+}
+
+/// The service's router: routes, body limit, cross-site refusal, security headers.
+pub fn app(state: AppState) -> Router {
+    http::routes()
+        .layer(axum::middleware::from_fn(security::csrf))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .with_state(state)
+}
+
+/// Background work every instance runs: the outbox and the expiry of unpaid checkouts. Both
+/// are safe to run on many instances sharing one database.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts the workers.
+    pub fn start(state: &AppState) -> Result<Workers, mail::MailerError> {
+        let (stop, rx) = watch::channel(false);
+        let c = &state.config;
+        let mailer =
+            mail::Mailer::new(state.db.clone(), &c.mail, &c.mail_from, &c.staff_email, c.build_hook_url.clone())?;
+        let mut handles = vec![tokio::spawn(mailer.run(rx.clone()))];
+        let expiry_state = state.clone();
+        let mut expiry_stop = rx;
+        handles.push(tokio::spawn(async move {
+            loop {
+                if let Err(e) = payments::expire_due(&expiry_state).await {
+                    tracing::warn!(error = %e, "expiring unpaid checkouts failed; will retry");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    _ = expiry_stop.changed() => {}
+                }
+                if *expiry_stop.borrow() {
+                    return;
+                }
+            }
+        }));
+        Ok(Workers { stop, handles })
+    }
+
+    /// Asks the workers to stop and waits for them.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for h in self.handles {
+            let _ = h.await;
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Orders: readable numbers, the state machine, signed links for guests, and the views pages
+//! and e-mail show.
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+use sqlx::{Any, Row, Transaction};
+
+use crate::config::Secret;
+use crate::db::Db;
+use crate::pricing::display;
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Waiting for the payment.
+    PendingPayment,
+    /// Paid: stock taken, confirmation sent.
+    Paid,
+    /// Packed.
+    Fulfilled,
+    /// Handed to the carrier.
+    Shipped,
+    /// Arrived.
+    Delivered,
+    /// The payment failed or the shopper gave up.
+    Cancelled,
+    /// The payment window closed.
+    Expired,
+    /// Money given back.
+    Refunded,
+}
+
+impl Status {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::PendingPayment => "pending_payment",
+            Status::Paid => "paid",
+            Status::Fulfilled => "fulfilled",
+            Status::Shipped => "shipped",
+            Status::Delivered => "delivered",
+            Status::Cancelled => "cancelled",
+            Status::Expired => "expired",
+            Status::Refunded => "refunded",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::PendingPayment,
+            Status::Paid,
+            Status::Fulfilled,
+            Status::Shipped,
+            Status::Delivered,
+            Status::Cancelled,
+            Status::Expired,
+            Status::Refunded,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+
+    /// What the shopper reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::PendingPayment => "Awaiting payment",
+            Status::Paid => "Paid — being prepared at the atelier",
+            Status::Fulfilled => "Packed and ready to leave",
+            Status::Shipped => "On its way",
+            Status::Delivered => "Delivered",
+            Status::Cancelled => "Cancelled",
+            Status::Expired => "Expired — the payment window closed",
+            Status::Refunded => "Refunded",
+        }
+    }
+}
+
+/// The next readable order number, `AA-2026-000042`.
+pub async fn next_number(tx: &mut Transaction<'static, Any>) -> Result<String, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("update counter set value = value + 1 where name = 'order' returning value")
+        .fetch_one(&mut **tx)
+        .await?;
+    let year = 1970 + crate::ids::now() / 31_556_952;
+    Ok(format!("AA-{year}-{n:06}"))
+}
+
+/// The token in an order's link, so a guest can follow it without an account.
+pub fn token(key: &Secret, order_id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()).expect("HMAC takes any key length");
+    mac.update(b"order:");
+    mac.update(order_id.as_bytes());
+    mac.finalize().into_bytes().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether a token opens that order (compared in constant time).
+pub fn token_matches(key: &Secret, order_id: &str, given: &str) -> bool {
+    let expected = token(key, order_id);
+    expected.len() == given.len() && expected.bytes().zip(given.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// A line of an order as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineView {
+    /// Size SKU.
+    pub sku: String,
+    /// Essence name.
+    pub title: String,
+    /// Size.
+    pub label: String,
+    /// How many.
+    pub quantity: i64,
+    /// `€24.00`.
+    pub unit_price: String,
+    /// `€48.00`.
+    pub line_total: String,
+}
+
+/// An order as pages, e-mail and the API show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderView {
+    /// Internal id.
+    pub order_id: String,
+    /// Readable number.
+    pub number: String,
+    /// Status name.
+    pub status: String,
+    /// Status for people.
+    pub status_label: String,
+    /// Shopper's e-mail.
+    pub email: String,
+    /// Lines.
+    pub items: Vec<LineView>,
+    /// `€…` strings.
+    pub subtotal: String,
+    /// Shipping.
+    pub shipping: String,
+    /// VAT included.
+    pub vat: String,
+    /// Total.
+    pub total: String,
+    /// Total in minor units.
+    pub total_minor: i64,
+    /// Currency code.
+    pub currency: String,
+    /// Name and address, one line each.
+    pub address: String,
+    /// Creation date, `2026-11-22`.
+    pub created: String,
+    /// The payment session.
+    pub payment_session: Option<String>,
+}
+
+/// Loads an order by id.
+pub async fn load(db: &Db, order_id: &str) -> Result<Option<OrderView>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    load_with(&mut conn, order_id).await
+}
+
+/// Loads an order inside a transaction (which sees its own changes).
+pub async fn load_in(tx: &mut crate::db::WriteTx, order_id: &str) -> Result<Option<OrderView>, sqlx::Error> {
+    load_with(&mut tx.tx, order_id).await
+}
+
+async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Option<OrderView>, sqlx::Error> {
+    let Some(r) = sqlx::query(
+        "select order_id, number, status, email, name, address, currency, subtotal_minor, shipping_minor, vat_minor, total_minor,
+                created_at, payment_session from customer_order where order_id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let items =
+        sqlx::query("select sku, title, label, unit_minor, quantity from order_item where order_id = $1 order by sku")
+            .bind(order_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|i| {
+                let unit: i64 = i.get("unit_minor");
+                let q: i64 = i.get("quantity");
+                LineView {
+                    sku: i.get("sku"),
+                    title: i.get("title"),
+                    label: i.get("label"),
+                    quantity: q,
+                    unit_price: display(unit),
+                    line_total: display(unit * q),
+                }
+            })
+            .collect();
+    let status: String = r.get("status");
+    let address: serde_json::Value = serde_json::from_str(&r.get::<String, _>("address")).unwrap_or_default();
+    let lines: Vec<String> = std::iter::once(r.get::<String, _>("name"))
+        .chain(
+            ["line1", "line2", "postal_code_city", "country_name"]
+                .iter()
+                .filter_map(|k| address.get(*k).and_then(|v| v.as_str()).map(str::to_string)),
+        )
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let created: i64 = r.get("created_at");
+    Ok(Some(OrderView {
+        order_id: r.get("order_id"),
+        number: r.get("number"),
+        status_label: Status::parse(&status).map(Status::label).unwrap_or("Unknown").to_string(),
+        status,
+        email: r.get("email"),
+        items,
+        subtotal: display(r.get("subtotal_minor")),
+        shipping: display(r.get("shipping_minor")),
+        vat: display(r.get("vat_minor")),
+        total: display(r.get("total_minor")),
+        total_minor: r.get("total_minor"),
+        currency: r.get("currency"),
+        address: lines.join("\n"),
+        created: date(created),
+        payment_session: r.get("payment_session"),
+    }))
+}
+
+/// `YYYY-MM-DD` of a unix time (UTC), without a date library.
+pub fn date(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_tokens() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(1_795_305_600), "2026-11-22");
+        let key = Secret::new("k");
+        let t = token(&key, "ord_1");
+        assert!(token_matches(&key, "ord_1", &t));
+        assert!(!token_matches(&key, "ord_2", &t));
+        assert!(!token_matches(&key, "ord_1", "short"));
+        assert_eq!(Status::parse("paid"), Some(Status::Paid));
+    }
+}

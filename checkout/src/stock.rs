@@ -1,0 +1,150 @@
+//! Stock: reserved at checkout with one conditional update, released on expiry or cancellation,
+//! taken for good when paid. `available = on_hand - reserved` can never go below zero: the
+//! updates say so in their `where` clause and the table's checks say so again.
+
+use sqlx::{Any, Row, Transaction};
+
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+
+/// How much of a SKU can be bought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Level {
+    /// Bottles not reserved.
+    pub available: i64,
+    /// Bottles on the shelf.
+    pub on_hand: i64,
+    /// Below or at this, the SKU is low.
+    pub threshold: i64,
+}
+
+impl Level {
+    /// `in_stock`, `low_stock` or `sold_out`.
+    pub fn status(&self) -> &'static str {
+        if self.available <= 0 {
+            "sold_out"
+        } else if self.available <= self.threshold {
+            "low_stock"
+        } else {
+            "in_stock"
+        }
+    }
+}
+
+/// The level of one SKU.
+pub async fn level(db: &Db, sku: &str) -> Result<Option<Level>, sqlx::Error> {
+    let row = sqlx::query("select on_hand, reserved, low_threshold from stock where sku = $1")
+        .bind(sku)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| level_from(r.get("on_hand"), r.get("reserved"), r.get("low_threshold"))))
+}
+
+fn level_from(on_hand: i64, reserved: i64, threshold: i64) -> Level {
+    Level { available: on_hand - reserved, on_hand, threshold }
+}
+
+/// Levels of every active SKU, or of the given ones.
+pub async fn levels(db: &Db, skus: &[String]) -> Result<Vec<(String, Level)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select s.sku, s.on_hand, s.reserved, s.low_threshold from stock s join product p on p.sku = s.sku
+         where p.active = 1 order by s.sku",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.get::<String, _>("sku"), level_from(r.get("on_hand"), r.get("reserved"), r.get("low_threshold"))))
+        .filter(|(sku, _)| skus.is_empty() || skus.contains(sku))
+        .collect())
+}
+
+/// Reserves `quantity` of a SKU inside a transaction; fails with 409 when not enough is left.
+pub async fn reserve(tx: &mut Transaction<'static, Any>, sku: &str, quantity: i64) -> ApiResult<()> {
+    let done = sqlx::query("update stock set reserved = reserved + $1 where sku = $2 and on_hand - reserved >= $1")
+        .bind(quantity)
+        .bind(sku)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict(format!("not enough stock of {sku} left")))
+    }
+}
+
+/// Gives back a reservation.
+pub async fn release(tx: &mut Transaction<'static, Any>, sku: &str, quantity: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update stock set reserved = reserved - $1 where sku = $2 and reserved >= $1")
+        .bind(quantity)
+        .bind(sku)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Turns a reservation into a sale.
+pub async fn commit(tx: &mut Transaction<'static, Any>, sku: &str, quantity: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update stock set on_hand = on_hand - $1, reserved = reserved - $1 where sku = $2 and reserved >= $1")
+        .bind(quantity)
+        .bind(sku)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Sells without a reservation (a payment that arrived after its reservation expired);
+/// false when the stock is gone.
+pub async fn take(tx: &mut Transaction<'static, Any>, sku: &str, quantity: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update stock set on_hand = on_hand - $1 where sku = $2 and on_hand - reserved >= $1")
+        .bind(quantity)
+        .bind(sku)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How a staff command changes stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Bottles on the shelf become exactly this.
+    Set(i64),
+    /// Bottles on the shelf change by this (negative for breakage).
+    Adjust(i64),
+}
+
+/// Applies a staff stock change; refuses to go below what is reserved or below zero.
+pub async fn change(db: &Db, sku: &str, change: Change) -> ApiResult<Level> {
+    let mut tx = db.begin_write().await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("select on_hand from stock where sku = $1").bind(sku).fetch_optional(&mut **tx).await?;
+    if exists.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "no SKU {sku}: run `atelier catalog sync` after adding it to the Compendium"
+        )));
+    }
+    let done = match change {
+        Change::Set(n) => {
+            sqlx::query("update stock set on_hand = $1 where sku = $2 and $1 >= reserved and $1 >= 0")
+                .bind(n)
+                .bind(sku)
+                .execute(&mut **tx)
+                .await?
+        }
+        Change::Adjust(d) => sqlx::query(
+            "update stock set on_hand = on_hand + $1 where sku = $2 and on_hand + $1 >= reserved and on_hand + $1 >= 0",
+        )
+        .bind(d)
+        .bind(sku)
+        .execute(&mut **tx)
+        .await?,
+    };
+    if done.rows_affected() != 1 {
+        return Err(ApiError::Conflict(format!(
+            "{sku}: stock cannot go below zero or below what open checkouts have reserved"
+        )));
+    }
+    crate::alerts::after_stock_change(&mut tx, sku).await?;
+    tx.commit().await?;
+    level(db, sku).await?.ok_or_else(|| ApiError::NotFound(sku.to_string()))
+}

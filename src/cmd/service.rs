@@ -1,0 +1,154 @@
+//! The service's commands: `checkout`, `migrate`, `catalog sync`, `stock`, `export`, and the
+//! pieces `serve` shares with them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use atelier_checkout::{stock, AppState, Db, ServiceConfig, Workers};
+
+use crate::cli::{CatalogCommand, CheckoutArgs, StockCommand};
+
+/// The data folder: `ATELIER_DATA_DIR`, or `.atelier/` under the site root.
+pub fn data_dir(root: &Path) -> PathBuf {
+    std::env::var_os("ATELIER_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| root.join(".atelier"))
+}
+
+/// Reads the configuration and opens (and migrates) the database.
+pub async fn open(root: &Path, public_url: &str) -> anyhow::Result<(ServiceConfig, Db)> {
+    let config = ServiceConfig::from_env(data_dir(root), public_url)?;
+    if matches!(config.payments, atelier_checkout::config::PaymentMode::Stripe { .. }) {
+        anyhow::bail!("STRIPE_SECRET_KEY is set, but this build takes payments with the sandbox only; unset it to use the sandbox");
+    }
+    let db = Db::connect(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact(&config.database_url)))?;
+    let applied = db.migrate().await.context("migrating the database")?;
+    for m in applied {
+        eprintln!("applied migration {m}");
+    }
+    Ok((config, db))
+}
+
+fn redact(url: &str) -> String {
+    match url.split_once('@') {
+        Some((scheme_user, host)) => format!("{}…@{host}", scheme_user.split(':').next().unwrap_or("")),
+        None => url.to_string(),
+    }
+}
+
+/// Loads a catalog export file.
+pub async fn sync_catalog(db: &Db, file: &Path) -> anyhow::Result<atelier_checkout::catalog::SyncReport> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read {} (run `atelier build` first)", file.display()))?;
+    let catalog: atelier_domain::CatalogExport =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a catalog export", file.display()))?;
+    anyhow::ensure!(
+        catalog.format == atelier_domain::CATALOG_FORMAT_VERSION,
+        "{} has format {}, this program reads format {}",
+        file.display(),
+        catalog.format,
+        atelier_domain::CATALOG_FORMAT_VERSION
+    );
+    Ok(atelier_checkout::catalog::sync(db, &catalog).await?)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// `atelier migrate`.
+pub fn migrate(root: &Path) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let (config, _db) = open(root, "http://127.0.0.1:8080").await?;
+        println!("Database {} is up to date", redact(&config.database_url));
+        Ok(())
+    })
+}
+
+/// `atelier catalog …`.
+pub fn catalog(root: &Path, cmd: CatalogCommand) -> anyhow::Result<()> {
+    let CatalogCommand::Sync { file } = cmd;
+    let file = file.unwrap_or_else(|| root.join("public").join("catalog.json"));
+    runtime()?.block_on(async {
+        let (_, db) = open(root, "http://127.0.0.1:8080").await?;
+        let r = sync_catalog(&db, &file).await?;
+        println!("Synced {} sizes from {} ({} withdrawn from sale)", r.upserted, file.display(), r.deactivated);
+        Ok(())
+    })
+}
+
+/// `atelier stock …`.
+pub fn stock(root: &Path, cmd: StockCommand) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let (_, db) = open(root, "http://127.0.0.1:8080").await?;
+        let (sku, change) = match cmd {
+            StockCommand::Set { sku, quantity } => (sku, stock::Change::Set(quantity)),
+            StockCommand::Adjust { sku, delta } => (sku, stock::Change::Adjust(delta)),
+            StockCommand::List => {
+                println!("{:<20} {:>8} {:>9} {:>10}  status", "sku", "on hand", "reserved", "available");
+                for (sku, l) in stock::levels(&db, &[]).await? {
+                    println!(
+                        "{sku:<20} {:>8} {:>9} {:>10}  {}",
+                        l.on_hand,
+                        l.on_hand - l.available,
+                        l.available,
+                        l.status()
+                    );
+                }
+                return Ok(());
+            }
+        };
+        let level = stock::change(&db, &sku, change).await.map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+        println!("{sku}: {} on hand, {} available ({})", level.on_hand, level.available, level.status());
+        Ok(())
+    })
+}
+
+/// `atelier export`: `data/stock.json` for the generator.
+pub fn export(root: &Path) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let (_, db) = open(root, "http://127.0.0.1:8080").await?;
+        let path = write_stock_export(root, &db).await?;
+        println!("Wrote {}", path.display());
+        Ok(())
+    })
+}
+
+/// Writes `data/stock.json` (only when its content changes).
+pub async fn write_stock_export(root: &Path, db: &Db) -> anyhow::Result<PathBuf> {
+    let items: serde_json::Map<String, serde_json::Value> = stock::levels(db, &[])
+        .await?
+        .into_iter()
+        .map(|(sku, l)| (sku, serde_json::json!({ "available": l.available.max(0), "status": l.status() })))
+        .collect();
+    let text = serde_json::to_string_pretty(&serde_json::json!({ "items": items }))? + "\n";
+    let dir = root.join("data");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("stock.json");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(path)
+}
+
+/// `atelier checkout`: the service alone.
+pub fn checkout(root: &Path, args: CheckoutArgs) -> anyhow::Result<()> {
+    let addr: SocketAddr = format!("{}:{}", args.interface, args.port).parse().context("the address to listen on")?;
+    runtime()?.block_on(async {
+        let (config, db) = open(root, &args.public_url).await?;
+        let site = if args.site.is_absolute() { args.site.clone() } else { root.join(&args.site) };
+        let state = AppState::new(db, config, &site);
+        let workers = Workers::start(&state)?;
+        let app = atelier_checkout::app(state).layer(axum::middleware::from_fn(atelier_checkout::security::headers));
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        eprintln!("Checkout service on http://{addr}/ (Ctrl-C to stop)");
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        workers.stop().await;
+        Ok(())
+    })
+}

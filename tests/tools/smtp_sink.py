@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""A real SMTP server on 127.0.0.1 (aiosmtpd) that stores what it receives.
+
+Usage: smtp_sink.py --port PORT --dir DIR
+
+Each message received is stored as DIR/<n>.eml (n = 1, 2, ...): the DATA bytes
+exactly as received (after SMTP dot-unstuffing, line endings untouched), and
+DIR/<n>.rcpt: the envelope recipients (RCPT TO), one per line, nothing else.
+Both files are written to a temporary name and renamed, the .rcpt first, so
+once DIR/<n>.eml exists both are complete.
+
+Prints "ready" (flushed) on stdout once the server accepts connections, and
+stops cleanly (exit 0) on SIGTERM or SIGINT.
+"""
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class SinkHandler:
+    def __init__(self, directory: str):
+        self.directory = directory
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+            n = self.count
+        data = envelope.original_content
+        if data is None:
+            data = envelope.content
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        rcpts = "".join(r + "\n" for r in envelope.rcpt_tos).encode("utf-8")
+        base = os.path.join(self.directory, str(n))
+        write_atomic(base + ".rcpt", rcpts)
+        write_atomic(base + ".eml", data)
+        return "250 Message accepted for delivery"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--dir", required=True)
+    args = ap.parse_args()
+
+    os.makedirs(args.dir, exist_ok=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    controller = Controller(
+        SinkHandler(args.dir),
+        hostname="127.0.0.1",
+        port=args.port,
+        enable_SMTPUTF8=True,
+    )
+    controller.start()  # returns once the server answers a test connection
+    try:
+        print("ready", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        controller.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
