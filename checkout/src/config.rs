@@ -151,6 +151,26 @@ impl ServiceConfig {
         })
     }
 
+    /// The embedded defaults with a given database, ignoring the environment (for tests and
+    /// tools): sandbox payments, `.eml` files, fixed secrets.
+    pub fn embedded(data_dir: PathBuf, database_url: &str) -> ServiceConfig {
+        ServiceConfig {
+            database_url: database_url.to_string(),
+            payments: PaymentMode::Sandbox,
+            webhook_secret: Secret::new("whsec_test_secret"),
+            mail: MailMode::Outbox(data_dir.join("outbox")),
+            mail_from: "Atelier Arôme <atelier@atelier-arome.example>".into(),
+            staff_email: "staff@atelier-arome.example".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            reservation_seconds: 1800,
+            build_hook_url: None,
+            checkouts_per_minute: 1000,
+            site_title: "Atelier Arôme".into(),
+            link_key: Secret::new("link-key-for-tests"),
+            data_dir,
+        }
+    }
+
     /// Whether the database is SQLite.
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")

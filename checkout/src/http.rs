@@ -464,12 +464,20 @@ async fn checkout_form(
     };
     let valid = match checkout::validate(&input) {
         Ok(v) => v,
-        Err(errors) => return Ok(again(errors.iter().map(|e| capitalise(&e.public_message())).collect())),
+        Err(errors) => return Ok(again(errors.iter().map(shown).collect())),
     };
     match checkout::start(&state, &id, &valid).await {
         Ok(started) => Ok(Redirect::to(&started.payment_url).into_response()),
-        Err(e @ (ApiError::Conflict(_) | ApiError::Invalid { .. })) => Ok(again(vec![capitalise(&e.public_message())])),
+        Err(e @ (ApiError::Conflict(_) | ApiError::Invalid { .. })) => Ok(again(vec![shown(&e)])),
         Err(e) => Err(e),
+    }
+}
+
+/// An error as a sentence on a page (a field's message without its name).
+fn shown(e: &ApiError) -> String {
+    match e {
+        ApiError::Invalid { message, .. } => capitalise(message),
+        other => capitalise(&other.public_message()),
     }
 }
 

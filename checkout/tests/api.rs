@@ -1,0 +1,191 @@
+//! The service through its router, on SQLite and on PostgreSQL, a fresh database each.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{Engine, TestShop, ADDRESS};
+
+on_both_engines!(cart_adds_updates_and_removes, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 5).await;
+    let r = shop.json("POST", "/api/cart/items", r#"{"sku":"LAV-10","quantity":2}"#, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let cookie = r.cookie().unwrap();
+    assert!(r.headers["set-cookie"].to_str().unwrap().contains("HttpOnly; SameSite=Lax"));
+    let cart = r.json();
+    assert_eq!((cart["count"].as_i64(), cart["subtotal"]["amount"].as_i64()), (Some(2), Some(4800)));
+    assert_eq!(cart["items"][0]["unit_price"]["display"], "€24.00");
+
+    let r = shop.json("PATCH", "/api/cart/items/LAV-10", r#"{"quantity":5}"#, Some(&cookie)).await;
+    assert_eq!(r.json()["count"], 5);
+    let r = shop.json("PATCH", "/api/cart/items/LAV-10", r#"{"quantity":6}"#, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.json()["message"], "only 5 of Provence Lavender 10 ml left");
+    let r = shop.call(axum::http::Request::delete("/api/cart/items/LAV-10").header("cookie", &cookie).body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!(r.json()["count"], 0);
+    assert_eq!(shop.get("/api/cart", Some(&cookie)).await.json()["items"].as_array().unwrap().len(), 0);
+});
+
+on_both_engines!(bad_requests_get_clear_json_errors, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 1).await;
+    let cases = [
+        (r#"{"sku":"LAV-10","quantity":"two"}"#, StatusCode::BAD_REQUEST, "bad_request"),
+        (r#"{"sku":"LAV-10""#, StatusCode::BAD_REQUEST, "bad_request"),
+        (r#"{"quantity":1}"#, StatusCode::BAD_REQUEST, "bad_request"),
+        (r#"{"sku":"NOPE","quantity":1}"#, StatusCode::NOT_FOUND, "not_found"),
+        (r#"{"sku":"LAV-10","quantity":0}"#, StatusCode::BAD_REQUEST, "invalid"),
+        (r#"{"sku":"LAV-10","quantity":13}"#, StatusCode::BAD_REQUEST, "invalid"),
+        (r#"{"sku":"ROSE-2","quantity":1}"#, StatusCode::CONFLICT, "conflict"),
+    ];
+    for (body, status, code) in cases {
+        let r = shop.json("POST", "/api/cart/items", body, None).await;
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+        assert_eq!(r.json()["error"], code, "{body}");
+        assert!(!r.json()["message"].as_str().unwrap().is_empty());
+    }
+    let r = shop.call(axum::http::Request::post("/api/cart/items").body(axum::body::Body::from("sku=LAV-10")).unwrap()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.json()["message"].as_str().unwrap().contains("Content-Type: application/json"));
+    let big = format!(r#"{{"sku":"{}"}}"#, "A".repeat(70_000));
+    assert_eq!(shop.json("POST", "/api/cart/items", &big, None).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    let r = shop.json("POST", "/api/checkout", r#"{"email":"x","name":"","country":"US","shipping_method":"drone"}"#, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["field"], "email");
+    assert_eq!(shop.available("LAV-10").await, 1, "a refused checkout reserves nothing");
+});
+
+on_both_engines!(checkout_reserves_and_sandbox_payment_completes, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 8).await;
+    shop.set_stock("ROSE-2", 2).await;
+    let cookie = shop.cart_with("LAV-10", 3).await;
+    shop.json("POST", "/api/cart/items", r#"{"sku":"ROSE-2","quantity":1}"#, Some(&cookie)).await;
+    let r = shop.checkout(&cookie).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let started = r.json();
+    assert_eq!(started["total"], 3 * 2400 + 9500, "free shipping above €80");
+    assert!(started["number"].as_str().unwrap().starts_with("AA-"));
+    assert_eq!((shop.available("LAV-10").await, shop.on_hand("LAV-10").await), (5, 8), "reserved, not sold");
+
+    let pay_url = started["payment_url"].as_str().unwrap().to_string();
+    let page = shop.get(&pay_url, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("€167.00"), "{}", page.body);
+    let r = shop.form(&pay_url, "action=pay", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let order = shop.get(&r.location().replace("/orders/", "/api/orders/"), None).await.json();
+    assert_eq!(order["status"], "paid");
+    assert_eq!((shop.available("LAV-10").await, shop.on_hand("LAV-10").await), (5, 5), "sold");
+    assert_eq!(shop.on_hand("ROSE-2").await, 1);
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'order_confirmation'").await, 1);
+    assert_eq!(shop.count("select count(*) from cart_item").await, 0, "the cart is emptied once paid");
+    let html = shop.get(&r.location(), None).await;
+    assert!(html.body.contains(started["number"].as_str().unwrap()));
+    assert!(shop.get(&r.location().replace("token=", "token=x"), None).await.status == StatusCode::NOT_FOUND);
+});
+
+on_both_engines!(declining_releases_the_stock, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-30", 2).await;
+    let cookie = shop.cart_with("LAV-30", 2).await;
+    let started = shop.checkout(&cookie).await.json();
+    assert_eq!(shop.available("LAV-30").await, 0);
+    let url = started["payment_url"].as_str().unwrap().to_string();
+    shop.form(&url, "action=decline", None).await;
+    assert_eq!(shop.available("LAV-30").await, 2);
+    let status: String = sqlx::query_scalar("select status from customer_order").fetch_one(&shop.state.db.pool).await.unwrap();
+    assert_eq!(status, "expired");
+    // The cart survives, so the shopper can try again.
+    assert_eq!(shop.get("/api/cart", Some(&cookie)).await.json()["count"], 2);
+});
+
+on_both_engines!(unpaid_checkouts_expire_on_time, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 1).await;
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    shop.checkout(&cookie).await;
+    assert_eq!(atelier_checkout::payments::expire_due(&shop.state).await.unwrap(), 0, "not due yet");
+    sqlx::query("update customer_order set expires_at = 0").execute(&shop.state.db.pool).await.unwrap();
+    let other = shop.second_instance().await;
+    // Two instances expiring at once release the stock once.
+    let (a, b) = tokio::join!(atelier_checkout::payments::expire_due(&shop.state), atelier_checkout::payments::expire_due(&other.state));
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(shop.available("LAV-10").await, 1);
+});
+
+on_both_engines!(html_forms_work_without_javascript, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 4).await;
+    let r = shop.form("/cart/add", "sku=LAV-10&quantity=2", None).await;
+    assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/cart?added=1"));
+    let cookie = r.cookie().unwrap();
+    let page = shop.get("/cart?added=1", Some(&cookie)).await;
+    assert!(page.body.contains("Provence Lavender") && page.body.contains("€48.00"), "{}", page.body);
+    let r = shop.form("/cart/add", "sku=LAV-10&quantity=9", Some(&cookie)).await;
+    assert!(r.location().starts_with("/cart?error="), "{}", r.location());
+    let r = shop.form("/checkout", "email=ada%40example.com&name=Ada&line1=1+rue&city=Grasse&postal_code=06130&country=FR&shipping_method=standard", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().starts_with("/pay/cs_sandbox_"));
+    let r = shop.form("/checkout", "email=nope", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Enter an e-mail address"), "{}", r.body);
+    // A form posted from another site is refused.
+    let evil = axum::http::Request::post("/cart/add")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body(axum::body::Body::from("sku=LAV-10"))
+        .unwrap();
+    assert_eq!(shop.call(evil).await.status, StatusCode::FORBIDDEN);
+});
+
+on_both_engines!(stock_endpoint_and_staff_changes, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 9).await;
+    let r = shop.get("/api/stock?sku=LAV-10&sku=ROSE-2", None).await;
+    assert_eq!(r.headers["cache-control"], "public, max-age=10");
+    let items = &r.json()["items"];
+    assert_eq!(items["LAV-10"]["status"], "in_stock");
+    assert_eq!(items["ROSE-2"]["status"], "sold_out");
+    assert!(items.get("LAV-30").is_none());
+    use atelier_checkout::stock::{change, Change};
+    assert!(change(&shop.state.db, "LAV-10", Change::Adjust(-10)).await.is_err(), "never below zero");
+    let cookie = shop.cart_with("LAV-10", 4).await;
+    shop.checkout(&cookie).await;
+    assert!(change(&shop.state.db, "LAV-10", Change::Set(3)).await.is_err(), "never below what is reserved");
+    assert_eq!(change(&shop.state.db, "LAV-10", Change::Adjust(-5)).await.unwrap().available, 0);
+    // Crossing the threshold (5) queued one alert; crossing again without a restock does not.
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'low_stock'").await, 1);
+    change(&shop.state.db, "LAV-10", Change::Adjust(20)).await.unwrap();
+    change(&shop.state.db, "LAV-10", Change::Adjust(-20)).await.unwrap();
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'low_stock'").await, 2, "a new crossing, a new alert");
+});
+
+#[tokio::test]
+async fn openapi_documents_every_json_route() {
+    let shop = TestShop::new(Engine::Sqlite).await;
+    let doc: serde_json::Value = serde_json::from_str(atelier_checkout::OPENAPI).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let documented: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(p, ops)| ops.as_object().unwrap().keys().filter(|k| *k != "parameters").map(move |m| (m.to_uppercase(), p.clone())))
+        .collect();
+    assert_eq!(documented.len(), 12);
+    for (method, path) in &documented {
+        let uri = path.replace("{sku}", "LAV-10").replace("{order_id}", "ord_x");
+        let req = axum::http::Request::builder().method(method.as_str()).uri(&uri).header("content-type", "application/json").body(axum::body::Body::from("{}")).unwrap();
+        let r = shop.call(req).await;
+        assert!(r.status != StatusCode::METHOD_NOT_ALLOWED && !(r.status == StatusCode::NOT_FOUND && r.body.is_empty()), "{method} {path} is documented but not routed: {}", r.status);
+    }
+    // And every JSON route the router has is documented.
+    let routed = ["/api/health", "/api/openapi.json", "/api/cart", "/api/cart/items", "/api/cart/items/{sku}", "/api/stock", "/api/shipping", "/api/checkout", "/api/orders/{order_id}", "/api/webhooks/stripe", "/api/newsletter"];
+    for p in routed {
+        assert!(paths.contains_key(p), "{p} is routed but not in openapi.json");
+    }
+    let health = shop.get("/api/health", None).await.json();
+    assert_eq!(health["status"], "ok");
+    assert!(atelier_checkout::views::check_templates().is_ok());
+    let _ = ADDRESS;
+}

@@ -1,0 +1,207 @@
+//! Shared by the service's tests: a fresh database on SQLite or PostgreSQL, a small catalog,
+//! the router called without a socket.
+
+#![allow(dead_code)]
+
+use atelier_checkout::{AppState, Db, ServiceConfig};
+use atelier_domain::{CatalogEntry, CatalogExport, CatalogSize, Currency};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// Which engine a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A service on a fresh database.
+pub struct TestShop {
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+}
+
+/// The PostgreSQL server tests use (CI sets it; locally the machine's own).
+pub fn postgres_admin_url() -> String {
+    std::env::var("DATABASE_URL_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh database of the engine, migrated.
+pub async fn fresh_database(engine: Engine, dir: &std::path::Path) -> String {
+    match engine {
+        Engine::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("test.sqlite").display()),
+        Engine::Postgres => {
+            let admin = postgres_admin_url();
+            let name = format!("atelier_test_{}", atelier_checkout::ids::random_hex(6));
+            let db = Db::connect(&admin).await.unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for these tests: {e}"));
+            sqlx::query(&format!("create database {name}")).execute(&db.pool).await.expect("create test database");
+            db.pool.close().await;
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+            format!("{base}/{name}")
+        }
+    }
+}
+
+impl TestShop {
+    /// A shop with the test catalog and the given stock of `LAV-10`.
+    pub async fn new(engine: Engine) -> TestShop {
+        let dir = tempfile::tempdir().unwrap();
+        let url = fresh_database(engine, dir.path()).await;
+        TestShop::on(&url, dir).await
+    }
+
+    /// A shop (an instance) on an existing database.
+    pub async fn on(url: &str, dir: tempfile::TempDir) -> TestShop {
+        let db = Db::connect(url).await.expect("connect");
+        db.migrate().await.expect("migrate");
+        atelier_checkout::catalog::sync(&db, &catalog()).await.expect("sync");
+        let config = ServiceConfig::embedded(dir.path().to_path_buf(), url);
+        let state = AppState::new(db, config, dir.path());
+        TestShop { state, dir, database_url: url.to_string() }
+    }
+
+    /// Another instance on the same database.
+    pub async fn second_instance(&self) -> TestShop {
+        TestShop::on(&self.database_url, tempfile::tempdir().unwrap()).await
+    }
+
+    pub async fn set_stock(&self, sku: &str, n: i64) {
+        atelier_checkout::stock::change(&self.state.db, sku, atelier_checkout::stock::Change::Set(n)).await.expect("stock");
+    }
+
+    pub async fn available(&self, sku: &str) -> i64 {
+        atelier_checkout::stock::level(&self.state.db, sku).await.unwrap().unwrap().available
+    }
+
+    pub async fn on_hand(&self, sku: &str) -> i64 {
+        atelier_checkout::stock::level(&self.state.db, sku).await.unwrap().unwrap().on_hand
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.state.db.pool).await.unwrap()
+    }
+
+    /// Sends a request through the router.
+    pub async fn call(&self, req: Request<Body>) -> Reply {
+        let res = atelier_checkout::app(self.state.clone()).oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut b = Request::get(path);
+        if let Some(c) = cookie {
+            b = b.header("cookie", c);
+        }
+        self.call(b.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn json(&self, method: &str, path: &str, body: &str, cookie: Option<&str>) -> Reply {
+        let mut b = Request::builder().method(method).uri(path).header("content-type", "application/json");
+        if let Some(c) = cookie {
+            b = b.header("cookie", c);
+        }
+        self.call(b.body(Body::from(body.to_string())).unwrap()).await
+    }
+
+    pub async fn form(&self, path: &str, body: &str, cookie: Option<&str>) -> Reply {
+        let mut b = Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            b = b.header("cookie", c);
+        }
+        self.call(b.body(Body::from(body.to_string())).unwrap()).await
+    }
+
+    /// A cart holding `n` of a SKU; returns its cookie.
+    pub async fn cart_with(&self, sku: &str, n: i64) -> String {
+        let r = self.json("POST", "/api/cart/items", &format!(r#"{{"sku":"{sku}","quantity":{n}}}"#), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.cookie().expect("a cart cookie")
+    }
+
+    /// Starts a checkout for a cart; the reply's JSON.
+    pub async fn checkout(&self, cookie: &str) -> Reply {
+        self.json("POST", "/api/checkout", ADDRESS, Some(cookie)).await
+    }
+}
+
+pub const ADDRESS: &str = r#"{"email":"ada@example.com","name":"Ada Lovelace","line1":"1 rue des Fleurs","city":"Grasse","postal_code":"06130","country":"FR","shipping_method":"standard"}"#;
+
+/// A reply, read.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn cookie(&self) -> Option<String> {
+        self.headers.get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).map(str::to_string)
+    }
+
+    pub fn location(&self) -> String {
+        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+    }
+}
+
+/// Two essences, three sizes.
+pub fn catalog() -> CatalogExport {
+    let size = |sku: &str, label: &str, price| CatalogSize { sku: sku.into(), label: label.into(), price };
+    CatalogExport {
+        format: 1,
+        currency: Currency::Eur,
+        essences: vec![
+            CatalogEntry {
+                sku: "LAV".into(),
+                slug: "lavender".into(),
+                path: "/compendium/lavender/".into(),
+                title: "Provence Lavender".into(),
+                latin_name: "Lavandula angustifolia".into(),
+                price: 2400,
+                currency: Currency::Eur,
+                sizes: vec![size("LAV-10", "10 ml", 2400), size("LAV-30", "30 ml", 5800)],
+                active: true,
+            },
+            CatalogEntry {
+                sku: "ROSE".into(),
+                slug: "rose".into(),
+                path: "/compendium/rose/".into(),
+                title: "Bulgarian Rose Otto".into(),
+                latin_name: "Rosa × damascena".into(),
+                price: 9500,
+                currency: Currency::Eur,
+                sizes: vec![size("ROSE-2", "2 ml", 9500)],
+                active: true,
+            },
+        ],
+    }
+}
+
+/// Runs a test body on both engines.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($body)(common::Engine::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                ($body)(common::Engine::Postgres).await
+            }
+        }
+    };
+}
