@@ -82,7 +82,10 @@ export async function startSite({ timeoutMs = 60_000 } = {}) {
   const port = await freePort();
   const out = mkdtempSync(join(tmpdir(), "atelier-browser-"));
   const args = ["serve", "--root", ROOT, "--port", String(port), "--output-dir", out, "--force"];
-  const child = spawn(ATELIER_BIN, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  // The shop's database and e-mail outbox go into a temporary folder too.
+  const data = mkdtempSync(join(tmpdir(), "atelier-browser-data-"));
+  const env = { ...process.env, ATELIER_DATA_DIR: data };
+  const child = spawn(ATELIER_BIN, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
