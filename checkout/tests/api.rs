@@ -21,7 +21,14 @@ on_both_engines!(cart_adds_updates_and_removes, |engine: Engine| async move {
     let r = shop.json("PATCH", "/api/cart/items/LAV-10", r#"{"quantity":6}"#, Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.json()["message"], "only 5 of Provence Lavender 10 ml left");
-    let r = shop.call(axum::http::Request::delete("/api/cart/items/LAV-10").header("cookie", &cookie).body(axum::body::Body::empty()).unwrap()).await;
+    let r = shop
+        .call(
+            axum::http::Request::delete("/api/cart/items/LAV-10")
+                .header("cookie", &cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(r.json()["count"], 0);
     assert_eq!(shop.get("/api/cart", Some(&cookie)).await.json()["items"].as_array().unwrap().len(), 0);
 });
@@ -44,14 +51,23 @@ on_both_engines!(bad_requests_get_clear_json_errors, |engine: Engine| async move
         assert_eq!(r.json()["error"], code, "{body}");
         assert!(!r.json()["message"].as_str().unwrap().is_empty());
     }
-    let r = shop.call(axum::http::Request::post("/api/cart/items").body(axum::body::Body::from("sku=LAV-10")).unwrap()).await;
+    let r = shop
+        .call(axum::http::Request::post("/api/cart/items").body(axum::body::Body::from("sku=LAV-10")).unwrap())
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.json()["message"].as_str().unwrap().contains("Content-Type: application/json"));
     let big = format!(r#"{{"sku":"{}"}}"#, "A".repeat(70_000));
     assert_eq!(shop.json("POST", "/api/cart/items", &big, None).await.status, StatusCode::PAYLOAD_TOO_LARGE);
 
     let cookie = shop.cart_with("LAV-10", 1).await;
-    let r = shop.json("POST", "/api/checkout", r#"{"email":"x","name":"","country":"US","shipping_method":"drone"}"#, Some(&cookie)).await;
+    let r = shop
+        .json(
+            "POST",
+            "/api/checkout",
+            r#"{"email":"x","name":"","country":"US","shipping_method":"drone"}"#,
+            Some(&cookie),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json()["field"], "email");
     assert_eq!(shop.available("LAV-10").await, 1, "a refused checkout reserves nothing");
@@ -96,7 +112,8 @@ on_both_engines!(declining_releases_the_stock, |engine: Engine| async move {
     let url = started["payment_url"].as_str().unwrap().to_string();
     shop.form(&url, "action=decline", None).await;
     assert_eq!(shop.available("LAV-30").await, 2);
-    let status: String = sqlx::query_scalar("select status from customer_order").fetch_one(&shop.state.db.pool).await.unwrap();
+    let status: String =
+        sqlx::query_scalar("select status from customer_order").fetch_one(&shop.state.db.pool).await.unwrap();
     assert_eq!(status, "expired");
     // The cart survives, so the shopper can try again.
     assert_eq!(shop.get("/api/cart", Some(&cookie)).await.json()["count"], 2);
@@ -111,7 +128,10 @@ on_both_engines!(unpaid_checkouts_expire_on_time, |engine: Engine| async move {
     sqlx::query("update customer_order set expires_at = 0").execute(&shop.state.db.pool).await.unwrap();
     let other = shop.second_instance().await;
     // Two instances expiring at once release the stock once.
-    let (a, b) = tokio::join!(atelier_checkout::payments::expire_due(&shop.state), atelier_checkout::payments::expire_due(&other.state));
+    let (a, b) = tokio::join!(
+        atelier_checkout::payments::expire_due(&shop.state),
+        atelier_checkout::payments::expire_due(&other.state)
+    );
     assert_eq!(a.unwrap() + b.unwrap(), 1);
     assert_eq!(shop.available("LAV-10").await, 1);
 });
@@ -160,7 +180,11 @@ on_both_engines!(stock_endpoint_and_staff_changes, |engine: Engine| async move {
     assert_eq!(shop.count("select count(*) from outbox where kind = 'low_stock'").await, 1);
     change(&shop.state.db, "LAV-10", Change::Adjust(20)).await.unwrap();
     change(&shop.state.db, "LAV-10", Change::Adjust(-20)).await.unwrap();
-    assert_eq!(shop.count("select count(*) from outbox where kind = 'low_stock'").await, 2, "a new crossing, a new alert");
+    assert_eq!(
+        shop.count("select count(*) from outbox where kind = 'low_stock'").await,
+        2,
+        "a new crossing, a new alert"
+    );
 });
 
 #[tokio::test]
@@ -170,17 +194,40 @@ async fn openapi_documents_every_json_route() {
     let paths = doc["paths"].as_object().unwrap();
     let documented: Vec<(String, String)> = paths
         .iter()
-        .flat_map(|(p, ops)| ops.as_object().unwrap().keys().filter(|k| *k != "parameters").map(move |m| (m.to_uppercase(), p.clone())))
+        .flat_map(|(p, ops)| {
+            ops.as_object().unwrap().keys().filter(|k| *k != "parameters").map(move |m| (m.to_uppercase(), p.clone()))
+        })
         .collect();
     assert_eq!(documented.len(), 12);
     for (method, path) in &documented {
         let uri = path.replace("{sku}", "LAV-10").replace("{order_id}", "ord_x");
-        let req = axum::http::Request::builder().method(method.as_str()).uri(&uri).header("content-type", "application/json").body(axum::body::Body::from("{}")).unwrap();
+        let req = axum::http::Request::builder()
+            .method(method.as_str())
+            .uri(&uri)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from("{}"))
+            .unwrap();
         let r = shop.call(req).await;
-        assert!(r.status != StatusCode::METHOD_NOT_ALLOWED && !(r.status == StatusCode::NOT_FOUND && r.body.is_empty()), "{method} {path} is documented but not routed: {}", r.status);
+        assert!(
+            r.status != StatusCode::METHOD_NOT_ALLOWED && !(r.status == StatusCode::NOT_FOUND && r.body.is_empty()),
+            "{method} {path} is documented but not routed: {}",
+            r.status
+        );
     }
     // And every JSON route the router has is documented.
-    let routed = ["/api/health", "/api/openapi.json", "/api/cart", "/api/cart/items", "/api/cart/items/{sku}", "/api/stock", "/api/shipping", "/api/checkout", "/api/orders/{order_id}", "/api/webhooks/stripe", "/api/newsletter"];
+    let routed = [
+        "/api/health",
+        "/api/openapi.json",
+        "/api/cart",
+        "/api/cart/items",
+        "/api/cart/items/{sku}",
+        "/api/stock",
+        "/api/shipping",
+        "/api/checkout",
+        "/api/orders/{order_id}",
+        "/api/webhooks/stripe",
+        "/api/newsletter",
+    ];
     for p in routed {
         assert!(paths.contains_key(p), "{p} is routed but not in openapi.json");
     }

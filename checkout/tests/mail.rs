@@ -11,7 +11,12 @@ use atelier_checkout::config::MailMode;
 use atelier_checkout::mail::Mailer;
 use common::{Engine, TestShop};
 
-struct Sink(Child);
+/// The tests here start SMTP servers on ports picked at run time; one at a time, so that no
+/// other test's connections take a picked port before its server binds it.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The sink's process, and its stdout kept open (closing it would break the sink's pipe).
+struct Sink(Child, #[allow(dead_code)] std::process::ChildStdout);
 
 impl Drop for Sink {
     fn drop(&mut self) {
@@ -39,12 +44,22 @@ fn start_sink(port: u16, dir: &Path) -> Sink {
     use std::io::Read;
     out.read_exact(&mut buf).expect("the sink says ready");
     assert_eq!(&buf, b"ready");
-    Sink(child)
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the SMTP sink does not accept connections on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Sink(child, out)
 }
 
 fn messages(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "eml")).map(|e| std::fs::read_to_string(e.path()).unwrap()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -59,13 +74,21 @@ async fn paid_order(shop: &TestShop) {
 }
 
 fn mailer(shop: &TestShop, mode: MailMode) -> Mailer {
-    let mut m = Mailer::new(shop.state.db.clone(), &mode, "Atelier Arôme <atelier@atelier-arome.example>", "staff@atelier-arome.example", None).unwrap();
+    let mut m = Mailer::new(
+        shop.state.db.clone(),
+        &mode,
+        "Atelier Arôme <atelier@atelier-arome.example>",
+        "staff@atelier-arome.example",
+        None,
+    )
+    .unwrap();
     m.retry_base = 0;
     m
 }
 
 #[tokio::test]
 async fn confirmation_reaches_a_real_smtp_server() {
+    let _serial = SERIAL.lock().await;
     let shop = TestShop::new(Engine::Sqlite).await;
     paid_order(&shop).await;
     let port = free_port();
@@ -73,6 +96,9 @@ async fn confirmation_reaches_a_real_smtp_server() {
     let _sink = start_sink(port, inbox.path());
     let m = mailer(&shop, MailMode::Smtp(format!("smtp://127.0.0.1:{port}")));
     assert_eq!(m.deliver_due().await.unwrap(), 1);
+    let error: Option<String> =
+        sqlx::query_scalar("select last_error from outbox").fetch_one(&shop.state.db.pool).await.unwrap();
+    assert_eq!(error, None);
     let got = messages(inbox.path());
     assert_eq!(got.len(), 1);
     assert!(got[0].contains("Subject: Your order AA-") && got[0].contains("To: ada@example.com"), "{}", got[0]);
@@ -83,6 +109,7 @@ async fn confirmation_reaches_a_real_smtp_server() {
 
 #[tokio::test]
 async fn nothing_is_lost_while_the_smtp_server_is_down() {
+    let _serial = SERIAL.lock().await;
     let shop = TestShop::new(Engine::Sqlite).await;
     paid_order(&shop).await;
     let port = free_port();
@@ -103,6 +130,7 @@ async fn nothing_is_lost_while_the_smtp_server_is_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_send_each_message_once() {
+    let _serial = SERIAL.lock().await;
     let shop = TestShop::new(Engine::Postgres).await;
     for _ in 0..10 {
         paid_order(&shop).await;
@@ -121,6 +149,7 @@ async fn two_instances_send_each_message_once() {
 
 #[tokio::test]
 async fn without_smtp_messages_become_eml_files() {
+    let _serial = SERIAL.lock().await;
     let shop = TestShop::new(Engine::Sqlite).await;
     paid_order(&shop).await;
     let outbox = shop.dir.path().join("outbox");

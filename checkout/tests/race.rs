@@ -43,7 +43,8 @@ async fn race(shops: Vec<TestShop>) {
     assert_eq!(won, BOTTLES, "exactly as many buyers as bottles");
     assert_eq!(shop.count("select count(*) from customer_order where status = 'paid'").await, BOTTLES);
     assert_eq!((shop.on_hand("ROSE-2").await, shop.available("ROSE-2").await), (0, 0));
-    let negative = shop.count("select count(*) from stock where on_hand < 0 or reserved < 0 or reserved > on_hand").await;
+    let negative =
+        shop.count("select count(*) from stock where on_hand < 0 or reserved < 0 or reserved > on_hand").await;
     assert_eq!(negative, 0);
 }
 

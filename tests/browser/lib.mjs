@@ -110,6 +110,7 @@ export async function startSite({ timeoutMs = 60_000 } = {}) {
     base,
     port,
     out,
+    data,
     log: () => log,
     async stop() {
       if (!exited) {
@@ -119,6 +120,7 @@ export async function startSite({ timeoutMs = 60_000 } = {}) {
         if (!exited) child.kill("SIGKILL");
       }
       rmSync(out, { recursive: true, force: true });
+      rmSync(data, { recursive: true, force: true });
     },
   };
 }

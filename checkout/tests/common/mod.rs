@@ -36,7 +36,9 @@ pub async fn fresh_database(engine: Engine, dir: &std::path::Path) -> String {
         Engine::Postgres => {
             let admin = postgres_admin_url();
             let name = format!("atelier_test_{}", atelier_checkout::ids::random_hex(6));
-            let db = Db::connect(&admin).await.unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for these tests: {e}"));
+            let db = Db::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for these tests: {e}"));
             sqlx::query(&format!("create database {name}")).execute(&db.pool).await.expect("create test database");
             db.pool.close().await;
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
@@ -69,7 +71,9 @@ impl TestShop {
     }
 
     pub async fn set_stock(&self, sku: &str, n: i64) {
-        atelier_checkout::stock::change(&self.state.db, sku, atelier_checkout::stock::Change::Set(n)).await.expect("stock");
+        atelier_checkout::stock::change(&self.state.db, sku, atelier_checkout::stock::Change::Set(n))
+            .await
+            .expect("stock");
     }
 
     pub async fn available(&self, sku: &str) -> i64 {
@@ -145,7 +149,11 @@ impl Reply {
     }
 
     pub fn cookie(&self) -> Option<String> {
-        self.headers.get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).map(str::to_string)
+        self.headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_string)
     }
 
     pub fn location(&self) -> String {

@@ -29,7 +29,8 @@ const show = (cart) => {
       (list = el("ul", "drawer__lines", "", { role: "list" })), (sub = el("p", "drawer__subtotal")),
       el("p", "drawer__note", "Prices include VAT; shipping is calculated at checkout."), acts);
     x.onclick = () => dlg.close();
-    dlg.onclick = (e) => e.target == dlg && dlg.close();
+    // A block body: an `on…` handler returning false would cancel clicks on the drawer's links.
+    dlg.onclick = (e) => { if (e.target == dlg) dlg.close(); };
     dlg.onclose = () => back && back.focus();
     D.body.append(dlg);
   }
