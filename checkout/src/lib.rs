@@ -48,6 +48,8 @@ pub struct AppState {
     pub limiter: Arc<security::RateLimiter>,
     /// The payment provider.
     pub payments: payments::Payments,
+    /// Stock levels for the badge endpoint.
+    pub levels: Arc<stock::LevelCache>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
         AppState {
             limiter: Arc::new(security::RateLimiter::new(config.checkouts_per_minute)),
             payments: payments::Payments::from_mode(&config.payments),
+            levels: Arc::new(stock::LevelCache::new(Duration::from_secs(1))),
             shell: Arc::new(views::Shell::load(site_dir)),
             config: Arc::new(config),
             db,

@@ -148,3 +148,55 @@ pub async fn change(db: &Db, sku: &str, change: Change) -> ApiResult<Level> {
     tx.commit().await?;
     level(db, sku).await?.ok_or_else(|| ApiError::NotFound(sku.to_string()))
 }
+
+/// Every active SKU's level and its rendered JSON member.
+pub type Levels = std::sync::Arc<Vec<(String, Level, String)>>;
+
+/// Stock levels held in memory for a moment, so the badge endpoint (every page view asks it)
+/// does not query the database each time. Badges may lag by up to the lifetime; carts and
+/// checkouts always ask the database.
+#[derive(Debug)]
+pub struct LevelCache {
+    lifetime: std::time::Duration,
+    current: std::sync::RwLock<Option<(std::time::Instant, Levels)>>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl LevelCache {
+    /// A cache whose entries live `lifetime`.
+    pub fn new(lifetime: std::time::Duration) -> LevelCache {
+        LevelCache { lifetime, current: std::sync::RwLock::new(None), refreshing: tokio::sync::Mutex::new(()) }
+    }
+
+    fn fresh(&self) -> Option<Levels> {
+        let current = self.current.read().ok()?;
+        current.as_ref().filter(|(at, _)| at.elapsed() < self.lifetime).map(|(_, v)| v.clone())
+    }
+
+    /// Every active SKU's level with its JSON member (`"SKU":{…}`, rendered once), at most
+    /// `lifetime` old; one query refreshes it for everyone.
+    pub async fn levels(&self, db: &Db) -> Result<Levels, sqlx::Error> {
+        if let Some(v) = self.fresh() {
+            return Ok(v);
+        }
+        let _one_at_a_time = self.refreshing.lock().await;
+        if let Some(v) = self.fresh() {
+            return Ok(v);
+        }
+        let v: Levels = std::sync::Arc::new(
+            levels(db, &[])
+                .await?
+                .into_iter()
+                .map(|(sku, l)| {
+                    let member = serde_json::json!({ "available": l.available.max(0), "status": l.status() });
+                    let json = format!("{}:{member}", serde_json::Value::String(sku.clone()));
+                    (sku, l, json)
+                })
+                .collect(),
+        );
+        if let Ok(mut current) = self.current.write() {
+            *current = Some((std::time::Instant::now(), v.clone()));
+        }
+        Ok(v)
+    }
+}

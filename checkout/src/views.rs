@@ -10,6 +10,7 @@ use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
 const TEMPLATES: &[(&str, &str)] = &[
+    ("pages/_parts.html", include_str!("../templates/pages/_parts.html")),
     ("pages/cart.html", include_str!("../templates/pages/cart.html")),
     ("pages/checkout.html", include_str!("../templates/pages/checkout.html")),
     ("pages/pay.html", include_str!("../templates/pages/pay.html")),

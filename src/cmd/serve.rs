@@ -59,12 +59,7 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
         let app = atelier_checkout::app(state)
             .merge(dev.router())
             .layer(axum::middleware::from_fn(atelier_checkout::security::headers));
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        eprintln!("The shop is open at http://{addr}/ — site, cart and checkout on one port; Ctrl-C to stop");
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+        super::service::serve_until_stopped(addr, app, "The shop is open (site, cart and checkout on one port) at")
             .await?;
         workers.stop().await;
         Ok(())

@@ -132,6 +132,29 @@ pub async fn write_stock_export(root: &Path, db: &Db) -> anyhow::Result<PathBuf>
     Ok(path)
 }
 
+/// Serves a router on `addr` (with client addresses for rate limiting) until Ctrl-C or SIGTERM.
+pub async fn serve_until_stopped(addr: SocketAddr, app: axum::Router, what: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    eprintln!("{what} http://{addr}/ (Ctrl-C to stop)");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let terminate = async {
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate => {}
+            }
+        })
+        .await?;
+    Ok(())
+}
+
 /// `atelier checkout`: the service alone.
 pub fn checkout(root: &Path, args: CheckoutArgs) -> anyhow::Result<()> {
     let addr: SocketAddr = format!("{}:{}", args.interface, args.port).parse().context("the address to listen on")?;
@@ -141,13 +164,7 @@ pub fn checkout(root: &Path, args: CheckoutArgs) -> anyhow::Result<()> {
         let state = AppState::new(db, config, &site);
         let workers = Workers::start(&state)?;
         let app = atelier_checkout::app(state).layer(axum::middleware::from_fn(atelier_checkout::security::headers));
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        eprintln!("Checkout service on http://{addr}/ (Ctrl-C to stop)");
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        serve_until_stopped(addr, app, "Checkout service on").await?;
         workers.stop().await;
         Ok(())
     })
