@@ -71,6 +71,7 @@ pub fn app(state: AppState) -> Router {
     http::routes()
         .layer(axum::middleware::from_fn(security::csrf))
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(security::log_requests))
         .with_state(state)
 }
 
