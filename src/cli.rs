@@ -40,6 +40,41 @@ pub enum Command {
     Stock(StockCommand),
     /// Write data/stock.json for the site's stock badges.
     Export,
+    /// Orders: list them, and move paid ones along (fulfil, ship, deliver).
+    #[command(subcommand)]
+    Order(OrderCommand),
+}
+
+/// `atelier order …`.
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// List orders, newest first.
+    List {
+        /// Only orders in this state (paid, fulfilled, shipped, …).
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Mark a paid order as packed.
+    Fulfil {
+        /// Order number (AA-2026-000042) or id.
+        order: String,
+    },
+    /// Mark an order as handed to the carrier; the shopper is e-mailed.
+    Ship {
+        /// Order number (AA-2026-000042) or id.
+        order: String,
+        /// The carrier's tracking reference.
+        #[arg(long)]
+        tracking: Option<String>,
+    },
+    /// Mark a shipped order as delivered.
+    Deliver {
+        /// Order number (AA-2026-000042) or id.
+        order: String,
+    },
 }
 
 /// `atelier catalog …`.

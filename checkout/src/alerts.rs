@@ -1,5 +1,6 @@
 //! Low-stock alerts and build hooks: once per crossing of a SKU's threshold, staff get an
-//! e-mail and the site's build hook is called, both through the outbox so neither is lost.
+//! e-mail and the site's build hook is called; the hook is called again when a SKU sells out
+//! and when it returns. All of it goes through the outbox so nothing is lost.
 
 use sqlx::{Any, Row, Transaction};
 
@@ -8,7 +9,7 @@ use crate::ids::{new_id, now};
 /// Call after any change to a SKU's stock, inside the same transaction.
 pub async fn after_stock_change(tx: &mut Transaction<'static, Any>, sku: &str) -> Result<(), sqlx::Error> {
     let row = sqlx::query(
-        "select s.on_hand, s.reserved, s.low_threshold, s.low_alerted, p.title, p.label
+        "select s.on_hand, s.reserved, s.low_threshold, s.low_alerted, s.sold_out_hooked, p.title, p.label
          from stock s join product p on p.sku = s.sku where s.sku = $1",
     )
     .bind(sku)
@@ -34,6 +35,20 @@ pub async fn after_stock_change(tx: &mut Transaction<'static, Any>, sku: &str) -
     } else if available > threshold && alerted {
         sqlx::query("update stock set low_alerted = 0 where sku = $1").bind(sku).execute(&mut **tx).await?;
         enqueue_build_hook(tx, &format!("{sku}:restocked:{}", new_id("x"))).await?;
+    }
+    // The static pages show "sold out": rebuild when a SKU sells out and when it returns.
+    let hooked = r.get::<i64, _>("sold_out_hooked") == 1;
+    if (available <= 0) != hooked {
+        let flipped = sqlx::query("update stock set sold_out_hooked = $1 where sku = $2 and sold_out_hooked = $3")
+            .bind(i64::from(!hooked))
+            .bind(sku)
+            .bind(i64::from(hooked))
+            .execute(&mut **tx)
+            .await?;
+        if flipped.rows_affected() == 1 {
+            let what = if hooked { "back-in-stock" } else { "sold-out" };
+            enqueue_build_hook(tx, &format!("{sku}:{what}:{}", new_id("x"))).await?;
+        }
     }
     Ok(())
 }

@@ -136,6 +136,16 @@ pub async fn edit(db: &Db, cart_id: &str, sku: &str, edit: Edit) -> ApiResult<()
         .filter(|p| p.active)
         .ok_or_else(|| ApiError::NotFound(format!("no essence size with SKU {sku}")))?;
     let mut tx = db.begin_write().await?;
+    // A cart checked out and paid is gone, though its cookie may linger in the browser.
+    let exists: Option<String> = sqlx::query_scalar("select cart_id from cart where cart_id = $1")
+        .bind(cart_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if exists.is_none() {
+        return Err(ApiError::NotFound(
+            "this cart is no longer open (it was checked out); add the essence again".into(),
+        ));
+    }
     let current: i64 = sqlx::query_scalar("select quantity from cart_item where cart_id = $1 and sku = $2")
         .bind(cart_id)
         .bind(sku)

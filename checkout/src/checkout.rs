@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{new_id, now};
+use crate::payments::{SessionLine, SessionRequest};
 use crate::pricing::{self, COUNTRIES};
 use crate::AppState;
 
@@ -106,7 +107,6 @@ pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<
     }
     let totals = pricing::totals(cart.subtotal.amount, &valid.method, valid.vat);
     let order_id = new_id("ord");
-    let session = state.payments.new_session_id();
     let t = now();
     let address = serde_json::json!({
         "line1": valid.input.line1.trim(),
@@ -121,9 +121,9 @@ pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<
     let number = crate::orders::next_number(&mut tx).await?;
     sqlx::query(
         "insert into customer_order (order_id, number, email, name, address, country, shipping_method, status, currency,
-           subtotal_minor, shipping_minor, vat_minor, total_minor, payment_provider, payment_session, cart_id, stock_state,
+           subtotal_minor, shipping_minor, vat_minor, total_minor, payment_provider, cart_id, stock_state,
            created_at, updated_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, 'pending_payment', 'EUR', $8, $9, $10, $11, $12, $13, $14, 'reserved', $15, $16, $17)",
+         values ($1, $2, $3, $4, $5, $6, $7, 'pending_payment', 'EUR', $8, $9, $10, $11, $12, $13, 'reserved', $14, $15, $16)",
     )
     .bind(&order_id)
     .bind(&number)
@@ -137,7 +137,6 @@ pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<
     .bind(totals.vat)
     .bind(totals.total)
     .bind(state.payments.name())
-    .bind(&session)
     .bind(cart_id)
     .bind(t)
     .bind(t)
@@ -166,14 +165,55 @@ pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<
         crate::alerts::after_stock_change(&mut tx, &line.sku).await?;
     }
     tx.commit().await?;
+
+    // The stock is held; now the provider opens its session. Should it fail, the order is
+    // cancelled at once and the stock given back: nothing was charged.
     let token = crate::orders::token(&state.config.link_key, &order_id);
-    Ok(Started {
-        payment_url: state.payments.payment_url(&state.config.public_url, &session),
-        order_url: format!("/orders/{order_id}?token={token}"),
-        order_id,
-        number,
-        total: totals.total,
-    })
+    let order_url = format!("/orders/{order_id}?token={token}");
+    let mut lines: Vec<SessionLine> = cart
+        .items
+        .iter()
+        .map(|l| SessionLine {
+            name: format!("{} — {}", l.title, l.label),
+            unit_minor: l.unit_price.amount,
+            quantity: l.quantity,
+        })
+        .collect();
+    if totals.shipping > 0 {
+        lines.push(SessionLine {
+            name: format!("Shipping — {}", valid.method.label),
+            unit_minor: totals.shipping,
+            quantity: 1,
+        });
+    }
+    let request = SessionRequest {
+        order_id: order_id.clone(),
+        number: number.clone(),
+        email: valid.email.clone(),
+        currency: "eur".into(),
+        lines,
+        total_minor: totals.total,
+        success_url: format!("{}{order_url}", state.config.public_url),
+        cancel_url: format!("{}{order_url}", state.config.public_url),
+        expires_at: t + state.config.reservation_seconds,
+    };
+    let session = match state.payments.open(&request).await {
+        Ok(s) => s,
+        Err(e) => {
+            if let Err(undo) = crate::webhooks::cancel_unopened(state, &order_id).await {
+                // The expiry worker releases it in the end.
+                tracing::error!(order = %order_id, error = %undo, "could not cancel an order whose payment failed to open");
+            }
+            return Err(e);
+        }
+    };
+    sqlx::query("update customer_order set payment_session = $1, payment_url = $2 where order_id = $3")
+        .bind(&session.id)
+        .bind(&session.url)
+        .bind(&order_id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(Started { payment_url: session.url, order_url, order_id, number, total: totals.total })
 }
 
 /// Queues the confirmation of a paid order (once, whatever happens).

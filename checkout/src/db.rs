@@ -10,7 +10,10 @@ use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The migrations, in order; an applied migration is never edited.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", include_str!("../../migrations/0001_initial.sql")),
+    ("0002_payment_links_and_tracking", include_str!("../../migrations/0002_payment_links_and_tracking.sql")),
+];
 
 /// The two engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

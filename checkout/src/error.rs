@@ -38,6 +38,9 @@ pub enum ApiError {
     /// The body is larger than allowed.
     #[error("the request body is too large")]
     TooLarge,
+    /// The payment provider failed or could not be reached (nothing was charged).
+    #[error("payment provider: {0}")]
+    Provider(String),
     /// A database failure.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
@@ -56,6 +59,7 @@ impl ApiError {
             ApiError::CrossSite => StatusCode::FORBIDDEN,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Provider(_) => StatusCode::BAD_GATEWAY,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +75,7 @@ impl ApiError {
             ApiError::RateLimited => "rate_limited",
             ApiError::Signature(_) => "bad_signature",
             ApiError::TooLarge => "too_large",
+            ApiError::Provider(_) => "payment_provider",
             ApiError::Database(_) | ApiError::Internal(_) => "internal",
         }
     }
@@ -80,6 +85,9 @@ impl ApiError {
         match self {
             ApiError::Database(_) | ApiError::Internal(_) => {
                 "something went wrong on our side; nothing was charged".into()
+            }
+            ApiError::Provider(_) => {
+                "the payment service could not be reached; nothing was charged and your cart is kept, try again in a moment".into()
             }
             other => other.to_string(),
         }
@@ -93,7 +101,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if matches!(self, ApiError::Database(_) | ApiError::Internal(_)) {
+        if matches!(self, ApiError::Database(_) | ApiError::Internal(_) | ApiError::Provider(_)) {
             tracing::error!(error = %self, "request failed");
         }
         let mut body = serde_json::json!({ "error": self.code(), "message": self.public_message() });

@@ -498,8 +498,11 @@ fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
-/// The sandbox's pay page.
+/// The sandbox's pay page (there is none when Stripe takes the payments).
 async fn pay_page(State(state): State<AppState>, Path(session): Path<String>) -> ApiResult<Response> {
+    if !state.payments.is_sandbox() {
+        return Err(ApiError::NotFound("payments are taken by Stripe; there is no sandbox pay page".into()));
+    }
     let order_id: Option<String> = sqlx::query_scalar("select order_id from customer_order where payment_session = $1")
         .bind(&session)
         .fetch_optional(&state.db.pool)
@@ -532,17 +535,26 @@ async fn pay_form(
     Path(session): Path<String>,
     ApiForm(form): ApiForm<PayForm>,
 ) -> ApiResult<Response> {
+    // Only the sandbox signs its own events: with Stripe this would be a free "paid" button.
+    if !state.payments.is_sandbox() {
+        return Err(ApiError::NotFound("payments are taken by Stripe; there is no sandbox pay page".into()));
+    }
     let action = match form.action.as_str() {
         "pay" => SandboxAction::Pay,
         "decline" => SandboxAction::Decline,
         other => return Err(ApiError::invalid("action", format!("`{other}` is neither pay nor decline"))),
     };
-    payments::sandbox_act(&state, &session, action).await?;
-    let order_id: String = sqlx::query_scalar("select order_id from customer_order where payment_session = $1")
-        .bind(&session)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no payment session {session}")))?;
+    let found: Option<(String, String)> =
+        sqlx::query_as("select order_id, status from customer_order where payment_session = $1")
+            .bind(&session)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let (order_id, status) = found.ok_or_else(|| ApiError::NotFound(format!("no payment session {session}")))?;
+    // A session already settled (paid, expired, declined) takes no second verdict; the order
+    // page says where it stands.
+    if status == "pending_payment" {
+        payments::sandbox::act(&state, &session, action).await?;
+    }
     let token = orders::token(&state.config.link_key, &order_id);
     Ok(Redirect::to(&format!("/orders/{order_id}?token={token}")).into_response())
 }

@@ -54,15 +54,15 @@ pub struct AppState {
 
 impl AppState {
     /// State for a configuration and an open database; the shell comes from the built site.
-    pub fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> AppState {
-        AppState {
+    pub fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> Result<AppState, payments::stripe::GatewayError> {
+        Ok(AppState {
             limiter: Arc::new(security::RateLimiter::new(config.checkouts_per_minute)),
-            payments: payments::Payments::from_mode(&config.payments),
+            payments: payments::Payments::from_mode(&config.payments)?,
             levels: Arc::new(stock::LevelCache::new(Duration::from_secs(1))),
             shell: Arc::new(views::Shell::load(site_dir)),
             config: Arc::new(config),
             db,
-        }
+        })
     }
 }
 

@@ -82,7 +82,8 @@ pub async fn next_number(tx: &mut Transaction<'static, Any>) -> Result<String, s
     let n: i64 = sqlx::query_scalar("update counter set value = value + 1 where name = 'order' returning value")
         .fetch_one(&mut **tx)
         .await?;
-    let year = 1970 + crate::ids::now() / 31_556_952;
+    let today = date(crate::ids::now());
+    let year = today.split('-').next().unwrap_or("1970");
     Ok(format!("AA-{year}-{n:06}"))
 }
 
@@ -150,6 +151,12 @@ pub struct OrderView {
     pub created: String,
     /// The payment session.
     pub payment_session: Option<String>,
+    /// Where the shopper pays (while the order awaits payment).
+    pub payment_url: Option<String>,
+    /// The carrier's tracking reference, once shipped.
+    pub tracking: Option<String>,
+    /// The payment must be given back (it came after the stock had gone).
+    pub refund_needed: bool,
 }
 
 /// Loads an order by id.
@@ -166,7 +173,7 @@ pub async fn load_in(tx: &mut crate::db::WriteTx, order_id: &str) -> Result<Opti
 async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Option<OrderView>, sqlx::Error> {
     let Some(r) = sqlx::query(
         "select order_id, number, status, email, name, address, currency, subtotal_minor, shipping_minor, vat_minor, total_minor,
-                created_at, payment_session from customer_order where order_id = $1",
+                created_at, payment_session, payment_url, tracking, refund_needed from customer_order where order_id = $1",
     )
     .bind(order_id)
     .fetch_optional(&mut *conn)
@@ -220,7 +227,148 @@ async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Opt
         address: lines.join("\n"),
         created: date(created),
         payment_session: r.get("payment_session"),
+        payment_url: r.get("payment_url"),
+        tracking: r.get("tracking"),
+        refund_needed: r.get::<i64, _>("refund_needed") == 1,
     }))
+}
+
+/// A step staff take with a paid order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Packed: paid → fulfilled.
+    Fulfil,
+    /// Handed to the carrier: paid or fulfilled → shipped, with the carrier's reference.
+    Ship {
+        /// Tracking reference, shown to the shopper.
+        tracking: Option<String>,
+    },
+    /// Arrived: shipped → delivered.
+    Deliver,
+}
+
+impl Step {
+    /// The states the step may start from, and where it leads.
+    fn moves(&self) -> (&'static [&'static str], Status) {
+        match self {
+            Step::Fulfil => (&["paid"], Status::Fulfilled),
+            Step::Ship { .. } => (&["paid", "fulfilled"], Status::Shipped),
+            Step::Deliver => (&["shipped"], Status::Delivered),
+        }
+    }
+}
+
+/// Why a step could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// No order has that number or id.
+    #[error("no order {0}")]
+    NotFound(String),
+    /// The order is not in a state the step starts from.
+    #[error("order {number} is {status}; {step} needs it to be {from}")]
+    WrongState {
+        /// Order number.
+        number: String,
+        /// Its state now.
+        status: String,
+        /// The step.
+        step: &'static str,
+        /// What the step starts from.
+        from: String,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Moves an order one step along (one conditional update, so two staff members racing take
+/// the step once); the shopper is e-mailed when the parcel ships.
+pub async fn advance(
+    db: &Db,
+    key: &Secret,
+    public_url: &str,
+    number_or_id: &str,
+    step: &Step,
+) -> Result<OrderView, StepError> {
+    let found: Option<(String, String, String)> =
+        sqlx::query_as("select order_id, number, status from customer_order where number = $1 or order_id = $1")
+            .bind(number_or_id.trim())
+            .fetch_optional(&db.pool)
+            .await?;
+    let (order_id, number, status) = found.ok_or_else(|| StepError::NotFound(number_or_id.to_string()))?;
+    let (from, to) = step.moves();
+    let name = match step {
+        Step::Fulfil => "fulfil",
+        Step::Ship { .. } => "ship",
+        Step::Deliver => "deliver",
+    };
+    let wrong =
+        |status: String| StepError::WrongState { number: number.clone(), status, step: name, from: from.join(" or ") };
+    if !from.contains(&status.as_str()) {
+        return Err(wrong(status));
+    }
+    let t = crate::ids::now();
+    let mut tx = db.begin_write().await?;
+    let moved = sqlx::query(
+        "update customer_order set status = $1, updated_at = $2,
+           tracking = coalesce($3, tracking),
+           shipped_at = case when $1 = 'shipped' then $2 else shipped_at end,
+           delivered_at = case when $1 = 'delivered' then $2 else delivered_at end
+         where order_id = $4 and status = $5",
+    )
+    .bind(to.as_str())
+    .bind(t)
+    .bind(match step {
+        Step::Ship { tracking } => tracking.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+        _ => None,
+    })
+    .bind(&order_id)
+    .bind(&status)
+    .execute(&mut **tx)
+    .await?;
+    if moved.rows_affected() == 0 {
+        let now: String = sqlx::query_scalar("select status from customer_order where order_id = $1")
+            .bind(&order_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        return Err(wrong(now));
+    }
+    let order = load_in(&mut tx, &order_id).await?.ok_or_else(|| StepError::NotFound(order_id.clone()))?;
+    if to == Status::Shipped {
+        let link = format!("{public_url}/orders/{order_id}?token={}", token(key, &order_id));
+        let tracking = order
+            .tracking
+            .as_deref()
+            .map(|t| format!("The carrier's tracking reference is {t}.\n\n"))
+            .unwrap_or_default();
+        let mail = crate::mail::Mail {
+            subject: format!("Your order {number} is on its way"),
+            text: format!(
+                "Good day,\n\nYour parcel from Atelier Arôme has left the atelier and is travelling to you.\n\n{tracking}You can follow your order here:\n{link}\n\nPlease keep the bottles upright once they arrive.\n\nWith our regards,\nThe atelier\n"
+            ),
+            html: None,
+        };
+        crate::mail::enqueue(&mut tx, "order_shipped", &format!("order-shipped:{order_id}"), &order.email, &mail)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(order)
+}
+
+/// Orders for staff, newest first, optionally of one status.
+pub async fn list(
+    db: &Db,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(String, String, String, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select number, status, email, total_minor, created_at from customer_order
+         where ($1 = '' or status = $1) order by created_at desc, number desc limit $2",
+    )
+    .bind(status.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
 }
 
 /// `YYYY-MM-DD` of a unix time (UTC), without a date library.

@@ -105,13 +105,14 @@ impl RateLimiter {
     }
 }
 
-/// The client's address: the proxy's `X-Forwarded-For` (Netlify) or the socket's.
+/// The client's address: Netlify's `X-Nf-Client-Connection-Ip`, else the last
+/// `X-Forwarded-For` entry (the one our own proxy appended: the entries before it are whatever
+/// the client chose to send), else the socket's.
 pub fn client_ip(headers: &HeaderMap, socket: Option<IpAddr>) -> IpAddr {
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    header("x-nf-client-connection-ip")
         .and_then(|v| v.trim().parse().ok())
+        .or_else(|| header("x-forwarded-for").and_then(|v| v.rsplit(',').next()).and_then(|v| v.trim().parse().ok()))
         .or(socket)
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
@@ -137,6 +138,16 @@ mod tests {
         assert!(!same_origin(&post, "/cart/add", &h(&[("origin", "http://evil.example"), ("host", "shop.example")])));
         assert!(same_origin(&post, "/api/webhooks/stripe", &h(&[("sec-fetch-site", "cross-site")])));
         assert!(same_origin(&Method::GET, "/cart", &h(&[("sec-fetch-site", "cross-site")])));
+    }
+
+    #[test]
+    fn a_forged_forwarded_for_does_not_change_the_client() {
+        let socket: IpAddr = [203, 0, 113, 9].into();
+        let proxied = h(&[("x-forwarded-for", "1.2.3.4, 198.51.100.7")]);
+        assert_eq!(client_ip(&proxied, Some(socket)), IpAddr::from([198, 51, 100, 7]));
+        let netlify = h(&[("x-forwarded-for", "1.2.3.4"), ("x-nf-client-connection-ip", "198.51.100.8")]);
+        assert_eq!(client_ip(&netlify, Some(socket)), IpAddr::from([198, 51, 100, 8]));
+        assert_eq!(client_ip(&h(&[]), Some(socket)), socket);
     }
 
     #[test]

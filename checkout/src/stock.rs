@@ -104,6 +104,15 @@ pub async fn take(tx: &mut Transaction<'static, Any>, sku: &str, quantity: i64) 
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether `quantity` of a SKU could be sold now (inside the transaction that will sell it).
+pub async fn available_for(tx: &mut Transaction<'static, Any>, sku: &str, quantity: i64) -> Result<bool, sqlx::Error> {
+    let left: Option<i64> = sqlx::query_scalar("select on_hand - reserved from stock where sku = $1")
+        .bind(sku)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(left.is_some_and(|l| l >= quantity))
+}
+
 /// How a staff command changes stock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {

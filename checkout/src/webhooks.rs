@@ -104,6 +104,35 @@ pub async fn handle(state: &AppState, signature: Option<&str>, body: &[u8]) -> A
     apply(state, &event).await
 }
 
+/// Ends an unpaid session whose time is up (the expiry worker, sandbox or Stripe alike). The
+/// event id is derived from the session, so every instance applies it once between them.
+pub async fn expire_session(state: &AppState, session: &str) -> ApiResult<Applied> {
+    let event = Event {
+        id: format!("evt_expire_{session}"),
+        kind: "checkout.session.expired".into(),
+        data: EventData { object: serde_json::json!({ "id": session, "object": "checkout.session" }) },
+    };
+    apply(state, &event).await
+}
+
+/// Ends an unpaid order that never got a payment session.
+pub async fn expire_order(state: &AppState, order_id: &str, event_id: &str) -> ApiResult<Applied> {
+    let event = Event {
+        id: event_id.to_string(),
+        kind: "checkout.session.expired".into(),
+        data: EventData { object: serde_json::json!({ "metadata": { "order_id": order_id } }) },
+    };
+    apply(state, &event).await
+}
+
+/// Cancels an order whose payment session could not be opened, giving its stock back.
+pub async fn cancel_unopened(state: &AppState, order_id: &str) -> ApiResult<Applied> {
+    let mut tx = state.db.begin_write().await?;
+    let outcome = close(&mut tx, order_id, Status::Cancelled).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
 /// Applies a verified event exactly once.
 pub async fn apply(state: &AppState, event: &Event) -> ApiResult<Applied> {
     let db = &state.db;
@@ -131,7 +160,7 @@ pub async fn apply(state: &AppState, event: &Event) -> ApiResult<Applied> {
         "checkout.session.async_payment_succeeded" => mark_paid(state, &mut tx, &order_id, obj).await?,
         "checkout.session.async_payment_failed" => close(&mut tx, &order_id, Status::Cancelled).await?,
         "checkout.session.expired" => close(&mut tx, &order_id, Status::Expired).await?,
-        "charge.refunded" => refund(&mut tx, &order_id).await?,
+        "charge.refunded" => refund(&mut tx, &order_id, obj).await?,
         _ => Applied::Ignored,
     };
     tx.commit().await?;
@@ -178,6 +207,23 @@ async fn items(tx: &mut crate::db::WriteTx, order_id: &str) -> Result<Vec<(Strin
 async fn mark_paid(state: &AppState, tx: &mut crate::db::WriteTx, order_id: &str, obj: &Value) -> ApiResult<Applied> {
     let t = now();
     let intent = obj.get("payment_intent").and_then(Value::as_str);
+    // The session must have charged what the order says, in its currency.
+    let (total, currency): (i64, String) =
+        sqlx::query_as("select total_minor, currency from customer_order where order_id = $1")
+            .bind(order_id)
+            .fetch_one(&mut ***tx)
+            .await?;
+    let charged = obj.get("amount_total").and_then(Value::as_i64);
+    let charged_in = obj.get("currency").and_then(Value::as_str);
+    if charged.is_some_and(|c| c != total) || charged_in.is_some_and(|c| !c.eq_ignore_ascii_case(&currency)) {
+        flag_refund(
+            tx,
+            order_id,
+            &format!("the payment was {charged:?} {charged_in:?}, the order totals {total} {currency}"),
+        )
+        .await?;
+        return Ok(Applied::Ignored);
+    }
     let moved = sqlx::query(
         "update customer_order set status = 'paid', stock_state = 'committed', paid_at = $1, updated_at = $1,
          payment_intent = coalesce($2, payment_intent) where order_id = $3 and status = 'pending_payment'",
@@ -203,12 +249,22 @@ async fn mark_paid(state: &AppState, tx: &mut crate::db::WriteTx, order_id: &str
         if !(matches!(status.as_str(), "expired" | "cancelled") && row.get::<String, _>("stock_state") == "released") {
             return Ok(Applied::Ignored);
         }
-        for (sku, q) in items(tx, order_id).await? {
+        let lines = items(tx, order_id).await?;
+        let mut gone = None;
+        for (sku, q) in &lines {
+            if !stock::available_for(tx, sku, *q).await? {
+                gone = Some(sku.clone());
+                break;
+            }
+        }
+        if let Some(sku) = gone {
+            flag_refund(tx, order_id, &format!("it was paid after its reservation lapsed and {sku} is sold out"))
+                .await?;
+            return Ok(Applied::Applied);
+        }
+        for (sku, q) in lines {
             if !stock::take(tx, &sku, q).await? {
-                tracing::error!(order = order_id, sku = %sku, "paid after expiry but the stock is gone: refund needed");
-                return Err(ApiError::Conflict(format!(
-                    "order {order_id} was paid after its reservation expired and {sku} is sold out"
-                )));
+                return Err(ApiError::Conflict(format!("{sku} sold out while order {order_id} was being paid")));
             }
             crate::alerts::after_stock_change(tx, &sku).await?;
         }
@@ -230,7 +286,7 @@ async fn mark_paid(state: &AppState, tx: &mut crate::db::WriteTx, order_id: &str
     Ok(Applied::Applied)
 }
 
-async fn close(tx: &mut crate::db::WriteTx, order_id: &str, to: Status) -> ApiResult<Applied> {
+pub(crate) async fn close(tx: &mut crate::db::WriteTx, order_id: &str, to: Status) -> ApiResult<Applied> {
     let moved = sqlx::query("update customer_order set status = $1, stock_state = 'released', updated_at = $2 where order_id = $3 and status = 'pending_payment'")
         .bind(to.as_str())
         .bind(now())
@@ -247,7 +303,11 @@ async fn close(tx: &mut crate::db::WriteTx, order_id: &str, to: Status) -> ApiRe
     Ok(Applied::Applied)
 }
 
-async fn refund(tx: &mut crate::db::WriteTx, order_id: &str) -> ApiResult<Applied> {
+async fn refund(tx: &mut crate::db::WriteTx, order_id: &str, charge: &Value) -> ApiResult<Applied> {
+    // A partial refund leaves the order as it is (staff settle it with the shopper).
+    if charge.get("refunded").and_then(Value::as_bool) == Some(false) {
+        return Ok(Applied::Ignored);
+    }
     let moved = sqlx::query(
         "update customer_order set status = 'refunded', updated_at = $1 where order_id = $2 and status in ('paid', 'fulfilled', 'shipped', 'delivered')",
     )
@@ -255,7 +315,42 @@ async fn refund(tx: &mut crate::db::WriteTx, order_id: &str) -> ApiResult<Applie
     .bind(order_id)
     .execute(&mut ***tx)
     .await?;
-    Ok(if moved.rows_affected() == 1 { Applied::Applied } else { Applied::Ignored })
+    if moved.rows_affected() == 1 {
+        return Ok(Applied::Applied);
+    }
+    let status: String = sqlx::query_scalar("select status from customer_order where order_id = $1")
+        .bind(order_id)
+        .fetch_one(&mut ***tx)
+        .await?;
+    if status == Status::PendingPayment.as_str() {
+        // The refund overtook the payment's own event. Refusing it (nothing is recorded) makes
+        // Stripe deliver it again later, after the payment has been applied.
+        return Err(ApiError::Conflict(format!("order {order_id} is not paid yet; deliver the refund again later")));
+    }
+    Ok(Applied::Ignored)
+}
+
+/// Marks an order whose money must go back, and tells staff (once).
+async fn flag_refund(tx: &mut crate::db::WriteTx, order_id: &str, reason: &str) -> ApiResult<()> {
+    sqlx::query("update customer_order set refund_needed = 1, updated_at = $1 where order_id = $2")
+        .bind(now())
+        .bind(order_id)
+        .execute(&mut ***tx)
+        .await?;
+    let number: String = sqlx::query_scalar("select number from customer_order where order_id = $1")
+        .bind(order_id)
+        .fetch_one(&mut ***tx)
+        .await?;
+    tracing::error!(order = %order_id, %reason, "payment needs a refund");
+    let mail = crate::mail::Mail {
+        subject: format!("Refund needed: order {number}"),
+        text: format!(
+            "Order {number} ({order_id}) was paid, but it cannot be fulfilled: {reason}.\n\nRefund the payment in the Stripe dashboard; the order is kept as it is.\n"
+        ),
+        html: None,
+    };
+    crate::mail::enqueue(tx, "refund_needed", &format!("refund-needed:{order_id}"), crate::mail::STAFF, &mail).await?;
+    Ok(())
 }
 
 #[cfg(test)]

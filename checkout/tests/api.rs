@@ -114,7 +114,12 @@ on_both_engines!(declining_releases_the_stock, |engine: Engine| async move {
     assert_eq!(shop.available("LAV-30").await, 2);
     let status: String =
         sqlx::query_scalar("select status from customer_order").fetch_one(&shop.state.db.pool).await.unwrap();
-    assert_eq!(status, "expired");
+    assert_eq!(status, "cancelled");
+    // The declined session takes no second verdict: paying it now changes nothing.
+    let r = shop.form(&url, "action=pay", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(shop.available("LAV-30").await, 2);
+    assert_eq!(shop.count("select count(*) from customer_order where status = 'cancelled'").await, 1);
     // The cart survives, so the shopper can try again.
     assert_eq!(shop.get("/api/cart", Some(&cookie)).await.json()["count"], 2);
 });
@@ -236,3 +241,40 @@ async fn openapi_documents_every_json_route() {
     assert!(atelier_checkout::views::check_templates().is_ok());
     let _ = ADDRESS;
 }
+
+on_both_engines!(staff_move_paid_orders_along_and_the_shopper_hears_of_it, |engine: Engine| async move {
+    use atelier_checkout::orders::{advance, Step, StepError};
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 3).await;
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    let started = shop.checkout(&cookie).await.json();
+    let number = started["number"].as_str().unwrap().to_string();
+    assert!(number.starts_with(&format!("AA-{}-", &atelier_checkout::orders::date(atelier_checkout::ids::now())[..4])));
+    let key = shop.state.config.link_key.clone();
+    let go = |step: Step| {
+        let (db, key, number) = (shop.state.db.clone(), key.clone(), number.clone());
+        async move { advance(&db, &key, "https://shop.example", &number, &step).await }
+    };
+    // Not paid yet: nothing moves.
+    assert!(matches!(go(Step::Fulfil).await, Err(StepError::WrongState { .. })));
+    shop.form(started["payment_url"].as_str().unwrap(), "action=pay", None).await;
+    assert_eq!(go(Step::Fulfil).await.unwrap().status, "fulfilled");
+    assert!(matches!(go(Step::Deliver).await, Err(StepError::WrongState { .. })), "not shipped yet");
+    let shipped = go(Step::Ship { tracking: Some(" 6A123456789 ".into()) }).await.unwrap();
+    assert_eq!((shipped.status.as_str(), shipped.tracking.as_deref()), ("shipped", Some("6A123456789")));
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'order_shipped'").await, 1);
+    let page = shop.get(started["order_url"].as_str().unwrap(), None).await;
+    assert!(page.body.contains("6A123456789") && page.body.contains("on its way"), "{}", page.body);
+    assert_eq!(go(Step::Deliver).await.unwrap().status, "delivered");
+    assert!(matches!(go(Step::Ship { tracking: None }).await, Err(StepError::WrongState { .. })));
+    assert!(matches!(
+        advance(&shop.state.db, &key, "", "AA-1999-000001", &Step::Fulfil).await,
+        Err(StepError::NotFound(_))
+    ));
+    // The paid cart is gone; its lingering cookie gets a clear 404, not a server error.
+    let r = shop.json("PATCH", "/api/cart/items/LAV-10", r#"{"quantity":2}"#, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().contains("no longer open"));
+    let r = shop.form("/cart/update", "sku=LAV-10&quantity=2", Some(&cookie)).await;
+    assert!(r.status.is_redirection(), "{} {}", r.status, r.body);
+});

@@ -107,6 +107,45 @@ on_both_engines!(out_of_order_and_late_events_never_undo, |engine: Engine| async
     assert_eq!(shop.available("LAV-10").await, 5);
 });
 
+on_both_engines!(refunds_overtaking_payments_and_payments_that_cannot_be_honoured, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    // The refund is delivered before the payment it refunds: refused unrecorded, so Stripe
+    // delivers it again, and then it applies.
+    let (order, session) = open_order(&shop).await;
+    let refund = event("evt_r1", "charge.refunded", &order, &session, true);
+    let r = signed(&shop, &refund).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(shop.count("select count(*) from webhook_event where event_id = 'evt_r1'").await, 0);
+    signed(&shop, &event("evt_p1", "checkout.session.completed", &order, &session, true)).await;
+    assert_eq!(signed(&shop, &refund).await.json()["result"], "applied");
+    assert_eq!(status(&shop, &order).await, "refunded");
+
+    // Paid after its reservation lapsed and someone else bought the last bottles: not sold
+    // twice; the order is flagged for a refund and staff are told, once.
+    let (late, late_session) = open_order(&shop).await;
+    signed(&shop, &event("evt_x1", "checkout.session.expired", &late, &late_session, false)).await;
+    shop.set_stock("LAV-10", 1).await;
+    let r = signed(&shop, &event("evt_p2", "checkout.session.completed", &late, &late_session, true)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(status(&shop, &late).await, "expired");
+    assert_eq!(shop.on_hand("LAV-10").await, 1, "the one bottle left is not sold to a two-bottle order");
+    assert_eq!(shop.count("select refund_needed from customer_order where order_id = (select order_id from customer_order where status = 'expired')").await, 1);
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'refund_needed'").await, 1);
+    signed(&shop, &event("evt_p3", "checkout.session.async_payment_succeeded", &late, &late_session, true)).await;
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'refund_needed'").await, 1, "told once");
+
+    // A session that charged another amount than the order's total does not make it paid.
+    shop.set_stock("LAV-10", 5).await;
+    let (odd, odd_session) = open_order(&shop).await;
+    let mut body: serde_json::Value =
+        serde_json::from_str(&event("evt_p4", "checkout.session.completed", &odd, &odd_session, true)).unwrap();
+    body["data"]["object"]["amount_total"] = 1.into();
+    body["data"]["object"]["currency"] = "eur".into();
+    signed(&shop, &body.to_string()).await;
+    assert_eq!(status(&shop, &odd).await, "pending_payment");
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'refund_needed'").await, 2);
+});
+
 on_both_engines!(bad_signatures_and_bodies_change_nothing, |engine: Engine| async move {
     let shop = TestShop::new(engine).await;
     let (order, session) = open_order(&shop).await;

@@ -18,5 +18,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog(cmd) => service::catalog(&cli.root, cmd),
         Command::Stock(cmd) => service::stock(&cli.root, cmd),
         Command::Export => service::export(&cli.root),
+        Command::Order(cmd) => service::order(&cli.root, cmd),
     }
 }

@@ -54,7 +54,7 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
         if let Ok(mut f) = catalog_file.lock() {
             *f = Some(catalog);
         }
-        let state = AppState::new(db, service_config, &output);
+        let state = AppState::new(db, service_config, &output)?;
         let workers = Workers::start(&state)?;
         let app = atelier_checkout::app(state)
             .merge(dev.router())

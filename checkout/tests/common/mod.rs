@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod stripe_standin;
+
 use atelier_checkout::{AppState, Db, ServiceConfig};
 use atelier_domain::{CatalogEntry, CatalogExport, CatalogSize, Currency};
 use axum::body::Body;
@@ -55,14 +57,37 @@ impl TestShop {
         TestShop::on(&url, dir).await
     }
 
+    /// A shop whose embedded configuration is changed first (Stripe payments, say).
+    pub async fn configured(engine: Engine, change: impl FnOnce(&mut ServiceConfig)) -> TestShop {
+        let dir = tempfile::tempdir().unwrap();
+        let url = fresh_database(engine, dir.path()).await;
+        TestShop::on_with(&url, dir, change).await
+    }
+
     /// A shop (an instance) on an existing database.
     pub async fn on(url: &str, dir: tempfile::TempDir) -> TestShop {
+        TestShop::on_with(url, dir, |_| {}).await
+    }
+
+    async fn on_with(url: &str, dir: tempfile::TempDir, change: impl FnOnce(&mut ServiceConfig)) -> TestShop {
         let db = Db::connect(url).await.expect("connect");
         db.migrate().await.expect("migrate");
         atelier_checkout::catalog::sync(&db, &catalog()).await.expect("sync");
-        let config = ServiceConfig::embedded(dir.path().to_path_buf(), url);
-        let state = AppState::new(db, config, dir.path());
+        let mut config = ServiceConfig::embedded(dir.path().to_path_buf(), url);
+        change(&mut config);
+        let state = AppState::new(db, config, dir.path()).expect("state");
         TestShop { state, dir, database_url: url.to_string() }
+    }
+
+    /// Serves the shop on a free loopback port; its base address.
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = atelier_checkout::app(self.state.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
+        });
+        url
     }
 
     /// Another instance on the same database.

@@ -1,0 +1,377 @@
+//! A local stand-in for the part of Stripe's API the shop uses, speaking Stripe's wire format:
+//! form-encoded requests with bracketed keys (as async-stripe sends them), Bearer-key
+//! authentication, JSON objects shaped as Stripe's (so async-stripe's own types parse them),
+//! Stripe's error envelope, and events signed the way Stripe signs them, POSTed over HTTP to
+//! the service's webhook endpoint. Stripe itself cannot be reached from here.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The secret key the stand-in accepts.
+pub const SECRET_KEY: &str = "sk_test_standin_4eC39HqLyjWDarjtT1zdp7dc";
+
+/// One request the stand-in received: method and path, and its form fields in order.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub route: String,
+    pub form: Vec<(String, String)>,
+}
+
+impl Received {
+    /// A field's value.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    sessions: BTreeMap<String, Value>,
+    received: Vec<Received>,
+    webhook_url: Option<String>,
+    webhook_secret: String,
+    delivered: Vec<(String, u16)>,
+    counter: u64,
+}
+
+/// The running stand-in.
+#[derive(Clone)]
+pub struct StripeStandIn {
+    /// `http://127.0.0.1:PORT` — the service's `STRIPE_API_BASE`.
+    pub url: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+type Shared = Arc<Mutex<Inner>>;
+
+impl StripeStandIn {
+    /// Starts the stand-in on a free loopback port; events are signed with `webhook_secret`.
+    pub async fn start(webhook_secret: &str) -> StripeStandIn {
+        let inner: Shared =
+            Arc::new(Mutex::new(Inner { webhook_secret: webhook_secret.to_string(), ..Inner::default() }));
+        let app = Router::new()
+            .route("/v1/checkout/sessions", post(create_session))
+            .route("/v1/checkout/sessions/{id}", get(retrieve_session))
+            .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        StripeStandIn { url, inner }
+    }
+
+    /// Where events go (the service's `/api/webhooks/stripe`).
+    pub fn deliver_to(&self, url: &str) {
+        self.inner.lock().unwrap().webhook_url = Some(url.to_string());
+    }
+
+    /// Every request received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.lock().unwrap().received.clone()
+    }
+
+    /// A session as the stand-in holds it.
+    pub fn session(&self, id: &str) -> Value {
+        self.inner.lock().unwrap().sessions.get(id).cloned().unwrap_or(Value::Null)
+    }
+
+    /// Events delivered so far: (type, HTTP status the service answered).
+    pub fn delivered(&self) -> Vec<(String, u16)> {
+        self.inner.lock().unwrap().delivered.clone()
+    }
+
+    /// The shopper pays on the hosted page: the session completes and Stripe sends
+    /// `checkout.session.completed`. Returns the service's HTTP status.
+    pub async fn pay(&self, session_id: &str) -> u16 {
+        let session = {
+            let mut inner = self.inner.lock().unwrap();
+            inner.counter += 1;
+            let intent = format!("pi_standin_{:06}", inner.counter);
+            let s = inner.sessions.get_mut(session_id).expect("a session the stand-in made");
+            s["status"] = json!("complete");
+            s["payment_status"] = json!("paid");
+            s["payment_intent"] = json!(intent);
+            s["url"] = Value::Null;
+            s.clone()
+        };
+        self.send_event("checkout.session.completed", session).await
+    }
+
+    /// The payment is refunded in full: Stripe sends `charge.refunded` for the charge.
+    pub async fn refund(&self, session_id: &str) -> u16 {
+        let session = self.session(session_id);
+        let charge = json!({
+            "id": format!("ch_standin_{}", &session_id[session_id.len().saturating_sub(8)..]),
+            "object": "charge",
+            "amount": session["amount_total"],
+            "amount_captured": session["amount_total"],
+            "amount_refunded": session["amount_total"],
+            "currency": session["currency"],
+            "payment_intent": session["payment_intent"],
+            "paid": true,
+            "refunded": true,
+            "status": "succeeded",
+            "livemode": false,
+            "metadata": {},
+        });
+        self.send_event("charge.refunded", charge).await
+    }
+
+    /// Sends a signed event about an object, as Stripe does.
+    pub async fn send_event(&self, kind: &str, object: Value) -> u16 {
+        let (url, secret, id) = {
+            let mut inner = self.inner.lock().unwrap();
+            inner.counter += 1;
+            (
+                inner.webhook_url.clone().expect("deliver_to first"),
+                inner.webhook_secret.clone(),
+                format!("evt_standin_{:06}", inner.counter),
+            )
+        };
+        let body = json!({
+            "id": id,
+            "object": "event",
+            "api_version": "2025-03-31.basil",
+            "created": atelier_checkout::ids::now(),
+            "livemode": false,
+            "pending_webhooks": 1,
+            "request": { "id": null, "idempotency_key": null },
+            "type": kind,
+            "data": { "object": object },
+        })
+        .to_string();
+        let signature =
+            atelier_checkout::webhooks::signature_header(&secret, atelier_checkout::ids::now(), body.as_bytes());
+        let status = post_json(&url, &body, &signature).await;
+        self.inner.lock().unwrap().delivered.push((kind.to_string(), status));
+        status
+    }
+}
+
+/// A bare HTTP/1.1 POST over a loopback socket; returns the status code.
+async fn post_json(url: &str, body: &str, signature: &str) -> u16 {
+    let rest = url.strip_prefix("http://").expect("an http:// webhook address");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("the service listens");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)\r\nContent-Type: application/json; charset=utf-8\r\nStripe-Signature: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// Stripe's error envelope.
+fn stripe_error(status: StatusCode, kind: &str, message: &str, param: Option<&str>) -> Response {
+    (status, Json(json!({ "error": { "type": kind, "message": message, "param": param } }))).into_response()
+}
+
+fn authorised(headers: &HeaderMap) -> bool {
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(format!("Bearer {SECRET_KEY}").as_str())
+}
+
+/// Reads a form-encoded body as async-stripe writes it (`a[b][0][c]=v`), keeping the order.
+fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
+}
+
+async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if !authorised(&headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided", None);
+    }
+    let form = form_pairs(&body);
+    let field = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let mut inner = inner.lock().unwrap();
+    inner.received.push(Received { route: "POST /v1/checkout/sessions".into(), form: form.clone() });
+    if field("mode").as_deref() != Some("payment") {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "Missing required param: mode.",
+            Some("mode"),
+        );
+    }
+    let Some(success_url) = field("success_url") else {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "Missing required param: success_url.",
+            Some("success_url"),
+        );
+    };
+    let mut total = 0i64;
+    let mut currency = None;
+    let mut i = 0;
+    while let Some(quantity) = field(&format!("line_items[{i}][quantity]")) {
+        let p = |k: &str| field(&format!("line_items[{i}][price_data][{k}]"));
+        let (Some(c), Some(amount), Some(_name)) = (p("currency"), p("unit_amount"), p("product_data][name")) else {
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "Each line item needs price_data with currency, unit_amount and product_data[name].",
+                Some(&format!("line_items[{i}]")),
+            );
+        };
+        let (Ok(amount), Ok(quantity)) = (amount.parse::<i64>(), quantity.parse::<i64>()) else {
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "Invalid integer.",
+                Some(&format!("line_items[{i}]")),
+            );
+        };
+        if currency.get_or_insert(c.clone()) != &c {
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "All line items must share one currency.",
+                Some("line_items"),
+            );
+        }
+        total += amount * quantity;
+        i += 1;
+    }
+    if i == 0 {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "You must provide at least one line item.",
+            Some("line_items"),
+        );
+    }
+    let now = atelier_checkout::ids::now();
+    let expires_at = field("expires_at").and_then(|e| e.parse::<i64>().ok()).unwrap_or(now + 86_400);
+    if !(now + 1800 - 5..=now + 86_400).contains(&expires_at) {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.",
+            Some("expires_at"),
+        );
+    }
+    let metadata: serde_json::Map<String, Value> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("metadata[").and_then(|k| k.strip_suffix(']')).map(|k| (k.to_string(), json!(v)))
+        })
+        .collect();
+    inner.counter += 1;
+    let id = format!("cs_test_standin{:06}", inner.counter);
+    let session = json!({
+        "id": id.clone(),
+        "object": "checkout.session",
+        "adaptive_pricing": null,
+        "after_expiration": null,
+        "allow_promotion_codes": null,
+        "amount_subtotal": total,
+        "amount_total": total,
+        "automatic_tax": { "enabled": false, "liability": null, "provider": null, "status": null },
+        "billing_address_collection": null,
+        "cancel_url": field("cancel_url"),
+        "client_reference_id": field("client_reference_id"),
+        "client_secret": null,
+        "collected_information": null,
+        "consent": null,
+        "consent_collection": null,
+        "created": now,
+        "currency": currency,
+        "currency_conversion": null,
+        "custom_fields": [],
+        "custom_text": { "after_submit": null, "shipping_address": null, "submit": null, "terms_of_service_acceptance": null },
+    });
+    // Split in two: one `json!` this size exceeds the macro recursion limit.
+    let rest = json!({
+        "customer": null,
+        "customer_creation": "if_required",
+        "customer_details": null,
+        "customer_email": field("customer_email"),
+        "discounts": [],
+        "expires_at": expires_at,
+        "invoice": null,
+        "invoice_creation": null,
+        "livemode": false,
+        "locale": null,
+        "metadata": metadata,
+        "mode": "payment",
+        "payment_intent": null,
+        "payment_link": null,
+        "payment_method_collection": "if_required",
+        "payment_method_configuration_details": null,
+        "payment_method_options": null,
+        "payment_method_types": ["card"],
+        "payment_status": "unpaid",
+        "phone_number_collection": { "enabled": false },
+        "recovered_from": null,
+        "saved_payment_method_options": null,
+        "setup_intent": null,
+        "shipping_address_collection": null,
+        "shipping_cost": null,
+        "shipping_options": [],
+        "status": "open",
+        "submit_type": null,
+        "subscription": null,
+        "success_url": success_url,
+        "total_details": { "amount_discount": 0, "amount_shipping": 0, "amount_tax": 0 },
+        "ui_mode": "hosted",
+        "url": format!("https://checkout.stripe.com/c/pay/{id}"),
+    });
+    let mut session = session;
+    if let (Some(a), Value::Object(b)) = (session.as_object_mut(), rest) {
+        a.extend(b);
+    }
+    inner.sessions.insert(id, session.clone());
+    Json(session).into_response()
+}
+
+async fn retrieve_session(State(inner): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if !authorised(&headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided", None);
+    }
+    let mut inner = inner.lock().unwrap();
+    inner.received.push(Received { route: format!("GET /v1/checkout/sessions/{id}"), form: Vec::new() });
+    match inner.sessions.get(&id) {
+        Some(s) => Json(s.clone()).into_response(),
+        None => stripe_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            &format!("No such checkout.session: '{id}'"),
+            Some("session"),
+        ),
+    }
+}
+
+async fn expire_session(State(shared): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if !authorised(&headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided", None);
+    }
+    let mut inner = shared.lock().unwrap();
+    inner.received.push(Received { route: format!("POST /v1/checkout/sessions/{id}/expire"), form: Vec::new() });
+    let Some(s) = inner.sessions.get_mut(&id) else {
+        return stripe_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            &format!("No such checkout.session: '{id}'"),
+            Some("session"),
+        );
+    };
+    if s["status"] != "open" {
+        let message = format!("Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a status of \"{}\".", s["status"].as_str().unwrap_or(""));
+        return stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", &message, None);
+    }
+    s["status"] = json!("expired");
+    s["url"] = Value::Null;
+    Json(s.clone()).into_response()
+}
