@@ -246,7 +246,14 @@ fn apply_content(
                 {
                     return Err(Rebuild::Full);
                 }
+                // What loading worked out across files stays as it was unless the edit
+                // reshapes the site (then `relink` recomputes it).
                 page.section = old.section;
+                page.ancestors = old.ancestors.clone();
+                page.lower = old.lower;
+                page.higher = old.higher;
+                page.listed = old.listed;
+                page.assets = old.assets.clone();
                 let anchor = old
                     .section
                     .and_then(|s| site.library.sections[s].meta.insert_anchor_links.clone())

@@ -241,7 +241,8 @@ impl Site {
                     Some("internal/alias.html".into()),
                 );
             }
-            if s.meta.generate_feeds {
+            // As Zola: a feed with no dated page is not written at all.
+            if s.meta.generate_feeds && self.any_dated(&s.pages) {
                 for f in &self.config.feed_filenames {
                     add(
                         Job::Feed(FeedScope::Section(sid), f.clone()),
@@ -304,7 +305,7 @@ impl Site {
                         Some("internal/alias.html".into()),
                     );
                 }
-                if t.config.feed {
+                if t.config.feed && self.any_dated(&term.pages) {
                     for f in &self.config.feed_filenames {
                         add(
                             Job::Feed(FeedScope::Term(ti, xi), f.clone()),
@@ -317,7 +318,7 @@ impl Site {
                 }
             }
         }
-        if self.config.generate_feeds {
+        if self.config.generate_feeds && lib.pages.iter().any(|p| p.renders() && p.date.is_some()) {
             for f in &self.config.feed_filenames {
                 add(Job::Feed(FeedScope::Root, f.clone()), f.clone(), vec![Dep::AllPages], 0, Some(f.clone()));
             }
@@ -529,6 +530,10 @@ impl Site {
             }
         };
         Ok(text.into_bytes())
+    }
+
+    fn any_dated(&self, ids: &[PageId]) -> bool {
+        ids.iter().any(|&p| self.library.pages[p].date.is_some())
     }
 
     fn render_feed(&self, scope: FeedScope, file: &str) -> Result<String> {

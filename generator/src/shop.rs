@@ -168,7 +168,13 @@ fn locate_sku(split: &crate::front_matter::Split<'_>, sku: &str) -> usize {
 /// The catalog export of every essence, in SKU order.
 pub fn catalog(shop: &ShopConfig, lib: &Library) -> CatalogExport {
     let mut essences: Vec<CatalogEntry> =
-        lib.pages.iter().filter_map(|p| p.essence.as_ref().map(|e| CatalogEntry::new(e, &p.slug, &p.path))).collect();
+        // Only what a shopper can reach is sold: no drafts (even under `--drafts`), no pages that
+        // are not rendered.
+        lib.pages
+            .iter()
+            .filter(|p| !p.meta.draft && p.renders())
+            .filter_map(|p| p.essence.as_ref().map(|e| CatalogEntry::new(e, &p.slug, &p.path)))
+            .collect();
     essences.sort_by(|a, b| a.sku.cmp(&b.sku));
     CatalogExport { format: CATALOG_FORMAT_VERSION, currency: shop.currency, essences }
 }

@@ -155,3 +155,49 @@ fn data_changes_reach_the_outputs_that_loaded_them() {
     assert_eq!(out.rendered_files, vec!["404.html"]);
     assert_eq!(fixture.read("404.html"), "stock=0");
 }
+
+/// Every file of a folder, by relative path.
+fn tree(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn an_incremental_edit_gives_the_same_site_as_a_full_build() {
+    let fixture = TestSite::fixture("zola");
+    let mut site = loaded(&fixture);
+    // A body edit of a page with neighbours, and one of a bundle page with assets.
+    fixture.write("content/blog/second.md", "+++\ntitle = \"Second\"\ndate = 2024-02-10\nupdated = 2024-03-01\n[taxonomies]\ntags = [\"rust\"]\n+++\nA new body.\n");
+    let out = incremental::apply(&mut site, &content("blog/second.md")).unwrap();
+    incremental::finish(&mut site, &out.later).unwrap();
+    let bundle = std::fs::read_to_string(fixture.root().join("content/blog/with-assets/index.md")).unwrap();
+    fixture.write("content/blog/with-assets/index.md", &bundle.replace("A picture", "A drawing"));
+    let out = incremental::apply(&mut site, &content("blog/with-assets/index.md")).unwrap();
+    assert!(!out.full);
+    incremental::finish(&mut site, &out.later).unwrap();
+    // A static file edit afterwards must not lose the bundle's assets.
+    let out = incremental::apply(&mut site, &ChangeSet { statics: true, ..ChangeSet::default() }).unwrap();
+    incremental::finish(&mut site, &out.later).unwrap();
+
+    let fresh = TestSite::fixture("zola");
+    for rel in ["content/blog/second.md", "content/blog/with-assets/index.md"] {
+        fresh.write(rel, &std::fs::read_to_string(fixture.root().join(rel)).unwrap());
+    }
+    fresh.build();
+    let (a, b) = (tree(&fixture.public("")), tree(&fresh.public("")));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "the same files");
+    for (path, bytes) in &a {
+        assert!(
+            bytes == &b[path],
+            "{path} differs from a full build:\n{}\n---\n{}",
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&b[path])
+        );
+    }
+}

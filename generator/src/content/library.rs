@@ -112,7 +112,10 @@ impl Library {
                     self.pages[pid].listed = false;
                 }
             }
-            if self.sections[sid].meta.transparent {
+            // As Zola: pages of an unsorted section have no neighbours.
+            if self.sections[sid].meta.transparent
+                || self.sections[sid].meta.sort_by == crate::front_matter::SortBy::None
+            {
                 continue;
             }
             let list = self.sections[sid].pages.clone();

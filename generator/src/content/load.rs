@@ -257,10 +257,27 @@ pub(crate) fn read_file(
             diagnostics.push(Diagnostic::at(&shown, locate("path"), 1, "front matter: `path` cannot be empty"));
             String::new()
         }
+        Some(p) if escapes(p) => {
+            diagnostics.push(Diagnostic::at(
+                &shown,
+                locate("path"),
+                1,
+                format!("front matter: `path` {p:?} may not contain `..`, `\\` or `//`: it must stay inside the site"),
+            ));
+            String::new()
+        }
         Some(p) => format!("/{}/", p.trim().trim_matches('/')),
         None if components.is_empty() => format!("/{slug}/"),
         None => format!("/{}/{slug}/", components.join("/")),
     };
+    for alias in meta.aliases.iter().filter(|a| escapes(a)) {
+        diagnostics.push(Diagnostic::at(
+            &shown,
+            locate("aliases"),
+            1,
+            format!("front matter: alias {alias:?} may not contain `..`, `\\` or `//`: it must stay inside the site"),
+        ));
+    }
     for (kind, terms) in &meta.taxonomies {
         let line = locate(&format!("taxonomies.{kind}"));
         if config.taxonomy(kind).is_none() {
@@ -381,4 +398,10 @@ fn attach_assets(pages: &mut [Page], sections: &mut [Section], files: &[String],
             s.assets = assets;
         }
     }
+}
+
+/// Whether a site path from front matter would write outside the output folder.
+fn escapes(path: &str) -> bool {
+    let p = path.trim();
+    p.contains('\\') || p.trim_start_matches('/').contains("//") || p.split('/').any(|seg| seg == ".." || seg == ".")
 }
