@@ -21,14 +21,6 @@ async fn stripe_shop(engine: Engine, api_base: &str) -> (TestShop, String) {
     (shop, url)
 }
 
-async fn status(shop: &TestShop, order: &str) -> String {
-    sqlx::query_scalar("select status from customer_order where order_id = $1")
-        .bind(order)
-        .fetch_one(&shop.state.db.pool)
-        .await
-        .unwrap()
-}
-
 on_both_engines!(a_stripe_payment_from_session_to_confirmation, |engine: Engine| async move {
     let stripe = StripeStandIn::start(WEBHOOK_SECRET).await;
     let (shop, url) = stripe_shop(engine, &stripe.url).await;
@@ -89,11 +81,11 @@ on_both_engines!(a_stripe_payment_from_session_to_confirmation, |engine: Engine|
         .unwrap();
     assert_eq!(shop.get(&format!("/pay/{session_id}"), None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(shop.form(&format!("/pay/{session_id}"), "action=pay", None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(status(&shop, &order).await, "pending_payment");
+    assert_eq!(shop.status(&order).await, "pending_payment");
 
     // The shopper pays on Stripe; the signed event comes over HTTP.
     assert_eq!(stripe.pay(&session_id).await, 200);
-    assert_eq!(status(&shop, &order).await, "paid");
+    assert_eq!(shop.status(&order).await, "paid");
     assert_eq!((shop.available("LAV-10").await, shop.on_hand("LAV-10").await), (3, 3), "sold");
     assert_eq!(shop.on_hand("ROSE-2").await, 0);
     assert_eq!(shop.count("select count(*) from outbox where kind = 'order_confirmation'").await, 1);
@@ -106,7 +98,7 @@ on_both_engines!(a_stripe_payment_from_session_to_confirmation, |engine: Engine|
 
     // A refund at Stripe reaches the order through the charge's payment intent.
     assert_eq!(stripe.refund(&session_id).await, 200);
-    assert_eq!(status(&shop, &order).await, "refunded");
+    assert_eq!(shop.status(&order).await, "refunded");
 });
 
 on_both_engines!(unpaid_stripe_sessions_are_expired_at_stripe_then_released, |engine: Engine| async move {
@@ -123,7 +115,7 @@ on_both_engines!(unpaid_stripe_sessions_are_expired_at_stripe_then_released, |en
     assert_eq!(atelier_checkout::payments::expire_due(&shop.state).await.unwrap(), 1);
     let routes: Vec<String> = stripe.received().into_iter().map(|r| r.route).collect();
     assert!(routes.iter().any(|r| r.ends_with("/expire")), "{routes:?}");
-    assert_eq!(status(&shop, &order).await, "expired");
+    assert_eq!(shop.status(&order).await, "expired");
     assert_eq!(shop.available("LAV-30").await, 2, "released");
     // Stripe's own `checkout.session.expired` arriving afterwards changes nothing.
     let session_id: String = sqlx::query_scalar("select payment_session from customer_order where order_id = $1")
@@ -154,12 +146,12 @@ on_both_engines!(a_session_paid_just_before_expiry_is_not_released, |engine: Eng
     stripe.pay(&session_id).await;
     sqlx::query("update customer_order set expires_at = 0").execute(&shop.state.db.pool).await.unwrap();
     assert_eq!(atelier_checkout::payments::expire_due(&shop.state).await.unwrap(), 0);
-    assert_eq!(status(&shop, &order).await, "pending_payment", "Stripe said complete: the stock stays held");
+    assert_eq!(shop.status(&order).await, "pending_payment", "Stripe said complete: the stock stays held");
     assert_eq!(shop.available("LAV-10").await, 0);
     // Then the event arrives.
     stripe.deliver_to(&format!("{url}/api/webhooks/stripe"));
     assert_eq!(stripe.send_event("checkout.session.completed", stripe.session(&session_id)).await, 200);
-    assert_eq!(status(&shop, &order).await, "paid");
+    assert_eq!(shop.status(&order).await, "paid");
     assert_eq!(shop.on_hand("LAV-10").await, 0);
 });
 

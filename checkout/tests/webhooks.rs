@@ -45,14 +45,6 @@ async fn signed(shop: &TestShop, body: &str) -> common::Reply {
     deliver(shop, body, Some(signature_header(SECRET, now(), body.as_bytes()))).await
 }
 
-async fn status(shop: &TestShop, order: &str) -> String {
-    sqlx::query_scalar("select status from customer_order where order_id = $1")
-        .bind(order)
-        .fetch_one(&shop.state.db.pool)
-        .await
-        .unwrap()
-}
-
 on_both_engines!(duplicates_apply_once, |engine: Engine| async move {
     let shop = TestShop::new(engine).await;
     let (order, session) = open_order(&shop).await;
@@ -64,7 +56,7 @@ on_both_engines!(duplicates_apply_once, |engine: Engine| async move {
         results.push(r.json()["result"].as_str().unwrap().to_string());
     }
     assert_eq!(results, ["applied", "duplicate", "duplicate", "duplicate", "duplicate"]);
-    assert_eq!(status(&shop, &order).await, "paid");
+    assert_eq!(shop.status(&order).await, "paid");
     assert_eq!(shop.on_hand("LAV-10").await, 3, "sold once");
     assert_eq!(shop.count("select count(*) from outbox where kind = 'order_confirmation'").await, 1);
     // The same payment reported by a second event id (Stripe retries with new ids are not a thing,
@@ -83,27 +75,27 @@ on_both_engines!(out_of_order_and_late_events_never_undo, |engine: Engine| async
         signed(&shop, &event("evt_b", "checkout.session.expired", &order, &session, false)).await.json()["result"],
         "ignored"
     );
-    assert_eq!(status(&shop, &order).await, "paid");
+    assert_eq!(shop.status(&order).await, "paid");
     assert_eq!((shop.on_hand("LAV-10").await, shop.available("LAV-10").await), (3, 3));
     // A refund moves it on; a late success after the refund does not move it back.
     signed(&shop, &event("evt_c", "charge.refunded", &order, &session, true)).await;
-    assert_eq!(status(&shop, &order).await, "refunded");
+    assert_eq!(shop.status(&order).await, "refunded");
     signed(&shop, &event("evt_d", "checkout.session.async_payment_succeeded", &order, &session, true)).await;
-    assert_eq!(status(&shop, &order).await, "refunded");
+    assert_eq!(shop.status(&order).await, "refunded");
 
     // Expired first, then paid (the payment landed late): sold only if the stock is still there.
     let (order2, session2) = open_order(&shop).await;
     signed(&shop, &event("evt_e", "checkout.session.expired", &order2, &session2, false)).await;
     assert_eq!(shop.available("LAV-10").await, 5, "released");
     signed(&shop, &event("evt_f", "checkout.session.completed", &order2, &session2, true)).await;
-    assert_eq!(status(&shop, &order2).await, "paid");
+    assert_eq!(shop.status(&order2).await, "paid");
     assert_eq!(shop.on_hand("LAV-10").await, 3);
     // An unpaid completion (async payment pending) leaves the order waiting.
     let (order3, session3) = open_order(&shop).await;
     signed(&shop, &event("evt_g", "checkout.session.completed", &order3, &session3, false)).await;
-    assert_eq!(status(&shop, &order3).await, "pending_payment");
+    assert_eq!(shop.status(&order3).await, "pending_payment");
     signed(&shop, &event("evt_h", "checkout.session.async_payment_failed", &order3, &session3, false)).await;
-    assert_eq!(status(&shop, &order3).await, "cancelled");
+    assert_eq!(shop.status(&order3).await, "cancelled");
     assert_eq!(shop.available("LAV-10").await, 5);
 });
 
@@ -118,7 +110,7 @@ on_both_engines!(refunds_overtaking_payments_and_payments_that_cannot_be_honoure
     assert_eq!(shop.count("select count(*) from webhook_event where event_id = 'evt_r1'").await, 0);
     signed(&shop, &event("evt_p1", "checkout.session.completed", &order, &session, true)).await;
     assert_eq!(signed(&shop, &refund).await.json()["result"], "applied");
-    assert_eq!(status(&shop, &order).await, "refunded");
+    assert_eq!(shop.status(&order).await, "refunded");
 
     // Paid after its reservation lapsed and someone else bought the last bottles: not sold
     // twice; the order is flagged for a refund and staff are told, once.
@@ -127,7 +119,7 @@ on_both_engines!(refunds_overtaking_payments_and_payments_that_cannot_be_honoure
     shop.set_stock("LAV-10", 1).await;
     let r = signed(&shop, &event("evt_p2", "checkout.session.completed", &late, &late_session, true)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(status(&shop, &late).await, "expired");
+    assert_eq!(shop.status(&late).await, "expired");
     assert_eq!(shop.on_hand("LAV-10").await, 1, "the one bottle left is not sold to a two-bottle order");
     assert_eq!(shop.count("select refund_needed from customer_order where order_id = (select order_id from customer_order where status = 'expired')").await, 1);
     assert_eq!(shop.count("select count(*) from outbox where kind = 'refund_needed'").await, 1);
@@ -142,7 +134,7 @@ on_both_engines!(refunds_overtaking_payments_and_payments_that_cannot_be_honoure
     body["data"]["object"]["amount_total"] = 1.into();
     body["data"]["object"]["currency"] = "eur".into();
     signed(&shop, &body.to_string()).await;
-    assert_eq!(status(&shop, &odd).await, "pending_payment");
+    assert_eq!(shop.status(&odd).await, "pending_payment");
     assert_eq!(shop.count("select count(*) from outbox where kind = 'refund_needed'").await, 2);
 });
 
@@ -166,7 +158,7 @@ on_both_engines!(bad_signatures_and_bodies_change_nothing, |engine: Engine| asyn
     let not_json = "{ this is not json";
     let r = signed(&shop, not_json).await;
     assert_eq!((r.status, r.json()["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
-    assert_eq!(status(&shop, &order).await, "pending_payment");
+    assert_eq!(shop.status(&order).await, "pending_payment");
     assert_eq!(shop.count("select count(*) from webhook_event").await, 0, "nothing recorded");
     // Events about orders we do not have are acknowledged and ignored.
     let stranger = event("evt_y", "checkout.session.completed", "ord_unknown", "cs_unknown", true);
@@ -201,5 +193,5 @@ async fn accepts_an_event_signed_by_the_official_stripe_sdk() {
     let r = deliver(&shop, &body, Some(header)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["result"], "applied");
-    assert_eq!(status(&shop, &order).await, "paid");
+    assert_eq!(shop.status(&order).await, "paid");
 }

@@ -109,6 +109,15 @@ impl TestShop {
         atelier_checkout::stock::level(&self.state.db, sku).await.unwrap().unwrap().on_hand
     }
 
+    /// An order's status.
+    pub async fn status(&self, order: &str) -> String {
+        sqlx::query_scalar("select status from customer_order where order_id = $1")
+            .bind(order)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.state.db.pool).await.unwrap()
     }
