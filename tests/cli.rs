@@ -130,3 +130,29 @@ fn check_external_links_when_asked() {
     );
     assert!(!stderr.contains("/ok"), "{stderr}");
 }
+
+#[test]
+fn order_commands_list_and_name_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_atelier"))
+            .arg("--root")
+            .arg(dir.path())
+            .args(args)
+            .env("ATELIER_DATA_DIR", dir.path().join("data"))
+            .env_remove("DATABASE_URL")
+            .env_remove("STRIPE_SECRET_KEY")
+            .output()
+            .expect("runs atelier")
+    };
+    let listed = run(&["order", "list"]);
+    let (out, err) = text(&listed);
+    assert!(listed.status.success(), "{err}");
+    assert!(out.starts_with("number") && out.lines().count() == 1, "a header and no orders: {out}");
+    let bad = run(&["order", "list", "--status", "lost"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad).1.contains("`lost` is not an order state"), "{}", text(&bad).1);
+    let missing = run(&["order", "ship", "AA-1999-000001", "--tracking", "6A1"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing).1.contains("no order AA-1999-000001"), "{}", text(&missing).1);
+}

@@ -207,12 +207,15 @@ pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<
             return Err(e);
         }
     };
+    // Through a write transaction: on SQLite that takes the writer lock like every other write.
+    let mut tx = state.db.begin_write().await?;
     sqlx::query("update customer_order set payment_session = $1, payment_url = $2 where order_id = $3")
         .bind(&session.id)
         .bind(&session.url)
         .bind(&order_id)
-        .execute(&state.db.pool)
+        .execute(&mut **tx)
         .await?;
+    tx.commit().await?;
     Ok(Started { payment_url: session.url, order_url, order_id, number, total: totals.total })
 }
 

@@ -355,20 +355,41 @@ pub async fn advance(
     Ok(order)
 }
 
+/// An order as the staff's list shows it.
+#[derive(Debug, Clone)]
+pub struct OrderRow {
+    /// Readable number.
+    pub number: String,
+    /// Status name.
+    pub status: String,
+    /// Shopper's e-mail.
+    pub email: String,
+    /// Total in minor units.
+    pub total_minor: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 /// Orders for staff, newest first, optionally of one status.
-pub async fn list(
-    db: &Db,
-    status: Option<&str>,
-    limit: i64,
-) -> Result<Vec<(String, String, String, i64, i64)>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn list(db: &Db, status: Option<&str>, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let rows = sqlx::query(
         "select number, status, email, total_minor, created_at from customer_order
          where ($1 = '' or status = $1) order by created_at desc, number desc limit $2",
     )
     .bind(status.unwrap_or(""))
     .bind(limit)
     .fetch_all(&db.pool)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OrderRow {
+            number: r.get("number"),
+            status: r.get("status"),
+            email: r.get("email"),
+            total_minor: r.get("total_minor"),
+            created_at: r.get("created_at"),
+        })
+        .collect())
 }
 
 /// `YYYY-MM-DD` of a unix time (UTC), without a date library.

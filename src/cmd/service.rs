@@ -113,8 +113,9 @@ pub fn order(root: &Path, cmd: OrderCommand) -> anyhow::Result<()> {
                     anyhow::ensure!(orders::Status::parse(s).is_some(), "`{s}` is not an order state (pending_payment, paid, fulfilled, shipped, delivered, cancelled, expired, refunded)");
                 }
                 println!("{:<16} {:<16} {:>10}  {:<10}  e-mail", "number", "status", "total", "placed");
-                for (number, status, email, total, created) in orders::list(&db, status.as_deref(), limit).await? {
-                    println!("{number:<16} {status:<16} {:>10}  {:<10}  {email}", atelier_checkout::pricing::display(total), orders::date(created));
+                for o in orders::list(&db, status.as_deref(), limit).await? {
+                    let total = atelier_checkout::pricing::display(o.total_minor);
+                    println!("{:<16} {:<16} {total:>10}  {:<10}  {}", o.number, o.status, orders::date(o.created_at), o.email);
                 }
                 return Ok(());
             }

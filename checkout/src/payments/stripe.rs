@@ -95,7 +95,7 @@ impl StripeGateway {
             .expires_at(expires_at)
             .send(&self.client)
             .await
-            .map_err(unreachable)?;
+            .map_err(provider_error)?;
         let url = session.url.ok_or_else(|| {
             ApiError::Provider(format!("Stripe opened session {} without a payment page", session.id))
         })?;
@@ -125,6 +125,7 @@ impl StripeGateway {
     }
 }
 
-fn unreachable(e: StripeError) -> ApiError {
+/// Stripe failed or could not be reached: a 502 to the shopper, the detail in the log.
+fn provider_error(e: StripeError) -> ApiError {
     ApiError::Provider(e.to_string())
 }
