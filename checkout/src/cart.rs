@@ -97,27 +97,23 @@ pub async fn load(db: &Db, cart_id: Option<&str>) -> Result<Cart, sqlx::Error> {
     Ok(Cart { count: items.iter().map(|l| l.quantity).sum(), subtotal: Amount::eur(subtotal), items })
 }
 
-/// A new cart id.
-pub async fn create(db: &Db) -> Result<String, sqlx::Error> {
-    let id = new_id("cart");
-    let mut tx = db.begin_write().await?;
-    sqlx::query("insert into cart (cart_id, created_at, updated_at) values ($1, $2, $3)")
-        .bind(&id)
-        .bind(now())
-        .bind(now())
-        .execute(&mut **tx)
-        .await?;
-    tx.commit().await?;
-    Ok(id)
+/// Which cart an edit goes to.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// The shopper's cart, which must still be open.
+    Existing(&'a str),
+    /// The shopper's cart, or a new one (made in the same transaction) when they have none
+    /// yet or theirs is gone.
+    OrNew(Option<&'a str>),
 }
 
-/// Whether a cart id names a cart.
-pub async fn exists(db: &Db, cart_id: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query_scalar::<_, String>("select cart_id from cart where cart_id = $1")
-        .bind(cart_id)
-        .fetch_optional(&db.pool)
-        .await?
-        .is_some())
+/// The cart an edit went to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edited {
+    /// Its id (the cookie's value).
+    pub cart_id: String,
+    /// Whether the edit made it, so the cookie must be set.
+    pub created: bool,
 }
 
 /// How a line changes.
@@ -129,29 +125,59 @@ pub enum Edit {
     Set(i64),
 }
 
-/// Changes a line, checking the SKU, the quantity and what is available.
-pub async fn edit(db: &Db, cart_id: &str, sku: &str, edit: Edit) -> ApiResult<()> {
+/// Changes a line, checking the SKU, the quantity and what is available: one write
+/// transaction, the cart made in it when needed.
+pub async fn edit(db: &Db, target: Target<'_>, sku: &str, edit: Edit) -> ApiResult<Edited> {
     let product = crate::catalog::product(db, sku)
         .await?
         .filter(|p| p.active)
         .ok_or_else(|| ApiError::NotFound(format!("no essence size with SKU {sku}")))?;
     let mut tx = db.begin_write().await?;
-    // A cart checked out and paid is gone, though its cookie may linger in the browser.
-    let exists: Option<String> = sqlx::query_scalar("select cart_id from cart where cart_id = $1")
-        .bind(cart_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if exists.is_none() {
-        return Err(ApiError::NotFound(
-            "this cart is no longer open (it was checked out); add the essence again".into(),
-        ));
+    let t = now();
+    // Touching the cart tells whether it is still open: a cart checked out and paid is gone,
+    // though its cookie may linger in the browser.
+    let given = match target {
+        Target::Existing(id) => Some(id),
+        Target::OrNew(id) => id,
+    };
+    let mut open = false;
+    if let Some(id) = given {
+        open = sqlx::query("update cart set updated_at = $1 where cart_id = $2")
+            .bind(t)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            == 1;
     }
-    let current: i64 = sqlx::query_scalar("select quantity from cart_item where cart_id = $1 and sku = $2")
-        .bind(cart_id)
-        .bind(sku)
-        .fetch_optional(&mut **tx)
-        .await?
-        .unwrap_or(0);
+    let (cart_id, created) = match (open, target) {
+        (true, _) => (given.unwrap_or_default().to_string(), false),
+        (false, Target::Existing(_)) => {
+            return Err(ApiError::NotFound(
+                "this cart is no longer open (it was checked out); add the essence again".into(),
+            ))
+        }
+        (false, Target::OrNew(_)) => {
+            let id = new_id("cart");
+            sqlx::query("insert into cart (cart_id, created_at, updated_at) values ($1, $2, $2)")
+                .bind(&id)
+                .bind(t)
+                .execute(&mut **tx)
+                .await?;
+            (id, true)
+        }
+    };
+    let cart_id = cart_id.as_str();
+    let current: i64 = if created {
+        0
+    } else {
+        sqlx::query_scalar("select quantity from cart_item where cart_id = $1 and sku = $2")
+            .bind(cart_id)
+            .bind(sku)
+            .fetch_optional(&mut **tx)
+            .await?
+            .unwrap_or(0)
+    };
     let wanted = match edit {
         Edit::Add(n) if n < 1 => return Err(ApiError::invalid("quantity", "add at least one")),
         Edit::Add(n) => current + n,
@@ -188,11 +214,6 @@ pub async fn edit(db: &Db, cart_id: &str, sku: &str, edit: Edit) -> ApiResult<()
             .execute(&mut **tx)
             .await?;
     }
-    sqlx::query("update cart set updated_at = $1 where cart_id = $2")
-        .bind(now())
-        .bind(cart_id)
-        .execute(&mut **tx)
-        .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(Edited { cart_id: cart_id.to_string(), created })
 }

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::cart::{self, Edit};
+use crate::cart::{self, Edit, Target};
 use crate::checkout::{self, CheckoutInput};
 use crate::error::{ApiError, ApiResult};
 use crate::payments::{self, SandboxAction};
@@ -98,16 +98,10 @@ fn cart_cookie(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// The shopper's cart id, creating a cart (and a cookie to set) when there is none.
-async fn ensure_cart(state: &AppState, headers: &HeaderMap) -> ApiResult<(String, Option<HeaderValue>)> {
-    if let Some(id) = cart_cookie(headers) {
-        if cart::exists(&state.db, &id).await? {
-            return Ok((id, None));
-        }
-    }
-    let id = cart::create(&state.db).await?;
-    let cookie = format!("{CART_COOKIE}={id}; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax");
-    Ok((id, HeaderValue::from_str(&cookie).ok()))
+/// The cookie that hands a new cart to the browser.
+fn cart_cookie_for(edited: &cart::Edited) -> Option<HeaderValue> {
+    let c = format!("{CART_COOKIE}={}; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax", edited.cart_id);
+    edited.created.then(|| HeaderValue::from_str(&c).ok()).flatten()
 }
 
 fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
@@ -161,9 +155,11 @@ async fn post_cart_item(
     headers: HeaderMap,
     ApiJson(body): ApiJson<AddItem>,
 ) -> ApiResult<Response> {
-    let (id, cookie) = ensure_cart(&state, &headers).await?;
-    cart::edit(&state.db, &id, body.sku.trim(), Edit::Add(body.quantity)).await?;
-    Ok(with_cookie(Json(cart::load(&state.db, Some(&id)).await?).into_response(), cookie))
+    let id = cart_cookie(&headers);
+    let target = Target::OrNew(id.as_deref());
+    let edited = cart::edit(&state.db, target, body.sku.trim(), Edit::Add(body.quantity)).await?;
+    let c = cart::load(&state.db, Some(&edited.cart_id)).await?;
+    Ok(with_cookie(Json(c).into_response(), cart_cookie_for(&edited)))
 }
 
 /// Sets the quantity of a line (0 removes it).
@@ -174,7 +170,7 @@ async fn patch_cart_item(
     ApiJson(body): ApiJson<SetQuantity>,
 ) -> ApiResult<Response> {
     let id = cart_cookie(&headers).ok_or_else(|| ApiError::NotFound("you have no cart yet".into()))?;
-    cart::edit(&state.db, &id, &sku, Edit::Set(body.quantity)).await?;
+    cart::edit(&state.db, Target::Existing(&id), &sku, Edit::Set(body.quantity)).await?;
     Ok(Json(cart::load(&state.db, Some(&id)).await?).into_response())
 }
 
@@ -185,7 +181,7 @@ async fn delete_cart_item(
     Path(sku): Path<String>,
 ) -> ApiResult<Response> {
     let id = cart_cookie(&headers).ok_or_else(|| ApiError::NotFound("you have no cart yet".into()))?;
-    cart::edit(&state.db, &id, &sku, Edit::Set(0)).await?;
+    cart::edit(&state.db, Target::Existing(&id), &sku, Edit::Set(0)).await?;
     Ok(Json(cart::load(&state.db, Some(&id)).await?).into_response())
 }
 
@@ -390,12 +386,13 @@ async fn cart_add_form(
     headers: HeaderMap,
     ApiForm(form): ApiForm<LineForm>,
 ) -> ApiResult<Response> {
-    let (id, cookie) = ensure_cart(&state, &headers).await?;
+    let id = cart_cookie(&headers);
     let result = match quantity(&form, 1) {
-        Ok(q) => cart::edit(&state.db, &id, form.sku.trim(), Edit::Add(q)).await,
+        Ok(q) => cart::edit(&state.db, Target::OrNew(id.as_deref()), form.sku.trim(), Edit::Add(q)).await,
         Err(e) => Err(e),
     };
-    Ok(with_cookie(back_to_cart(result, "/cart?added=1"), cookie))
+    let cookie = result.as_ref().ok().and_then(cart_cookie_for);
+    Ok(with_cookie(back_to_cart(result.map(|_| ()), "/cart?added=1"), cookie))
 }
 
 /// A quantity changed on the cart page.
@@ -406,7 +403,7 @@ async fn cart_update_form(
 ) -> ApiResult<Response> {
     let Some(id) = cart_cookie(&headers) else { return Ok(Redirect::to("/cart").into_response()) };
     let result = match quantity(&form, 1) {
-        Ok(q) => cart::edit(&state.db, &id, form.sku.trim(), Edit::Set(q)).await,
+        Ok(q) => cart::edit(&state.db, Target::Existing(&id), form.sku.trim(), Edit::Set(q)).await.map(|_| ()),
         Err(e) => Err(e),
     };
     Ok(back_to_cart(result, "/cart"))
@@ -419,7 +416,10 @@ async fn cart_remove_form(
     ApiForm(form): ApiForm<LineForm>,
 ) -> ApiResult<Response> {
     let Some(id) = cart_cookie(&headers) else { return Ok(Redirect::to("/cart").into_response()) };
-    Ok(back_to_cart(cart::edit(&state.db, &id, form.sku.trim(), Edit::Set(0)).await, "/cart"))
+    Ok(back_to_cart(
+        cart::edit(&state.db, Target::Existing(&id), form.sku.trim(), Edit::Set(0)).await.map(|_| ()),
+        "/cart",
+    ))
 }
 
 fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors: Vec<String>) -> Html<String> {

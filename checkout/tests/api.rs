@@ -277,4 +277,12 @@ on_both_engines!(staff_move_paid_orders_along_and_the_shopper_hears_of_it, |engi
     assert!(r.json()["message"].as_str().unwrap().contains("no longer open"));
     let r = shop.form("/cart/update", "sku=LAV-10&quantity=2", Some(&cookie)).await;
     assert!(r.status.is_redirection(), "{} {}", r.status, r.body);
+    // Adding with it opens a new cart, handed over in a new cookie.
+    let r = shop.json("POST", "/api/cart/items", r#"{"sku":"LAV-10","quantity":1}"#, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let fresh = r.cookie().expect("a new cart cookie");
+    assert_ne!(fresh, cookie);
+    assert_eq!(r.json()["count"], 1);
+    let again = shop.json("POST", "/api/cart/items", r#"{"sku":"LAV-10","quantity":1}"#, Some(&fresh)).await;
+    assert_eq!((again.json()["count"].as_i64(), again.cookie()), (Some(2), None), "an open cart keeps its cookie");
 });
