@@ -1,8 +1,31 @@
-//! The service's configuration: from the environment, with embedded defaults that run the shop
-//! on one machine with nothing installed (SQLite, sandbox payments, `.eml` files).
+//! The service's configuration: a TOML file (`ATELIER_SERVICE_CONFIG`, or `service.toml` in the
+//! data folder when it exists) whose keys are the environment variables' names in lowercase,
+//! the environment overriding it, and embedded defaults that run the shop on one machine with
+//! nothing installed (SQLite, sandbox payments, `.eml` files).
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::pricing::ShippingRates;
+
+/// Every setting, by its environment variable's name (the file uses them in lowercase).
+pub const SETTINGS: &[&str] = &[
+    "DATABASE_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_API_BASE",
+    "STRIPE_WEBHOOK_SECRET",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "STAFF_EMAIL",
+    "PUBLIC_URL",
+    "RESERVATION_SECONDS",
+    "BUILD_HOOK_URL",
+    "CHECKOUTS_PER_MINUTE",
+    "SHIPPING_STANDARD_MINOR",
+    "SHIPPING_EXPRESS_MINOR",
+    "FREE_SHIPPING_ABOVE_MINOR",
+];
 
 /// A secret that never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -41,7 +64,7 @@ pub enum PaymentMode {
 }
 
 /// Where e-mail goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum MailMode {
     /// `.eml` files in a folder.
     Outbox(PathBuf),
@@ -49,8 +72,25 @@ pub enum MailMode {
     Smtp(String),
 }
 
+impl fmt::Debug for MailMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailMode::Outbox(dir) => f.debug_tuple("Outbox").field(dir).finish(),
+            MailMode::Smtp(url) => f.debug_tuple("Smtp").field(&redact_url(url)).finish(),
+        }
+    }
+}
+
+/// A URL with its user and password hidden, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.split_once("://"), url.rsplit_once('@')) {
+        (Some((scheme, _)), Some((_, host))) => format!("{scheme}://…@{host}"),
+        _ => url.to_string(),
+    }
+}
+
 /// Everything the service is configured with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServiceConfig {
     /// The data folder: SQLite file, e-mail outbox, generated secrets.
     pub data_dir: PathBuf,
@@ -78,6 +118,27 @@ pub struct ServiceConfig {
     pub site_title: String,
     /// Key for signing order links in e-mail.
     pub link_key: Secret,
+    /// Shipping rates.
+    pub shipping: ShippingRates,
+}
+
+impl fmt::Debug for ServiceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Credentials in URLs stay out of logs; the build hook's URL is itself a secret.
+        f.debug_struct("ServiceConfig")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("payments", &self.payments)
+            .field("mail", &self.mail)
+            .field("mail_from", &self.mail_from)
+            .field("staff_email", &self.staff_email)
+            .field("public_url", &self.public_url)
+            .field("reservation_seconds", &self.reservation_seconds)
+            .field("build_hook_url", &self.build_hook_url.as_ref().map(|_| "…"))
+            .field("checkouts_per_minute", &self.checkouts_per_minute)
+            .field("shipping", &self.shipping)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A configuration problem, naming the variable.
@@ -91,9 +152,34 @@ pub struct ConfigError {
 }
 
 impl ServiceConfig {
-    /// Reads the environment; `data_dir` holds what the defaults write.
-    pub fn from_env(data_dir: PathBuf, public_url: &str) -> Result<ServiceConfig, ConfigError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    /// Reads the configuration file (when there is one) and the environment, which overrides
+    /// it; `data_dir` holds what the defaults write.
+    pub fn load(data_dir: PathBuf, public_url: &str) -> Result<ServiceConfig, ConfigError> {
+        let file = match std::env::var_os("ATELIER_SERVICE_CONFIG") {
+            Some(path) => read_file(Path::new(&path))?,
+            None => {
+                let default = data_dir.join("service.toml");
+                if default.is_file() {
+                    read_file(&default)?
+                } else {
+                    BTreeMap::new()
+                }
+            }
+        };
+        let env: BTreeMap<String, String> =
+            SETTINGS.iter().filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v))).collect();
+        ServiceConfig::from_settings(data_dir, public_url, &file, &env)
+    }
+
+    /// The configuration from a file's settings and the environment's (which win), both keyed
+    /// by the environment variables' names.
+    pub fn from_settings(
+        data_dir: PathBuf,
+        public_url: &str,
+        file: &BTreeMap<String, String>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<ServiceConfig, ConfigError> {
+        let var = |name: &str| env.get(name).or_else(|| file.get(name)).filter(|v| !v.trim().is_empty()).cloned();
         std::fs::create_dir_all(&data_dir).map_err(|e| ConfigError {
             name: "ATELIER_DATA_DIR",
             message: format!("cannot create {}: {e}", data_dir.display()),
@@ -134,6 +220,19 @@ impl ServiceConfig {
                     .ok_or(ConfigError { name, message: format!("`{v}` is not a positive number") }),
             }
         };
+        // Shipping may be free (0); a price below zero is a mistake.
+        let amount = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n: &i64| *n >= 0)
+                    .ok_or(ConfigError { name, message: format!("`{v}` is not an amount in cents (0 or more)") }),
+            }
+        };
+        let defaults = ShippingRates::default();
         Ok(ServiceConfig {
             database_url,
             payments,
@@ -147,6 +246,11 @@ impl ServiceConfig {
             checkouts_per_minute: number("CHECKOUTS_PER_MINUTE", 20)? as u32,
             site_title: "Atelier Arôme".into(),
             link_key,
+            shipping: ShippingRates {
+                standard_minor: amount("SHIPPING_STANDARD_MINOR", defaults.standard_minor)?,
+                express_minor: amount("SHIPPING_EXPRESS_MINOR", defaults.express_minor)?,
+                free_above_minor: amount("FREE_SHIPPING_ABOVE_MINOR", defaults.free_above_minor)?,
+            },
             data_dir,
         })
     }
@@ -167,6 +271,7 @@ impl ServiceConfig {
             checkouts_per_minute: 1000,
             site_title: "Atelier Arôme".into(),
             link_key: Secret::new("link-key-for-tests"),
+            shipping: ShippingRates::default(),
             data_dir,
         }
     }
@@ -175,6 +280,35 @@ impl ServiceConfig {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
+}
+
+/// Reads a configuration file: a flat TOML table of strings and whole numbers, keyed by the
+/// settings' names in lowercase.
+fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let err = |message: String| ConfigError { name: "ATELIER_SERVICE_CONFIG", message };
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| err(format!("{}: {e}", path.display())))?;
+    let mut out = BTreeMap::new();
+    for (key, value) in table {
+        let name = key.to_uppercase();
+        if !SETTINGS.contains(&name.as_str()) {
+            let known: Vec<String> = SETTINGS.iter().map(|s| s.to_lowercase()).collect();
+            return Err(err(format!("{}: unknown setting `{key}` (known: {})", path.display(), known.join(", "))));
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(n) => n.to_string(),
+            other => {
+                return Err(err(format!(
+                    "{}: `{key}` must be a string or a whole number, found a {}",
+                    path.display(),
+                    other.type_str()
+                )))
+            }
+        };
+        out.insert(name, text);
+    }
+    Ok(out)
 }
 
 /// A random secret kept in the data folder, so it survives restarts.
@@ -191,4 +325,48 @@ fn persistent_secret(dir: &std::path::Path, name: &str, prefix: &str) -> Result<
         message: format!("cannot write {}: {e}", path.display()),
     })?;
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_and_secrets_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = settings(&[
+            ("DATABASE_URL", "postgres://shop:hunter2@db.internal/shop"),
+            ("SHIPPING_STANDARD_MINOR", "500"),
+            ("CHECKOUTS_PER_MINUTE", "5"),
+            ("SMTP_URL", "smtp://mailer:s3cret@relay:25"),
+        ]);
+        let env = settings(&[("CHECKOUTS_PER_MINUTE", "7")]);
+        let c = ServiceConfig::from_settings(dir.path().to_path_buf(), "http://x", &file, &env).unwrap();
+        assert_eq!((c.checkouts_per_minute, c.shipping.standard_minor, c.shipping.express_minor), (7, 500, 1490));
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgres://…@db.internal/shop"), "{shown}");
+        let bad = settings(&[("FREE_SHIPPING_ABOVE_MINOR", "-1")]);
+        let e = ServiceConfig::from_settings(dir.path().to_path_buf(), "http://x", &bad, &BTreeMap::new()).unwrap_err();
+        assert_eq!(e.name, "FREE_SHIPPING_ABOVE_MINOR");
+    }
+
+    #[test]
+    fn a_file_names_its_mistakes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("service.toml");
+        std::fs::write(&path, "checkouts_per_minute = 30\nshipping_standard_minor = 0\n").unwrap();
+        let read = read_file(&path).unwrap();
+        assert_eq!(read["CHECKOUTS_PER_MINUTE"], "30");
+        std::fs::write(&path, "stripe_secret = \"sk\"\n").unwrap();
+        assert!(read_file(&path).unwrap_err().message.contains("unknown setting `stripe_secret`"));
+        std::fs::write(&path, "public_url = [1]\n").unwrap();
+        assert!(read_file(&path).unwrap_err().message.contains("must be a string or a whole number"));
+        std::fs::write(&path, "public_url = \n").unwrap();
+        assert!(read_file(&path).unwrap_err().message.contains("line 1"), "TOML errors give the line");
+    }
 }

@@ -214,8 +214,11 @@ async fn get_stock(State(state): State<AppState>, Query(query): Query<Vec<(Strin
 }
 
 /// Shipping methods and countries.
-async fn get_shipping() -> Json<serde_json::Value> {
-    let methods: Vec<serde_json::Value> = pricing::shipping_methods()
+async fn get_shipping(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let methods: Vec<serde_json::Value> = state
+        .config
+        .shipping
+        .methods()
         .iter()
         .map(|m| json!({ "id": m.id, "label": m.label, "price": cart::Amount::eur(m.price_minor), "free_above": m.free_above_minor.map(cart::Amount::eur) }))
         .collect();
@@ -241,7 +244,7 @@ async fn post_checkout(
 ) -> ApiResult<Response> {
     limit(&state, &headers, connect)?;
     let id = cart_cookie(&headers).ok_or_else(|| ApiError::Conflict("your cart is empty".into()))?;
-    let valid = checkout::validate(&input).map_err(|mut errors| errors.remove(0))?;
+    let valid = checkout::validate(&input, &state.config.shipping.methods()).map_err(|mut errors| errors.remove(0))?;
     let started = checkout::start(&state, &id, &valid).await?;
     Ok((StatusCode::CREATED, Json(started)).into_response())
 }
@@ -423,7 +426,7 @@ async fn cart_remove_form(
 }
 
 fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors: Vec<String>) -> Html<String> {
-    let methods = pricing::shipping_methods();
+    let methods = state.config.shipping.methods();
     let chosen = methods.iter().find(|m| m.id == form.shipping_method).unwrap_or(&methods[0]);
     let vat = pricing::vat_rate(&form.country.to_uppercase()).unwrap_or(20);
     let t = pricing::totals(c.subtotal.amount, chosen, vat);
@@ -474,7 +477,7 @@ async fn checkout_form(
     let again = |errors: Vec<String>| {
         (StatusCode::UNPROCESSABLE_ENTITY, checkout_view(&state, &c, &input, errors)).into_response()
     };
-    let valid = match checkout::validate(&input) {
+    let valid = match checkout::validate(&input, &state.config.shipping.methods()) {
         Ok(v) => v,
         Err(errors) => return Ok(again(errors.iter().map(shown).collect())),
     };

@@ -95,7 +95,7 @@ pub struct MailerError(String);
 
 /// `smtp://[user:password@]host[:port]`: plain SMTP, as a relay on the same network speaks it.
 fn smtp_transport(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailerError> {
-    let bad = |m: &str| MailerError(format!("SMTP_URL `{url}`: {m}"));
+    let bad = |m: &str| MailerError(format!("SMTP_URL `{}`: {m}", crate::config::redact_url(url)));
     let rest = url
         .strip_prefix("smtp://")
         .ok_or_else(|| bad("expected smtp://host:port (this build speaks plain SMTP to a local relay)"))?;
@@ -259,7 +259,9 @@ impl Mailer {
         if out.status.success() {
             Ok(())
         } else {
-            Err(format!("build hook {url}: {}", String::from_utf8_lossy(&out.stderr).trim()))
+            // The hook's URL is a secret (it triggers builds): name its host only.
+            let host = url.split("//").nth(1).and_then(|r| r.split('/').next()).unwrap_or("");
+            Err(format!("build hook at {host}: {}", String::from_utf8_lossy(&out.stderr).trim()))
         }
     }
 }

@@ -16,25 +16,41 @@ pub struct ShippingMethod {
     pub free_above_minor: Option<i64>,
 }
 
-/// The shop's shipping methods (prices in euro cents, VAT included).
-pub fn shipping_methods() -> Vec<ShippingMethod> {
-    let env = |name: &str, default: i64| {
-        std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|n: &i64| *n >= 0).unwrap_or(default)
-    };
-    vec![
-        ShippingMethod {
-            id: "standard",
-            label: "Colissimo — 3 to 5 working days",
-            price_minor: env("SHIPPING_STANDARD_MINOR", 690),
-            free_above_minor: Some(env("FREE_SHIPPING_ABOVE_MINOR", 8000)),
-        },
-        ShippingMethod {
-            id: "express",
-            label: "Chronopost — next working day",
-            price_minor: env("SHIPPING_EXPRESS_MINOR", 1490),
-            free_above_minor: None,
-        },
-    ]
+/// The shop's shipping rates, in euro cents, VAT included (from the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShippingRates {
+    /// Standard delivery.
+    pub standard_minor: i64,
+    /// Next-day delivery.
+    pub express_minor: i64,
+    /// Standard delivery is free from this subtotal.
+    pub free_above_minor: i64,
+}
+
+impl Default for ShippingRates {
+    fn default() -> ShippingRates {
+        ShippingRates { standard_minor: 690, express_minor: 1490, free_above_minor: 8000 }
+    }
+}
+
+impl ShippingRates {
+    /// The shipping methods at these rates.
+    pub fn methods(&self) -> Vec<ShippingMethod> {
+        vec![
+            ShippingMethod {
+                id: "standard",
+                label: "Colissimo — 3 to 5 working days",
+                price_minor: self.standard_minor,
+                free_above_minor: Some(self.free_above_minor),
+            },
+            ShippingMethod {
+                id: "express",
+                label: "Chronopost — next working day",
+                price_minor: self.express_minor,
+                free_above_minor: None,
+            },
+        ]
+    }
 }
 
 /// Countries we ship to, with their standard VAT rate in percent.
@@ -109,13 +125,13 @@ mod tests {
 
     #[test]
     fn free_shipping_above_the_threshold_and_vat_inside() {
-        let standard = &shipping_methods()[0];
+        let standard = &ShippingRates::default().methods()[0];
         let t = totals(7990, standard, 20);
         assert_eq!((t.shipping, t.total), (690, 8680));
         assert_eq!(t.vat, 1447, "8680 × 20/120 = 1446.67 → 1447");
         let t = totals(8000, standard, 20);
         assert_eq!((t.shipping, t.total, t.vat), (0, 8000, 1333));
-        let express = &shipping_methods()[1];
+        let express = &ShippingRates::default().methods()[1];
         assert_eq!(totals(10000, express, 19).shipping, 1490);
         assert_eq!(vat_rate("DE"), Some(19));
         assert_eq!(vat_rate("US"), None);

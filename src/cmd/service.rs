@@ -16,22 +16,15 @@ pub fn data_dir(root: &Path) -> PathBuf {
 
 /// Reads the configuration and opens (and migrates) the database.
 pub async fn open(root: &Path, public_url: &str) -> anyhow::Result<(ServiceConfig, Db)> {
-    let config = ServiceConfig::from_env(data_dir(root), public_url)?;
-    let db = Db::connect(&config.database_url)
-        .await
-        .with_context(|| format!("cannot open the database at {}", redact(&config.database_url)))?;
+    let config = ServiceConfig::load(data_dir(root), public_url)?;
+    let db = Db::connect(&config.database_url).await.with_context(|| {
+        format!("cannot open the database at {}", atelier_checkout::config::redact_url(&config.database_url))
+    })?;
     let applied = db.migrate().await.context("migrating the database")?;
     for m in applied {
         eprintln!("applied migration {m}");
     }
     Ok((config, db))
-}
-
-fn redact(url: &str) -> String {
-    match url.split_once('@') {
-        Some((scheme_user, host)) => format!("{}…@{host}", scheme_user.split(':').next().unwrap_or("")),
-        None => url.to_string(),
-    }
 }
 
 /// Loads a catalog export file.
@@ -58,7 +51,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn migrate(root: &Path) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (config, _db) = open(root, "http://127.0.0.1:8080").await?;
-        println!("Database {} is up to date", redact(&config.database_url));
+        println!("Database {} is up to date", atelier_checkout::config::redact_url(&config.database_url));
         Ok(())
     })
 }
