@@ -98,9 +98,11 @@ fn cart_cookie(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// The cookie that hands a new cart to the browser.
-fn cart_cookie_for(edited: &cart::Edited) -> Option<HeaderValue> {
-    let c = format!("{CART_COOKIE}={}; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax", edited.cart_id);
+/// The cookie that hands a new cart to the browser (`Secure` when the shop is served over
+/// HTTPS).
+fn cart_cookie_for(state: &AppState, edited: &cart::Edited) -> Option<HeaderValue> {
+    let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let c = format!("{CART_COOKIE}={}; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax{secure}", edited.cart_id);
     edited.created.then(|| HeaderValue::from_str(&c).ok()).flatten()
 }
 
@@ -159,7 +161,7 @@ async fn post_cart_item(
     let target = Target::OrNew(id.as_deref());
     let edited = cart::edit(&state.db, target, body.sku.trim(), Edit::Add(body.quantity)).await?;
     let c = cart::load(&state.db, Some(&edited.cart_id)).await?;
-    Ok(with_cookie(Json(c).into_response(), cart_cookie_for(&edited)))
+    Ok(with_cookie(Json(c).into_response(), cart_cookie_for(&state, &edited)))
 }
 
 /// Sets the quantity of a line (0 removes it).
@@ -346,6 +348,9 @@ struct FlashQuery {
     added: Option<String>,
     #[serde(default)]
     error: Option<String>,
+    /// The service's signature of `error`.
+    #[serde(default)]
+    sig: Option<String>,
 }
 
 /// The cart page.
@@ -356,15 +361,26 @@ async fn cart_page(
 ) -> ApiResult<Html<String>> {
     let c = cart::load(&state.db, cart_cookie(&headers).as_deref()).await?;
     let flash = q.added.map(|_| "Added to your cart.".to_string());
-    let errors: Vec<String> = q.error.into_iter().map(|e| e.chars().take(200).collect()).collect();
+    // Only messages the service itself signed are shown: a link from elsewhere cannot put its
+    // own words on the atelier's page.
+    let signed = |e: &String| {
+        q.sig
+            .as_deref()
+            .is_some_and(|sig| crate::security::signature_matches(&state.config.link_key, "cart-error", e, sig))
+    };
+    let errors: Vec<String> = q.error.iter().filter(|e| signed(e)).map(|e| e.chars().take(200).collect()).collect();
     Ok(page(&state, "Your cart", "pages/cart.html", json!({ "cart": cart_view(&c), "flash": flash, "errors": errors })))
 }
 
-fn back_to_cart(result: ApiResult<()>, ok: &str) -> Response {
+fn back_to_cart(state: &AppState, result: ApiResult<()>, ok: &str) -> Response {
     match result {
         Ok(()) => Redirect::to(ok).into_response(),
         Err(e @ (ApiError::Database(_) | ApiError::Internal(_))) => e.into_response(),
-        Err(e) => Redirect::to(&format!("/cart?error={}", encode(&e.public_message()))).into_response(),
+        Err(e) => {
+            let message = e.public_message();
+            let sig = crate::security::sign(&state.config.link_key, "cart-error", &message);
+            Redirect::to(&format!("/cart?error={}&sig={sig}", encode(&message))).into_response()
+        }
     }
 }
 
@@ -394,8 +410,8 @@ async fn cart_add_form(
         Ok(q) => cart::edit(&state.db, Target::OrNew(id.as_deref()), form.sku.trim(), Edit::Add(q)).await,
         Err(e) => Err(e),
     };
-    let cookie = result.as_ref().ok().and_then(cart_cookie_for);
-    Ok(with_cookie(back_to_cart(result.map(|_| ()), "/cart?added=1"), cookie))
+    let cookie = result.as_ref().ok().and_then(|e| cart_cookie_for(&state, e));
+    Ok(with_cookie(back_to_cart(&state, result.map(|_| ()), "/cart?added=1"), cookie))
 }
 
 /// A quantity changed on the cart page.
@@ -409,7 +425,7 @@ async fn cart_update_form(
         Ok(q) => cart::edit(&state.db, Target::Existing(&id), form.sku.trim(), Edit::Set(q)).await.map(|_| ()),
         Err(e) => Err(e),
     };
-    Ok(back_to_cart(result, "/cart"))
+    Ok(back_to_cart(&state, result, "/cart"))
 }
 
 /// A line removed on the cart page.
@@ -420,6 +436,7 @@ async fn cart_remove_form(
 ) -> ApiResult<Response> {
     let Some(id) = cart_cookie(&headers) else { return Ok(Redirect::to("/cart").into_response()) };
     Ok(back_to_cart(
+        &state,
         cart::edit(&state.db, Target::Existing(&id), form.sku.trim(), Edit::Set(0)).await.map(|_| ()),
         "/cart",
     ))

@@ -193,7 +193,7 @@ impl Mailer {
             }
             attempted += 1;
             let row = sqlx::query(
-                "select kind, recipient, subject, body_text, body_html, attempts from outbox where outbox_id = $1",
+                "select outbox_id, kind, recipient, subject, body_text, body_html, attempts from outbox where outbox_id = $1",
             )
             .bind(&id)
             .fetch_one(&self.db.pool)
@@ -235,7 +235,14 @@ impl Mailer {
         let to: Mailbox = to.parse().map_err(|e| format!("recipient `{to}`: {e}"))?;
         let text: String = row.get("body_text");
         let html: Option<String> = row.get("body_html");
-        let builder = Message::builder().from(self.from.clone()).to(to).subject(row.get::<String, _>("subject"));
+        // A retry of a message the server took before we could record it (a crash in between)
+        // carries the same Message-ID, so mail systems can tell it is the same message.
+        let message_id = format!("<{}@{}>", row.get::<String, _>("outbox_id"), self.from.email.domain());
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(row.get::<String, _>("subject"))
+            .message_id(Some(message_id));
         let message = match html {
             Some(html) => builder.multipart(
                 MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(html)),

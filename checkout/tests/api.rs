@@ -151,6 +151,17 @@ on_both_engines!(html_forms_work_without_javascript, |engine: Engine| async move
     assert!(page.body.contains("Provence Lavender") && page.body.contains("€48.00"), "{}", page.body);
     let r = shop.form("/cart/add", "sku=LAV-10&quantity=9", Some(&cookie)).await;
     assert!(r.location().starts_with("/cart?error="), "{}", r.location());
+    // The cart page shows the service's own message, and nobody else's.
+    let shown = shop.get(&r.location(), Some(&cookie)).await;
+    assert!(shown.body.contains("only 4 of Provence Lavender"), "{}", shown.body);
+    let forged = shop.get("/cart?error=Your+account+is+locked%3A+call+us", Some(&cookie)).await;
+    assert!(!forged.body.contains("account is locked"), "{}", forged.body);
+    let tampered = r.location().replace("only%204", "only%2040");
+    assert_ne!(tampered, r.location());
+    assert!(
+        !shop.get(&tampered, Some(&cookie)).await.body.contains("only 40"),
+        "a changed message loses its signature"
+    );
     let r = shop.form("/checkout", "email=ada%40example.com&name=Ada&line1=1+rue&city=Grasse&postal_code=06130&country=FR&shipping_method=standard", Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.location().starts_with("/pay/cs_sandbox_"));

@@ -103,6 +103,9 @@ async fn confirmation_reaches_a_real_smtp_server() {
     assert_eq!(got.len(), 1);
     assert!(got[0].contains("Subject: Your order AA-") && got[0].contains("To: ada@example.com"), "{}", got[0]);
     assert!(got[0].contains("text/html") && got[0].contains("text/plain"));
+    let outbox_id: String =
+        sqlx::query_scalar("select outbox_id from outbox").fetch_one(&shop.state.db.pool).await.unwrap();
+    assert!(got[0].contains(&format!("Message-ID: <{outbox_id}@")), "a retry would carry the same id: {}", got[0]);
     assert_eq!(m.deliver_due().await.unwrap(), 0, "sent once");
     assert_eq!(shop.count("select count(*) from outbox where status = 'sent'").await, 1);
 }
