@@ -35,43 +35,53 @@ pub use error::{ApiError, ApiResult};
 /// The OpenAPI description of the JSON endpoints (served at `/api/openapi.json`).
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
-/// What every handler shares.
+/// What every handler shares, behind one `Arc`: Axum clones the state for every request, and
+/// one reference count is cheaper than one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The parts of [`AppState`].
+pub struct Shared {
     /// The database.
     pub db: Db,
     /// Configuration.
     pub config: Arc<ServiceConfig>,
     /// The site's layout for the service's pages.
-    pub shell: Arc<views::Shell>,
+    pub shell: views::Shell,
     /// Limits on starting checkouts.
-    pub limiter: Arc<security::RateLimiter>,
+    pub limiter: security::RateLimiter,
     /// The payment provider.
     pub payments: payments::Payments,
     /// Stock levels for the badge endpoint.
-    pub levels: Arc<stock::LevelCache>,
+    pub levels: stock::LevelCache,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
     /// State for a configuration and an open database; the shell comes from the built site.
     pub fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> Result<AppState, payments::stripe::GatewayError> {
-        Ok(AppState {
-            limiter: Arc::new(security::RateLimiter::new(config.checkouts_per_minute)),
+        Ok(AppState(Arc::new(Shared {
+            limiter: security::RateLimiter::new(config.checkouts_per_minute),
             payments: payments::Payments::from_mode(&config.payments)?,
-            levels: Arc::new(stock::LevelCache::new(Duration::from_secs(1))),
-            shell: Arc::new(views::Shell::load(site_dir)),
+            levels: stock::LevelCache::new(Duration::from_secs(1)),
+            shell: views::Shell::load(site_dir),
             config: Arc::new(config),
             db,
-        })
+        })))
     }
 }
 
-/// The service's router: routes, body limit, cross-site refusal, security headers.
+/// The service's router: routes, body limit, cross-site refusal and request log.
 pub fn app(state: AppState) -> Router {
     http::routes()
-        .layer(axum::middleware::from_fn(security::csrf))
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(axum::middleware::from_fn(security::log_requests))
+        .layer(axum::middleware::from_fn(security::guard))
         .with_state(state)
 }
 
