@@ -77,7 +77,7 @@ impl AppState {
     }
 }
 
-/// The service's router: routes, body limit, cross-site refusal and request log.
+/// The service's router: routes, body limit, cross-site refusal, security headers, request log.
 pub fn app(state: AppState) -> Router {
     http::routes()
         .layer(DefaultBodyLimit::max(64 * 1024))

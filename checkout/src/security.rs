@@ -19,14 +19,20 @@ pub const CSP: &str =
 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'";
 
 /// Adds the security headers to a response.
-pub async fn headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
+pub fn add_headers(res: &mut Response) {
     let h = res.headers_mut();
     h.insert("content-security-policy", HeaderValue::from_static(CSP));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"));
+}
+
+/// The security headers as a layer of their own, for routes outside [`crate::app`] (the
+/// site's files under `atelier serve`).
+pub async fn headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    add_headers(&mut res);
     res
 }
 
@@ -52,18 +58,19 @@ pub fn same_origin(method: &Method, path: &str, headers: &HeaderMap) -> bool {
 }
 
 /// Every request's guard, in one layer (each layer costs a service clone per request): refuses
-/// cross-site state changes, then logs the request with its method, path, status and time
-/// (POSTs and failures at info, the rest at debug), as structured fields.
+/// cross-site state changes, adds the security headers, and logs the request with its method,
+/// path, status and time (POSTs and failures at info, the rest at debug), as structured fields.
 pub async fn guard(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     // A clone of the URI shares its bytes: no allocation per request just in case it is logged.
     let uri = req.uri().clone();
-    let res = if same_origin(&method, uri.path(), req.headers()) {
+    let mut res = if same_origin(&method, uri.path(), req.headers()) {
         next.run(req).await
     } else {
         ApiError::CrossSite.into_response()
     };
+    add_headers(&mut res);
     let status = res.status().as_u16();
     let micros = started.elapsed().as_micros() as u64;
     if method != Method::GET || status >= 400 {

@@ -146,6 +146,9 @@ on_both_engines!(html_forms_work_without_javascript, |engine: Engine| async move
     shop.set_stock("LAV-10", 4).await;
     let r = shop.form("/cart/add", "sku=LAV-10&quantity=2", None).await;
     assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/cart?added=1"));
+    let csp = r.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(r.headers.get("x-frame-options").map(|v| v.to_str().unwrap()), Some("DENY"));
     let cookie = r.cookie().unwrap();
     let page = shop.get("/cart?added=1", Some(&cookie)).await;
     assert!(page.body.contains("Provence Lavender") && page.body.contains("€48.00"), "{}", page.body);

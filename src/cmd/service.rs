@@ -180,7 +180,7 @@ pub fn checkout(root: &Path, args: CheckoutArgs) -> anyhow::Result<()> {
         let site = if args.site.is_absolute() { args.site.clone() } else { root.join(&args.site) };
         let state = AppState::new(db, config, &site)?;
         let workers = Workers::start(&state)?;
-        let app = atelier_checkout::app(state).layer(axum::middleware::from_fn(atelier_checkout::security::headers));
+        let app = atelier_checkout::app(state);
         serve_until_stopped(addr, app, "Checkout service on").await?;
         workers.stop().await;
         Ok(())
