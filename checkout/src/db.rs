@@ -78,6 +78,9 @@ impl Db {
                             "pragma busy_timeout = 10000",
                             "pragma foreign_keys = on",
                             "pragma synchronous = normal",
+                            // 8 MiB of pages per connection (the default is 2 MiB), so the
+                            // writer keeps the indexes it appends to.
+                            "pragma cache_size = -8192",
                         ] {
                             sqlx::query(pragma).execute(&mut *conn).await?;
                         }

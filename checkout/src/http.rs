@@ -157,11 +157,10 @@ async fn post_cart_item(
     headers: HeaderMap,
     ApiJson(body): ApiJson<AddItem>,
 ) -> ApiResult<Response> {
-    let id = cart_cookie(&headers);
-    let target = Target::OrNew(id.as_deref());
-    let edited = cart::edit(&state.db, target, body.sku.trim(), Edit::Add(body.quantity)).await?;
-    let c = cart::load(&state.db, Some(&edited.cart_id)).await?;
-    Ok(with_cookie(Json(c).into_response(), cart_cookie_for(&state, &edited)))
+    let target = Target::OrNew(cart_cookie(&headers));
+    let edited = state.carts.edit(target, body.sku.trim(), Edit::Add(body.quantity)).await?;
+    let cookie = cart_cookie_for(&state, &edited);
+    Ok(with_cookie(Json(edited.cart).into_response(), cookie))
 }
 
 /// Sets the quantity of a line (0 removes it).
@@ -172,8 +171,8 @@ async fn patch_cart_item(
     ApiJson(body): ApiJson<SetQuantity>,
 ) -> ApiResult<Response> {
     let id = cart_cookie(&headers).ok_or_else(|| ApiError::NotFound("you have no cart yet".into()))?;
-    cart::edit(&state.db, Target::Existing(&id), &sku, Edit::Set(body.quantity)).await?;
-    Ok(Json(cart::load(&state.db, Some(&id)).await?).into_response())
+    let edited = state.carts.edit(Target::Existing(id), &sku, Edit::Set(body.quantity)).await?;
+    Ok(Json(edited.cart).into_response())
 }
 
 /// Removes a line.
@@ -183,8 +182,8 @@ async fn delete_cart_item(
     Path(sku): Path<String>,
 ) -> ApiResult<Response> {
     let id = cart_cookie(&headers).ok_or_else(|| ApiError::NotFound("you have no cart yet".into()))?;
-    cart::edit(&state.db, Target::Existing(&id), &sku, Edit::Set(0)).await?;
-    Ok(Json(cart::load(&state.db, Some(&id)).await?).into_response())
+    let edited = state.carts.edit(Target::Existing(id), &sku, Edit::Set(0)).await?;
+    Ok(Json(edited.cart).into_response())
 }
 
 /// Stock levels, cacheable for a few seconds (pages refresh their badges from it).
@@ -407,7 +406,7 @@ async fn cart_add_form(
 ) -> ApiResult<Response> {
     let id = cart_cookie(&headers);
     let result = match quantity(&form, 1) {
-        Ok(q) => cart::edit(&state.db, Target::OrNew(id.as_deref()), form.sku.trim(), Edit::Add(q)).await,
+        Ok(q) => state.carts.edit(Target::OrNew(id), form.sku.trim(), Edit::Add(q)).await,
         Err(e) => Err(e),
     };
     let cookie = result.as_ref().ok().and_then(|e| cart_cookie_for(&state, e));
@@ -422,7 +421,7 @@ async fn cart_update_form(
 ) -> ApiResult<Response> {
     let Some(id) = cart_cookie(&headers) else { return Ok(Redirect::to("/cart").into_response()) };
     let result = match quantity(&form, 1) {
-        Ok(q) => cart::edit(&state.db, Target::Existing(&id), form.sku.trim(), Edit::Set(q)).await.map(|_| ()),
+        Ok(q) => state.carts.edit(Target::Existing(id), form.sku.trim(), Edit::Set(q)).await.map(|_| ()),
         Err(e) => Err(e),
     };
     Ok(back_to_cart(&state, result, "/cart"))
@@ -437,7 +436,7 @@ async fn cart_remove_form(
     let Some(id) = cart_cookie(&headers) else { return Ok(Redirect::to("/cart").into_response()) };
     Ok(back_to_cart(
         &state,
-        cart::edit(&state.db, Target::Existing(&id), form.sku.trim(), Edit::Set(0)).await.map(|_| ()),
+        state.carts.edit(Target::Existing(id), form.sku.trim(), Edit::Set(0)).await.map(|_| ()),
         "/cart",
     ))
 }

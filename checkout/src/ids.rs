@@ -9,12 +9,28 @@ pub fn random_hex(n: usize) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A new id with a readable prefix: `ord_3f9a…`.
+/// A new id with a readable prefix: `ord_019ad3…`: the time in milliseconds, then 96 random
+/// bits. Time first, so that new rows land at the end of their table's index: random keys
+/// would scatter every insert over the whole B-tree, and a commit would write a page per row.
 pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", random_hex(12))
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    format!("{prefix}_{millis:012x}{}", random_hex(12))
 }
 
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_sort_by_time_and_differ() {
+        let a = super::new_id("cart");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = super::new_id("cart");
+        assert!(a < b, "{a} {b}");
+        assert_eq!((a.len(), &a[..5]), (5 + 12 + 24, "cart_"));
+        assert_ne!(super::new_id("x")[14..], super::new_id("x")[14..]);
+    }
 }

@@ -44,6 +44,8 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     /// The database.
     pub db: Db,
+    /// Where cart edits are committed, many to a transaction.
+    pub carts: cart::CartWriter,
     /// Configuration.
     pub config: Arc<ServiceConfig>,
     /// The site's layout for the service's pages.
@@ -65,11 +67,13 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// State for a configuration and an open database; the shell comes from the built site.
+    /// Starts the cart writer, so it must be called inside the Tokio runtime.
     pub fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> Result<AppState, payments::stripe::GatewayError> {
         Ok(AppState(Arc::new(Shared {
             limiter: security::RateLimiter::new(config.checkouts_per_minute),
             payments: payments::Payments::from_mode(&config.payments)?,
             levels: stock::LevelCache::new(Duration::from_secs(1)),
+            carts: cart::CartWriter::start(db.clone()),
             shell: views::Shell::load(site_dir),
             config: Arc::new(config),
             db,

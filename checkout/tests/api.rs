@@ -33,6 +33,54 @@ on_both_engines!(cart_adds_updates_and_removes, |engine: Engine| async move {
     assert_eq!(shop.get("/api/cart", Some(&cookie)).await.json()["items"].as_array().unwrap().len(), 0);
 });
 
+// Edits that arrive together are committed together, and each is decided as if it had come
+// alone, in order: the same cart never passes its stock, an unknown SKU fails alone, and every
+// new visitor gets a cart of their own.
+on_both_engines!(edits_arriving_together_are_decided_one_by_one, |engine: Engine| async move {
+    let shop = std::sync::Arc::new(TestShop::new(engine).await);
+    shop.set_stock("LAV-10", 8).await;
+    let shared = shop.cart_with("LAV-10", 1).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (shop, shared) = (shop.clone(), shared.clone());
+        tasks.push(tokio::spawn(async move {
+            let (sku, cookie) = match i % 4 {
+                0 | 1 => ("LAV-10", Some(shared)),
+                2 => ("LAV-10", None),
+                _ => ("NOPE-1", Some(shared)),
+            };
+            let body = format!(r#"{{"sku":"{sku}","quantity":1}}"#);
+            let r = shop.json("POST", "/api/cart/items", &body, cookie.as_deref()).await;
+            (i % 4, r.status, r.cookie(), r.json())
+        }));
+    }
+    let (mut added, mut refused, mut fresh) = (0, 0, std::collections::BTreeSet::new());
+    for t in tasks {
+        let (kind, status, cookie, body) = t.await.unwrap();
+        match (kind, status) {
+            (0 | 1, StatusCode::OK) => {
+                assert_eq!(cookie, None, "the shared cart is not replaced");
+                added += 1;
+            }
+            (0 | 1, StatusCode::CONFLICT) => {
+                assert_eq!(body["message"], "only 8 of Provence Lavender 10 ml left");
+                refused += 1;
+            }
+            (2, StatusCode::OK) => {
+                assert_eq!(body["count"], 1);
+                fresh.insert(cookie.expect("a new visitor gets a cart"));
+            }
+            (3, StatusCode::NOT_FOUND) => assert_eq!(body["message"], "no essence size with SKU NOPE-1"),
+            other => panic!("unexpected outcome {other:?}: {body}"),
+        }
+    }
+    assert_eq!((added, refused), (7, 13), "1 + 7 bottles fill the 8 available, the rest are refused");
+    assert_eq!(fresh.len(), 10, "ten new visitors, ten carts");
+    assert_eq!(shop.get("/api/cart", Some(&shared)).await.json()["count"], 8);
+    assert_eq!(shop.count("select count(*) from cart").await, 11);
+    assert_eq!(shop.count("select cast(coalesce(sum(quantity), 0) as bigint) from cart_item").await, 18);
+});
+
 on_both_engines!(bad_requests_get_clear_json_errors, |engine: Engine| async move {
     let shop = TestShop::new(engine).await;
     shop.set_stock("LAV-10", 1).await;

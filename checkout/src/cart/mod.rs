@@ -1,0 +1,161 @@
+//! Guest carts: a random id in a cookie, lines in the database, prices always from the catalog
+//! and quantities checked against what is available. Reads go straight to the database; every
+//! edit goes through the [`writer::CartWriter`], which commits the edits that arrive together
+//! in one transaction.
+
+pub mod writer;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::pricing::display;
+
+pub use writer::CartWriter;
+
+/// At most this many of one size per order.
+pub const MAX_PER_LINE: i64 = 12;
+
+/// An amount as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Amount {
+    /// Minor units.
+    pub amount: i64,
+    /// Currency code.
+    pub currency: &'static str,
+    /// `€24.00`.
+    pub display: String,
+}
+
+impl Amount {
+    /// An amount in euro cents.
+    pub fn eur(minor: i64) -> Amount {
+        Amount { amount: minor, currency: "EUR", display: display(minor) }
+    }
+}
+
+/// A cart line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    /// Size SKU.
+    pub sku: String,
+    /// Essence name.
+    pub title: String,
+    /// Size.
+    pub label: String,
+    /// Essence page path.
+    pub path: String,
+    /// How many.
+    pub quantity: i64,
+    /// Price of one.
+    pub unit_price: Amount,
+    /// Price of the line.
+    pub line_total: Amount,
+    /// How many could be in the cart at most now.
+    pub available: i64,
+}
+
+/// A cart as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cart {
+    /// Lines in SKU order.
+    pub items: Vec<Line>,
+    /// Bottles in the cart.
+    pub count: i64,
+    /// Sum of the lines.
+    pub subtotal: Amount,
+}
+
+/// What a line shows of its size: from the catalog and the stock table.
+#[derive(Debug, Clone)]
+pub(crate) struct Size {
+    pub title: String,
+    pub label: String,
+    pub path: String,
+    pub price_minor: i64,
+    /// Bottles not reserved.
+    pub available: i64,
+}
+
+impl Line {
+    fn new(sku: String, quantity: i64, size: &Size) -> Line {
+        Line {
+            sku,
+            title: size.title.clone(),
+            label: size.label.clone(),
+            path: size.path.clone(),
+            quantity,
+            unit_price: Amount::eur(size.price_minor),
+            line_total: Amount::eur(size.price_minor * quantity),
+            available: size.available.clamp(0, MAX_PER_LINE),
+        }
+    }
+}
+
+impl Cart {
+    /// A cart of these lines (in SKU order already).
+    pub(crate) fn of(items: Vec<Line>) -> Cart {
+        let subtotal = items.iter().map(|l| l.line_total.amount).sum();
+        Cart { count: items.iter().map(|l| l.quantity).sum(), subtotal: Amount::eur(subtotal), items }
+    }
+}
+
+/// Reads a cart (an unknown id is an empty cart).
+pub async fn load(db: &Db, cart_id: Option<&str>) -> Result<Cart, sqlx::Error> {
+    let rows =
+        match cart_id {
+            None => Vec::new(),
+            Some(id) => sqlx::query(
+                "select c.sku, c.quantity, p.title, p.label, p.path, p.price_minor, s.on_hand - s.reserved as available
+                 from cart_item c join product p on p.sku = c.sku join stock s on s.sku = c.sku
+                 where c.cart_id = $1 and p.active = 1 order by c.sku",
+            )
+            .bind(id)
+            .fetch_all(&db.pool)
+            .await?,
+        };
+    Ok(Cart::of(
+        rows.into_iter()
+            .map(|r| {
+                let size = Size {
+                    title: r.get("title"),
+                    label: r.get("label"),
+                    path: r.get("path"),
+                    price_minor: r.get("price_minor"),
+                    available: r.get("available"),
+                };
+                Line::new(r.get("sku"), r.get("quantity"), &size)
+            })
+            .collect(),
+    ))
+}
+
+/// Which cart an edit goes to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The shopper's cart, which must still be open.
+    Existing(String),
+    /// The shopper's cart, or a new one (made in the same transaction) when they have none
+    /// yet or theirs is gone.
+    OrNew(Option<String>),
+}
+
+/// The cart an edit went to.
+#[derive(Debug, Clone)]
+pub struct Edited {
+    /// Its id (the cookie's value).
+    pub cart_id: String,
+    /// Whether the edit made it, so the cookie must be set.
+    pub created: bool,
+    /// The cart as it is once the edit is committed.
+    pub cart: Cart,
+}
+
+/// How a line changes.
+#[derive(Debug, Clone, Copy)]
+pub enum Edit {
+    /// Add this many.
+    Add(i64),
+    /// Set to this many (0 removes).
+    Set(i64),
+}
