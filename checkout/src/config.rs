@@ -16,6 +16,7 @@ pub const SETTINGS: &[&str] = &[
     "STRIPE_API_BASE",
     "STRIPE_WEBHOOK_SECRET",
     "SMTP_URL",
+    "SMTP_CA_FILE",
     "MAIL_FROM",
     "STAFF_EMAIL",
     "PUBLIC_URL",
@@ -68,15 +69,31 @@ pub enum PaymentMode {
 pub enum MailMode {
     /// `.eml` files in a folder.
     Outbox(PathBuf),
-    /// An SMTP server, in lettre's URL form (`smtp://host:port`).
-    Smtp(String),
+    /// An SMTP server: `smtp://[user:password@]host[:port][?tls=required|opportunistic]`
+    /// (STARTTLS when asked) or `smtps://…` (TLS from the first byte).
+    Smtp {
+        /// The server's URL.
+        url: String,
+        /// A PEM file of root certificates trusted besides the public ones (a relay with a
+        /// private certificate authority).
+        ca_file: Option<PathBuf>,
+    },
+}
+
+impl MailMode {
+    /// An SMTP server whose certificate (if it speaks TLS) chains to a public root.
+    pub fn smtp(url: impl Into<String>) -> MailMode {
+        MailMode::Smtp { url: url.into(), ca_file: None }
+    }
 }
 
 impl fmt::Debug for MailMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MailMode::Outbox(dir) => f.debug_tuple("Outbox").field(dir).finish(),
-            MailMode::Smtp(url) => f.debug_tuple("Smtp").field(&redact_url(url)).finish(),
+            MailMode::Smtp { url, ca_file } => {
+                f.debug_struct("Smtp").field("url", &redact_url(url)).field("ca_file", ca_file).finish()
+            }
         }
     }
 }
@@ -207,7 +224,7 @@ impl ServiceConfig {
         };
         let link_key = Secret::new(persistent_secret(&data_dir, "link-key", "")?);
         let mail = match var("SMTP_URL") {
-            Some(url) => MailMode::Smtp(url),
+            Some(url) => MailMode::Smtp { url, ca_file: var("SMTP_CA_FILE").map(PathBuf::from) },
             None => MailMode::Outbox(data_dir.join("outbox")),
         };
         let number = |name: &'static str, default: i64| -> Result<i64, ConfigError> {

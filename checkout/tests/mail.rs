@@ -30,11 +30,17 @@ fn free_port() -> u16 {
 }
 
 fn start_sink(port: u16, dir: &Path) -> Sink {
+    start_sink_with(port, dir, &[])
+}
+
+/// A sink started with more options (`--tls starttls --cert … --key …`).
+fn start_sink_with(port: u16, dir: &Path, options: &[&str]) -> Sink {
     let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tools/smtp_sink.py");
     let mut child = Command::new("python3")
         .arg(tool)
         .args(["--port", &port.to_string(), "--dir"])
         .arg(dir)
+        .args(options)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -65,6 +71,73 @@ fn messages(dir: &Path) -> Vec<String> {
     v
 }
 
+/// A certificate authority of the test's own and a certificate it signed for 127.0.0.1 (made
+/// with the `openssl` command): the CA's PEM, the server's certificate and key.
+struct Certificates {
+    dir: tempfile::TempDir,
+}
+
+impl Certificates {
+    fn new() -> Certificates {
+        let dir = tempfile::tempdir().unwrap();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").current_dir(dir.path()).args(args).output().expect("openssl runs");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        openssl(
+            &[
+                &["req", "-x509"],
+                &ec[..],
+                &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Atelier test CA"],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[&["req"], &ec[..], &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]].concat(),
+        );
+        std::fs::write(
+            dir.path().join("server.ext"),
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ]);
+        Certificates { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// The sink's options for a TLS mode.
+    fn sink(&self, mode: &str) -> Vec<String> {
+        vec![
+            "--tls".into(),
+            mode.into(),
+            "--cert".into(),
+            self.path("server.pem"),
+            "--key".into(),
+            self.path("server.key"),
+        ]
+    }
+}
+
 /// A paid order, so the outbox holds its confirmation.
 async fn paid_order(shop: &TestShop) {
     shop.set_stock("LAV-10", 50).await;
@@ -86,15 +159,14 @@ fn mailer(shop: &TestShop, mode: MailMode) -> Mailer {
     m
 }
 
-#[tokio::test]
-async fn confirmation_reaches_a_real_smtp_server() {
+on_both_engines!(confirmation_reaches_a_real_smtp_server, |engine: Engine| async move {
     let _serial = SERIAL.lock().await;
-    let shop = TestShop::new(Engine::Sqlite).await;
+    let shop = TestShop::new(engine).await;
     paid_order(&shop).await;
     let port = free_port();
     let inbox = tempfile::tempdir().unwrap();
     let _sink = start_sink(port, inbox.path());
-    let m = mailer(&shop, MailMode::Smtp(format!("smtp://127.0.0.1:{port}")));
+    let m = mailer(&shop, MailMode::smtp(format!("smtp://127.0.0.1:{port}")));
     assert_eq!(m.deliver_due().await.unwrap(), 1);
     let error: Option<String> =
         sqlx::query_scalar("select last_error from outbox").fetch_one(&shop.state.db.pool).await.unwrap();
@@ -108,15 +180,14 @@ async fn confirmation_reaches_a_real_smtp_server() {
     assert!(got[0].contains(&format!("Message-ID: <{outbox_id}@")), "a retry would carry the same id: {}", got[0]);
     assert_eq!(m.deliver_due().await.unwrap(), 0, "sent once");
     assert_eq!(shop.count("select count(*) from outbox where status = 'sent'").await, 1);
-}
+});
 
-#[tokio::test]
-async fn nothing_is_lost_while_the_smtp_server_is_down() {
+on_both_engines!(nothing_is_lost_while_the_smtp_server_is_down, |engine: Engine| async move {
     let _serial = SERIAL.lock().await;
-    let shop = TestShop::new(Engine::Sqlite).await;
+    let shop = TestShop::new(engine).await;
     paid_order(&shop).await;
     let port = free_port();
-    let m = mailer(&shop, MailMode::Smtp(format!("smtp://127.0.0.1:{port}")));
+    let m = mailer(&shop, MailMode::smtp(format!("smtp://127.0.0.1:{port}")));
     assert_eq!(m.deliver_due().await.unwrap(), 1);
     assert_eq!(m.deliver_due().await.unwrap(), 1, "retried");
     let (status, attempts, error): (String, i64, String) =
@@ -129,7 +200,7 @@ async fn nothing_is_lost_while_the_smtp_server_is_down() {
     assert_eq!(m.deliver_due().await.unwrap(), 1);
     assert_eq!(messages(inbox.path()).len(), 1, "delivered once it is back");
     assert_eq!(shop.count("select count(*) from outbox where status = 'sent'").await, 1);
-}
+});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_send_each_message_once() {
@@ -143,17 +214,16 @@ async fn two_instances_send_each_message_once() {
     let inbox = tempfile::tempdir().unwrap();
     let _sink = start_sink(port, inbox.path());
     let url = format!("smtp://127.0.0.1:{port}");
-    let (a, b) = (mailer(&shop, MailMode::Smtp(url.clone())), mailer(&other, MailMode::Smtp(url)));
+    let (a, b) = (mailer(&shop, MailMode::smtp(url.clone())), mailer(&other, MailMode::smtp(url)));
     let (x, y) = tokio::join!(a.deliver_due(), b.deliver_due());
     assert_eq!(x.unwrap() + y.unwrap(), 10);
     let got = messages(inbox.path());
     assert_eq!(got.len(), 10, "ten confirmations, none twice");
 }
 
-#[tokio::test]
-async fn without_smtp_messages_become_eml_files() {
+on_both_engines!(without_smtp_messages_become_eml_files, |engine: Engine| async move {
     let _serial = SERIAL.lock().await;
-    let shop = TestShop::new(Engine::Sqlite).await;
+    let shop = TestShop::new(engine).await;
     paid_order(&shop).await;
     let outbox = shop.dir.path().join("outbox");
     let m = mailer(&shop, MailMode::Outbox(outbox.clone()));
@@ -161,4 +231,98 @@ async fn without_smtp_messages_become_eml_files() {
     let got = messages(&outbox);
     assert_eq!(got.len(), 1);
     assert!(got[0].contains("Provence Lavender"));
+});
+
+// STARTTLS and TLS from the first byte, each to a server whose certificate chains to
+// SMTP_CA_FILE; the message arrives once.
+on_both_engines!(mail_goes_over_tls_when_asked, |engine: Engine| async move {
+    let _serial = SERIAL.lock().await;
+    let certs = Certificates::new();
+    for (mode, scheme, query) in [("starttls", "smtp", "?tls=required"), ("implicit", "smtps", "")] {
+        let shop = TestShop::new(engine).await;
+        paid_order(&shop).await;
+        let port = free_port();
+        let inbox = tempfile::tempdir().unwrap();
+        let options = certs.sink(mode);
+        let _sink = start_sink_with(port, inbox.path(), &options.iter().map(String::as_str).collect::<Vec<_>>());
+        let url = format!("{scheme}://127.0.0.1:{port}{query}");
+        let m = mailer(&shop, MailMode::Smtp { url, ca_file: Some(certs.path("ca.pem").into()) });
+        assert_eq!(m.deliver_due().await.unwrap(), 1);
+        let error: Option<String> =
+            sqlx::query_scalar("select last_error from outbox").fetch_one(&shop.state.db.pool).await.unwrap();
+        assert_eq!(error, None, "{mode}");
+        let got = messages(inbox.path());
+        assert_eq!(got.len(), 1, "{mode}");
+        assert!(got[0].contains("Subject: Your order AA-"), "{mode}: {}", got[0]);
+    }
+});
+
+// A certificate nobody vouches for, or a server that cannot do STARTTLS when it is required:
+// nothing is sent in the clear or to an impostor, and the message waits in the outbox.
+on_both_engines!(mail_is_never_sent_over_an_unverified_or_missing_tls, |engine: Engine| async move {
+    let _serial = SERIAL.lock().await;
+    let certs = Certificates::new();
+    let shop = TestShop::new(engine).await;
+    paid_order(&shop).await;
+    let inbox = tempfile::tempdir().unwrap();
+
+    let port = free_port();
+    let options = certs.sink("starttls");
+    let sink = start_sink_with(port, inbox.path(), &options.iter().map(String::as_str).collect::<Vec<_>>());
+    let m = mailer(&shop, MailMode::smtp(format!("smtp://127.0.0.1:{port}?tls=required")));
+    assert_eq!(m.deliver_due().await.unwrap(), 1);
+    let (status, error): (String, String) =
+        sqlx::query_as("select status, last_error from outbox").fetch_one(&shop.state.db.pool).await.unwrap();
+    assert_eq!(status, "pending", "kept for a retry");
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+    drop(sink);
+
+    let port = free_port();
+    let _plain = start_sink(port, inbox.path());
+    let m = mailer(
+        &shop,
+        MailMode::Smtp {
+            url: format!("smtp://127.0.0.1:{port}?tls=required"),
+            ca_file: Some(certs.path("ca.pem").into()),
+        },
+    );
+    assert_eq!(m.deliver_due().await.unwrap(), 1);
+    let (status, error): (String, String) =
+        sqlx::query_as("select status, last_error from outbox").fetch_one(&shop.state.db.pool).await.unwrap();
+    assert_eq!(status, "pending");
+    assert!(error.contains("SMTP"), "{error}");
+    assert!(messages(inbox.path()).is_empty(), "nothing was sent");
+});
+
+#[test]
+fn smtp_urls_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("x.sqlite").display());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let db = rt.block_on(atelier_checkout::Db::connect(&db_url)).unwrap();
+    let make = |mode: MailMode| {
+        let _guard = rt.enter();
+        Mailer::new(db.clone(), &mode, "a@example.com", "b@example.com", None).err().map(|e| e.to_string())
+    };
+    for ok in [
+        "smtp://relay",
+        "smtp://u:p@relay:2525",
+        "smtp://relay?tls=required",
+        "smtps://relay",
+        "smtp://relay?tls=opportunistic",
+    ] {
+        assert_eq!(make(MailMode::smtp(ok)), None, "{ok}");
+    }
+    for (bad, says) in [
+        ("http://relay", "expected smtp://"),
+        ("smtp://relay?tls=maybe", "unknown option `tls=maybe`"),
+        ("smtps://relay?tls=required", "TLS already"),
+        ("smtp://relay:port", "the port is not a number"),
+        ("smtp://u:hunter2@", "no host"),
+    ] {
+        let e = make(MailMode::smtp(bad)).unwrap_or_else(|| panic!("{bad} accepted"));
+        assert!(e.contains(says) && !e.contains("hunter2"), "{bad}: {e}");
+    }
+    let missing = MailMode::Smtp { url: "smtps://relay".into(), ca_file: Some(dir.path().join("none.pem")) };
+    assert!(make(missing).unwrap().contains("SMTP_CA_FILE"));
 }

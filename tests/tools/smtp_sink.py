@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that stores what it receives.
 
-Usage: smtp_sink.py --port PORT --dir DIR
+Usage: smtp_sink.py --port PORT --dir DIR [--tls starttls|implicit --cert PEM --key PEM]
+
+With --tls starttls the server offers STARTTLS and refuses mail before it;
+with --tls implicit it speaks TLS from the first byte (as on port 465).
 
 Each message received is stored as DIR/<n>.eml (n = 1, 2, ...): the DATA bytes
 exactly as received (after SMTP dot-unstuffing, line endings untouched), and
@@ -15,6 +18,7 @@ stops cleanly (exit 0) on SIGTERM or SIGINT.
 import argparse
 import os
 import signal
+import ssl
 import sys
 import threading
 
@@ -56,7 +60,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--dir", required=True)
+    ap.add_argument("--tls", choices=["starttls", "implicit"])
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     args = ap.parse_args()
+
+    tls = {}
+    if args.tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        if args.tls == "starttls":
+            tls = {"tls_context": context, "require_starttls": True}
+        else:
+            tls = {"ssl_context": context}
 
     os.makedirs(args.dir, exist_ok=True)
     stop = threading.Event()
@@ -68,6 +84,7 @@ def main() -> int:
         hostname="127.0.0.1",
         port=args.port,
         enable_SMTPUTF8=True,
+        **tls,
     )
     controller.start()  # returns once the server answers a test connection
     try:
