@@ -1,5 +1,6 @@
 //! However many buyers race for the last bottles, exactly as many as there are get them: on
-//! SQLite, and on PostgreSQL with two service instances sharing the database.
+//! SQLite, and on PostgreSQL with two service instances sharing the database (here two states
+//! in one process; `tests/instances.rs` races two `atelier checkout` processes).
 
 mod common;
 

@@ -165,10 +165,9 @@ on_both_engines!(bad_signatures_and_bodies_change_nothing, |engine: Engine| asyn
     assert_eq!(signed(&shop, &stranger).await.json()["result"], "ignored");
 });
 
-/// The official Stripe SDK signs the event; our handler accepts it.
-#[tokio::test]
-async fn accepts_an_event_signed_by_the_official_stripe_sdk() {
-    let shop = TestShop::new(Engine::Sqlite).await;
+// The official Stripe SDK signs the event; our handler accepts it.
+on_both_engines!(accepts_an_event_signed_by_the_official_stripe_sdk, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
     let (order, session) = open_order(&shop).await;
     let body = event("evt_sdk", "checkout.session.completed", &order, &session, true);
     let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tools/stripe_sign.py");
@@ -194,4 +193,4 @@ async fn accepts_an_event_signed_by_the_official_stripe_sdk() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["result"], "applied");
     assert_eq!(shop.status(&order).await, "paid");
-}
+});
