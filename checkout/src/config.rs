@@ -225,6 +225,13 @@ impl ServiceConfig {
         let link_key = Secret::new(persistent_secret(&data_dir, "link-key", "")?);
         let mail = match var("SMTP_URL") {
             Some(url) => MailMode::Smtp { url, ca_file: var("SMTP_CA_FILE").map(PathBuf::from) },
+            None if var("SMTP_CA_FILE").is_some() => {
+                return Err(ConfigError {
+                    name: "SMTP_CA_FILE",
+                    message: "set without SMTP_URL (without it, mail goes to .eml files and needs no certificate)"
+                        .into(),
+                })
+            }
             None => MailMode::Outbox(data_dir.join("outbox")),
         };
         let number = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
@@ -370,6 +377,10 @@ mod tests {
         let bad = settings(&[("FREE_SHIPPING_ABOVE_MINOR", "-1")]);
         let e = ServiceConfig::from_settings(dir.path().to_path_buf(), "http://x", &bad, &BTreeMap::new()).unwrap_err();
         assert_eq!(e.name, "FREE_SHIPPING_ABOVE_MINOR");
+        let lone = settings(&[("SMTP_CA_FILE", "/etc/ssl/relay.pem")]);
+        let e =
+            ServiceConfig::from_settings(dir.path().to_path_buf(), "http://x", &lone, &BTreeMap::new()).unwrap_err();
+        assert_eq!(e.name, "SMTP_CA_FILE");
     }
 
     #[test]

@@ -63,23 +63,32 @@ impl CartWriter {
 /// One writer: takes what is waiting (at least one edit), applies it, answers, again.
 async fn drain(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let sql = Sql::of(db.engine);
-    let mut jobs = Vec::with_capacity(BATCH);
     loop {
+        let mut jobs = Vec::with_capacity(BATCH);
         if rx.lock().await.recv_many(&mut jobs, BATCH).await == 0 {
             return;
         }
-        match apply(&db, &sql, &jobs).await {
-            Ok(outcomes) => {
-                for (job, outcome) in jobs.drain(..).zip(outcomes) {
-                    // A shopper who went away meanwhile still has their edit saved.
-                    let _ = job.reply.send(outcome);
-                }
+        // Each batch is a task of its own: were one to panic, its shoppers would get an error
+        // (their answers dropped) and the writer would go on with the next batch.
+        if let Err(e) = tokio::spawn(commit(db.clone(), sql, jobs)).await {
+            tracing::error!(error = %e, "a batch of cart edits failed unexpectedly; its shoppers got an error");
+        }
+    }
+}
+
+/// Applies one batch and answers each of its shoppers.
+async fn commit(db: Db, sql: Sql, jobs: Vec<Job>) {
+    match apply(&db, &sql, &jobs).await {
+        Ok(outcomes) => {
+            for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                // A shopper who went away meanwhile still has their edit saved.
+                let _ = job.reply.send(outcome);
             }
-            Err(e) => {
-                tracing::error!(error = %e, edits = jobs.len(), "cart edits failed; none was saved");
-                for job in jobs.drain(..) {
-                    let _ = job.reply.send(Err(ApiError::Internal("your cart could not be saved; try again".into())));
-                }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, edits = jobs.len(), "cart edits failed; none was saved");
+            for job in jobs {
+                let _ = job.reply.send(Err(ApiError::Internal("your cart could not be saved; try again".into())));
             }
         }
     }
@@ -87,6 +96,7 @@ async fn drain(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
 
 /// The statements, in each engine's way of reading a JSON array parameter (one statement text
 /// whatever the number of edits, so each is prepared once).
+#[derive(Clone, Copy)]
 struct Sql {
     touch: &'static str,
     lines: &'static str,
