@@ -64,7 +64,7 @@ on_both_engines!(a_stripe_payment_from_session_to_confirmation, |engine: Engine|
     assert!(create.field("cancel_url").is_some());
 
     // The pending order page offers the way back to Stripe's page.
-    let order_page = shop.get(&started["order_url"].as_str().unwrap().to_string(), None).await;
+    let order_page = shop.get(started["order_url"].as_str().unwrap(), None).await;
     let session_in_url = payment_url.rsplit('/').next().unwrap();
     assert!(
         order_page.body.contains("Continue to payment") && order_page.body.contains(session_in_url),
