@@ -1,12 +1,18 @@
 //! Identifiers and time: random ids made by the service, unix seconds.
 
+use std::fmt::Write;
+
 use rand::RngCore;
 
 /// `n` random bytes as lowercase hex.
 pub fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(2 * n);
+    for b in bytes {
+        let _ = write!(hex, "{b:02x}"); // writing to a String cannot fail
+    }
+    hex
 }
 
 /// A new id with a readable prefix: `ord_019ad3…`: the time in milliseconds, then 96 random
