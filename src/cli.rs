@@ -54,7 +54,7 @@ pub enum OrderCommand {
         #[arg(long)]
         status: Option<String>,
         /// At most this many.
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=10_000))]
         limit: i64,
     },
     /// Mark a paid order as packed.

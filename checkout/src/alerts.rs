@@ -19,6 +19,7 @@ pub async fn after_stock_change(tx: &mut Transaction<'static, Any>, sku: &str) -
     let available = r.get::<i64, _>("on_hand") - r.get::<i64, _>("reserved");
     let threshold: i64 = r.get("low_threshold");
     let alerted = r.get::<i64, _>("low_alerted") == 1;
+    let mut rebuild = false;
     if available <= threshold && !alerted {
         let claimed = sqlx::query("update stock set low_alerted = 1 where sku = $1 and low_alerted = 0")
             .bind(sku)
@@ -30,11 +31,11 @@ pub async fn after_stock_change(tx: &mut Transaction<'static, Any>, sku: &str) -
             let crossing = new_id("x");
             crate::mail::enqueue(tx, "low_stock", &format!("low-stock:{sku}:{crossing}"), crate::mail::STAFF, &mail)
                 .await?;
-            enqueue_build_hook(tx, &format!("{sku}:{crossing}")).await?;
+            rebuild = true;
         }
     } else if available > threshold && alerted {
         sqlx::query("update stock set low_alerted = 0 where sku = $1").bind(sku).execute(&mut **tx).await?;
-        enqueue_build_hook(tx, &format!("{sku}:restocked:{}", new_id("x"))).await?;
+        rebuild = true;
     }
     // The static pages show "sold out": rebuild when a SKU sells out and when it returns.
     let hooked = r.get::<i64, _>("sold_out_hooked") == 1;
@@ -45,10 +46,11 @@ pub async fn after_stock_change(tx: &mut Transaction<'static, Any>, sku: &str) -
             .bind(i64::from(hooked))
             .execute(&mut **tx)
             .await?;
-        if flipped.rows_affected() == 1 {
-            let what = if hooked { "back-in-stock" } else { "sold-out" };
-            enqueue_build_hook(tx, &format!("{sku}:{what}:{}", new_id("x"))).await?;
-        }
+        rebuild |= flipped.rows_affected() == 1;
+    }
+    // One change crossing both lines (low and sold out) asks for one build, not two.
+    if rebuild {
+        enqueue_build_hook(tx, &format!("{sku}:{}", new_id("x"))).await?;
     }
     Ok(())
 }

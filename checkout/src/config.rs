@@ -234,28 +234,20 @@ impl ServiceConfig {
             }
             None => MailMode::Outbox(data_dir.join("outbox")),
         };
-        let number = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
-            match var(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse()
-                    .ok()
-                    .filter(|n: &i64| *n > 0)
-                    .ok_or(ConfigError { name, message: format!("`{v}` is not a positive number") }),
-            }
-        };
-        // Shipping may be free (0); a price below zero is a mistake.
-        let amount = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
+        // Counts must be positive; shipping may be free (0), a price below zero is a mistake.
+        let integer = |name: &'static str, default: i64, min: i64, what: &str| -> Result<i64, ConfigError> {
             match var(name) {
                 None => Ok(default),
                 Some(v) => v
                     .trim()
                     .parse()
                     .ok()
-                    .filter(|n: &i64| *n >= 0)
-                    .ok_or(ConfigError { name, message: format!("`{v}` is not an amount in cents (0 or more)") }),
+                    .filter(|n: &i64| *n >= min)
+                    .ok_or(ConfigError { name, message: format!("`{v}` is not {what}") }),
             }
         };
+        let number = |name, default| integer(name, default, 1, "a positive number");
+        let amount = |name, default| integer(name, default, 0, "an amount in cents (0 or more)");
         let defaults = ShippingRates::default();
         Ok(ServiceConfig {
             database_url,

@@ -101,9 +101,12 @@ fn cart_cookie(headers: &HeaderMap) -> Option<String> {
 /// The cookie that hands a new cart to the browser (`Secure` when the shop is served over
 /// HTTPS).
 fn cart_cookie_for(state: &AppState, edited: &cart::Edited) -> Option<HeaderValue> {
+    if !edited.created {
+        return None;
+    }
     let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
     let c = format!("{CART_COOKIE}={}; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax{secure}", edited.cart_id);
-    edited.created.then(|| HeaderValue::from_str(&c).ok()).flatten()
+    HeaderValue::from_str(&c).ok()
 }
 
 fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {

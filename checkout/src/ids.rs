@@ -4,15 +4,20 @@ use std::fmt::Write;
 
 use rand::RngCore;
 
-/// `n` random bytes as lowercase hex.
-pub fn random_hex(n: usize) -> String {
-    let mut bytes = vec![0u8; n];
-    rand::rng().fill_bytes(&mut bytes);
-    let mut hex = String::with_capacity(2 * n);
+/// Bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut hex = String::with_capacity(2 * bytes.len());
     for b in bytes {
         let _ = write!(hex, "{b:02x}"); // writing to a String cannot fail
     }
     hex
+}
+
+/// `n` random bytes as lowercase hex.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::rng().fill_bytes(&mut bytes);
+    hex(&bytes)
 }
 
 /// A new id with a readable prefix: `ord_019ad3…`: the time in milliseconds, then 96 random

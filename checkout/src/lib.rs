@@ -47,7 +47,7 @@ pub struct Shared {
     /// Where cart edits are committed, many to a transaction.
     pub carts: cart::CartWriter,
     /// Configuration.
-    pub config: Arc<ServiceConfig>,
+    pub config: ServiceConfig,
     /// The site's layout for the service's pages.
     pub shell: views::Shell,
     /// Limits on starting checkouts.
@@ -75,7 +75,7 @@ impl AppState {
             levels: stock::LevelCache::new(Duration::from_secs(1)),
             carts: cart::CartWriter::start(db.clone()),
             shell: views::Shell::load(site_dir),
-            config: Arc::new(config),
+            config,
             db,
         })))
     }

@@ -307,7 +307,8 @@ impl Mailer {
             Ok(())
         } else {
             // The hook's URL is a secret (it triggers builds): name its host only.
-            let host = url.split("//").nth(1).and_then(|r| r.split('/').next()).unwrap_or("");
+            let shown = crate::config::redact_url(url);
+            let host = shown.split("//").nth(1).and_then(|r| r.split('/').next()).unwrap_or("");
             Err(format!("build hook at {host}: {}", String::from_utf8_lossy(&out.stderr).trim()))
         }
     }

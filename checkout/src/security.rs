@@ -89,13 +89,18 @@ pub fn sign(key: &crate::config::Secret, purpose: &str, data: &str) -> String {
     mac.update(purpose.as_bytes());
     mac.update(b":");
     mac.update(data.as_bytes());
-    mac.finalize().into_bytes().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    crate::ids::hex(&mac.finalize().into_bytes()[..16])
 }
 
 /// Whether `given` is the signature of `data` for `purpose` (compared in constant time).
 pub fn signature_matches(key: &crate::config::Secret, purpose: &str, data: &str, given: &str) -> bool {
-    let expected = sign(key, purpose, data);
-    expected.len() == given.len() && expected.bytes().zip(given.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    same_bytes(sign(key, purpose, data).as_bytes(), given.as_bytes())
+}
+
+/// Whether two byte strings are equal, in a time that does not depend on where they differ
+/// (so a signature cannot be guessed byte by byte from response times).
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A fixed-window limit per client address.

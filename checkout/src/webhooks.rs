@@ -40,10 +40,7 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> ApiResult<()
         )));
     }
     let expected = sign_bytes(secret, t, body);
-    let ok = signatures.iter().any(|s| {
-        let s = s.as_bytes();
-        s.len() == expected.len() && s.iter().zip(expected.as_bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-    });
+    let ok = signatures.iter().any(|s| crate::security::same_bytes(s.as_bytes(), expected.as_bytes()));
     if ok {
         Ok(())
     } else {
@@ -56,7 +53,7 @@ fn sign_bytes(secret: &str, t: i64, body: &[u8]) -> String {
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    crate::ids::hex(&mac.finalize().into_bytes())
 }
 
 /// A `Stripe-Signature` header for a body, as Stripe makes them (used by the sandbox).
@@ -107,21 +104,18 @@ pub async fn handle(state: &AppState, signature: Option<&str>, body: &[u8]) -> A
 /// Ends an unpaid session whose time is up (the expiry worker, sandbox or Stripe alike). The
 /// event id is derived from the session, so every instance applies it once between them.
 pub async fn expire_session(state: &AppState, session: &str) -> ApiResult<Applied> {
-    let event = Event {
-        id: format!("evt_expire_{session}"),
-        kind: "checkout.session.expired".into(),
-        data: EventData { object: serde_json::json!({ "id": session, "object": "checkout.session" }) },
-    };
-    apply(state, &event).await
+    expire(state, session, serde_json::json!({ "id": session, "object": "checkout.session" })).await
 }
 
 /// Ends an unpaid order that never got a payment session.
-pub async fn expire_order(state: &AppState, order_id: &str, event_id: &str) -> ApiResult<Applied> {
-    let event = Event {
-        id: event_id.to_string(),
-        kind: "checkout.session.expired".into(),
-        data: EventData { object: serde_json::json!({ "metadata": { "order_id": order_id } }) },
-    };
+pub async fn expire_order(state: &AppState, order_id: &str) -> ApiResult<Applied> {
+    expire(state, order_id, serde_json::json!({ "metadata": { "order_id": order_id } })).await
+}
+
+/// An expiry as an event whose id comes from what expires, the same on every instance.
+async fn expire(state: &AppState, what: &str, object: Value) -> ApiResult<Applied> {
+    let event =
+        Event { id: format!("evt_expire_{what}"), kind: "checkout.session.expired".into(), data: EventData { object } };
     apply(state, &event).await
 }
 
@@ -216,6 +210,9 @@ async fn mark_paid(state: &AppState, tx: &mut crate::db::WriteTx, order_id: &str
     let charged = obj.get("amount_total").and_then(Value::as_i64);
     let charged_in = obj.get("currency").and_then(Value::as_str);
     if charged.is_some_and(|c| c != total) || charged_in.is_some_and(|c| !c.eq_ignore_ascii_case(&currency)) {
+        // Not this order's payment: the order is cancelled (its stock goes back, the expiry
+        // worker stops asking Stripe about a session Stripe has completed) and staff refund it.
+        close(tx, order_id, Status::Cancelled).await?;
         flag_refund(
             tx,
             order_id,
@@ -332,20 +329,18 @@ async fn refund(tx: &mut crate::db::WriteTx, order_id: &str, charge: &Value) -> 
 
 /// Marks an order whose money must go back, and tells staff (once).
 async fn flag_refund(tx: &mut crate::db::WriteTx, order_id: &str, reason: &str) -> ApiResult<()> {
-    sqlx::query("update customer_order set refund_needed = 1, updated_at = $1 where order_id = $2")
-        .bind(now())
-        .bind(order_id)
-        .execute(&mut ***tx)
-        .await?;
-    let number: String = sqlx::query_scalar("select number from customer_order where order_id = $1")
-        .bind(order_id)
-        .fetch_one(&mut ***tx)
-        .await?;
+    let number: String = sqlx::query_scalar(
+        "update customer_order set refund_needed = 1, updated_at = $1 where order_id = $2 returning number",
+    )
+    .bind(now())
+    .bind(order_id)
+    .fetch_one(&mut ***tx)
+    .await?;
     tracing::error!(order = %order_id, %reason, "payment needs a refund");
     let mail = crate::mail::Mail {
         subject: format!("Refund needed: order {number}"),
         text: format!(
-            "Order {number} ({order_id}) was paid, but it cannot be fulfilled: {reason}.\n\nRefund the payment in the Stripe dashboard; the order is kept as it is.\n"
+            "Order {number} ({order_id}) was paid, but it cannot be fulfilled: {reason}.\n\nRefund the payment in the Stripe dashboard; nothing of this order will ship.\n"
         ),
         html: None,
     };

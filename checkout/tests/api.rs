@@ -348,3 +348,20 @@ on_both_engines!(staff_move_paid_orders_along_and_the_shopper_hears_of_it, |engi
     let again = shop.json("POST", "/api/cart/items", r#"{"sku":"LAV-10","quantity":1}"#, Some(&fresh)).await;
     assert_eq!((again.json()["count"].as_i64(), again.cookie()), (Some(2), None), "an open cart keeps its cookie");
 });
+
+// The site is rebuilt when a size crosses low stock or sold out, once per change even when one
+// change crosses both lines.
+on_both_engines!(stock_crossings_ask_for_one_build_each, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let hooks = "select count(*) from outbox where kind = 'build_hook'";
+    shop.set_stock("LAV-10", 10).await;
+    assert_eq!(shop.count(hooks).await, 0, "in stock as it was: nothing to rebuild");
+    shop.set_stock("LAV-10", 0).await;
+    assert_eq!(shop.count(hooks).await, 1, "low and sold out at once: one build");
+    shop.set_stock("LAV-10", 10).await;
+    assert_eq!(shop.count(hooks).await, 2, "back above low and in stock at once: one build");
+    shop.set_stock("LAV-10", 3).await;
+    assert_eq!(shop.count(hooks).await, 3, "low again");
+    shop.set_stock("LAV-10", 2).await;
+    assert_eq!(shop.count(hooks).await, 3, "still low: nothing new");
+});

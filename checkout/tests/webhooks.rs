@@ -126,15 +126,18 @@ on_both_engines!(refunds_overtaking_payments_and_payments_that_cannot_be_honoure
     signed(&shop, &event("evt_p3", "checkout.session.async_payment_succeeded", &late, &late_session, true)).await;
     assert_eq!(shop.count("select count(*) from outbox where kind = 'refund_needed'").await, 1, "told once");
 
-    // A session that charged another amount than the order's total does not make it paid.
+    // A session that charged another amount than the order's total does not make it paid: the
+    // order is cancelled, its stock goes back, and staff are told to refund.
     shop.set_stock("LAV-10", 5).await;
     let (odd, odd_session) = open_order(&shop).await;
+    assert_eq!(shop.available("LAV-10").await, 3);
     let mut body: serde_json::Value =
         serde_json::from_str(&event("evt_p4", "checkout.session.completed", &odd, &odd_session, true)).unwrap();
     body["data"]["object"]["amount_total"] = 1.into();
     body["data"]["object"]["currency"] = "eur".into();
     signed(&shop, &body.to_string()).await;
-    assert_eq!(shop.status(&odd).await, "pending_payment");
+    assert_eq!(shop.status(&odd).await, "cancelled");
+    assert_eq!(shop.available("LAV-10").await, 5);
     assert_eq!(shop.count("select count(*) from outbox where kind = 'refund_needed'").await, 2);
 });
 

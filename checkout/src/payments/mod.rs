@@ -134,7 +134,7 @@ pub async fn expire_due(state: &AppState) -> ApiResult<usize> {
     for (order_id, session) in due {
         let applied = match (&state.payments, session) {
             // No session was ever opened (the provider failed mid-checkout): nothing to ask.
-            (_, None) => crate::webhooks::expire_order(state, &order_id, &format!("evt_expire_{order_id}")).await?,
+            (_, None) => crate::webhooks::expire_order(state, &order_id).await?,
             (Payments::Sandbox, Some(session)) => crate::webhooks::expire_session(state, &session).await?,
             // Stripe is asked to close the session first: only a session it no longer takes
             // money on may give its stock back.
