@@ -65,9 +65,11 @@ async function open(path, { width, javaScriptEnabled = true, expectStatus = 200 
   const problems = [];
   const bodies = [];
   let closed = false;
+  // Counted when a navigation's request is sent, not when it commits: the page being left
+  // cancels its last loads (the favicon) before the next one commits.
   let navigations = 0;
-  page.on("framenavigated", (f) => {
-    if (f === page.mainFrame()) navigations++;
+  page.on("request", (r) => {
+    if (r.isNavigationRequest() && r.frame() === page.mainFrame()) navigations++;
   });
   const url = site.base + path;
   page.on("console", (m) => {
