@@ -68,17 +68,28 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// State for a configuration and an open database; the shell comes from the built site.
     /// Starts the cart writer, so it must be called inside the Tokio runtime.
-    pub fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> Result<AppState, payments::stripe::GatewayError> {
+    pub fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> Result<AppState, StartError> {
         Ok(AppState(Arc::new(Shared {
             limiter: security::RateLimiter::new(config.checkouts_per_minute),
             payments: payments::Payments::from_mode(&config.payments)?,
             levels: stock::LevelCache::new(Duration::from_secs(1)),
-            carts: cart::CartWriter::start(db.clone()),
+            carts: cart::CartWriter::start(db.clone())?,
             shell: views::Shell::load(site_dir),
             config,
             db,
         })))
     }
+}
+
+/// Why the service's state could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The Stripe client.
+    #[error(transparent)]
+    Payments(#[from] payments::stripe::GatewayError),
+    /// The cart writer.
+    #[error(transparent)]
+    CartWriter(#[from] cart::writer::OpenError),
 }
 
 /// The service's router: routes, body limit, cross-site refusal, security headers, request log.

@@ -3,16 +3,61 @@
 //! lock (it has one writer anyway, and a lock taken up front never deadlocks on upgrade);
 //! PostgreSQL serializes migrations with an advisory lock.
 
+mod checkpoint;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Arc;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The migrations, in order; an applied migration is never edited.
-const MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_initial", include_str!("../../migrations/0001_initial.sql")),
-    ("0002_payment_links_and_tracking", include_str!("../../migrations/0002_payment_links_and_tracking.sql")),
+const MIGRATIONS: &[(&str, Migration)] = &[
+    ("0001_initial", Migration::Both(include_str!("../../../migrations/0001_initial.sql"))),
+    (
+        "0002_payment_links_and_tracking",
+        Migration::Both(include_str!("../../../migrations/0002_payment_links_and_tracking.sql")),
+    ),
+    (
+        "0003_carts_without_rowid",
+        Migration::Sqlite(include_str!("../../../migrations/0003_carts_without_rowid.sqlite.sql")),
+    ),
+];
+
+/// A migration's SQL and the engines it is for; on the others it is recorded as applied, so
+/// that both engines count the same versions.
+enum Migration {
+    /// The same SQL for both.
+    Both(&'static str),
+    /// SQLite's own storage.
+    Sqlite(&'static str),
+}
+
+impl Migration {
+    fn sql(&self, engine: Engine) -> &'static str {
+        match (self, engine) {
+            (Migration::Both(sql), _) | (Migration::Sqlite(sql), Engine::Sqlite) => sql,
+            (Migration::Sqlite(_), Engine::Postgres) => "",
+        }
+    }
+}
+
+/// Every SQLite connection's settings.
+pub(crate) const SQLITE_PRAGMAS: &[&str] = &[
+    "pragma journal_mode = wal",
+    "pragma busy_timeout = 10000",
+    "pragma foreign_keys = on",
+    "pragma synchronous = normal",
+    // 8 MiB of pages per connection (the default is 2 MiB), so the writer keeps the indexes it
+    // appends to.
+    "pragma cache_size = -8192",
+    // No commit copies the log into the database; the checkpointer does (see its module).
+    "pragma wal_autocheckpoint = 0",
+    // A log that grew under load is cut back to 64 MiB when it starts over.
+    "pragma journal_size_limit = 67108864",
 ];
 
 /// The two engines.
@@ -31,7 +76,11 @@ pub struct Db {
     pub pool: AnyPool,
     /// Which engine.
     pub engine: Engine,
+    /// SQLite's file, which the cart writer opens too.
+    sqlite_file: Option<PathBuf>,
     writer: Arc<Mutex<()>>,
+    /// SQLite's checkpointing thread, which ends with the last clone.
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 /// A write transaction (holding SQLite's writer lock for its life).
@@ -66,6 +115,10 @@ impl Db {
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let engine = if url.starts_with("sqlite:") { Engine::Sqlite } else { Engine::Postgres };
+        let sqlite_file = match engine {
+            Engine::Sqlite => Some(sqlite_file(url)?),
+            Engine::Postgres => None,
+        };
         let options: AnyConnectOptions = url.parse()?;
         let pool = AnyPoolOptions::new()
             .max_connections(if engine == Engine::Sqlite { 8 } else { 16 })
@@ -73,15 +126,7 @@ impl Db {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
-                        for pragma in [
-                            "pragma journal_mode = wal",
-                            "pragma busy_timeout = 10000",
-                            "pragma foreign_keys = on",
-                            "pragma synchronous = normal",
-                            // 8 MiB of pages per connection (the default is 2 MiB), so the
-                            // writer keeps the indexes it appends to.
-                            "pragma cache_size = -8192",
-                        ] {
+                        for pragma in SQLITE_PRAGMAS {
                             sqlx::query(pragma).execute(&mut *conn).await?;
                         }
                     }
@@ -90,7 +135,23 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        Ok(Db { pool, engine, writer: Arc::new(Mutex::new(())) })
+        let writer = Arc::new(Mutex::new(()));
+        let checkpointer = match &sqlite_file {
+            Some(file) => Some(Arc::new(checkpoint::Checkpointer::start(file, writer.clone())?)),
+            None => None,
+        };
+        Ok(Db { pool, engine, sqlite_file, writer, _checkpointer: checkpointer })
+    }
+
+    /// SQLite's file (none on PostgreSQL).
+    pub(crate) fn sqlite_file(&self) -> Option<&Path> {
+        self.sqlite_file.as_deref()
+    }
+
+    /// Takes SQLite's writer lock from a thread outside the runtime (the cart writer's), so its
+    /// transactions and the pool's never overlap.
+    pub(crate) fn blocking_write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writer.blocking_lock()
     }
 
     /// Starts a transaction that will write.
@@ -118,11 +179,11 @@ impl Db {
         let applied: Vec<String> =
             sqlx::query_scalar("select version from schema_migration").fetch_all(&mut **tx).await?;
         let mut done = Vec::new();
-        for (version, sql) in MIGRATIONS {
+        for (version, migration) in MIGRATIONS {
             if applied.iter().any(|a| a == version) {
                 continue;
             }
-            for statement in statements(sql) {
+            for statement in statements(migration.sql(self.engine)) {
                 sqlx::query(&statement).execute(&mut **tx).await?;
             }
             sqlx::query("insert into schema_migration (version, applied_at) values ($1, $2)")
@@ -135,6 +196,19 @@ impl Db {
         tx.commit().await?;
         Ok(done)
     }
+}
+
+/// The file of a `sqlite:` URL. Every connection must reach the same database, so an in-memory
+/// one (each connection its own) is refused.
+fn sqlite_file(url: &str) -> Result<PathBuf, sqlx::Error> {
+    let file = SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf();
+    let name = file.to_string_lossy();
+    if url.contains(":memory:") || url.contains("mode=memory") || name.starts_with("file:") || name.is_empty() {
+        return Err(sqlx::Error::Configuration(
+            format!("{url}: the service needs its SQLite database in a file, not in memory").into(),
+        ));
+    }
+    Ok(file)
 }
 
 /// Splits a migration into statements (at `;` ending a line), dropping `--` comments.
@@ -164,9 +238,70 @@ fn statements(sql: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::{statements, Db, MIGRATIONS};
+
+    /// A shop's SQLite database from before 0003, with carts in it, keeps them through the
+    /// copy into the new tables, and a cart's deletion still takes its lines along.
+    #[tokio::test]
+    async fn carts_survive_the_move_out_of_rowid_tables() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("old.sqlite").display()))
+            .await
+            .expect("connect");
+        let mut tx = db.begin_write().await.expect("begin");
+        sqlx::query("create table schema_migration (version text primary key, applied_at bigint not null)")
+            .execute(&mut **tx)
+            .await
+            .expect("schema_migration");
+        for (version, migration) in &MIGRATIONS[..2] {
+            for statement in statements(migration.sql(db.engine)) {
+                sqlx::query(&statement).execute(&mut **tx).await.expect(version);
+            }
+            sqlx::query("insert into schema_migration values ($1, 0)")
+                .bind(*version)
+                .execute(&mut **tx)
+                .await
+                .expect("record");
+        }
+        for statement in [
+            "insert into product values ('LAV-30', 'LAV', 'Lavender', '30 ml', '/lavender/', 2400, 'EUR', 1, 0)",
+            "insert into cart values ('cart_a', 1, 2), ('cart_b', 3, 4)",
+            "insert into cart_item values ('cart_a', 'LAV-30', 2), ('cart_b', 'LAV-30', 5)",
+        ] {
+            sqlx::query(statement).execute(&mut **tx).await.expect(statement);
+        }
+        tx.commit().await.expect("commit");
+
+        assert_eq!(db.migrate().await.expect("migrate"), ["0003_carts_without_rowid"]);
+        let tables: Vec<String> =
+            sqlx::query_scalar("select sql from sqlite_master where name in ('cart', 'cart_item') order by name")
+                .fetch_all(&db.pool)
+                .await
+                .expect("schema");
+        assert!(tables.iter().all(|sql| sql.contains("without rowid")), "{tables:?}");
+        assert!(tables[1].contains("references \"cart\"") || tables[1].contains("references cart "), "{}", tables[1]);
+        let lines: Vec<(String, i64, i64)> = sqlx::query_as(
+            "select i.cart_id, c.updated_at, i.quantity from cart_item i join cart c using (cart_id) order by 1",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .expect("lines");
+        assert_eq!(lines, [("cart_a".to_string(), 2, 2), ("cart_b".to_string(), 4, 5)]);
+
+        sqlx::query("delete from cart where cart_id = 'cart_a'").execute(&db.pool).await.expect("delete");
+        let left: Vec<String> =
+            sqlx::query_scalar("select cart_id from cart_item").fetch_all(&db.pool).await.expect("left");
+        assert_eq!(left, ["cart_b"]);
+        let broken: Vec<String> = sqlx::query_scalar("select \"table\" from pragma_foreign_key_check")
+            .fetch_all(&db.pool)
+            .await
+            .expect("check");
+        assert!(broken.is_empty(), "{broken:?}");
+    }
+
     #[test]
     fn splits_statements() {
-        let s = super::statements("-- a comment\ncreate table a (x text); -- trailing\ninsert into a values ('x');\n");
+        let s = statements("-- a comment\ncreate table a (x text); -- trailing\ninsert into a values ('x');\n");
         assert_eq!(s, vec!["create table a (x text)", "insert into a values ('x')"]);
     }
 }
