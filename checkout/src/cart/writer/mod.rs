@@ -2,13 +2,14 @@
 //! its transaction (SQLite's one writer, PostgreSQL's commit), not its rows. So edits queue
 //! here, and a writer takes every edit waiting and applies them in one transaction, deciding
 //! each edit in arrival order exactly as it would have been decided alone. A shopper is
-//! answered once the transaction holding their edit has committed; an edit is never
-//! acknowledged and then lost.
+//! answered once the transaction holding their edit has committed. (A cart's commit does not
+//! wait for the disk: a PostgreSQL crash, or a power cut under SQLite's `synchronous =
+//! normal`, may lose the last fraction of a second of cart edits.)
 //!
 //! What to read and write is decided here, the same for both engines; how is each engine's
 //! own: [`sqlite`] runs one thread with its own connection and statements prepared once (every
 //! statement through the pool would be a hand-off between threads), [`postgres`] runs a few
-//! writers on the pool with set-based statements (every statement is a round trip).
+//! writers with set-based statements (every statement is a round trip).
 
 mod postgres;
 mod sqlite;
