@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Service benchmark with wrk (Debian's): cart add and stock read on SQLite and on PostgreSQL,
-# against a bare Axum JSON endpoint as the ceiling, in one run; then 1,000 connections for
-# 60 s on the stock read. Prints requests/s, the ratio to the ceiling, p99 latency and errors.
+# Service benchmark with wrk (Debian's): stock read, cart add (a new visitor's first bottle: a
+# new cart) and cart edit (a returning visitor changing a quantity in one of 500 open carts) on
+# SQLite and on PostgreSQL, against a bare Axum JSON endpoint as the ceiling, in one run; then
+# 1,000 connections for 60 s on the stock read. Prints requests/s, the ratio to the ceiling,
+# p99 latency and errors.
 #
 #   benches/service.sh [seconds per load, default 15] [--no-soak]
 set -euo pipefail
@@ -37,6 +39,25 @@ wrk.body = '{"sku":"LAV-PROV-30","quantity":1}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
+# 500 open carts made through the API; the edit script sets a random quantity in a random one.
+make_edit_script() { # port file
+  {
+    echo 'local carts = {'
+    for _ in $(seq 1 500); do
+      curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' -d '{"sku":"LAV-PROV-30","quantity":1}' \
+        "http://127.0.0.1:$1/api/cart/items" | sed -n 's/^[Ss]et-[Cc]ookie: atelier_cart=\([A-Za-z0-9_]*\).*/"\1",/p'
+    done
+    echo '}'
+    cat <<'LUA'
+request = function()
+  local body = '{"quantity":' .. math.random(1, 12) .. '}'
+  local headers = { ["Content-Type"] = "application/json", ["Cookie"] = "atelier_cart=" .. carts[math.random(#carts)] }
+  return wrk.format("PATCH", "/api/cart/items/LAV-PROV-30", headers, body)
+end
+LUA
+  } > "$2"
+}
+
 start_service() { # name port database-url
   local dir="$WORK/$1"
   mkdir -p "$dir"
@@ -63,6 +84,8 @@ run() { # label url [script] [connections] [seconds]
 target/release/examples/bare_json 8190 & PIDS+=($!)
 start_service sqlite 8191 ""
 start_service postgres 8192 "${PG_ADMIN%/*}/$PG_DB"
+make_edit_script 8191 "$WORK/edit-sqlite.lua"
+make_edit_script 8192 "$WORK/edit-postgres.lua"
 sleep 0.5
 
 RESULTS="$WORK/results.tsv"
@@ -72,6 +95,8 @@ RESULTS="$WORK/results.tsv"
   run "stock read, PostgreSQL" "http://127.0.0.1:8192/api/stock?sku=LAV-PROV-30"
   run "cart add, SQLite" "http://127.0.0.1:8191/api/cart/items" "$WORK/add.lua"
   run "cart add, PostgreSQL" "http://127.0.0.1:8192/api/cart/items" "$WORK/add.lua"
+  run "cart edit, SQLite" "http://127.0.0.1:8191/api/cart/items" "$WORK/edit-sqlite.lua"
+  run "cart edit, PostgreSQL" "http://127.0.0.1:8192/api/cart/items" "$WORK/edit-postgres.lua"
 } > "$RESULTS"
 
 CEILING=$(awk -F'\t' 'NR == 1 {print $2}' "$RESULTS")

@@ -23,8 +23,10 @@ const TOUCH: &str = "update cart set updated_at = $1 where cart_id in
     (select cart_id from cart where cart_id in (select jsonb_array_elements_text($2::jsonb))
      order by cart_id for update)
     returning cart_id";
+// `= any(array(…))`, not `in (select …)`: the generic plan of the latter guessed that a batch's
+// carts hold half the lines and scanned them all (956 edits/s on 300k lines, against 16.7k with this).
 const LINES: &str = "select cart_id, sku, quantity from cart_item
-    where cart_id in (select jsonb_array_elements_text($1::jsonb))";
+    where cart_id = any(array(select jsonb_array_elements_text($1::jsonb)))";
 const SIZES: &str = "select p.sku, p.title, p.label, p.path, p.price_minor, s.on_hand - s.reserved as available
     from product p left join stock s on s.sku = p.sku
     where p.active = 1 and p.sku in (select jsonb_array_elements_text($1::jsonb))";
