@@ -105,7 +105,11 @@ fn cart_cookie_for(state: &AppState, edited: &cart::Edited) -> Option<HeaderValu
         return None;
     }
     let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let c = format!("{CART_COOKIE}={}; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax{secure}", edited.cart_id);
+    let c = format!(
+        "{CART_COOKIE}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        edited.cart_id,
+        cart::CART_LIFETIME_SECONDS
+    );
     HeaderValue::from_str(&c).ok()
 }
 

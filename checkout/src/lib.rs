@@ -100,8 +100,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Background work every instance runs: the outbox and the expiry of unpaid checkouts. Both
-/// are safe to run on many instances sharing one database.
+/// Background work every instance runs: the outbox, the expiry of unpaid checkouts and the
+/// deletion of carts whose cookie has lapsed. All are safe to run on many instances sharing one
+/// database.
 pub struct Workers {
     stop: watch::Sender<bool>,
     handles: Vec<tokio::task::JoinHandle<()>>,
@@ -118,9 +119,22 @@ impl Workers {
         let expiry_state = state.clone();
         let mut expiry_stop = rx;
         handles.push(tokio::spawn(async move {
+            let mut pruned_at: Option<std::time::Instant> = None;
             loop {
                 if let Err(e) = payments::expire_due(&expiry_state).await {
                     tracing::warn!(error = %e, "expiring unpaid checkouts failed; will retry");
+                }
+                // Carts whose cookie has lapsed, once an hour (at start, then hourly).
+                if pruned_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+                    let before = ids::now() - cart::CART_LIFETIME_SECONDS;
+                    match cart::prune(&expiry_state.db, before).await {
+                        Ok(0) => pruned_at = Some(std::time::Instant::now()),
+                        Ok(n) => {
+                            tracing::info!(carts = n, "deleted carts whose cookie has lapsed");
+                            pruned_at = Some(std::time::Instant::now());
+                        }
+                        Err(e) => tracing::warn!(error = %e, "deleting lapsed carts failed; will retry"),
+                    }
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(5)) => {}

@@ -365,3 +365,28 @@ on_both_engines!(stock_crossings_ask_for_one_build_each, |engine: Engine| async 
     shop.set_stock("LAV-10", 2).await;
     assert_eq!(shop.count(hooks).await, 3, "still low: nothing new");
 });
+
+// A cart whose cookie has lapsed is deleted with its lines; a newer cart is kept.
+on_both_engines!(lapsed_carts_are_deleted_with_their_lines, |engine: Engine| async move {
+    use atelier_checkout::cart::{prune, CART_LIFETIME_SECONDS};
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 5).await;
+    let kept = shop.cart_with("LAV-10", 1).await;
+    let old = shop.cart_with("LAV-10", 2).await;
+    let old_id = old.trim_start_matches("atelier_cart=");
+    let now = atelier_checkout::ids::now();
+    sqlx::query("update cart set created_at = $1 where cart_id = $2")
+        .bind(now - CART_LIFETIME_SECONDS - 1)
+        .bind(old_id)
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+
+    assert_eq!(prune(&shop.state.db, now - CART_LIFETIME_SECONDS).await.unwrap(), 1);
+    let lines: Vec<String> =
+        sqlx::query_scalar("select cart_id from cart_item").fetch_all(&shop.state.db.pool).await.unwrap();
+    assert_eq!(lines, [kept.trim_start_matches("atelier_cart=")]);
+    assert_eq!(shop.get("/api/cart", Some(&old)).await.json()["count"], 0);
+    assert_eq!(shop.get("/api/cart", Some(&kept)).await.json()["count"], 1);
+    assert_eq!(prune(&shop.state.db, now - CART_LIFETIME_SECONDS).await.unwrap(), 0);
+});

@@ -16,6 +16,33 @@ pub use writer::CartWriter;
 /// At most this many of one size per order.
 pub const MAX_PER_LINE: i64 = 12;
 
+/// How long the cart cookie lives, from the cart's making (it is set once): a cart older than
+/// this can no longer be reached and is deleted.
+pub const CART_LIFETIME_SECONDS: i64 = 30 * 24 * 3600;
+
+/// Carts deleted in one transaction at most, so that a long backlog never holds the writer.
+const PRUNE_BATCH: i64 = 1000;
+
+/// Deletes the carts made before `before` (unix seconds) with their lines; gives how many.
+pub async fn prune(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    loop {
+        let mut tx = db.begin_write().await?;
+        let n =
+            sqlx::query("delete from cart where cart_id in (select cart_id from cart where created_at < $1 limit $2)")
+                .bind(before)
+                .bind(PRUNE_BATCH)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+        tx.commit().await?;
+        deleted += n;
+        if n < PRUNE_BATCH as u64 {
+            return Ok(deleted);
+        }
+    }
+}
+
 /// An amount as the API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Amount {
