@@ -5,7 +5,9 @@
 //! pipe, a collector) lines gather in memory and a thread of their own writes them every few
 //! milliseconds: the service logs every cart edit, and a write to stderr for each one cost a
 //! tenth of its throughput. Nothing is dropped: a writer that falls behind makes logging wait,
-//! and the last lines are written before the program ends.
+//! the last lines are written before the program ends, and a line logged after that is written
+//! at once. (What is printed straight to stderr, such as a panic, may come up to 20 ms before
+//! log lines that were logged earlier.)
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -112,10 +114,16 @@ impl Pending {
 impl Write for Pending {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut state = self.lock();
-        if state.lines.len() + buf.len() > MOST {
+        // Past the guard (a thread still logging as the program ends) or past the limit,
+        // write at once, after whatever is waiting.
+        if state.done || state.lines.len() + buf.len() > MOST {
             self.write_out(&mut state);
         }
-        state.lines.extend_from_slice(buf);
+        if state.done {
+            let _ = std::io::stderr().write_all(buf);
+        } else {
+            state.lines.extend_from_slice(buf);
+        }
         Ok(buf.len())
     }
 

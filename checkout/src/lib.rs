@@ -124,15 +124,13 @@ impl Workers {
                 if let Err(e) = payments::expire_due(&expiry_state).await {
                     tracing::warn!(error = %e, "expiring unpaid checkouts failed; will retry");
                 }
-                // Carts whose cookie has lapsed, once an hour (at start, then hourly).
+                // Carts whose cookie has lapsed: a batch a turn while there is a backlog, then
+                // once an hour (so unpaid checkouts keep expiring on time meanwhile).
                 if pruned_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
                     let before = ids::now() - cart::CART_LIFETIME_SECONDS;
                     match cart::prune(&expiry_state.db, before).await {
-                        Ok(0) => pruned_at = Some(std::time::Instant::now()),
-                        Ok(n) => {
-                            tracing::info!(carts = n, "deleted carts whose cookie has lapsed");
-                            pruned_at = Some(std::time::Instant::now());
-                        }
+                        Ok(n) if n > 0 => tracing::info!(carts = n, "deleted carts whose cookie has lapsed"),
+                        Ok(_) => pruned_at = Some(std::time::Instant::now()),
                         Err(e) => tracing::warn!(error = %e, "deleting lapsed carts failed; will retry"),
                     }
                 }

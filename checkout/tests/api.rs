@@ -89,6 +89,7 @@ on_both_engines!(bad_requests_get_clear_json_errors, |engine: Engine| async move
         (r#"{"sku":"LAV-10""#, StatusCode::BAD_REQUEST, "bad_request"),
         (r#"{"quantity":1}"#, StatusCode::BAD_REQUEST, "bad_request"),
         (r#"{"sku":"NOPE","quantity":1}"#, StatusCode::NOT_FOUND, "not_found"),
+        (r#"{"sku":"lav-10\u0000","quantity":1}"#, StatusCode::BAD_REQUEST, "invalid"),
         (r#"{"sku":"LAV-10","quantity":0}"#, StatusCode::BAD_REQUEST, "invalid"),
         (r#"{"sku":"LAV-10","quantity":13}"#, StatusCode::BAD_REQUEST, "invalid"),
         (r#"{"sku":"ROSE-2","quantity":1}"#, StatusCode::CONFLICT, "conflict"),

@@ -4,7 +4,8 @@
 //! every few dozen milliseconds. Here no connection checkpoints on commit; a thread of its own
 //! does, without the writer lock (writers go on meanwhile). Under a steady stream of commits
 //! the log would then never start over, so once it is long, one more short pass runs with the
-//! writer lock held, and the next transaction starts the log from the beginning.
+//! writer lock held, and the next transaction starts the log from the beginning (unless a
+//! reader is still on an older snapshot; then the next pass, 50 ms later, tries again).
 
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};

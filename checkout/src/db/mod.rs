@@ -1,6 +1,7 @@
 //! The database: one pool over SQLite or PostgreSQL through sqlx's `Any` driver, the same SQL
-//! for both. What differs is isolated here: SQLite gets its pragmas and a process-wide writer
-//! lock (it has one writer anyway, and a lock taken up front never deadlocks on upgrade);
+//! for both. What differs is isolated here: SQLite gets its pragmas, a writer lock shared by
+//! every clone of the [`Db`] (it has one writer anyway, and a lock taken up front never
+//! deadlocks on upgrade; a process opens its database once) and a checkpointing thread;
 //! PostgreSQL serializes migrations with an advisory lock.
 
 mod checkpoint;

@@ -16,6 +16,7 @@ mod sqlite;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use atelier_domain::Sku;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Cart, Edit, Edited, Line, Size, Target, MAX_PER_LINE};
@@ -57,6 +58,11 @@ impl CartWriter {
     /// Changes a line, checking the SKU, the quantity and what is available; the cart is made
     /// in the same transaction when the target allows it. Answers once the change is committed.
     pub async fn edit(&self, target: Target, sku: &str, edit: Edit) -> ApiResult<Edited> {
+        // Refused here, alone: text that cannot be a SKU (a NUL, say, which PostgreSQL's JSON
+        // refuses) must never reach a batch and fail the edits that share it.
+        if Sku::parse(sku).is_err() {
+            return Err(ApiError::invalid("sku", "a SKU has 2 to 40 characters: A-Z, 0-9 and inner hyphens"));
+        }
         let (reply, answer) = oneshot::channel();
         let job = Job { target, sku: sku.to_string(), edit, reply };
         self.queue.send(job).await.map_err(|_| ApiError::Internal("the cart writer has stopped".into()))?;

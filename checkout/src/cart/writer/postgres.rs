@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Row};
@@ -55,9 +56,13 @@ pub(super) fn start(db: Db, rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// A held connection unused this long is checked before a batch relies on it (a server
+/// restart or an idle timeout would otherwise fail the batch's shoppers).
+const CHECK_AFTER: Duration = Duration::from_secs(30);
+
 /// One writer: takes what is waiting (at least one edit), applies it, answers, again.
 async fn drain(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
-    let mut held: Option<AnyConnection> = None;
+    let mut held: Option<(AnyConnection, Instant)> = None;
     loop {
         let mut jobs = Vec::with_capacity(BATCH);
         if rx.lock().await.recv_many(&mut jobs, BATCH).await == 0 {
@@ -68,21 +73,18 @@ async fn drain(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
         let db = db.clone();
         let conn = held.take();
         let batch = tokio::spawn(async move {
-            let mut conn = match conn {
-                Some(conn) => conn,
-                None => match connect(&db).await {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        answer(jobs, Err(e));
-                        return None;
-                    }
-                },
+            let mut conn = match ready(&db, conn).await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    answer(jobs, Err(e));
+                    return None;
+                }
             };
             let outcomes = apply(&mut conn, &jobs).await;
             // After a failure the connection may be broken: the next batch gets a new one.
             let keep = outcomes.is_ok();
             answer(jobs, outcomes);
-            keep.then_some(conn)
+            keep.then(|| (conn, Instant::now()))
         });
         match batch.await {
             Ok(conn) => held = conn,
@@ -93,8 +95,20 @@ async fn drain(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
     }
 }
 
+/// The held connection when it is fresh or still answers, else a new one.
+async fn ready(db: &Db, held: Option<(AnyConnection, Instant)>) -> Result<AnyConnection, sqlx::Error> {
+    match held {
+        Some((conn, used)) if used.elapsed() < CHECK_AFTER => Ok(conn),
+        Some((mut conn, _)) => match conn.ping().await {
+            Ok(()) => Ok(conn),
+            Err(_) => connect(db).await,
+        },
+        None => connect(db).await,
+    }
+}
+
 /// A connection of the writer's own, taken out of the pool, whose commits do not wait for the
-/// disk: a cart edit is not worth an `fsync` (orders, stock and payments still wait for
+/// disk (a session setting: behind PgBouncer, use session pooling): a cart edit is not worth an `fsync` (orders, stock and payments still wait for
 /// theirs). A PostgreSQL crash within a fraction of a second could lose it, as a power cut
 /// could under SQLite's `synchronous = normal`; an order's commit makes every earlier commit
 /// durable, so no order is left with a lost cart. Measured (with the connection held rather than
