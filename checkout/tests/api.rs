@@ -391,3 +391,29 @@ on_both_engines!(lapsed_carts_are_deleted_with_their_lines, |engine: Engine| asy
     assert_eq!(shop.get("/api/cart", Some(&kept)).await.json()["count"], 1);
     assert_eq!(prune(&shop.state.db, now - CART_LIFETIME_SECONDS).await.unwrap(), 0);
 });
+
+// PostgreSQL closing the cart writers' connections (a restart, an idle timeout) costs the next
+// shoppers nothing: a batch that failed before writing is read again on a new connection. The
+// two writers take turns, so the edits after the cut reach the connection that was cut.
+#[tokio::test]
+async fn cart_edits_survive_postgres_closing_the_writers_connections() {
+    let shop = TestShop::new(Engine::Postgres).await;
+    shop.set_stock("LAV-10", 12).await;
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    let cut: Vec<bool> = sqlx::query_scalar(
+        "select pg_terminate_backend(pid) from pg_stat_activity
+         where datname = current_database() and pid <> pg_backend_pid()",
+    )
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap();
+    assert!(cut.iter().any(|&c| c), "no connection was cut");
+    for quantity in 2..=5 {
+        let r =
+            shop.json("PATCH", "/api/cart/items/LAV-10", &format!(r#"{{"quantity":{quantity}}}"#), Some(&cookie)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r = shop.json("POST", "/api/cart/items", r#"{"sku":"LAV-10","quantity":1}"#, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    assert_eq!(shop.get("/api/cart", Some(&cookie)).await.json()["count"], 5);
+}

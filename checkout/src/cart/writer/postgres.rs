@@ -80,10 +80,26 @@ async fn drain(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
                     return None;
                 }
             };
-            let outcomes = apply(&mut conn, &jobs).await;
+            let mut outcomes = apply(&mut conn, &jobs).await;
+            // Failing before anything was written (a connection the server closed, say), the
+            // batch is tried once more on a new connection: a restart of PostgreSQL costs the
+            // shoppers nothing.
+            if let Err(Failed { error, written: false }) = &outcomes {
+                tracing::warn!(%error, "cart edits could not be read; trying again on a new connection");
+                match connect(&db).await {
+                    Ok(fresh) => {
+                        conn = fresh;
+                        outcomes = apply(&mut conn, &jobs).await;
+                    }
+                    Err(e) => {
+                        answer(jobs, Err(e));
+                        return None;
+                    }
+                }
+            }
             // After a failure the connection may be broken: the next batch gets a new one.
             let keep = outcomes.is_ok();
-            answer(jobs, outcomes);
+            answer(jobs, outcomes.map_err(|f| f.error));
             keep.then(|| (conn, Instant::now()))
         });
         match batch.await {
@@ -120,8 +136,23 @@ async fn connect(db: &Db) -> Result<AnyConnection, sqlx::Error> {
     Ok(conn)
 }
 
+/// A batch that failed, and whether it got as far as writing (then it cannot be retried: its
+/// write may have been committed).
+struct Failed {
+    error: sqlx::Error,
+    written: bool,
+}
+
+fn before(error: sqlx::Error) -> Failed {
+    Failed { error, written: false }
+}
+
+fn during(error: sqlx::Error) -> Failed {
+    Failed { error, written: true }
+}
+
 /// Applies a batch of edits atomically; gives each edit its own outcome.
-async fn apply(conn: &mut AnyConnection, jobs: &[Job]) -> Result<Vec<ApiResult<Edited>>, sqlx::Error> {
+async fn apply(conn: &mut AnyConnection, jobs: &[Job]) -> Result<Vec<ApiResult<Edited>>, Failed> {
     let given = given_carts(jobs);
     let t = now();
     if given.is_empty() {
@@ -129,20 +160,20 @@ async fn apply(conn: &mut AnyConnection, jobs: &[Job]) -> Result<Vec<ApiResult<E
         // COMMITTED a transaction would give the read no snapshot it lacks alone, while the
         // one write is atomic by itself. Two round trips instead of four.
         let mut carts = Carts::new();
-        let sizes = read_sizes(conn, jobs, &carts).await?;
+        let sizes = read_sizes(conn, jobs, &carts).await.map_err(before)?;
         let (decided, changes) = decide_all(jobs, &sizes, &mut carts);
-        write(conn, &changes, t).await?;
+        write(conn, &changes, t).await.map_err(during)?;
         return Ok(replies(decided, &carts, &sizes));
     }
-    let mut tx = conn.begin().await?;
+    let mut tx = conn.begin().await.map_err(before)?;
     // Touching a cart tells whether it is still open: a cart checked out and paid is gone,
     // though its cookie may linger in the browser.
     let open: Vec<String> =
-        sqlx::query_scalar(TOUCH).bind(t).bind(json!(given).to_string()).fetch_all(&mut *tx).await?;
+        sqlx::query_scalar(TOUCH).bind(t).bind(json!(given).to_string()).fetch_all(&mut *tx).await.map_err(before)?;
     let mut carts: Carts = open.into_iter().map(|id| (id, BTreeMap::new())).collect();
     if !carts.is_empty() {
         let ids: Vec<&String> = carts.keys().collect();
-        let rows = sqlx::query(LINES).bind(json!(ids).to_string()).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(LINES).bind(json!(ids).to_string()).fetch_all(&mut *tx).await.map_err(before)?;
         for r in rows {
             let cart_id: String = r.get("cart_id");
             if let Some(lines) = carts.get_mut(&cart_id) {
@@ -150,10 +181,10 @@ async fn apply(conn: &mut AnyConnection, jobs: &[Job]) -> Result<Vec<ApiResult<E
             }
         }
     }
-    let sizes = read_sizes(&mut tx, jobs, &carts).await?;
+    let sizes = read_sizes(&mut tx, jobs, &carts).await.map_err(before)?;
     let (decided, changes) = decide_all(jobs, &sizes, &mut carts);
-    write(&mut tx, &changes, t).await?;
-    tx.commit().await?;
+    write(&mut tx, &changes, t).await.map_err(during)?;
+    tx.commit().await.map_err(during)?;
     Ok(replies(decided, &carts, &sizes))
 }
 
