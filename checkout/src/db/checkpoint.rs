@@ -15,7 +15,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::Mutex;
 
-use super::SQLITE_PRAGMAS;
+use super::open_sqlite;
 
 /// How often the thread looks at the log.
 const EVERY: Duration = Duration::from_millis(50);
@@ -35,10 +35,7 @@ impl Checkpointer {
         let failed = |e: &dyn std::fmt::Display| {
             sqlx::Error::Configuration(format!("the checkpointer of {}: {e}", file.display()).into())
         };
-        let conn = Connection::open(file).map_err(|e| failed(&e))?;
-        for pragma in SQLITE_PRAGMAS {
-            conn.execute_batch(pragma).map_err(|e| failed(&e))?;
-        }
+        let conn = open_sqlite(file).map_err(|e| failed(&e))?;
         let (stop, stopped) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -90,13 +87,7 @@ mod tests {
     fn a_pass_lets_a_long_log_start_over() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("log.sqlite");
-        let open = || {
-            let conn = Connection::open(&file).expect("open");
-            for pragma in SQLITE_PRAGMAS {
-                conn.execute_batch(pragma).expect(pragma);
-            }
-            conn
-        };
+        let open = || open_sqlite(&file).expect("open");
         let writer = open();
         writer.execute_batch("create table t (x blob)").expect("table");
         let write = |pages: usize| {

@@ -61,6 +61,16 @@ pub(crate) const SQLITE_PRAGMAS: &[&str] = &[
     "pragma journal_size_limit = 67108864",
 ];
 
+/// A connection of its own to SQLite's file, with every connection's settings (the cart
+/// writer's and the checkpointer's, outside the pool).
+pub(crate) fn open_sqlite(file: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(file)?;
+    for pragma in SQLITE_PRAGMAS {
+        conn.execute_batch(pragma)?;
+    }
+    Ok(conn)
+}
+
 /// The two engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -298,6 +308,15 @@ mod tests {
             .await
             .expect("check");
         assert!(broken.is_empty(), "{broken:?}");
+    }
+
+    /// Each connection of a pool would get a database of its own in memory: refused, by name.
+    #[tokio::test]
+    async fn an_in_memory_database_is_refused() {
+        for url in ["sqlite::memory:", "sqlite://shop.sqlite?mode=memory"] {
+            let e = Db::connect(url).await.expect_err(url).to_string();
+            assert!(e.contains("needs its SQLite database in a file"), "{url}: {e}");
+        }
     }
 
     #[test]

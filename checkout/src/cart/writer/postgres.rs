@@ -1,10 +1,9 @@
 //! The cart writers on PostgreSQL: a few tasks, each with a connection of its own, so that some
-//! gather edits while others wait for their commits. Each statement is a round trip, so each reads or writes the
-//! whole batch at once, over a JSON array parameter.
+//! gather edits while others wait for their commits. Each statement is a round trip, so each
+//! reads or writes the whole batch at once, over a JSON array parameter.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Row};
@@ -56,13 +55,9 @@ pub(super) fn start(db: Db, rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// A held connection unused this long is checked before a batch relies on it (a server
-/// restart or an idle timeout would otherwise fail the batch's shoppers).
-const CHECK_AFTER: Duration = Duration::from_secs(30);
-
 /// One writer: takes what is waiting (at least one edit), applies it, answers, again.
 async fn drain(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
-    let mut held: Option<(AnyConnection, Instant)> = None;
+    let mut held: Option<AnyConnection> = None;
     loop {
         let mut jobs = Vec::with_capacity(BATCH);
         if rx.lock().await.recv_many(&mut jobs, BATCH).await == 0 {
@@ -73,7 +68,11 @@ async fn drain(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
         let db = db.clone();
         let conn = held.take();
         let batch = tokio::spawn(async move {
-            let mut conn = match ready(&db, conn).await {
+            let held = match conn {
+                Some(conn) => Ok(conn),
+                None => connect(&db).await,
+            };
+            let mut conn = match held {
                 Ok(conn) => conn,
                 Err(e) => {
                     answer(jobs, Err(e));
@@ -81,9 +80,9 @@ async fn drain(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
                 }
             };
             let mut outcomes = apply(&mut conn, &jobs).await;
-            // Failing before anything was written (a connection the server closed, say), the
-            // batch is tried once more on a new connection: a restart of PostgreSQL costs the
-            // shoppers nothing.
+            // Failing before anything was written (a connection the server closed while it was
+            // held, say), the batch is tried once more on a new connection: a restart of
+            // PostgreSQL or an idle timeout costs the shoppers nothing.
             if let Err(Failed { error, written: false }) = &outcomes {
                 tracing::warn!(%error, "cart edits could not be read; trying again on a new connection");
                 match connect(&db).await {
@@ -100,7 +99,7 @@ async fn drain(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
             // After a failure the connection may be broken: the next batch gets a new one.
             let keep = outcomes.is_ok();
             answer(jobs, outcomes.map_err(|f| f.error));
-            keep.then(|| (conn, Instant::now()))
+            keep.then_some(conn)
         });
         match batch.await {
             Ok(conn) => held = conn,
@@ -108,18 +107,6 @@ async fn drain(db: Db, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
                 tracing::error!(error = %e, "a batch of cart edits failed unexpectedly; its shoppers got an error")
             }
         }
-    }
-}
-
-/// The held connection when it is fresh or still answers, else a new one.
-async fn ready(db: &Db, held: Option<(AnyConnection, Instant)>) -> Result<AnyConnection, sqlx::Error> {
-    match held {
-        Some((conn, used)) if used.elapsed() < CHECK_AFTER => Ok(conn),
-        Some((mut conn, _)) => match conn.ping().await {
-            Ok(()) => Ok(conn),
-            Err(_) => connect(db).await,
-        },
-        None => connect(db).await,
     }
 }
 

@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::mpsc;
 
 use super::{answer, decide_all, given_carts, needed_skus, replies, Carts, Job, Sizes, BATCH};
 use crate::cart::{Edited, Size};
-use crate::db::{Db, SQLITE_PRAGMAS};
+use crate::db::{open_sqlite, Db};
 use crate::error::ApiResult;
 use crate::ids::now;
 
@@ -48,20 +48,12 @@ const DELETE: &str = "delete from cart_item where cart_id = ?1 and sku = ?2";
 /// Opens the writer's connection and starts its thread; it stops when the queue closes.
 pub(super) fn start(db: Db, rx: mpsc::Receiver<Job>) -> Result<(), OpenError> {
     let path = db.sqlite_file().ok_or(OpenError::NoFile)?.to_path_buf();
-    let conn = open(&path).map_err(|source| OpenError::Open { path, source })?;
+    let conn = open_sqlite(&path).map_err(|source| OpenError::Open { path, source })?;
     std::thread::Builder::new()
         .name("cart-writer".into())
         .spawn(move || run(db, conn, rx))
         .map_err(OpenError::Thread)?;
     Ok(())
-}
-
-fn open(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(path)?;
-    for pragma in SQLITE_PRAGMAS {
-        conn.execute_batch(pragma)?;
-    }
-    Ok(conn)
 }
 
 /// Takes what is waiting (at least one edit), applies it, answers, again.
