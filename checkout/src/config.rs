@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::pricing::ShippingRates;
+use crate::checkout::pricing::ShippingRates;
 
 /// Every setting, by its environment variable's name (the file uses them in lowercase).
 pub const SETTINGS: &[&str] = &[

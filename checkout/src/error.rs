@@ -1,6 +1,8 @@
 //! The service's one error type. Every failure maps to an HTTP status and a JSON body
-//! `{"error": code, "message": text}`; database and unexpected errors are logged and answered
-//! with a fixed message, never echoed.
+//! `{"error": code, "message": text}` ([`ErrorBody`]); database and unexpected errors are logged
+//! and answered with a fixed message, never echoed. Library parts of the service that staff
+//! commands call (order steps, stock changes) have their own `thiserror` types, whose text is
+//! the real cause.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -64,22 +66,6 @@ impl ApiError {
         }
     }
 
-    /// A short machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ApiError::BadRequest(_) => "bad_request",
-            ApiError::Invalid { .. } => "invalid",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::CrossSite => "cross_site",
-            ApiError::RateLimited => "rate_limited",
-            ApiError::Signature(_) => "bad_signature",
-            ApiError::TooLarge => "too_large",
-            ApiError::Provider(_) => "payment_provider",
-            ApiError::Database(_) | ApiError::Internal(_) => "internal",
-        }
-    }
-
     /// What the client may read.
     pub fn public_message(&self) -> String {
         match self {
@@ -99,16 +85,74 @@ impl ApiError {
     }
 }
 
+/// The body of every error answer.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A short machine-readable code.
+    #[schema(example = "invalid")]
+    pub error: ErrorCode,
+    /// What went wrong, for people.
+    pub message: String,
+    /// The field at fault, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// The codes of [`ErrorBody::error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is malformed.
+    BadRequest,
+    /// A field failed validation (see `field`).
+    Invalid,
+    /// Nothing at that address.
+    NotFound,
+    /// The request conflicts with the current state.
+    Conflict,
+    /// A state-changing request from another site.
+    CrossSite,
+    /// Too many requests.
+    RateLimited,
+    /// A webhook's signature did not verify.
+    BadSignature,
+    /// The body is too large.
+    TooLarge,
+    /// The payment provider failed.
+    PaymentProvider,
+    /// Something failed on our side.
+    Internal,
+}
+
+impl ApiError {
+    /// The body this error answers with.
+    pub fn body(&self) -> ErrorBody {
+        let error = match self {
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::Invalid { .. } => ErrorCode::Invalid,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::CrossSite => ErrorCode::CrossSite,
+            ApiError::RateLimited => ErrorCode::RateLimited,
+            ApiError::Signature(_) => ErrorCode::BadSignature,
+            ApiError::TooLarge => ErrorCode::TooLarge,
+            ApiError::Provider(_) => ErrorCode::PaymentProvider,
+            ApiError::Database(_) | ApiError::Internal(_) => ErrorCode::Internal,
+        };
+        let field = match self {
+            ApiError::Invalid { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        ErrorBody { error, message: self.public_message(), field }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if matches!(self, ApiError::Database(_) | ApiError::Internal(_) | ApiError::Provider(_)) {
             tracing::error!(error = %self, "request failed");
         }
-        let mut body = serde_json::json!({ "error": self.code(), "message": self.public_message() });
-        if let ApiError::Invalid { field, .. } = &self {
-            body["field"] = field.clone().into();
-        }
-        (self.status(), Json(body)).into_response()
+        (self.status(), Json(self.body())).into_response()
     }
 }
 

@@ -1,8 +1,12 @@
 //! Atelier Arôme's checkout service: everything that cannot be static — cart, checkout,
 //! payments and their webhooks, orders, stock and e-mail — as an Axum router over SQLite or
 //! PostgreSQL.
+//!
+//! One folder per domain, each with its logic, its queries and an `http.rs` whose `router()`
+//! is merged here: [`cart`], [`checkout`], [`orders`], [`payments`], [`stock`], [`newsletter`],
+//! [`notify`]. What every route shares is in [`http`], what differs between the engines in
+//! [`db`].
 
-pub mod alerts;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -11,29 +15,30 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod ids;
-pub mod mail;
+pub mod newsletter;
+pub mod notify;
 pub mod orders;
 pub mod payments;
-pub mod pricing;
-pub mod security;
+pub mod secrets;
 pub mod stock;
 pub mod views;
-pub mod webhooks;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tokio::sync::watch;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use config::ServiceConfig;
 pub use db::Db;
 pub use error::{ApiError, ApiResult};
-
-/// The OpenAPI description of the JSON endpoints (served at `/api/openapi.json`).
-pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// What every handler shares, behind one `Arc`: Axum clones the state for every request, and
 /// one reference count is cheaper than one per part.
@@ -51,7 +56,7 @@ pub struct Shared {
     /// The site's layout for the service's pages.
     pub shell: views::Shell,
     /// Limits on starting checkouts.
-    pub limiter: security::RateLimiter,
+    pub limiter: http::limit::RateLimiter,
     /// The payment provider.
     pub payments: payments::Payments,
     /// Stock levels for the badge endpoint.
@@ -70,7 +75,7 @@ impl AppState {
     /// Starts the cart writer, so it must be called inside the Tokio runtime.
     pub fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> Result<AppState, StartError> {
         Ok(AppState(Arc::new(Shared {
-            limiter: security::RateLimiter::new(config.checkouts_per_minute),
+            limiter: http::limit::RateLimiter::new(config.checkouts_per_minute),
             payments: payments::Payments::from_mode(&config.payments)?,
             levels: stock::LevelCache::new(Duration::from_secs(1)),
             carts: cart::CartWriter::start(db.clone())?,
@@ -92,11 +97,80 @@ pub enum StartError {
     CartWriter(#[from] cart::writer::OpenError),
 }
 
+/// The document's frame; the paths come from the domains' routers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Atelier Arôme",
+        description = "The shop's service: cart, checkout, payments, orders, stock, newsletter. \
+        JSON under `/api/`; the pages under `/cart`, `/checkout`, `/pay/…`, `/orders/…` and `/newsletter` work without JavaScript."
+    ),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+/// Every route, with the document that describes it: both are made by the same `routes!`
+/// calls, so neither can list a route the other lacks.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(http::meta::router())
+        .merge(cart::http::router())
+        .merge(checkout::http::router())
+        .merge(orders::http::router())
+        .merge(payments::http::router())
+        .merge(stock::http::router())
+        .merge(newsletter::http::router())
+}
+
+/// The OpenAPI document of [`api`], as JSON (made once).
+pub fn openapi_json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = api().into_openapi();
+        CommonAnswers::add(&mut doc);
+        doc.to_pretty_json().unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    })
+}
+
+/// The answers every route of a kind can give, whatever its handler does: the guard's 403 to
+/// a cross-site state change, the body limit's 413, and a 500 when the database fails.
+struct CommonAnswers;
+
+impl CommonAnswers {
+    fn add(doc: &mut utoipa::openapi::OpenApi) {
+        let error = || {
+            ContentBuilder::new()
+                .schema(Some(RefOr::<utoipa::openapi::schema::Schema>::Ref(Ref::from_schema_name("ErrorBody"))))
+                .build()
+        };
+        let answer = |text: &str| {
+            RefOr::T(ResponseBuilder::new().description(text).content("application/json", error()).build())
+        };
+        let add = |op: &mut Operation, code: &str, text: &str| {
+            op.responses.responses.entry(code.to_string()).or_insert_with(|| answer(text));
+        };
+        for item in doc.paths.paths.values_mut() {
+            for op in [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
+                add(op, "403", "A state-changing request from another site.");
+                if op.request_body.is_some() {
+                    add(op, "413", "The body is larger than 64 KiB.");
+                }
+            }
+            for op in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+            {
+                add(op, "500", "Something failed on our side; nothing was charged.");
+            }
+        }
+    }
+}
+
 /// The service's router: routes, body limit, cross-site refusal, security headers, request log.
 pub fn app(state: AppState) -> Router {
-    http::routes()
+    let (routes, _) = api().split_for_parts();
+    routes
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(axum::middleware::from_fn(security::guard))
+        .layer(axum::middleware::from_fn(http::guard::guard))
         .with_state(state)
 }
 
@@ -110,11 +184,11 @@ pub struct Workers {
 
 impl Workers {
     /// Starts the workers.
-    pub fn start(state: &AppState) -> Result<Workers, mail::MailerError> {
+    pub fn start(state: &AppState) -> Result<Workers, notify::MailerError> {
         let (stop, rx) = watch::channel(false);
         let c = &state.config;
         let mailer =
-            mail::Mailer::new(state.db.clone(), &c.mail, &c.mail_from, &c.staff_email, c.build_hook_url.clone())?;
+            notify::Mailer::new(state.db.clone(), &c.mail, &c.mail_from, &c.staff_email, c.build_hook_url.clone())?;
         let mut handles = vec![tokio::spawn(mailer.run(rx.clone()))];
         let expiry_state = state.clone();
         let mut expiry_stop = rx;

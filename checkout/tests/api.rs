@@ -3,7 +3,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Engine, TestShop, ADDRESS};
+use common::{Engine, TestShop};
 
 on_both_engines!(cart_adds_updates_and_removes, |engine: Engine| async move {
     let shop = TestShop::new(engine).await;
@@ -254,56 +254,6 @@ on_both_engines!(stock_endpoint_and_staff_changes, |engine: Engine| async move {
         "a new crossing, a new alert"
     );
 });
-
-#[tokio::test]
-async fn openapi_documents_every_json_route() {
-    let shop = TestShop::new(Engine::Sqlite).await;
-    let doc: serde_json::Value = serde_json::from_str(atelier_checkout::OPENAPI).unwrap();
-    let paths = doc["paths"].as_object().unwrap();
-    let documented: Vec<(String, String)> = paths
-        .iter()
-        .flat_map(|(p, ops)| {
-            ops.as_object().unwrap().keys().filter(|k| *k != "parameters").map(move |m| (m.to_uppercase(), p.clone()))
-        })
-        .collect();
-    assert_eq!(documented.len(), 12);
-    for (method, path) in &documented {
-        let uri = path.replace("{sku}", "LAV-10").replace("{order_id}", "ord_x");
-        let req = axum::http::Request::builder()
-            .method(method.as_str())
-            .uri(&uri)
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from("{}"))
-            .unwrap();
-        let r = shop.call(req).await;
-        assert!(
-            r.status != StatusCode::METHOD_NOT_ALLOWED && !(r.status == StatusCode::NOT_FOUND && r.body.is_empty()),
-            "{method} {path} is documented but not routed: {}",
-            r.status
-        );
-    }
-    // And every JSON route the router has is documented.
-    let routed = [
-        "/api/health",
-        "/api/openapi.json",
-        "/api/cart",
-        "/api/cart/items",
-        "/api/cart/items/{sku}",
-        "/api/stock",
-        "/api/shipping",
-        "/api/checkout",
-        "/api/orders/{order_id}",
-        "/api/webhooks/stripe",
-        "/api/newsletter",
-    ];
-    for p in routed {
-        assert!(paths.contains_key(p), "{p} is routed but not in openapi.json");
-    }
-    let health = shop.get("/api/health", None).await.json();
-    assert_eq!(health["status"], "ok");
-    assert!(atelier_checkout::views::check_templates().is_ok());
-    let _ = ADDRESS;
-}
 
 on_both_engines!(staff_move_paid_orders_along_and_the_shopper_hears_of_it, |engine: Engine| async move {
     use atelier_checkout::orders::{advance, Step, StepError};

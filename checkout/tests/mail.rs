@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use atelier_checkout::config::MailMode;
-use atelier_checkout::mail::Mailer;
+use atelier_checkout::notify::Mailer;
 use common::{Engine, TestShop};
 
 /// The tests here start SMTP servers on ports picked at run time; one at a time, so that no

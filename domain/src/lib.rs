@@ -4,9 +4,11 @@
 mod catalog;
 mod essence;
 mod money;
+mod order;
 mod sku;
 
 pub use catalog::{CatalogEntry, CatalogExport, CatalogSize, CATALOG_FORMAT_VERSION};
 pub use essence::{Essence, EssenceError, EssenceExtra, Notes, PriceText, Size, SizeExtra};
 pub use money::{Currency, Money, MoneyError};
+pub use order::OrderStatus;
 pub use sku::{Sku, SkuError};

@@ -56,7 +56,7 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
         }
         let state = AppState::new(db, service_config, &output)?;
         let workers = Workers::start(&state)?;
-        let site = dev.router().layer(axum::middleware::from_fn(atelier_checkout::security::headers));
+        let site = dev.router().layer(axum::middleware::from_fn(atelier_checkout::http::guard::headers));
         let app = atelier_checkout::app(state).merge(site);
         super::service::serve_until_stopped(addr, app, "The shop is open (site, cart and checkout on one port) at")
             .await?;

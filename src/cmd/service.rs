@@ -89,7 +89,7 @@ pub fn stock(root: &Path, cmd: StockCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
         };
-        let level = stock::change(&db, &sku, change).await.map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+        let level = stock::change(&db, &sku, change).await?;
         println!("{sku}: {} on hand, {} available ({})", level.on_hand, level.available, level.status());
         Ok(())
     })
@@ -102,13 +102,23 @@ pub fn order(root: &Path, cmd: OrderCommand) -> anyhow::Result<()> {
         let (config, db) = open(root, "http://127.0.0.1:8080").await?;
         let (order, step) = match cmd {
             OrderCommand::List { status, limit } => {
-                if let Some(s) = status.as_deref() {
-                    anyhow::ensure!(orders::Status::parse(s).is_some(), "`{s}` is not an order state (pending_payment, paid, fulfilled, shipped, delivered, cancelled, expired, refunded)");
-                }
+                let status = match status.as_deref() {
+                    None => None,
+                    Some(s) => Some(orders::OrderStatus::parse(s).with_context(|| {
+                        let names: Vec<&str> = orders::OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+                        format!("`{s}` is not an order state ({})", names.join(", "))
+                    })?),
+                };
                 println!("{:<16} {:<16} {:>10}  {:<10}  e-mail", "number", "status", "total", "placed");
-                for o in orders::list(&db, status.as_deref(), limit).await? {
-                    let total = atelier_checkout::pricing::display(o.total_minor);
-                    println!("{:<16} {:<16} {total:>10}  {:<10}  {}", o.number, o.status, orders::date(o.created_at), o.email);
+                for o in orders::list(&db, status, limit).await? {
+                    let total = atelier_checkout::checkout::pricing::display(o.total_minor);
+                    println!(
+                        "{:<16} {:<16} {total:>10}  {:<10}  {}",
+                        o.number,
+                        o.status,
+                        orders::date(o.created_at),
+                        o.email
+                    );
                 }
                 return Ok(());
             }

@@ -3,14 +3,18 @@
 //! edit goes through the [`writer::CartWriter`], which commits the edits that arrive together
 //! in one transaction.
 
+mod cookie;
+pub mod http;
 pub mod writer;
 
 use serde::Serialize;
+use serde_json::json;
 use sqlx::Row;
 
-use crate::db::Db;
-use crate::pricing::display;
+use crate::checkout::pricing::display;
+use crate::db::{Db, WriteTx};
 
+pub use cookie::{CartCookie, CART_COOKIE};
 pub use writer::CartWriter;
 
 /// At most this many of one size per order.
@@ -49,8 +53,14 @@ pub async fn prune(db: &Db, before: i64) -> Result<usize, sqlx::Error> {
     Ok(deleted as usize)
 }
 
+/// Deletes a cart once its order is paid (its lines go with it).
+pub async fn remove(tx: &mut WriteTx, cart_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from cart where cart_id = $1").bind(cart_id).execute(&mut ***tx).await?;
+    Ok(())
+}
+
 /// An amount as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Amount {
     /// Minor units.
     pub amount: i64,
@@ -68,7 +78,7 @@ impl Amount {
 }
 
 /// A cart line.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Line {
     /// Size SKU.
     pub sku: String,
@@ -89,7 +99,7 @@ pub struct Line {
 }
 
 /// A cart as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Cart {
     /// Lines in SKU order.
     pub items: Vec<Line>,
@@ -131,6 +141,19 @@ impl Cart {
         let subtotal = items.iter().map(|l| l.line_total.amount).sum();
         Cart { count: items.iter().map(|l| l.quantity).sum(), subtotal: Amount::eur(subtotal), items }
     }
+}
+
+/// A cart as the pages show it.
+pub fn view(c: &Cart) -> serde_json::Value {
+    json!({
+        "items": c.items.iter().map(|l| json!({
+            "sku": l.sku, "title": l.title, "label": l.label, "path": l.path, "quantity": l.quantity,
+            "unit_price": l.unit_price.display, "line_total": l.line_total.display, "available": l.available,
+        })).collect::<Vec<_>>(),
+        "count": c.count,
+        "subtotal": c.subtotal.display,
+        "empty": c.items.is_empty(),
+    })
 }
 
 /// Reads a cart (an unknown id is an empty cart).

@@ -175,6 +175,11 @@ impl Db {
         Ok(WriteTx { tx, _writer: guard })
     }
 
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query_scalar::<_, i64>("select 1").fetch_one(&self.pool).await.map(|_| ())
+    }
+
     /// Applies the migrations not applied yet; returns their names.
     pub async fn migrate(&self) -> Result<Vec<String>, sqlx::Error> {
         let mut tx = self.begin_write().await?;

@@ -1,19 +1,21 @@
 //! Payment providers behind one interface. Checkout opens a session with the provider and sends
 //! the shopper to its page; the provider's verdict comes back only as a signed webhook event,
-//! through the one handler in [`crate::webhooks`].
+//! through the one handler in [`webhook`].
 //!
 //! - [`sandbox`] (the embedded default) serves its own pay page and signs Stripe-shaped events
 //!   with the webhook secret;
 //! - [`stripe`] opens hosted Stripe Checkout Sessions through `async-stripe`.
 
+pub mod http;
 pub mod sandbox;
 pub mod stripe;
+pub mod webhook;
 
 use std::sync::Arc;
 
 use crate::config::PaymentMode;
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{now, random_hex};
+use crate::ids::random_hex;
 use crate::AppState;
 
 pub use sandbox::SandboxAction;
@@ -120,26 +122,19 @@ impl Payments {
 }
 
 /// Ends every unpaid session past its time, on any number of instances at once. Each expiry
-/// goes through [`crate::webhooks::apply`] under an event id derived from the session, the
-/// same on every instance, so it applies once.
+/// goes through [`webhook::apply`] under an event id derived from the session, the same on
+/// every instance, so it applies once.
 pub async fn expire_due(state: &AppState) -> ApiResult<usize> {
-    let due: Vec<(String, Option<String>)> = sqlx::query_as(
-        "select order_id, payment_session from customer_order where status = 'pending_payment' and expires_at < $1
-         order by expires_at limit 100",
-    )
-    .bind(now())
-    .fetch_all(&state.db.pool)
-    .await?;
     let mut n = 0;
-    for (order_id, session) in due {
+    for (order_id, session) in crate::orders::due_for_expiry(&state.db, 100).await? {
         let applied = match (&state.payments, session) {
             // No session was ever opened (the provider failed mid-checkout): nothing to ask.
-            (_, None) => crate::webhooks::expire_order(state, &order_id).await?,
-            (Payments::Sandbox, Some(session)) => crate::webhooks::expire_session(state, &session).await?,
+            (_, None) => webhook::expire_order(state, &order_id).await?,
+            (Payments::Sandbox, Some(session)) => webhook::expire_session(state, &session).await?,
             // Stripe is asked to close the session first: only a session it no longer takes
             // money on may give its stock back.
             (Payments::Stripe(gateway), Some(session)) => match gateway.expire(&session).await {
-                Ok(stripe::SessionStatus::Expired) => crate::webhooks::expire_session(state, &session).await?,
+                Ok(stripe::SessionStatus::Expired) => webhook::expire_session(state, &session).await?,
                 Ok(stripe::SessionStatus::Open | stripe::SessionStatus::Complete) => continue,
                 Err(e) => {
                     tracing::warn!(order = %order_id, session = %session, error = %e, "could not expire a Stripe session; will retry");
@@ -147,7 +142,7 @@ pub async fn expire_due(state: &AppState) -> ApiResult<usize> {
                 }
             },
         };
-        if applied == crate::webhooks::Applied::Applied {
+        if applied == webhook::Applied::Applied {
             n += 1;
         }
     }

@@ -4,9 +4,9 @@
 
 use serde_json::json;
 
+use super::webhook::{self, Applied};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{now, random_hex};
-use crate::webhooks::{self, Applied};
 use crate::AppState;
 
 /// What the shopper chose on the sandbox pay page.
@@ -18,38 +18,57 @@ pub enum SandboxAction {
     Decline,
 }
 
+/// A Checkout Session as Stripe's events carry it: every field async-stripe requires, and the
+/// ones the shop reads.
+fn session_object(session: &str, order_id: &str, total: i64, currency: &str, paid: bool) -> serde_json::Value {
+    let t = now();
+    json!({
+        "id": session,
+        "object": "checkout.session",
+        "amount_subtotal": total,
+        "amount_total": total,
+        "automatic_tax": { "enabled": false, "liability": null, "provider": null, "status": null },
+        "client_reference_id": order_id,
+        "created": t,
+        "currency": currency.to_lowercase(),
+        "custom_fields": [],
+        "custom_text": {},
+        "expires_at": t + 1800,
+        "livemode": false,
+        "metadata": { "order_id": order_id },
+        "mode": "payment",
+        "payment_intent": if paid { json!(format!("pi_sandbox_{}", random_hex(10))) } else { json!(null) },
+        "payment_method_types": ["card"],
+        "payment_status": if paid { "paid" } else { "unpaid" },
+        "shipping_options": [],
+        "status": if paid { "complete" } else { "open" },
+        "url": null,
+    })
+}
+
 /// Delivers the sandbox's Stripe-shaped event for a session through the webhook handler.
 pub async fn deliver(state: &AppState, session: &str, kind: &str, event_id: &str) -> ApiResult<Applied> {
-    let row: Option<(String, i64, String)> =
-        sqlx::query_as("select order_id, total_minor, currency from customer_order where payment_session = $1")
-            .bind(session)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    let (order_id, total, currency) = row.ok_or_else(|| ApiError::NotFound(format!("no payment session {session}")))?;
+    let (order_id, _) = crate::orders::by_session(&state.db, session)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no payment session {session}")))?;
+    let (total, currency) = crate::orders::charge_of(&state.db, &order_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no order {order_id}")))?;
     let paid = kind == "checkout.session.completed";
     let event = json!({
         "id": event_id,
         "object": "event",
-        "api_version": "2024-06-20",
+        "api_version": "2025-03-31.basil",
         "created": now(),
         "livemode": false,
+        "pending_webhooks": 1,
+        "request": { "id": null, "idempotency_key": null },
         "type": kind,
-        "data": { "object": {
-            "id": session,
-            "object": "checkout.session",
-            "amount_total": total,
-            "currency": currency.to_lowercase(),
-            "client_reference_id": order_id,
-            "metadata": { "order_id": order_id },
-            "mode": "payment",
-            "payment_intent": if paid { json!(format!("pi_sandbox_{}", random_hex(10))) } else { json!(null) },
-            "payment_status": if paid { "paid" } else { "unpaid" },
-            "status": if paid { "complete" } else { "open" },
-        }},
+        "data": { "object": session_object(session, &order_id, total, &currency, paid) },
     });
     let body = serde_json::to_vec(&event).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let header = webhooks::signature_header(state.config.webhook_secret.expose(), now(), &body);
-    webhooks::handle(state, Some(&header), &body).await
+    let header = webhook::signature_header(state.config.webhook_secret.expose(), now(), &body);
+    webhook::handle(state, Some(&header), &body).await
 }
 
 /// The sandbox pay page's buttons.

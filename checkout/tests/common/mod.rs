@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod stripe_objects;
 pub mod stripe_standin;
 
 use atelier_checkout::{AppState, Db, ServiceConfig};

@@ -110,21 +110,20 @@ impl StripeStandIn {
     /// The payment is refunded in full: Stripe sends `charge.refunded` for the charge.
     pub async fn refund(&self, session_id: &str) -> u16 {
         let session = self.session(session_id);
-        let charge = json!({
-            "id": format!("ch_standin_{}", &session_id[session_id.len().saturating_sub(8)..]),
-            "object": "charge",
-            "amount": session["amount_total"],
-            "amount_captured": session["amount_total"],
-            "amount_refunded": session["amount_total"],
-            "currency": session["currency"],
-            "payment_intent": session["payment_intent"],
-            "paid": true,
-            "refunded": true,
-            "status": "succeeded",
-            "livemode": false,
-            "metadata": {},
-        });
+        let id = format!("ch_standin_{}", &session_id[session_id.len().saturating_sub(8)..]);
+        let amount = session["amount_total"].as_i64().unwrap_or(0);
+        let currency = session["currency"].as_str().unwrap_or("eur").to_string();
+        let intent = session["payment_intent"].as_str().map(str::to_string);
+        let metadata = self.intent_metadata(session_id);
+        let charge = super::stripe_objects::charge(&id, intent.as_deref(), amount, &currency, metadata, true);
         self.send_event("charge.refunded", charge).await
+    }
+
+    /// The metadata the session's payment intent was given (`payment_intent_data[metadata]`),
+    /// which Stripe copies onto the intent's charge.
+    pub fn intent_metadata(&self, session_id: &str) -> Value {
+        let session = self.session(session_id);
+        session["payment_intent_data"]["metadata"].clone().as_object().map(|m| json!(m)).unwrap_or_else(|| json!({}))
     }
 
     /// Sends a signed event about an object, as Stripe does.
@@ -138,20 +137,12 @@ impl StripeStandIn {
                 format!("evt_standin_{:06}", inner.counter),
             )
         };
-        let body = json!({
-            "id": id,
-            "object": "event",
-            "api_version": "2025-03-31.basil",
-            "created": atelier_checkout::ids::now(),
-            "livemode": false,
-            "pending_webhooks": 1,
-            "request": { "id": null, "idempotency_key": null },
-            "type": kind,
-            "data": { "object": object },
-        })
-        .to_string();
-        let signature =
-            atelier_checkout::webhooks::signature_header(&secret, atelier_checkout::ids::now(), body.as_bytes());
+        let body = super::stripe_objects::event(&id, kind, object).to_string();
+        let signature = atelier_checkout::payments::webhook::signature_header(
+            &secret,
+            atelier_checkout::ids::now(),
+            body.as_bytes(),
+        );
         let status = post_json(&url, &body, &signature).await;
         self.inner.lock().unwrap().delivered.push((kind.to_string(), status));
         status

@@ -1,7 +1,11 @@
 //! What an order costs: lines priced from the database, shipping by method with a free
 //! threshold, and the VAT included in those prices at the destination's EU rate.
 
+use std::borrow::Cow;
+
 use atelier_domain::{Currency, Money};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 
 /// A way to ship.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -83,6 +87,43 @@ pub const COUNTRIES: &[(&str, &str, i64)] = &[
     ("ES", "Spain", 21),
     ("SE", "Sweden", 25),
 ];
+
+/// The schema of a country code in the API: one of [`COUNTRIES`].
+pub struct CountryCode;
+
+impl utoipa::PartialSchema for CountryCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("ISO 3166 code of an EU country (we ship within the European Union)."))
+            .enum_values(Some(COUNTRIES.iter().map(|(code, _, _)| *code)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CountryCode {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("CountryCode")
+    }
+}
+
+/// The schema of a shipping method's id in the API.
+pub struct ShippingMethodId;
+
+impl utoipa::PartialSchema for ShippingMethodId {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(ShippingRates::default().methods().iter().map(|m| m.id)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ShippingMethodId {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ShippingMethodId")
+    }
+}
 
 /// The VAT rate of a country we ship to.
 pub fn vat_rate(country: &str) -> Option<i64> {

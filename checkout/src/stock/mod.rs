@@ -2,6 +2,9 @@
 //! taken for good when paid. `available = on_hand - reserved` can never go below zero: the
 //! updates say so in their `where` clause and the table's checks say so again.
 
+pub mod alerts;
+pub mod http;
+
 use sqlx::{Any, Row, Transaction};
 
 use crate::db::Db;
@@ -122,15 +125,37 @@ pub enum Change {
     Adjust(i64),
 }
 
+/// Why a staff stock change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The SKU is not in the database.
+    #[error("no SKU {0}: run `atelier catalog sync` after adding it to the Compendium")]
+    NotFound(String),
+    /// The change would go below zero or below the reserved bottles.
+    #[error("{0}: stock cannot go below zero or below what open checkouts have reserved")]
+    Below(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(e: ChangeError) -> ApiError {
+        match e {
+            ChangeError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            ChangeError::Below(_) => ApiError::Conflict(e.to_string()),
+            ChangeError::Database(e) => ApiError::Database(e),
+        }
+    }
+}
+
 /// Applies a staff stock change; refuses to go below what is reserved or below zero.
-pub async fn change(db: &Db, sku: &str, change: Change) -> ApiResult<Level> {
+pub async fn change(db: &Db, sku: &str, change: Change) -> Result<Level, ChangeError> {
     let mut tx = db.begin_write().await?;
     let exists: Option<i64> =
         sqlx::query_scalar("select on_hand from stock where sku = $1").bind(sku).fetch_optional(&mut **tx).await?;
     if exists.is_none() {
-        return Err(ApiError::NotFound(format!(
-            "no SKU {sku}: run `atelier catalog sync` after adding it to the Compendium"
-        )));
+        return Err(ChangeError::NotFound(sku.to_string()));
     }
     let done = match change {
         Change::Set(n) => {
@@ -149,13 +174,11 @@ pub async fn change(db: &Db, sku: &str, change: Change) -> ApiResult<Level> {
         .await?,
     };
     if done.rows_affected() != 1 {
-        return Err(ApiError::Conflict(format!(
-            "{sku}: stock cannot go below zero or below what open checkouts have reserved"
-        )));
+        return Err(ChangeError::Below(sku.to_string()));
     }
-    crate::alerts::after_stock_change(&mut tx, sku).await?;
+    alerts::after_stock_change(&mut tx, sku).await?;
     tx.commit().await?;
-    level(db, sku).await?.ok_or_else(|| ApiError::NotFound(sku.to_string()))
+    level(db, sku).await?.ok_or_else(|| ChangeError::NotFound(sku.to_string()))
 }
 
 /// Every active SKU's level and its rendered JSON member.

@@ -1,76 +1,17 @@
-//! Transactional e-mail through the outbox table: a message is queued in the transaction that
-//! causes it, and a worker (on every instance at once, safely) claims due messages, sends them
-//! over SMTP or into `.eml` files, and retries with backoff until they are sent.
+//! The outbox worker: claims due messages (one conditional update, so of several instances
+//! exactly one sends each), sends them, and records the outcome.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
+use super::STAFF;
 use crate::config::MailMode;
 use crate::db::Db;
-use crate::ids::{new_id, now};
-use crate::views;
-
-/// The recipient that stands for the staff's address.
-pub const STAFF: &str = "staff";
-
-/// A rendered message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mail {
-    /// Subject line.
-    pub subject: String,
-    /// Plain text body.
-    pub text: String,
-    /// HTML body.
-    pub html: Option<String>,
-}
-
-/// Queues a message unless one with the same `dedupe_key` already is; says whether it queued.
-pub async fn enqueue(
-    tx: &mut Transaction<'static, Any>,
-    kind: &str,
-    dedupe_key: &str,
-    recipient: &str,
-    mail: &Mail,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, body_html, status, next_attempt_at, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) on conflict (dedupe_key) do nothing",
-    )
-    .bind(new_id("obx"))
-    .bind(dedupe_key)
-    .bind(kind)
-    .bind(recipient)
-    .bind(&mail.subject)
-    .bind(&mail.text)
-    .bind(mail.html.clone())
-    .bind(now())
-    .bind(now())
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// The staff alert for a SKU running low.
-pub fn low_stock_alert(sku: &str, title: &str, available: i64, threshold: i64) -> Mail {
-    let ctx = serde_json::json!({
-        "items": [{ "sku": sku, "title": title, "available": available, "threshold": threshold }],
-        "site_title": "Atelier Arôme",
-    });
-    Mail {
-        subject: if available <= 0 {
-            format!("Sold out: {title} ({sku})")
-        } else {
-            format!("Low stock: {title} ({sku}), {available} left")
-        },
-        text: views::render("email/low_stock.txt", &ctx),
-        html: Some(views::render("email/low_stock.html", &ctx)),
-    }
-}
+use crate::ids::now;
 
 /// Where messages go.
 enum Transport {
@@ -92,74 +33,7 @@ pub struct Mailer {
 /// A configuration error of the mailer.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct MailerError(String);
-
-/// An SMTP transport from its URL:
-/// - `smtp://[user:password@]host[:port]`: plain SMTP (port 25), as a relay on the same
-///   network speaks it;
-/// - `smtp://…?tls=required`: STARTTLS, refusing to send if the server does not offer it
-///   (`?tls=opportunistic` uses it when offered); port 587 then;
-/// - `smtps://…`: TLS from the first byte (port 465).
-///
-/// Certificates are checked against the public roots and, when given, the roots in `ca_file`.
-fn smtp_transport(url: &str, ca_file: Option<&Path>) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailerError> {
-    let bad = |m: &str| MailerError(format!("SMTP_URL `{}`: {m}", crate::config::redact_url(url)));
-    let (wrapped, rest) = match (url.strip_prefix("smtp://"), url.strip_prefix("smtps://")) {
-        (Some(rest), _) => (false, rest),
-        (_, Some(rest)) => (true, rest),
-        _ => return Err(bad("expected smtp://host[:port][?tls=required] or smtps://host[:port]")),
-    };
-    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let mut starttls = None;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
-            Some(("tls", "required")) if !wrapped => starttls = Some(true),
-            Some(("tls", "opportunistic")) if !wrapped => starttls = Some(false),
-            Some(("tls", _)) if wrapped => return Err(bad("smtps:// is TLS already; `tls=` is for smtp://")),
-            _ => return Err(bad(&format!("unknown option `{pair}` (tls=required or tls=opportunistic)"))),
-        }
-    }
-    let (auth, host_port) = match rest.rsplit_once('@') {
-        Some((a, h)) => (Some(a), h),
-        None => (None, rest),
-    };
-    let host_port = host_port.trim_end_matches('/');
-    let default_port = match (wrapped, starttls) {
-        (true, _) => 465,
-        (false, Some(_)) => 587,
-        (false, None) => 25,
-    };
-    let (host, port) = match host_port.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("the port is not a number"))?),
-        None => (host_port, default_port),
-    };
-    if host.is_empty() {
-        return Err(bad("no host"));
-    }
-    let mut builder =
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).timeout(Some(Duration::from_secs(10)));
-    if wrapped || starttls.is_some() {
-        let mut tls = TlsParameters::builder(host.to_string());
-        if let Some(file) = ca_file {
-            let pem = std::fs::read(file).map_err(|e| MailerError(format!("SMTP_CA_FILE {}: {e}", file.display())))?;
-            let cert = Certificate::from_pem(&pem)
-                .map_err(|e| MailerError(format!("SMTP_CA_FILE {}: not a PEM certificate: {e}", file.display())))?;
-            tls = tls.add_root_certificate(cert);
-        }
-        let tls = tls.build().map_err(|e| bad(&format!("TLS: {e}")))?;
-        builder = builder.tls(match (wrapped, starttls) {
-            (true, _) => Tls::Wrapper(tls),
-            (false, Some(true)) => Tls::Required(tls),
-            _ => Tls::Opportunistic(tls),
-        });
-    }
-    if let Some(auth) = auth {
-        let (user, pass) = auth.split_once(':').unwrap_or((auth, ""));
-        builder = builder
-            .credentials(lettre::transport::smtp::authentication::Credentials::new(user.to_string(), pass.to_string()));
-    }
-    Ok(builder.build())
-}
+pub struct MailerError(pub(super) String);
 
 impl Mailer {
     /// A mailer for the configured transport.
@@ -176,7 +50,7 @@ impl Mailer {
                     .map_err(|e| MailerError(format!("outbox folder {}: {e}", dir.display())))?;
                 Transport::Files(AsyncFileTransport::new(PathBuf::from(dir)))
             }
-            MailMode::Smtp { url, ca_file } => Transport::Smtp(smtp_transport(url, ca_file.as_deref())?),
+            MailMode::Smtp { url, ca_file } => Transport::Smtp(super::smtp::smtp_transport(url, ca_file.as_deref())?),
         };
         let from = from.parse().map_err(|e| MailerError(format!("MAIL_FROM `{from}`: {e}")))?;
         Ok(Mailer { db, transport, from, staff: staff.to_string(), build_hook, retry_base: 5 })

@@ -1,10 +1,7 @@
-//! Security at the edge: response headers with a CSP without `unsafe-inline`, cross-site form
-//! posts refused, and a per-client limit on starting checkouts.
+//! The guard every request passes: response headers with a CSP without `unsafe-inline`,
+//! cross-site state changes refused, and the request log.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
@@ -81,69 +78,6 @@ pub async fn guard(req: Request, next: Next) -> Response {
     res
 }
 
-/// A short signature of `data` for one purpose (order links, messages carried in redirects),
-/// so only the service can make one.
-pub fn sign(key: &crate::config::Secret, purpose: &str, data: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.expose().as_bytes()).expect("HMAC takes any key length");
-    mac.update(purpose.as_bytes());
-    mac.update(b":");
-    mac.update(data.as_bytes());
-    crate::ids::hex(&mac.finalize().into_bytes()[..16])
-}
-
-/// Whether `given` is the signature of `data` for `purpose` (compared in constant time).
-pub fn signature_matches(key: &crate::config::Secret, purpose: &str, data: &str, given: &str) -> bool {
-    same_bytes(sign(key, purpose, data).as_bytes(), given.as_bytes())
-}
-
-/// Whether two byte strings are equal, in a time that does not depend on where they differ
-/// (so a signature cannot be guessed byte by byte from response times).
-pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// A fixed-window limit per client address.
-#[derive(Debug)]
-pub struct RateLimiter {
-    per_minute: u32,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
-}
-
-impl RateLimiter {
-    /// At most `per_minute` per client per minute.
-    pub fn new(per_minute: u32) -> RateLimiter {
-        RateLimiter { per_minute, windows: Mutex::new(HashMap::new()) }
-    }
-
-    /// Counts one request; false when over the limit.
-    pub fn allow(&self, client: IpAddr) -> bool {
-        let Ok(mut w) = self.windows.lock() else { return true };
-        let now = Instant::now();
-        if w.len() > 10_000 {
-            w.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
-        }
-        let entry = w.entry(client).or_insert((now, 0));
-        if now.duration_since(entry.0) >= Duration::from_secs(60) {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.per_minute
-    }
-}
-
-/// The client's address: Netlify's `X-Nf-Client-Connection-Ip`, else the last
-/// `X-Forwarded-For` entry (the one our own proxy appended: the entries before it are whatever
-/// the client chose to send), else the socket's.
-pub fn client_ip(headers: &HeaderMap, socket: Option<IpAddr>) -> IpAddr {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    header("x-nf-client-connection-ip")
-        .and_then(|v| v.trim().parse().ok())
-        .or_else(|| header("x-forwarded-for").and_then(|v| v.rsplit(',').next()).and_then(|v| v.trim().parse().ok()))
-        .or(socket)
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,24 +99,5 @@ mod tests {
         assert!(!same_origin(&post, "/cart/add", &h(&[("origin", "http://evil.example"), ("host", "shop.example")])));
         assert!(same_origin(&post, "/api/webhooks/stripe", &h(&[("sec-fetch-site", "cross-site")])));
         assert!(same_origin(&Method::GET, "/cart", &h(&[("sec-fetch-site", "cross-site")])));
-    }
-
-    #[test]
-    fn a_forged_forwarded_for_does_not_change_the_client() {
-        let socket: IpAddr = [203, 0, 113, 9].into();
-        let proxied = h(&[("x-forwarded-for", "1.2.3.4, 198.51.100.7")]);
-        assert_eq!(client_ip(&proxied, Some(socket)), IpAddr::from([198, 51, 100, 7]));
-        let netlify = h(&[("x-forwarded-for", "1.2.3.4"), ("x-nf-client-connection-ip", "198.51.100.8")]);
-        assert_eq!(client_ip(&netlify, Some(socket)), IpAddr::from([198, 51, 100, 8]));
-        assert_eq!(client_ip(&h(&[]), Some(socket)), socket);
-    }
-
-    #[test]
-    fn limits_per_client() {
-        let l = RateLimiter::new(2);
-        let ip: IpAddr = [10, 0, 0, 1].into();
-        assert!(l.allow(ip) && l.allow(ip));
-        assert!(!l.allow(ip));
-        assert!(l.allow([10, 0, 0, 2].into()));
     }
 }

@@ -4,7 +4,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use crate::ids::{new_id, now};
+use crate::ids::new_id;
 
 /// Call after any change to a SKU's stock, inside the same transaction.
 pub async fn after_stock_change(tx: &mut Transaction<'static, Any>, sku: &str) -> Result<(), sqlx::Error> {
@@ -27,10 +27,16 @@ pub async fn after_stock_change(tx: &mut Transaction<'static, Any>, sku: &str) -
             .await?;
         if claimed.rows_affected() == 1 {
             let title = format!("{} {}", r.get::<String, _>("title"), r.get::<String, _>("label"));
-            let mail = crate::mail::low_stock_alert(sku, &title, available, threshold);
+            let mail = crate::notify::low_stock_alert(sku, &title, available, threshold);
             let crossing = new_id("x");
-            crate::mail::enqueue(tx, "low_stock", &format!("low-stock:{sku}:{crossing}"), crate::mail::STAFF, &mail)
-                .await?;
+            crate::notify::enqueue(
+                tx,
+                "low_stock",
+                &format!("low-stock:{sku}:{crossing}"),
+                crate::notify::STAFF,
+                &mail,
+            )
+            .await?;
             rebuild = true;
         }
     } else if available > threshold && alerted {
@@ -50,22 +56,7 @@ pub async fn after_stock_change(tx: &mut Transaction<'static, Any>, sku: &str) -
     }
     // One change crossing both lines (low and sold out) asks for one build, not two.
     if rebuild {
-        enqueue_build_hook(tx, &format!("{sku}:{}", new_id("x"))).await?;
+        crate::notify::enqueue_build_hook(tx, &format!("{sku}:{}", new_id("x"))).await?;
     }
-    Ok(())
-}
-
-/// Queues a call of the build hook (the outbox worker skips it when none is configured).
-async fn enqueue_build_hook(tx: &mut Transaction<'static, Any>, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, status, next_attempt_at, created_at)
-         values ($1, $2, 'build_hook', '', 'build hook', '', 'pending', $3, $4) on conflict (dedupe_key) do nothing",
-    )
-    .bind(new_id("obx"))
-    .bind(format!("build-hook:{key}"))
-    .bind(now())
-    .bind(now())
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }

@@ -1,0 +1,46 @@
+//! The cart's cookie: read by an extractor, handed out once when an edit makes the cart.
+
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+
+use super::CART_LIFETIME_SECONDS;
+
+/// The name of the cart cookie.
+pub const CART_COOKIE: &str = "atelier_cart";
+
+/// The shopper's cart id from its cookie, when they have one; a value that cannot be one of
+/// ours is no cart.
+#[derive(Debug, Clone, utoipa::IntoParams)]
+#[into_params(names("atelier_cart"), parameter_in = Cookie)]
+pub struct CartCookie(
+    /// The shopper's cart, `cart_…` (set by the first bottle added).
+    pub Option<String>,
+);
+
+impl<S: Send + Sync> FromRequestParts<S> for CartCookie {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let id = jar
+            .get(CART_COOKIE)
+            .map(Cookie::value)
+            .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            .map(str::to_string);
+        Ok(CartCookie(id))
+    }
+}
+
+/// The cookie that hands a new cart to the browser (`Secure` when the shop is served over
+/// HTTPS); it lives as long as the cart.
+pub fn new_cart(cart_id: &str, secure: bool) -> CookieJar {
+    let cookie = Cookie::build((CART_COOKIE, cart_id.to_string()))
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(CART_LIFETIME_SECONDS))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure);
+    CookieJar::new().add(cookie)
+}

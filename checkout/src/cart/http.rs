@@ -1,0 +1,244 @@
+//! Cart routes: the JSON API the cart drawer uses, and the cart page with its plain forms.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{cookie, Cart, CartCookie, Edit, Edited, Target};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::page::{encode, page};
+use crate::http::{ApiForm, ApiJson};
+use crate::AppState;
+
+/// The cart routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_cart))
+        .routes(routes!(post_cart_item))
+        .routes(routes!(patch_cart_item, delete_cart_item))
+        .routes(routes!(cart_page))
+        .routes(routes!(cart_add_form))
+        .routes(routes!(cart_update_form))
+        .routes(routes!(cart_remove_form))
+}
+
+/// The edited cart, with the cookie that hands it to the browser when the edit made it.
+fn edited(state: &AppState, edited: Edited) -> Response {
+    let secure = state.config.public_url.starts_with("https://");
+    let jar = edited.created.then(|| cookie::new_cart(&edited.cart_id, secure));
+    (jar, Json(edited.cart)).into_response()
+}
+
+/// The shopper's cart.
+#[utoipa::path(get, path = "/api/cart", tag = "cart", params(CartCookie),
+    responses((status = 200, description = "The cart (empty without a cookie).", body = Cart)))]
+async fn get_cart(State(state): State<AppState>, CartCookie(cart): CartCookie) -> ApiResult<Json<Cart>> {
+    Ok(Json(super::load(&state.db, cart.as_deref()).await?))
+}
+
+/// Bottles of a size to add.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct AddItem {
+    /// The size's SKU.
+    #[schema(min_length = 2, max_length = 40, pattern = "^[A-Z0-9]+(-[A-Z0-9]+)*$", example = "LAV-PROV-30")]
+    sku: String,
+    /// How many to add (1 when left out).
+    #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 12, default = 1)]
+    quantity: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// A line's new quantity.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct SetQuantity {
+    /// How many (0 removes the line).
+    #[schema(minimum = 0, maximum = 12)]
+    quantity: i64,
+}
+
+/// Adds bottles of a size to the cart (making the cart, and setting its cookie, on the first).
+#[utoipa::path(post, path = "/api/cart/items", tag = "cart", params(CartCookie),
+    request_body = AddItem,
+    responses(
+        (status = 200, description = "The cart with the bottles added.", body = Cart),
+        (status = 400, description = "A malformed body, SKU or quantity.", body = ErrorBody),
+        (status = 404, description = "No essence size has that SKU.", body = ErrorBody),
+        (status = 409, description = "Not that many left.", body = ErrorBody),
+    ))]
+async fn post_cart_item(
+    State(state): State<AppState>,
+    CartCookie(cart): CartCookie,
+    ApiJson(body): ApiJson<AddItem>,
+) -> ApiResult<Response> {
+    let done = state.carts.edit(Target::OrNew(cart), body.sku.trim(), Edit::Add(body.quantity)).await?;
+    Ok(edited(&state, done))
+}
+
+fn no_cart() -> ApiError {
+    ApiError::NotFound("you have no cart yet".into())
+}
+
+/// Sets the quantity of a line (0 removes it).
+#[utoipa::path(patch, path = "/api/cart/items/{sku}", tag = "cart",
+    params(("sku" = String, Path, description = "The size's SKU."), CartCookie),
+    request_body = SetQuantity,
+    responses(
+        (status = 200, description = "The cart.", body = Cart),
+        (status = 400, description = "A malformed body, SKU or quantity.", body = ErrorBody),
+        (status = 404, description = "No cart, no longer open, or no such SKU.", body = ErrorBody),
+        (status = 409, description = "Not that many left.", body = ErrorBody),
+    ))]
+async fn patch_cart_item(
+    State(state): State<AppState>,
+    CartCookie(cart): CartCookie,
+    Path(sku): Path<String>,
+    ApiJson(body): ApiJson<SetQuantity>,
+) -> ApiResult<Json<Cart>> {
+    let id = cart.ok_or_else(no_cart)?;
+    Ok(Json(state.carts.edit(Target::Existing(id), &sku, Edit::Set(body.quantity)).await?.cart))
+}
+
+/// Removes a line.
+#[utoipa::path(delete, path = "/api/cart/items/{sku}", tag = "cart",
+    params(("sku" = String, Path, description = "The size's SKU."), CartCookie),
+    responses(
+        (status = 200, description = "The cart.", body = Cart),
+        (status = 400, description = "A malformed SKU.", body = ErrorBody),
+        (status = 404, description = "No cart, no longer open, or no such SKU.", body = ErrorBody),
+    ))]
+async fn delete_cart_item(
+    State(state): State<AppState>,
+    CartCookie(cart): CartCookie,
+    Path(sku): Path<String>,
+) -> ApiResult<Json<Cart>> {
+    let id = cart.ok_or_else(no_cart)?;
+    Ok(Json(state.carts.edit(Target::Existing(id), &sku, Edit::Set(0)).await?.cart))
+}
+
+/// What the cart page shows after a form.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct FlashQuery {
+    /// Set after a bottle was added.
+    #[serde(default)]
+    added: Option<String>,
+    /// A message the service put there.
+    #[serde(default)]
+    error: Option<String>,
+    /// The service's signature of `error`.
+    #[serde(default)]
+    sig: Option<String>,
+}
+
+/// The cart page.
+#[utoipa::path(get, path = "/cart", tag = "pages", params(CartCookie, FlashQuery),
+    responses((status = 200, description = "The cart page.", content_type = "text/html")))]
+async fn cart_page(
+    State(state): State<AppState>,
+    CartCookie(cart): CartCookie,
+    Query(q): Query<FlashQuery>,
+) -> ApiResult<Html<String>> {
+    let c = super::load(&state.db, cart.as_deref()).await?;
+    let flash = q.added.map(|_| "Added to your cart.".to_string());
+    // Only messages the service itself signed are shown: a link from elsewhere cannot put its
+    // own words on the atelier's page.
+    let signed = |e: &String| {
+        q.sig
+            .as_deref()
+            .is_some_and(|sig| crate::secrets::signature_matches(&state.config.link_key, "cart-error", e, sig))
+    };
+    let errors: Vec<String> = q.error.iter().filter(|e| signed(e)).map(|e| e.chars().take(200).collect()).collect();
+    Ok(page(
+        &state,
+        "Your cart",
+        "pages/cart.html",
+        json!({ "cart": super::view(&c), "flash": flash, "errors": errors }),
+    ))
+}
+
+fn back_to_cart(state: &AppState, result: ApiResult<()>, ok: &str) -> Response {
+    match result {
+        Ok(()) => Redirect::to(ok).into_response(),
+        Err(e @ (ApiError::Database(_) | ApiError::Internal(_))) => e.into_response(),
+        Err(e) => {
+            let message = e.public_message();
+            let sig = crate::secrets::sign(&state.config.link_key, "cart-error", &message);
+            Redirect::to(&format!("/cart?error={}&sig={sig}", encode(&message))).into_response()
+        }
+    }
+}
+
+/// A cart form's fields.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct LineForm {
+    /// The size's SKU.
+    #[serde(default)]
+    sku: String,
+    /// How many (adding: 1 when left out).
+    #[serde(default)]
+    quantity: Option<String>,
+}
+
+fn quantity(form: &LineForm, default: i64) -> ApiResult<i64> {
+    match form.quantity.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(q) => q.parse().map_err(|_| ApiError::invalid("quantity", format!("`{q}` is not a number of bottles"))),
+    }
+}
+
+/// "Add to cart" from an essence page, without JavaScript.
+#[utoipa::path(post, path = "/cart/add", tag = "pages", params(CartCookie),
+    request_body(content = LineForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Back to the cart page, which says what happened.")))]
+async fn cart_add_form(
+    State(state): State<AppState>,
+    CartCookie(cart): CartCookie,
+    ApiForm(form): ApiForm<LineForm>,
+) -> ApiResult<Response> {
+    let result = match quantity(&form, 1) {
+        Ok(q) => state.carts.edit(Target::OrNew(cart), form.sku.trim(), Edit::Add(q)).await,
+        Err(e) => Err(e),
+    };
+    let secure = state.config.public_url.starts_with("https://");
+    let jar = result.as_ref().ok().filter(|e| e.created).map(|e| cookie::new_cart(&e.cart_id, secure));
+    Ok((jar, back_to_cart(&state, result.map(|_| ()), "/cart?added=1")).into_response())
+}
+
+/// A quantity changed on the cart page.
+#[utoipa::path(post, path = "/cart/update", tag = "pages", params(CartCookie),
+    request_body(content = LineForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Back to the cart page, which says what happened.")))]
+async fn cart_update_form(
+    State(state): State<AppState>,
+    CartCookie(cart): CartCookie,
+    ApiForm(form): ApiForm<LineForm>,
+) -> ApiResult<Response> {
+    let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
+    let result = match quantity(&form, 1) {
+        Ok(q) => state.carts.edit(Target::Existing(id), form.sku.trim(), Edit::Set(q)).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    Ok(back_to_cart(&state, result, "/cart"))
+}
+
+/// A line removed on the cart page.
+#[utoipa::path(post, path = "/cart/remove", tag = "pages", params(CartCookie),
+    request_body(content = LineForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Back to the cart page, which says what happened.")))]
+async fn cart_remove_form(
+    State(state): State<AppState>,
+    CartCookie(cart): CartCookie,
+    ApiForm(form): ApiForm<LineForm>,
+) -> ApiResult<Response> {
+    let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
+    let result = state.carts.edit(Target::Existing(id), form.sku.trim(), Edit::Set(0)).await.map(|_| ());
+    Ok(back_to_cart(&state, result, "/cart"))
+}

@@ -1,0 +1,204 @@
+//! Checkout routes: the JSON endpoint, the shipping options, and the checkout page whose form
+//! works without JavaScript.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::pricing::{self, display};
+use super::{CheckoutInput, Started};
+use crate::cart::{self, CartCookie};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::client::{client_ip, ClientAddr};
+use crate::http::page::{capitalise, page};
+use crate::http::{ApiForm, ApiJson};
+use crate::AppState;
+
+/// The checkout routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_shipping))
+        .routes(routes!(post_checkout))
+        .routes(routes!(checkout_page, checkout_form))
+}
+
+/// A shipping method as the API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+struct MethodView {
+    /// `standard`, `express`.
+    id: &'static str,
+    /// What the shopper reads.
+    label: &'static str,
+    /// Its price.
+    price: cart::Amount,
+    /// Orders from this subtotal ship free with it.
+    free_above: Option<cart::Amount>,
+}
+
+/// A country we ship to.
+#[derive(Serialize, utoipa::ToSchema)]
+struct CountryView {
+    /// ISO code.
+    code: &'static str,
+    /// Its name.
+    name: &'static str,
+    /// Its standard VAT rate, in percent.
+    vat_percent: i64,
+}
+
+/// Shipping methods and countries.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Shipping {
+    /// The methods.
+    methods: Vec<MethodView>,
+    /// The countries.
+    countries: Vec<CountryView>,
+}
+
+/// Shipping methods and countries.
+#[utoipa::path(get, path = "/api/shipping", tag = "checkout",
+    responses((status = 200, description = "How and where the atelier ships.", body = Shipping)))]
+async fn get_shipping(State(state): State<AppState>) -> Json<Shipping> {
+    let methods = state
+        .config
+        .shipping
+        .methods()
+        .into_iter()
+        .map(|m| MethodView {
+            id: m.id,
+            label: m.label,
+            price: cart::Amount::eur(m.price_minor),
+            free_above: m.free_above_minor.map(cart::Amount::eur),
+        })
+        .collect();
+    let countries = pricing::COUNTRIES
+        .iter()
+        .map(|(code, name, vat_percent)| CountryView { code, name, vat_percent: *vat_percent })
+        .collect();
+    Json(Shipping { methods, countries })
+}
+
+fn limit(state: &AppState, headers: &HeaderMap, socket: &ClientAddr) -> ApiResult<()> {
+    if state.limiter.allow(client_ip(headers, socket.0.map(|s| s.ip()))) {
+        Ok(())
+    } else {
+        Err(ApiError::RateLimited)
+    }
+}
+
+/// Starts a checkout: order, stock reserved, payment session.
+#[utoipa::path(post, path = "/api/checkout", tag = "checkout",
+    params(CartCookie),
+    request_body = CheckoutInput,
+    responses(
+        (status = 201, description = "The order is open and its stock held; pay at `payment_url`.", body = Started),
+        (status = 400, description = "A field is invalid (`field` names it).", body = ErrorBody),
+        (status = 409, description = "The cart is empty, or a bottle sold out meanwhile.", body = ErrorBody),
+        (status = 429, description = "Too many checkouts from this client; try again in a minute.", body = ErrorBody),
+        (status = 502, description = "The payment provider failed; nothing was charged.", body = ErrorBody),
+    ))]
+async fn post_checkout(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    CartCookie(cart): CartCookie,
+    ApiJson(input): ApiJson<CheckoutInput>,
+) -> ApiResult<Response> {
+    limit(&state, &headers, &connect)?;
+    let id = cart.ok_or_else(|| ApiError::Conflict("your cart is empty".into()))?;
+    let valid = super::validate(&input, &state.config.shipping.methods()).map_err(|mut errors| errors.remove(0))?;
+    let started = super::start(&state, &id, &valid).await?;
+    Ok((StatusCode::CREATED, Json(started)).into_response())
+}
+
+fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors: Vec<String>) -> Html<String> {
+    let methods = state.config.shipping.methods();
+    let chosen = methods.iter().find(|m| m.id == form.shipping_method).unwrap_or(&methods[0]);
+    let vat = pricing::vat_rate(&form.country.to_uppercase()).unwrap_or(20);
+    let t = pricing::totals(c.subtotal.amount, chosen, vat);
+    let mut form = form.clone();
+    if form.shipping_method.is_empty() {
+        form.shipping_method = chosen.id.to_string();
+    }
+    if form.country.is_empty() {
+        form.country = "FR".into();
+    }
+    page(
+        state,
+        "Checkout",
+        "pages/checkout.html",
+        json!({
+            "cart": cart::view(c),
+            "form": form,
+            "errors": errors,
+            "countries": pricing::COUNTRIES.iter().map(|(c, n, _)| json!({"code": c, "name": n})).collect::<Vec<_>>(),
+            "shipping_methods": methods.iter().map(|m| json!({
+                "id": m.id, "label": m.label, "price": display(m.price_minor), "free": m.free_above_minor.is_some_and(|l| c.subtotal.amount >= l),
+                "note": m.free_above_minor.map(|l| format!("Free above {}", display(l))).unwrap_or_default(),
+            })).collect::<Vec<_>>(),
+            "totals": { "subtotal": display(t.subtotal), "shipping": display(t.shipping), "vat": display(t.vat), "total": display(t.total) },
+        }),
+    )
+}
+
+/// The checkout page.
+#[utoipa::path(get, path = "/checkout", tag = "pages",
+    params(CartCookie),
+    responses(
+        (status = 200, description = "The checkout form.", content_type = "text/html"),
+        (status = 303, description = "The cart is empty: back to the cart."),
+    ))]
+async fn checkout_page(State(state): State<AppState>, CartCookie(cart): CartCookie) -> ApiResult<Response> {
+    let c = cart::load(&state.db, cart.as_deref()).await?;
+    if c.items.is_empty() {
+        return Ok(Redirect::to("/cart").into_response());
+    }
+    Ok(checkout_view(&state, &c, &CheckoutInput::default(), Vec::new()).into_response())
+}
+
+/// The checkout form: on success, off to pay; otherwise the form again with every problem.
+#[utoipa::path(post, path = "/checkout", tag = "pages",
+    params(CartCookie),
+    request_body(content = CheckoutInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "The order is open: off to the payment page (or, without a cart, back to the cart)."),
+        (status = 422, description = "The form again, with what to correct.", content_type = "text/html"),
+        (status = 429, description = "Too many checkouts from this client; try again in a minute.", body = ErrorBody),
+        (status = 502, description = "The payment provider failed; nothing was charged.", body = ErrorBody),
+    ))]
+async fn checkout_form(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    CartCookie(cart): CartCookie,
+    ApiForm(input): ApiForm<CheckoutInput>,
+) -> ApiResult<Response> {
+    limit(&state, &headers, &connect)?;
+    let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
+    let c = cart::load(&state.db, Some(&id)).await?;
+    let again = |errors: Vec<String>| {
+        (StatusCode::UNPROCESSABLE_ENTITY, checkout_view(&state, &c, &input, errors)).into_response()
+    };
+    let valid = match super::validate(&input, &state.config.shipping.methods()) {
+        Ok(v) => v,
+        Err(errors) => return Ok(again(errors.iter().map(shown).collect())),
+    };
+    match super::start(&state, &id, &valid).await {
+        Ok(started) => Ok(Redirect::to(&started.payment_url).into_response()),
+        Err(e @ (ApiError::Conflict(_) | ApiError::Invalid { .. })) => Ok(again(vec![shown(&e)])),
+        Err(e) => Err(e),
+    }
+}
+
+/// An error as a sentence on a page (a field's message without its name).
+fn shown(e: &ApiError) -> String {
+    match e {
+        ApiError::Invalid { message, .. } => capitalise(message),
+        other => capitalise(&other.public_message()),
+    }
+}

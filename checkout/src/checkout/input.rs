@@ -1,0 +1,134 @@
+//! What the shopper gives at checkout, parsed at the edge: every problem named by field.
+
+use serde::{Deserialize, Serialize};
+
+use super::pricing::{self, COUNTRIES};
+use crate::error::ApiError;
+
+/// What the shopper gives at checkout (JSON or form).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct CheckoutInput {
+    /// E-mail for the confirmation.
+    #[schema(required = true, max_length = 254, example = "ada@example.com")]
+    pub email: String,
+    /// Full name.
+    #[schema(required = true, max_length = 120, pattern = "\\S")]
+    pub name: String,
+    /// Street and number.
+    #[schema(required = true, max_length = 200, pattern = "\\S")]
+    pub line1: String,
+    /// Apartment, building.
+    #[schema(max_length = 200)]
+    pub line2: String,
+    /// Town.
+    #[schema(required = true, max_length = 120, pattern = "\\S")]
+    pub city: String,
+    /// Postal code.
+    #[schema(required = true, max_length = 16, pattern = "\\S")]
+    pub postal_code: String,
+    /// ISO code of a country we ship to.
+    #[schema(required = true, value_type = pricing::CountryCode)]
+    pub country: String,
+    /// How to ship.
+    #[schema(required = true, value_type = pricing::ShippingMethodId)]
+    pub shipping_method: String,
+}
+
+/// Validated checkout details.
+#[derive(Debug, Clone)]
+pub struct Valid {
+    /// The e-mail, lowercased.
+    pub email: String,
+    /// What was given.
+    pub input: CheckoutInput,
+    /// The country's name.
+    pub country_name: &'static str,
+    /// Its VAT rate, in percent.
+    pub vat: i64,
+    /// The shipping method.
+    pub method: pricing::ShippingMethod,
+}
+
+/// Parses the input at the edge: every problem, named by field.
+pub fn validate(input: &CheckoutInput, methods: &[pricing::ShippingMethod]) -> Result<Valid, Vec<ApiError>> {
+    let mut errors = Vec::new();
+    let email = input.email.trim().to_lowercase();
+    let plausible = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !email.contains(char::is_whitespace);
+    if !plausible {
+        errors.push(ApiError::invalid("email", "enter an e-mail address such as name@example.com"));
+    }
+    for (field, value, label, max) in [
+        ("name", &input.name, "your name", 120),
+        ("line1", &input.line1, "the street and number", 200),
+        ("city", &input.city, "the town or city", 120),
+        ("postal_code", &input.postal_code, "the postal code", 16),
+    ] {
+        if value.trim().is_empty() {
+            errors.push(ApiError::invalid(field, format!("enter {label}")));
+        } else if value.chars().count() > max {
+            errors.push(ApiError::invalid(field, format!("at most {max} characters")));
+        }
+    }
+    if input.line2.chars().count() > 200 {
+        errors.push(ApiError::invalid("line2", "at most 200 characters"));
+    }
+    let country = COUNTRIES.iter().find(|(c, _, _)| c.eq_ignore_ascii_case(input.country.trim()));
+    if country.is_none() {
+        errors.push(ApiError::invalid("country", "we ship within the European Union: choose a country from the list"));
+    }
+    let method = methods.iter().find(|m| m.id == input.shipping_method.trim()).cloned();
+    if method.is_none() {
+        errors.push(ApiError::invalid("shipping_method", "choose standard or express shipping"));
+    }
+    match (errors.is_empty(), country, method) {
+        (true, Some((_, name, vat)), Some(method)) => {
+            Ok(Valid { email, input: input.clone(), country_name: name, vat: *vat, method })
+        }
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> CheckoutInput {
+        CheckoutInput {
+            email: "Ada@Example.com".into(),
+            name: "Ada".into(),
+            line1: "1 rue des Fleurs".into(),
+            line2: String::new(),
+            city: "Grasse".into(),
+            postal_code: "06130".into(),
+            country: "fr".into(),
+            shipping_method: "standard".into(),
+        }
+    }
+
+    #[test]
+    fn validates_every_field() {
+        let v = validate(&input(), &pricing::ShippingRates::default().methods()).unwrap();
+        assert_eq!((v.email.as_str(), v.vat), ("ada@example.com", 20));
+        let bad = CheckoutInput {
+            email: "nope".into(),
+            city: " ".into(),
+            country: "US".into(),
+            shipping_method: "drone".into(),
+            ..input()
+        };
+        let fields: Vec<String> = validate(&bad, &pricing::ShippingRates::default().methods())
+            .unwrap_err()
+            .into_iter()
+            .map(|e| match e {
+                ApiError::Invalid { field, .. } => field,
+                other => other.to_string(),
+            })
+            .collect();
+        assert_eq!(fields, ["email", "city", "country", "shipping_method"]);
+    }
+}

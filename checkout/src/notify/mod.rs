@@ -1,0 +1,86 @@
+//! Notifications: transactional e-mail (and the site's build hook) through the outbox table. A
+//! message is queued in the transaction that causes it; the [`outbox`] worker, on every
+//! instance at once, safely, claims due messages, sends them over SMTP or into `.eml` files,
+//! and retries with backoff until they are sent.
+
+pub mod outbox;
+mod smtp;
+
+use sqlx::{Any, Transaction};
+
+use crate::ids::{new_id, now};
+use crate::views;
+
+pub use outbox::{Mailer, MailerError};
+
+/// The recipient that stands for the staff's address.
+pub const STAFF: &str = "staff";
+
+/// A rendered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// Subject line.
+    pub subject: String,
+    /// Plain text body.
+    pub text: String,
+    /// HTML body.
+    pub html: Option<String>,
+}
+
+/// Queues a message unless one with the same `dedupe_key` already is; says whether it queued.
+pub async fn enqueue(
+    tx: &mut Transaction<'static, Any>,
+    kind: &str,
+    dedupe_key: &str,
+    recipient: &str,
+    mail: &Mail,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, body_html, status, next_attempt_at, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) on conflict (dedupe_key) do nothing",
+    )
+    .bind(new_id("obx"))
+    .bind(dedupe_key)
+    .bind(kind)
+    .bind(recipient)
+    .bind(&mail.subject)
+    .bind(&mail.text)
+    .bind(mail.html.clone())
+    .bind(now())
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The staff alert for a SKU running low.
+pub fn low_stock_alert(sku: &str, title: &str, available: i64, threshold: i64) -> Mail {
+    let ctx = serde_json::json!({
+        "items": [{ "sku": sku, "title": title, "available": available, "threshold": threshold }],
+        "site_title": "Atelier Arôme",
+    });
+    Mail {
+        subject: if available <= 0 {
+            format!("Sold out: {title} ({sku})")
+        } else {
+            format!("Low stock: {title} ({sku}), {available} left")
+        },
+        text: views::render("email/low_stock.txt", &ctx),
+        html: Some(views::render("email/low_stock.html", &ctx)),
+    }
+}
+
+/// Queues a call of the build hook (the outbox worker skips it when none is configured).
+pub async fn enqueue_build_hook(tx: &mut Transaction<'static, Any>, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, status, next_attempt_at, created_at)
+         values ($1, $2, 'build_hook', '', 'build hook', '', 'pending', $3, $4) on conflict (dedupe_key) do nothing",
+    )
+    .bind(new_id("obx"))
+    .bind(format!("build-hook:{key}"))
+    .bind(now())
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

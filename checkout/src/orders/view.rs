@@ -1,0 +1,203 @@
+//! Orders as pages, e-mail, the API and staff see them.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{OrderStatus, StatusName};
+use crate::checkout::pricing::display;
+use crate::db::Db;
+
+/// A line of an order as shown.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LineView {
+    /// Size SKU.
+    pub sku: String,
+    /// Essence name.
+    pub title: String,
+    /// Size.
+    pub label: String,
+    /// How many.
+    pub quantity: i64,
+    /// `€24.00`.
+    pub unit_price: String,
+    /// `€48.00`.
+    pub line_total: String,
+}
+
+/// An order as pages, e-mail and the API show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderView {
+    /// Internal id.
+    pub order_id: String,
+    /// Readable number.
+    pub number: String,
+    /// Status name.
+    #[schema(value_type = StatusName)]
+    pub status: String,
+    /// Status for people.
+    pub status_label: String,
+    /// Shopper's e-mail.
+    pub email: String,
+    /// Lines.
+    pub items: Vec<LineView>,
+    /// `€…` strings.
+    pub subtotal: String,
+    /// Shipping.
+    pub shipping: String,
+    /// VAT included.
+    pub vat: String,
+    /// Total.
+    pub total: String,
+    /// Total in minor units.
+    pub total_minor: i64,
+    /// Currency code.
+    pub currency: String,
+    /// Name and address, one line each.
+    pub address: String,
+    /// Creation date, `2026-11-22`.
+    pub created: String,
+    /// The payment session.
+    pub payment_session: Option<String>,
+    /// Where the shopper pays (while the order awaits payment).
+    pub payment_url: Option<String>,
+    /// The carrier's tracking reference, once shipped.
+    pub tracking: Option<String>,
+    /// The payment must be given back (it came after the stock had gone).
+    pub refund_needed: bool,
+}
+
+/// Loads an order by id.
+pub async fn load(db: &Db, order_id: &str) -> Result<Option<OrderView>, sqlx::Error> {
+    let mut conn = db.pool.acquire().await?;
+    load_with(&mut conn, order_id).await
+}
+
+/// Loads an order inside a transaction (which sees its own changes).
+pub async fn load_in(tx: &mut crate::db::WriteTx, order_id: &str) -> Result<Option<OrderView>, sqlx::Error> {
+    load_with(&mut tx.tx, order_id).await
+}
+
+async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Option<OrderView>, sqlx::Error> {
+    let Some(r) = sqlx::query(
+        "select order_id, number, status, email, name, address, currency, subtotal_minor, shipping_minor, vat_minor, total_minor,
+                created_at, payment_session, payment_url, tracking, refund_needed from customer_order where order_id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let items =
+        sqlx::query("select sku, title, label, unit_minor, quantity from order_item where order_id = $1 order by sku")
+            .bind(order_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|i| {
+                let unit: i64 = i.get("unit_minor");
+                let q: i64 = i.get("quantity");
+                LineView {
+                    sku: i.get("sku"),
+                    title: i.get("title"),
+                    label: i.get("label"),
+                    quantity: q,
+                    unit_price: display(unit),
+                    line_total: display(unit * q),
+                }
+            })
+            .collect();
+    let status: String = r.get("status");
+    let address: serde_json::Value = serde_json::from_str(&r.get::<String, _>("address")).unwrap_or_default();
+    let lines: Vec<String> = std::iter::once(r.get::<String, _>("name"))
+        .chain(
+            ["line1", "line2", "postal_code_city", "country_name"]
+                .iter()
+                .filter_map(|k| address.get(*k).and_then(|v| v.as_str()).map(str::to_string)),
+        )
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let created: i64 = r.get("created_at");
+    Ok(Some(OrderView {
+        order_id: r.get("order_id"),
+        number: r.get("number"),
+        status_label: OrderStatus::parse(&status).map(OrderStatus::label).unwrap_or("Unknown").to_string(),
+        status,
+        email: r.get("email"),
+        items,
+        subtotal: display(r.get("subtotal_minor")),
+        shipping: display(r.get("shipping_minor")),
+        vat: display(r.get("vat_minor")),
+        total: display(r.get("total_minor")),
+        total_minor: r.get("total_minor"),
+        currency: r.get("currency"),
+        address: lines.join("\n"),
+        created: date(created),
+        payment_session: r.get("payment_session"),
+        payment_url: r.get("payment_url"),
+        tracking: r.get("tracking"),
+        refund_needed: r.get::<i64, _>("refund_needed") == 1,
+    }))
+}
+
+/// An order as the staff's list shows it.
+#[derive(Debug, Clone)]
+pub struct OrderRow {
+    /// Readable number.
+    pub number: String,
+    /// Status name.
+    pub status: String,
+    /// Shopper's e-mail.
+    pub email: String,
+    /// Total in minor units.
+    pub total_minor: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Orders for staff, newest first, optionally of one status.
+pub async fn list(db: &Db, status: Option<OrderStatus>, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select number, status, email, total_minor, created_at from customer_order
+         where ($1 = '' or status = $1) order by created_at desc, number desc limit $2",
+    )
+    .bind(status.map(OrderStatus::as_str).unwrap_or(""))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| OrderRow {
+            number: r.get("number"),
+            status: r.get("status"),
+            email: r.get("email"),
+            total_minor: r.get("total_minor"),
+            created_at: r.get("created_at"),
+        })
+        .collect())
+}
+
+/// `YYYY-MM-DD` of a unix time (UTC), without a date library.
+pub fn date(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates() {
+        assert_eq!(super::date(0), "1970-01-01");
+        assert_eq!(super::date(1_795_305_600), "2026-11-22");
+    }
+}

@@ -1,0 +1,253 @@
+//! Stripe's webhooks, the only truth about money: the raw bytes, then the `Stripe-Signature`
+//! verified (HMAC-SHA256, 300 s tolerance), then the event parsed into async-stripe's typed
+//! events, recorded once, and handed to the domain that owns what it is about (the order's, for
+//! every event the shop acts on). The event id is recorded in the same transaction as its
+//! effect; every effect is a conditional state change, so duplicates, events out of order and
+//! late events never fulfil twice or undo a later state.
+
+use stripe_webhook::{EventObject, Webhook, WebhookError};
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::now;
+use crate::orders::{self, Closing, Payment};
+use crate::AppState;
+
+/// How far a signature's timestamp may be from now (Stripe's SDKs use the same).
+pub const TOLERANCE_SECONDS: i64 = 300;
+
+/// The event types the shop acts on; the endpoint at Stripe needs only these.
+pub const HANDLED: &[&str] = &[
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+    "charge.refunded",
+];
+
+/// What a Checkout Session event says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFacts {
+    /// `cs_…`.
+    pub session: String,
+    /// Our order id, from the metadata or the client reference.
+    pub order_id: Option<String>,
+    /// Whether the money is in (`payment_status = paid`).
+    pub paid: bool,
+    /// What was charged, in minor units.
+    pub amount: Option<i64>,
+    /// In what currency (lowercase ISO code).
+    pub currency: Option<String>,
+    /// The payment intent, once there is one.
+    pub intent: Option<String>,
+}
+
+/// What a refunded charge says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChargeFacts {
+    /// Our order id, from the metadata the payment intent passed on to its charge.
+    pub order_id: Option<String>,
+    /// The payment intent the charge belongs to.
+    pub intent: Option<String>,
+    /// Whether the whole amount went back.
+    pub full: bool,
+}
+
+/// An event the shop acts on, read from Stripe's typed object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentEvent {
+    /// The shopper finished on the payment page (paid now, or later for slow methods).
+    SessionCompleted(SessionFacts),
+    /// A slow payment method's money arrived.
+    AsyncPaymentSucceeded(SessionFacts),
+    /// A slow payment method failed.
+    AsyncPaymentFailed(SessionFacts),
+    /// The session closed unpaid.
+    SessionExpired(SessionFacts),
+    /// Money went back.
+    ChargeRefunded(ChargeFacts),
+    /// A type the shop does not act on.
+    Other,
+}
+
+/// A verified event.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// `evt_…`, unique per event.
+    pub id: String,
+    /// Its type, `checkout.session.completed`, …
+    pub kind: String,
+    /// What it says.
+    pub event: PaymentEvent,
+}
+
+/// What applying an event did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Applied {
+    /// The event changed an order.
+    Applied,
+    /// Seen before: nothing done.
+    Duplicate,
+    /// Not about one of our orders, or a type we do not act on, or no longer relevant.
+    Ignored,
+}
+
+fn session_facts(s: &stripe_checkout::CheckoutSession) -> SessionFacts {
+    let order_id =
+        s.metadata.as_ref().and_then(|m| m.get("order_id").cloned()).or_else(|| s.client_reference_id.clone());
+    SessionFacts {
+        session: s.id.to_string(),
+        order_id,
+        paid: matches!(s.payment_status, stripe_checkout::CheckoutSessionPaymentStatus::Paid),
+        amount: s.amount_total,
+        currency: s.currency.as_ref().map(|c| c.to_string().to_lowercase()),
+        intent: s.payment_intent.as_ref().map(|p| p.id().to_string()),
+    }
+}
+
+/// Checks a `Stripe-Signature` header (`t=…,v1=…[,v1=…]`) against the raw body at time `now`,
+/// and only then reads the event.
+pub fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> ApiResult<Verified> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest("the body is not UTF-8".into()))?;
+    let event = match Webhook::construct_event_with_timestamp(text, header, secret, now) {
+        Ok(event) => event,
+        Err(WebhookError::BadParse(why)) => {
+            // Verified, but async-stripe cannot read its object: fatal only for a type we act
+            // on (Stripe retries and the log says why); any other is recorded and left alone.
+            #[derive(serde::Deserialize)]
+            struct Envelope {
+                id: String,
+                #[serde(rename = "type")]
+                kind: String,
+            }
+            let envelope: Envelope =
+                serde_json::from_str(text).map_err(|e| ApiError::BadRequest(format!("not a Stripe event: {e}")))?;
+            if HANDLED.contains(&envelope.kind.as_str()) {
+                return Err(ApiError::BadRequest(format!(
+                    "a {} event whose object cannot be read: {why}",
+                    envelope.kind
+                )));
+            }
+            return Ok(Verified { id: envelope.id, kind: envelope.kind, event: PaymentEvent::Other });
+        }
+        Err(WebhookError::BadTimestamp(t)) => {
+            return Err(ApiError::Signature(format!(
+                "the signature is {} s old; at most {TOLERANCE_SECONDS} s are accepted",
+                now - t
+            )))
+        }
+        Err(WebhookError::BadHeader(_)) => {
+            return Err(ApiError::Signature("Stripe-Signature has no readable timestamp".into()))
+        }
+        Err(WebhookError::BadSignature | WebhookError::BadKey) => {
+            return Err(ApiError::Signature(
+                "the signature does not match the body (or the header is not t=…,v1=…)".into(),
+            ))
+        }
+    };
+    let kind = event.type_.as_str().to_string();
+    let event_kind = match event.data.object {
+        EventObject::CheckoutSessionCompleted(s) => PaymentEvent::SessionCompleted(session_facts(&s)),
+        EventObject::CheckoutSessionAsyncPaymentSucceeded(s) => PaymentEvent::AsyncPaymentSucceeded(session_facts(&s)),
+        EventObject::CheckoutSessionAsyncPaymentFailed(s) => PaymentEvent::AsyncPaymentFailed(session_facts(&s)),
+        EventObject::CheckoutSessionExpired(s) => PaymentEvent::SessionExpired(session_facts(&s)),
+        EventObject::ChargeRefunded(c) => PaymentEvent::ChargeRefunded(ChargeFacts {
+            order_id: c.metadata.get("order_id").cloned(),
+            intent: c.payment_intent.as_ref().map(|p| p.id().to_string()),
+            full: c.refunded,
+        }),
+        _ => PaymentEvent::Other,
+    };
+    Ok(Verified { id: event.id.to_string(), kind, event: event_kind })
+}
+
+/// A `Stripe-Signature` header for a body, as Stripe makes them (the sandbox signs with it).
+pub fn signature_header(secret: &str, t: i64, body: &[u8]) -> String {
+    Webhook::generate_test_header(&String::from_utf8_lossy(body), secret, Some(t))
+}
+
+/// Verifies, parses and applies a webhook delivery.
+pub async fn handle(state: &AppState, signature: Option<&str>, body: &[u8]) -> ApiResult<Applied> {
+    let header = signature.ok_or_else(|| ApiError::Signature("missing Stripe-Signature header".into()))?;
+    let verified = verify(state.config.webhook_secret.expose(), header, body, now())?;
+    apply(state, &verified).await
+}
+
+/// Ends an unpaid session whose time is up (the expiry worker, sandbox or Stripe alike). The
+/// event id is derived from the session, so every instance applies it once between them.
+pub async fn expire_session(state: &AppState, session: &str) -> ApiResult<Applied> {
+    let facts = SessionFacts { session: session.to_string(), ..SessionFacts::default() };
+    expire(state, session, facts).await
+}
+
+/// Ends an unpaid order that never got a payment session.
+pub async fn expire_order(state: &AppState, order_id: &str) -> ApiResult<Applied> {
+    let facts = SessionFacts { order_id: Some(order_id.to_string()), ..SessionFacts::default() };
+    expire(state, order_id, facts).await
+}
+
+/// An expiry as an event whose id comes from what expires, the same on every instance.
+async fn expire(state: &AppState, what: &str, facts: SessionFacts) -> ApiResult<Applied> {
+    let verified = Verified {
+        id: format!("evt_expire_{what}"),
+        kind: "checkout.session.expired".into(),
+        event: PaymentEvent::SessionExpired(facts),
+    };
+    apply(state, &verified).await
+}
+
+/// Applies a verified event exactly once.
+pub async fn apply(state: &AppState, verified: &Verified) -> ApiResult<Applied> {
+    let db = &state.db;
+    let order_id = match &verified.event {
+        PaymentEvent::SessionCompleted(s)
+        | PaymentEvent::AsyncPaymentSucceeded(s)
+        | PaymentEvent::AsyncPaymentFailed(s)
+        | PaymentEvent::SessionExpired(s) => {
+            let session = Some(s.session.as_str()).filter(|s| !s.is_empty());
+            orders::find(db, s.order_id.as_deref(), session, s.intent.as_deref()).await?
+        }
+        PaymentEvent::ChargeRefunded(c) => orders::find(db, c.order_id.as_deref(), None, c.intent.as_deref()).await?,
+        PaymentEvent::Other => None,
+    };
+    let mut tx = db.begin_write().await?;
+    if !record(&mut tx, verified).await? {
+        tx.commit().await?;
+        return Ok(Applied::Duplicate);
+    }
+    let Some(order_id) = order_id else {
+        tx.commit().await?;
+        return Ok(Applied::Ignored);
+    };
+    fn payment(s: &SessionFacts) -> Payment<'_> {
+        Payment { amount: s.amount, currency: s.currency.as_deref(), intent: s.intent.as_deref() }
+    }
+    let moved = match &verified.event {
+        PaymentEvent::SessionCompleted(s) if s.paid => orders::pay(state, &mut tx, &order_id, &payment(s)).await?,
+        PaymentEvent::AsyncPaymentSucceeded(s) => orders::pay(state, &mut tx, &order_id, &payment(s)).await?,
+        PaymentEvent::AsyncPaymentFailed(_) => orders::close(&mut tx, &order_id, Closing::Cancelled).await?,
+        PaymentEvent::SessionExpired(_) => orders::close(&mut tx, &order_id, Closing::Expired).await?,
+        PaymentEvent::ChargeRefunded(c) => orders::refund(&mut tx, &order_id, c.full).await?,
+        PaymentEvent::SessionCompleted(_) | PaymentEvent::Other => false,
+    };
+    tx.commit().await?;
+    if moved {
+        tracing::info!(event = %verified.id, kind = %verified.kind, order = %order_id, "webhook applied");
+        Ok(Applied::Applied)
+    } else {
+        Ok(Applied::Ignored)
+    }
+}
+
+/// Records an event as seen; false when it was already.
+async fn record(tx: &mut crate::db::WriteTx, verified: &Verified) -> Result<bool, sqlx::Error> {
+    let fresh = sqlx::query(
+        "insert into webhook_event (event_id, event_type, received_at) values ($1, $2, $3) on conflict (event_id) do nothing",
+    )
+    .bind(&verified.id)
+    .bind(&verified.kind)
+    .bind(now())
+    .execute(&mut ***tx)
+    .await?;
+    Ok(fresh.rows_affected() == 1)
+}
