@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::checkout::pricing::ShippingRates;
@@ -15,6 +16,7 @@ pub const SETTINGS: &[&str] = &[
     "STRIPE_SECRET_KEY",
     "STRIPE_API_BASE",
     "STRIPE_WEBHOOK_SECRET",
+    "SIGNING_KEY",
     "SMTP_URL",
     "SMTP_CA_FILE",
     "MAIL_FROM",
@@ -115,8 +117,9 @@ pub struct ServiceConfig {
     pub database_url: String,
     /// Payment provider.
     pub payments: PaymentMode,
-    /// The secret webhook signatures are checked with.
-    pub webhook_secret: Secret,
+    /// The secret webhook signatures are checked with; unset, one shared through the database
+    /// (see [`crate::secrets::Keys`]).
+    pub webhook_secret: Option<Secret>,
     /// Where e-mail goes.
     pub mail: MailMode,
     /// The address e-mail comes from.
@@ -133,8 +136,8 @@ pub struct ServiceConfig {
     pub checkouts_per_minute: u32,
     /// The site title, for e-mail and pages.
     pub site_title: String,
-    /// Key for signing order links in e-mail.
-    pub link_key: Secret,
+    /// The key that signs order links and messages; unset, one shared through the database.
+    pub link_key: Option<Secret>,
     /// Shipping rates.
     pub shipping: ShippingRates,
 }
@@ -197,7 +200,8 @@ impl ServiceConfig {
         env: &BTreeMap<String, String>,
     ) -> Result<ServiceConfig, ConfigError> {
         let var = |name: &str| env.get(name).or_else(|| file.get(name)).filter(|v| !v.trim().is_empty()).cloned();
-        std::fs::create_dir_all(&data_dir).map_err(|e| ConfigError {
+        // The folder holds the database and the mail outbox: its owner's alone when made here.
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&data_dir).map_err(|e| ConfigError {
             name: "ATELIER_DATA_DIR",
             message: format!("cannot create {}: {e}", data_dir.display()),
         })?;
@@ -218,11 +222,11 @@ impl ServiceConfig {
             },
             None => PaymentMode::Sandbox,
         };
-        let webhook_secret = match var("STRIPE_WEBHOOK_SECRET") {
-            Some(s) => Secret::new(s),
-            None => Secret::new(persistent_secret(&data_dir, "webhook-secret", "whsec_")?),
-        };
-        let link_key = Secret::new(persistent_secret(&data_dir, "link-key", "")?);
+        let webhook_secret = var("STRIPE_WEBHOOK_SECRET").map(Secret::new);
+        let link_key = var("SIGNING_KEY").map(Secret::new);
+        if link_key.as_ref().is_some_and(|k| k.expose().len() < 32) {
+            return Err(ConfigError { name: "SIGNING_KEY", message: "use at least 32 random characters".into() });
+        }
         let mail = match var("SMTP_URL") {
             Some(url) => MailMode::Smtp { url, ca_file: var("SMTP_CA_FILE").map(PathBuf::from) },
             None if var("SMTP_CA_FILE").is_some() => {
@@ -272,12 +276,12 @@ impl ServiceConfig {
     }
 
     /// The embedded defaults with a given database, ignoring the environment (for tests and
-    /// tools): sandbox payments, `.eml` files, fixed secrets.
+    /// tools): sandbox payments, `.eml` files, a fixed webhook secret (as Stripe's would be).
     pub fn embedded(data_dir: PathBuf, database_url: &str) -> ServiceConfig {
         ServiceConfig {
             database_url: database_url.to_string(),
             payments: PaymentMode::Sandbox,
-            webhook_secret: Secret::new("whsec_test_secret"),
+            webhook_secret: Some(Secret::new("whsec_test_secret")),
             mail: MailMode::Outbox(data_dir.join("outbox")),
             mail_from: "Atelier Arôme <atelier@atelier-arome.example>".into(),
             staff_email: "staff@atelier-arome.example".into(),
@@ -286,7 +290,7 @@ impl ServiceConfig {
             build_hook_url: None,
             checkouts_per_minute: 1000,
             site_title: "Atelier Arôme".into(),
-            link_key: Secret::new("link-key-for-tests"),
+            link_key: None,
             shipping: ShippingRates::default(),
             data_dir,
         }
@@ -325,22 +329,6 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
         out.insert(name, text);
     }
     Ok(out)
-}
-
-/// A random secret kept in the data folder, so it survives restarts.
-fn persistent_secret(dir: &std::path::Path, name: &str, prefix: &str) -> Result<String, ConfigError> {
-    let path = dir.join(name);
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        if !s.trim().is_empty() {
-            return Ok(s.trim().to_string());
-        }
-    }
-    let secret = format!("{prefix}{}", crate::ids::random_hex(24));
-    std::fs::write(&path, &secret).map_err(|e| ConfigError {
-        name: "ATELIER_DATA_DIR",
-        message: format!("cannot write {}: {e}", path.display()),
-    })?;
-    Ok(secret)
 }
 
 #[cfg(test)]

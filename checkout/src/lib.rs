@@ -53,6 +53,8 @@ pub struct Shared {
     pub carts: cart::CartWriter,
     /// Configuration.
     pub config: ServiceConfig,
+    /// The keys every instance shares.
+    pub keys: secrets::Keys,
     /// The site's layout for the service's pages.
     pub shell: views::Shell,
     /// Limits on starting checkouts.
@@ -71,10 +73,12 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// State for a configuration and an open database; the shell comes from the built site.
-    /// Starts the cart writer, so it must be called inside the Tokio runtime.
-    pub fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> Result<AppState, StartError> {
+    /// State for a configuration and an open (migrated) database; the shell comes from the
+    /// built site. Starts the cart writer, so it must be called inside the Tokio runtime.
+    pub async fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> Result<AppState, StartError> {
+        let keys = secrets::Keys::load(&db, &config).await.map_err(StartError::Keys)?;
         Ok(AppState(Arc::new(Shared {
+            keys,
             limiter: http::limit::RateLimiter::new(config.checkouts_per_minute),
             payments: payments::Payments::from_mode(&config.payments)?,
             levels: stock::LevelCache::new(Duration::from_secs(1)),
@@ -95,6 +99,9 @@ pub enum StartError {
     /// The cart writer.
     #[error(transparent)]
     CartWriter(#[from] cart::writer::OpenError),
+    /// The shared keys could not be read or made.
+    #[error("reading the shared signing keys from the database: {0}")]
+    Keys(sqlx::Error),
 }
 
 /// The document's frame; the paths come from the domains' routers.

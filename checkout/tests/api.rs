@@ -263,7 +263,7 @@ on_both_engines!(staff_move_paid_orders_along_and_the_shopper_hears_of_it, |engi
     let started = shop.checkout(&cookie).await.json();
     let number = started["number"].as_str().unwrap().to_string();
     assert!(number.starts_with(&format!("AA-{}-", &atelier_checkout::orders::date(atelier_checkout::ids::now())[..4])));
-    let key = shop.state.config.link_key.clone();
+    let key = shop.state.keys.link.clone();
     let go = |step: Step| {
         let (db, key, number) = (shop.state.db.clone(), key.clone(), number.clone());
         async move { advance(&db, &key, "https://shop.example", &number, &step).await }
@@ -367,3 +367,21 @@ async fn cart_edits_survive_postgres_closing_the_writers_connections() {
     }
     assert_eq!(shop.get("/api/cart", Some(&cookie)).await.json()["count"], 5);
 }
+
+on_both_engines!(signing_keys_are_shared_through_the_database, |engine: Engine| async move {
+    // A shop upgraded from a version that kept its link key in the data folder keeps it, so the
+    // links in e-mails already sent still open; every other instance then reads the same key.
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::fresh_database(engine, dir.path()).await;
+    std::fs::write(dir.path().join("link-key"), "key-kept-by-an-earlier-version\n").unwrap();
+    let first = TestShop::on(&url, dir).await;
+    assert_eq!(first.state.keys.link.expose(), "key-kept-by-an-earlier-version");
+    let second = first.second_instance().await;
+    assert_eq!(second.state.keys.link, first.state.keys.link);
+    // Made once when nothing is configured nor kept: long, random, and the same everywhere.
+    let fresh = TestShop::new(engine).await;
+    let key = fresh.state.keys.link.expose().to_string();
+    assert!(key.len() >= 64 && key != first.state.keys.link.expose(), "{key}");
+    assert_eq!(fresh.second_instance().await.state.keys.link.expose(), key);
+    assert_eq!(fresh.count("select count(*) from service_secret").await, 1, "the webhook secret is configured");
+});

@@ -54,7 +54,7 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
         if let Ok(mut f) = catalog_file.lock() {
             *f = Some(catalog);
         }
-        let state = AppState::new(db, service_config, &output)?;
+        let state = AppState::new(db, service_config, &output).await?;
         let workers = Workers::start(&state)?;
         let site = dev.router().layer(axum::middleware::from_fn(atelier_checkout::http::guard::headers));
         let app = atelier_checkout::app(state).merge(site);

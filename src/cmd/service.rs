@@ -126,7 +126,8 @@ pub fn order(root: &Path, cmd: OrderCommand) -> anyhow::Result<()> {
             OrderCommand::Ship { order, tracking } => (order, Step::Ship { tracking }),
             OrderCommand::Deliver { order } => (order, Step::Deliver),
         };
-        let view = orders::advance(&db, &config.link_key, &config.public_url, &order, &step).await?;
+        let keys = atelier_checkout::secrets::Keys::load(&db, &config).await?;
+        let view = orders::advance(&db, &keys.link, &config.public_url, &order, &step).await?;
         println!("{}: {}", view.number, view.status_label);
         Ok(())
     })
@@ -188,7 +189,7 @@ pub fn checkout(root: &Path, args: CheckoutArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (config, db) = open(root, &args.public_url).await?;
         let site = if args.site.is_absolute() { args.site.clone() } else { root.join(&args.site) };
-        let state = AppState::new(db, config, &site)?;
+        let state = AppState::new(db, config, &site).await?;
         let workers = Workers::start(&state)?;
         let app = atelier_checkout::app(state);
         serve_until_stopped(addr, app, "Checkout service on").await?;

@@ -151,9 +151,7 @@ async fn cart_page(
     // Only messages the service itself signed are shown: a link from elsewhere cannot put its
     // own words on the atelier's page.
     let signed = |e: &String| {
-        q.sig
-            .as_deref()
-            .is_some_and(|sig| crate::secrets::signature_matches(&state.config.link_key, "cart-error", e, sig))
+        q.sig.as_deref().is_some_and(|sig| crate::secrets::signature_matches(&state.keys.link, "cart-error", e, sig))
     };
     let errors: Vec<String> = q.error.iter().filter(|e| signed(e)).map(|e| e.chars().take(200).collect()).collect();
     Ok(page(
@@ -170,7 +168,7 @@ fn back_to_cart(state: &AppState, result: ApiResult<()>, ok: &str) -> Response {
         Err(e @ (ApiError::Database(_) | ApiError::Internal(_))) => e.into_response(),
         Err(e) => {
             let message = e.public_message();
-            let sig = crate::secrets::sign(&state.config.link_key, "cart-error", &message);
+            let sig = crate::secrets::sign(&state.keys.link, "cart-error", &message);
             Redirect::to(&format!("/cart?error={}&sig={sig}", encode(&message))).into_response()
         }
     }

@@ -81,7 +81,7 @@ pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<
 
     // The stock is held; now the provider opens its session. Should it fail, the order is
     // cancelled at once and the stock given back: nothing was charged.
-    let order_url = links::path(&state.config.link_key, &order_id);
+    let order_url = links::path(&state.keys.link, &order_id);
     let mut lines: Vec<SessionLine> = cart
         .items
         .iter()

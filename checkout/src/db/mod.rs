@@ -26,6 +26,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
         "0003_carts_without_rowid",
         Migration::Sqlite(include_str!("../../../migrations/0003_carts_without_rowid.sqlite.sql")),
     ),
+    ("0004_service_secret", Migration::Both(include_str!("../../../migrations/0004_service_secret.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so
@@ -127,7 +128,7 @@ impl Db {
         sqlx::any::install_default_drivers();
         let engine = if url.starts_with("sqlite:") { Engine::Sqlite } else { Engine::Postgres };
         let sqlite_file = match engine {
-            Engine::Sqlite => Some(sqlite_file(url)?),
+            Engine::Sqlite => Some(private_file(sqlite_file(url)?)?),
             Engine::Postgres => None,
         };
         let options: AnyConnectOptions = url.parse()?;
@@ -227,6 +228,18 @@ fn sqlite_file(url: &str) -> Result<PathBuf, sqlx::Error> {
     Ok(file)
 }
 
+/// Makes a new database file readable by its owner only (it holds shoppers' names and
+/// addresses); SQLite gives its log and shared-memory files the same mode. An existing file is
+/// left as its owner set it.
+fn private_file(file: PathBuf) -> Result<PathBuf, sqlx::Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&file) {
+        Ok(_) => Ok(file),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(file),
+        Err(e) => Err(sqlx::Error::Configuration(format!("cannot create {}: {e}", file.display()).into())),
+    }
+}
+
 /// Splits a migration into statements (at `;` ending a line), dropping `--` comments.
 fn statements(sql: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -288,7 +301,7 @@ mod tests {
         }
         tx.commit().await.expect("commit");
 
-        assert_eq!(db.migrate().await.expect("migrate"), ["0003_carts_without_rowid"]);
+        assert_eq!(db.migrate().await.expect("migrate")[0], "0003_carts_without_rowid");
         let tables: Vec<String> =
             sqlx::query_scalar("select sql from sqlite_master where name in ('cart', 'cart_item') order by name")
                 .fetch_all(&db.pool)
@@ -321,6 +334,20 @@ mod tests {
         for url in ["sqlite::memory:", "sqlite://shop.sqlite?mode=memory"] {
             let e = Db::connect(url).await.expect_err(url).to_string();
             assert!(e.contains("needs its SQLite database in a file"), "{url}: {e}");
+        }
+    }
+
+    /// A new database file, and the log SQLite writes beside it, are the owner's alone.
+    #[tokio::test]
+    async fn a_new_database_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("shop.sqlite");
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display())).await.expect("connect");
+        db.migrate().await.expect("migrate");
+        for f in [file.clone(), dir.path().join("shop.sqlite-wal")] {
+            let mode = std::fs::metadata(&f).expect("exists").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.display());
         }
     }
 

@@ -30,7 +30,7 @@ struct TokenQuery {
 
 async fn order_for(state: &AppState, order_id: &str, token: &str) -> ApiResult<OrderView> {
     let not_found = || ApiError::NotFound("no order at this address; check the link in your e-mail".into());
-    if !links::token_matches(&state.config.link_key, order_id, token) {
+    if !links::token_matches(&state.keys.link, order_id, token) {
         return Err(not_found());
     }
     super::load(&state.db, order_id).await?.ok_or_else(not_found)

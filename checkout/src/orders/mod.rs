@@ -440,7 +440,7 @@ async fn queue_confirmation(state: &AppState, tx: &mut WriteTx, order_id: &str) 
     let order = load_in(tx, order_id).await?.ok_or_else(|| ApiError::Internal(format!("order {order_id} vanished")))?;
     let ctx = serde_json::json!({
         "order": order,
-        "order_url": format!("{}{}", state.config.public_url, links::path(&state.config.link_key, order_id)),
+        "order_url": format!("{}{}", state.config.public_url, links::path(&state.keys.link, order_id)),
         "site_title": state.config.site_title,
         "site_url": state.config.public_url,
     });

@@ -82,7 +82,7 @@ async fn pay_page(State(state): State<AppState>, Path(session): Path<String>) ->
         ));
     };
     if order.status != OrderStatus::PendingPayment.as_str() {
-        return Ok(Redirect::to(&links::path(&state.config.link_key, &order.order_id)).into_response());
+        return Ok(Redirect::to(&links::path(&state.keys.link, &order.order_id)).into_response());
     }
     Ok(page(&state, "Payment", "pages/pay.html", json!({ "order": order, "session_id": session })).into_response())
 }
@@ -127,5 +127,5 @@ async fn pay_form(
     if status == OrderStatus::PendingPayment {
         super::sandbox::act(&state, &session, action).await?;
     }
-    Ok(Redirect::to(&links::path(&state.config.link_key, &order_id)).into_response())
+    Ok(Redirect::to(&links::path(&state.keys.link, &order_id)).into_response())
 }

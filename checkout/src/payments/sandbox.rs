@@ -67,7 +67,7 @@ pub async fn deliver(state: &AppState, session: &str, kind: &str, event_id: &str
         "data": { "object": session_object(session, &order_id, total, &currency, paid) },
     });
     let body = serde_json::to_vec(&event).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let header = webhook::signature_header(state.config.webhook_secret.expose(), now(), &body);
+    let header = webhook::signature_header(state.keys.webhook.expose(), now(), &body);
     webhook::handle(state, Some(&header), &body).await
 }
 

@@ -169,7 +169,7 @@ pub fn signature_header(secret: &str, t: i64, body: &[u8]) -> String {
 /// Verifies, parses and applies a webhook delivery.
 pub async fn handle(state: &AppState, signature: Option<&str>, body: &[u8]) -> ApiResult<Applied> {
     let header = signature.ok_or_else(|| ApiError::Signature("missing Stripe-Signature header".into()))?;
-    let verified = verify(state.config.webhook_secret.expose(), header, body, now())?;
+    let verified = verify(state.keys.webhook.expose(), header, body, now())?;
     apply(state, &verified).await
 }
 

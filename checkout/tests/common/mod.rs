@@ -76,7 +76,7 @@ impl TestShop {
         atelier_checkout::catalog::sync(&db, &catalog()).await.expect("sync");
         let mut config = ServiceConfig::embedded(dir.path().to_path_buf(), url);
         change(&mut config);
-        let state = AppState::new(db, config, dir.path()).expect("state");
+        let state = AppState::new(db, config, dir.path()).await.expect("state");
         TestShop { state, dir, database_url: url.to_string() }
     }
 
