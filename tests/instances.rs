@@ -288,7 +288,7 @@ fn what_one_instance_signs_opens_on_another() {
     let notice = |port: u16| {
         let page = request(port, "GET", &location, "text/plain", "", None);
         assert_eq!(page.status, 200);
-        page.body.contains("at most 12 of one size per order")
+        page.body.contains("At most 12 of one size per order")
     };
     assert!(notice(ports[0]) && notice(ports[1]), "{location} shows its message on both instances");
 

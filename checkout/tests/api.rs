@@ -205,15 +205,12 @@ on_both_engines!(html_forms_work_without_javascript, |engine: Engine| async move
     assert!(r.location().starts_with("/cart?error="), "{}", r.location());
     // The cart page shows the service's own message, and nobody else's.
     let shown = shop.get(&r.location(), Some(&cookie)).await;
-    assert!(shown.body.contains("only 4 of Provence Lavender"), "{}", shown.body);
+    assert!(shown.body.contains("Only 4 bottles of Provence Lavender, 10 ml, are left"), "{}", shown.body);
     let forged = shop.get("/cart?error=Your+account+is+locked%3A+call+us", Some(&cookie)).await;
     assert!(!forged.body.contains("account is locked"), "{}", forged.body);
-    let tampered = r.location().replace("only%204", "only%2040");
+    let tampered = r.location().replace("sku=LAV-10", "sku=ROSE-2");
     assert_ne!(tampered, r.location());
-    assert!(
-        !shop.get(&tampered, Some(&cookie)).await.body.contains("only 40"),
-        "a changed message loses its signature"
-    );
+    assert!(!shop.get(&tampered, Some(&cookie)).await.body.contains("Rose"), "a changed notice loses its signature");
     let r = shop.form("/checkout", "email=ada%40example.com&name=Ada&line1=1+rue&city=Grasse&postal_code=06130&country=FR&shipping_method=standard", Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.location().starts_with("/pay/cs_sandbox_"));
@@ -384,4 +381,28 @@ on_both_engines!(signing_keys_are_shared_through_the_database, |engine: Engine| 
     assert!(key.len() >= 64 && key != first.state.keys.link.expose(), "{key}");
     assert_eq!(fresh.second_instance().await.state.keys.link.expose(), key);
     assert_eq!(fresh.count("select count(*) from service_secret").await, 1, "the webhook secret is configured");
+});
+
+on_both_engines!(the_cart_page_says_only_our_own_words, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 2).await;
+    let cases = [
+        ("sku=LAV-10&quantity=URGENT%3A+call+%2B33+6+12+34+56+78", "whole number"),
+        ("sku=CALL-NOW-33612345678&quantity=1", "not in the Compendium"),
+        ("sku=LAV-10&quantity=5", "Only 2 bottles of Provence Lavender, 10 ml, are left"),
+        ("sku=LAV-10&quantity=13", "At most 12 of one size"),
+    ];
+    for (body, said) in cases {
+        let r = shop.form("/cart/add", body, None).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{body}");
+        let location = r.location();
+        assert!(!location.contains("URGENT") && !location.contains("CALL"), "{location}");
+        let page = shop.get(&location, None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.body.contains("URGENT") && !page.body.contains("CALL-NOW"), "{}", page.body);
+        assert!(page.body.contains(said), "{body}: `{said}` in {}", page.body);
+    }
+    // A link made elsewhere with a message of its own shows nothing.
+    let forged = shop.get("/cart?error=sold_out&sku=LAV-10&sig=00000000000000000000000000000000", None).await;
+    assert!(!forged.body.contains("sold out"), "{}", forged.body);
 });

@@ -1,16 +1,17 @@
 //! Cart routes: the JSON API the cart drawer uses, and the cart page with its plain forms.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{cookie, Cart, CartCookie, Edit, Edited, Target};
+use super::{cookie, Cart, CartCookie, Edit, EditError, Edited, Notice, Target};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::http::page::{encode, page};
+use crate::http::page::page;
 use crate::http::{ApiForm, ApiJson};
 use crate::AppState;
 
@@ -130,10 +131,13 @@ struct FlashQuery {
     /// Set after a bottle was added.
     #[serde(default)]
     added: Option<String>,
-    /// A message the service put there.
+    /// The code of a notice the service put there.
     #[serde(default)]
     error: Option<String>,
-    /// The service's signature of `error`.
+    /// The SKU the notice is about.
+    #[serde(default)]
+    sku: Option<String>,
+    /// The service's signature of the notice.
     #[serde(default)]
     sig: Option<String>,
 }
@@ -145,33 +149,47 @@ async fn cart_page(
     State(state): State<AppState>,
     CartCookie(cart): CartCookie,
     Query(q): Query<FlashQuery>,
-) -> ApiResult<Html<String>> {
+) -> ApiResult<Response> {
     let c = super::load(&state.db, cart.as_deref()).await?;
     let flash = q.added.map(|_| "Added to your cart.".to_string());
-    // Only messages the service itself signed are shown: a link from elsewhere cannot put its
-    // own words on the atelier's page.
-    let signed = |e: &String| {
-        q.sig.as_deref().is_some_and(|sig| crate::secrets::signature_matches(&state.keys.link, "cart-error", e, sig))
+    // Only notices the service itself signed are shown, in its own words: a link from
+    // elsewhere cannot put anything on the atelier's page.
+    let sku = q.sku.as_deref().unwrap_or("");
+    let notice = match (q.error.as_deref(), q.sig.as_deref()) {
+        (Some(code), Some(sig)) => Notice::verified(code, sku, sig, &state.keys.link),
+        _ => None,
     };
-    let errors: Vec<String> = q.error.iter().filter(|e| signed(e)).map(|e| e.chars().take(200).collect()).collect();
-    Ok(page(
-        &state,
-        "Your cart",
-        "pages/cart.html",
-        json!({ "cart": super::view(&c), "flash": flash, "errors": errors }),
-    ))
+    let mut errors = Vec::new();
+    if let Some(notice) = notice {
+        errors.push(notice.sentence(&state.db, sku).await?);
+    }
+    let ctx = json!({ "cart": super::view(&c), "flash": flash, "errors": errors });
+    let mut res = page(&state, "Your cart", "pages/cart.html", ctx).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
 }
 
-fn back_to_cart(state: &AppState, result: ApiResult<()>, ok: &str) -> Response {
-    match result {
-        Ok(()) => Redirect::to(ok).into_response(),
-        Err(e @ (ApiError::Database(_) | ApiError::Internal(_))) => e.into_response(),
-        Err(e) => {
-            let message = e.public_message();
-            let sig = crate::secrets::sign(&state.keys.link, "cart-error", &message);
-            Redirect::to(&format!("/cart?error={}&sig={sig}", encode(&message))).into_response()
-        }
+/// Why a form's edit was refused.
+enum Refused {
+    /// The cart refused it.
+    Edit(EditError),
+    /// The quantity was not a number.
+    NotANumber,
+}
+
+impl From<EditError> for Refused {
+    fn from(e: EditError) -> Refused {
+        Refused::Edit(e)
     }
+}
+
+fn back_to_cart(state: &AppState, result: Result<(), Refused>, ok: &str) -> Response {
+    let (notice, sku) = match &result {
+        Ok(()) => return Redirect::to(ok).into_response(),
+        Err(Refused::NotANumber) => (Notice::NotANumber, None),
+        Err(Refused::Edit(e)) => Notice::of(e),
+    };
+    Redirect::to(&format!("/cart?{}", notice.query(sku, &state.keys.link))).into_response()
 }
 
 /// A cart form's fields.
@@ -185,10 +203,10 @@ struct LineForm {
     quantity: Option<String>,
 }
 
-fn quantity(form: &LineForm, default: i64) -> ApiResult<i64> {
+fn quantity(form: &LineForm, default: i64) -> Result<i64, Refused> {
     match form.quantity.as_deref().map(str::trim) {
         None | Some("") => Ok(default),
-        Some(q) => q.parse().map_err(|_| ApiError::invalid("quantity", format!("`{q}` is not a number of bottles"))),
+        Some(q) => q.parse().map_err(|_| Refused::NotANumber),
     }
 }
 
@@ -202,7 +220,7 @@ async fn cart_add_form(
     ApiForm(form): ApiForm<LineForm>,
 ) -> ApiResult<Response> {
     let result = match quantity(&form, 1) {
-        Ok(q) => state.carts.edit(Target::OrNew(cart), form.sku.trim(), Edit::Add(q)).await,
+        Ok(q) => state.carts.edit(Target::OrNew(cart), form.sku.trim(), Edit::Add(q)).await.map_err(Refused::from),
         Err(e) => Err(e),
     };
     let secure = state.config.public_url.starts_with("https://");
@@ -221,7 +239,12 @@ async fn cart_update_form(
 ) -> ApiResult<Response> {
     let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
     let result = match quantity(&form, 1) {
-        Ok(q) => state.carts.edit(Target::Existing(id), form.sku.trim(), Edit::Set(q)).await.map(|_| ()),
+        Ok(q) => state
+            .carts
+            .edit(Target::Existing(id), form.sku.trim(), Edit::Set(q))
+            .await
+            .map(|_| ())
+            .map_err(Refused::from),
         Err(e) => Err(e),
     };
     Ok(back_to_cart(&state, result, "/cart"))
@@ -237,6 +260,7 @@ async fn cart_remove_form(
     ApiForm(form): ApiForm<LineForm>,
 ) -> ApiResult<Response> {
     let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
-    let result = state.carts.edit(Target::Existing(id), form.sku.trim(), Edit::Set(0)).await.map(|_| ());
+    let result =
+        state.carts.edit(Target::Existing(id), form.sku.trim(), Edit::Set(0)).await.map(|_| ()).map_err(Refused::from);
     Ok(back_to_cart(&state, result, "/cart"))
 }

@@ -5,6 +5,7 @@
 
 mod cookie;
 pub mod http;
+mod notice;
 pub mod writer;
 
 use serde::Serialize;
@@ -15,6 +16,7 @@ use crate::checkout::pricing::display;
 use crate::db::{Db, WriteTx};
 
 pub use cookie::{CartCookie, CART_COOKIE};
+pub use notice::Notice;
 pub use writer::CartWriter;
 
 /// At most this many of one size per order.
@@ -51,6 +53,65 @@ pub async fn prune(db: &Db, before: i64) -> Result<usize, sqlx::Error> {
     let deleted = query.execute(&mut **tx).await?.rows_affected();
     tx.commit().await?;
     Ok(deleted as usize)
+}
+
+/// Why a cart edit was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    /// Text that cannot be a SKU.
+    #[error("a SKU has 2 to 40 characters: A-Z, 0-9 and inner hyphens")]
+    BadSku,
+    /// No size on sale has that SKU.
+    #[error("no essence size with SKU {0}")]
+    NoSuchSku(String),
+    /// The cart was checked out (or has lapsed).
+    #[error("this cart is no longer open (it was checked out); add the essence again")]
+    Closed,
+    /// Adding none.
+    #[error("add at least one")]
+    AtLeastOne,
+    /// A quantity below zero.
+    #[error("a quantity cannot be negative")]
+    Negative,
+    /// More of one size than an order may hold.
+    #[error("at most {MAX_PER_LINE} of one size per order")]
+    OverLimit,
+    /// None left.
+    #[error("{what} is sold out")]
+    SoldOut {
+        /// The size.
+        sku: String,
+        /// Its name and size, for people.
+        what: String,
+    },
+    /// Fewer left than asked for.
+    #[error("only {available} of {what} left")]
+    OnlyLeft {
+        /// The size.
+        sku: String,
+        /// Its name and size, for people.
+        what: String,
+        /// How many are left.
+        available: i64,
+    },
+    /// The edit could not be saved (the reason is logged).
+    #[error("your cart could not be saved ({0}); try again")]
+    Unsaved(&'static str),
+}
+
+impl From<EditError> for crate::ApiError {
+    fn from(e: EditError) -> crate::ApiError {
+        use crate::ApiError;
+        match e {
+            EditError::BadSku => ApiError::invalid("sku", e.to_string()),
+            EditError::AtLeastOne | EditError::Negative | EditError::OverLimit => {
+                ApiError::invalid("quantity", e.to_string())
+            }
+            EditError::NoSuchSku(_) | EditError::Closed => ApiError::NotFound(e.to_string()),
+            EditError::SoldOut { .. } | EditError::OnlyLeft { .. } => ApiError::Conflict(e.to_string()),
+            EditError::Unsaved(_) => ApiError::Internal(e.to_string()),
+        }
+    }
 }
 
 /// Deletes a cart once its order is paid (its lines go with it).
@@ -154,6 +215,18 @@ pub fn view(c: &Cart) -> serde_json::Value {
         "subtotal": c.subtotal.display,
         "empty": c.items.is_empty(),
     })
+}
+
+/// A size's name (`Provence Lavender, 10 ml`) and how many can be bought now, if it is on sale.
+pub async fn size_now(db: &Db, sku: &str) -> Result<Option<(String, i64)>, sqlx::Error> {
+    let row = sqlx::query(
+        "select p.title, p.label, coalesce(s.on_hand - s.reserved, 0) as available
+         from product p left join stock s on s.sku = p.sku where p.sku = $1 and p.active = 1",
+    )
+    .bind(sku)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|r| (format!("{}, {}", r.get::<String, _>("title"), r.get::<String, _>("label")), r.get("available"))))
 }
 
 /// Reads a cart (an unknown id is an empty cart).

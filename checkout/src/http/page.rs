@@ -23,16 +23,6 @@ pub fn message(state: &AppState, status: StatusCode, heading: &str, message: &st
     (status, page(state, heading, "pages/message.html", ctx)).into_response()
 }
 
-/// Percent-encodes a query value.
-pub fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// A sentence as a page shows it: its first letter capitalised.
 pub fn capitalise(s: &str) -> String {
     let mut c = s.chars();

@@ -19,9 +19,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use atelier_domain::Sku;
 use tokio::sync::{mpsc, oneshot};
 
+use super::EditError;
 use super::{Cart, Edit, Edited, Line, Size, Target, MAX_PER_LINE};
 use crate::db::{Db, Engine};
-use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 
 pub use sqlite::OpenError;
@@ -40,7 +40,7 @@ struct Job {
     target: Target,
     sku: String,
     edit: Edit,
-    reply: oneshot::Sender<ApiResult<Edited>>,
+    reply: oneshot::Sender<Result<Edited, EditError>>,
 }
 
 impl CartWriter {
@@ -57,22 +57,22 @@ impl CartWriter {
 
     /// Changes a line, checking the SKU, the quantity and what is available; the cart is made
     /// in the same transaction when the target allows it. Answers once the change is committed.
-    pub async fn edit(&self, target: Target, sku: &str, edit: Edit) -> ApiResult<Edited> {
+    pub async fn edit(&self, target: Target, sku: &str, edit: Edit) -> Result<Edited, EditError> {
         // Refused here, alone: text that cannot be a SKU (a NUL, say, which PostgreSQL's JSON
         // refuses) must never reach a batch and fail the edits that share it.
         if Sku::parse(sku).is_err() {
-            return Err(ApiError::invalid("sku", "a SKU has 2 to 40 characters: A-Z, 0-9 and inner hyphens"));
+            return Err(EditError::BadSku);
         }
         let (reply, answer) = oneshot::channel();
         let job = Job { target, sku: sku.to_string(), edit, reply };
-        self.queue.send(job).await.map_err(|_| ApiError::Internal("the cart writer has stopped".into()))?;
-        answer.await.map_err(|_| ApiError::Internal("the cart writer stopped before answering".into()))?
+        self.queue.send(job).await.map_err(|_| EditError::Unsaved("the cart writer has stopped"))?;
+        answer.await.map_err(|_| EditError::Unsaved("the cart writer stopped before answering"))?
     }
 }
 
 /// Answers a batch: each edit its outcome, or all of them the error that kept the batch from
 /// being saved.
-fn answer<E: std::fmt::Display>(jobs: Vec<Job>, outcomes: Result<Vec<ApiResult<Edited>>, E>) {
+fn answer<E: std::fmt::Display>(jobs: Vec<Job>, outcomes: Result<Vec<Result<Edited, EditError>>, E>) {
     match outcomes {
         Ok(outcomes) => {
             for (job, outcome) in jobs.into_iter().zip(outcomes) {
@@ -83,7 +83,7 @@ fn answer<E: std::fmt::Display>(jobs: Vec<Job>, outcomes: Result<Vec<ApiResult<E
         Err(e) => {
             tracing::error!(error = %e, edits = jobs.len(), "cart edits failed; none was saved");
             for job in jobs {
-                let _ = job.reply.send(Err(ApiError::Internal("your cart could not be saved; try again".into())));
+                let _ = job.reply.send(Err(EditError::Unsaved("the batch's transaction failed")));
             }
         }
     }
@@ -92,6 +92,9 @@ fn answer<E: std::fmt::Display>(jobs: Vec<Job>, outcomes: Result<Vec<ApiResult<E
 /// The active sizes the edits may touch, each with whether it has a stock row (without one,
 /// nothing can be bought and a cart does not show it).
 type Sizes = HashMap<String, (Size, bool)>;
+
+/// An edit decided: the cart it went to and whether it made it, or why it was refused.
+type Decided = Result<(String, bool), EditError>;
 
 /// The open carts the edits touch, line by line, as the edits leave them.
 type Carts = HashMap<String, BTreeMap<String, i64>>;
@@ -122,7 +125,7 @@ struct Changes {
 
 /// Decides each edit in arrival order against the open carts and the sizes (the carts change
 /// as edits are decided); gives the outcomes and what to write.
-fn decide_all(jobs: &[Job], sizes: &Sizes, carts: &mut Carts) -> (Vec<ApiResult<(String, bool)>>, Changes) {
+fn decide_all(jobs: &[Job], sizes: &Sizes, carts: &mut Carts) -> (Vec<Decided>, Changes) {
     let mut changes = Changes::default();
     let mut dirty = BTreeSet::new();
     let decided = jobs.iter().map(|job| decide(job, sizes, carts, &mut changes.fresh, &mut dirty)).collect();
@@ -136,7 +139,7 @@ fn decide_all(jobs: &[Job], sizes: &Sizes, carts: &mut Carts) -> (Vec<ApiResult<
 }
 
 /// The replies once the batch is committed: each edit's cart as it is after the whole batch.
-fn replies(decided: Vec<ApiResult<(String, bool)>>, carts: &Carts, sizes: &Sizes) -> Vec<ApiResult<Edited>> {
+fn replies(decided: Vec<Decided>, carts: &Carts, sizes: &Sizes) -> Vec<Result<Edited, EditError>> {
     let mut shown: HashMap<String, Cart> = HashMap::new();
     decided
         .into_iter()
@@ -163,35 +166,31 @@ fn decide(
     carts: &mut Carts,
     fresh: &mut Vec<String>,
     dirty: &mut BTreeSet<(String, String)>,
-) -> ApiResult<(String, bool)> {
+) -> Decided {
     let sku = &job.sku;
-    let (size, _) = sizes.get(sku).ok_or_else(|| ApiError::NotFound(format!("no essence size with SKU {sku}")))?;
+    let (size, _) = sizes.get(sku).ok_or_else(|| EditError::NoSuchSku(sku.clone()))?;
     let (cart_id, created) = match (given(&job.target).filter(|id| carts.contains_key(*id)), &job.target) {
         (Some(id), _) => (id.to_string(), false),
-        (None, Target::Existing(_)) => {
-            return Err(ApiError::NotFound(
-                "this cart is no longer open (it was checked out); add the essence again".into(),
-            ))
-        }
+        (None, Target::Existing(_)) => return Err(EditError::Closed),
         (None, Target::OrNew(_)) => (new_id("cart"), true),
     };
     let current = carts.get(&cart_id).and_then(|lines| lines.get(sku)).copied().unwrap_or(0);
     let wanted = match job.edit {
-        Edit::Add(n) if n < 1 => return Err(ApiError::invalid("quantity", "add at least one")),
+        Edit::Add(n) if n < 1 => return Err(EditError::AtLeastOne),
         Edit::Add(n) => current.saturating_add(n),
-        Edit::Set(n) if n < 0 => return Err(ApiError::invalid("quantity", "a quantity cannot be negative")),
+        Edit::Set(n) if n < 0 => return Err(EditError::Negative),
         Edit::Set(n) => n,
     };
     if wanted > MAX_PER_LINE {
-        return Err(ApiError::invalid("quantity", format!("at most {MAX_PER_LINE} of one size per order")));
+        return Err(EditError::OverLimit);
     }
     if wanted > size.available {
         let what = format!("{} {}", size.title, size.label);
-        return Err(ApiError::Conflict(if size.available <= 0 {
-            format!("{what} is sold out")
+        return Err(if size.available <= 0 {
+            EditError::SoldOut { sku: sku.clone(), what }
         } else {
-            format!("only {} of {what} left", size.available)
-        }));
+            EditError::OnlyLeft { sku: sku.clone(), what, available: size.available }
+        });
     }
     if created {
         fresh.push(cart_id.clone());

@@ -10,9 +10,8 @@ use sqlx::{AnyConnection, Connection, Row};
 use tokio::sync::{mpsc, Mutex};
 
 use super::{answer, decide_all, given_carts, needed_skus, replies, Carts, Changes, Job, Sizes, BATCH};
-use crate::cart::{Edited, Size};
+use crate::cart::{EditError, Edited, Size};
 use crate::db::Db;
-use crate::error::ApiResult;
 use crate::ids::now;
 
 /// Writers per instance. With PostgreSQL on the same two cores, new carts at 1, 2, 3, 4 and 8
@@ -139,7 +138,7 @@ fn during(error: sqlx::Error) -> Failed {
 }
 
 /// Applies a batch of edits atomically; gives each edit its own outcome.
-async fn apply(conn: &mut AnyConnection, jobs: &[Job]) -> Result<Vec<ApiResult<Edited>>, Failed> {
+async fn apply(conn: &mut AnyConnection, jobs: &[Job]) -> Result<Vec<Result<Edited, EditError>>, Failed> {
     let given = given_carts(jobs);
     let t = now();
     if given.is_empty() {

@@ -11,9 +11,8 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::mpsc;
 
 use super::{answer, decide_all, given_carts, needed_skus, replies, Carts, Job, Sizes, BATCH};
-use crate::cart::{Edited, Size};
+use crate::cart::{EditError, Edited, Size};
 use crate::db::{open_sqlite, Db};
-use crate::error::ApiResult;
 use crate::ids::now;
 
 /// Why the SQLite cart writer could not start.
@@ -79,7 +78,7 @@ fn run(db: Db, mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// Applies a batch of edits in one transaction; gives each edit its own outcome.
-fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<ApiResult<Edited>>> {
+fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Result<Edited, EditError>>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let t = now();
     let mut carts = Carts::new();
