@@ -3,7 +3,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Engine, TestShop};
+use common::{Engine, TestShop, ADDRESS};
 
 on_both_engines!(cart_adds_updates_and_removes, |engine: Engine| async move {
     let shop = TestShop::new(engine).await;
@@ -405,4 +405,34 @@ on_both_engines!(the_cart_page_says_only_our_own_words, |engine: Engine| async m
     // A link made elsewhere with a message of its own shows nothing.
     let forged = shop.get("/cart?error=sold_out&sku=LAV-10&sig=00000000000000000000000000000000", None).await;
     assert!(!forged.body.contains("sold out"), "{}", forged.body);
+});
+
+on_both_engines!(a_cart_holds_its_bottles_once_however_often_it_is_checked_out, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    let cookie = shop.cart_with("LAV-10", 3).await;
+    let replies = shop.json_at_once(20, "POST", "/api/checkout", ADDRESS, &cookie).await;
+    let mut orders = std::collections::BTreeSet::new();
+    for r in &replies {
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        orders.insert(r.json()["order_id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(orders.len(), 1, "one open order for the cart: {orders:?}");
+    assert_eq!(shop.available("LAV-10").await, 7, "its three bottles held once");
+    assert_eq!(shop.count("select count(*) from customer_order").await, 1);
+    let first = orders.into_iter().next().unwrap();
+
+    // The shopper goes back and chooses express: the open order gives its bottles back to the
+    // one that replaces it.
+    let express = ADDRESS.replace("standard", "express");
+    let r = shop.json("POST", "/api/checkout", &express, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let second = r.json()["order_id"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+    assert_eq!(shop.status(&first).await, "cancelled");
+    assert_eq!(shop.available("LAV-10").await, 7);
+    // The same details again find the open order.
+    let again = shop.json("POST", "/api/checkout", &express, Some(&cookie)).await.json();
+    assert_eq!(again["order_id"], second.as_str());
+    assert_eq!(shop.available("LAV-10").await, 7);
 });

@@ -184,3 +184,33 @@ on_both_engines!(a_wrong_key_is_a_provider_error_not_a_crash, |engine: Engine| a
     assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.body);
     assert_eq!(shop.available("LAV-10").await, 1);
 });
+
+on_both_engines!(a_changed_checkout_closes_the_stripe_session_it_replaces, |engine: Engine| async move {
+    let stripe = StripeStandIn::start(WEBHOOK_SECRET).await;
+    let (shop, url) = stripe_shop(engine, &stripe.url).await;
+    stripe.deliver_to(&format!("{url}/api/webhooks/stripe"));
+    shop.set_stock("LAV-30", 2).await;
+    let cookie = shop.cart_with("LAV-30", 2).await;
+    let first = shop.checkout(&cookie).await.json();
+    let again = shop.checkout(&cookie).await.json();
+    assert_eq!(again["payment_url"], first["payment_url"], "the same checkout is the same session");
+    assert_eq!(stripe.received().len(), 1, "one session opened");
+
+    // Express instead: Stripe closes the first session before its bottles go to the second.
+    let express = common::ADDRESS.replace("standard", "express");
+    let r = shop.json("POST", "/api/checkout", &express, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let routes: Vec<String> = stripe.received().into_iter().map(|r| r.route).collect();
+    assert!(routes[1].ends_with("/expire"), "{routes:?}");
+    assert_eq!(shop.status(first["order_id"].as_str().unwrap()).await, "cancelled");
+    assert_eq!(shop.available("LAV-30").await, 0, "held once, by the new order");
+
+    // Paid at Stripe meanwhile: the checkout is refused, nothing is released or held twice.
+    let second = r.json();
+    let session = second["payment_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    stripe.complete_quietly(&session);
+    let r = shop.checkout(&cookie).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(shop.status(second["order_id"].as_str().unwrap()).await, "pending_payment");
+    assert_eq!(shop.available("LAV-30").await, 0);
+});

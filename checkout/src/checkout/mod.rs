@@ -5,14 +5,18 @@ pub mod http;
 mod input;
 pub mod pricing;
 
+use std::time::{Duration, Instant};
+
 use serde::Serialize;
 
 pub use input::{validate, CheckoutInput, Valid};
 
+use crate::cart::Cart;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{new_id, now};
-use crate::orders::{self, links, NewOrder};
-use crate::payments::{SessionLine, SessionRequest};
+use crate::orders::{self, links, NewOrder, OpenOrder};
+use crate::payments::stripe::SessionStatus;
+use crate::payments::{Payments, SessionLine, SessionRequest};
 use crate::{stock, AppState};
 
 /// The order a checkout opened.
@@ -30,13 +34,94 @@ pub struct Started {
     pub total: i64,
 }
 
+/// How long a checkout waits for another request's payment session on the same cart.
+const WAIT_FOR_SESSION: Duration = Duration::from_secs(15);
+
 /// Opens an order for the cart: prices from the catalog, stock reserved, payment session made.
+/// A cart has one open order at most: the same checkout again (same lines, prices, address and
+/// shipping) finds it, a changed one replaces it (its stock given back first), so however often
+/// a cart is checked out, and however many requests race, its bottles are held once.
 pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<Started> {
     let cart = crate::cart::load(&state.db, Some(cart_id)).await?;
     if cart.items.is_empty() {
         return Err(ApiError::Conflict("your cart is empty".into()));
     }
     let totals = pricing::totals(cart.subtotal.amount, &valid.method, valid.vat);
+    let key = checkout_key(&cart, valid);
+    let deadline = Instant::now() + WAIT_FOR_SESSION;
+    loop {
+        if let Some(open) = orders::open_for_cart(&state.db, cart_id).await? {
+            // The same checkout, with time left to pay: its page, once its session is open (a
+            // request racing this one may be opening it now).
+            if open.checkout_key.as_deref() == Some(key.as_str()) && open.expires_at > now() + 60 {
+                if let Some(payment_url) = open.payment_url {
+                    let order_url = links::path(&state.keys.link, &open.order_id);
+                    let OpenOrder { order_id, number, total, .. } = open;
+                    return Ok(Started { order_id, number, payment_url, order_url, total });
+                }
+                if Instant::now() > deadline {
+                    return Err(ApiError::Conflict("this cart's checkout is still being opened; try again".into()));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            replace(state, &open).await?;
+        }
+        match open_order(state, cart_id, valid, &cart, &totals, &key).await {
+            Err(ApiError::Database(e)) if orders::is_taken(&e) && Instant::now() < deadline => continue,
+            done => return done,
+        }
+    }
+}
+
+/// A digest of what a checkout is opened with: the same cart, prices, address and shipping
+/// give the same key.
+fn checkout_key(cart: &Cart, valid: &Valid) -> String {
+    use sha2::{Digest, Sha256};
+    let i = &valid.input;
+    let mut h = Sha256::new();
+    for part in [&valid.email, &i.name, &i.line1, &i.line2, &i.city, &i.postal_code, &i.country, valid.method.id] {
+        h.update(part.trim().as_bytes());
+        h.update([0]);
+    }
+    for line in &cart.items {
+        h.update(format!("{}:{}:{}", line.sku, line.quantity, line.unit_price.amount).as_bytes());
+        h.update([0]);
+    }
+    crate::ids::hex(&h.finalize()[..16])
+}
+
+/// Ends an open order that a changed checkout replaces, giving its stock back. With Stripe the
+/// session is closed first: one Stripe still takes money on must not lose its bottles.
+async fn replace(state: &AppState, open: &OpenOrder) -> ApiResult<()> {
+    if let (Payments::Stripe(gateway), Some(session)) = (&state.payments, &open.session) {
+        match gateway.expire(session).await {
+            Ok(SessionStatus::Expired) => {}
+            Ok(SessionStatus::Complete) => {
+                return Err(ApiError::Conflict(
+                    "this cart was paid for a moment ago; your confirmation is on its way by e-mail".into(),
+                ))
+            }
+            Ok(SessionStatus::Open) => {
+                return Err(ApiError::Conflict("your earlier payment page is still open; try again in a moment".into()))
+            }
+            Err(e) => return Err(ApiError::Provider(e.to_string())),
+        }
+    }
+    orders::cancel(&state.db, &open.order_id).await?;
+    Ok(())
+}
+
+/// Opens a new order for the cart: the order, its lines and their stock in one transaction,
+/// then the payment session.
+async fn open_order(
+    state: &AppState,
+    cart_id: &str,
+    valid: &Valid,
+    cart: &Cart,
+    totals: &pricing::Totals,
+    key: &str,
+) -> ApiResult<Started> {
     let order_id = new_id("ord");
     let expires_at = now() + state.config.reservation_seconds;
     let country = valid.input.country.trim().to_uppercase();
@@ -57,10 +142,11 @@ pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<
         country: &country,
         shipping_method: valid.method.id,
         currency: "EUR",
-        totals: &totals,
+        totals,
         provider: state.payments.name(),
         cart_id,
         expires_at,
+        checkout_key: key,
     };
     let mut tx = state.db.begin_write().await?;
     let number = orders::insert_pending(&mut tx, &new).await?;
@@ -112,7 +198,7 @@ pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<
     let session = match state.payments.open(&request).await {
         Ok(s) => s,
         Err(e) => {
-            if let Err(undo) = orders::cancel_unopened(&state.db, &order_id).await {
+            if let Err(undo) = orders::cancel(&state.db, &order_id).await {
                 // The expiry worker releases it in the end.
                 tracing::error!(order = %order_id, error = %undo, "could not cancel an order whose payment failed to open");
             }

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(&str, Migration)] = &[
         Migration::Sqlite(include_str!("../../../migrations/0003_carts_without_rowid.sqlite.sql")),
     ),
     ("0004_service_secret", Migration::Both(include_str!("../../../migrations/0004_service_secret.sql"))),
+    (
+        "0005_one_open_checkout_per_cart",
+        Migration::Both(include_str!("../../../migrations/0005_one_open_checkout_per_cart.sql")),
+    ),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so
@@ -335,6 +339,57 @@ mod tests {
             let e = Db::connect(url).await.expect_err(url).to_string();
             assert!(e.contains("needs its SQLite database in a file"), "{url}: {e}");
         }
+    }
+
+    /// A cart that opened several checkouts before 0005 keeps its newest open order; the
+    /// others are detached from it (they expire as before), so the one-open-order rule holds.
+    #[tokio::test]
+    async fn carts_with_several_open_orders_keep_the_newest() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("old.sqlite").display()))
+            .await
+            .expect("connect");
+        let mut tx = db.begin_write().await.expect("begin");
+        sqlx::query("create table schema_migration (version text primary key, applied_at bigint not null)")
+            .execute(&mut **tx)
+            .await
+            .expect("schema_migration");
+        let before = MIGRATIONS.iter().position(|(v, _)| *v == "0005_one_open_checkout_per_cart").expect("0005");
+        for (version, migration) in &MIGRATIONS[..before] {
+            for statement in statements(migration.sql(db.engine)) {
+                sqlx::query(&statement).execute(&mut **tx).await.expect(version);
+            }
+            sqlx::query("insert into schema_migration values ($1, 0)")
+                .bind(*version)
+                .execute(&mut **tx)
+                .await
+                .expect("v");
+        }
+        for (id, status) in [("ord_1", "pending_payment"), ("ord_2", "pending_payment"), ("ord_3", "paid")] {
+            sqlx::query(
+                "insert into customer_order (order_id, number, email, name, address, country, shipping_method, status,
+                   currency, subtotal_minor, shipping_minor, vat_minor, total_minor, payment_provider, cart_id,
+                   stock_state, created_at, updated_at, expires_at)
+                 values ($1, $1, 'a@b.c', 'A', '{}', 'FR', 'standard', $2, 'EUR', 1, 0, 0, 1, 'sandbox', 'cart_x',
+                   'reserved', 0, 0, 0)",
+            )
+            .bind(id)
+            .bind(status)
+            .execute(&mut **tx)
+            .await
+            .expect("order");
+        }
+        tx.commit().await.expect("commit");
+        db.migrate().await.expect("migrate");
+        let carts: Vec<(String, Option<String>)> =
+            sqlx::query_as("select order_id, cart_id from customer_order order by order_id")
+                .fetch_all(&db.pool)
+                .await
+                .expect("orders");
+        assert_eq!(
+            carts,
+            [("ord_1".into(), None), ("ord_2".into(), Some("cart_x".into())), ("ord_3".into(), Some("cart_x".into()))]
+        );
     }
 
     /// A new database file, and the log SQLite writes beside it, are the owner's alone.

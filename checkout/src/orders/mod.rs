@@ -97,18 +97,62 @@ pub struct NewOrder<'a> {
     pub cart_id: &'a str,
     /// When its reservation ends.
     pub expires_at: i64,
+    /// A digest of what it was opened with (see [`OpenOrder::checkout_key`]).
+    pub checkout_key: &'a str,
+}
+
+/// An order awaiting payment for a cart (a cart has at most one).
+#[derive(Debug, Clone)]
+pub struct OpenOrder {
+    /// Its id.
+    pub order_id: String,
+    /// Its number.
+    pub number: String,
+    /// A digest of the lines, prices, address and shipping it was opened with: a checkout with
+    /// the same key is the same checkout.
+    pub checkout_key: Option<String>,
+    /// The payment session, once opened.
+    pub session: Option<String>,
+    /// Where the shopper pays, once the session is open.
+    pub payment_url: Option<String>,
+    /// What it charges.
+    pub total: i64,
+    /// When its reservation ends.
+    pub expires_at: i64,
+}
+
+/// The order awaiting payment for a cart, if there is one.
+pub async fn open_for_cart(db: &Db, cart_id: &str) -> Result<Option<OpenOrder>, sqlx::Error> {
+    let row = sqlx::query(
+        "select order_id, number, checkout_key, payment_session, payment_url, total_minor, expires_at
+         from customer_order where cart_id = $1 and status = $2",
+    )
+    .bind(cart_id)
+    .bind(OrderStatus::PendingPayment.as_str())
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|r| OpenOrder {
+        order_id: r.get("order_id"),
+        number: r.get("number"),
+        checkout_key: r.get("checkout_key"),
+        session: r.get("payment_session"),
+        payment_url: r.get("payment_url"),
+        total: r.get("total_minor"),
+        expires_at: r.get("expires_at"),
+    }))
 }
 
 /// Records a new order awaiting payment (its lines and their stock come next, in the same
-/// transaction); gives its number.
+/// transaction); gives its number. Fails with a unique violation when the cart already has an
+/// order awaiting payment (see [`is_taken`]).
 pub async fn insert_pending(tx: &mut WriteTx, new: &NewOrder<'_>) -> Result<String, sqlx::Error> {
     let number = next_number(tx).await?;
     let t = now();
     sqlx::query(
         "insert into customer_order (order_id, number, email, name, address, country, shipping_method, status, currency,
            subtotal_minor, shipping_minor, vat_minor, total_minor, payment_provider, cart_id, stock_state,
-           created_at, updated_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18)",
+           created_at, updated_at, expires_at, checkout_key)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19)",
     )
     .bind(new.order_id)
     .bind(&number)
@@ -128,9 +172,15 @@ pub async fn insert_pending(tx: &mut WriteTx, new: &NewOrder<'_>) -> Result<Stri
     .bind(StockState::Reserved.as_str())
     .bind(t)
     .bind(new.expires_at)
+    .bind(new.checkout_key)
     .execute(&mut ***tx)
     .await?;
     Ok(number)
+}
+
+/// Whether an insert failed because the cart already has an order awaiting payment.
+pub fn is_taken(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
 /// A line of a new order: the order keeps its own copy of what was bought, at what price.
@@ -374,8 +424,9 @@ pub async fn close(tx: &mut WriteTx, order_id: &str, how: Closing) -> ApiResult<
     Ok(true)
 }
 
-/// Cancels an order whose payment session could not be opened, giving its stock back.
-pub async fn cancel_unopened(db: &Db, order_id: &str) -> ApiResult<bool> {
+/// Cancels an order awaiting payment (its session could not be opened, or a new checkout of its
+/// cart replaces it), giving its stock back.
+pub async fn cancel(db: &Db, order_id: &str) -> ApiResult<bool> {
     let mut tx = db.begin_write().await?;
     let moved = close(&mut tx, order_id, Closing::Cancelled).await?;
     tx.commit().await?;

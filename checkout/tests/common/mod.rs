@@ -125,13 +125,44 @@ impl TestShop {
 
     /// Sends a request through the router.
     pub async fn call(&self, req: Request<Body>) -> Reply {
-        let res = atelier_checkout::app(self.state.clone()).oneshot(req).await.unwrap();
+        call(&self.state, req).await
+    }
+
+    /// The same JSON request sent `n` times at once (each on a task of its own).
+    pub async fn json_at_once(&self, n: usize, method: &str, path: &str, body: &str, cookie: &str) -> Vec<Reply> {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let req = Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header("content-type", "application/json")
+                    .header("cookie", cookie)
+                    .body(Body::from(body.to_string()))
+                    .unwrap();
+                let state = self.state.clone();
+                tokio::spawn(async move { call(&state, req).await })
+            })
+            .collect();
+        let mut replies = Vec::new();
+        for t in tasks {
+            replies.push(t.await.unwrap());
+        }
+        replies
+    }
+}
+
+/// Sends a request through a state's router.
+pub async fn call(state: &AppState, req: Request<Body>) -> Reply {
+    {
+        let res = atelier_checkout::app(state.clone()).oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
+}
 
+impl TestShop {
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
         let mut b = Request::get(path);
         if let Some(c) = cookie {
