@@ -9,6 +9,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::checkout::pricing::ShippingRates;
+use crate::http::client::TrustedProxies;
 
 /// Every setting, by its environment variable's name (the file uses them in lowercase).
 pub const SETTINGS: &[&str] = &[
@@ -25,6 +26,7 @@ pub const SETTINGS: &[&str] = &[
     "RESERVATION_SECONDS",
     "BUILD_HOOK_URL",
     "CHECKOUTS_PER_MINUTE",
+    "TRUSTED_PROXIES",
     "SHIPPING_STANDARD_MINOR",
     "SHIPPING_EXPRESS_MINOR",
     "FREE_SHIPPING_ABOVE_MINOR",
@@ -134,6 +136,8 @@ pub struct ServiceConfig {
     pub build_hook_url: Option<String>,
     /// Checkout sessions a client may start per minute.
     pub checkouts_per_minute: u32,
+    /// The proxies whose headers say who the client is (none: the socket's address).
+    pub trusted_proxies: TrustedProxies,
     /// The site title, for e-mail and pages.
     pub site_title: String,
     /// The key that signs order links and messages; unset, one shared through the database.
@@ -156,6 +160,7 @@ impl fmt::Debug for ServiceConfig {
             .field("reservation_seconds", &self.reservation_seconds)
             .field("build_hook_url", &self.build_hook_url.as_ref().map(|_| "…"))
             .field("checkouts_per_minute", &self.checkouts_per_minute)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("shipping", &self.shipping)
             .finish_non_exhaustive()
     }
@@ -264,6 +269,13 @@ impl ServiceConfig {
             reservation_seconds: number("RESERVATION_SECONDS", 30 * 60)?,
             build_hook_url: var("BUILD_HOOK_URL"),
             checkouts_per_minute: number("CHECKOUTS_PER_MINUTE", 20)? as u32,
+            trusted_proxies: match var("TRUSTED_PROXIES") {
+                Some(v) => v.parse().map_err(|e: crate::http::client::ProxiesError| ConfigError {
+                    name: "TRUSTED_PROXIES",
+                    message: e.to_string(),
+                })?,
+                None => TrustedProxies::default(),
+            },
             site_title: "Atelier Arôme".into(),
             link_key,
             shipping: ShippingRates {
@@ -289,6 +301,7 @@ impl ServiceConfig {
             reservation_seconds: 1800,
             build_hook_url: None,
             checkouts_per_minute: 1000,
+            trusted_proxies: TrustedProxies::default(),
             site_title: "Atelier Arôme".into(),
             link_key: None,
             shipping: ShippingRates::default(),

@@ -31,9 +31,9 @@ pub enum ApiError {
     /// A form post from another site.
     #[error("cross-site form posts are not accepted")]
     CrossSite,
-    /// Too many requests.
-    #[error("too many checkouts started; try again in a minute")]
-    RateLimited,
+    /// Too many requests; try again after this many seconds.
+    #[error("too many checkouts started; try again in {0} seconds")]
+    RateLimited(u64),
     /// The webhook signature did not verify.
     #[error("{0}")]
     Signature(String),
@@ -59,7 +59,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::CrossSite => StatusCode::FORBIDDEN,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Provider(_) => StatusCode::BAD_GATEWAY,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -133,7 +133,7 @@ impl ApiError {
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::Conflict(_) => ErrorCode::Conflict,
             ApiError::CrossSite => ErrorCode::CrossSite,
-            ApiError::RateLimited => ErrorCode::RateLimited,
+            ApiError::RateLimited(_) => ErrorCode::RateLimited,
             ApiError::Signature(_) => ErrorCode::BadSignature,
             ApiError::TooLarge => ErrorCode::TooLarge,
             ApiError::Provider(_) => ErrorCode::PaymentProvider,
@@ -152,7 +152,11 @@ impl IntoResponse for ApiError {
         if matches!(self, ApiError::Database(_) | ApiError::Internal(_) | ApiError::Provider(_)) {
             tracing::error!(error = %self, "request failed");
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut res = (self.status(), Json(self.body())).into_response();
+        if let ApiError::RateLimited(seconds) = self {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        res
     }
 }
 

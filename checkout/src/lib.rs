@@ -57,8 +57,6 @@ pub struct Shared {
     pub keys: secrets::Keys,
     /// The site's layout for the service's pages.
     pub shell: views::Shell,
-    /// Limits on starting checkouts.
-    pub limiter: http::limit::RateLimiter,
     /// The payment provider.
     pub payments: payments::Payments,
     /// Stock levels for the badge endpoint.
@@ -79,7 +77,6 @@ impl AppState {
         let keys = secrets::Keys::load(&db, &config).await.map_err(StartError::Keys)?;
         Ok(AppState(Arc::new(Shared {
             keys,
-            limiter: http::limit::RateLimiter::new(config.checkouts_per_minute),
             payments: payments::Payments::from_mode(&config.payments)?,
             levels: stock::LevelCache::new(Duration::from_secs(1)),
             carts: cart::CartWriter::start(db.clone())?,
@@ -204,6 +201,9 @@ impl Workers {
             loop {
                 if let Err(e) = payments::expire_due(&expiry_state).await {
                     tracing::warn!(error = %e, "expiring unpaid checkouts failed; will retry");
+                }
+                if let Err(e) = http::limit::prune(&expiry_state.db).await {
+                    tracing::warn!(error = %e, "deleting ended rate-limit windows failed; will retry");
                 }
                 // Carts whose cookie has lapsed: a batch a turn while there is a backlog, then
                 // once an hour (so unpaid checkouts keep expiring on time meanwhile).

@@ -14,7 +14,8 @@ use super::pricing::{self, display};
 use super::{CheckoutInput, Started};
 use crate::cart::{self, CartCookie};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::http::client::{client_ip, ClientAddr};
+use crate::http::client::ClientAddr;
+use crate::http::limit;
 use crate::http::page::{capitalise, page};
 use crate::http::{ApiForm, ApiJson};
 use crate::AppState;
@@ -83,11 +84,12 @@ async fn get_shipping(State(state): State<AppState>) -> Json<Shipping> {
     Json(Shipping { methods, countries })
 }
 
-fn limit(state: &AppState, headers: &HeaderMap, socket: &ClientAddr) -> ApiResult<()> {
-    if state.limiter.allow(client_ip(headers, socket.0.map(|s| s.ip()))) {
-        Ok(())
-    } else {
-        Err(ApiError::RateLimited)
+/// Counts a checkout against its client's limit.
+async fn limit(state: &AppState, headers: &HeaderMap, socket: &ClientAddr) -> ApiResult<()> {
+    let client = state.config.trusted_proxies.client(headers, socket.0.map(|s| s.ip()));
+    match limit::hit(&state.db, &limit::bucket("checkout", client), state.config.checkouts_per_minute).await? {
+        None => Ok(()),
+        Some(wait) => Err(ApiError::RateLimited(wait)),
     }
 }
 
@@ -99,7 +101,8 @@ fn limit(state: &AppState, headers: &HeaderMap, socket: &ClientAddr) -> ApiResul
         (status = 201, description = "The order is open and its stock held; pay at `payment_url`.", body = Started),
         (status = 400, description = "A field is invalid (`field` names it).", body = ErrorBody),
         (status = 409, description = "The cart is empty, or a bottle sold out meanwhile.", body = ErrorBody),
-        (status = 429, description = "Too many checkouts from this client; try again in a minute.", body = ErrorBody),
+        (status = 429, description = "Too many checkouts from this client; try again after `Retry-After` seconds.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the client may start another checkout."))),
         (status = 502, description = "The payment provider failed; nothing was charged.", body = ErrorBody),
     ))]
 async fn post_checkout(
@@ -109,7 +112,7 @@ async fn post_checkout(
     CartCookie(cart): CartCookie,
     ApiJson(input): ApiJson<CheckoutInput>,
 ) -> ApiResult<Response> {
-    limit(&state, &headers, &connect)?;
+    limit(&state, &headers, &connect).await?;
     let id = cart.ok_or_else(|| ApiError::Conflict("your cart is empty".into()))?;
     let valid = super::validate(&input, &state.config.shipping.methods()).map_err(|mut errors| errors.remove(0))?;
     let started = super::start(&state, &id, &valid).await?;
@@ -168,7 +171,8 @@ async fn checkout_page(State(state): State<AppState>, CartCookie(cart): CartCook
     responses(
         (status = 303, description = "The order is open: off to the payment page (or, without a cart, back to the cart)."),
         (status = 422, description = "The form again, with what to correct.", content_type = "text/html"),
-        (status = 429, description = "Too many checkouts from this client; try again in a minute.", body = ErrorBody),
+        (status = 429, description = "Too many checkouts from this client; try again after `Retry-After` seconds.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the client may start another checkout."))),
         (status = 502, description = "The payment provider failed; nothing was charged.", body = ErrorBody),
     ))]
 async fn checkout_form(
@@ -178,7 +182,7 @@ async fn checkout_form(
     CartCookie(cart): CartCookie,
     ApiForm(input): ApiForm<CheckoutInput>,
 ) -> ApiResult<Response> {
-    limit(&state, &headers, &connect)?;
+    limit(&state, &headers, &connect).await?;
     let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
     let c = cart::load(&state.db, Some(&id)).await?;
     let again = |errors: Vec<String>| {

@@ -1,49 +1,72 @@
-//! The limit on starting checkouts: a fixed window per client address.
+//! Limits on what one client may do in a minute (starting checkouts), counted in the database:
+//! every instance counts against the same limit, and no instance keeps a table that grows with
+//! the number of clients.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-/// A fixed-window limit per client address.
-#[derive(Debug)]
-pub struct RateLimiter {
-    per_minute: u32,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+use crate::db::Db;
+use crate::ids::now;
+
+/// The length of a window, in seconds.
+const WINDOW: i64 = 60;
+
+/// The bucket a client's requests are counted in: its IPv4 address, or its IPv6 /64 (one
+/// household or host has a whole /64, so its addresses count as one).
+pub fn bucket(what: &str, client: Option<IpAddr>) -> String {
+    match client.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V4(v4)) => format!("{what}:{v4}"),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{what}:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        None => format!("{what}:unknown"),
+    }
 }
 
-impl RateLimiter {
-    /// At most `per_minute` per client per minute.
-    pub fn new(per_minute: u32) -> RateLimiter {
-        RateLimiter { per_minute, windows: Mutex::new(HashMap::new()) }
-    }
+/// Counts one request in its bucket's current minute; `Some(seconds)` to wait when it is over
+/// `per_minute`.
+pub async fn hit(db: &Db, bucket: &str, per_minute: u32) -> Result<Option<u64>, sqlx::Error> {
+    let t = now();
+    let start = t - t.rem_euclid(WINDOW);
+    let mut tx = db.begin_write().await?;
+    let hits: i64 = sqlx::query_scalar(
+        "insert into rate_limit (bucket, window_start, hits) values ($1, $2, 1)
+         on conflict (bucket, window_start) do update set hits = rate_limit.hits + 1
+         returning hits",
+    )
+    .bind(bucket)
+    .bind(start)
+    .fetch_one(&mut **tx)
+    .await?;
+    tx.commit().await?;
+    Ok((hits > i64::from(per_minute)).then(|| (start + WINDOW - t).max(1) as u64))
+}
 
-    /// Counts one request; false when over the limit.
-    pub fn allow(&self, client: IpAddr) -> bool {
-        let Ok(mut w) = self.windows.lock() else { return true };
-        let now = Instant::now();
-        if w.len() > 10_000 {
-            w.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
-        }
-        let entry = w.entry(client).or_insert((now, 0));
-        if now.duration_since(entry.0) >= Duration::from_secs(60) {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.per_minute
-    }
+/// Deletes the windows that have ended; gives how many.
+pub async fn prune(db: &Db) -> Result<u64, sqlx::Error> {
+    let t = now();
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query("delete from rate_limit where window_start < $1")
+        .bind(t - t.rem_euclid(WINDOW))
+        .execute(&mut **tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::bucket;
 
     #[test]
-    fn limits_per_client() {
-        let l = RateLimiter::new(2);
-        let ip: IpAddr = [10, 0, 0, 1].into();
-        assert!(l.allow(ip) && l.allow(ip));
-        assert!(!l.allow(ip));
-        assert!(l.allow([10, 0, 0, 2].into()));
+    fn clients_are_bucketed_by_address_and_ipv6_prefix() {
+        assert_eq!(bucket("checkout", Some([203, 0, 113, 9].into())), "checkout:203.0.113.9");
+        let a: std::net::IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: std::net::IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        assert_eq!(bucket("checkout", Some(a)), bucket("checkout", Some(b)));
+        assert_eq!(bucket("checkout", Some(a)), "checkout:2001:db8:1:2::/64");
+        let mapped: std::net::IpAddr = "::ffff:203.0.113.9".parse().unwrap();
+        assert_eq!(bucket("checkout", Some(mapped)), "checkout:203.0.113.9");
+        assert_eq!(bucket("checkout", None), "checkout:unknown");
     }
 }

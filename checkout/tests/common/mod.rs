@@ -70,7 +70,7 @@ impl TestShop {
         TestShop::on_with(url, dir, |_| {}).await
     }
 
-    async fn on_with(url: &str, dir: tempfile::TempDir, change: impl FnOnce(&mut ServiceConfig)) -> TestShop {
+    pub async fn on_with(url: &str, dir: tempfile::TempDir, change: impl FnOnce(&mut ServiceConfig)) -> TestShop {
         let db = Db::connect(url).await.expect("connect");
         db.migrate().await.expect("migrate");
         atelier_checkout::catalog::sync(&db, &catalog()).await.expect("sync");
@@ -198,6 +198,25 @@ impl TestShop {
     pub async fn checkout(&self, cookie: &str) -> Reply {
         self.json("POST", "/api/checkout", ADDRESS, Some(cookie)).await
     }
+}
+
+/// One HTTP/1.1 request over a loopback socket to a served shop (`base` is `http://host:port`):
+/// the status and the raw head.
+pub async fn http(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("the shop listens");
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
 }
 
 pub const ADDRESS: &str = r#"{"email":"ada@example.com","name":"Ada Lovelace","line1":"1 rue des Fleurs","city":"Grasse","postal_code":"06130","country":"FR","shipping_method":"standard"}"#;
