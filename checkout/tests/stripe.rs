@@ -48,6 +48,11 @@ on_both_engines!(a_stripe_payment_from_session_to_confirmation, |engine: Engine|
     assert_eq!(create.field("customer_email"), Some("ada@example.com"));
     assert_eq!(create.field("metadata[order_id]"), Some(order.as_str()));
     assert_eq!(create.field("client_reference_id"), Some(order.as_str()));
+    assert_eq!(
+        create.field("payment_intent_data[metadata][order_id]"),
+        Some(order.as_str()),
+        "the payment intent, and so its charge, names the order"
+    );
     let lines: Vec<(String, String, String)> = (0..3)
         .map(|i| {
             let f = |k: &str| create.field(&format!("line_items[{i}][{k}]")).unwrap_or("").to_string();
@@ -213,4 +218,22 @@ on_both_engines!(a_changed_checkout_closes_the_stripe_session_it_replaces, |engi
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     assert_eq!(shop.status(second["order_id"].as_str().unwrap()).await, "pending_payment");
     assert_eq!(shop.available("LAV-30").await, 0);
+});
+
+on_both_engines!(a_refund_at_stripe_that_overtakes_its_payment_is_applied_after_it, |engine: Engine| async move {
+    let stripe = StripeStandIn::start(WEBHOOK_SECRET).await;
+    let (shop, url) = stripe_shop(engine, &stripe.url).await;
+    stripe.deliver_to(&format!("{url}/api/webhooks/stripe"));
+    shop.set_stock("LAV-10", 3).await;
+    let cookie = shop.cart_with("LAV-10", 2).await;
+    let started = shop.checkout(&cookie).await.json();
+    let order = started["order_id"].as_str().unwrap().to_string();
+    let session = started["payment_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    // Paid and refunded at Stripe; the refund's event arrives first.
+    let paid = stripe.complete_quietly(&session);
+    assert_eq!(stripe.refund(&session).await, 200);
+    assert_eq!(shop.status(&order).await, "pending_payment");
+    assert_eq!(stripe.send_event("checkout.session.completed", paid).await, 200);
+    assert_eq!(shop.status(&order).await, "refunded");
+    assert_eq!(shop.available("LAV-10").await, 3, "its bottles back on sale");
 });

@@ -32,6 +32,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
         Migration::Both(include_str!("../../../migrations/0005_one_open_checkout_per_cart.sql")),
     ),
     ("0006_rate_limit", Migration::Both(include_str!("../../../migrations/0006_rate_limit.sql"))),
+    ("0007_early_refund", Migration::Both(include_str!("../../../migrations/0007_early_refund.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

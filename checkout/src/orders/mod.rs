@@ -300,10 +300,13 @@ pub struct Payment<'a> {
 }
 
 /// Marks an order paid: its reservation becomes a sale, its cart is emptied, the shopper's
-/// confirmation is queued. A payment of the wrong amount cancels the order for staff to refund;
+/// confirmation is queued (unless a refund of the payment came first: then it is refunded). A payment of the wrong amount cancels the order for staff to refund;
 /// a payment after the reservation lapsed sells only if every bottle is still there. Says
 /// whether the order changed.
 pub async fn pay(state: &AppState, tx: &mut WriteTx, order_id: &str, payment: &Payment<'_>) -> ApiResult<bool> {
+    if settle_early_refund(tx, order_id, payment).await? {
+        return Ok(true);
+    }
     let t = now();
     // The session must have charged what the order says, in its currency.
     let (total, currency): (i64, String) =
@@ -433,12 +436,45 @@ pub async fn cancel(db: &Db, order_id: &str) -> ApiResult<bool> {
     Ok(moved)
 }
 
-/// Marks a paid order refunded (a full refund; a partial one leaves the order as it is, for
-/// staff to settle with the shopper). Says whether it changed.
-pub async fn refund(tx: &mut WriteTx, order_id: &str, full: bool) -> ApiResult<bool> {
-    if !full {
-        return Ok(false);
+/// What a refund did to its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refunded {
+    /// The order is refunded now.
+    Applied,
+    /// The payment has not arrived yet: the refund is kept and applied after it.
+    Deferred,
+    /// Nothing to do (partial, already refunded, never paid).
+    Ignored,
+}
+
+/// A full refund reported by the provider's event `event_id`, about `order_id` when the event
+/// names it, and about the payment intent `intent`.
+#[derive(Debug, Clone, Copy)]
+pub struct Refund<'a> {
+    /// The event that reported it.
+    pub event_id: &'a str,
+    /// Our order, when the charge says or the intent is known.
+    pub order_id: Option<&'a str>,
+    /// The provider's payment intent.
+    pub intent: Option<&'a str>,
+    /// Whether all the money went back (a partial refund leaves the order as it is, for staff
+    /// to settle with the shopper).
+    pub full: bool,
+}
+
+/// Marks a paid order refunded. A refund that overtook its payment (the order still awaits
+/// it, or no order is known yet by its payment intent) is kept, and [`pay`] applies it.
+pub async fn refund(tx: &mut WriteTx, refund: &Refund<'_>) -> ApiResult<Refunded> {
+    if !refund.full {
+        return Ok(Refunded::Ignored);
     }
+    let Some(order_id) = refund.order_id else {
+        if refund.intent.is_none() {
+            return Ok(Refunded::Ignored);
+        }
+        keep_early_refund(tx, refund).await?;
+        return Ok(Refunded::Deferred);
+    };
     let paid: Vec<&str> = OrderStatus::ALL.iter().filter(|s| s.is_paid()).map(|s| s.as_str()).collect();
     let moved = sqlx::query(
         "update customer_order set status = $1, updated_at = $2 where order_id = $3 and status in ($4, $5, $6, $7)",
@@ -453,15 +489,73 @@ pub async fn refund(tx: &mut WriteTx, order_id: &str, full: bool) -> ApiResult<b
     .execute(&mut ***tx)
     .await?;
     if moved.rows_affected() == 1 {
-        return Ok(true);
+        return Ok(Refunded::Applied);
     }
     let (status, _) = status_in(tx, order_id).await?;
     if status == OrderStatus::PendingPayment {
-        // The refund overtook the payment's own event. Refusing it (nothing is recorded) makes
-        // Stripe deliver it again later, after the payment has been applied.
-        return Err(ApiError::Conflict(format!("order {order_id} is not paid yet; deliver the refund again later")));
+        keep_early_refund(tx, refund).await?;
+        return Ok(Refunded::Deferred);
     }
-    Ok(false)
+    Ok(Refunded::Ignored)
+}
+
+async fn keep_early_refund(tx: &mut WriteTx, refund: &Refund<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into early_refund (event_id, order_id, payment_intent, received_at) values ($1, $2, $3, $4)
+         on conflict (event_id) do nothing",
+    )
+    .bind(refund.event_id)
+    .bind(refund.order_id)
+    .bind(refund.intent)
+    .bind(now())
+    .execute(&mut ***tx)
+    .await?;
+    Ok(())
+}
+
+/// Applies a refund that arrived before this payment: the order is refunded rather than paid,
+/// and bottles still held for it go back on sale (nothing was packed). Says whether there was
+/// one.
+async fn settle_early_refund(tx: &mut WriteTx, order_id: &str, payment: &Payment<'_>) -> ApiResult<bool> {
+    let kept: i64 = sqlx::query_scalar(
+        "select count(*) from early_refund where order_id = $1 or (payment_intent = $2 and $2 <> '')",
+    )
+    .bind(order_id)
+    .bind(payment.intent.unwrap_or(""))
+    .fetch_one(&mut ***tx)
+    .await?;
+    if kept == 0 {
+        return Ok(false);
+    }
+    let (status, stock_state) = status_in(tx, order_id).await?;
+    if !matches!(status, OrderStatus::PendingPayment | OrderStatus::Expired | OrderStatus::Cancelled) {
+        return Ok(false);
+    }
+    if stock_state == StockState::Reserved.as_str() {
+        for (sku, q) in items(tx, order_id).await? {
+            stock::release(tx, &sku, q).await?;
+            stock::alerts::after_stock_change(tx, &sku).await?;
+        }
+    }
+    let t = now();
+    sqlx::query(
+        "update customer_order set status = $1, stock_state = $2, paid_at = $3, updated_at = $3,
+         payment_intent = coalesce($4, payment_intent) where order_id = $5",
+    )
+    .bind(OrderStatus::Refunded.as_str())
+    .bind(StockState::Released.as_str())
+    .bind(t)
+    .bind(payment.intent)
+    .bind(order_id)
+    .execute(&mut ***tx)
+    .await?;
+    sqlx::query("delete from early_refund where order_id = $1 or (payment_intent = $2 and $2 <> '')")
+        .bind(order_id)
+        .bind(payment.intent.unwrap_or(""))
+        .execute(&mut ***tx)
+        .await?;
+    tracing::info!(order = %order_id, "a refund that overtook its payment was applied after it");
+    Ok(true)
 }
 
 /// Marks an order whose money must go back, and tells staff (once).

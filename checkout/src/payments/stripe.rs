@@ -8,7 +8,7 @@ use std::time::Duration;
 use stripe::{Client, ClientBuilder, RequestStrategy, StripeError};
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
-    ExpireCheckoutSession, ProductData, RetrieveCheckoutSession,
+    CreateCheckoutSessionPaymentIntentData, ExpireCheckoutSession, ProductData, RetrieveCheckoutSession,
 };
 use stripe_checkout::{CheckoutSessionMode, CheckoutSessionStatus};
 
@@ -82,6 +82,10 @@ impl StripeGateway {
             ("order_id".to_string(), request.order_id.clone()),
             ("order_number".to_string(), request.number.clone()),
         ]);
+        // The payment intent (made only when the shopper pays) passes its metadata on to its
+        // charge, so a `charge.refunded` names our order whenever it arrives.
+        let mut intent = CreateCheckoutSessionPaymentIntentData::new();
+        intent.metadata = Some(metadata.clone());
         let created = crate::ids::now();
         let expires_at = request.expires_at.clamp(created + MIN_SESSION_SECONDS, created + MAX_SESSION_SECONDS - 60);
         let session = CreateCheckoutSession::new()
@@ -90,6 +94,7 @@ impl StripeGateway {
             .customer_email(request.email.clone())
             .client_reference_id(request.order_id.clone())
             .metadata(metadata)
+            .payment_intent_data(intent)
             .success_url(request.success_url.clone())
             .cancel_url(request.cancel_url.clone())
             .expires_at(expires_at)

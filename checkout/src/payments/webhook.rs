@@ -9,7 +9,7 @@ use stripe_webhook::{EventObject, Webhook, WebhookError};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now;
-use crate::orders::{self, Closing, Payment};
+use crate::orders::{self, Closing, Payment, Refund, Refunded};
 use crate::AppState;
 
 /// How far a signature's timestamp may be from now (Stripe's SDKs use the same).
@@ -90,6 +90,8 @@ pub enum Applied {
     Duplicate,
     /// Not about one of our orders, or a type we do not act on, or no longer relevant.
     Ignored,
+    /// A refund that overtook its payment: kept, and applied once the payment arrives.
+    Deferred,
 }
 
 fn session_facts(s: &stripe_checkout::CheckoutSession) -> SessionFacts {
@@ -215,28 +217,36 @@ pub async fn apply(state: &AppState, verified: &Verified) -> ApiResult<Applied> 
         tx.commit().await?;
         return Ok(Applied::Duplicate);
     }
-    let Some(order_id) = order_id else {
-        tx.commit().await?;
-        return Ok(Applied::Ignored);
-    };
     fn payment(s: &SessionFacts) -> Payment<'_> {
         Payment { amount: s.amount, currency: s.currency.as_deref(), intent: s.intent.as_deref() }
     }
-    let moved = match &verified.event {
-        PaymentEvent::SessionCompleted(s) if s.paid => orders::pay(state, &mut tx, &order_id, &payment(s)).await?,
-        PaymentEvent::AsyncPaymentSucceeded(s) => orders::pay(state, &mut tx, &order_id, &payment(s)).await?,
-        PaymentEvent::AsyncPaymentFailed(_) => orders::close(&mut tx, &order_id, Closing::Cancelled).await?,
-        PaymentEvent::SessionExpired(_) => orders::close(&mut tx, &order_id, Closing::Expired).await?,
-        PaymentEvent::ChargeRefunded(c) => orders::refund(&mut tx, &order_id, c.full).await?,
-        PaymentEvent::SessionCompleted(_) | PaymentEvent::Other => false,
+    let moved = |m: bool| if m { Applied::Applied } else { Applied::Ignored };
+    let outcome = match (&verified.event, order_id.as_deref()) {
+        // A refund is kept even before we know its order: its payment intent finds it later.
+        (PaymentEvent::ChargeRefunded(c), order_id) => {
+            let refund = Refund { event_id: &verified.id, order_id, intent: c.intent.as_deref(), full: c.full };
+            match orders::refund(&mut tx, &refund).await? {
+                Refunded::Applied => Applied::Applied,
+                Refunded::Deferred => Applied::Deferred,
+                Refunded::Ignored => Applied::Ignored,
+            }
+        }
+        (_, None) => Applied::Ignored,
+        (PaymentEvent::SessionCompleted(s), Some(id)) if s.paid => {
+            moved(orders::pay(state, &mut tx, id, &payment(s)).await?)
+        }
+        (PaymentEvent::AsyncPaymentSucceeded(s), Some(id)) => {
+            moved(orders::pay(state, &mut tx, id, &payment(s)).await?)
+        }
+        (PaymentEvent::AsyncPaymentFailed(_), Some(id)) => moved(orders::close(&mut tx, id, Closing::Cancelled).await?),
+        (PaymentEvent::SessionExpired(_), Some(id)) => moved(orders::close(&mut tx, id, Closing::Expired).await?),
+        (PaymentEvent::SessionCompleted(_) | PaymentEvent::Other, Some(_)) => Applied::Ignored,
     };
     tx.commit().await?;
-    if moved {
-        tracing::info!(event = %verified.id, kind = %verified.kind, order = %order_id, "webhook applied");
-        Ok(Applied::Applied)
-    } else {
-        Ok(Applied::Ignored)
+    if outcome != Applied::Ignored {
+        tracing::info!(event = %verified.id, kind = %verified.kind, order = ?order_id, result = ?outcome, "webhook applied");
     }
+    Ok(outcome)
 }
 
 /// Records an event as seen; false when it was already.

@@ -42,6 +42,9 @@ struct Inner {
     webhook_secret: String,
     delivered: Vec<(String, u16)>,
     counter: u64,
+    /// Each session's `payment_intent_data[metadata]`, which Stripe gives the payment intent
+    /// (and the intent its charge).
+    intent_metadata: BTreeMap<String, Value>,
 }
 
 /// The running stand-in.
@@ -125,8 +128,7 @@ impl StripeStandIn {
     /// The metadata the session's payment intent was given (`payment_intent_data[metadata]`),
     /// which Stripe copies onto the intent's charge.
     pub fn intent_metadata(&self, session_id: &str) -> Value {
-        let session = self.session(session_id);
-        session["payment_intent_data"]["metadata"].clone().as_object().map(|m| json!(m)).unwrap_or_else(|| json!({}))
+        self.inner.lock().unwrap().intent_metadata.get(session_id).cloned().unwrap_or_else(|| json!({}))
     }
 
     /// Sends a signed event about an object, as Stripe does.
@@ -326,6 +328,15 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
     if let (Some(a), Value::Object(b)) = (session.as_object_mut(), rest) {
         a.extend(b);
     }
+    let intent_metadata: serde_json::Map<String, Value> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("payment_intent_data[metadata][")
+                .and_then(|k| k.strip_suffix(']'))
+                .map(|k| (k.to_string(), json!(v)))
+        })
+        .collect();
+    inner.intent_metadata.insert(id.clone(), Value::Object(intent_metadata));
     inner.sessions.insert(id, session.clone());
     Json(session).into_response()
 }
