@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod ids;

@@ -436,3 +436,38 @@ on_both_engines!(a_cart_holds_its_bottles_once_however_often_it_is_checked_out, 
     assert_eq!(again["order_id"], second.as_str());
     assert_eq!(shop.available("LAV-10").await, 7);
 });
+
+on_both_engines!(addresses_that_cannot_be_mailed_are_refused, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 5).await;
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    for email in
+        ["<img/src=x>@x.io", "ada@localhost", "\"ada lovelace\"@example.com", "ada@[127.0.0.1]", "a@b@example.com"]
+    {
+        let body = ADDRESS.replace("ada@example.com", &email.replace('"', "\\\""));
+        let r = shop.json("POST", "/api/checkout", &body, Some(&cookie)).await;
+        assert_eq!(
+            (r.status, r.json()["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("email")),
+            "{email}: {}",
+            r.body
+        );
+        let r = shop.json("POST", "/api/newsletter", &serde_json::json!({ "email": email }).to_string(), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "newsletter {email}: {}", r.body);
+    }
+    assert_eq!(shop.count("select count(*) from customer_order").await, 0);
+    assert_eq!(shop.count("select count(*) from newsletter_subscriber").await, 0);
+    // What can be mailed is taken, written as one address.
+    let r = shop
+        .json(
+            "POST",
+            "/api/checkout",
+            &ADDRESS.replace("ada@example.com", " Ada.Lovelace+shop@Example.COM "),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let email: String =
+        sqlx::query_scalar("select email from customer_order").fetch_one(&shop.state.db.pool).await.unwrap();
+    assert_eq!(email, "ada.lovelace+shop@example.com");
+});

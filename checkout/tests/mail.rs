@@ -146,6 +146,16 @@ async fn paid_order(shop: &TestShop) {
     shop.form(&url, "action=pay", None).await;
 }
 
+/// A paid order whose shopper gave this address.
+async fn paid_order_for(shop: &TestShop, email: &str) {
+    shop.set_stock("LAV-10", 50).await;
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    let body = common::ADDRESS.replace("ada@example.com", email);
+    let r = shop.json("POST", "/api/checkout", &body, Some(&cookie)).await;
+    let url = r.json()["payment_url"].as_str().unwrap().to_string();
+    shop.form(&url, "action=pay", None).await;
+}
+
 fn mailer(shop: &TestShop, mode: MailMode) -> Mailer {
     let mut m = Mailer::new(
         shop.state.db.clone(),
@@ -326,3 +336,55 @@ fn smtp_urls_are_checked() {
     let missing = MailMode::Smtp { url: "smtps://relay".into(), ca_file: Some(dir.path().join("none.pem")) };
     assert!(make(missing).unwrap().contains("SMTP_CA_FILE"));
 }
+
+// An address the server refuses for good (5xx) is not tried again: the message is marked
+// failed, and staff are told once, with what to do.
+on_both_engines!(a_refused_address_stops_retrying_and_staff_are_told_once, |engine: Engine| async move {
+    let _serial = SERIAL.lock().await;
+    let shop = TestShop::new(engine).await;
+    paid_order_for(&shop, "no-such-mailbox@example.com").await;
+    let port = free_port();
+    let inbox = tempfile::tempdir().unwrap();
+    let _sink = start_sink_with(port, inbox.path(), &["--reject", "no-such-mailbox"]);
+    let m = mailer(&shop, MailMode::smtp(format!("smtp://127.0.0.1:{port}")));
+    assert_eq!(m.deliver_due().await.unwrap(), 1);
+    let (status, error): (String, String) =
+        sqlx::query_as("select status, last_error from outbox where kind = 'order_confirmation'")
+            .fetch_one(&shop.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "failed", "{error}");
+    assert!(error.contains("550"), "{error}");
+    // The staff's alert goes out; the refused message is not tried again.
+    for _ in 0..3 {
+        m.deliver_due().await.unwrap();
+    }
+    let got = messages(inbox.path());
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("To: staff@atelier-arome.example"), "{}", got[0]);
+    assert!(got[0].contains("no-such-mailbox@example.com") && got[0].contains("AA-"), "{}", got[0]);
+    assert_eq!(shop.count("select attempts from outbox where kind = 'order_confirmation'").await, 1);
+});
+
+// A message that never gets through (the server stays down) stops after its attempts, and
+// staff are told once (their own alert, failing too, alerts nobody).
+on_both_engines!(a_message_that_never_gets_through_stops_after_its_attempts, |engine: Engine| async move {
+    let _serial = SERIAL.lock().await;
+    let shop = TestShop::new(engine).await;
+    paid_order(&shop).await;
+    let mut m = mailer(&shop, MailMode::smtp(format!("smtp://127.0.0.1:{}", free_port())));
+    m.max_attempts = 3;
+    for _ in 0..12 {
+        m.deliver_due().await.unwrap();
+    }
+    let states: Vec<(String, String, i64)> =
+        sqlx::query_as("select kind, status, attempts from outbox order by created_at")
+            .fetch_all(&shop.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        states,
+        [("order_confirmation".into(), "failed".into(), 3), ("mail_failed".into(), "failed".into(), 3)],
+        "each tried three times, one alert"
+    );
+});

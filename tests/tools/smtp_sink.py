@@ -2,6 +2,7 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that stores what it receives.
 
 Usage: smtp_sink.py --port PORT --dir DIR [--tls starttls|implicit --cert PEM --key PEM]
+                    [--reject TEXT]
 
 With --tls starttls the server offers STARTTLS and refuses mail before it;
 with --tls implicit it speaks TLS from the first byte (as on port 465).
@@ -11,6 +12,9 @@ exactly as received (after SMTP dot-unstuffing, line endings untouched), and
 DIR/<n>.rcpt: the envelope recipients (RCPT TO), one per line, nothing else.
 Both files are written to a temporary name and renamed, the .rcpt first, so
 once DIR/<n>.eml exists both are complete.
+
+With --reject TEXT, a recipient (RCPT TO) containing TEXT is refused for good:
+"550 5.1.1 mailbox unavailable", as a server answers for an address that does not exist.
 
 Prints "ready" (flushed) on stdout once the server accepts connections, and
 stops cleanly (exit 0) on SIGTERM or SIGINT.
@@ -35,10 +39,17 @@ def write_atomic(path: str, data: bytes) -> None:
 
 
 class SinkHandler:
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, reject: str | None):
         self.directory = directory
+        self.reject = reject
         self.count = 0
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.reject and self.reject in address:
+            return "550 5.1.1 <%s>: mailbox unavailable" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
@@ -63,6 +74,7 @@ def main() -> int:
     ap.add_argument("--tls", choices=["starttls", "implicit"])
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--reject")
     args = ap.parse_args()
 
     tls = {}
@@ -80,7 +92,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     controller = Controller(
-        SinkHandler(args.dir),
+        SinkHandler(args.dir, args.reject),
         hostname="127.0.0.1",
         port=args.port,
         enable_SMTPUTF8=True,

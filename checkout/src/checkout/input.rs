@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::pricing::{self, COUNTRIES};
+use crate::email::EmailAddress;
 use crate::error::ApiError;
 
 /// What the shopper gives at checkout (JSON or form).
@@ -38,8 +39,8 @@ pub struct CheckoutInput {
 /// Validated checkout details.
 #[derive(Debug, Clone)]
 pub struct Valid {
-    /// The e-mail, lowercased.
-    pub email: String,
+    /// Where the confirmation goes.
+    pub email: EmailAddress,
     /// What was given.
     pub input: CheckoutInput,
     /// The country's name.
@@ -53,14 +54,9 @@ pub struct Valid {
 /// Parses the input at the edge: every problem, named by field.
 pub fn validate(input: &CheckoutInput, methods: &[pricing::ShippingMethod]) -> Result<Valid, Vec<ApiError>> {
     let mut errors = Vec::new();
-    let email = input.email.trim().to_lowercase();
-    let plausible = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        })
-        && !email.contains(char::is_whitespace);
-    if !plausible {
-        errors.push(ApiError::invalid("email", "enter an e-mail address such as name@example.com"));
+    let email = EmailAddress::parse(&input.email);
+    if let Err(e) = &email {
+        errors.push(ApiError::invalid("email", e.to_string()));
     }
     for (field, value, label, max) in [
         ("name", &input.name, "your name", 120),
@@ -85,8 +81,8 @@ pub fn validate(input: &CheckoutInput, methods: &[pricing::ShippingMethod]) -> R
     if method.is_none() {
         errors.push(ApiError::invalid("shipping_method", "choose standard or express shipping"));
     }
-    match (errors.is_empty(), country, method) {
-        (true, Some((_, name, vat)), Some(method)) => {
+    match (errors.is_empty(), email, country, method) {
+        (true, Ok(email), Some((_, name, vat)), Some(method)) => {
             Ok(Valid { email, input: input.clone(), country_name: name, vat: *vat, method })
         }
         _ => Err(errors),

@@ -80,7 +80,9 @@ fn checkout_key(cart: &Cart, valid: &Valid) -> String {
     use sha2::{Digest, Sha256};
     let i = &valid.input;
     let mut h = Sha256::new();
-    for part in [&valid.email, &i.name, &i.line1, &i.line2, &i.city, &i.postal_code, &i.country, valid.method.id] {
+    for part in
+        [valid.email.as_str(), &i.name, &i.line1, &i.line2, &i.city, &i.postal_code, &i.country, valid.method.id]
+    {
         h.update(part.trim().as_bytes());
         h.update([0]);
     }
@@ -136,7 +138,7 @@ async fn open_order(
     });
     let new = NewOrder {
         order_id: &order_id,
-        email: &valid.email,
+        email: valid.email.as_str(),
         name: valid.input.name.trim(),
         address: &address,
         country: &country,
@@ -187,7 +189,7 @@ async fn open_order(
     let request = SessionRequest {
         order_id: order_id.clone(),
         number: number.clone(),
-        email: valid.email.clone(),
+        email: valid.email.to_string(),
         currency: "eur".into(),
         lines,
         total_minor: totals.total,

@@ -13,6 +13,28 @@ use crate::views;
 
 pub use outbox::{Mailer, MailerError};
 
+/// Where a message of the outbox stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// To be sent (again).
+    Pending,
+    /// Delivered.
+    Sent,
+    /// Given up: refused for good, or too many attempts (staff were told).
+    Failed,
+}
+
+impl Status {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Sent => "sent",
+            Status::Failed => "failed",
+        }
+    }
+}
+
 /// The recipient that stands for the staff's address.
 pub const STAFF: &str = "staff";
 
@@ -37,7 +59,7 @@ pub async fn enqueue(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, body_html, status, next_attempt_at, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) on conflict (dedupe_key) do nothing",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict (dedupe_key) do nothing",
     )
     .bind(new_id("obx"))
     .bind(dedupe_key)
@@ -46,6 +68,7 @@ pub async fn enqueue(
     .bind(&mail.subject)
     .bind(&mail.text)
     .bind(mail.html.clone())
+    .bind(Status::Pending.as_str())
     .bind(now())
     .bind(now())
     .execute(&mut **tx)
@@ -74,10 +97,11 @@ pub fn low_stock_alert(sku: &str, title: &str, available: i64, threshold: i64) -
 pub async fn enqueue_build_hook(tx: &mut Transaction<'static, Any>, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, status, next_attempt_at, created_at)
-         values ($1, $2, 'build_hook', '', 'build hook', '', 'pending', $3, $4) on conflict (dedupe_key) do nothing",
+         values ($1, $2, 'build_hook', '', 'build hook', '', $3, $4, $5) on conflict (dedupe_key) do nothing",
     )
     .bind(new_id("obx"))
     .bind(format!("build-hook:{key}"))
+    .bind(Status::Pending.as_str())
     .bind(now())
     .bind(now())
     .execute(&mut **tx)

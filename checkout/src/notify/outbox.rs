@@ -8,7 +8,7 @@ use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sqlx::Row;
 
-use super::STAFF;
+use super::{Mail, Status, STAFF};
 use crate::config::MailMode;
 use crate::db::Db;
 use crate::ids::now;
@@ -28,6 +28,52 @@ pub struct Mailer {
     build_hook: Option<String>,
     /// Seconds before the first retry; doubles per attempt, at most an hour.
     pub retry_base: i64,
+    /// Attempts before a message is given up as failed (and staff told).
+    pub max_attempts: i64,
+}
+
+/// Why a message was not sent.
+enum SendError {
+    /// Worth trying again later (the server is down, a timeout).
+    Transient(String),
+    /// Never going through (the server refused the recipient for good, the address is broken).
+    Permanent(String),
+}
+
+/// Tells staff, once, that a message was given up (unless it was theirs: nobody would read
+/// that alert either).
+async fn tell_staff(
+    tx: &mut crate::db::WriteTx,
+    row: &sqlx::any::AnyRow,
+    attempts: i64,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    let recipient: String = row.get("recipient");
+    if recipient == STAFF {
+        return Ok(());
+    }
+    let id: String = row.get("outbox_id");
+    let kind: String = row.get("kind");
+    let subject: String = row.get("subject");
+    let mail = if kind == "build_hook" {
+        Mail {
+            subject: "The site's build hook keeps failing".into(),
+            text: format!(
+                "The build hook that rebuilds the site after a stock change failed {attempts} times and is no longer called for that change.\n\nLast error: {error}\n\nCheck BUILD_HOOK_URL and the site host's deploy settings, then trigger a build by hand so the stock badges are current.\n"
+            ),
+            html: None,
+        }
+    } else {
+        Mail {
+            subject: format!("Undelivered: {subject}"),
+            text: format!(
+                "A message to {recipient} could not be delivered and will not be tried again.\n\nSubject: {subject}\nKind: {kind}\nAttempts: {attempts}\nLast error: {error}\n\nIf the address is wrong, reach the customer another way (the order holds their postal address); if the mail server was at fault, correct it and send the message again from the outbox (id {id}).\n"
+            ),
+            html: None,
+        }
+    };
+    super::enqueue(tx, "mail_failed", &format!("mail-failed:{id}"), STAFF, &mail).await?;
+    Ok(())
 }
 
 /// A configuration error of the mailer.
@@ -53,7 +99,7 @@ impl Mailer {
             MailMode::Smtp { url, ca_file } => Transport::Smtp(super::smtp::smtp_transport(url, ca_file.as_deref())?),
         };
         let from = from.parse().map_err(|e| MailerError(format!("MAIL_FROM `{from}`: {e}")))?;
-        Ok(Mailer { db, transport, from, staff: staff.to_string(), build_hook, retry_base: 5 })
+        Ok(Mailer { db, transport, from, staff: staff.to_string(), build_hook, retry_base: 5, max_attempts: 20 })
     }
 
     /// Delivers what is due until `stop` says so, polling twice a second when idle.
@@ -82,9 +128,10 @@ impl Mailer {
     pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
         let t = now();
         let due: Vec<String> = sqlx::query_scalar(
-            "select outbox_id from outbox where status = 'pending' and next_attempt_at <= $1
-             and (locked_until is null or locked_until < $1) order by created_at limit 20",
+            "select outbox_id from outbox where status = $1 and next_attempt_at <= $2
+             and (locked_until is null or locked_until < $2) order by created_at limit 20",
         )
+        .bind(Status::Pending.as_str())
         .bind(t)
         .fetch_all(&self.db.pool)
         .await?;
@@ -94,10 +141,11 @@ impl Mailer {
             let mut tx = self.db.begin_write().await?;
             let claimed = sqlx::query(
                 "update outbox set locked_until = $1, attempts = attempts + 1
-                 where outbox_id = $2 and status = 'pending' and (locked_until is null or locked_until < $3)",
+                 where outbox_id = $2 and status = $3 and (locked_until is null or locked_until < $4)",
             )
             .bind(now() + 120)
             .bind(&id)
+            .bind(Status::Pending.as_str())
             .bind(now())
             .execute(&mut **tx)
             .await?;
@@ -116,22 +164,44 @@ impl Mailer {
             let mut tx = self.db.begin_write().await?;
             match result {
                 Ok(()) => {
-                    sqlx::query("update outbox set status = 'sent', sent_at = $1, locked_until = null, last_error = null where outbox_id = $2")
-                        .bind(now())
-                        .bind(&id)
-                        .execute(&mut **tx)
-                        .await?;
+                    sqlx::query(
+                        "update outbox set status = $1, sent_at = $2, locked_until = null, last_error = null where outbox_id = $3",
+                    )
+                    .bind(Status::Sent.as_str())
+                    .bind(now())
+                    .bind(&id)
+                    .execute(&mut **tx)
+                    .await?;
                 }
                 Err(e) => {
                     let attempts: i64 = row.get("attempts");
-                    let delay = (self.retry_base << (attempts - 1).clamp(0, 12)).min(3600);
-                    tracing::warn!(outbox_id = %id, attempts, error = %e, "outbox: send failed, will retry");
-                    sqlx::query("update outbox set next_attempt_at = $1, locked_until = null, last_error = $2 where outbox_id = $3")
-                        .bind(now() + delay)
-                        .bind(e)
+                    let (permanent, text) = match e {
+                        SendError::Permanent(t) => (true, t),
+                        SendError::Transient(t) => (attempts >= self.max_attempts, t),
+                    };
+                    if permanent {
+                        tracing::error!(outbox_id = %id, attempts, error = %text, "outbox: given up, staff are told");
+                        sqlx::query(
+                            "update outbox set status = $1, locked_until = null, last_error = $2 where outbox_id = $3",
+                        )
+                        .bind(Status::Failed.as_str())
+                        .bind(&text)
                         .bind(&id)
                         .execute(&mut **tx)
                         .await?;
+                        tell_staff(&mut tx, &row, attempts, &text).await?;
+                    } else {
+                        let delay = (self.retry_base << (attempts - 1).clamp(0, 12)).min(3600);
+                        tracing::warn!(outbox_id = %id, attempts, error = %text, "outbox: send failed, will retry");
+                        sqlx::query(
+                            "update outbox set next_attempt_at = $1, locked_until = null, last_error = $2 where outbox_id = $3",
+                        )
+                        .bind(now() + delay)
+                        .bind(&text)
+                        .bind(&id)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
                 }
             }
             tx.commit().await?;
@@ -139,14 +209,14 @@ impl Mailer {
         Ok(attempted)
     }
 
-    async fn send(&self, row: &sqlx::any::AnyRow) -> Result<(), String> {
+    async fn send(&self, row: &sqlx::any::AnyRow) -> Result<(), SendError> {
         let kind: String = row.get("kind");
         if kind == "build_hook" {
-            return self.call_build_hook().await;
+            return self.call_build_hook().await.map_err(SendError::Transient);
         }
         let recipient: String = row.get("recipient");
         let to = if recipient == STAFF { self.staff.clone() } else { recipient };
-        let to: Mailbox = to.parse().map_err(|e| format!("recipient `{to}`: {e}"))?;
+        let to: Mailbox = to.parse().map_err(|e| SendError::Permanent(format!("recipient `{to}`: {e}")))?;
         let text: String = row.get("body_text");
         let html: Option<String> = row.get("body_html");
         // A retry of a message the server took before we could record it (a crash in between)
@@ -163,10 +233,22 @@ impl Mailer {
             ),
             None => builder.header(ContentType::TEXT_PLAIN).body(text),
         }
-        .map_err(|e| format!("building the message: {e}"))?;
+        .map_err(|e| SendError::Permanent(format!("building the message: {e}")))?;
         match &self.transport {
-            Transport::Files(t) => t.send(message).await.map(|_| ()).map_err(|e| format!("writing the .eml file: {e}")),
-            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| format!("SMTP: {e}")),
+            Transport::Files(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| SendError::Transient(format!("writing the .eml file: {e}"))),
+            // A 5xx answer is the server's last word on this message: trying again changes nothing.
+            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
+                let text = format!("SMTP: {e}");
+                if e.is_permanent() {
+                    SendError::Permanent(text)
+                } else {
+                    SendError::Transient(text)
+                }
+            }),
         }
     }
 
