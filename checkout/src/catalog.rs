@@ -1,7 +1,7 @@
 //! Catalog sync: the generator's export becomes the `product` table. Identity and prices only;
 //! stock is never touched except to give a new SKU its (empty) stock row.
 
-use atelier_domain::CatalogExport;
+use atelier_domain::{CatalogExport, Currency};
 use sqlx::Row;
 
 use crate::db::Db;
@@ -37,8 +37,45 @@ pub struct Product {
     pub active: bool,
 }
 
+/// Why a catalog was not loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Some essences are priced in another currency than the catalog: a shop sells in one.
+    #[error("the catalog is priced in {catalog}, but {others}: a shop sells in one currency; give every essence's price in {catalog}")]
+    MixedCurrencies {
+        /// The catalog's currency.
+        catalog: &'static str,
+        /// The essences that differ, with theirs: `ROSE (USD), …`.
+        others: String,
+    },
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The currency the shop sells in: its active products' (the catalog's), euros before any sync.
+pub async fn currency(db: &Db) -> Result<Currency, sqlx::Error> {
+    let code: Option<String> =
+        sqlx::query_scalar("select currency from product where active = 1 limit 1").fetch_optional(&db.pool).await?;
+    Ok(code.map(|c| currency_of(&c)).unwrap_or(Currency::Eur))
+}
+
+/// A stored currency code (written by [`sync`] from the catalog's, so always one we know).
+pub(crate) fn currency_of(code: &str) -> Currency {
+    code.parse().unwrap_or(Currency::Eur)
+}
+
 /// Loads a catalog export into the database.
-pub async fn sync(db: &Db, catalog: &CatalogExport) -> Result<SyncReport, sqlx::Error> {
+pub async fn sync(db: &Db, catalog: &CatalogExport) -> Result<SyncReport, SyncError> {
+    let others: Vec<String> = catalog
+        .essences
+        .iter()
+        .filter(|e| e.currency != catalog.currency)
+        .map(|e| format!("{} ({})", e.sku, e.currency.code()))
+        .collect();
+    if !others.is_empty() {
+        return Err(SyncError::MixedCurrencies { catalog: catalog.currency.code(), others: others.join(", ") });
+    }
     let mut tx = db.begin_write().await?;
     let t = now();
     let mut seen = Vec::new();

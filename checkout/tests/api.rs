@@ -471,3 +471,16 @@ on_both_engines!(addresses_that_cannot_be_mailed_are_refused, |engine: Engine| a
         sqlx::query_scalar("select email from customer_order").fetch_one(&shop.state.db.pool).await.unwrap();
     assert_eq!(email, "ada.lovelace+shop@example.com");
 });
+
+on_both_engines!(a_catalog_mixing_currencies_is_refused_by_name, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let mut mixed = common::catalog();
+    mixed.essences[1].currency = atelier_domain::Currency::Usd;
+    let e = atelier_checkout::catalog::sync(&shop.state.db, &mixed).await.unwrap_err().to_string();
+    assert!(e.contains("ROSE") && e.contains("USD") && e.contains("EUR"), "{e}");
+    let rose: String = sqlx::query_scalar("select currency from product where sku = 'ROSE-2'")
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rose, "EUR", "nothing synced");
+});

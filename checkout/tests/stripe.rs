@@ -237,3 +237,29 @@ on_both_engines!(a_refund_at_stripe_that_overtakes_its_payment_is_applied_after_
     assert_eq!(shop.status(&order).await, "refunded");
     assert_eq!(shop.available("LAV-10").await, 3, "its bottles back on sale");
 });
+
+on_both_engines!(a_catalog_in_pounds_is_charged_in_pounds, |engine: Engine| async move {
+    let stripe = StripeStandIn::start(WEBHOOK_SECRET).await;
+    let (shop, url) = stripe_shop(engine, &stripe.url).await;
+    stripe.deliver_to(&format!("{url}/api/webhooks/stripe"));
+    atelier_checkout::catalog::sync(&shop.state.db, &common::catalog_in(atelier_domain::Currency::Gbp)).await.unwrap();
+    shop.set_stock("LAV-10", 3).await;
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    let cart = shop.get("/api/cart", Some(&cookie)).await.json();
+    assert_eq!(
+        (cart["subtotal"]["currency"].as_str(), cart["subtotal"]["display"].as_str()),
+        (Some("GBP"), Some("£24.00"))
+    );
+    let shipping = shop.get("/api/shipping", None).await.json();
+    assert_eq!(shipping["methods"][0]["price"]["currency"], "GBP");
+    let started = shop.checkout(&cookie).await.json();
+    let create = stripe.received().into_iter().next().unwrap();
+    assert_eq!(create.field("line_items[0][price_data][currency]"), Some("gbp"));
+    assert_eq!(create.field("line_items[1][price_data][currency]"), Some("gbp"), "shipping too");
+    let order = started["order_id"].as_str().unwrap().to_string();
+    let session = started["payment_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    assert_eq!(stripe.pay(&session).await, 200);
+    assert_eq!(shop.status(&order).await, "paid", "the payment in pounds matches the order");
+    let view = shop.get(&started["order_url"].as_str().unwrap().replace("/orders/", "/api/orders/"), None).await.json();
+    assert_eq!((view["currency"].as_str(), view["total"].as_str()), (Some("GBP"), Some("£30.90")));
+});

@@ -111,7 +111,7 @@ pub fn order(root: &Path, cmd: OrderCommand) -> anyhow::Result<()> {
                 };
                 println!("{:<16} {:<16} {:>10}  {:<10}  e-mail", "number", "status", "total", "placed");
                 for o in orders::list(&db, status, limit).await? {
-                    let total = atelier_checkout::checkout::pricing::display(o.total_minor);
+                    let total = atelier_checkout::checkout::pricing::display(o.total_minor, o.currency);
                     println!(
                         "{:<16} {:<16} {total:>10}  {:<10}  {}",
                         o.number,

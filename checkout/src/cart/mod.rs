@@ -12,6 +12,8 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
 
+use atelier_domain::Currency;
+
 use crate::checkout::pricing::display;
 use crate::db::{Db, WriteTx};
 
@@ -132,9 +134,14 @@ pub struct Amount {
 }
 
 impl Amount {
-    /// An amount in euro cents.
-    pub fn eur(minor: i64) -> Amount {
-        Amount { amount: minor, currency: "EUR", display: display(minor) }
+    /// An amount in minor units of a currency.
+    pub fn new(minor: i64, currency: Currency) -> Amount {
+        Amount { amount: minor, currency: currency.code(), display: display(minor, currency) }
+    }
+
+    /// The currency of the amount.
+    pub fn currency(&self) -> Currency {
+        self.currency.parse().unwrap_or(Currency::Eur)
     }
 }
 
@@ -177,6 +184,8 @@ pub(crate) struct Size {
     pub label: String,
     pub path: String,
     pub price_minor: i64,
+    /// The price's currency.
+    pub currency: Currency,
     /// Bottles not reserved.
     pub available: i64,
 }
@@ -189,18 +198,18 @@ impl Line {
             label: size.label.clone(),
             path: size.path.clone(),
             quantity,
-            unit_price: Amount::eur(size.price_minor),
-            line_total: Amount::eur(size.price_minor * quantity),
+            unit_price: Amount::new(size.price_minor, size.currency),
+            line_total: Amount::new(size.price_minor * quantity, size.currency),
             available: size.available.clamp(0, MAX_PER_LINE),
         }
     }
 }
 
 impl Cart {
-    /// A cart of these lines (in SKU order already).
-    pub(crate) fn of(items: Vec<Line>) -> Cart {
+    /// A cart of these lines (in SKU order already), priced in `currency` (every line's).
+    pub(crate) fn of(items: Vec<Line>, currency: Currency) -> Cart {
         let subtotal = items.iter().map(|l| l.line_total.amount).sum();
-        Cart { count: items.iter().map(|l| l.quantity).sum(), subtotal: Amount::eur(subtotal), items }
+        Cart { count: items.iter().map(|l| l.quantity).sum(), subtotal: Amount::new(subtotal, currency), items }
     }
 }
 
@@ -235,7 +244,7 @@ pub async fn load(db: &Db, cart_id: Option<&str>) -> Result<Cart, sqlx::Error> {
         match cart_id {
             None => Vec::new(),
             Some(id) => sqlx::query(
-                "select c.sku, c.quantity, p.title, p.label, p.path, p.price_minor, s.on_hand - s.reserved as available
+                "select c.sku, c.quantity, p.title, p.label, p.path, p.price_minor, p.currency, s.on_hand - s.reserved as available
                  from cart_item c join product p on p.sku = c.sku join stock s on s.sku = c.sku
                  where c.cart_id = $1 and p.active = 1 order by c.sku",
             )
@@ -243,20 +252,25 @@ pub async fn load(db: &Db, cart_id: Option<&str>) -> Result<Cart, sqlx::Error> {
             .fetch_all(&db.pool)
             .await?,
         };
-    Ok(Cart::of(
-        rows.into_iter()
-            .map(|r| {
-                let size = Size {
-                    title: r.get("title"),
-                    label: r.get("label"),
-                    path: r.get("path"),
-                    price_minor: r.get("price_minor"),
-                    available: r.get("available"),
-                };
-                Line::new(r.get("sku"), r.get("quantity"), &size)
-            })
-            .collect(),
-    ))
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|r| {
+            let size = Size {
+                title: r.get("title"),
+                label: r.get("label"),
+                path: r.get("path"),
+                price_minor: r.get("price_minor"),
+                currency: crate::catalog::currency_of(&r.get::<String, _>("currency")),
+                available: r.get("available"),
+            };
+            Line::new(r.get("sku"), r.get("quantity"), &size)
+        })
+        .collect();
+    let currency = match lines.first() {
+        Some(line) => line.unit_price.currency(),
+        None => crate::catalog::currency(db).await?,
+    };
+    Ok(Cart::of(lines, currency))
 }
 
 /// Which cart an edit goes to.

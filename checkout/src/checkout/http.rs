@@ -64,7 +64,8 @@ struct Shipping {
 /// Shipping methods and countries.
 #[utoipa::path(get, path = "/api/shipping", tag = "checkout",
     responses((status = 200, description = "How and where the atelier ships.", body = Shipping)))]
-async fn get_shipping(State(state): State<AppState>) -> Json<Shipping> {
+async fn get_shipping(State(state): State<AppState>) -> ApiResult<Json<Shipping>> {
+    let currency = crate::catalog::currency(&state.db).await?;
     let methods = state
         .config
         .shipping
@@ -73,15 +74,15 @@ async fn get_shipping(State(state): State<AppState>) -> Json<Shipping> {
         .map(|m| MethodView {
             id: m.id,
             label: m.label,
-            price: cart::Amount::eur(m.price_minor),
-            free_above: m.free_above_minor.map(cart::Amount::eur),
+            price: cart::Amount::new(m.price_minor, currency),
+            free_above: m.free_above_minor.map(|l| cart::Amount::new(l, currency)),
         })
         .collect();
     let countries = pricing::COUNTRIES
         .iter()
         .map(|(code, name, vat_percent)| CountryView { code, name, vat_percent: *vat_percent })
         .collect();
-    Json(Shipping { methods, countries })
+    Ok(Json(Shipping { methods, countries }))
 }
 
 /// Counts a checkout against its client's limit.
@@ -124,6 +125,8 @@ fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors:
     let chosen = methods.iter().find(|m| m.id == form.shipping_method).unwrap_or(&methods[0]);
     let vat = pricing::vat_rate(&form.country.to_uppercase()).unwrap_or(20);
     let t = pricing::totals(c.subtotal.amount, chosen, vat);
+    let currency = c.subtotal.currency();
+    let display = |minor| display(minor, currency);
     let mut form = form.clone();
     if form.shipping_method.is_empty() {
         form.shipping_method = chosen.id.to_string();

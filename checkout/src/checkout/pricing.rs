@@ -20,7 +20,8 @@ pub struct ShippingMethod {
     pub free_above_minor: Option<i64>,
 }
 
-/// The shop's shipping rates, in euro cents, VAT included (from the configuration).
+/// The shop's shipping rates, in minor units of the catalog's currency, VAT included (from
+/// the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShippingRates {
     /// Standard delivery.
@@ -155,9 +156,9 @@ pub fn totals(subtotal: i64, method: &ShippingMethod, vat_percent: i64) -> Total
     Totals { subtotal, shipping, vat, total }
 }
 
-/// `€24.00`.
-pub fn display(minor: i64) -> String {
-    Money::from_minor(minor, Currency::Eur).to_string()
+/// `€24.00`, `£24.00`.
+pub fn display(minor: i64, currency: Currency) -> String {
+    Money::from_minor(minor, currency).to_string()
 }
 
 #[cfg(test)]

@@ -88,6 +88,7 @@ async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Opt
     else {
         return Ok(None);
     };
+    let currency = crate::catalog::currency_of(&r.get::<String, _>("currency"));
     let items =
         sqlx::query("select sku, title, label, unit_minor, quantity from order_item where order_id = $1 order by sku")
             .bind(order_id)
@@ -102,8 +103,8 @@ async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Opt
                     title: i.get("title"),
                     label: i.get("label"),
                     quantity: q,
-                    unit_price: display(unit),
-                    line_total: display(unit * q),
+                    unit_price: display(unit, currency),
+                    line_total: display(unit * q, currency),
                 }
             })
             .collect();
@@ -125,10 +126,10 @@ async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Opt
         status,
         email: r.get("email"),
         items,
-        subtotal: display(r.get("subtotal_minor")),
-        shipping: display(r.get("shipping_minor")),
-        vat: display(r.get("vat_minor")),
-        total: display(r.get("total_minor")),
+        subtotal: display(r.get("subtotal_minor"), currency),
+        shipping: display(r.get("shipping_minor"), currency),
+        vat: display(r.get("vat_minor"), currency),
+        total: display(r.get("total_minor"), currency),
         total_minor: r.get("total_minor"),
         currency: r.get("currency"),
         address: lines.join("\n"),
@@ -151,6 +152,8 @@ pub struct OrderRow {
     pub email: String,
     /// Total in minor units.
     pub total_minor: i64,
+    /// The total's currency.
+    pub currency: atelier_domain::Currency,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -158,7 +161,7 @@ pub struct OrderRow {
 /// Orders for staff, newest first, optionally of one status.
 pub async fn list(db: &Db, status: Option<OrderStatus>, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "select number, status, email, total_minor, created_at from customer_order
+        "select number, status, email, total_minor, currency, created_at from customer_order
          where ($1 = '' or status = $1) order by created_at desc, number desc limit $2",
     )
     .bind(status.map(OrderStatus::as_str).unwrap_or(""))
@@ -172,6 +175,7 @@ pub async fn list(db: &Db, status: Option<OrderStatus>, limit: i64) -> Result<Ve
             status: r.get("status"),
             email: r.get("email"),
             total_minor: r.get("total_minor"),
+            currency: crate::catalog::currency_of(&r.get::<String, _>("currency")),
             created_at: r.get("created_at"),
         })
         .collect())

@@ -246,6 +246,16 @@ impl Reply {
     }
 }
 
+/// The test catalog priced in another currency.
+pub fn catalog_in(currency: Currency) -> CatalogExport {
+    let mut c = catalog();
+    c.currency = currency;
+    for e in &mut c.essences {
+        e.currency = currency;
+    }
+    c
+}
+
 /// Two essences, three sizes.
 pub fn catalog() -> CatalogExport {
     let size = |sku: &str, label: &str, price| CatalogSize { sku: sku.into(), label: label.into(), price };

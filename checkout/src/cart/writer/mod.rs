@@ -208,6 +208,8 @@ fn decide(
 /// A cart as [`super::load`] would read it after the commit: active sizes with stock only.
 fn view(carts: &Carts, sizes: &Sizes, cart_id: &str) -> Cart {
     let lines = carts.get(cart_id).into_iter().flatten();
+    // Every size is in the catalog's one currency; the batch read the edited one at least.
+    let currency = sizes.values().next().map(|(s, _)| s.currency).unwrap_or(atelier_domain::Currency::Eur);
     Cart::of(
         lines
             .filter_map(|(sku, quantity)| match sizes.get(sku) {
@@ -215,5 +217,6 @@ fn view(carts: &Carts, sizes: &Sizes, cart_id: &str) -> Cart {
                 _ => None,
             })
             .collect(),
+        currency,
     )
 }

@@ -36,7 +36,7 @@ pub enum OpenError {
 
 const TOUCH: &str = "update cart set updated_at = ?1 where cart_id = ?2";
 const LINES: &str = "select sku, quantity from cart_item where cart_id = ?1";
-const SIZE: &str = "select p.title, p.label, p.path, p.price_minor, s.on_hand - s.reserved
+const SIZE: &str = "select p.title, p.label, p.path, p.price_minor, s.on_hand - s.reserved, p.currency
     from product p left join stock s on s.sku = p.sku
     where p.active = 1 and p.sku = ?1";
 const NEW_CART: &str = "insert into cart (cart_id, created_at, updated_at) values (?1, ?2, ?2)";
@@ -106,6 +106,7 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Result<Edi
                         label: r.get(1)?,
                         path: r.get(2)?,
                         price_minor: r.get(3)?,
+                        currency: crate::catalog::currency_of(&r.get::<_, String>(5)?),
                         available: available.unwrap_or(0),
                     };
                     Ok((size, available.is_some()))
