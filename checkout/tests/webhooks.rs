@@ -5,7 +5,8 @@ mod common;
 use atelier_checkout::payments::webhook::signature_header;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{stripe_objects, Engine, TestShop};
+use common::{Engine, TestShop};
+use stripe_standin::objects as stripe_objects;
 
 const SECRET: &str = "whsec_test_secret";
 

@@ -3,9 +3,6 @@
 
 #![allow(dead_code)]
 
-pub mod stripe_objects;
-pub mod stripe_standin;
-
 use atelier_checkout::{AppState, Db, ServiceConfig};
 use atelier_domain::{CatalogEntry, CatalogExport, CatalogSize, Currency};
 use axum::body::Body;

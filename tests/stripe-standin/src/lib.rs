@@ -1,10 +1,12 @@
-//! A local stand-in for the part of Stripe's API the shop uses, speaking Stripe's wire format:
+//! A local stand-in for the part of Stripe the shop uses, speaking Stripe's wire format:
 //! form-encoded requests with bracketed keys (as async-stripe sends them), Bearer-key
 //! authentication, JSON objects shaped as Stripe's (so async-stripe's own types parse them),
-//! Stripe's error envelope, and events signed the way Stripe signs them, POSTed over HTTP to
-//! the service's webhook endpoint. Stripe itself cannot be reached from here.
+//! Stripe's error envelope, events signed the way Stripe signs them and POSTed over HTTP to
+//! the service's webhook endpoint, and a hosted checkout page on its own origin where a
+//! browser pays. Stripe itself cannot be reached from here. The service's Rust tests use it as
+//! a library; the browser suite runs its binary.
 
-#![allow(dead_code)]
+pub mod objects;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -23,7 +25,9 @@ pub const SECRET_KEY: &str = "sk_test_standin_4eC39HqLyjWDarjtT1zdp7dc";
 /// One request the stand-in received: method and path, and its form fields in order.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// `POST /v1/checkout/sessions`, …
     pub route: String,
+    /// The form's fields, in the order sent.
     pub form: Vec<(String, String)>,
 }
 
@@ -45,14 +49,17 @@ struct Inner {
     /// Each session's `payment_intent_data[metadata]`, which Stripe gives the payment intent
     /// (and the intent its charge).
     intent_metadata: BTreeMap<String, Value>,
+    /// Where the hosted pages are served.
+    origin: String,
 }
 
 /// The running stand-in.
 #[derive(Clone)]
 pub struct StripeStandIn {
-    /// `http://127.0.0.1:PORT` — the service's `STRIPE_API_BASE`.
+    /// `http://127.0.0.1:PORT`: the service's `STRIPE_API_BASE`, and the origin of the hosted
+    /// checkout pages (its `STRIPE_CHECKOUT_ORIGIN`).
     pub url: String,
-    inner: Arc<Mutex<Inner>>,
+    inner: Shared,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -60,17 +67,26 @@ type Shared = Arc<Mutex<Inner>>;
 impl StripeStandIn {
     /// Starts the stand-in on a free loopback port; events are signed with `webhook_secret`.
     pub async fn start(webhook_secret: &str) -> StripeStandIn {
-        let inner: Shared =
-            Arc::new(Mutex::new(Inner { webhook_secret: webhook_secret.to_string(), ..Inner::default() }));
+        StripeStandIn::start_on(0, webhook_secret).await.expect("a loopback port")
+    }
+
+    /// Starts the stand-in on a loopback port (0: any free one).
+    pub async fn start_on(port: u16, webhook_secret: &str) -> std::io::Result<StripeStandIn> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let inner: Shared = Arc::new(Mutex::new(Inner {
+            webhook_secret: webhook_secret.to_string(),
+            origin: url.clone(),
+            ..Inner::default()
+        }));
         let app = Router::new()
             .route("/v1/checkout/sessions", post(create_session))
             .route("/v1/checkout/sessions/{id}", get(retrieve_session))
             .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
+            .route("/c/pay/{id}", get(hosted_page).post(hosted_pay))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        StripeStandIn { url, inner }
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(StripeStandIn { url, inner })
     }
 
     /// Where events go (the service's `/api/webhooks/stripe`).
@@ -121,7 +137,7 @@ impl StripeStandIn {
         let currency = session["currency"].as_str().unwrap_or("eur").to_string();
         let intent = session["payment_intent"].as_str().map(str::to_string);
         let metadata = self.intent_metadata(session_id);
-        let charge = super::stripe_objects::charge(&id, intent.as_deref(), amount, &currency, metadata, true);
+        let charge = objects::charge(&id, intent.as_deref(), amount, &currency, metadata, true);
         self.send_event("charge.refunded", charge).await
     }
 
@@ -133,25 +149,90 @@ impl StripeStandIn {
 
     /// Sends a signed event about an object, as Stripe does.
     pub async fn send_event(&self, kind: &str, object: Value) -> u16 {
-        let (url, secret, id) = {
-            let mut inner = self.inner.lock().unwrap();
-            inner.counter += 1;
-            (
-                inner.webhook_url.clone().expect("deliver_to first"),
-                inner.webhook_secret.clone(),
-                format!("evt_standin_{:06}", inner.counter),
-            )
-        };
-        let body = super::stripe_objects::event(&id, kind, object).to_string();
-        let signature = atelier_checkout::payments::webhook::signature_header(
-            &secret,
-            atelier_checkout::ids::now(),
-            body.as_bytes(),
-        );
-        let status = post_json(&url, &body, &signature).await;
-        self.inner.lock().unwrap().delivered.push((kind.to_string(), status));
-        status
+        send_event(&self.inner, kind, object).await
     }
+}
+
+/// Sends a signed event about an object to the service, as Stripe does; the service's status.
+async fn send_event(shared: &Shared, kind: &str, object: Value) -> u16 {
+    let (url, secret, id) = {
+        let mut inner = shared.lock().unwrap();
+        inner.counter += 1;
+        (
+            inner.webhook_url.clone().expect("deliver_to first"),
+            inner.webhook_secret.clone(),
+            format!("evt_standin_{:06}", inner.counter),
+        )
+    };
+    let body = objects::event(&id, kind, object).to_string();
+    let signature = signature_header(&secret, objects::now(), body.as_bytes());
+    let status = post_json(&url, &body, &signature).await;
+    shared.lock().unwrap().delivered.push((kind.to_string(), status));
+    status
+}
+
+/// A `Stripe-Signature` header for a body, as Stripe makes them: `t=…,v1=` HMAC-SHA256 of
+/// `t.body` with the endpoint's secret.
+pub fn signature_header(secret: &str, t: i64, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={t},v1={hex}")
+}
+
+/// The hosted checkout page, on the stand-in's own origin: what the shopper pays, a button to
+/// pay and a way back.
+async fn hosted_page(State(shared): State<Shared>, Path(id): Path<String>) -> Response {
+    let Some(session) = shared.lock().unwrap().sessions.get(&id).cloned() else {
+        return (StatusCode::NOT_FOUND, axum::response::Html("<h1>No such checkout session</h1>")).into_response();
+    };
+    if session["status"] != "open" {
+        return (StatusCode::GONE, axum::response::Html("<h1>This checkout session is no longer open</h1>"))
+            .into_response();
+    }
+    let amount = session["amount_total"].as_i64().unwrap_or(0);
+    let currency = session["currency"].as_str().unwrap_or("").to_uppercase();
+    let email = html_escape(session["customer_email"].as_str().unwrap_or(""));
+    let back = html_escape(session["cancel_url"].as_str().unwrap_or("/"));
+    axum::response::Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Pay — Stripe stand-in</title></head><body>\
+         <main><h1>Stripe stand-in checkout</h1><p>Pay <strong id=\"amount\">{}.{:02} {currency}</strong> as {email}.</p>\
+         <form method=\"post\"><button type=\"submit\">Pay</button></form><p><a href=\"{back}\">Back</a></p></main></body></html>",
+        amount / 100,
+        amount % 100
+    ))
+    .into_response()
+}
+
+/// The shopper pays on the hosted page: the session completes, Stripe's event goes to the
+/// service, and the browser is sent to the session's success address.
+async fn hosted_pay(State(shared): State<Shared>, Path(id): Path<String>) -> Response {
+    let session = {
+        let mut inner = shared.lock().unwrap();
+        inner.counter += 1;
+        let intent = format!("pi_standin_{:06}", inner.counter);
+        let Some(s) = inner.sessions.get_mut(&id) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        if s["status"] != "open" {
+            return StatusCode::GONE.into_response();
+        }
+        s["status"] = json!("complete");
+        s["payment_status"] = json!("paid");
+        s["payment_intent"] = json!(intent);
+        s["url"] = Value::Null;
+        s.clone()
+    };
+    send_event(&shared, "checkout.session.completed", session.clone()).await;
+    let success = session["success_url"].as_str().unwrap_or("/").to_string();
+    (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, success)]).into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A bare HTTP/1.1 POST over a loopback socket; returns the status code.
@@ -248,7 +329,7 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
             Some("line_items"),
         );
     }
-    let now = atelier_checkout::ids::now();
+    let now = objects::now();
     let expires_at = field("expires_at").and_then(|e| e.parse::<i64>().ok()).unwrap_or(now + 86_400);
     if !(now + 1800 - 5..=now + 86_400).contains(&expires_at) {
         return stripe_error(
@@ -322,7 +403,7 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
         "success_url": success_url,
         "total_details": { "amount_discount": 0, "amount_shipping": 0, "amount_tax": 0 },
         "ui_mode": "hosted",
-        "url": format!("https://checkout.stripe.com/c/pay/{id}"),
+        "url": format!("{}/c/pay/{id}", inner.origin),
     });
     let mut session = session;
     if let (Some(a), Value::Object(b)) = (session.as_object_mut(), rest) {
