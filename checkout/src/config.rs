@@ -16,6 +16,7 @@ pub const SETTINGS: &[&str] = &[
     "DATABASE_URL",
     "STRIPE_SECRET_KEY",
     "STRIPE_API_BASE",
+    "STRIPE_CHECKOUT_ORIGIN",
     "STRIPE_WEBHOOK_SECRET",
     "SIGNING_KEY",
     "SMTP_URL",
@@ -65,6 +66,8 @@ pub enum PaymentMode {
         secret_key: Secret,
         /// Where Stripe's API answers.
         api_base: String,
+        /// The origin of Stripe's hosted checkout pages, which the checkout form redirects to.
+        checkout_origin: String,
     },
 }
 
@@ -224,6 +227,10 @@ impl ServiceConfig {
             Some(key) => PaymentMode::Stripe {
                 secret_key: Secret::new(key),
                 api_base: var("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+                checkout_origin: origin(
+                    "STRIPE_CHECKOUT_ORIGIN",
+                    &var("STRIPE_CHECKOUT_ORIGIN").unwrap_or_else(|| STRIPE_CHECKOUT_ORIGIN.into()),
+                )?,
             },
             None => PaymentMode::Sandbox,
         };
@@ -315,6 +322,24 @@ impl ServiceConfig {
     }
 }
 
+/// Where Stripe serves its hosted checkout pages.
+pub const STRIPE_CHECKOUT_ORIGIN: &str = "https://checkout.stripe.com";
+
+/// An origin (`https://host[:port]`), as a security policy names one.
+fn origin(name: &'static str, value: &str) -> Result<String, ConfigError> {
+    let value = value.trim().trim_end_matches('/');
+    let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)) => {
+            Ok(value.to_string())
+        }
+        _ => Err(ConfigError {
+            name,
+            message: format!("`{value}` is not an origin such as https://checkout.stripe.com"),
+        }),
+    }
+}
+
 /// Reads a configuration file: a flat TOML table of strings and whole numbers, keyed by the
 /// settings' names in lowercase.
 fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
@@ -374,6 +399,22 @@ mod tests {
         let e =
             ServiceConfig::from_settings(dir.path().to_path_buf(), "http://x", &lone, &BTreeMap::new()).unwrap_err();
         assert_eq!(e.name, "SMTP_CA_FILE");
+    }
+
+    #[test]
+    fn stripes_checkout_origin_is_an_origin() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |origin: &str| {
+            let env = settings(&[("STRIPE_SECRET_KEY", "sk_test"), ("STRIPE_CHECKOUT_ORIGIN", origin)]);
+            ServiceConfig::from_settings(dir.path().to_path_buf(), "http://x", &BTreeMap::new(), &env)
+        };
+        match with("http://127.0.0.1:4242/").unwrap().payments {
+            PaymentMode::Stripe { checkout_origin, .. } => assert_eq!(checkout_origin, "http://127.0.0.1:4242"),
+            other => panic!("{other:?}"),
+        }
+        for bad in ["checkout.stripe.com", "https://x; script-src *", "ftp://x"] {
+            assert_eq!(with(bad).unwrap_err().name, "STRIPE_CHECKOUT_ORIGIN", "{bad}");
+        }
     }
 
     #[test]

@@ -173,9 +173,10 @@ impl CommonAnswers {
 /// The service's router: routes, body limit, cross-site refusal, security headers, request log.
 pub fn app(state: AppState) -> Router {
     let (routes, _) = api().split_for_parts();
+    let policy = http::guard::Policy::for_payments(&state.config.payments);
     routes
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(axum::middleware::from_fn(http::guard::guard))
+        .layer(axum::middleware::from_fn_with_state(policy, http::guard::guard))
         .with_state(state)
 }
 

@@ -101,3 +101,38 @@ fn operations_list_their_answers() {
     let add = &doc["components"]["schemas"]["AddItem"]["properties"];
     assert_eq!((add["quantity"]["minimum"].as_i64(), add["quantity"]["maximum"].as_i64()), (Some(1), Some(12)));
 }
+
+/// `netlify.toml` holds copies of what the service defines: the site's security policy, and
+/// the paths the CDN must hand to the service. Both are checked against their one definition.
+#[test]
+fn netlify_serves_the_sites_policy_and_proxies_every_service_path() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../netlify.toml");
+    let netlify: toml::Table = std::fs::read_to_string(&file).unwrap().parse().unwrap();
+    let site_headers = netlify["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["for"].as_str() == Some("/*"))
+        .expect("headers for /*");
+    assert_eq!(
+        site_headers["values"]["Content-Security-Policy"].as_str(),
+        Some(atelier_checkout::http::guard::CSP),
+        "netlify.toml's policy is the service's CSP"
+    );
+    let proxied: Vec<String> = netlify["redirects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"].as_integer() == Some(200))
+        .map(|r| r["from"].as_str().unwrap().to_string())
+        .collect();
+    let covered = |path: &str| {
+        proxied.iter().any(|from| match from.strip_suffix("/*") {
+            Some(prefix) => path.starts_with(&format!("{prefix}/")),
+            None => from == path,
+        })
+    };
+    for (_, path) in documented() {
+        assert!(covered(&path), "{path} is a route of the service but netlify.toml does not proxy it");
+    }
+}

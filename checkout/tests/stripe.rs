@@ -14,7 +14,8 @@ const WEBHOOK_SECRET: &str = "whsec_test_secret";
 async fn stripe_shop(engine: Engine, api_base: &str) -> (TestShop, String) {
     let base = api_base.to_string();
     let shop = TestShop::configured(engine, move |c| {
-        c.payments = PaymentMode::Stripe { secret_key: Secret::new(SECRET_KEY), api_base: base };
+        c.payments =
+            PaymentMode::Stripe { secret_key: Secret::new(SECRET_KEY), checkout_origin: base.clone(), api_base: base };
     })
     .await;
     let url = shop.serve().await;
@@ -180,7 +181,11 @@ on_both_engines!(a_wrong_key_is_a_provider_error_not_a_crash, |engine: Engine| a
     let stripe = StripeStandIn::start(WEBHOOK_SECRET).await;
     let base = stripe.url.clone();
     let shop = TestShop::configured(engine, move |c| {
-        c.payments = PaymentMode::Stripe { secret_key: Secret::new("sk_test_wrong"), api_base: base };
+        c.payments = PaymentMode::Stripe {
+            secret_key: Secret::new("sk_test_wrong"),
+            checkout_origin: base.clone(),
+            api_base: base,
+        };
     })
     .await;
     shop.set_stock("LAV-10", 1).await;

@@ -77,14 +77,15 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Start `atelier serve` on a free port into a temporary output folder; resolves once it answers.
-export async function startSite({ timeoutMs = 60_000 } = {}) {
-  const port = await freePort();
+// Start `atelier serve` on a port (a free one unless given) into a temporary output folder, with
+// more environment when given; resolves once it answers.
+export async function startSite({ timeoutMs = 60_000, port: chosen, env: extra = {} } = {}) {
+  const port = chosen ?? (await freePort());
   const out = mkdtempSync(join(tmpdir(), "atelier-browser-"));
   const args = ["serve", "--root", ROOT, "--port", String(port), "--output-dir", out, "--force"];
   // The shop's database and e-mail outbox go into a temporary folder too.
   const data = mkdtempSync(join(tmpdir(), "atelier-browser-data-"));
-  const env = { ...process.env, ATELIER_DATA_DIR: data };
+  const env = { ...process.env, ATELIER_DATA_DIR: data, ...extra };
   const child = spawn(ATELIER_BIN, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout.on("data", (d) => (log += d));

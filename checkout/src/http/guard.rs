@@ -3,22 +3,52 @@
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::config::PaymentMode;
 use crate::error::ApiError;
 
-/// The policy every response carries.
+/// The policy of the site's pages (`netlify.toml` has a copy, checked by a test), and of the
+/// service's own with the sandbox: everything from our own origin, no inline script or style.
 pub const CSP: &str =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'";
 
-/// Adds the security headers to a response.
+/// The service's policy for a payment mode: [`CSP`], and with Stripe its checkout page's origin
+/// in `form-action`, since the checkout form's answer is a redirect there and browsers hold a
+/// form's redirects to `form-action` too.
+pub fn service_csp(payments: &PaymentMode) -> String {
+    match payments {
+        PaymentMode::Sandbox => CSP.to_string(),
+        PaymentMode::Stripe { checkout_origin, .. } => {
+            CSP.replace("form-action 'self'", &format!("form-action 'self' {checkout_origin}"))
+        }
+    }
+}
+
+/// The policy a layer adds to every response.
+#[derive(Clone, Debug)]
+pub struct Policy(HeaderValue);
+
+impl Policy {
+    /// The service's policy for a payment mode.
+    pub fn for_payments(payments: &PaymentMode) -> Policy {
+        // The origin was checked when the configuration was read: only URL characters.
+        Policy(HeaderValue::from_str(&service_csp(payments)).unwrap_or_else(|_| HeaderValue::from_static(CSP)))
+    }
+}
+
+/// Adds the security headers to a response, with the site's policy.
 pub fn add_headers(res: &mut Response) {
+    add_headers_with(res, HeaderValue::from_static(CSP));
+}
+
+fn add_headers_with(res: &mut Response, csp: HeaderValue) {
     let h = res.headers_mut();
-    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert("content-security-policy", csp);
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
@@ -55,9 +85,9 @@ pub fn same_origin(method: &Method, path: &str, headers: &HeaderMap) -> bool {
 }
 
 /// Every request's guard, in one layer (each layer costs a service clone per request): refuses
-/// cross-site state changes, adds the security headers, and logs the request with its method,
+/// cross-site state changes, adds the security headers with the service's policy, and logs the request with its method,
 /// path, status and time (POSTs and failures at info, the rest at debug), as structured fields.
-pub async fn guard(req: Request, next: Next) -> Response {
+pub async fn guard(State(policy): State<Policy>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     // A clone of the URI shares its bytes: no allocation per request just in case it is logged.
@@ -67,7 +97,7 @@ pub async fn guard(req: Request, next: Next) -> Response {
     } else {
         ApiError::CrossSite.into_response()
     };
-    add_headers(&mut res);
+    add_headers_with(&mut res, policy.0);
     let status = res.status().as_u16();
     let micros = started.elapsed().as_micros() as u64;
     if method != Method::GET || status >= 400 {
@@ -88,6 +118,19 @@ mod tests {
             m.insert(*k, HeaderValue::from_static(v));
         }
         m
+    }
+
+    #[test]
+    fn the_policy_lets_the_checkout_form_reach_stripe_only_when_stripe_is_configured() {
+        assert_eq!(service_csp(&PaymentMode::Sandbox), CSP);
+        let stripe = PaymentMode::Stripe {
+            secret_key: crate::config::Secret::new("sk"),
+            api_base: "https://api.stripe.com".into(),
+            checkout_origin: "https://checkout.stripe.com".into(),
+        };
+        let csp = service_csp(&stripe);
+        assert!(csp.contains("form-action 'self' https://checkout.stripe.com;"), "{csp}");
+        assert_eq!(csp.replace(" https://checkout.stripe.com", ""), CSP, "nothing else changes");
     }
 
     #[test]

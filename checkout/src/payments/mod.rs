@@ -83,7 +83,7 @@ impl Payments {
     pub fn from_mode(mode: &PaymentMode) -> Result<Payments, stripe::GatewayError> {
         Ok(match mode {
             PaymentMode::Sandbox => Payments::Sandbox,
-            PaymentMode::Stripe { secret_key, api_base } => {
+            PaymentMode::Stripe { secret_key, api_base, .. } => {
                 Payments::Stripe(Arc::new(stripe::StripeGateway::new(secret_key, api_base)?))
             }
         })
