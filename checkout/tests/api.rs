@@ -484,3 +484,27 @@ on_both_engines!(a_catalog_mixing_currencies_is_refused_by_name, |engine: Engine
         .unwrap();
     assert_eq!(rose, "EUR", "nothing synced");
 });
+
+on_both_engines!(what_holds_personal_data_is_never_stored_by_a_cache, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 5).await;
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    let started = shop.checkout(&cookie).await.json();
+    let order_url = started["order_url"].as_str().unwrap();
+    for path in [
+        order_url.to_string(),
+        order_url.replace("/orders/", "/api/orders/"),
+        started["payment_url"].as_str().unwrap().to_string(),
+        "/cart".into(),
+        "/api/cart".into(),
+        "/checkout".into(),
+    ] {
+        let r = shop.get(&path, Some(&cookie)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert_eq!(r.headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"), "{path}");
+    }
+    let r = shop.checkout(&cookie).await;
+    assert_eq!(r.headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"), "a checkout's answer");
+    let stock = shop.get("/api/stock", None).await;
+    assert_eq!(stock.headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("public, max-age=10"));
+});

@@ -1,7 +1,6 @@
 //! Cart routes: the JSON API the cart drawer uses, and the cart page with its plain forms.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -164,9 +163,7 @@ async fn cart_page(
         errors.push(notice.sentence(&state.db, sku).await?);
     }
     let ctx = json!({ "cart": super::view(&c), "flash": flash, "errors": errors });
-    let mut res = page(&state, "Your cart", "pages/cart.html", ctx).into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(page(&state, "Your cart", "pages/cart.html", ctx).into_response())
 }
 
 /// Why a form's edit was refused.

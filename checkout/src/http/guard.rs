@@ -98,6 +98,11 @@ pub async fn guard(State(policy): State<Policy>, req: Request, next: Next) -> Re
         ApiError::CrossSite.into_response()
     };
     add_headers_with(&mut res, policy.0);
+    // The service's answers are made for one shopper (carts, orders, payment pages): no cache
+    // keeps them unless a route says it may (the stock levels).
+    if !res.headers().contains_key(header::CACHE_CONTROL) {
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     let status = res.status().as_u16();
     let micros = started.elapsed().as_micros() as u64;
     if method != Method::GET || status >= 400 {

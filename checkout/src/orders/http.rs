@@ -74,7 +74,6 @@ async fn order_page(
                 // Follows the order until the payment's webhook lands (no script needed).
                 res.headers_mut().insert(header::REFRESH, HeaderValue::from_static("3"));
             }
-            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(res)
         }
         Err(ApiError::NotFound(m)) => {
