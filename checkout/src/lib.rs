@@ -158,6 +158,7 @@ impl CommonAnswers {
             for op in [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten() {
                 add(op, "403", "A state-changing request from another site.");
                 if op.request_body.is_some() {
+                    add(op, "400", "The body is malformed, or not of the content type documented.");
                     add(op, "413", "The body is larger than 64 KiB.");
                 }
             }

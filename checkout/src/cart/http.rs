@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::{cookie, Cart, CartCookie, Edit, EditError, Edited, Notice, Target};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::whole_number;
 use crate::http::page::page;
 use crate::http::{ApiForm, ApiJson};
 use crate::AppState;
@@ -47,7 +48,7 @@ struct AddItem {
     #[schema(min_length = 2, max_length = 40, pattern = "^[A-Z0-9]+(-[A-Z0-9]+)*$", example = "LAV-PROV-30")]
     sku: String,
     /// How many to add (1 when left out).
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "whole_number")]
     #[schema(minimum = 1, maximum = 12, default = 1)]
     quantity: i64,
 }
@@ -60,6 +61,7 @@ fn one() -> i64 {
 #[derive(Deserialize, utoipa::ToSchema)]
 struct SetQuantity {
     /// How many (0 removes the line).
+    #[serde(deserialize_with = "whole_number")]
     #[schema(minimum = 0, maximum = 12)]
     quantity: i64,
 }
@@ -71,7 +73,7 @@ struct SetQuantity {
         (status = 200, description = "The cart with the bottles added.", body = Cart),
         (status = 400, description = "A malformed body, SKU or quantity.", body = ErrorBody),
         (status = 404, description = "No essence size has that SKU.", body = ErrorBody),
-        (status = 409, description = "Not that many left.", body = ErrorBody),
+        (status = 409, description = "Not that many left, or the cart would hold more than 12 of it.", body = ErrorBody),
     ))]
 async fn post_cart_item(
     State(state): State<AppState>,
@@ -82,13 +84,23 @@ async fn post_cart_item(
     Ok(edited(&state, done))
 }
 
+/// A size's SKU in a path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes the path for the document; the handlers take it as a `String`
+struct SkuPath {
+    /// The size's SKU.
+    #[param(min_length = 2, max_length = 40, pattern = "^[A-Z0-9]+(-[A-Z0-9]+)*$", example = "LAV-PROV-30")]
+    sku: String,
+}
+
 fn no_cart() -> ApiError {
     ApiError::NotFound("you have no cart yet".into())
 }
 
 /// Sets the quantity of a line (0 removes it).
 #[utoipa::path(patch, path = "/api/cart/items/{sku}", tag = "cart",
-    params(("sku" = String, Path, description = "The size's SKU."), CartCookie),
+    params(SkuPath, CartCookie),
     request_body = SetQuantity,
     responses(
         (status = 200, description = "The cart.", body = Cart),
@@ -108,7 +120,7 @@ async fn patch_cart_item(
 
 /// Removes a line.
 #[utoipa::path(delete, path = "/api/cart/items/{sku}", tag = "cart",
-    params(("sku" = String, Path, description = "The size's SKU."), CartCookie),
+    params(SkuPath, CartCookie),
     responses(
         (status = 200, description = "The cart.", body = Cart),
         (status = 400, description = "A malformed SKU.", body = ErrorBody),

@@ -78,6 +78,12 @@ pub enum EditError {
     /// More of one size than an order may hold.
     #[error("at most {MAX_PER_LINE} of one size per order")]
     OverLimit,
+    /// Adding that many to what the cart holds would be more than an order may hold.
+    #[error("the cart holds {in_cart} already: at most {MAX_PER_LINE} of one size per order")]
+    WouldExceed {
+        /// How many the cart holds.
+        in_cart: i64,
+    },
     /// None left.
     #[error("{what} is sold out")]
     SoldOut {
@@ -110,7 +116,9 @@ impl From<EditError> for crate::ApiError {
                 ApiError::invalid("quantity", e.to_string())
             }
             EditError::NoSuchSku(_) | EditError::Closed => ApiError::NotFound(e.to_string()),
-            EditError::SoldOut { .. } | EditError::OnlyLeft { .. } => ApiError::Conflict(e.to_string()),
+            EditError::SoldOut { .. } | EditError::OnlyLeft { .. } | EditError::WouldExceed { .. } => {
+                ApiError::Conflict(e.to_string())
+            }
             EditError::Unsaved(_) => ApiError::Internal(e.to_string()),
         }
     }

@@ -50,7 +50,7 @@ impl Notice {
             EditError::Closed => (Notice::Closed, None),
             EditError::AtLeastOne => (Notice::AtLeastOne, None),
             EditError::Negative => (Notice::Negative, None),
-            EditError::OverLimit => (Notice::OverLimit, None),
+            EditError::OverLimit | EditError::WouldExceed { .. } => (Notice::OverLimit, None),
             EditError::SoldOut { sku, .. } => (Notice::SoldOut, Some(sku)),
             EditError::OnlyLeft { sku, .. } => (Notice::OnlyLeft, Some(sku)),
             EditError::Unsaved(_) => (Notice::Unsaved, None),

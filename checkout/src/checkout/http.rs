@@ -173,6 +173,7 @@ async fn checkout_page(State(state): State<AppState>, CartCookie(cart): CartCook
     request_body(content = CheckoutInput, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "The order is open: off to the payment page (or, without a cart, back to the cart)."),
+        (status = 409, description = "The form again: the cart changed meanwhile (a bottle sold out, it was emptied).", content_type = "text/html"),
         (status = 422, description = "The form again, with what to correct.", content_type = "text/html"),
         (status = 429, description = "Too many checkouts from this client; try again after `Retry-After` seconds.", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the client may start another checkout."))),
@@ -186,18 +187,25 @@ async fn checkout_form(
     ApiForm(input): ApiForm<CheckoutInput>,
 ) -> ApiResult<Response> {
     limit(&state, &headers, &connect).await?;
-    let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
-    let c = cart::load(&state.db, Some(&id)).await?;
+    let c = cart::load(&state.db, cart.as_deref()).await?;
     let again = |errors: Vec<String>| {
         (StatusCode::UNPROCESSABLE_ENTITY, checkout_view(&state, &c, &input, errors)).into_response()
     };
+    // The form is answered first: what to correct, even if the cart has lapsed meanwhile.
     let valid = match super::validate(&input, &state.config.shipping.methods()) {
         Ok(v) => v,
         Err(errors) => return Ok(again(errors.iter().map(shown).collect())),
     };
+    let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
     match super::start(&state, &id, &valid).await {
         Ok(started) => Ok(Redirect::to(&started.payment_url).into_response()),
-        Err(e @ (ApiError::Conflict(_) | ApiError::Invalid { .. })) => Ok(again(vec![shown(&e)])),
+        // The form again, saying what changed (a bottle sold out, the cart emptied).
+        Err(e @ ApiError::Conflict(_)) => {
+            let mut res = again(vec![shown(&e)]);
+            *res.status_mut() = StatusCode::CONFLICT;
+            Ok(res)
+        }
+        Err(e @ ApiError::Invalid { .. }) => Ok(again(vec![shown(&e)])),
         Err(e) => Err(e),
     }
 }

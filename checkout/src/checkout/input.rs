@@ -11,7 +11,7 @@ use crate::error::ApiError;
 #[serde(default)]
 pub struct CheckoutInput {
     /// E-mail for the confirmation.
-    #[schema(required = true, max_length = 254, example = "ada@example.com")]
+    #[schema(required = true, format = Email, max_length = 254, example = "ada@example.com")]
     pub email: String,
     /// Full name.
     #[schema(required = true, max_length = 120, pattern = "\\S")]

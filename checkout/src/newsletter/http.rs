@@ -23,7 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 struct NewsletterInput {
     /// The e-mail address.
     #[serde(default)]
-    #[schema(required = true, max_length = 254, example = "ada@example.com")]
+    #[schema(required = true, format = Email, max_length = 254, example = "ada@example.com")]
     email: String,
 }
 

@@ -92,7 +92,7 @@ async fn pay_page(State(state): State<AppState>, Path(session): Path<String>) ->
 struct PayForm {
     /// `pay` or `decline`.
     #[serde(default)]
-    #[schema(pattern = "^(pay|decline)$")]
+    #[schema(required = true, pattern = "^(pay|decline)$")]
     action: String,
 }
 

@@ -182,7 +182,12 @@ fn decide(
         Edit::Set(n) => n,
     };
     if wanted > MAX_PER_LINE {
-        return Err(EditError::OverLimit);
+        // Asking for more than an order may hold is a bad request; adding to what the cart
+        // holds already until it would be is a conflict with the cart as it is.
+        return Err(match job.edit {
+            Edit::Add(n) if n <= MAX_PER_LINE => EditError::WouldExceed { in_cart: current },
+            _ => EditError::OverLimit,
+        });
     }
     if wanted > size.available {
         let what = format!("{} {}", size.title, size.label);
