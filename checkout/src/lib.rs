@@ -62,6 +62,8 @@ pub struct Shared {
     pub payments: payments::Payments,
     /// Stock levels for the badge endpoint.
     pub levels: stock::LevelCache,
+    /// The limit on starting checkouts.
+    pub checkout_limit: http::limit::Limit,
 }
 
 impl std::ops::Deref for AppState {
@@ -80,6 +82,7 @@ impl AppState {
             keys,
             payments: payments::Payments::from_mode(&config.payments)?,
             levels: stock::LevelCache::new(Duration::from_secs(1)),
+            checkout_limit: http::limit::Limit::new(config.checkouts_per_minute),
             carts: cart::CartWriter::start(db.clone())?,
             shell: views::Shell::load(site_dir),
             config,

@@ -20,38 +20,55 @@ async fn shop_limited_to(engine: Engine, n: u32, trusted: Option<&str>) -> (Test
     (shop, url)
 }
 
-/// Starts a checkout (without a cart: refused with 409 once counted) with these headers.
-async fn checkout(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    http(url, "POST", "/api/checkout", headers, common::ADDRESS).await
+/// A cart with a bottle in it, on a served shop: its cookie.
+async fn cart(url: &str) -> String {
+    let (status, head) = http(url, "POST", "/api/cart/items", &[], r#"{"sku":"LAV-10"}"#).await;
+    assert_eq!(status, 200, "{head}");
+    let line = head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).expect("a cart cookie");
+    line.split_once(':').unwrap().1.trim().split(';').next().unwrap().to_string()
+}
+
+/// Starts a checkout of the cart with these headers (the same details: the same open order).
+async fn checkout(url: &str, cookie: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut all = headers.to_vec();
+    all.push(("Cookie", cookie));
+    http(url, "POST", "/api/checkout", &all, common::ADDRESS).await
 }
 
 on_both_engines!(forged_client_headers_do_not_escape_the_limit, |engine: Engine| async move {
-    let (_shop, url) = shop_limited_to(engine, 20, None).await;
+    let (shop, url) = shop_limited_to(engine, 20, None).await;
+    shop.set_stock("LAV-10", 5).await;
+    let cookie = cart(&url).await;
     let mut answers = Vec::new();
     for i in 0..25 {
         let forged = format!("198.51.100.{i}");
         let (status, head) =
-            checkout(&url, &[("X-Forwarded-For", &forged), ("X-Nf-Client-Connection-Ip", &forged)]).await;
+            checkout(&url, &cookie, &[("X-Forwarded-For", &forged), ("X-Nf-Client-Connection-Ip", &forged)]).await;
         answers.push(status);
         if status == 429 {
             assert!(head.to_ascii_lowercase().contains("retry-after: "), "{head}");
         }
     }
-    assert_eq!(answers.iter().filter(|s| **s == 409).count(), 20, "{answers:?}");
+    assert_eq!(answers.iter().filter(|s| **s == 201).count(), 20, "{answers:?}");
     assert_eq!(answers.iter().filter(|s| **s == 429).count(), 5, "{answers:?}");
+    // A checkout without a cart does nothing, and is not counted.
+    let (status, _) = http(&url, "POST", "/api/checkout", &[], common::ADDRESS).await;
+    assert_eq!(status, 409);
 });
 
 on_both_engines!(behind_a_trusted_proxy_each_client_is_counted_apart, |engine: Engine| async move {
-    let (_shop, url) = shop_limited_to(engine, 2, Some("127.0.0.1/32")).await;
+    let (shop, url) = shop_limited_to(engine, 2, Some("127.0.0.1/32")).await;
+    shop.set_stock("LAV-10", 5).await;
+    let cookie = cart(&url).await;
     // The proxy appends the address it saw; what the client put before it is not believed.
     for (forged, client, expected) in [
-        ("1.1.1.1", "203.0.113.5", 409),
-        ("2.2.2.2", "203.0.113.5", 409),
+        ("1.1.1.1", "203.0.113.5", 201),
+        ("2.2.2.2", "203.0.113.5", 201),
         ("3.3.3.3", "203.0.113.5", 429),
-        ("4.4.4.4", "203.0.113.6", 409),
+        ("4.4.4.4", "203.0.113.6", 201),
     ] {
         let chain = format!("{forged}, {client}");
-        let (status, _) = checkout(&url, &[("X-Forwarded-For", &chain)]).await;
+        let (status, _) = checkout(&url, &cookie, &[("X-Forwarded-For", &chain)]).await;
         assert_eq!(status, expected, "{chain}");
     }
 });
@@ -61,9 +78,11 @@ on_both_engines!(every_instance_counts_against_one_limit, |engine: Engine| async
     let second =
         TestShop::on_with(&first.database_url, tempfile::tempdir().unwrap(), |c| c.checkouts_per_minute = 3).await;
     let other = second.serve().await;
+    first.set_stock("LAV-10", 5).await;
+    let cookie = cart(&url).await;
     let mut answers = Vec::new();
     for i in 0..4 {
-        answers.push(checkout(if i % 2 == 0 { &url } else { &other }, &[]).await.0);
+        answers.push(checkout(if i % 2 == 0 { &url } else { &other }, &cookie, &[]).await.0);
     }
-    assert_eq!(answers, [409, 409, 409, 429], "one limit across both instances");
+    assert_eq!(answers, [201, 201, 201, 429], "one limit across both instances");
 });

@@ -85,10 +85,10 @@ async fn get_shipping(State(state): State<AppState>) -> ApiResult<Json<Shipping>
     Ok(Json(Shipping { methods, countries }))
 }
 
-/// Counts a checkout against its client's limit.
+/// Counts a checkout against its client's limit (only a real attempt counts: one with a cart).
 async fn limit(state: &AppState, headers: &HeaderMap, socket: &ClientAddr) -> ApiResult<()> {
     let client = state.config.trusted_proxies.client(headers, socket.0.map(|s| s.ip()));
-    match limit::hit(&state.db, &limit::bucket("checkout", client), state.config.checkouts_per_minute).await? {
+    match state.checkout_limit.hit(&state.db, &limit::bucket("checkout", client)).await? {
         None => Ok(()),
         Some(wait) => Err(ApiError::RateLimited(wait)),
     }
@@ -113,9 +113,9 @@ async fn post_checkout(
     CartCookie(cart): CartCookie,
     ApiJson(input): ApiJson<CheckoutInput>,
 ) -> ApiResult<Response> {
-    limit(&state, &headers, &connect).await?;
     let id = cart.ok_or_else(|| ApiError::Conflict("your cart is empty".into()))?;
     let valid = super::validate(&input, &state.config.shipping.methods()).map_err(|mut errors| errors.remove(0))?;
+    limit(&state, &headers, &connect).await?;
     let started = super::start(&state, &id, &valid).await?;
     Ok((StatusCode::CREATED, Json(started)).into_response())
 }
@@ -186,7 +186,6 @@ async fn checkout_form(
     CartCookie(cart): CartCookie,
     ApiForm(input): ApiForm<CheckoutInput>,
 ) -> ApiResult<Response> {
-    limit(&state, &headers, &connect).await?;
     let c = cart::load(&state.db, cart.as_deref()).await?;
     let again = |errors: Vec<String>| {
         (StatusCode::UNPROCESSABLE_ENTITY, checkout_view(&state, &c, &input, errors)).into_response()
@@ -197,6 +196,7 @@ async fn checkout_form(
         Err(errors) => return Ok(again(errors.iter().map(shown).collect())),
     };
     let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
+    limit(&state, &headers, &connect).await?;
     match super::start(&state, &id, &valid).await {
         Ok(started) => Ok(Redirect::to(&started.payment_url).into_response()),
         // The form again, saying what changed (a bottle sold out, the cart emptied).

@@ -1,8 +1,11 @@
 //! Limits on what one client may do in a minute (starting checkouts), counted in the database:
 //! every instance counts against the same limit, and no instance keeps a table that grows with
-//! the number of clients.
+//! the number of clients. A client over its limit is remembered here until its window ends
+//! (in a table of bounded size), so its further requests cost no write at all.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Mutex;
 
 use crate::db::Db;
 use crate::ids::now;
@@ -20,6 +23,42 @@ pub fn bucket(what: &str, client: Option<IpAddr>) -> String {
             format!("{what}:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
         None => format!("{what}:unknown"),
+    }
+}
+
+/// Clients remembered as over their limit at most (beyond, the database answers for them).
+const BLOCKED_AT_MOST: usize = 10_000;
+
+/// A limit of so many requests a minute per client.
+#[derive(Debug)]
+pub struct Limit {
+    per_minute: u32,
+    /// Buckets over the limit, and until when (unix seconds).
+    blocked: Mutex<HashMap<String, i64>>,
+}
+
+impl Limit {
+    /// At most `per_minute` a minute per client.
+    pub fn new(per_minute: u32) -> Limit {
+        Limit { per_minute, blocked: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts one request of the client's; `Some(seconds)` to wait when it is over the limit.
+    pub async fn hit(&self, db: &Db, bucket: &str) -> Result<Option<u64>, sqlx::Error> {
+        let t = now();
+        if let Some(until) = self.blocked.lock().ok().and_then(|b| b.get(bucket).copied()).filter(|u| *u > t) {
+            return Ok(Some((until - t) as u64));
+        }
+        let wait = hit(db, bucket, self.per_minute).await?;
+        if let (Some(seconds), Ok(mut blocked)) = (wait, self.blocked.lock()) {
+            if blocked.len() >= BLOCKED_AT_MOST {
+                blocked.retain(|_, until| *until > t);
+            }
+            if blocked.len() < BLOCKED_AT_MOST {
+                blocked.insert(bucket.to_string(), t + seconds as i64);
+            }
+        }
+        Ok(wait)
     }
 }
 

@@ -4,6 +4,8 @@
 
 pub mod http;
 pub mod links;
+mod payment;
+mod steps;
 mod view;
 
 use std::borrow::Cow;
@@ -13,18 +15,18 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
 pub use atelier_domain::OrderStatus;
+pub use payment::{cancel, close, pay, refund, Closing, Payment, Refund, Refunded};
+pub use steps::{advance, Step, StepError};
 pub use view::{date, list, load, load_in, LineView, OrderRow, OrderView};
 
 use crate::checkout::pricing::Totals;
-use crate::config::Secret;
 use crate::db::{Db, WriteTx};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiError;
 use crate::ids::now;
-use crate::{stock, AppState};
 
 /// What an order holds of the stock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StockState {
+pub(crate) enum StockState {
     /// Held for the order while it awaits payment.
     Reserved,
     /// Sold to it.
@@ -34,7 +36,7 @@ enum StockState {
 }
 
 impl StockState {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StockState::Reserved => "reserved",
             StockState::Committed => "committed",
@@ -269,6 +271,7 @@ pub async fn find(
         .await
 }
 
+/// The SKUs and quantities of an order.
 async fn items(tx: &mut WriteTx, order_id: &str) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let rows = sqlx::query("select sku, quantity from order_item where order_id = $1 order by sku")
         .bind(order_id)
@@ -277,6 +280,7 @@ async fn items(tx: &mut WriteTx, order_id: &str) -> Result<Vec<(String, i64)>, s
     Ok(rows.into_iter().map(|r| (r.get("sku"), r.get("quantity"))).collect())
 }
 
+/// An order's status and what it holds of the stock, inside a transaction.
 async fn status_in(tx: &mut WriteTx, order_id: &str) -> Result<(OrderStatus, String), ApiError> {
     let row = sqlx::query("select status, stock_state from customer_order where order_id = $1")
         .bind(order_id)
@@ -286,446 +290,4 @@ async fn status_in(tx: &mut WriteTx, order_id: &str) -> Result<(OrderStatus, Str
     let status = OrderStatus::parse(&status)
         .ok_or_else(|| ApiError::Internal(format!("order {order_id} has an unknown status `{status}`")))?;
     Ok((status, row.get("stock_state")))
-}
-
-/// A payment as the provider reports it.
-#[derive(Debug, Clone, Default)]
-pub struct Payment<'a> {
-    /// What was charged, in minor units (when the provider says).
-    pub amount: Option<i64>,
-    /// In what currency (when the provider says).
-    pub currency: Option<&'a str>,
-    /// The provider's payment intent.
-    pub intent: Option<&'a str>,
-}
-
-/// Marks an order paid: its reservation becomes a sale, its cart is emptied, the shopper's
-/// confirmation is queued (unless a refund of the payment came first: then it is refunded). A payment of the wrong amount cancels the order for staff to refund;
-/// a payment after the reservation lapsed sells only if every bottle is still there. Says
-/// whether the order changed.
-pub async fn pay(state: &AppState, tx: &mut WriteTx, order_id: &str, payment: &Payment<'_>) -> ApiResult<bool> {
-    if settle_early_refund(tx, order_id, payment).await? {
-        return Ok(true);
-    }
-    let t = now();
-    // The session must have charged what the order says, in its currency.
-    let (total, currency): (i64, String) =
-        sqlx::query_as("select total_minor, currency from customer_order where order_id = $1")
-            .bind(order_id)
-            .fetch_one(&mut ***tx)
-            .await?;
-    if payment.amount.is_some_and(|c| c != total)
-        || payment.currency.is_some_and(|c| !c.eq_ignore_ascii_case(&currency))
-    {
-        // Not this order's payment: the order is cancelled (its stock goes back, the expiry
-        // worker stops asking Stripe about a session Stripe has completed) and staff refund it.
-        close(tx, order_id, Closing::Cancelled).await?;
-        let reason =
-            format!("the payment was {:?} {:?}, the order totals {total} {currency}", payment.amount, payment.currency);
-        flag_refund(tx, order_id, &reason).await?;
-        return Ok(false);
-    }
-    let moved = sqlx::query(
-        "update customer_order set status = $1, stock_state = $2, paid_at = $3, updated_at = $3,
-         payment_intent = coalesce($4, payment_intent) where order_id = $5 and status = $6",
-    )
-    .bind(OrderStatus::Paid.as_str())
-    .bind(StockState::Committed.as_str())
-    .bind(t)
-    .bind(payment.intent)
-    .bind(order_id)
-    .bind(OrderStatus::PendingPayment.as_str())
-    .execute(&mut ***tx)
-    .await?;
-    if moved.rows_affected() == 1 {
-        for (sku, q) in items(tx, order_id).await? {
-            stock::commit(tx, &sku, q).await?;
-            stock::alerts::after_stock_change(tx, &sku).await?;
-        }
-    } else {
-        // A payment for an order whose reservation already lapsed: sell only if the stock is
-        // still there, all of it, or leave the order as it is for staff to refund.
-        let (status, stock_state) = status_in(tx, order_id).await?;
-        let lapsed = matches!(status, OrderStatus::Expired | OrderStatus::Cancelled);
-        if !(lapsed && stock_state == StockState::Released.as_str()) {
-            return Ok(false);
-        }
-        let lines = items(tx, order_id).await?;
-        let mut gone = None;
-        for (sku, q) in &lines {
-            if !stock::available_for(tx, sku, *q).await? {
-                gone = Some(sku.clone());
-                break;
-            }
-        }
-        if let Some(sku) = gone {
-            flag_refund(tx, order_id, &format!("it was paid after its reservation lapsed and {sku} is sold out"))
-                .await?;
-            return Ok(true);
-        }
-        for (sku, q) in lines {
-            if !stock::take(tx, &sku, q).await? {
-                return Err(ApiError::Conflict(format!("{sku} sold out while order {order_id} was being paid")));
-            }
-            stock::alerts::after_stock_change(tx, &sku).await?;
-        }
-        sqlx::query(
-            "update customer_order set status = $1, stock_state = $2, paid_at = $3, updated_at = $3,
-             payment_intent = coalesce($4, payment_intent) where order_id = $5",
-        )
-        .bind(OrderStatus::Paid.as_str())
-        .bind(StockState::Committed.as_str())
-        .bind(t)
-        .bind(payment.intent)
-        .bind(order_id)
-        .execute(&mut ***tx)
-        .await?;
-    }
-    let cart: Option<String> = sqlx::query_scalar("select cart_id from customer_order where order_id = $1")
-        .bind(order_id)
-        .fetch_one(&mut ***tx)
-        .await?;
-    if let Some(cart) = cart {
-        crate::cart::remove(tx, &cart).await?;
-    }
-    queue_confirmation(state, tx, order_id).await?;
-    Ok(true)
-}
-
-/// How an unpaid order ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Closing {
-    /// The payment failed, or could not be opened.
-    Cancelled,
-    /// The payment window closed.
-    Expired,
-}
-
-/// Ends an order that awaits payment, giving its stock back; says whether it did.
-pub async fn close(tx: &mut WriteTx, order_id: &str, how: Closing) -> ApiResult<bool> {
-    let to = match how {
-        Closing::Cancelled => OrderStatus::Cancelled,
-        Closing::Expired => OrderStatus::Expired,
-    };
-    let moved = sqlx::query(
-        "update customer_order set status = $1, stock_state = $2, updated_at = $3 where order_id = $4 and status = $5",
-    )
-    .bind(to.as_str())
-    .bind(StockState::Released.as_str())
-    .bind(now())
-    .bind(order_id)
-    .bind(OrderStatus::PendingPayment.as_str())
-    .execute(&mut ***tx)
-    .await?;
-    if moved.rows_affected() == 0 {
-        return Ok(false);
-    }
-    for (sku, q) in items(tx, order_id).await? {
-        stock::release(tx, &sku, q).await?;
-        stock::alerts::after_stock_change(tx, &sku).await?;
-    }
-    Ok(true)
-}
-
-/// Cancels an order awaiting payment (its session could not be opened, or a new checkout of its
-/// cart replaces it), giving its stock back.
-pub async fn cancel(db: &Db, order_id: &str) -> ApiResult<bool> {
-    let mut tx = db.begin_write().await?;
-    let moved = close(&mut tx, order_id, Closing::Cancelled).await?;
-    tx.commit().await?;
-    Ok(moved)
-}
-
-/// What a refund did to its order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refunded {
-    /// The order is refunded now.
-    Applied,
-    /// The payment has not arrived yet: the refund is kept and applied after it.
-    Deferred,
-    /// Nothing to do (partial, already refunded, never paid).
-    Ignored,
-}
-
-/// A full refund reported by the provider's event `event_id`, about `order_id` when the event
-/// names it, and about the payment intent `intent`.
-#[derive(Debug, Clone, Copy)]
-pub struct Refund<'a> {
-    /// The event that reported it.
-    pub event_id: &'a str,
-    /// Our order, when the charge says or the intent is known.
-    pub order_id: Option<&'a str>,
-    /// The provider's payment intent.
-    pub intent: Option<&'a str>,
-    /// Whether all the money went back (a partial refund leaves the order as it is, for staff
-    /// to settle with the shopper).
-    pub full: bool,
-}
-
-/// Marks a paid order refunded. A refund that overtook its payment (the order still awaits
-/// it, or no order is known yet by its payment intent) is kept, and [`pay`] applies it.
-pub async fn refund(tx: &mut WriteTx, refund: &Refund<'_>) -> ApiResult<Refunded> {
-    if !refund.full {
-        return Ok(Refunded::Ignored);
-    }
-    let Some(order_id) = refund.order_id else {
-        if refund.intent.is_none() {
-            return Ok(Refunded::Ignored);
-        }
-        keep_early_refund(tx, refund).await?;
-        return Ok(Refunded::Deferred);
-    };
-    let paid: Vec<&str> = OrderStatus::ALL.iter().filter(|s| s.is_paid()).map(|s| s.as_str()).collect();
-    let moved = sqlx::query(
-        "update customer_order set status = $1, updated_at = $2 where order_id = $3 and status in ($4, $5, $6, $7)",
-    )
-    .bind(OrderStatus::Refunded.as_str())
-    .bind(now())
-    .bind(order_id)
-    .bind(paid[0])
-    .bind(paid[1])
-    .bind(paid[2])
-    .bind(paid[3])
-    .execute(&mut ***tx)
-    .await?;
-    if moved.rows_affected() == 1 {
-        return Ok(Refunded::Applied);
-    }
-    let (status, _) = status_in(tx, order_id).await?;
-    if status == OrderStatus::PendingPayment {
-        keep_early_refund(tx, refund).await?;
-        return Ok(Refunded::Deferred);
-    }
-    Ok(Refunded::Ignored)
-}
-
-async fn keep_early_refund(tx: &mut WriteTx, refund: &Refund<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into early_refund (event_id, order_id, payment_intent, received_at) values ($1, $2, $3, $4)
-         on conflict (event_id) do nothing",
-    )
-    .bind(refund.event_id)
-    .bind(refund.order_id)
-    .bind(refund.intent)
-    .bind(now())
-    .execute(&mut ***tx)
-    .await?;
-    Ok(())
-}
-
-/// Applies a refund that arrived before this payment: the order is refunded rather than paid,
-/// and bottles still held for it go back on sale (nothing was packed). Says whether there was
-/// one.
-async fn settle_early_refund(tx: &mut WriteTx, order_id: &str, payment: &Payment<'_>) -> ApiResult<bool> {
-    let kept: i64 = sqlx::query_scalar(
-        "select count(*) from early_refund where order_id = $1 or (payment_intent = $2 and $2 <> '')",
-    )
-    .bind(order_id)
-    .bind(payment.intent.unwrap_or(""))
-    .fetch_one(&mut ***tx)
-    .await?;
-    if kept == 0 {
-        return Ok(false);
-    }
-    let (status, stock_state) = status_in(tx, order_id).await?;
-    if !matches!(status, OrderStatus::PendingPayment | OrderStatus::Expired | OrderStatus::Cancelled) {
-        return Ok(false);
-    }
-    if stock_state == StockState::Reserved.as_str() {
-        for (sku, q) in items(tx, order_id).await? {
-            stock::release(tx, &sku, q).await?;
-            stock::alerts::after_stock_change(tx, &sku).await?;
-        }
-    }
-    let t = now();
-    sqlx::query(
-        "update customer_order set status = $1, stock_state = $2, paid_at = $3, updated_at = $3,
-         payment_intent = coalesce($4, payment_intent) where order_id = $5",
-    )
-    .bind(OrderStatus::Refunded.as_str())
-    .bind(StockState::Released.as_str())
-    .bind(t)
-    .bind(payment.intent)
-    .bind(order_id)
-    .execute(&mut ***tx)
-    .await?;
-    sqlx::query("delete from early_refund where order_id = $1 or (payment_intent = $2 and $2 <> '')")
-        .bind(order_id)
-        .bind(payment.intent.unwrap_or(""))
-        .execute(&mut ***tx)
-        .await?;
-    tracing::info!(order = %order_id, "a refund that overtook its payment was applied after it");
-    Ok(true)
-}
-
-/// Marks an order whose money must go back, and tells staff (once).
-async fn flag_refund(tx: &mut WriteTx, order_id: &str, reason: &str) -> ApiResult<()> {
-    let number: String = sqlx::query_scalar(
-        "update customer_order set refund_needed = 1, updated_at = $1 where order_id = $2 returning number",
-    )
-    .bind(now())
-    .bind(order_id)
-    .fetch_one(&mut ***tx)
-    .await?;
-    tracing::error!(order = %order_id, %reason, "payment needs a refund");
-    let mail = crate::notify::Mail {
-        subject: format!("Refund needed: order {number}"),
-        text: format!(
-            "Order {number} ({order_id}) was paid, but it cannot be fulfilled: {reason}.\n\nRefund the payment in the Stripe dashboard; nothing of this order will ship.\n"
-        ),
-        html: None,
-    };
-    crate::notify::enqueue(tx, "refund_needed", &format!("refund-needed:{order_id}"), crate::notify::STAFF, &mail)
-        .await?;
-    Ok(())
-}
-
-/// Queues the confirmation of a paid order (once, whatever happens).
-async fn queue_confirmation(state: &AppState, tx: &mut WriteTx, order_id: &str) -> ApiResult<()> {
-    let order = load_in(tx, order_id).await?.ok_or_else(|| ApiError::Internal(format!("order {order_id} vanished")))?;
-    let ctx = serde_json::json!({
-        "order": order,
-        "order_url": format!("{}{}", state.config.public_url, links::path(&state.keys.link, order_id)),
-        "site_title": state.config.site_title,
-        "site_url": state.config.public_url,
-    });
-    let mail = crate::notify::Mail {
-        subject: format!("Your order {} at Atelier Arôme", order.number),
-        text: crate::views::render("email/order_confirmation.txt", &ctx),
-        html: Some(crate::views::render("email/order_confirmation.html", &ctx)),
-    };
-    crate::notify::enqueue(tx, "order_confirmation", &format!("order-confirmation:{order_id}"), &order.email, &mail)
-        .await?;
-    Ok(())
-}
-
-/// A step staff take with a paid order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    /// Packed: paid → fulfilled.
-    Fulfil,
-    /// Handed to the carrier: paid or fulfilled → shipped, with the carrier's reference.
-    Ship {
-        /// Tracking reference, shown to the shopper.
-        tracking: Option<String>,
-    },
-    /// Arrived: shipped → delivered.
-    Deliver,
-}
-
-impl Step {
-    /// The states the step may start from, and where it leads.
-    fn moves(&self) -> (&'static [OrderStatus], OrderStatus) {
-        match self {
-            Step::Fulfil => (&[OrderStatus::Paid], OrderStatus::Fulfilled),
-            Step::Ship { .. } => (&[OrderStatus::Paid, OrderStatus::Fulfilled], OrderStatus::Shipped),
-            Step::Deliver => (&[OrderStatus::Shipped], OrderStatus::Delivered),
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            Step::Fulfil => "fulfil",
-            Step::Ship { .. } => "ship",
-            Step::Deliver => "deliver",
-        }
-    }
-}
-
-/// Why a step could not be taken.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    /// No order has that number or id.
-    #[error("no order {0}")]
-    NotFound(String),
-    /// The order is not in a state the step starts from.
-    #[error("order {number} is {status}; {step} needs it to be {from}")]
-    WrongState {
-        /// Order number.
-        number: String,
-        /// Its state now.
-        status: String,
-        /// The step.
-        step: &'static str,
-        /// What the step starts from.
-        from: String,
-    },
-    /// The database failed.
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    /// The shopper's e-mail could not be queued.
-    #[error("{0}")]
-    Mail(#[from] ApiError),
-}
-
-/// Moves an order one step along (one conditional update, so two staff members racing take
-/// the step once); the shopper is e-mailed when the parcel ships.
-pub async fn advance(
-    db: &Db,
-    key: &Secret,
-    public_url: &str,
-    number_or_id: &str,
-    step: &Step,
-) -> Result<OrderView, StepError> {
-    let found: Option<(String, String, String)> =
-        sqlx::query_as("select order_id, number, status from customer_order where number = $1 or order_id = $1")
-            .bind(number_or_id.trim())
-            .fetch_optional(&db.pool)
-            .await?;
-    let (order_id, number, status) = found.ok_or_else(|| StepError::NotFound(number_or_id.to_string()))?;
-    let (from, to) = step.moves();
-    let wrong = |status: String| StepError::WrongState {
-        number: number.clone(),
-        status,
-        step: step.name(),
-        from: from.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or "),
-    };
-    let Some(current) = OrderStatus::parse(&status).filter(|s| from.contains(s)) else {
-        return Err(wrong(status));
-    };
-    let t = now();
-    let mut tx = db.begin_write().await?;
-    let moved = sqlx::query(
-        "update customer_order set status = $1, updated_at = $2,
-           tracking = coalesce($3, tracking),
-           shipped_at = case when $1 = $6 then $2 else shipped_at end,
-           delivered_at = case when $1 = $7 then $2 else delivered_at end
-         where order_id = $4 and status = $5",
-    )
-    .bind(to.as_str())
-    .bind(t)
-    .bind(match step {
-        Step::Ship { tracking } => tracking.as_deref().map(str::trim).filter(|s| !s.is_empty()),
-        _ => None,
-    })
-    .bind(&order_id)
-    .bind(current.as_str())
-    .bind(OrderStatus::Shipped.as_str())
-    .bind(OrderStatus::Delivered.as_str())
-    .execute(&mut **tx)
-    .await?;
-    if moved.rows_affected() == 0 {
-        let (now, _) = status_in(&mut tx, &order_id).await?;
-        return Err(wrong(now.to_string()));
-    }
-    let order = load_in(&mut tx, &order_id).await?.ok_or_else(|| StepError::NotFound(order_id.clone()))?;
-    if to == OrderStatus::Shipped {
-        let link = format!("{public_url}{}", links::path(key, &order_id));
-        let tracking = order
-            .tracking
-            .as_deref()
-            .map(|t| format!("The carrier's tracking reference is {t}.\n\n"))
-            .unwrap_or_default();
-        let mail = crate::notify::Mail {
-            subject: format!("Your order {number} is on its way"),
-            text: format!(
-                "Good day,\n\nYour parcel from Atelier Arôme has left the atelier and is travelling to you.\n\n{tracking}You can follow your order here:\n{link}\n\nPlease keep the bottles upright once they arrive.\n\nWith our regards,\nThe atelier\n"
-            ),
-            html: None,
-        };
-        crate::notify::enqueue(&mut tx, "order_shipped", &format!("order-shipped:{order_id}"), &order.email, &mail)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(order)
 }
