@@ -508,3 +508,27 @@ on_both_engines!(what_holds_personal_data_is_never_stored_by_a_cache, |engine: E
     let stock = shop.get("/api/stock", None).await;
     assert_eq!(stock.headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("public, max-age=10"));
 });
+
+on_both_engines!(checkouts_of_one_cart_racing_with_different_details_hold_it_once, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    let cookie = shop.cart_with("LAV-10", 3).await;
+    let express = ADDRESS.replace("standard", "express");
+    let (a, b) = tokio::join!(
+        shop.json_at_once(8, "POST", "/api/checkout", ADDRESS, &cookie),
+        shop.json_at_once(8, "POST", "/api/checkout", &express, &cookie)
+    );
+    for r in a.iter().chain(&b) {
+        assert!(matches!(r.status.as_u16(), 201 | 409), "{}", r.body);
+    }
+    assert_eq!(
+        shop.count("select count(*) from customer_order where status = 'pending_payment'").await,
+        1,
+        "one open order"
+    );
+    assert_eq!(shop.available("LAV-10").await, 7, "its bottles held once, the replaced orders' given back");
+    // Every order a shopper was sent to pay is either the open one or was closed before its
+    // page was handed out: none of them can take money for bottles it no longer holds.
+    let held: i64 = shop.count("select cast(coalesce(sum(quantity), 0) as bigint) from order_item join customer_order using (order_id) where status = 'pending_payment'").await;
+    assert_eq!(held, 3);
+});

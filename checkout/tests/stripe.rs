@@ -268,3 +268,32 @@ on_both_engines!(a_catalog_in_pounds_is_charged_in_pounds, |engine: Engine| asyn
     let view = shop.get(&started["order_url"].as_str().unwrap().replace("/orders/", "/api/orders/"), None).await.json();
     assert_eq!((view["currency"].as_str(), view["total"].as_str()), (Some("GBP"), Some("£30.90")));
 });
+
+on_both_engines!(a_checkout_does_not_replace_one_whose_session_is_being_opened, |engine: Engine| async move {
+    let stripe = StripeStandIn::start(WEBHOOK_SECRET).await;
+    let (shop, url) = stripe_shop(engine, &stripe.url).await;
+    stripe.deliver_to(&format!("{url}/api/webhooks/stripe"));
+    shop.set_stock("LAV-10", 3).await;
+    let cookie = shop.cart_with("LAV-10", 2).await;
+    stripe.delay_sessions(std::time::Duration::from_millis(400));
+    // The shopper submits, then (impatient) changes the shipping and submits again while
+    // Stripe is still opening the first session.
+    let express = common::ADDRESS.replace("standard", "express");
+    let (first, second) = tokio::join!(shop.checkout(&cookie), async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        shop.json("POST", "/api/checkout", &express, Some(&cookie)).await
+    });
+    assert_eq!(
+        (first.status, second.status),
+        (StatusCode::CREATED, StatusCode::CREATED),
+        "{} {}",
+        first.body,
+        second.body
+    );
+    // Only the open order's session can still take money; the first was closed at Stripe.
+    let open = stripe.open_sessions();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(second.json()["payment_url"].as_str().unwrap().ends_with(&open[0]));
+    assert_eq!(shop.status(first.json()["order_id"].as_str().unwrap()).await, "cancelled");
+    assert_eq!(shop.available("LAV-10").await, 1, "two bottles held, once");
+});

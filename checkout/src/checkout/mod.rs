@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{new_id, now};
 use crate::orders::{self, links, NewOrder, OpenOrder};
 use crate::payments::stripe::SessionStatus;
-use crate::payments::{Payments, SessionLine, SessionRequest};
+use crate::payments::{Payments, Session, SessionLine, SessionRequest};
 use crate::{stock, AppState};
 
 /// The order a checkout opened.
@@ -37,38 +37,49 @@ pub struct Started {
 /// How long a checkout waits for another request's payment session on the same cart.
 const WAIT_FOR_SESSION: Duration = Duration::from_secs(15);
 
+/// An open order without its payment session yet is being opened by another request while it
+/// is younger than this (the provider's timeout and retries); older, it was abandoned (the
+/// process stopped in between) and a new checkout may replace it.
+const OPENING_AT_MOST: i64 = 120;
+
 /// Opens an order for the cart: prices from the catalog, stock reserved, payment session made.
 /// A cart has one open order at most: the same checkout again (same lines, prices, address and
 /// shipping) finds it, a changed one replaces it (its stock given back first), so however often
 /// a cart is checked out, and however many requests race, its bottles are held once.
 pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<Started> {
-    let cart = crate::cart::load(&state.db, Some(cart_id)).await?;
-    if cart.items.is_empty() {
-        return Err(ApiError::Conflict("your cart is empty".into()));
-    }
-    let totals = pricing::totals(cart.subtotal.amount, &valid.method, valid.vat);
-    let key = checkout_key(&cart, valid);
     let deadline = Instant::now() + WAIT_FOR_SESSION;
     loop {
+        if Instant::now() > deadline {
+            return Err(ApiError::Conflict("this cart's checkout is still being opened; try again".into()));
+        }
+        // Read afresh each turn: an order replaced meanwhile may have been paid, emptying it.
+        let cart = crate::cart::load(&state.db, Some(cart_id)).await?;
+        if cart.items.is_empty() {
+            return Err(ApiError::Conflict("your cart is empty".into()));
+        }
+        let key = checkout_key(&cart, valid);
         if let Some(open) = orders::open_for_cart(&state.db, cart_id).await? {
-            // The same checkout, with time left to pay: its page, once its session is open (a
-            // request racing this one may be opening it now).
+            // Another request is opening this order's payment session: its answer, whatever
+            // this one asks, is awaited (replacing it now would leave that request's shopper a
+            // live payment page for a cancelled order).
+            if open.payment_url.is_none() && open.created_at > now() - OPENING_AT_MOST {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            // The same checkout, with time left to pay: its page.
             if open.checkout_key.as_deref() == Some(key.as_str()) && open.expires_at > now() + 60 {
                 if let Some(payment_url) = open.payment_url {
                     let order_url = links::path(&state.keys.link, &open.order_id);
                     let OpenOrder { order_id, number, total, .. } = open;
                     return Ok(Started { order_id, number, payment_url, order_url, total });
                 }
-                if Instant::now() > deadline {
-                    return Err(ApiError::Conflict("this cart's checkout is still being opened; try again".into()));
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
             }
             replace(state, &open).await?;
+            continue;
         }
+        let totals = pricing::totals(cart.subtotal.amount, &valid.method, valid.vat);
         match open_order(state, cart_id, valid, &cart, &totals, &key).await {
-            Err(ApiError::Database(e)) if orders::is_taken(&e) && Instant::now() < deadline => continue,
+            Err(ApiError::Database(e)) if orders::is_taken(&e) => continue,
             done => return done,
         }
     }
@@ -93,8 +104,9 @@ fn checkout_key(cart: &Cart, valid: &Valid) -> String {
     crate::ids::hex(&h.finalize()[..16])
 }
 
-/// Ends an open order that a changed checkout replaces, giving its stock back. With Stripe the
-/// session is closed first: one Stripe still takes money on must not lose its bottles.
+/// Ends an open order that a changed checkout replaces, giving its stock back (unless it was
+/// settled meanwhile: the caller looks again). With Stripe the session is closed first: one
+/// Stripe still takes money on must not lose its bottles.
 async fn replace(state: &AppState, open: &OpenOrder) -> ApiResult<()> {
     if let (Payments::Stripe(gateway), Some(session)) = (&state.payments, &open.session) {
         match gateway.expire(session).await {
@@ -197,16 +209,35 @@ async fn open_order(
         cancel_url: format!("{}{order_url}", state.config.public_url),
         expires_at,
     };
+    // On a task of its own: a shopper who goes away meanwhile (the request dropped) must not
+    // leave an order holding stock without a session, which would block the cart.
+    let opening = tokio::spawn(open_session(state.clone(), request));
+    let session = opening.await.map_err(|e| ApiError::Internal(format!("opening the payment session: {e}")))??;
+    Ok(Started { payment_url: session.url, order_url, order_id, number, total: totals.total })
+}
+
+/// Opens the payment session of an order whose stock is held, and records it; on failure the
+/// order is cancelled and its stock given back.
+async fn open_session(state: AppState, request: SessionRequest) -> ApiResult<Session> {
+    let order_id = &request.order_id;
     let session = match state.payments.open(&request).await {
         Ok(s) => s,
         Err(e) => {
-            if let Err(undo) = orders::cancel(&state.db, &order_id).await {
+            if let Err(undo) = orders::cancel(&state.db, order_id).await {
                 // The expiry worker releases it in the end.
                 tracing::error!(order = %order_id, error = %undo, "could not cancel an order whose payment failed to open");
             }
             return Err(e);
         }
     };
-    orders::attach_session(&state.db, &order_id, &session.id, &session.url).await?;
-    Ok(Started { payment_url: session.url, order_url, order_id, number, total: totals.total })
+    if !orders::attach_session(&state.db, order_id, &session.id, &session.url).await? {
+        // Closed meanwhile (expired): its new session must not take money for it.
+        if let Payments::Stripe(gateway) = &state.payments {
+            if let Err(e) = gateway.expire(&session.id).await {
+                tracing::warn!(order = %order_id, error = %e, "could not close the session of an order closed meanwhile");
+            }
+        }
+        return Err(ApiError::Conflict("this checkout was closed meanwhile; please check out again".into()));
+    }
+    Ok(session)
 }

@@ -121,12 +121,14 @@ pub struct OpenOrder {
     pub total: i64,
     /// When its reservation ends.
     pub expires_at: i64,
+    /// When it was opened.
+    pub created_at: i64,
 }
 
 /// The order awaiting payment for a cart, if there is one.
 pub async fn open_for_cart(db: &Db, cart_id: &str) -> Result<Option<OpenOrder>, sqlx::Error> {
     let row = sqlx::query(
-        "select order_id, number, checkout_key, payment_session, payment_url, total_minor, expires_at
+        "select order_id, number, checkout_key, payment_session, payment_url, total_minor, expires_at, created_at
          from customer_order where cart_id = $1 and status = $2",
     )
     .bind(cart_id)
@@ -141,6 +143,7 @@ pub async fn open_for_cart(db: &Db, cart_id: &str) -> Result<Option<OpenOrder>, 
         payment_url: r.get("payment_url"),
         total: r.get("total_minor"),
         expires_at: r.get("expires_at"),
+        created_at: r.get("created_at"),
     }))
 }
 
@@ -201,17 +204,22 @@ pub async fn add_line(tx: &mut WriteTx, order_id: &str, line: &crate::cart::Line
     Ok(())
 }
 
-/// Records where the shopper pays for an order.
-pub async fn attach_session(db: &Db, order_id: &str, session: &str, url: &str) -> Result<(), sqlx::Error> {
+/// Records where the shopper pays for an order still awaiting payment; false when it no
+/// longer does (closed meanwhile).
+pub async fn attach_session(db: &Db, order_id: &str, session: &str, url: &str) -> Result<bool, sqlx::Error> {
     // Through a write transaction: on SQLite that takes the writer lock like every other write.
     let mut tx = db.begin_write().await?;
-    sqlx::query("update customer_order set payment_session = $1, payment_url = $2 where order_id = $3")
-        .bind(session)
-        .bind(url)
-        .bind(order_id)
-        .execute(&mut **tx)
-        .await?;
-    tx.commit().await
+    let done = sqlx::query(
+        "update customer_order set payment_session = $1, payment_url = $2 where order_id = $3 and status = $4",
+    )
+    .bind(session)
+    .bind(url)
+    .bind(order_id)
+    .bind(OrderStatus::PendingPayment.as_str())
+    .execute(&mut **tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The order a payment session belongs to, and its status.

@@ -51,6 +51,8 @@ struct Inner {
     intent_metadata: BTreeMap<String, Value>,
     /// Where the hosted pages are served.
     origin: String,
+    /// How long creating a session takes (Stripe is not instant).
+    session_delay: std::time::Duration,
 }
 
 /// The running stand-in.
@@ -97,6 +99,17 @@ impl StripeStandIn {
     /// Every request received so far.
     pub fn received(&self) -> Vec<Received> {
         self.inner.lock().unwrap().received.clone()
+    }
+
+    /// Creating a session takes this long from now on.
+    pub fn delay_sessions(&self, delay: std::time::Duration) {
+        self.inner.lock().unwrap().session_delay = delay;
+    }
+
+    /// The ids of the sessions still open (a shopper could pay on their page).
+    pub fn open_sessions(&self) -> Vec<String> {
+        let inner = self.inner.lock().unwrap();
+        inner.sessions.iter().filter(|(_, s)| s["status"] == "open").map(|(id, _)| id.clone()).collect()
     }
 
     /// A session as the stand-in holds it.
@@ -269,6 +282,8 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
     if !authorised(&headers) {
         return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided", None);
     }
+    let delay = inner.lock().unwrap().session_delay;
+    tokio::time::sleep(delay).await;
     let form = form_pairs(&body);
     let field = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let mut inner = inner.lock().unwrap();
