@@ -208,6 +208,11 @@ impl Workers {
                 if let Err(e) = payments::expire_due(&expiry_state).await {
                     tracing::warn!(error = %e, "expiring unpaid checkouts failed; will retry");
                 }
+                match orders::settle_kept_refunds(&expiry_state.db).await {
+                    Ok(n) if n > 0 => tracing::info!(refunds = n, "kept refunds applied to their orders"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "applying kept refunds failed; will retry"),
+                }
                 if let Err(e) = http::limit::prune(&expiry_state.db).await {
                     tracing::warn!(error = %e, "deleting ended rate-limit windows failed; will retry");
                 }

@@ -231,3 +231,92 @@ on_both_engines!(accepts_an_event_signed_by_the_official_stripe_sdk, |engine: En
     assert_eq!(r.json()["result"], "applied");
     assert_eq!(shop.status(&order).await, "paid");
 });
+
+// The payment and its refund delivered at the same moment (Stripe retrying both after an
+// outage), for many orders: every order ends refunded, whichever is applied first.
+on_both_engines!(a_payment_and_its_refund_arriving_together_end_refunded, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 60).await;
+    let mut orders = Vec::new();
+    for _ in 0..12 {
+        let cookie = shop.cart_with("LAV-10", 2).await;
+        let started = shop.checkout(&cookie).await.json();
+        let session = started["payment_url"].as_str().unwrap().trim_start_matches("/pay/").to_string();
+        orders.push((started["order_id"].as_str().unwrap().to_string(), session));
+    }
+    let deliveries = orders.iter().enumerate().flat_map(|(i, (order, session))| {
+        let intent = format!("pi_together_{i}");
+        let paid = stripe_objects::event(
+            &format!("evt_p_{i}"),
+            "checkout.session.completed",
+            stripe_objects::session(session, order, true, Some(&intent)),
+        );
+        let meta = serde_json::json!({ "order_id": order });
+        let charge = stripe_objects::charge(&format!("ch_{i}"), Some(&intent), 5180, "eur", meta, true);
+        let refund = stripe_objects::event(&format!("evt_r_{i}"), "charge.refunded", charge);
+        [paid.to_string(), refund.to_string()]
+    });
+    let tasks: Vec<_> = deliveries
+        .map(|body| {
+            let state = shop.state.clone();
+            tokio::spawn(async move {
+                let req = Request::post("/api/webhooks/stripe")
+                    .header("content-type", "application/json")
+                    .header("stripe-signature", signature_header(SECRET, now(), body.as_bytes()))
+                    .body(Body::from(body))
+                    .unwrap();
+                common::call(&state, req).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    for (order, _) in &orders {
+        assert_eq!(shop.status(order).await, "refunded", "{order}");
+    }
+    assert_eq!(shop.count("select count(*) from early_refund").await, 0, "nothing left kept");
+    assert_eq!(
+        shop.available("LAV-10").await
+            + 2 * shop.count("select count(*) from customer_order where stock_state = 'committed'").await,
+        60
+    );
+});
+
+// Staff refund an order they were told to (paid after its stock had gone): Stripe's event marks
+// it refunded, and the flag is cleared.
+on_both_engines!(a_refund_staff_were_asked_for_closes_the_matter, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let (order, session) = open_order(&shop).await;
+    signed(&shop, &event("evt_x", "checkout.session.expired", &order, &session, false)).await;
+    shop.set_stock("LAV-10", 1).await;
+    signed(&shop, &event("evt_p", "checkout.session.completed", &order, &session, true)).await;
+    assert_eq!(shop.count("select refund_needed from customer_order").await, 1);
+    let r = signed(&shop, &event("evt_r", "charge.refunded", &order, &session, true)).await;
+    assert_eq!(r.json()["result"], "applied", "{}", r.body);
+    assert_eq!(shop.status(&order).await, "refunded");
+    assert_eq!(shop.count("select refund_needed from customer_order").await, 0);
+});
+
+// A refund kept by its payment intent alone, whose payment was being applied at that moment,
+// is applied by the workers once the intent names the paid order.
+on_both_engines!(a_refund_kept_by_its_intent_is_settled_by_the_workers, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let (order, session) = open_order(&shop).await;
+    let paid = stripe_objects::event(
+        "evt_p",
+        "checkout.session.completed",
+        stripe_objects::session(&session, &order, true, Some("pi_raced")),
+    );
+    assert_eq!(signed(&shop, &paid.to_string()).await.json()["result"], "applied");
+    // As the refund's transaction left it when it committed alongside the payment's.
+    sqlx::query("insert into early_refund (event_id, order_id, payment_intent, received_at) values ('evt_r', null, 'pi_raced', $1)")
+        .bind(now())
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(atelier_checkout::orders::settle_kept_refunds(&shop.state.db).await.unwrap(), 1);
+    assert_eq!(shop.status(&order).await, "refunded");
+    assert_eq!(shop.count("select count(*) from early_refund").await, 0);
+});

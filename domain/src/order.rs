@@ -38,6 +38,11 @@ impl OrderStatus {
         OrderStatus::Refunded,
     ];
 
+    /// The states in which the money was taken (and not given back): the order is being, or
+    /// has been, delivered.
+    pub const PAID: [OrderStatus; 4] =
+        [OrderStatus::Paid, OrderStatus::Fulfilled, OrderStatus::Shipped, OrderStatus::Delivered];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -74,7 +79,7 @@ impl OrderStatus {
     /// Whether the money was taken (and not given back): the order is being, or has been,
     /// delivered.
     pub fn is_paid(self) -> bool {
-        matches!(self, OrderStatus::Paid | OrderStatus::Fulfilled | OrderStatus::Shipped | OrderStatus::Delivered)
+        OrderStatus::PAID.contains(&self)
     }
 }
 

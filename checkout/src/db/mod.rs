@@ -109,6 +109,17 @@ pub struct WriteTx {
 }
 
 impl WriteTx {
+    /// What ends a `select` that reads rows this transaction will change, so that no other
+    /// transaction changes them in between: `for update` on PostgreSQL; nothing on SQLite,
+    /// where the writer lock this transaction holds already keeps every other writer out.
+    pub fn lock_rows(&self) -> &'static str {
+        if self._writer.is_some() {
+            ""
+        } else {
+            " for update"
+        }
+    }
+
     /// Commits.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await

@@ -15,7 +15,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
 pub use atelier_domain::OrderStatus;
-pub use payment::{cancel, close, pay, refund, Closing, Payment, Refund, Refunded};
+pub use payment::{cancel, close, pay, refund, settle_kept_refunds, Closing, Payment, Refund, Refunded};
 pub use steps::{advance, Step, StepError};
 pub use view::{date, list, load, load_in, LineView, OrderRow, OrderView};
 
@@ -288,14 +288,22 @@ async fn items(tx: &mut WriteTx, order_id: &str) -> Result<Vec<(String, i64)>, s
     Ok(rows.into_iter().map(|r| (r.get("sku"), r.get("quantity"))).collect())
 }
 
-/// An order's status and what it holds of the stock, inside a transaction.
-async fn status_in(tx: &mut WriteTx, order_id: &str) -> Result<(OrderStatus, String), ApiError> {
-    let row = sqlx::query("select status, stock_state from customer_order where order_id = $1")
-        .bind(order_id)
-        .fetch_one(&mut ***tx)
-        .await?;
+/// An order as a transition reads it, the order's row locked until the transaction ends (on
+/// PostgreSQL; SQLite's writer lock does that): two events about one order are decided one
+/// after the other, each seeing what the other did.
+struct Locked {
+    status: OrderStatus,
+    stock_state: String,
+    refund_needed: bool,
+}
+
+/// Reads an order for a transition, locking its row.
+async fn lock(tx: &mut WriteTx, order_id: &str) -> Result<Locked, ApiError> {
+    let sql =
+        format!("select status, stock_state, refund_needed from customer_order where order_id = $1{}", tx.lock_rows());
+    let row = sqlx::query(&sql).bind(order_id).fetch_one(&mut ***tx).await?;
     let status: String = row.get("status");
     let status = OrderStatus::parse(&status)
         .ok_or_else(|| ApiError::Internal(format!("order {order_id} has an unknown status `{status}`")))?;
-    Ok((status, row.get("stock_state")))
+    Ok(Locked { status, stock_state: row.get("stock_state"), refund_needed: row.get::<i64, _>("refund_needed") == 1 })
 }

@@ -1,8 +1,11 @@
-//! An order's money: paid, closed unpaid, refunded (and a refund that overtook its payment),
-//! each a conditional change from the state it starts from, as the payment provider's events
-//! report them.
+//! An order's money: paid, closed unpaid, refunded (and a refund that overtook its payment), as
+//! the payment provider's events report them. Each transition locks the order's row first and
+//! decides from what it reads, so events about one order, on any instance, apply one after the
+//! other.
 
-use super::{items, links, load_in, status_in, OrderStatus, StockState};
+use sqlx::Row;
+
+use super::{items, links, load_in, lock, OrderStatus, StockState};
 use crate::db::{Db, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::now;
@@ -24,10 +27,15 @@ pub struct Payment<'a> {
 /// payment of the wrong amount cancels the order for staff to refund; a payment after the
 /// reservation lapsed sells only if every bottle is still there. Says whether the order changed.
 pub async fn pay(state: &AppState, tx: &mut WriteTx, order_id: &str, payment: &Payment<'_>) -> ApiResult<bool> {
-    if settle_early_refund(tx, order_id, payment).await? {
+    let order = lock(tx, order_id).await?;
+    if settle_early_refund(tx, order_id, &order, payment).await? {
         return Ok(true);
     }
-    let t = now();
+    let lapsed = matches!(order.status, OrderStatus::Expired | OrderStatus::Cancelled)
+        && order.stock_state == StockState::Released.as_str();
+    if order.status != OrderStatus::PendingPayment && !lapsed {
+        return Ok(false);
+    }
     // The session must have charged what the order says, in its currency.
     let (total, currency): (i64, String) =
         sqlx::query_as("select total_minor, currency from customer_order where order_id = $1")
@@ -45,7 +53,31 @@ pub async fn pay(state: &AppState, tx: &mut WriteTx, order_id: &str, payment: &P
         flag_refund(tx, order_id, &reason).await?;
         return Ok(false);
     }
-    let moved = sqlx::query(
+    if lapsed {
+        // Paid after its reservation lapsed: sold only if every bottle is still there, or left
+        // as it is for staff to refund.
+        let lines = items(tx, order_id).await?;
+        for (sku, q) in &lines {
+            if !stock::available_for(tx, sku, *q).await? {
+                flag_refund(tx, order_id, &format!("it was paid after its reservation lapsed and {sku} is sold out"))
+                    .await?;
+                return Ok(true);
+            }
+        }
+        for (sku, q) in lines {
+            if !stock::take(tx, &sku, q).await? {
+                return Err(ApiError::Conflict(format!("{sku} sold out while order {order_id} was being paid")));
+            }
+            stock::alerts::after_stock_change(tx, &sku).await?;
+        }
+    } else {
+        for (sku, q) in items(tx, order_id).await? {
+            stock::commit(tx, &sku, q).await?;
+            stock::alerts::after_stock_change(tx, &sku).await?;
+        }
+    }
+    let t = now();
+    sqlx::query(
         "update customer_order set status = $1, stock_state = $2, paid_at = $3, updated_at = $3,
          payment_intent = coalesce($4, payment_intent) where order_id = $5 and status = $6",
     )
@@ -54,53 +86,9 @@ pub async fn pay(state: &AppState, tx: &mut WriteTx, order_id: &str, payment: &P
     .bind(t)
     .bind(payment.intent)
     .bind(order_id)
-    .bind(OrderStatus::PendingPayment.as_str())
+    .bind(order.status.as_str())
     .execute(&mut ***tx)
     .await?;
-    if moved.rows_affected() == 1 {
-        for (sku, q) in items(tx, order_id).await? {
-            stock::commit(tx, &sku, q).await?;
-            stock::alerts::after_stock_change(tx, &sku).await?;
-        }
-    } else {
-        // A payment for an order whose reservation already lapsed: sell only if the stock is
-        // still there, all of it, or leave the order as it is for staff to refund.
-        let (status, stock_state) = status_in(tx, order_id).await?;
-        let lapsed = matches!(status, OrderStatus::Expired | OrderStatus::Cancelled);
-        if !(lapsed && stock_state == StockState::Released.as_str()) {
-            return Ok(false);
-        }
-        let lines = items(tx, order_id).await?;
-        let mut gone = None;
-        for (sku, q) in &lines {
-            if !stock::available_for(tx, sku, *q).await? {
-                gone = Some(sku.clone());
-                break;
-            }
-        }
-        if let Some(sku) = gone {
-            flag_refund(tx, order_id, &format!("it was paid after its reservation lapsed and {sku} is sold out"))
-                .await?;
-            return Ok(true);
-        }
-        for (sku, q) in lines {
-            if !stock::take(tx, &sku, q).await? {
-                return Err(ApiError::Conflict(format!("{sku} sold out while order {order_id} was being paid")));
-            }
-            stock::alerts::after_stock_change(tx, &sku).await?;
-        }
-        sqlx::query(
-            "update customer_order set status = $1, stock_state = $2, paid_at = $3, updated_at = $3,
-             payment_intent = coalesce($4, payment_intent) where order_id = $5",
-        )
-        .bind(OrderStatus::Paid.as_str())
-        .bind(StockState::Committed.as_str())
-        .bind(t)
-        .bind(payment.intent)
-        .bind(order_id)
-        .execute(&mut ***tx)
-        .await?;
-    }
     let cart: Option<String> = sqlx::query_scalar("select cart_id from customer_order where order_id = $1")
         .bind(order_id)
         .fetch_one(&mut ***tx)
@@ -163,7 +151,7 @@ pub enum Refunded {
     Applied,
     /// The payment has not arrived yet: the refund is kept and applied after it.
     Deferred,
-    /// Nothing to do (partial, already refunded, never paid).
+    /// Nothing to do (partial, already refunded).
     Ignored,
 }
 
@@ -182,8 +170,10 @@ pub struct Refund<'a> {
     pub full: bool,
 }
 
-/// Marks a paid order refunded. A refund that overtook its payment (the order still awaits
-/// it, or no order is known yet by its payment intent) is kept, and [`pay`] applies it.
+/// Marks an order refunded. A paid order is refunded; so is one staff were told to refund (paid
+/// after its stock had gone). A refund that overtook its payment (the order awaits it, lapsed
+/// before it, or is not known yet by its payment intent) is kept: [`pay`] applies it when the
+/// payment arrives, and [`settle_kept_refunds`] once the intent's order is known.
 pub async fn refund(tx: &mut WriteTx, refund: &Refund<'_>) -> ApiResult<Refunded> {
     if !refund.full {
         return Ok(Refunded::Ignored);
@@ -195,28 +185,24 @@ pub async fn refund(tx: &mut WriteTx, refund: &Refund<'_>) -> ApiResult<Refunded
         keep_early_refund(tx, refund).await?;
         return Ok(Refunded::Deferred);
     };
-    let paid: Vec<&str> = OrderStatus::ALL.iter().filter(|s| s.is_paid()).map(|s| s.as_str()).collect();
-    let moved = sqlx::query(
-        "update customer_order set status = $1, updated_at = $2 where order_id = $3 and status in ($4, $5, $6, $7)",
-    )
-    .bind(OrderStatus::Refunded.as_str())
-    .bind(now())
-    .bind(order_id)
-    .bind(paid[0])
-    .bind(paid[1])
-    .bind(paid[2])
-    .bind(paid[3])
-    .execute(&mut ***tx)
-    .await?;
-    if moved.rows_affected() == 1 {
+    let order = lock(tx, order_id).await?;
+    let flagged = matches!(order.status, OrderStatus::Expired | OrderStatus::Cancelled) && order.refund_needed;
+    if order.status.is_paid() || flagged {
+        sqlx::query("update customer_order set status = $1, refund_needed = 0, updated_at = $2 where order_id = $3")
+            .bind(OrderStatus::Refunded.as_str())
+            .bind(now())
+            .bind(order_id)
+            .execute(&mut ***tx)
+            .await?;
         return Ok(Refunded::Applied);
     }
-    let (status, _) = status_in(tx, order_id).await?;
-    if status == OrderStatus::PendingPayment {
-        keep_early_refund(tx, refund).await?;
-        return Ok(Refunded::Deferred);
+    match order.status {
+        OrderStatus::PendingPayment | OrderStatus::Expired | OrderStatus::Cancelled => {
+            keep_early_refund(tx, refund).await?;
+            Ok(Refunded::Deferred)
+        }
+        _ => Ok(Refunded::Ignored),
     }
-    Ok(Refunded::Ignored)
 }
 
 async fn keep_early_refund(tx: &mut WriteTx, refund: &Refund<'_>) -> Result<(), sqlx::Error> {
@@ -236,7 +222,15 @@ async fn keep_early_refund(tx: &mut WriteTx, refund: &Refund<'_>) -> Result<(), 
 /// Applies a refund that arrived before this payment: the order is refunded rather than paid,
 /// and bottles still held for it go back on sale (nothing was packed). Says whether there was
 /// one.
-async fn settle_early_refund(tx: &mut WriteTx, order_id: &str, payment: &Payment<'_>) -> ApiResult<bool> {
+async fn settle_early_refund(
+    tx: &mut WriteTx,
+    order_id: &str,
+    order: &super::Locked,
+    payment: &Payment<'_>,
+) -> ApiResult<bool> {
+    if !matches!(order.status, OrderStatus::PendingPayment | OrderStatus::Expired | OrderStatus::Cancelled) {
+        return Ok(false);
+    }
     let kept: i64 = sqlx::query_scalar(
         "select count(*) from early_refund where order_id = $1 or (payment_intent = $2 and $2 <> '')",
     )
@@ -247,11 +241,7 @@ async fn settle_early_refund(tx: &mut WriteTx, order_id: &str, payment: &Payment
     if kept == 0 {
         return Ok(false);
     }
-    let (status, stock_state) = status_in(tx, order_id).await?;
-    if !matches!(status, OrderStatus::PendingPayment | OrderStatus::Expired | OrderStatus::Cancelled) {
-        return Ok(false);
-    }
-    if stock_state == StockState::Reserved.as_str() {
+    if order.stock_state == StockState::Reserved.as_str() {
         for (sku, q) in items(tx, order_id).await? {
             stock::release(tx, &sku, q).await?;
             stock::alerts::after_stock_change(tx, &sku).await?;
@@ -276,6 +266,46 @@ async fn settle_early_refund(tx: &mut WriteTx, order_id: &str, payment: &Payment
         .await?;
     tracing::info!(order = %order_id, "a refund that overtook its payment was applied after it");
     Ok(true)
+}
+
+/// Kept refunds are held this long at most (Stripe gives up redelivering after three days).
+const KEEP_REFUNDS_SECONDS: i64 = 7 * 24 * 3600;
+
+/// Applies kept refunds whose payment intent now names a paid order (the payment's event was
+/// being applied while the refund's was kept), and forgets those older than a week (charges
+/// of other products on the same Stripe account). Gives how many it applied.
+pub async fn settle_kept_refunds(db: &Db) -> ApiResult<usize> {
+    let due: Vec<(String, String, String)> = sqlx::query(
+        "select r.event_id, o.order_id, r.payment_intent from early_refund r
+         join customer_order o on o.payment_intent = r.payment_intent
+         where r.order_id is null and r.payment_intent is not null limit 100",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .map(|r| (r.get("event_id"), r.get("order_id"), r.get("payment_intent")))
+    .collect();
+    let mut applied = 0;
+    for (event_id, order_id, intent) in due {
+        let mut tx = db.begin_write().await?;
+        let r = Refund { event_id: &event_id, order_id: Some(&order_id), intent: Some(&intent), full: true };
+        let outcome = refund(&mut tx, &r).await?;
+        if outcome != Refunded::Deferred {
+            applied += usize::from(outcome == Refunded::Applied);
+            sqlx::query("delete from early_refund where event_id = $1 and order_id is null")
+                .bind(&event_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    let mut tx = db.begin_write().await?;
+    sqlx::query("delete from early_refund where received_at < $1")
+        .bind(now() - KEEP_REFUNDS_SECONDS)
+        .execute(&mut **tx)
+        .await?;
+    tx.commit().await?;
+    Ok(applied)
 }
 
 /// Marks an order whose money must go back, and tells staff (once).

@@ -1,6 +1,6 @@
 //! The steps staff take with a paid order: packed, shipped (the shopper is told), delivered.
 
-use super::{links, load_in, status_in, OrderStatus, OrderView};
+use super::{links, load_in, lock, OrderStatus, OrderView};
 use crate::config::Secret;
 use crate::db::Db;
 use crate::error::ApiError;
@@ -112,7 +112,7 @@ pub async fn advance(
     .execute(&mut **tx)
     .await?;
     if moved.rows_affected() == 0 {
-        let (now, _) = status_in(&mut tx, &order_id).await?;
+        let now = lock(&mut tx, &order_id).await?.status;
         return Err(wrong(now.to_string()));
     }
     let order = load_in(&mut tx, &order_id).await?.ok_or_else(|| StepError::NotFound(order_id.clone()))?;
