@@ -235,6 +235,13 @@ impl ServiceConfig {
             None => PaymentMode::Sandbox,
         };
         let webhook_secret = var("STRIPE_WEBHOOK_SECRET").map(Secret::new);
+        // Stripe signs with the endpoint's own secret: one made here would refuse every event.
+        if matches!(payments, PaymentMode::Stripe { .. }) && webhook_secret.is_none() {
+            return Err(ConfigError {
+                name: "STRIPE_WEBHOOK_SECRET",
+                message: "Stripe takes the payments (STRIPE_SECRET_KEY is set): give the webhook endpoint's signing secret (whsec_…) from Stripe's dashboard".into(),
+            });
+        }
         let link_key = var("SIGNING_KEY").map(Secret::new);
         if link_key.as_ref().is_some_and(|k| k.expose().len() < 32) {
             return Err(ConfigError { name: "SIGNING_KEY", message: "use at least 32 random characters".into() });
@@ -405,7 +412,11 @@ mod tests {
     fn stripes_checkout_origin_is_an_origin() {
         let dir = tempfile::tempdir().unwrap();
         let with = |origin: &str| {
-            let env = settings(&[("STRIPE_SECRET_KEY", "sk_test"), ("STRIPE_CHECKOUT_ORIGIN", origin)]);
+            let env = settings(&[
+                ("STRIPE_SECRET_KEY", "sk_test"),
+                ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+                ("STRIPE_CHECKOUT_ORIGIN", origin),
+            ]);
             ServiceConfig::from_settings(dir.path().to_path_buf(), "http://x", &BTreeMap::new(), &env)
         };
         match with("http://127.0.0.1:4242/").unwrap().payments {
@@ -415,6 +426,9 @@ mod tests {
         for bad in ["checkout.stripe.com", "https://x; script-src *", "ftp://x"] {
             assert_eq!(with(bad).unwrap_err().name, "STRIPE_CHECKOUT_ORIGIN", "{bad}");
         }
+        let without_secret = settings(&[("STRIPE_SECRET_KEY", "sk_test")]);
+        let e = ServiceConfig::from_settings(dir.path().to_path_buf(), "http://x", &BTreeMap::new(), &without_secret);
+        assert_eq!(e.unwrap_err().name, "STRIPE_WEBHOOK_SECRET");
     }
 
     #[test]

@@ -320,3 +320,33 @@ on_both_engines!(a_refund_kept_by_its_intent_is_settled_by_the_workers, |engine:
     assert_eq!(shop.status(&order).await, "refunded");
     assert_eq!(shop.count("select count(*) from early_refund").await, 0);
 });
+
+// An event async-stripe cannot read (an API version whose shape it does not know: here a
+// session without fields it requires) still pays its order, from the fields the shop uses.
+on_both_engines!(an_event_of_another_api_version_still_applies, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let (order, session) = open_order(&shop).await;
+    let mut object = stripe_objects::session(&session, &order, true, Some("pi_other_version"));
+    for gone in ["custom_fields", "custom_text", "automatic_tax"] {
+        object.as_object_mut().unwrap().remove(gone);
+    }
+    let mut body = stripe_objects::event("evt_other", "checkout.session.completed", object);
+    body["api_version"] = "2031-01-01.future".into();
+    let r = signed(&shop, &body.to_string()).await;
+    assert_eq!(r.json()["result"], "applied", "{}", r.body);
+    assert_eq!(shop.status(&order).await, "paid");
+    // One of a type the shop does not act on is recorded and left alone.
+    let other = serde_json::json!({ "id": "evt_t", "object": "event", "type": "customer.created", "created": now(),
+        "livemode": false, "pending_webhooks": 1, "data": { "object": { "id": "cus_1" } } });
+    assert_eq!(signed(&shop, &other.to_string()).await.json()["result"], "ignored");
+});
+
+/// The README tells which API version to give Stripe's webhook endpoint: the one async-stripe
+/// reads.
+#[test]
+fn the_readme_names_the_api_version_the_service_reads() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let version = atelier_checkout::payments::webhook::api_version();
+    assert!(readme.contains(&format!("`{version}`")), "README.md should name {version}");
+}

@@ -58,7 +58,7 @@ pub async fn deliver(state: &AppState, session: &str, kind: &str, event_id: &str
     let event = json!({
         "id": event_id,
         "object": "event",
-        "api_version": "2025-03-31.basil",
+        "api_version": webhook::api_version(),
         "created": now(),
         "livemode": false,
         "pending_webhooks": 1,
