@@ -43,6 +43,19 @@ pub enum Command {
     /// Orders: list them, and move paid ones along (fulfil, ship, deliver).
     #[command(subcommand)]
     Order(OrderCommand),
+    /// The e-mail outbox.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+/// `atelier mail …`.
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Send a failed message again (staff are e-mailed its id when one fails).
+    Retry {
+        /// The message's outbox id, `obx_…`.
+        outbox_id: String,
+    },
 }
 
 /// `atelier order …`.

@@ -156,3 +156,17 @@ fn order_commands_list_and_name_what_is_wrong() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing).1.contains("no order AA-1999-000001"), "{}", text(&missing).1);
 }
+
+#[test]
+fn mail_retry_names_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .env("ATELIER_DATA_DIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .args(["mail", "retry", "obx_nope"])
+        .output()
+        .unwrap();
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("no message obx_nope in the outbox"), "{err}");
+}

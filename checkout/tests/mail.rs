@@ -364,16 +364,35 @@ on_both_engines!(a_refused_address_stops_retrying_and_staff_are_told_once, |engi
     assert!(got[0].contains("To: staff@atelier-arome.example"), "{}", got[0]);
     assert!(got[0].contains("no-such-mailbox@example.com") && got[0].contains("AA-"), "{}", got[0]);
     assert_eq!(shop.count("select attempts from outbox where kind = 'order_confirmation'").await, 1);
+    // Once the address is put right, staff send it again.
+    let id: String = sqlx::query_scalar("select outbox_id from outbox where kind = 'order_confirmation'")
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("update outbox set recipient = 'ada@example.com' where outbox_id = $1")
+        .bind(&id)
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    atelier_checkout::notify::retry(&shop.state.db, &id).await.unwrap();
+    assert!(atelier_checkout::notify::retry(&shop.state.db, &id).await.unwrap_err().to_string().contains("not failed"));
+    assert_eq!(m.deliver_due().await.unwrap(), 1);
+    assert_eq!(messages(inbox.path()).len(), 2, "the staff's alert, then the confirmation");
 });
 
-// A message that never gets through (the server stays down) stops after its attempts, and
-// staff are told once (their own alert, failing too, alerts nobody).
-on_both_engines!(a_message_that_never_gets_through_stops_after_its_attempts, |engine: Engine| async move {
+// A message that never gets through (the server stays down) is given up once it has been
+// tried for long enough, and staff are told once (their own alert, failing too, alerts nobody).
+on_both_engines!(a_message_that_never_gets_through_is_given_up_in_the_end, |engine: Engine| async move {
     let _serial = SERIAL.lock().await;
     let shop = TestShop::new(engine).await;
     paid_order(&shop).await;
     let mut m = mailer(&shop, MailMode::smtp(format!("smtp://127.0.0.1:{}", free_port())));
-    m.max_attempts = 3;
+    for _ in 0..3 {
+        m.deliver_due().await.unwrap();
+    }
+    assert_eq!(shop.count("select count(*) from outbox where status = 'pending'").await, 1, "retried meanwhile");
+    // Days later (the messages' age is what counts, not their number of attempts).
+    m.give_up_after = 0;
     for _ in 0..12 {
         m.deliver_due().await.unwrap();
     }
@@ -384,7 +403,25 @@ on_both_engines!(a_message_that_never_gets_through_stops_after_its_attempts, |en
             .unwrap();
     assert_eq!(
         states,
-        [("order_confirmation".into(), "failed".into(), 3), ("mail_failed".into(), "failed".into(), 3)],
-        "each tried three times, one alert"
+        [("order_confirmation".into(), "failed".into(), 4), ("mail_failed".into(), "failed".into(), 1)],
+        "given up, one alert"
     );
+});
+
+// A server that refuses the shop itself (bad credentials, the relay's policy) with a 5xx is a
+// problem of the server, not of the message: nothing is given up, everything waits for it.
+on_both_engines!(a_server_refusing_the_shop_gives_nothing_up, |engine: Engine| async move {
+    let _serial = SERIAL.lock().await;
+    let shop = TestShop::new(engine).await;
+    paid_order(&shop).await;
+    let port = free_port();
+    let inbox = tempfile::tempdir().unwrap();
+    let _sink = start_sink_with(port, inbox.path(), &["--reject", "ada@example.com", "--reject-code", "554"]);
+    let m = mailer(&shop, MailMode::smtp(format!("smtp://127.0.0.1:{port}")));
+    m.deliver_due().await.unwrap();
+    let (status, error): (String, String) =
+        sqlx::query_as("select status, last_error from outbox").fetch_one(&shop.state.db.pool).await.unwrap();
+    assert_eq!(status, "pending", "{error}");
+    assert!(error.contains("554"), "{error}");
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'mail_failed'").await, 0);
 });

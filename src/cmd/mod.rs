@@ -19,5 +19,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stock(cmd) => service::stock(&cli.root, cmd),
         Command::Export => service::export(&cli.root),
         Command::Order(cmd) => service::order(&cli.root, cmd),
+        Command::Mail(cmd) => service::mail(&cli.root, cmd),
     }
 }

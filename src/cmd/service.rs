@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use atelier_checkout::{stock, AppState, Db, ServiceConfig, Workers};
 
-use crate::cli::{CatalogCommand, CheckoutArgs, OrderCommand, StockCommand};
+use crate::cli::{CatalogCommand, CheckoutArgs, MailCommand, OrderCommand, StockCommand};
 
 /// The data folder: `ATELIER_DATA_DIR`, or `.atelier/` under the site root.
 pub fn data_dir(root: &Path) -> PathBuf {
@@ -129,6 +129,17 @@ pub fn order(root: &Path, cmd: OrderCommand) -> anyhow::Result<()> {
         let keys = atelier_checkout::secrets::Keys::load(&db, &config).await?;
         let view = orders::advance(&db, &keys.link, &config.public_url, &order, &step).await?;
         println!("{}: {}", view.number, view.status_label);
+        Ok(())
+    })
+}
+
+/// `atelier mail …`.
+pub fn mail(root: &Path, cmd: MailCommand) -> anyhow::Result<()> {
+    let MailCommand::Retry { outbox_id } = cmd;
+    runtime()?.block_on(async {
+        let (_, db) = open(root, "http://127.0.0.1:8080").await?;
+        atelier_checkout::notify::retry(&db, &outbox_id).await?;
+        println!("{outbox_id}: queued again; the service sends it within a second");
         Ok(())
     })
 }

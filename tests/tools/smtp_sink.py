@@ -2,7 +2,7 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that stores what it receives.
 
 Usage: smtp_sink.py --port PORT --dir DIR [--tls starttls|implicit --cert PEM --key PEM]
-                    [--reject TEXT]
+                    [--reject TEXT [--reject-code CODE]]
 
 With --tls starttls the server offers STARTTLS and refuses mail before it;
 with --tls implicit it speaks TLS from the first byte (as on port 465).
@@ -14,7 +14,8 @@ Both files are written to a temporary name and renamed, the .rcpt first, so
 once DIR/<n>.eml exists both are complete.
 
 With --reject TEXT, a recipient (RCPT TO) containing TEXT is refused for good:
-"550 5.1.1 mailbox unavailable", as a server answers for an address that does not exist.
+"550 5.1.1 mailbox unavailable", as a server answers for an address that does not exist
+(--reject-code picks another code, such as 554 for a relay refusing the sender's policy).
 
 Prints "ready" (flushed) on stdout once the server accepts connections, and
 stops cleanly (exit 0) on SIGTERM or SIGINT.
@@ -39,15 +40,16 @@ def write_atomic(path: str, data: bytes) -> None:
 
 
 class SinkHandler:
-    def __init__(self, directory: str, reject: str | None):
+    def __init__(self, directory: str, reject: str | None, reject_code: int):
         self.directory = directory
         self.reject = reject
+        self.reject_code = reject_code
         self.count = 0
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.reject and self.reject in address:
-            return "550 5.1.1 <%s>: mailbox unavailable" % address
+            return "%d 5.1.1 <%s>: refused" % (self.reject_code, address)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -75,6 +77,7 @@ def main() -> int:
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--reject")
+    ap.add_argument("--reject-code", type=int, default=550)
     args = ap.parse_args()
 
     tls = {}
@@ -92,7 +95,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     controller = Controller(
-        SinkHandler(args.dir, args.reject),
+        SinkHandler(args.dir, args.reject, args.reject_code),
         hostname="127.0.0.1",
         port=args.port,
         enable_SMTPUTF8=True,

@@ -35,6 +35,53 @@ impl Status {
     }
 }
 
+/// Why a message could not be queued again.
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    /// No message has that id.
+    #[error("no message {0} in the outbox")]
+    NotFound(String),
+    /// It is not failed.
+    #[error("message {id} is {status}, not failed: nothing to send again")]
+    NotFailed {
+        /// The message.
+        id: String,
+        /// Where it stands.
+        status: String,
+    },
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Queues a failed message again (once its address or the mail server is put right): it is
+/// sent at once and retried as a new one.
+pub async fn retry(db: &crate::db::Db, outbox_id: &str) -> Result<(), RetryError> {
+    let mut tx = db.begin_write().await?;
+    let status: Option<String> = sqlx::query_scalar("select status from outbox where outbox_id = $1")
+        .bind(outbox_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    match status {
+        None => return Err(RetryError::NotFound(outbox_id.to_string())),
+        Some(s) if s != Status::Failed.as_str() => {
+            return Err(RetryError::NotFailed { id: outbox_id.to_string(), status: s })
+        }
+        Some(_) => {}
+    }
+    sqlx::query(
+        "update outbox set status = $1, attempts = 0, next_attempt_at = $2, created_at = $2, locked_until = null
+         where outbox_id = $3",
+    )
+    .bind(Status::Pending.as_str())
+    .bind(now())
+    .bind(outbox_id)
+    .execute(&mut **tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The recipient that stands for the staff's address.
 pub const STAFF: &str = "staff";
 

@@ -28,9 +28,17 @@ pub struct Mailer {
     build_hook: Option<String>,
     /// Seconds before the first retry; doubles per attempt, at most an hour.
     pub retry_base: i64,
-    /// Attempts before a message is given up as failed (and staff told).
-    pub max_attempts: i64,
+    /// Seconds a message is retried for before it is given up as failed (and staff told).
+    pub give_up_after: i64,
 }
+
+/// How long a message is retried: long enough for a mail server down over a weekend.
+const GIVE_UP_AFTER: i64 = 4 * 24 * 3600;
+
+/// SMTP replies that refuse this message's recipient for good (no such mailbox, not local,
+/// not allowed, a malformed address); any other, even a 5xx (bad credentials, the relay's
+/// policy), is about the server and is tried again later.
+const RECIPIENT_REFUSED: &[&str] = &["550", "551", "553", "501"];
 
 /// Why a message was not sent.
 enum SendError {
@@ -67,7 +75,7 @@ async fn tell_staff(
         Mail {
             subject: format!("Undelivered: {subject}"),
             text: format!(
-                "A message to {recipient} could not be delivered and will not be tried again.\n\nSubject: {subject}\nKind: {kind}\nAttempts: {attempts}\nLast error: {error}\n\nIf the address is wrong, reach the customer another way (the order holds their postal address); if the mail server was at fault, correct it and send the message again from the outbox (id {id}).\n"
+                "A message to {recipient} could not be delivered and will not be tried again.\n\nSubject: {subject}\nKind: {kind}\nAttempts: {attempts}\nLast error: {error}\nOutbox id: {id}\n\nIf the address is wrong, reach the customer another way (the order holds their postal address). If the mail server was at fault, correct it; `atelier mail retry {id}` sends the message again.\n"
             ),
             html: None,
         }
@@ -99,7 +107,15 @@ impl Mailer {
             MailMode::Smtp { url, ca_file } => Transport::Smtp(super::smtp::smtp_transport(url, ca_file.as_deref())?),
         };
         let from = from.parse().map_err(|e| MailerError(format!("MAIL_FROM `{from}`: {e}")))?;
-        Ok(Mailer { db, transport, from, staff: staff.to_string(), build_hook, retry_base: 5, max_attempts: 20 })
+        Ok(Mailer {
+            db,
+            transport,
+            from,
+            staff: staff.to_string(),
+            build_hook,
+            retry_base: 5,
+            give_up_after: GIVE_UP_AFTER,
+        })
     }
 
     /// Delivers what is due until `stop` says so, polling twice a second when idle.
@@ -155,7 +171,7 @@ impl Mailer {
             }
             attempted += 1;
             let row = sqlx::query(
-                "select outbox_id, kind, recipient, subject, body_text, body_html, attempts from outbox where outbox_id = $1",
+                "select outbox_id, kind, recipient, subject, body_text, body_html, attempts, created_at from outbox where outbox_id = $1",
             )
             .bind(&id)
             .fetch_one(&self.db.pool)
@@ -175,9 +191,10 @@ impl Mailer {
                 }
                 Err(e) => {
                     let attempts: i64 = row.get("attempts");
+                    let age = now() - row.get::<i64, _>("created_at");
                     let (permanent, text) = match e {
                         SendError::Permanent(t) => (true, t),
-                        SendError::Transient(t) => (attempts >= self.max_attempts, t),
+                        SendError::Transient(t) => (age >= self.give_up_after, t),
                     };
                     if permanent {
                         tracing::error!(outbox_id = %id, attempts, error = %text, "outbox: given up, staff are told");
@@ -240,10 +257,10 @@ impl Mailer {
                 .await
                 .map(|_| ())
                 .map_err(|e| SendError::Transient(format!("writing the .eml file: {e}"))),
-            // A 5xx answer is the server's last word on this message: trying again changes nothing.
             Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
                 let text = format!("SMTP: {e}");
-                if e.is_permanent() {
+                let refused = e.status().is_some_and(|code| RECIPIENT_REFUSED.contains(&code.to_string().as_str()));
+                if e.is_permanent() && refused {
                     SendError::Permanent(text)
                 } else {
                     SendError::Transient(text)
