@@ -28,6 +28,7 @@ pub const SETTINGS: &[&str] = &[
     "BUILD_HOOK_URL",
     "CHECKOUTS_PER_MINUTE",
     "TRUSTED_PROXIES",
+    "NETLIFY_PROXY_SECRET",
     "SHIPPING_STANDARD_MINOR",
     "SHIPPING_EXPRESS_MINOR",
     "FREE_SHIPPING_ABOVE_MINOR",
@@ -284,9 +285,13 @@ impl ServiceConfig {
             build_hook_url: var("BUILD_HOOK_URL"),
             checkouts_per_minute: number("CHECKOUTS_PER_MINUTE", 20)? as u32,
             trusted_proxies: match var("TRUSTED_PROXIES") {
-                Some(v) => v.parse().map_err(|e: crate::http::client::ProxiesError| ConfigError {
-                    name: "TRUSTED_PROXIES",
-                    message: e.to_string(),
+                Some(v) => TrustedProxies::parse(&v, var("NETLIFY_PROXY_SECRET").map(Secret::new)).map_err(|e| {
+                    let message = if v.to_lowercase().contains("netlify") && var("NETLIFY_PROXY_SECRET").is_none() {
+                        "`netlify` needs NETLIFY_PROXY_SECRET, the secret Netlify signs its proxy requests with".into()
+                    } else {
+                        e.to_string()
+                    };
+                    ConfigError { name: "TRUSTED_PROXIES", message }
                 })?,
                 None => TrustedProxies::default(),
             },

@@ -12,7 +12,8 @@ async fn shop_limited_to(engine: Engine, n: u32, trusted: Option<&str>) -> (Test
     let shop = TestShop::configured(engine, move |c| {
         c.checkouts_per_minute = n;
         if let Some(t) = trusted {
-            c.trusted_proxies = t.parse().expect("a list of proxies");
+            c.trusted_proxies =
+                atelier_checkout::http::client::TrustedProxies::parse(&t, None).expect("a list of proxies");
         }
     })
     .await;
