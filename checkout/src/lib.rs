@@ -64,6 +64,8 @@ pub struct Shared {
     pub levels: stock::LevelCache,
     /// The limit on starting checkouts.
     pub checkout_limit: http::limit::Limit,
+    /// The security policy the service's answers carry.
+    pub policy: http::guard::Policy,
 }
 
 impl std::ops::Deref for AppState {
@@ -78,8 +80,10 @@ impl AppState {
     /// built site. Starts the cart writer, so it must be called inside the Tokio runtime.
     pub async fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> Result<AppState, StartError> {
         let keys = secrets::Keys::load(&db, &config).await.map_err(StartError::Keys)?;
+        let policy = http::guard::Policy::for_payments(&config.payments).ok_or(StartError::Policy)?;
         Ok(AppState(Arc::new(Shared {
             keys,
+            policy,
             payments: payments::Payments::from_mode(&config.payments)?,
             levels: stock::LevelCache::new(Duration::from_secs(1)),
             checkout_limit: http::limit::Limit::new(config.checkouts_per_minute),
@@ -103,6 +107,9 @@ pub enum StartError {
     /// The shared keys could not be read or made.
     #[error("reading the shared signing keys from the database: {0}")]
     Keys(sqlx::Error),
+    /// The security policy would not be a valid header.
+    #[error("STRIPE_CHECKOUT_ORIGIN: the security policy with it is not a valid header")]
+    Policy,
 }
 
 /// The document's frame; the paths come from the domains' routers.
@@ -177,7 +184,7 @@ impl CommonAnswers {
 /// The service's router: routes, body limit, cross-site refusal, security headers, request log.
 pub fn app(state: AppState) -> Router {
     let (routes, _) = api().split_for_parts();
-    let policy = http::guard::Policy::for_payments(&state.config.payments);
+    let policy = state.policy.clone();
     routes
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn_with_state(policy, http::guard::guard))

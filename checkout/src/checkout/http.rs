@@ -205,7 +205,6 @@ async fn checkout_form(
             *res.status_mut() = StatusCode::CONFLICT;
             Ok(res)
         }
-        Err(e @ ApiError::Invalid { .. }) => Ok(again(vec![shown(&e)])),
         Err(e) => Err(e),
     }
 }

@@ -34,10 +34,10 @@ pub fn service_csp(payments: &PaymentMode) -> String {
 pub struct Policy(HeaderValue);
 
 impl Policy {
-    /// The service's policy for a payment mode.
-    pub fn for_payments(payments: &PaymentMode) -> Policy {
-        // The origin was checked when the configuration was read: only URL characters.
-        Policy(HeaderValue::from_str(&service_csp(payments)).unwrap_or_else(|_| HeaderValue::from_static(CSP)))
+    /// The service's policy for a payment mode; `None` when it cannot be a header (the
+    /// configuration's check of Stripe's origin lets no such value through).
+    pub fn for_payments(payments: &PaymentMode) -> Option<Policy> {
+        HeaderValue::from_str(&service_csp(payments)).ok().map(Policy)
     }
 }
 

@@ -65,7 +65,7 @@ async fn order_page(
 ) -> ApiResult<Response> {
     match order_for(&state, &order_id, &q.token).await {
         Ok(order) => {
-            let pending = order.status == OrderStatus::PendingPayment.as_str();
+            let pending = order.status == OrderStatus::PendingPayment;
             let title = format!("Order {}", order.number);
             let mut res =
                 page(&state, &title, "pages/order.html", serde_json::json!({ "order": order, "refresh": pending }))

@@ -31,9 +31,9 @@ pub struct OrderView {
     pub order_id: String,
     /// Readable number.
     pub number: String,
-    /// Status name.
+    /// Where it is in its life.
     #[schema(value_type = StatusName)]
-    pub status: String,
+    pub status: OrderStatus,
     /// Status for people.
     pub status_label: String,
     /// Shopper's e-mail.
@@ -109,6 +109,8 @@ async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Opt
             })
             .collect();
     let status: String = r.get("status");
+    let status = OrderStatus::parse(&status)
+        .ok_or_else(|| sqlx::Error::Decode(format!("order {order_id} has an unknown status `{status}`").into()))?;
     let address: serde_json::Value = serde_json::from_str(&r.get::<String, _>("address")).unwrap_or_default();
     let lines: Vec<String> = std::iter::once(r.get::<String, _>("name"))
         .chain(
@@ -122,7 +124,7 @@ async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Opt
     Ok(Some(OrderView {
         order_id: r.get("order_id"),
         number: r.get("number"),
-        status_label: OrderStatus::parse(&status).map(OrderStatus::label).unwrap_or("Unknown").to_string(),
+        status_label: status.label().to_string(),
         status,
         email: r.get("email"),
         items,

@@ -39,7 +39,7 @@ struct Received {
     responses(
         (status = 200, description = "Verified and applied (or seen before, or not ours).", body = Received),
         (status = 400, description = "Unsigned, badly signed, too old, or not an event.", body = ErrorBody),
-        (status = 409, description = "A refund that overtook its payment: Stripe delivers it again later.", body = ErrorBody),
+        (status = 409, description = "A late payment whose last bottles sold at that very moment: Stripe delivers it again, and it is then flagged for a refund.", body = ErrorBody),
     ))]
 async fn post_stripe_webhook(
     State(state): State<AppState>,
@@ -81,7 +81,7 @@ async fn pay_page(State(state): State<AppState>, Path(session): Path<String>) ->
             ("/cart", "Back to your cart"),
         ));
     };
-    if order.status != OrderStatus::PendingPayment.as_str() {
+    if order.status != OrderStatus::PendingPayment {
         return Ok(Redirect::to(&links::path(&state.keys.link, &order.order_id)).into_response());
     }
     Ok(page(&state, "Payment", "pages/pay.html", json!({ "order": order, "session_id": session })).into_response())
