@@ -198,6 +198,21 @@ pub(crate) struct Size {
     pub available: i64,
 }
 
+impl Size {
+    /// A size from a row of `product` (title, label, path, price_minor, currency), with how
+    /// many can be bought.
+    pub(crate) fn from_row(r: &sqlx::any::AnyRow, available: i64) -> Size {
+        Size {
+            title: r.get("title"),
+            label: r.get("label"),
+            path: r.get("path"),
+            price_minor: r.get("price_minor"),
+            currency: crate::catalog::currency_of(&r.get::<String, _>("currency")),
+            available,
+        }
+    }
+}
+
 impl Line {
     fn new(sku: String, quantity: i64, size: &Size) -> Line {
         Line {
@@ -263,14 +278,7 @@ pub async fn load(db: &Db, cart_id: Option<&str>) -> Result<Cart, sqlx::Error> {
     let lines: Vec<Line> = rows
         .into_iter()
         .map(|r| {
-            let size = Size {
-                title: r.get("title"),
-                label: r.get("label"),
-                path: r.get("path"),
-                price_minor: r.get("price_minor"),
-                currency: crate::catalog::currency_of(&r.get::<String, _>("currency")),
-                available: r.get("available"),
-            };
+            let size = Size::from_row(&r, r.get("available"));
             Line::new(r.get("sku"), r.get("quantity"), &size)
         })
         .collect();

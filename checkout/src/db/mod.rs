@@ -284,22 +284,20 @@ fn statements(sql: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{statements, Db, MIGRATIONS};
+    use super::{statements, Db, WriteTx, MIGRATIONS};
 
-    /// A shop's SQLite database from before 0003, with carts in it, keeps them through the
-    /// copy into the new tables, and a cart's deletion still takes its lines along.
-    #[tokio::test]
-    async fn carts_survive_the_move_out_of_rowid_tables() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("old.sqlite").display()))
-            .await
-            .expect("connect");
+    /// A SQLite database in `dir` as a shop had it before a migration: every earlier one
+    /// applied, and a transaction open to fill it.
+    async fn migrated_before(dir: &std::path::Path, version: &str) -> (Db, WriteTx) {
+        let db =
+            Db::connect(&format!("sqlite://{}?mode=rwc", dir.join("old.sqlite").display())).await.expect("connect");
         let mut tx = db.begin_write().await.expect("begin");
         sqlx::query("create table schema_migration (version text primary key, applied_at bigint not null)")
             .execute(&mut **tx)
             .await
             .expect("schema_migration");
-        for (version, migration) in &MIGRATIONS[..2] {
+        let before = MIGRATIONS.iter().position(|(v, _)| *v == version).expect("a migration of that name");
+        for (version, migration) in &MIGRATIONS[..before] {
             for statement in statements(migration.sql(db.engine)) {
                 sqlx::query(&statement).execute(&mut **tx).await.expect(version);
             }
@@ -307,8 +305,17 @@ mod tests {
                 .bind(*version)
                 .execute(&mut **tx)
                 .await
-                .expect("record");
+                .expect("v");
         }
+        (db, tx)
+    }
+
+    /// A shop's SQLite database from before 0003, with carts in it, keeps them through the
+    /// copy into the new tables, and a cart's deletion still takes its lines along.
+    #[tokio::test]
+    async fn carts_survive_the_move_out_of_rowid_tables() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db, mut tx) = migrated_before(dir.path(), "0003_carts_without_rowid").await;
         for statement in [
             "insert into product values ('LAV-30', 'LAV', 'Lavender', '30 ml', '/lavender/', 2400, 'EUR', 1, 0)",
             "insert into cart values ('cart_a', 1, 2), ('cart_b', 3, 4)",
@@ -359,25 +366,7 @@ mod tests {
     #[tokio::test]
     async fn carts_with_several_open_orders_keep_the_newest() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("old.sqlite").display()))
-            .await
-            .expect("connect");
-        let mut tx = db.begin_write().await.expect("begin");
-        sqlx::query("create table schema_migration (version text primary key, applied_at bigint not null)")
-            .execute(&mut **tx)
-            .await
-            .expect("schema_migration");
-        let before = MIGRATIONS.iter().position(|(v, _)| *v == "0005_one_open_checkout_per_cart").expect("0005");
-        for (version, migration) in &MIGRATIONS[..before] {
-            for statement in statements(migration.sql(db.engine)) {
-                sqlx::query(&statement).execute(&mut **tx).await.expect(version);
-            }
-            sqlx::query("insert into schema_migration values ($1, 0)")
-                .bind(*version)
-                .execute(&mut **tx)
-                .await
-                .expect("v");
-        }
+        let (db, mut tx) = migrated_before(dir.path(), "0005_one_open_checkout_per_cart").await;
         for (id, status) in [("ord_1", "pending_payment"), ("ord_2", "pending_payment"), ("ord_3", "paid")] {
             sqlx::query(
                 "insert into customer_order (order_id, number, email, name, address, country, shipping_method, status,

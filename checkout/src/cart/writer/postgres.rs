@@ -181,14 +181,7 @@ async fn read_sizes(conn: &mut AnyConnection, jobs: &[Job], carts: &Carts) -> Re
     let mut sizes = Sizes::new();
     for r in sqlx::query(SIZES).bind(skus).fetch_all(conn).await? {
         let available: Option<i64> = r.get("available");
-        let size = Size {
-            title: r.get("title"),
-            label: r.get("label"),
-            path: r.get("path"),
-            price_minor: r.get("price_minor"),
-            currency: crate::catalog::currency_of(&r.get::<String, _>("currency")),
-            available: available.unwrap_or(0),
-        };
+        let size = Size::from_row(&r, available.unwrap_or(0));
         sizes.insert(r.get("sku"), (size, available.is_some()));
     }
     Ok(sizes)
