@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ATELIER_BIN, ROOT, launchBrowser, startSite } from "./lib.mjs";
+import { ATELIER_BIN, ROOT, fillAddress, launchBrowser, startSite } from "./lib.mjs";
 
 const SKU = "LAV-PROV-30";
 let site;
@@ -49,12 +49,7 @@ function outboxMails() {
 }
 
 async function fillCheckout(page) {
-  await page.getByLabel(/e-?mail/i).first().fill("ada@example.com");
-  await page.getByLabel(/full name|^name/i).first().fill("Ada Lovelace");
-  await page.locator("[name=line1]").fill("1 rue des Fleurs");
-  await page.locator("[name=city]").fill("Grasse");
-  await page.locator("[name=postal_code]").fill("06130");
-  await page.locator("[name=country]").selectOption("FR");
+  await fillAddress(page);
   await page.getByRole("button", { name: /continue to payment/i }).click();
   await page.waitForURL(/\/pay\/cs_sandbox_/);
 }

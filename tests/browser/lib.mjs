@@ -168,3 +168,13 @@ export function essenceTaxonomies() {
   }
   return map;
 }
+
+// Fill the checkout form with one shopper's address (the submit is the caller's).
+export async function fillAddress(page) {
+  await page.getByLabel(/e-?mail/i).first().fill("ada@example.com");
+  await page.getByLabel(/full name|^name/i).first().fill("Ada Lovelace");
+  await page.locator("[name=line1]").fill("1 rue des Fleurs");
+  await page.locator("[name=city]").fill("Grasse");
+  await page.locator("[name=postal_code]").fill("06130");
+  await page.locator("[name=country]").selectOption("FR");
+}

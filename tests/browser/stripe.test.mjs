@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ATELIER_BIN, HERE, ROOT, freePort, launchBrowser, startSite } from "./lib.mjs";
+import { ATELIER_BIN, HERE, ROOT, fillAddress, freePort, launchBrowser, startSite } from "./lib.mjs";
 
 const SKU = "LAV-PROV-30";
 const STANDIN_BIN = process.env.STRIPE_STANDIN_BIN
@@ -78,12 +78,7 @@ describe("paying through Stripe", { concurrency: 1 }, () => {
       if (javaScriptEnabled) await page.locator("dialog[open]").waitFor({ state: "visible" });
       else await page.waitForURL(/\/cart\?added=1$/);
       await page.goto(`${site.base}/checkout`);
-      await page.getByLabel(/e-?mail/i).first().fill("ada@example.com");
-      await page.getByLabel(/full name|^name/i).first().fill("Ada Lovelace");
-      await page.locator("[name=line1]").fill("1 rue des Fleurs");
-      await page.locator("[name=city]").fill("Grasse");
-      await page.locator("[name=postal_code]").fill("06130");
-      await page.locator("[name=country]").selectOption("FR");
+      await fillAddress(page);
       await page.getByRole("button", { name: /continue to payment/i }).click();
 
       // Stripe's page, on Stripe's origin: the form's redirect was allowed.
