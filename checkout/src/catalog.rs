@@ -60,6 +60,31 @@ pub async fn currency(db: &Db) -> Result<Currency, sqlx::Error> {
     Ok(code.map(|c| currency_of(&c)).unwrap_or(Currency::Eur))
 }
 
+/// The shop's currency held for a few seconds: every page view asks for the cart, and an empty
+/// cart's total needs it (a catalog sync that changes it shows within [`CurrencyCache::LIFETIME`]).
+#[derive(Debug, Default)]
+pub struct CurrencyCache {
+    current: std::sync::RwLock<Option<(std::time::Instant, Currency)>>,
+}
+
+impl CurrencyCache {
+    /// How long a reading is kept.
+    pub const LIFETIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// The shop's currency, from the database at most once per [`CurrencyCache::LIFETIME`].
+    pub async fn get(&self, db: &Db) -> Result<Currency, sqlx::Error> {
+        let held = self.current.read().ok().and_then(|c| *c).filter(|(at, _)| at.elapsed() < Self::LIFETIME);
+        if let Some((_, currency)) = held {
+            return Ok(currency);
+        }
+        let currency = currency(db).await?;
+        if let Ok(mut c) = self.current.write() {
+            *c = Some((std::time::Instant::now(), currency));
+        }
+        Ok(currency)
+    }
+}
+
 /// A stored currency code (written by [`sync`] from the catalog's, so always one we know).
 pub(crate) fn currency_of(code: &str) -> Currency {
     code.parse().unwrap_or(Currency::Eur)

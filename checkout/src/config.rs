@@ -285,14 +285,8 @@ impl ServiceConfig {
             build_hook_url: var("BUILD_HOOK_URL"),
             checkouts_per_minute: number("CHECKOUTS_PER_MINUTE", 20)? as u32,
             trusted_proxies: match var("TRUSTED_PROXIES") {
-                Some(v) => TrustedProxies::parse(&v, var("NETLIFY_PROXY_SECRET").map(Secret::new)).map_err(|e| {
-                    let message = if v.to_lowercase().contains("netlify") && var("NETLIFY_PROXY_SECRET").is_none() {
-                        "`netlify` needs NETLIFY_PROXY_SECRET, the secret Netlify signs its proxy requests with".into()
-                    } else {
-                        e.to_string()
-                    };
-                    ConfigError { name: "TRUSTED_PROXIES", message }
-                })?,
+                Some(v) => TrustedProxies::parse(&v, var("NETLIFY_PROXY_SECRET").map(Secret::new))
+                    .map_err(|e| ConfigError { name: "TRUSTED_PROXIES", message: e.to_string() })?,
                 None => TrustedProxies::default(),
             },
             site_title: "Atelier Arôme".into(),

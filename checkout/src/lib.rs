@@ -62,6 +62,8 @@ pub struct Shared {
     pub payments: payments::Payments,
     /// Stock levels for the badge endpoint.
     pub levels: stock::LevelCache,
+    /// The shop's currency, for empty carts and shipping prices.
+    pub currency: catalog::CurrencyCache,
     /// The limit on starting checkouts.
     pub checkout_limit: http::limit::Limit,
     /// The security policy the service's answers carry.
@@ -86,6 +88,7 @@ impl AppState {
             policy,
             payments: payments::Payments::from_mode(&config.payments)?,
             levels: stock::LevelCache::new(Duration::from_secs(1)),
+            currency: catalog::CurrencyCache::default(),
             checkout_limit: http::limit::Limit::new(config.checkouts_per_minute),
             carts: cart::CartWriter::start(db.clone())?,
             shell: views::Shell::load(site_dir),
@@ -191,9 +194,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Background work every instance runs: the outbox, the expiry of unpaid checkouts and the
-/// deletion of carts whose cookie has lapsed. All are safe to run on many instances sharing one
-/// database.
+/// Background work every instance runs: the outbox, the expiry of unpaid checkouts, kept
+/// refunds whose order has become known, and the deletion of ended rate-limit windows and of
+/// carts whose cookie has lapsed. All are safe to run on many instances sharing one database.
 pub struct Workers {
     stop: watch::Sender<bool>,
     handles: Vec<tokio::task::JoinHandle<()>>,

@@ -33,9 +33,14 @@ impl<S: Send + Sync> FromRequestParts<S> for CartCookie {
     }
 }
 
-/// The cookie that hands a new cart to the browser (`Secure` when the shop is served over
-/// HTTPS); it lives as long as the cart.
-pub fn new_cart(cart_id: &str, secure: bool) -> CookieJar {
+/// The cookie that hands the cart an edit made to the browser (none when the edit went to the
+/// shopper's own cart); `Secure` when the shop is served over HTTPS.
+pub fn for_edit(edited: &super::Edited, public_url: &str) -> Option<CookieJar> {
+    edited.created.then(|| new_cart(&edited.cart_id, public_url.starts_with("https://")))
+}
+
+/// The cookie of a new cart: it lives as long as the cart.
+fn new_cart(cart_id: &str, secure: bool) -> CookieJar {
     let cookie = Cookie::build((CART_COOKIE, cart_id.to_string()))
         .path("/")
         .max_age(cookie::time::Duration::seconds(CART_LIFETIME_SECONDS))

@@ -29,8 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The edited cart, with the cookie that hands it to the browser when the edit made it.
 fn edited(state: &AppState, edited: Edited) -> Response {
-    let secure = state.config.public_url.starts_with("https://");
-    let jar = edited.created.then(|| cookie::new_cart(&edited.cart_id, secure));
+    let jar = cookie::for_edit(&edited, &state.config.public_url);
     (jar, Json(edited.cart)).into_response()
 }
 
@@ -38,7 +37,7 @@ fn edited(state: &AppState, edited: Edited) -> Response {
 #[utoipa::path(get, path = "/api/cart", tag = "cart", params(CartCookie),
     responses((status = 200, description = "The cart (empty without a cookie).", body = Cart)))]
 async fn get_cart(State(state): State<AppState>, CartCookie(cart): CartCookie) -> ApiResult<Json<Cart>> {
-    Ok(Json(super::load(&state.db, cart.as_deref()).await?))
+    Ok(Json(super::load(&state, cart.as_deref()).await?))
 }
 
 /// Bottles of a size to add.
@@ -161,7 +160,7 @@ async fn cart_page(
     CartCookie(cart): CartCookie,
     Query(q): Query<FlashQuery>,
 ) -> ApiResult<Response> {
-    let c = super::load(&state.db, cart.as_deref()).await?;
+    let c = super::load(&state, cart.as_deref()).await?;
     let flash = q.added.map(|_| "Added to your cart.".to_string());
     // Only notices the service itself signed are shown, in its own words: a link from
     // elsewhere cannot put anything on the atelier's page.
@@ -232,8 +231,7 @@ async fn cart_add_form(
         Ok(q) => state.carts.edit(Target::OrNew(cart), form.sku.trim(), Edit::Add(q)).await.map_err(Refused::from),
         Err(e) => Err(e),
     };
-    let secure = state.config.public_url.starts_with("https://");
-    let jar = result.as_ref().ok().filter(|e| e.created).map(|e| cookie::new_cart(&e.cart_id, secure));
+    let jar = result.as_ref().ok().and_then(|e| cookie::for_edit(e, &state.config.public_url));
     Ok((jar, back_to_cart(&state, result.map(|_| ()), "/cart?added=1")).into_response())
 }
 

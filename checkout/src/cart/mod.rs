@@ -16,6 +16,7 @@ use atelier_domain::Currency;
 
 use crate::checkout::pricing::display;
 use crate::db::{Db, WriteTx};
+use crate::AppState;
 
 pub use cookie::{CartCookie, CART_COOKIE};
 pub use notice::Notice;
@@ -135,8 +136,9 @@ pub async fn remove(tx: &mut WriteTx, cart_id: &str) -> Result<(), sqlx::Error> 
 pub struct Amount {
     /// Minor units.
     pub amount: i64,
-    /// Currency code.
-    pub currency: &'static str,
+    /// Its currency (written as its ISO code, `EUR`).
+    #[schema(value_type = String, example = "EUR")]
+    pub currency: Currency,
     /// `€24.00`.
     pub display: String,
 }
@@ -144,12 +146,7 @@ pub struct Amount {
 impl Amount {
     /// An amount in minor units of a currency.
     pub fn new(minor: i64, currency: Currency) -> Amount {
-        Amount { amount: minor, currency: currency.code(), display: display(minor, currency) }
-    }
-
-    /// The currency of the amount.
-    pub fn currency(&self) -> Currency {
-        self.currency.parse().unwrap_or(Currency::Eur)
+        Amount { amount: minor, currency, display: display(minor, currency) }
     }
 }
 
@@ -261,8 +258,9 @@ pub async fn size_now(db: &Db, sku: &str) -> Result<Option<(String, i64)>, sqlx:
     Ok(row.map(|r| (format!("{}, {}", r.get::<String, _>("title"), r.get::<String, _>("label")), r.get("available"))))
 }
 
-/// Reads a cart (an unknown id is an empty cart).
-pub async fn load(db: &Db, cart_id: Option<&str>) -> Result<Cart, sqlx::Error> {
+/// Reads a cart (an unknown id is an empty cart, in the shop's currency).
+pub async fn load(state: &AppState, cart_id: Option<&str>) -> Result<Cart, sqlx::Error> {
+    let db = &state.db;
     let rows =
         match cart_id {
             None => Vec::new(),
@@ -283,8 +281,8 @@ pub async fn load(db: &Db, cart_id: Option<&str>) -> Result<Cart, sqlx::Error> {
         })
         .collect();
     let currency = match lines.first() {
-        Some(line) => line.unit_price.currency(),
-        None => crate::catalog::currency(db).await?,
+        Some(line) => line.unit_price.currency,
+        None => state.currency.get(db).await?,
     };
     Ok(Cart::of(lines, currency))
 }

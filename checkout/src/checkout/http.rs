@@ -65,7 +65,7 @@ struct Shipping {
 #[utoipa::path(get, path = "/api/shipping", tag = "checkout",
     responses((status = 200, description = "How and where the atelier ships.", body = Shipping)))]
 async fn get_shipping(State(state): State<AppState>) -> ApiResult<Json<Shipping>> {
-    let currency = crate::catalog::currency(&state.db).await?;
+    let currency = state.currency.get(&state.db).await?;
     let methods = state
         .config
         .shipping
@@ -125,7 +125,7 @@ fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors:
     let chosen = methods.iter().find(|m| m.id == form.shipping_method).unwrap_or(&methods[0]);
     let vat = pricing::vat_rate(&form.country.to_uppercase()).unwrap_or(20);
     let t = pricing::totals(c.subtotal.amount, chosen, vat);
-    let currency = c.subtotal.currency();
+    let currency = c.subtotal.currency;
     let display = |minor| display(minor, currency);
     let mut form = form.clone();
     if form.shipping_method.is_empty() {
@@ -160,7 +160,7 @@ fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors:
         (status = 303, description = "The cart is empty: back to the cart."),
     ))]
 async fn checkout_page(State(state): State<AppState>, CartCookie(cart): CartCookie) -> ApiResult<Response> {
-    let c = cart::load(&state.db, cart.as_deref()).await?;
+    let c = cart::load(&state, cart.as_deref()).await?;
     if c.items.is_empty() {
         return Ok(Redirect::to("/cart").into_response());
     }
@@ -186,7 +186,7 @@ async fn checkout_form(
     CartCookie(cart): CartCookie,
     ApiForm(input): ApiForm<CheckoutInput>,
 ) -> ApiResult<Response> {
-    let c = cart::load(&state.db, cart.as_deref()).await?;
+    let c = cart::load(&state, cart.as_deref()).await?;
     let again = |errors: Vec<String>| {
         (StatusCode::UNPROCESSABLE_ENTITY, checkout_view(&state, &c, &input, errors)).into_response()
     };

@@ -52,20 +52,21 @@ pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<
         if Instant::now() > deadline {
             return Err(ApiError::Conflict("this cart's checkout is still being opened; try again".into()));
         }
+        let open = orders::open_for_cart(&state.db, cart_id).await?;
+        // Another request is opening this order's payment session: its answer, whatever this
+        // one asks, is awaited (replacing it now would leave that request's shopper a live
+        // payment page for a cancelled order).
+        if open.as_ref().is_some_and(|o| o.payment_url.is_none() && o.created_at > now() - OPENING_AT_MOST) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
         // Read afresh each turn: an order replaced meanwhile may have been paid, emptying it.
-        let cart = crate::cart::load(&state.db, Some(cart_id)).await?;
+        let cart = crate::cart::load(state, Some(cart_id)).await?;
         if cart.items.is_empty() {
             return Err(ApiError::Conflict("your cart is empty".into()));
         }
         let key = checkout_key(&cart, valid);
-        if let Some(open) = orders::open_for_cart(&state.db, cart_id).await? {
-            // Another request is opening this order's payment session: its answer, whatever
-            // this one asks, is awaited (replacing it now would leave that request's shopper a
-            // live payment page for a cancelled order).
-            if open.payment_url.is_none() && open.created_at > now() - OPENING_AT_MOST {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        if let Some(open) = open {
             // The same checkout, with time left to pay: its page.
             if open.checkout_key.as_deref() == Some(key.as_str()) && open.expires_at > now() + 60 {
                 if let Some(payment_url) = open.payment_url {
@@ -155,7 +156,7 @@ async fn open_order(
         address: &address,
         country: &country,
         shipping_method: valid.method.id,
-        currency: cart.subtotal.currency,
+        currency: cart.subtotal.currency.code(),
         totals,
         provider: state.payments.name(),
         cart_id,
@@ -202,7 +203,7 @@ async fn open_order(
         order_id: order_id.clone(),
         number: number.clone(),
         email: valid.email.to_string(),
-        currency: cart.subtotal.currency.to_lowercase(),
+        currency: cart.subtotal.currency.code().to_lowercase(),
         lines,
         total_minor: totals.total,
         success_url: format!("{}{order_url}", state.config.public_url),

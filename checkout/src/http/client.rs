@@ -35,8 +35,14 @@ pub struct TrustedProxies {
 
 /// `TRUSTED_PROXIES` could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("`{0}` is neither an address, a network such as 10.0.0.0/8, nor `netlify`")]
-pub struct ProxiesError(String);
+pub enum ProxiesError {
+    /// An item that is none of the three.
+    #[error("`{0}` is neither an address, a network such as 10.0.0.0/8, nor `netlify`")]
+    Unknown(String),
+    /// `netlify` without the secret to check Netlify's signature with.
+    #[error("`netlify` needs NETLIFY_PROXY_SECRET, the secret Netlify signs its proxy requests with")]
+    NetlifyWithoutSecret,
+}
 
 impl TrustedProxies {
     /// Reads a comma-separated list of addresses, networks and `netlify`; `netlify` takes the
@@ -45,13 +51,13 @@ impl TrustedProxies {
         let mut trusted = TrustedProxies::default();
         for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             if item.eq_ignore_ascii_case("netlify") {
-                trusted.netlify = Some(netlify_secret.clone().ok_or_else(|| ProxiesError(item.to_string()))?);
+                trusted.netlify = Some(netlify_secret.clone().ok_or(ProxiesError::NetlifyWithoutSecret)?);
             } else if let Ok(net) = item.parse::<IpNet>() {
                 trusted.networks.push(net);
             } else if let Ok(ip) = item.parse::<IpAddr>() {
                 trusted.networks.push(IpNet::from(ip.to_canonical()));
             } else {
-                return Err(ProxiesError(item.to_string()));
+                return Err(ProxiesError::Unknown(item.to_string()));
             }
         }
         Ok(trusted)

@@ -36,12 +36,20 @@ pub(crate) enum StockState {
 }
 
 impl StockState {
+    const ALL: [StockState; 3] = [StockState::Reserved, StockState::Committed, StockState::Released];
+
+    /// The stored name.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             StockState::Reserved => "reserved",
             StockState::Committed => "committed",
             StockState::Released => "released",
         }
+    }
+
+    /// Reads a stored name.
+    fn parse(s: &str) -> Option<StockState> {
+        StockState::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 
@@ -232,10 +240,10 @@ pub async fn by_session(db: &Db, session: &str) -> Result<Option<(String, OrderS
     Ok(found.and_then(|(id, s)| OrderStatus::parse(&s).map(|s| (id, s))))
 }
 
-/// What the sandbox's events say of an order: its total and currency.
-pub async fn charge_of(db: &Db, order_id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
-    sqlx::query_as("select total_minor, currency from customer_order where order_id = $1")
-        .bind(order_id)
+/// What the sandbox's events say of a payment session's order: its id, total and currency.
+pub async fn charge_of(db: &Db, session: &str) -> Result<Option<(String, i64, String)>, sqlx::Error> {
+    sqlx::query_as("select order_id, total_minor, currency from customer_order where payment_session = $1")
+        .bind(session)
         .fetch_optional(&db.pool)
         .await
 }
@@ -293,7 +301,7 @@ async fn items(tx: &mut WriteTx, order_id: &str) -> Result<Vec<(String, i64)>, s
 /// after the other, each seeing what the other did.
 struct Locked {
     status: OrderStatus,
-    stock_state: String,
+    stock_state: StockState,
     refund_needed: bool,
 }
 
@@ -302,8 +310,11 @@ async fn lock(tx: &mut WriteTx, order_id: &str) -> Result<Locked, ApiError> {
     let sql =
         format!("select status, stock_state, refund_needed from customer_order where order_id = $1{}", tx.lock_rows());
     let row = sqlx::query(&sql).bind(order_id).fetch_one(&mut ***tx).await?;
+    let unknown =
+        |what: &str, value: &str| ApiError::Internal(format!("order {order_id} has an unknown {what} `{value}`"));
     let status: String = row.get("status");
-    let status = OrderStatus::parse(&status)
-        .ok_or_else(|| ApiError::Internal(format!("order {order_id} has an unknown status `{status}`")))?;
-    Ok(Locked { status, stock_state: row.get("stock_state"), refund_needed: row.get::<i64, _>("refund_needed") == 1 })
+    let status = OrderStatus::parse(&status).ok_or_else(|| unknown("status", &status))?;
+    let stock_state: String = row.get("stock_state");
+    let stock_state = StockState::parse(&stock_state).ok_or_else(|| unknown("stock state", &stock_state))?;
+    Ok(Locked { status, stock_state, refund_needed: row.get::<i64, _>("refund_needed") == 1 })
 }

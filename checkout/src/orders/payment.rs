@@ -32,7 +32,7 @@ pub async fn pay(state: &AppState, tx: &mut WriteTx, order_id: &str, payment: &P
         return Ok(true);
     }
     let lapsed = matches!(order.status, OrderStatus::Expired | OrderStatus::Cancelled)
-        && order.stock_state == StockState::Released.as_str();
+        && order.stock_state == StockState::Released;
     if order.status != OrderStatus::PendingPayment && !lapsed {
         return Ok(false);
     }
@@ -241,7 +241,7 @@ async fn settle_early_refund(
     if kept == 0 {
         return Ok(false);
     }
-    if order.stock_state == StockState::Reserved.as_str() {
+    if order.stock_state == StockState::Reserved {
         for (sku, q) in items(tx, order_id).await? {
             stock::release(tx, &sku, q).await?;
             stock::alerts::after_stock_change(tx, &sku).await?;

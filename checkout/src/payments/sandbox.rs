@@ -48,12 +48,9 @@ fn session_object(session: &str, order_id: &str, total: i64, currency: &str, pai
 
 /// Delivers the sandbox's Stripe-shaped event for a session through the webhook handler.
 pub async fn deliver(state: &AppState, session: &str, kind: &str, event_id: &str) -> ApiResult<Applied> {
-    let (order_id, _) = crate::orders::by_session(&state.db, session)
+    let (order_id, total, currency) = crate::orders::charge_of(&state.db, session)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no payment session {session}")))?;
-    let (total, currency) = crate::orders::charge_of(&state.db, &order_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no order {order_id}")))?;
     let paid = kind == "checkout.session.completed";
     let event = json!({
         "id": event_id,

@@ -167,7 +167,7 @@ fn untyped(text: &str, why: &str) -> ApiResult<Verified> {
     }
     tracing::warn!(event = %id, %kind, api_version = ?value.get("api_version"), error = %why,
         "async-stripe could not read this event; using the fields the shop needs (set the webhook endpoint's API version to {})",
-        stripe_shared::version::VERSION.as_str());
+        api_version());
     // An expanded object or its id.
     let id_of = |v: &serde_json::Value| v.as_str().or_else(|| v.get("id").and_then(|i| i.as_str())).map(str::to_string);
     let order_id = object["metadata"]["order_id"].as_str().map(str::to_string);
@@ -193,7 +193,8 @@ fn untyped(text: &str, why: &str) -> ApiResult<Verified> {
             "checkout.session.completed" => PaymentEvent::SessionCompleted(facts),
             "checkout.session.async_payment_succeeded" => PaymentEvent::AsyncPaymentSucceeded(facts),
             "checkout.session.async_payment_failed" => PaymentEvent::AsyncPaymentFailed(facts),
-            _ => PaymentEvent::SessionExpired(facts),
+            "checkout.session.expired" => PaymentEvent::SessionExpired(facts),
+            _ => PaymentEvent::Other,
         }
     };
     Ok(Verified { id, kind, event })
