@@ -32,8 +32,14 @@ pub enum ApiError {
     #[error("cross-site form posts are not accepted")]
     CrossSite,
     /// Too many requests; try again after this many seconds.
-    #[error("too many checkouts started; try again in {0} seconds")]
+    #[error("too many attempts; try again in {0} seconds")]
     RateLimited(u64),
+    /// Not signed in, or the credentials given do not match an account.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The account's address is not confirmed yet (a new link has been sent).
+    #[error("confirm your e-mail address first: we have sent you a new link")]
+    Unverified,
     /// The webhook signature did not verify.
     #[error("{0}")]
     Signature(String),
@@ -58,7 +64,8 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::Invalid { .. } | ApiError::Signature(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::CrossSite => StatusCode::FORBIDDEN,
+            ApiError::CrossSite | ApiError::Unverified => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Provider(_) => StatusCode::BAD_GATEWAY,
@@ -114,6 +121,10 @@ pub enum ErrorCode {
     CrossSite,
     /// Too many requests.
     RateLimited,
+    /// Not signed in, or the credentials do not match an account.
+    Unauthorized,
+    /// The account's e-mail address is not confirmed yet.
+    EmailUnverified,
     /// A webhook's signature did not verify.
     BadSignature,
     /// The body is too large.
@@ -134,6 +145,8 @@ impl ApiError {
             ApiError::Conflict(_) => ErrorCode::Conflict,
             ApiError::CrossSite => ErrorCode::CrossSite,
             ApiError::RateLimited(_) => ErrorCode::RateLimited,
+            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::Unverified => ErrorCode::EmailUnverified,
             ApiError::Signature(_) => ErrorCode::BadSignature,
             ApiError::TooLarge => ErrorCode::TooLarge,
             ApiError::Provider(_) => ErrorCode::PaymentProvider,

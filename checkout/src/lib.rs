@@ -4,9 +4,10 @@
 //!
 //! One folder per domain, each with its logic, its queries and an `http.rs` whose `router()`
 //! is merged here: [`cart`], [`checkout`], [`orders`], [`payments`], [`stock`], [`newsletter`],
-//! [`notify`]. What every route shares is in [`http`], what differs between the engines in
+//! [`notify`], [`accounts`]. What every route shares is in [`http`], what differs between the engines in
 //! [`db`].
 
+pub mod accounts;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -120,8 +121,8 @@ pub enum StartError {
 #[openapi(
     info(
         title = "Atelier Arôme",
-        description = "The shop's service: cart, checkout, payments, orders, stock, newsletter. \
-        JSON under `/api/`; the pages under `/cart`, `/checkout`, `/pay/…`, `/orders/…` and `/newsletter` work without JavaScript."
+        description = "The shop's service: cart, checkout, payments, orders, stock, newsletter, accounts. \
+        JSON under `/api/`; the pages under `/cart`, `/checkout`, `/pay/…`, `/orders/…`, `/account…` and `/newsletter` work without JavaScript."
     ),
     components(schemas(error::ErrorBody))
 )]
@@ -138,6 +139,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(payments::http::router())
         .merge(stock::http::router())
         .merge(newsletter::http::router())
+        .merge(accounts::http::router())
 }
 
 /// The OpenAPI document of [`api`], as JSON (made once).
@@ -195,8 +197,8 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Background work every instance runs: the outbox, the expiry of unpaid checkouts, kept
-/// refunds whose order has become known, and the deletion of ended rate-limit windows and of
-/// carts whose cookie has lapsed. All are safe to run on many instances sharing one database.
+/// refunds whose order has become known, and the deletion of ended rate-limit windows, of
+/// lapsed sessions, account links and attempts, and of carts whose cookie has lapsed. All are safe to run on many instances sharing one database.
 pub struct Workers {
     stop: watch::Sender<bool>,
     handles: Vec<tokio::task::JoinHandle<()>>,
@@ -225,6 +227,9 @@ impl Workers {
                 }
                 if let Err(e) = http::limit::prune(&expiry_state.db).await {
                     tracing::warn!(error = %e, "deleting ended rate-limit windows failed; will retry");
+                }
+                if let Err(e) = accounts::prune(&expiry_state.db).await {
+                    tracing::warn!(error = %e, "deleting lapsed sessions, links and attempts failed; will retry");
                 }
                 // Carts whose cookie has lapsed: a batch a turn while there is a backlog, then
                 // once an hour (so unpaid checkouts keep expiring on time meanwhile).

@@ -16,10 +16,19 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pages/pay.html", include_str!("../templates/pages/pay.html")),
     ("pages/order.html", include_str!("../templates/pages/order.html")),
     ("pages/message.html", include_str!("../templates/pages/message.html")),
+    ("pages/account/_form.html", include_str!("../templates/pages/account/_form.html")),
+    ("pages/account/sign_in.html", include_str!("../templates/pages/account/sign_in.html")),
+    ("pages/account/register.html", include_str!("../templates/pages/account/register.html")),
+    ("pages/account/verify.html", include_str!("../templates/pages/account/verify.html")),
+    ("pages/account/forgot.html", include_str!("../templates/pages/account/forgot.html")),
+    ("pages/account/reset.html", include_str!("../templates/pages/account/reset.html")),
+    ("pages/account/overview.html", include_str!("../templates/pages/account/overview.html")),
     ("email/order_confirmation.html", include_str!("../templates/email/order_confirmation.html")),
     ("email/order_confirmation.txt", include_str!("../templates/email/order_confirmation.txt")),
     ("email/low_stock.html", include_str!("../templates/email/low_stock.html")),
     ("email/low_stock.txt", include_str!("../templates/email/low_stock.txt")),
+    ("email/account.html", include_str!("../templates/email/account.html")),
+    ("email/account.txt", include_str!("../templates/email/account.txt")),
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -1,4 +1,4 @@
-/* Atelier Arôme: cart drawer, cart count, live stock badges. Forms work without it. */
+/* Atelier Arôme: cart drawer, cart count, live stock badges, the account link. Forms work without it. */
 (() => {
 const D = document, J = "application/json", C = "same-origin";
 const get = (u) => fetch(u, { headers: { Accept: J }, credentials: C }).then((r) => r.ok && r.json()).catch(() => 0);
@@ -84,4 +84,7 @@ if (badges.length) get("/api/stock?" + new URLSearchParams([...badges].map((b) =
 });
 
 if (link) get("/api/cart").then((d) => d && setCount(d.count));
+// The account link says "Sign in" to a visitor who is not (the page itself is the same for all).
+const acct = D.querySelector("a[data-account-link]");
+if (acct) get(base + "/api/account").then((d) => d && !d.signed_in && (acct.textContent = "Sign in", acct.href = base + "/account/sign-in"));
 })();

@@ -1,0 +1,353 @@
+//! The accounts' JSON API under `/api/account`, and (from [`super::pages`]) their pages under
+//! `/account`, which work without JavaScript.
+
+use std::net::IpAddr;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::session::{self, Device, MaybeSignedIn, SessionView, SignedIn};
+use super::{AccountView, Registration};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::client::ClientAddr;
+use crate::http::ApiJson;
+use crate::AppState;
+
+/// The accounts' routes: the API and the pages.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_account))
+        .routes(routes!(post_register))
+        .routes(routes!(post_verify))
+        .routes(routes!(post_verify_resend))
+        .routes(routes!(post_sign_in))
+        .routes(routes!(post_sign_out))
+        .routes(routes!(get_sessions))
+        .routes(routes!(delete_session))
+        .routes(routes!(post_sign_out_everywhere))
+        .routes(routes!(post_forgot))
+        .routes(routes!(post_reset))
+        .merge(super::pages::router())
+}
+
+/// The client's address, as the trusted proxies tell it.
+pub(super) fn client(state: &AppState, headers: &HeaderMap, connect: &ClientAddr) -> Option<IpAddr> {
+    state.config.trusted_proxies.client(headers, connect.0.map(|s| s.ip()))
+}
+
+/// Where a sign-in comes from, as its session list will show it.
+pub(super) fn device(headers: &HeaderMap, client: Option<IpAddr>) -> Device {
+    Device {
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+        client: client.map(|ip| ip.to_canonical().to_string()).unwrap_or_default(),
+    }
+}
+
+/// The signed-in account, or 401.
+pub(super) fn required(me: MaybeSignedIn) -> ApiResult<SignedIn> {
+    me.0.ok_or_else(|| ApiError::Unauthorized("sign in first".into()))
+}
+
+/// Who is signed in, for the header's account link.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Me {
+    /// Whether a session is signed in.
+    signed_in: bool,
+    /// The account, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<AccountView>,
+}
+
+/// Who is signed in. Never cached; a session in use is renewed (its cookie sent again).
+#[utoipa::path(get, path = "/api/account", tag = "account",
+    params(("atelier_session" = Option<String>, Cookie, description = "The session, set at sign-in.")),
+    responses((status = 200, description = "Signed in or not, and as whom.", body = Me)))]
+async fn get_account(State(state): State<AppState>, me: MaybeSignedIn) -> Response {
+    match me.0 {
+        Some(me) => {
+            let body = Json(Me {
+                signed_in: true,
+                account: Some(AccountView { email: me.email.clone(), name: me.name.clone() }),
+            });
+            if me.renewed {
+                (me.cookie(&state.config.public_url), body).into_response()
+            } else {
+                body.into_response()
+            }
+        }
+        None => Json(Me { signed_in: false, account: None }).into_response(),
+    }
+}
+
+/// A new account.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct RegisterInput {
+    /// The address; a link to confirm it is sent there.
+    #[serde(default)]
+    #[schema(required = true, format = Email, max_length = 254, example = "ada@example.com")]
+    pub email: String,
+    /// At least 8 characters, not among the commonly used.
+    #[serde(default)]
+    #[schema(required = true, min_length = 8, example = "quiet lavender harvest")]
+    pub password: String,
+    /// The name to write to.
+    #[serde(default)]
+    #[schema(required = true, max_length = 100, example = "Ada Lovelace")]
+    pub name: String,
+}
+
+/// What to do next (the same whether or not the address had an account).
+#[derive(Serialize, utoipa::ToSchema)]
+struct CheckMail {
+    /// What happens now.
+    #[schema(example = "check your e-mail: we have sent a link to ada@example.com")]
+    message: String,
+}
+
+fn check_mail(email: &str) -> (StatusCode, Json<CheckMail>) {
+    let email = crate::email::EmailAddress::parse(email).map(|e| e.as_str().to_string()).unwrap_or_default();
+    (StatusCode::ACCEPTED, Json(CheckMail { message: format!("check your e-mail: we have sent a link to {email}") }))
+}
+
+const RATE_LIMITED: &str =
+    "Too many attempts from this client or for this address; try again after `Retry-After` seconds.";
+
+/// Opens an account: a link to confirm the address is mailed. When the address has an account
+/// already, its owner is written to instead; the answer is the same.
+#[utoipa::path(post, path = "/api/account/register", tag = "account",
+    request_body = RegisterInput,
+    responses(
+        (status = 202, description = "Check your e-mail.", body = CheckMail),
+        (status = 400, description = "A field is invalid (`field` names it): the address, a password too short or too common, the name.", body = ErrorBody),
+        (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn post_register(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<RegisterInput>,
+) -> ApiResult<impl IntoResponse> {
+    let client = client(&state, &headers, &connect);
+    let reg = Registration { email: &input.email, password: &input.password, name: &input.name };
+    super::register(&state, reg, client).await?;
+    Ok(check_mail(&input.email))
+}
+
+/// A link's token.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct TokenInput {
+    /// The token from the link.
+    #[serde(default)]
+    #[schema(required = true, min_length = 64, max_length = 64, pattern = "^[0-9a-f]{64}$")]
+    pub token: String,
+}
+
+/// An address confirmed.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Verified {
+    /// The address.
+    email: String,
+}
+
+/// Confirms an account's address with the token of its link (once).
+#[utoipa::path(post, path = "/api/account/verify", tag = "account",
+    request_body = TokenInput,
+    responses(
+        (status = 200, description = "The address is confirmed; sign in.", body = Verified),
+        (status = 404, description = "The link has lapsed or was used.", body = ErrorBody),
+    ))]
+async fn post_verify(State(state): State<AppState>, ApiJson(input): ApiJson<TokenInput>) -> ApiResult<Json<Verified>> {
+    let email = super::verify(&state, &input.token).await?;
+    Ok(Json(Verified { email }))
+}
+
+/// An address.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct EmailInput {
+    /// The address.
+    #[serde(default)]
+    #[schema(required = true, format = Email, max_length = 254, example = "ada@example.com")]
+    pub email: String,
+}
+
+/// Sends a new confirmation link (when the address has an account still to confirm; the answer
+/// is the same either way).
+#[utoipa::path(post, path = "/api/account/verify/resend", tag = "account",
+    request_body = EmailInput,
+    responses(
+        (status = 202, description = "Check your e-mail.", body = CheckMail),
+        (status = 400, description = "Not an e-mail address.", body = ErrorBody),
+        (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn post_verify_resend(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<EmailInput>,
+) -> ApiResult<impl IntoResponse> {
+    super::resend_verification(&state, &input.email, client(&state, &headers, &connect)).await?;
+    Ok(check_mail(&input.email))
+}
+
+/// An address and its password.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct SignInInput {
+    /// The address.
+    #[serde(default)]
+    #[schema(required = true, format = Email, max_length = 254, example = "ada@example.com")]
+    pub email: String,
+    /// The password.
+    #[serde(default)]
+    #[schema(required = true, example = "quiet lavender harvest")]
+    pub password: String,
+}
+
+/// Signs in: a new session, in an HttpOnly cookie (any session the browser had ends).
+#[utoipa::path(post, path = "/api/account/sign-in", tag = "account",
+    request_body = SignInInput,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set.", body = AccountView,
+            headers(("Set-Cookie" = String, description = "`atelier_session`: HttpOnly, SameSite=Lax, 30 days."))),
+        (status = 400, description = "Not an e-mail address.", body = ErrorBody),
+        (status = 401, description = "The address and password do not match an account (the same answer whether or not the address has one).", body = ErrorBody),
+        (status = 403, description = "The address is not confirmed yet; a new link has been sent.", body = ErrorBody),
+        (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn post_sign_in(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<SignInInput>,
+) -> ApiResult<Response> {
+    let client = client(&state, &headers, &connect);
+    let previous = session::token_of(&headers);
+    let done =
+        super::sign_in(&state, &input.email, &input.password, &device(&headers, client), client, previous.as_deref())
+            .await?;
+    Ok((session::cookie(&done.token, &state.config.public_url), Json(done.account)).into_response())
+}
+
+/// Signs out: the session ends and its cookie is removed.
+#[utoipa::path(post, path = "/api/account/sign-out", tag = "account",
+    responses((status = 204, description = "Signed out (or was not signed in).")))]
+async fn post_sign_out(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
+    if let Some(me) = me.0 {
+        session::end(&state.db, &me.account_id, &me.session_id).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, session::removal(&state.config.public_url)).into_response())
+}
+
+/// The account's sessions.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Sessions {
+    /// Live sessions, the newest first.
+    sessions: Vec<SessionView>,
+}
+
+/// The browsers signed in to the account.
+#[utoipa::path(get, path = "/api/account/sessions", tag = "account",
+    responses(
+        (status = 200, description = "The sessions.", body = Sessions),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+    ))]
+async fn get_sessions(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Json<Sessions>> {
+    let me = required(me)?;
+    Ok(Json(Sessions { sessions: session::list(&state.db, &me).await? }))
+}
+
+/// Signs one of the account's sessions out.
+#[utoipa::path(delete, path = "/api/account/sessions/{session_id}", tag = "account",
+    params(("session_id" = String, Path, description = "The session, as the list names it.")),
+    responses(
+        (status = 204, description = "That session is signed out."),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 404, description = "The account has no such session.", body = ErrorBody),
+    ))]
+async fn delete_session(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(session_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let me = required(me)?;
+    if session::end(&state.db, &me.account_id, &session_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("no such session".into()))
+    }
+}
+
+/// Signs out every session of the account, this one too.
+#[utoipa::path(post, path = "/api/account/sign-out-everywhere", tag = "account",
+    responses(
+        (status = 204, description = "Every session is signed out."),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+    ))]
+async fn post_sign_out_everywhere(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
+    let me = required(me)?;
+    super::sign_out_everywhere(&state, &me.account_id).await?;
+    Ok((StatusCode::NO_CONTENT, session::removal(&state.config.public_url)).into_response())
+}
+
+/// Mails a link to choose a new password (the answer is the same whether or not the address
+/// has an account).
+#[utoipa::path(post, path = "/api/account/password/forgot", tag = "account",
+    request_body = EmailInput,
+    responses(
+        (status = 202, description = "Check your e-mail.", body = CheckMail),
+        (status = 400, description = "Not an e-mail address.", body = ErrorBody),
+        (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn post_forgot(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<EmailInput>,
+) -> ApiResult<impl IntoResponse> {
+    super::forgot_password(&state, &input.email, client(&state, &headers, &connect)).await?;
+    Ok(check_mail(&input.email))
+}
+
+/// A new password, with the token of a reset link.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct ResetInput {
+    /// The token from the link.
+    #[serde(default)]
+    #[schema(required = true, min_length = 64, max_length = 64, pattern = "^[0-9a-f]{64}$")]
+    pub token: String,
+    /// The new password: at least 8 characters, not among the commonly used.
+    #[serde(default)]
+    #[schema(required = true, min_length = 8, example = "quiet lavender harvest")]
+    pub password: String,
+}
+
+/// A password changed.
+#[derive(Serialize, utoipa::ToSchema)]
+struct PasswordChanged {
+    /// Always true; every session was signed out.
+    changed: bool,
+}
+
+/// Sets a new password from a reset link (once); every session of the account is signed out.
+#[utoipa::path(post, path = "/api/account/password/reset", tag = "account",
+    request_body = ResetInput,
+    responses(
+        (status = 200, description = "The password is changed; sign in with it.", body = PasswordChanged),
+        (status = 400, description = "The password is refused: too short, or among those guessed first.", body = ErrorBody),
+        (status = 404, description = "The link has lapsed or was used.", body = ErrorBody),
+    ))]
+async fn post_reset(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ResetInput>,
+) -> ApiResult<Json<PasswordChanged>> {
+    super::reset_password(&state, &input.token, &input.password).await?;
+    Ok(Json(PasswordChanged { changed: true }))
+}

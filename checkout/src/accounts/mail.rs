@@ -1,0 +1,136 @@
+//! The messages an account's owner is sent, queued in the outbox in the transaction that
+//! causes them.
+
+use serde_json::json;
+
+use crate::db::WriteTx;
+use crate::notify::{enqueue, Mail};
+use crate::views::render;
+use crate::AppState;
+
+/// One of the account messages.
+pub enum Message<'a> {
+    /// A new account: confirm the address.
+    Verify {
+        /// The link's token.
+        token: &'a str,
+    },
+    /// Someone registered with an address that has an account already.
+    AlreadyRegistered {
+        /// A reset link's token, in case the owner forgot the password.
+        token: &'a str,
+    },
+    /// A password reset was asked for.
+    Reset {
+        /// The link's token.
+        token: &'a str,
+    },
+    /// A password reset was asked for an address with no account.
+    NoAccount,
+    /// The password was changed (by a reset).
+    PasswordChanged,
+}
+
+impl Message<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Message::Verify { .. } => "account_verify",
+            Message::AlreadyRegistered { .. } => "account_exists",
+            Message::Reset { .. } => "account_reset",
+            Message::NoAccount => "account_none",
+            Message::PasswordChanged => "account_password_changed",
+        }
+    }
+
+    fn render(&self, state: &AppState, recipient: &str, name: &str) -> Mail {
+        let base = &state.config.public_url;
+        let hello = if name.is_empty() { "Hello,".to_string() } else { format!("Dear {name},") };
+        let Text { subject, heading, paragraphs, action, after } = match self {
+                Message::Verify { token } => text(
+                    "Confirm your address at Atelier Arôme",
+                    "Confirm your address",
+                    vec![hello, "Thank you for opening an account with the atelier. Please confirm that this address is yours; you can sign in once it is.".into()],
+                    Some((format!("{base}/account/verify?token={token}"), "Confirm my address")),
+                    vec!["The link works once, for 24 hours. If it has lapsed, sign in and we will send a new one.", "If you did not open an account, ignore this message: nothing happens without the link."],
+                ),
+                Message::AlreadyRegistered { token } => text(
+                    "Your account at Atelier Arôme",
+                    "You already have an account",
+                    vec![hello, "Someone — perhaps you — tried to open an account at the atelier with this address. You already have one, so nothing was changed.".into(), "If you have forgotten your password, choose a new one here:".into()],
+                    Some((format!("{base}/account/reset?token={token}"), "Choose a new password")),
+                    vec!["The link works once, for 30 minutes. If it was not you, ignore this message: your account is as it was."],
+                ),
+                Message::Reset { token } => text(
+                    "Choose a new password at Atelier Arôme",
+                    "Choose a new password",
+                    vec![hello, "We were asked to reset the password of your account at the atelier. Choose a new one here:".into()],
+                    Some((format!("{base}/account/reset?token={token}"), "Choose a new password")),
+                    vec!["The link works once, for 30 minutes, and signs you out on every device. If you did not ask, ignore this message: your password stays as it is."],
+                ),
+                Message::NoAccount => text(
+                    "Password reset at Atelier Arôme",
+                    "No account uses this address",
+                    vec![hello, "We were asked to reset the password of an account at the atelier with this address, but no account uses it.".into(), "Perhaps you opened yours with another address, or ordered as a guest — orders placed as a guest need no password.".into()],
+                    Some((format!("{base}/account/register"), "Open an account")),
+                    vec!["If you did not ask, ignore this message."],
+                ),
+                Message::PasswordChanged => text(
+                    "Your password at Atelier Arôme was changed",
+                    "Your password was changed",
+                    vec![hello, "The password of your account at the atelier has just been changed, and every device signed in to it has been signed out.".into()],
+                    Some((format!("{base}/account/forgot"), "It was not me: reset it")),
+                    vec!["If it was you, there is nothing to do."],
+                ),
+            };
+        let ctx = json!({
+            "heading": heading,
+            "paragraphs": paragraphs,
+            "action_url": action.as_ref().map(|a| a.0.clone()),
+            "action_text": action.as_ref().map(|a| a.1),
+            "after": after,
+            "recipient": recipient,
+            "site_title": state.config.site_title,
+            "site_url": base,
+        });
+        Mail {
+            subject: subject.to_string(),
+            text: render("email/account.txt", &ctx),
+            html: Some(render("email/account.html", &ctx)),
+        }
+    }
+}
+
+/// A message's words: subject, heading, paragraphs, the button (address and words), what
+/// follows it.
+struct Text<'a> {
+    subject: &'a str,
+    heading: &'a str,
+    paragraphs: Vec<String>,
+    action: Option<(String, &'a str)>,
+    after: Vec<&'a str>,
+}
+
+fn text<'a>(
+    subject: &'a str,
+    heading: &'a str,
+    paragraphs: Vec<String>,
+    action: Option<(String, &'a str)>,
+    after: Vec<&'a str>,
+) -> Text<'a> {
+    Text { subject, heading, paragraphs, action, after }
+}
+
+/// Queues a message to an address.
+pub async fn send(
+    state: &AppState,
+    tx: &mut WriteTx,
+    recipient: &str,
+    name: &str,
+    message: Message<'_>,
+) -> Result<(), sqlx::Error> {
+    let mail = message.render(state, recipient, name);
+    // Every message is its own: a new key each time.
+    let key = format!("{}:{}", message.kind(), crate::ids::new_id("msg"));
+    enqueue(tx, message.kind(), &key, recipient, &mail).await?;
+    Ok(())
+}

@@ -1,0 +1,394 @@
+//! The account pages under `/account`: plain forms that work without JavaScript, in the site's
+//! layout. They call the same domain functions as the API and answer with the form again,
+//! saying what to correct, or a page saying what happens next.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::http::{client, device, EmailInput, RegisterInput, ResetInput, SignInInput, TokenInput};
+use super::session::{self, MaybeSignedIn};
+use super::Registration;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::client::ClientAddr;
+use crate::http::page::{capitalise, message, page};
+use crate::http::ApiForm;
+use crate::AppState;
+
+/// The pages' routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(overview))
+        .routes(routes!(sign_in_page, sign_in_form))
+        .routes(routes!(register_page, register_form))
+        .routes(routes!(verify_page, verify_form))
+        .routes(routes!(forgot_page, forgot_form))
+        .routes(routes!(reset_page, reset_form))
+        .routes(routes!(sign_out_form))
+        .routes(routes!(sign_out_everywhere_form))
+        .routes(routes!(sign_out_session_form))
+}
+
+/// A form's values shown again (never a password).
+#[derive(Default, serde::Serialize)]
+struct Shown {
+    email: String,
+    name: String,
+}
+
+/// An error as the form shows it: the field it belongs to, and the sentence.
+fn field_error(e: &ApiError) -> (Option<String>, String) {
+    match e {
+        ApiError::Invalid { field, message } => (Some(field.clone()), capitalise(message)),
+        other => (None, capitalise(&other.public_message())),
+    }
+}
+
+/// A form again with an error: its status, its `Retry-After` when the error is a limit.
+fn again(state: &AppState, title: &str, template: &str, e: &ApiError, mut ctx: serde_json::Value) -> Response {
+    let (field, text) = field_error(e);
+    let mut field_errors = BTreeMap::new();
+    if let Some(field) = field {
+        field_errors.insert(field, text.clone());
+    }
+    ctx["errors"] = json!([text]);
+    ctx["field_errors"] = json!(field_errors);
+    let status = match e {
+        ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        other => other.status(),
+    };
+    let mut res = (status, page(state, title, template, ctx)).into_response();
+    if let ApiError::RateLimited(seconds) = e {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, (*seconds).into());
+    }
+    res
+}
+
+/// Whether an error is the form's to show (what the person can act on) rather than a failure.
+fn shown_on_form(e: &ApiError) -> bool {
+    matches!(
+        e,
+        ApiError::Invalid { .. }
+            | ApiError::BadRequest(_)
+            | ApiError::NotFound(_)
+            | ApiError::Unauthorized(_)
+            | ApiError::Unverified
+            | ApiError::RateLimited(_)
+    )
+}
+
+fn empty_form() -> serde_json::Value {
+    json!({ "form": Shown::default(), "field_errors": {} })
+}
+
+/// The account's page; signed out, the sign-in page.
+#[utoipa::path(get, path = "/account", tag = "pages",
+    responses(
+        (status = 200, description = "The account: details, where it is signed in.", content_type = "text/html"),
+        (status = 303, description = "Not signed in: to the sign-in page."),
+    ))]
+async fn overview(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
+    let sessions: Vec<_> = session::list(&state.db, &me)
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({
+                "session_id": s.session_id,
+                "browser": browser(&s.user_agent),
+                "created": crate::orders::date(s.created_at),
+                "client": s.client,
+                "current": s.current,
+            })
+        })
+        .collect();
+    let ctx = json!({ "account": { "name": me.name, "email": me.email }, "sessions": sessions });
+    let body = page(&state, "Your account", "pages/account/overview.html", ctx);
+    Ok(if me.renewed { (me.cookie(&state.config.public_url), body).into_response() } else { body.into_response() })
+}
+
+/// A browser's description as a person would name it: "Firefox on Linux".
+fn browser(user_agent: &str) -> String {
+    let ua = user_agent;
+    let name =
+        [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
+            .into_iter()
+            .find(|(mark, _)| ua.contains(mark))
+            .map(|(_, name)| name);
+    let system = [
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "Android"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(mark, _)| ua.contains(mark))
+    .map(|(_, name)| name);
+    match (name, system) {
+        (Some(n), Some(s)) => format!("{n} on {s}"),
+        (Some(n), None) => n.to_string(),
+        (None, Some(s)) => format!("A browser on {s}"),
+        (None, None) if ua.is_empty() => "An unnamed browser".to_string(),
+        (None, None) => ua.chars().take(40).collect(),
+    }
+}
+
+/// The sign-in page.
+#[utoipa::path(get, path = "/account/sign-in", tag = "pages",
+    responses((status = 200, description = "The sign-in form.", content_type = "text/html")))]
+async fn sign_in_page(State(state): State<AppState>) -> Response {
+    page(&state, "Sign in", "pages/account/sign_in.html", empty_form()).into_response()
+}
+
+/// Signs in from the form: to the account's page, or the form again saying why not.
+#[utoipa::path(post, path = "/account/sign-in", tag = "pages",
+    request_body(content = SignInInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: to the account's page."),
+        (status = 401, description = "The form again: the address and password do not match an account.", content_type = "text/html"),
+        (status = 403, description = "The form again: the address is not confirmed yet (a new link was sent).", content_type = "text/html"),
+        (status = 422, description = "The form again: not an e-mail address.", content_type = "text/html"),
+        (status = 429, description = "The form again: too many attempts; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn sign_in_form(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    ApiForm(input): ApiForm<SignInInput>,
+) -> ApiResult<Response> {
+    let client = client(&state, &headers, &connect);
+    let previous = session::token_of(&headers);
+    match super::sign_in(&state, &input.email, &input.password, &device(&headers, client), client, previous.as_deref())
+        .await
+    {
+        Ok(done) => {
+            Ok((session::cookie(&done.token, &state.config.public_url), Redirect::to("/account")).into_response())
+        }
+        Err(e) if shown_on_form(&e) => {
+            let ctx = json!({ "form": Shown { email: input.email, name: String::new() }, "field_errors": {} });
+            Ok(again(&state, "Sign in", "pages/account/sign_in.html", &e, ctx))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The registration page.
+#[utoipa::path(get, path = "/account/register", tag = "pages",
+    responses((status = 200, description = "The registration form.", content_type = "text/html")))]
+async fn register_page(State(state): State<AppState>) -> Response {
+    page(&state, "Open an account", "pages/account/register.html", empty_form()).into_response()
+}
+
+/// Opens an account from the form: a page saying to check one's e-mail (the same whether or
+/// not the address had an account), or the form again.
+#[utoipa::path(post, path = "/account/register", tag = "pages",
+    request_body(content = RegisterInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Check your e-mail.", content_type = "text/html"),
+        (status = 422, description = "The form again, with what to correct.", content_type = "text/html"),
+        (status = 429, description = "The form again: too many attempts; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn register_form(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    ApiForm(input): ApiForm<RegisterInput>,
+) -> ApiResult<Response> {
+    let reg = Registration { email: &input.email, password: &input.password, name: &input.name };
+    match super::register(&state, reg, client(&state, &headers, &connect)).await {
+        Ok(()) => Ok(check_your_mail(&state, &input.email, "We have sent a link to confirm your address to")),
+        Err(e) if shown_on_form(&e) => {
+            let ctx = json!({ "form": Shown { email: input.email, name: input.name }, "field_errors": {} });
+            Ok(again(&state, "Open an account", "pages/account/register.html", &e, ctx))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn check_your_mail(state: &AppState, email: &str, what: &str) -> Response {
+    let email = crate::email::EmailAddress::parse(email).map(|e| e.as_str().to_string()).unwrap_or_default();
+    message(
+        state,
+        StatusCode::OK,
+        "Check your e-mail",
+        &format!("{what} {email}. It may take a minute to arrive; look in the spam folder too."),
+        ("/", "Back to the atelier"),
+    )
+}
+
+/// A link's token in its address.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct TokenQuery {
+    /// The token from the link.
+    #[serde(default)]
+    token: String,
+}
+
+/// The page a confirmation link opens: a button confirms (opening the link alone uses nothing
+/// up, so a mail scanner following it does no harm).
+#[utoipa::path(get, path = "/account/verify", tag = "pages",
+    params(TokenQuery),
+    responses((status = 200, description = "The button that confirms the address.", content_type = "text/html")))]
+async fn verify_page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    page(&state, "Confirm your address", "pages/account/verify.html", json!({ "token": q.token })).into_response()
+}
+
+/// Confirms the address.
+#[utoipa::path(post, path = "/account/verify", tag = "pages",
+    request_body(content = TokenInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Confirmed: sign in.", content_type = "text/html"),
+        (status = 404, description = "The link has lapsed or was used.", content_type = "text/html"),
+    ))]
+async fn verify_form(State(state): State<AppState>, ApiForm(input): ApiForm<TokenInput>) -> ApiResult<Response> {
+    match super::verify(&state, &input.token).await {
+        Ok(_) => Ok(message(
+            &state,
+            StatusCode::OK,
+            "Your address is confirmed",
+            "Thank you. Your account is ready: sign in to see it.",
+            ("/account/sign-in", "Sign in"),
+        )),
+        Err(e @ ApiError::NotFound(_)) => Ok(message(
+            &state,
+            StatusCode::NOT_FOUND,
+            "This link does not work any more",
+            &capitalise(&field_error(&e).1),
+            ("/account/sign-in", "Sign in"),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// The page to ask for a password reset.
+#[utoipa::path(get, path = "/account/forgot", tag = "pages",
+    responses((status = 200, description = "The form.", content_type = "text/html")))]
+async fn forgot_page(State(state): State<AppState>) -> Response {
+    page(&state, "Forgotten your password?", "pages/account/forgot.html", empty_form()).into_response()
+}
+
+/// Mails a reset link (the same answer whether or not the address has an account).
+#[utoipa::path(post, path = "/account/forgot", tag = "pages",
+    request_body(content = EmailInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Check your e-mail.", content_type = "text/html"),
+        (status = 422, description = "The form again: not an e-mail address.", content_type = "text/html"),
+        (status = 429, description = "The form again: too many attempts; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn forgot_form(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    ApiForm(input): ApiForm<EmailInput>,
+) -> ApiResult<Response> {
+    match super::forgot_password(&state, &input.email, client(&state, &headers, &connect)).await {
+        Ok(()) => Ok(check_your_mail(&state, &input.email, "We have sent a link to choose a new password to")),
+        Err(e) if shown_on_form(&e) => {
+            let ctx = json!({ "form": Shown { email: input.email, name: String::new() }, "field_errors": {} });
+            Ok(again(&state, "Forgotten your password?", "pages/account/forgot.html", &e, ctx))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The page a reset link opens: the new password's form.
+#[utoipa::path(get, path = "/account/reset", tag = "pages",
+    params(TokenQuery),
+    responses((status = 200, description = "The form.", content_type = "text/html")))]
+async fn reset_page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    let ctx = json!({ "token": q.token, "field_errors": {} });
+    page(&state, "Choose a new password", "pages/account/reset.html", ctx).into_response()
+}
+
+/// Sets the new password.
+#[utoipa::path(post, path = "/account/reset", tag = "pages",
+    request_body(content = ResetInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Changed: sign in.", content_type = "text/html"),
+        (status = 404, description = "The form again: the link has lapsed or was used.", content_type = "text/html"),
+        (status = 422, description = "The form again: the password is refused.", content_type = "text/html"),
+    ))]
+async fn reset_form(State(state): State<AppState>, ApiForm(input): ApiForm<ResetInput>) -> ApiResult<Response> {
+    match super::reset_password(&state, &input.token, &input.password).await {
+        Ok(()) => Ok((
+            session::removal(&state.config.public_url),
+            message(
+                &state,
+                StatusCode::OK,
+                "Your password is changed",
+                "Every device that was signed in to your account has been signed out. Sign in with your new password.",
+                ("/account/sign-in", "Sign in"),
+            ),
+        )
+            .into_response()),
+        Err(e) if shown_on_form(&e) => {
+            let ctx = json!({ "token": input.token, "field_errors": {} });
+            Ok(again(&state, "Choose a new password", "pages/account/reset.html", &e, ctx))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Signs out.
+#[utoipa::path(post, path = "/account/sign-out", tag = "pages",
+    responses((status = 303, description = "Signed out: to the home page.")))]
+async fn sign_out_form(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
+    if let Some(me) = me.0 {
+        session::end(&state.db, &me.account_id, &me.session_id).await?;
+    }
+    Ok((session::removal(&state.config.public_url), Redirect::to("/")).into_response())
+}
+
+/// Signs out every session of the account.
+#[utoipa::path(post, path = "/account/sign-out-everywhere", tag = "pages",
+    responses((status = 303, description = "Every session signed out: to the sign-in page.")))]
+async fn sign_out_everywhere_form(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
+    if let Some(me) = me.0 {
+        super::sign_out_everywhere(&state, &me.account_id).await?;
+    }
+    Ok((session::removal(&state.config.public_url), Redirect::to("/account/sign-in")).into_response())
+}
+
+/// Signs one of the account's other sessions out.
+#[utoipa::path(post, path = "/account/sessions/{session_id}/sign-out", tag = "pages",
+    params(("session_id" = String, Path, description = "The session, as the account's page names it.")),
+    responses(
+        (status = 303, description = "Done (or there was no such session): back to the account's page."),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+    ))]
+async fn sign_out_session_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(session_id): Path<String>,
+) -> ApiResult<Response> {
+    let me = super::http::required(me)?;
+    session::end(&state.db, &me.account_id, &session_id).await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn browsers_are_named_as_people_name_them() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+        assert_eq!(super::browser(firefox), "Firefox on Linux");
+        assert_eq!(super::browser(safari), "Safari on iPhone");
+        assert_eq!(super::browser(chrome), "Chrome on Windows");
+        assert_eq!(super::browser(""), "An unnamed browser");
+        assert_eq!(super::browser("curl/8.5.0"), "curl/8.5.0");
+    }
+}

@@ -1,0 +1,226 @@
+//! Sessions kept on the server (decision 11): the cookie holds an opaque random token, the
+//! database its SHA-256 with the account, the browser and when it was last used. A session
+//! lives thirty days from its last use (renewed at most once a day, so reading one costs no
+//! write), is made anew at every sign-in, and ends everywhere when the password changes.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Serialize;
+
+use super::tokens::digest;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::ids::{new_id, now, random_hex};
+use crate::AppState;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "atelier_session";
+/// How long a session lasts unused, in seconds: thirty days.
+pub const LIFETIME: i64 = 30 * 24 * 3600;
+/// How often a session in use is renewed, in seconds: once a day.
+const RENEW_AFTER: i64 = 24 * 3600;
+
+/// The signed-in account of a request.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The session.
+    pub session_id: String,
+    /// The account.
+    pub account_id: String,
+    /// Its address.
+    pub email: String,
+    /// Its owner's name.
+    pub name: String,
+    /// The session's token, from the cookie (to hand the cookie out again when renewed).
+    token: String,
+    /// Whether this request renewed the session (its cookie should be sent again).
+    pub renewed: bool,
+}
+
+impl SignedIn {
+    /// The cookie that keeps this session for another [`LIFETIME`].
+    pub fn cookie(&self, public_url: &str) -> CookieJar {
+        cookie(&self.token, public_url)
+    }
+}
+
+/// The session of a request, when it has a live one. Reading it renews a session last renewed
+/// a day ago or more.
+#[derive(Debug, Clone)]
+pub struct MaybeSignedIn(pub Option<SignedIn>);
+
+impl FromRequestParts<AppState> for MaybeSignedIn {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match token_of(&parts.headers) {
+            Some(token) => Ok(MaybeSignedIn(find(&state.db, &token).await?)),
+            None => Ok(MaybeSignedIn(None)),
+        }
+    }
+}
+
+/// The session token in a request's cookie, when it has one of the right shape.
+pub fn token_of(headers: &HeaderMap) -> Option<String> {
+    let jar = CookieJar::from_headers(headers);
+    jar.get(SESSION_COOKIE)
+        .map(Cookie::value)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_ascii_lowercase)
+}
+
+/// The live session of a token, renewed when due.
+pub async fn find(db: &Db, token: &str) -> Result<Option<SignedIn>, sqlx::Error> {
+    let t = now();
+    let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
+        "select s.session_id, s.account_id, a.email, a.name, s.last_seen_at
+         from account_session s join account a on a.account_id = s.account_id
+         where s.token_hash = $1 and s.expires_at > $2",
+    )
+    .bind(digest(token))
+    .bind(t)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((session_id, account_id, email, name, last_seen)) = row else { return Ok(None) };
+    let renewed = t - last_seen >= RENEW_AFTER;
+    if renewed {
+        let mut tx = db.begin_write().await?;
+        sqlx::query("update account_session set last_seen_at = $1, expires_at = $2 where session_id = $3")
+            .bind(t)
+            .bind(t + LIFETIME)
+            .bind(&session_id)
+            .execute(&mut **tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(Some(SignedIn { session_id, account_id, email, name, token: token.to_string(), renewed }))
+}
+
+/// Where a session was started: the browser's own description and the client's address.
+#[derive(Debug, Clone, Default)]
+pub struct Device {
+    /// The `User-Agent` header, cut to 200 characters.
+    pub user_agent: String,
+    /// The client's address as the service sees it (behind trusted proxies, the forwarded one).
+    pub client: String,
+}
+
+/// Starts a session for an account, ending the one the browser had (a new token at every
+/// sign-in: a token planted before it is worth nothing after). Gives the token.
+pub async fn start(db: &Db, account_id: &str, device: &Device, previous: Option<&str>) -> Result<String, sqlx::Error> {
+    let token = random_hex(32);
+    let t = now();
+    let mut tx = db.begin_write().await?;
+    if let Some(previous) = previous {
+        sqlx::query("delete from account_session where token_hash = $1")
+            .bind(digest(previous))
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query(
+        "insert into account_session (session_id, token_hash, account_id, created_at, last_seen_at, expires_at, user_agent, client)
+         values ($1, $2, $3, $4, $4, $5, $6, $7)",
+    )
+    .bind(new_id("ses"))
+    .bind(digest(&token))
+    .bind(account_id)
+    .bind(t)
+    .bind(t + LIFETIME)
+    .bind(device.user_agent.chars().take(200).collect::<String>())
+    .bind(&device.client)
+    .execute(&mut **tx)
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// Ends one of an account's sessions; says whether there was such a session.
+pub async fn end(db: &Db, account_id: &str, session_id: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query("delete from account_session where session_id = $1 and account_id = $2")
+        .bind(session_id)
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every session of an account (signing out everywhere; a new password).
+pub async fn end_all(tx: &mut crate::db::WriteTx, account_id: &str) -> Result<u64, sqlx::Error> {
+    let done =
+        sqlx::query("delete from account_session where account_id = $1").bind(account_id).execute(&mut ***tx).await?;
+    Ok(done.rows_affected())
+}
+
+/// One of an account's sessions, as its list shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// The session's name, for ending it.
+    #[schema(example = "ses_019ad3f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5")]
+    pub session_id: String,
+    /// When it was started (unix seconds).
+    pub created_at: i64,
+    /// When it was last renewed (unix seconds; it is renewed once a day while in use).
+    pub last_seen_at: i64,
+    /// The browser, as it describes itself.
+    pub user_agent: String,
+    /// The address it signed in from.
+    pub client: String,
+    /// Whether it is the session asking.
+    pub current: bool,
+}
+
+/// An account's live sessions, the newest first.
+pub async fn list(db: &Db, me: &SignedIn) -> Result<Vec<SessionView>, sqlx::Error> {
+    let rows: Vec<(String, i64, i64, String, String)> = sqlx::query_as(
+        "select session_id, created_at, last_seen_at, user_agent, client from account_session
+         where account_id = $1 and expires_at > $2 order by created_at desc, session_id desc",
+    )
+    .bind(&me.account_id)
+    .bind(now())
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(session_id, created_at, last_seen_at, user_agent, client)| SessionView {
+            current: session_id == me.session_id,
+            session_id,
+            created_at,
+            last_seen_at,
+            user_agent,
+            client,
+        })
+        .collect())
+}
+
+/// Deletes sessions that have expired; gives how many.
+pub async fn prune(db: &Db) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query("delete from account_session where expires_at <= $1").bind(now()).execute(&mut **tx).await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
+
+/// The cookie of a session: HttpOnly, SameSite=Lax, Secure when the shop is served over HTTPS.
+pub fn cookie(token: &str, public_url: &str) -> CookieJar {
+    let c = Cookie::build((SESSION_COOKIE, token.to_string()))
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(LIFETIME))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(public_url.starts_with("https://"));
+    CookieJar::new().add(c)
+}
+
+/// The answer's cookie that removes the session's from the browser.
+pub fn removal(public_url: &str) -> CookieJar {
+    let c = Cookie::build((SESSION_COOKIE, ""))
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(0))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(public_url.starts_with("https://"));
+    CookieJar::new().add(c)
+}

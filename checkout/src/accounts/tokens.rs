@@ -1,0 +1,96 @@
+//! The links mailed to an account's owner: a random token in the link, its SHA-256 in the
+//! database (a copy of the database opens no link), single-use and expiring.
+
+use sha2::{Digest, Sha256};
+
+use crate::db::WriteTx;
+use crate::ids::{hex, now, random_hex};
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Confirms the account's address.
+    Verify,
+    /// Sets a new password.
+    Reset,
+}
+
+impl Purpose {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Verify => "verify",
+            Purpose::Reset => "reset",
+        }
+    }
+
+    /// How long a link stays good, in seconds: a day to confirm an address, thirty minutes to
+    /// reset a password.
+    pub fn lifetime(self) -> i64 {
+        match self {
+            Purpose::Verify => 24 * 3600,
+            Purpose::Reset => 30 * 60,
+        }
+    }
+}
+
+/// The SHA-256 of a token, as stored (session tokens are kept the same way).
+pub fn digest(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Makes a token for an account; gives the token, to be mailed (never stored).
+pub async fn issue(tx: &mut WriteTx, account_id: &str, purpose: Purpose) -> Result<String, sqlx::Error> {
+    let token = random_hex(32);
+    let t = now();
+    sqlx::query(
+        "insert into account_token (token_hash, account_id, purpose, created_at, expires_at) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(digest(&token))
+    .bind(account_id)
+    .bind(purpose.as_str())
+    .bind(t)
+    .bind(t + purpose.lifetime())
+    .execute(&mut ***tx)
+    .await?;
+    Ok(token)
+}
+
+/// Uses a token: gives its account when the token is good, and voids every token of that
+/// purpose the account has (a second use of any of its links finds nothing).
+pub async fn redeem(tx: &mut WriteTx, token: &str, purpose: Purpose) -> Result<Option<String>, sqlx::Error> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let lock = tx.lock_rows();
+    let account: Option<String> = sqlx::query_scalar(&format!(
+        "select account_id from account_token where token_hash = $1 and purpose = $2 and expires_at > $3{lock}"
+    ))
+    .bind(digest(&token.to_ascii_lowercase()))
+    .bind(purpose.as_str())
+    .bind(now())
+    .fetch_optional(&mut ***tx)
+    .await?;
+    if let Some(account_id) = &account {
+        void(tx, account_id, purpose).await?;
+    }
+    Ok(account)
+}
+
+/// Voids every token of a purpose an account has (a reset's links once the password changed).
+pub async fn void(tx: &mut WriteTx, account_id: &str, purpose: Purpose) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from account_token where account_id = $1 and purpose = $2")
+        .bind(account_id)
+        .bind(purpose.as_str())
+        .execute(&mut ***tx)
+        .await?;
+    Ok(())
+}
+
+/// Deletes expired tokens; gives how many.
+pub async fn prune(db: &crate::db::Db) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query("delete from account_token where expires_at <= $1").bind(now()).execute(&mut **tx).await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,620 @@
+//! Customer accounts: registration and its confirmation, sign-in and sessions, resets, the
+//! limits on guessing, and answers that never tell whether an address has an account.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use common::{Engine, Reply, TestShop};
+
+const PASSWORD: &str = "quiet lavender harvest";
+
+/// A JSON request from a client address (the limits count per client). The body is copied
+/// at once, so a caller may pass a temporary.
+fn post_from<'a>(
+    shop: &'a TestShop,
+    path: &'a str,
+    body: &str,
+    cookie: Option<&'a str>,
+    client: [u8; 4],
+) -> impl std::future::Future<Output = Reply> + 'a {
+    let body = body.to_string();
+    async move {
+        let mut b = Request::post(path).header("content-type", "application/json");
+        if let Some(c) = cookie {
+            b = b.header("cookie", c);
+        }
+        let mut req = b.body(Body::from(body)).unwrap();
+        req.extensions_mut().insert(ConnectInfo(SocketAddr::from((client, 40000))));
+        shop.call(req).await
+    }
+}
+
+async fn post(shop: &TestShop, path: &str, body: &str, cookie: Option<&str>) -> Reply {
+    shop.json("POST", path, body, cookie).await
+}
+
+fn creds(email: &str, password: &str) -> String {
+    serde_json::json!({ "email": email, "password": password }).to_string()
+}
+
+fn registration(email: &str, password: &str, name: &str) -> String {
+    serde_json::json!({ "email": email, "password": password, "name": name }).to_string()
+}
+
+/// The messages of a kind queued for an address, oldest first: (subject, text).
+async fn mails(shop: &TestShop, to: &str, kind: &str) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "select subject, body_text from outbox where recipient = $1 and kind = $2 order by created_at, outbox_id",
+    )
+    .bind(to)
+    .bind(kind)
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap()
+}
+
+/// The token of the last link of a kind mailed to an address.
+async fn token(shop: &TestShop, to: &str, kind: &str) -> String {
+    let all = mails(shop, to, kind).await;
+    let (_, text) = all.last().unwrap_or_else(|| panic!("no {kind} mail to {to}"));
+    let at = text.find("token=").expect("a link with a token") + 6;
+    text[at..at + 64].to_string()
+}
+
+/// An account opened and confirmed; its address.
+async fn open_account(shop: &TestShop, email: &str, client: [u8; 4]) -> String {
+    let r =
+        post_from(shop, "/api/account/register", &registration(email, PASSWORD, "Ada Lovelace"), None, client).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let t = token(shop, email, "account_verify").await;
+    let r = post(shop, "/api/account/verify", &format!(r#"{{"token":"{t}"}}"#), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    email.to_string()
+}
+
+/// Signs in; the session cookie.
+async fn sign_in(shop: &TestShop, email: &str, password: &str) -> String {
+    let r = post(shop, "/api/account/sign-in", &creds(email, password), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let set = r.headers["set-cookie"].to_str().unwrap().to_string();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Max-Age=2592000"), "{set}");
+    r.cookie().unwrap()
+}
+
+async fn who(shop: &TestShop, cookie: &str) -> serde_json::Value {
+    let r = shop.get("/api/account", Some(cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["cache-control"], "no-store");
+    r.json()
+}
+
+on_both_engines!(register_confirm_sign_in_and_out, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let r =
+        post(&shop, "/api/account/register", &registration("Ada@Example.com", PASSWORD, " Ada  Lovelace "), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(r.json()["message"], "check your e-mail: we have sent a link to ada@example.com");
+    // Not before the address is confirmed: a new link goes out instead.
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(r.json()["error"], "email_unverified");
+    assert!(r.cookie().is_none());
+    let sent = mails(&shop, "ada@example.com", "account_verify").await;
+    assert_eq!(sent.len(), 2, "the registration's link and a new one");
+    assert!(sent[0].1.contains("Dear Ada Lovelace,"), "{}", sent[0].1);
+    // Opening the link's page uses nothing up; the button does, once.
+    let t = token(&shop, "ada@example.com", "account_verify").await;
+    let page = shop.get(&format!("/account/verify?token={t}"), None).await;
+    assert!(page.body.contains(&format!(r#"name="token" value="{t}""#)), "{}", page.body);
+    let r = post(&shop, "/api/account/verify", &format!(r#"{{"token":"{t}"}}"#), None).await;
+    assert_eq!((r.status, r.json()["email"].as_str()), (StatusCode::OK, Some("ada@example.com")));
+    let again = post(&shop, "/api/account/verify", &format!(r#"{{"token":"{t}"}}"#), None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "a link works once");
+
+    let cookie = sign_in(&shop, "ADA@example.com", PASSWORD).await;
+    let me = who(&shop, &cookie).await;
+    assert_eq!(me["signed_in"], true);
+    assert_eq!(me["account"]["name"], "Ada Lovelace");
+    assert_eq!(who(&shop, "atelier_session=0123").await["signed_in"], false);
+
+    let r = post(&shop, "/api/account/sign-out", "", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(r.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        who(&shop, &cookie).await["signed_in"],
+        false,
+        "the session is gone from the server, not only the browser"
+    );
+});
+
+on_both_engines!(a_confirmation_link_lapses_after_a_day, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    post(&shop, "/api/account/register", &registration("ada@example.com", PASSWORD, "Ada"), None).await;
+    let t = token(&shop, "ada@example.com", "account_verify").await;
+    sqlx::query("update account_token set expires_at = created_at - 1").execute(&shop.state.db.pool).await.unwrap();
+    let r = post(&shop, "/api/account/verify", &format!(r#"{{"token":"{t}"}}"#), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Send again: a new link works.
+    let r = post(&shop, "/api/account/verify/resend", r#"{"email":"ada@example.com"}"#, None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let t2 = token(&shop, "ada@example.com", "account_verify").await;
+    assert_ne!(t, t2);
+    let r = post(&shop, "/api/account/verify", &format!(r#"{{"token":"{t2}"}}"#), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(shop.count("select count(*) from account_token").await, 0, "used and lapsed links are gone");
+});
+
+on_both_engines!(answers_never_tell_whether_an_address_has_an_account, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+
+    // Registering an address that has an account: the same answer; its owner is written to.
+    let taken =
+        post(&shop, "/api/account/register", &registration("ada@example.com", "another fine phrase", "Eve"), None)
+            .await;
+    let new =
+        post(&shop, "/api/account/register", &registration("bob@example.com", "another fine phrase", "Eve"), None)
+            .await;
+    assert_eq!((taken.status, new.status), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+    assert_eq!(taken.body.replace("ada@", "bob@"), new.body);
+    let exists = mails(&shop, "ada@example.com", "account_exists").await;
+    assert_eq!(exists.len(), 1);
+    assert!(exists[0].1.contains("You already have one, so nothing was changed"), "{}", exists[0].1);
+    // The owner's password still works; the stranger's does not.
+    sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", "another fine phrase"), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // A wrong password and an unknown address: the same answer.
+    let wrong = post(&shop, "/api/account/sign-in", &creds("ada@example.com", "not the password"), None).await;
+    let unknown = post(&shop, "/api/account/sign-in", &creds("nobody@example.com", "not the password"), None).await;
+    assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body));
+    assert_eq!(wrong.json()["error"], "unauthorized");
+
+    // A reset for an address with and without an account: the same answer.
+    let known = post(&shop, "/api/account/password/forgot", r#"{"email":"ada@example.com"}"#, None).await;
+    let none = post(&shop, "/api/account/password/forgot", r#"{"email":"carol@example.com"}"#, None).await;
+    assert_eq!((known.status, none.status), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+    assert_eq!(known.body.replace("ada@", "carol@"), none.body);
+    assert_eq!(mails(&shop, "ada@example.com", "account_reset").await.len(), 1);
+    assert_eq!(mails(&shop, "carol@example.com", "account_none").await.len(), 1);
+});
+
+/// The fastest of `n` runs of each of two requests, interleaved (the least disturbed by
+/// whatever else the machine does).
+async fn fastest_of_each<F, G, FA, FB>(n: usize, mut a: F, mut b: G) -> (Duration, Duration)
+where
+    F: FnMut(usize) -> FA,
+    G: FnMut(usize) -> FB,
+    FA: std::future::Future<Output = Reply>,
+    FB: std::future::Future<Output = Reply>,
+{
+    let (mut fa, mut fb) = (Duration::MAX, Duration::MAX);
+    for i in 0..n {
+        let t = Instant::now();
+        let ra = a(i).await;
+        fa = fa.min(t.elapsed());
+        let t = Instant::now();
+        let rb = b(i).await;
+        fb = fb.min(t.elapsed());
+        assert_eq!((ra.status, ra.body.len()), (rb.status, rb.body.len()));
+    }
+    (fa, fb)
+}
+
+fn similar(what: &str, (a, b): (Duration, Duration)) {
+    let ratio = a.as_secs_f64() / b.as_secs_f64();
+    assert!((0.6..1.67).contains(&ratio), "{what}: {a:?} against {b:?}");
+}
+
+on_both_engines!(answers_take_the_same_time_whether_or_not_an_account_exists, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let n = 8;
+    for i in 0..n {
+        open_account(&shop, &format!("owner{i}@example.com"), [198, 51, 100, i as u8]).await;
+    }
+    let shop = &shop;
+    // Sign-in: a wrong password against an unknown address (both hash a password).
+    similar(
+        "sign-in",
+        fastest_of_each(
+            n,
+            |i| {
+                post_from(
+                    shop,
+                    "/api/account/sign-in",
+                    &creds(&format!("owner{i}@example.com"), "wrong guess"),
+                    None,
+                    [203, 0, 113, 1],
+                )
+            },
+            |i| {
+                post_from(
+                    shop,
+                    "/api/account/sign-in",
+                    &creds(&format!("nobody{i}@example.com"), "wrong guess"),
+                    None,
+                    [203, 0, 113, 2],
+                )
+            },
+        )
+        .await,
+    );
+    // Registration: an address with an account against a new one.
+    similar(
+        "register",
+        fastest_of_each(
+            n,
+            |i| {
+                post_from(
+                    shop,
+                    "/api/account/register",
+                    &registration(&format!("owner{i}@example.com"), "another fine phrase", "Eve"),
+                    None,
+                    [203, 0, 113, 10 + i as u8],
+                )
+            },
+            |i| {
+                post_from(
+                    shop,
+                    "/api/account/register",
+                    &registration(&format!("newby{i}@example.com"), "another fine phrase", "Eve"),
+                    None,
+                    [203, 0, 113, 30 + i as u8],
+                )
+            },
+        )
+        .await,
+    );
+    // Reset: an address with an account against one without.
+    similar(
+        "reset",
+        fastest_of_each(
+            n,
+            |i| {
+                post_from(
+                    shop,
+                    "/api/account/password/forgot",
+                    &format!(r#"{{"email":"owner{i}@example.com"}}"#),
+                    None,
+                    [203, 0, 113, 50 + i as u8],
+                )
+            },
+            |i| {
+                post_from(
+                    shop,
+                    "/api/account/password/forgot",
+                    &format!(r#"{{"email":"ghost{i}@example.com"}}"#),
+                    None,
+                    [203, 0, 113, 70 + i as u8],
+                )
+            },
+        )
+        .await,
+    );
+});
+
+on_both_engines!(a_reset_is_single_use_and_signs_out_everywhere, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let laptop = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let phone = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    post(&shop, "/api/account/password/forgot", r#"{"email":"ada@example.com"}"#, None).await;
+    let first = token(&shop, "ada@example.com", "account_reset").await;
+    post(&shop, "/api/account/password/forgot", r#"{"email":"ada@example.com"}"#, None).await;
+    let second = token(&shop, "ada@example.com", "account_reset").await;
+    // A refused password does not use the link up.
+    let r =
+        post(&shop, "/api/account/password/reset", &format!(r#"{{"token":"{second}","password":"password1"}}"#), None)
+            .await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("password")));
+    let r = post(
+        &shop,
+        "/api/account/password/reset",
+        &format!(r#"{{"token":"{second}","password":"amber resin at dusk"}}"#),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Every session is over, the link is spent, and so is the link mailed before it.
+    assert_eq!(who(&shop, &laptop).await["signed_in"], false);
+    assert_eq!(who(&shop, &phone).await["signed_in"], false);
+    for t in [&second, &first] {
+        let r = post(
+            &shop,
+            "/api/account/password/reset",
+            &format!(r#"{{"token":"{t}","password":"another new phrase"}}"#),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    }
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    sign_in(&shop, "ada@example.com", "amber resin at dusk").await;
+    assert_eq!(mails(&shop, "ada@example.com", "account_password_changed").await.len(), 1);
+    // A lapsed link is refused.
+    post(&shop, "/api/account/password/forgot", r#"{"email":"ada@example.com"}"#, None).await;
+    let third = token(&shop, "ada@example.com", "account_reset").await;
+    sqlx::query("update account_token set expires_at = created_at + 1799 - 1800")
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    let r = post(
+        &shop,
+        "/api/account/password/reset",
+        &format!(r#"{{"token":"{third}","password":"another new phrase"}}"#),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Links are kept hashed: the database holds no token mailed.
+    let kept: Vec<String> =
+        sqlx::query_scalar("select token_hash from account_token").fetch_all(&shop.state.db.pool).await.unwrap();
+    assert!(!kept.contains(&third), "{kept:?}");
+});
+
+on_both_engines!(a_reset_confirms_an_unconfirmed_address, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    post(&shop, "/api/account/register", &registration("ada@example.com", PASSWORD, "Ada"), None).await;
+    post(&shop, "/api/account/password/forgot", r#"{"email":"ada@example.com"}"#, None).await;
+    let t = token(&shop, "ada@example.com", "account_reset").await;
+    let r = post(
+        &shop,
+        "/api/account/password/reset",
+        &format!(r#"{{"token":"{t}","password":"amber resin at dusk"}}"#),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    sign_in(&shop, "ada@example.com", "amber resin at dusk").await;
+});
+
+on_both_engines!(guessing_is_slowed_per_address_and_per_client, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    for i in 0..10u8 {
+        let r = post_from(
+            &shop,
+            "/api/account/sign-in",
+            &creds("ada@example.com", "a wrong guess"),
+            None,
+            [203, 0, 113, i],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    }
+    // The eleventh try waits, even with the right password, from any client.
+    let r = post_from(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None, [192, 0, 2, 1]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    let wait: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((800..=900).contains(&wait), "{wait}");
+    // A delay, not a lock: once the window has passed, the owner signs in.
+    sqlx::query("update auth_attempt set at = at - 901").execute(&shop.state.db.pool).await.unwrap();
+    sign_in(&shop, "ada@example.com", PASSWORD).await;
+
+    // One client trying many addresses is slowed too.
+    for i in 0..50 {
+        let r = post_from(
+            &shop,
+            "/api/account/sign-in",
+            &creds(&format!("user{i}@example.com"), "a guess"),
+            None,
+            [203, 0, 113, 200],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r =
+        post_from(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None, [203, 0, 113, 200]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r =
+        post_from(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None, [203, 0, 113, 201]).await;
+    assert_eq!(r.status, StatusCode::OK, "another client is not slowed");
+});
+
+on_both_engines!(two_instances_count_the_same_attempts, |engine: Engine| async move {
+    let a = TestShop::new(engine).await;
+    let b = a.second_instance().await;
+    open_account(&a, "ada@example.com", [198, 51, 100, 1]).await;
+    for i in 0..10u8 {
+        let shop = if i % 2 == 0 { &a } else { &b };
+        let r =
+            post_from(shop, "/api/account/sign-in", &creds("ada@example.com", "a wrong guess"), None, [203, 0, 113, i])
+                .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    for shop in [&a, &b] {
+        let r = post(shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+    // A session made by one instance is known to the other.
+    sqlx::query("delete from auth_attempt").execute(&a.state.db.pool).await.unwrap();
+    let cookie = sign_in(&a, "ada@example.com", PASSWORD).await;
+    assert_eq!(who(&b, &cookie).await["signed_in"], true);
+});
+
+on_both_engines!(mail_to_one_address_is_limited, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    for i in 0..5u8 {
+        let r = post_from(
+            &shop,
+            "/api/account/password/forgot",
+            r#"{"email":"victim@example.com"}"#,
+            None,
+            [203, 0, 113, i],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+    }
+    let r =
+        post_from(&shop, "/api/account/password/forgot", r#"{"email":"victim@example.com"}"#, None, [203, 0, 113, 99])
+            .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.contains_key("retry-after"));
+    assert_eq!(mails(&shop, "victim@example.com", "account_none").await.len(), 5);
+});
+
+on_both_engines!(sessions_are_listed_ended_rotated_and_renewed, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let laptop = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let phone = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let list = shop.get("/api/account/sessions", Some(&laptop)).await.json();
+    let sessions = list["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    let other = sessions.iter().find(|s| s["current"] == false).unwrap()["session_id"].as_str().unwrap().to_string();
+    assert_eq!(shop.get("/api/account/sessions", None).await.status, StatusCode::UNAUTHORIZED);
+
+    // Ending the phone's session from the laptop.
+    let r = shop.json("DELETE", &format!("/api/account/sessions/{other}"), "", Some(&laptop)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(who(&shop, &phone).await["signed_in"], false);
+    assert_eq!(
+        shop.json("DELETE", &format!("/api/account/sessions/{other}"), "", Some(&laptop)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Signing in again from a browser that has a session: a new token, the old one worthless.
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), Some(&laptop)).await;
+    let fresh = r.cookie().unwrap();
+    assert_ne!(fresh, laptop);
+    assert_eq!(who(&shop, &laptop).await["signed_in"], false);
+    assert_eq!(who(&shop, &fresh).await["signed_in"], true);
+
+    // Tokens are kept hashed.
+    let token = fresh.split_once('=').unwrap().1;
+    assert_eq!(shop.count(&format!("select count(*) from account_session where token_hash = '{token}'")).await, 0);
+
+    // A session in use is renewed, and its cookie sent again; an idle one lapses.
+    sqlx::query(
+        "update account_session set last_seen_at = last_seen_at - 2 * 86400, expires_at = expires_at - 2 * 86400",
+    )
+    .execute(&shop.state.db.pool)
+    .await
+    .unwrap();
+    let r = shop.get("/api/account", Some(&fresh)).await;
+    assert!(r.headers["set-cookie"].to_str().unwrap().contains("Max-Age=2592000"));
+    let expires: i64 = shop.count("select max(expires_at) from account_session").await;
+    assert!(expires >= atelier_checkout::ids::now() + 2592000 - 5);
+    assert!(shop.get("/api/account", Some(&fresh)).await.headers.get("set-cookie").is_none(), "once a day at most");
+    sqlx::query("update account_session set expires_at = 0").execute(&shop.state.db.pool).await.unwrap();
+    assert_eq!(who(&shop, &fresh).await["signed_in"], false);
+
+    // Signing out everywhere.
+    let one = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let two = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    assert_eq!(post(&shop, "/api/account/sign-out-everywhere", "", Some(&one)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(who(&shop, &two).await["signed_in"], false);
+    assert_eq!(post(&shop, "/api/account/sign-out-everywhere", "", None).await.status, StatusCode::UNAUTHORIZED);
+});
+
+on_both_engines!(weak_passwords_and_bad_input_are_refused_clearly, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    for (body, field) in [
+        (registration("ada@example.com", "short", "Ada"), "password"),
+        (registration("ada@example.com", "password1", "Ada"), "password"),
+        (registration("ada@example.com", "adalovelace", "Ada Lovelace"), "password"),
+        (registration("not-an-address", PASSWORD, "Ada"), "email"),
+        (registration("ada@example.com", PASSWORD, "   "), "name"),
+    ] {
+        let r = post(&shop, "/api/account/register", &body, None).await;
+        assert_eq!(
+            (r.status, r.json()["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{body}: {}",
+            r.body
+        );
+    }
+    assert_eq!(shop.count("select count(*) from account").await, 0);
+    let r = post(&shop, "/api/account/sign-in", "{", None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"], "bad_request");
+    let r = post(&shop, "/api/account/verify", r#"{"token":"../../etc"}"#, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+});
+
+on_both_engines!(cross_site_account_posts_are_refused, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let cookie = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    for (path, body, kind) in [
+        ("/api/account/sign-in", creds("ada@example.com", PASSWORD), "application/json"),
+        ("/api/account/sign-out-everywhere", String::new(), "application/json"),
+        ("/account/sign-in", "email=ada%40example.com&password=x".to_string(), "application/x-www-form-urlencoded"),
+        ("/account/sign-out", String::new(), "application/x-www-form-urlencoded"),
+        ("/account/register", "email=a%40b.co&password=x&name=x".to_string(), "application/x-www-form-urlencoded"),
+        ("/account/reset", "token=x&password=x".to_string(), "application/x-www-form-urlencoded"),
+    ] {
+        for (header, value) in [("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")] {
+            let req = Request::post(path)
+                .header("content-type", kind)
+                .header("cookie", &cookie)
+                .header(header, value)
+                .body(Body::from(body.clone()))
+                .unwrap();
+            assert_eq!(shop.call(req).await.status, StatusCode::FORBIDDEN, "{path} with {header}");
+        }
+    }
+    assert_eq!(who(&shop, &cookie).await["signed_in"], true);
+});
+
+on_both_engines!(the_pages_work_without_javascript, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let r = shop.get("/account", None).await;
+    assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/account/sign-in"));
+    for path in ["/account/sign-in", "/account/register", "/account/forgot", "/account/reset?token=abc"] {
+        let r = shop.get(path, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.body.contains("<form method=\"post\""), "{path}");
+    }
+    // Registration: the form again with the field marked, then the same page for any address.
+    let r = shop.form("/account/register", "name=Ada&email=ada%40example.com&password=password", None).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"aria-invalid="true""#) && r.body.contains("id=\"password-error\""), "{}", r.body);
+    assert!(r.body.contains(r#"value="ada@example.com""#) && !r.body.contains(r#"value="password""#));
+    let r = shop
+        .form("/account/register", "name=Ada+Lovelace&email=ada%40example.com&password=quiet+lavender+harvest", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Check your e-mail"), "{}", r.body);
+    let t = token(&shop, "ada@example.com", "account_verify").await;
+    let r = shop.form("/account/verify", &format!("token={t}"), None).await;
+    assert!(r.body.contains("Your address is confirmed"), "{}", r.body);
+    let r = shop.form("/account/verify", &format!("token={t}"), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("This link does not work any more"), "{}", r.body);
+
+    // Signing in: a wrong password says so and keeps the address; the right one leads home.
+    let r = shop.form("/account/sign-in", "email=ada%40example.com&password=nope", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("That e-mail address and password do not match an account"), "{}", r.body);
+    let r = shop.form("/account/sign-in", "email=ada%40example.com&password=quiet+lavender+harvest", None).await;
+    assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/account"));
+    let cookie = r.cookie().unwrap();
+    let r = shop.get("/account", Some(&cookie)).await;
+    assert!(r.body.contains("Welcome, Ada Lovelace.") && r.body.contains("— this browser"), "{}", r.body);
+
+    // Forgotten password, then the reset form.
+    let r = shop.form("/account/forgot", "email=ada%40example.com", None).await;
+    assert!(r.body.contains("Check your e-mail"));
+    let t = token(&shop, "ada@example.com", "account_reset").await;
+    let r = shop.form("/account/reset", &format!("token={t}&password=12345678"), None).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(&format!(r#"value="{t}""#)), "the form keeps its link");
+    let r = shop.form("/account/reset", &format!("token={t}&password=amber+resin+at+dusk"), None).await;
+    assert!(r.body.contains("Your password is changed"), "{}", r.body);
+    assert_eq!(shop.get("/account", Some(&cookie)).await.status, StatusCode::SEE_OTHER);
+
+    // Signing out.
+    let r = shop.form("/account/sign-in", "email=ada%40example.com&password=amber+resin+at+dusk", None).await;
+    let cookie = r.cookie().unwrap();
+    let r = shop.form("/account/sign-out", "", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(who(&shop, &cookie).await["signed_in"], false);
+});
