@@ -37,9 +37,9 @@ pub enum ApiError {
     /// Not signed in, or the credentials given do not match an account.
     #[error("{0}")]
     Unauthorized(String),
-    /// The account's address is not confirmed yet (a new link has been sent).
-    #[error("confirm your e-mail address first: we have sent you a new link")]
-    Unverified,
+    /// Too much work at once (passwords being hashed); try again after this many seconds.
+    #[error("the atelier is busy; try again in {0} seconds")]
+    Busy(u64),
     /// The webhook signature did not verify.
     #[error("{0}")]
     Signature(String),
@@ -64,7 +64,8 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::Invalid { .. } | ApiError::Signature(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::CrossSite | ApiError::Unverified => StatusCode::FORBIDDEN,
+            ApiError::CrossSite => StatusCode::FORBIDDEN,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -123,8 +124,8 @@ pub enum ErrorCode {
     RateLimited,
     /// Not signed in, or the credentials do not match an account.
     Unauthorized,
-    /// The account's e-mail address is not confirmed yet.
-    EmailUnverified,
+    /// Too much work at once; try again shortly.
+    Busy,
     /// A webhook's signature did not verify.
     BadSignature,
     /// The body is too large.
@@ -146,7 +147,7 @@ impl ApiError {
             ApiError::CrossSite => ErrorCode::CrossSite,
             ApiError::RateLimited(_) => ErrorCode::RateLimited,
             ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
-            ApiError::Unverified => ErrorCode::EmailUnverified,
+            ApiError::Busy(_) => ErrorCode::Busy,
             ApiError::Signature(_) => ErrorCode::BadSignature,
             ApiError::TooLarge => ErrorCode::TooLarge,
             ApiError::Provider(_) => ErrorCode::PaymentProvider,
@@ -166,7 +167,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self, "request failed");
         }
         let mut res = (self.status(), Json(self.body())).into_response();
-        if let ApiError::RateLimited(seconds) = self {
+        if let ApiError::RateLimited(seconds) | ApiError::Busy(seconds) = self {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         res

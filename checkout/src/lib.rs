@@ -84,6 +84,7 @@ impl AppState {
     pub async fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> Result<AppState, StartError> {
         let keys = secrets::Keys::load(&db, &config).await.map_err(StartError::Keys)?;
         let policy = http::guard::Policy::for_payments(&config.payments).ok_or(StartError::Policy)?;
+        tokio::spawn(accounts::password::warm_up());
         Ok(AppState(Arc::new(Shared {
             keys,
             policy,
@@ -197,8 +198,9 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Background work every instance runs: the outbox, the expiry of unpaid checkouts, kept
-/// refunds whose order has become known, and the deletion of ended rate-limit windows, of
-/// lapsed sessions, account links and attempts, and of carts whose cookie has lapsed. All are safe to run on many instances sharing one database.
+/// refunds whose order has become known, account requests whose own task was lost, and the
+/// deletion of ended rate-limit windows, of lapsed sessions, account links and attempts, and of
+/// carts whose cookie has lapsed. All are safe to run on many instances sharing one database.
 pub struct Workers {
     stop: watch::Sender<bool>,
     handles: Vec<tokio::task::JoinHandle<()>>,
@@ -228,8 +230,8 @@ impl Workers {
                 if let Err(e) = http::limit::prune(&expiry_state.db).await {
                     tracing::warn!(error = %e, "deleting ended rate-limit windows failed; will retry");
                 }
-                if let Err(e) = accounts::prune(&expiry_state.db).await {
-                    tracing::warn!(error = %e, "deleting lapsed sessions, links and attempts failed; will retry");
+                if let Err(e) = accounts::work(&expiry_state).await {
+                    tracing::warn!(error = %e, "account requests or deleting lapsed sessions and links failed; will retry");
                 }
                 // Carts whose cookie has lapsed: a batch a turn while there is a backlog, then
                 // once an hour (so unpaid checkouts keep expiring on time meanwhile).

@@ -58,12 +58,40 @@ async fn mails(shop: &TestShop, to: &str, kind: &str) -> Vec<(String, String)> {
     .unwrap()
 }
 
-/// The token of the last link of a kind mailed to an address.
-async fn token(shop: &TestShop, to: &str, kind: &str) -> String {
-    let all = mails(shop, to, kind).await;
-    let (_, text) = all.last().unwrap_or_else(|| panic!("no {kind} mail to {to}"));
+/// The messages of a kind queued for an address once `n` are there (account mail is queued
+/// just after the answer), oldest first.
+async fn mails_when(shop: &TestShop, to: &str, kind: &str, n: usize) -> Vec<(String, String)> {
+    for _ in 0..300 {
+        let all = mails(shop, to, kind).await;
+        if all.len() >= n {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{n} {kind} mail(s) to {to} never came: {:?}", mails(shop, to, kind).await)
+}
+
+/// The token of the `n`th link (from 1) of a kind mailed to an address.
+async fn nth_token(shop: &TestShop, to: &str, kind: &str, n: usize) -> String {
+    let all = mails_when(shop, to, kind, n).await;
+    let text = &all[n - 1].1;
     let at = text.find("token=").expect("a link with a token") + 6;
     text[at..at + 64].to_string()
+}
+
+/// Every request handled: the mail they cause is queued.
+async fn settled(shop: &TestShop) {
+    for _ in 0..300 {
+        if shop.count("select count(*) from account_request").await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("account requests were left unhandled");
+}
+
+fn confirmation(token: &str, password: &str) -> String {
+    serde_json::json!({ "token": token, "password": password }).to_string()
 }
 
 /// An account opened and confirmed; its address.
@@ -71,8 +99,8 @@ async fn open_account(shop: &TestShop, email: &str, client: [u8; 4]) -> String {
     let r =
         post_from(shop, "/api/account/register", &registration(email, PASSWORD, "Ada Lovelace"), None, client).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let t = token(shop, email, "account_verify").await;
-    let r = post(shop, "/api/account/verify", &format!(r#"{{"token":"{t}"}}"#), None).await;
+    let t = nth_token(shop, email, "account_verify", 1).await;
+    let r = post(shop, "/api/account/verify", &confirmation(&t, PASSWORD), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     email.to_string()
 }
@@ -84,6 +112,18 @@ async fn sign_in(shop: &TestShop, email: &str, password: &str) -> String {
     let set = r.headers["set-cookie"].to_str().unwrap().to_string();
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Max-Age=2592000"), "{set}");
     r.cookie().unwrap()
+}
+
+/// The session cookie an answer sets (an answer may set several, in any order).
+fn session_of(r: &Reply) -> String {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("atelier_session=") && !v.starts_with("atelier_session=;"))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie in {:?}", r.headers))
+        .to_string()
 }
 
 async fn who(shop: &TestShop, cookie: &str) -> serde_json::Value {
@@ -99,21 +139,22 @@ on_both_engines!(register_confirm_sign_in_and_out, |engine: Engine| async move {
         post(&shop, "/api/account/register", &registration("Ada@Example.com", PASSWORD, " Ada  Lovelace "), None).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     assert_eq!(r.json()["message"], "check your e-mail: we have sent a link to ada@example.com");
-    // Not before the address is confirmed: a new link goes out instead.
+    // No account before the link is opened: signing in is refused as for any unknown address.
     let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    assert_eq!(r.json()["error"], "email_unverified");
-    assert!(r.cookie().is_none());
-    let sent = mails(&shop, "ada@example.com", "account_verify").await;
-    assert_eq!(sent.len(), 2, "the registration's link and a new one");
-    assert!(sent[0].1.contains("Dear Ada Lovelace,"), "{}", sent[0].1);
-    // Opening the link's page uses nothing up; the button does, once.
-    let t = token(&shop, "ada@example.com", "account_verify").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let sent = mails_when(&shop, "ada@example.com", "account_verify", 1).await;
+    assert!(sent[0].1.contains("CONFIRM YOUR ADDRESS\n\nHello,"), "the name is not the owner's yet: {}", sent[0].1);
+    // Opening the link's page uses nothing up; the link opens nothing without its password.
+    let t = nth_token(&shop, "ada@example.com", "account_verify", 1).await;
     let page = shop.get(&format!("/account/verify?token={t}"), None).await;
     assert!(page.body.contains(&format!(r#"name="token" value="{t}""#)), "{}", page.body);
-    let r = post(&shop, "/api/account/verify", &format!(r#"{{"token":"{t}"}}"#), None).await;
-    assert_eq!((r.status, r.json()["email"].as_str()), (StatusCode::OK, Some("ada@example.com")));
-    let again = post(&shop, "/api/account/verify", &format!(r#"{{"token":"{t}"}}"#), None).await;
+    let r = post(&shop, "/api/account/verify", &confirmation(&t, "not the password"), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let r = post(&shop, "/api/account/verify", &confirmation(&t, PASSWORD), None).await;
+    assert_eq!((r.status, r.json()["email"].as_str()), (StatusCode::OK, Some("ada@example.com")), "{}", r.body);
+    let cookie = session_of(&r);
+    assert_eq!(who(&shop, &cookie).await["account"]["name"], "Ada Lovelace", "confirming signs in");
+    let again = post(&shop, "/api/account/verify", &confirmation(&t, PASSWORD), None).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND, "a link works once");
 
     let cookie = sign_in(&shop, "ADA@example.com", PASSWORD).await;
@@ -132,21 +173,78 @@ on_both_engines!(register_confirm_sign_in_and_out, |engine: Engine| async move {
     );
 });
 
-on_both_engines!(a_confirmation_link_lapses_after_a_day, |engine: Engine| async move {
+on_both_engines!(a_confirmation_link_lapses_after_a_day_and_can_be_sent_again, |engine: Engine| async move {
     let shop = TestShop::new(engine).await;
     post(&shop, "/api/account/register", &registration("ada@example.com", PASSWORD, "Ada"), None).await;
-    let t = token(&shop, "ada@example.com", "account_verify").await;
-    sqlx::query("update account_token set expires_at = created_at - 1").execute(&shop.state.db.pool).await.unwrap();
-    let r = post(&shop, "/api/account/verify", &format!(r#"{{"token":"{t}"}}"#), None).await;
+    let t = nth_token(&shop, "ada@example.com", "account_verify", 1).await;
+    sqlx::query("update registration set expires_at = created_at - 1").execute(&shop.state.db.pool).await.unwrap();
+    let r = post(&shop, "/api/account/verify", &confirmation(&t, PASSWORD), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    // Send again: a new link works.
+    // A lapsed registration is not sent again: one registers again.
     let r = post(&shop, "/api/account/verify/resend", r#"{"email":"ada@example.com"}"#, None).await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
-    let t2 = token(&shop, "ada@example.com", "account_verify").await;
-    assert_ne!(t, t2);
-    let r = post(&shop, "/api/account/verify", &format!(r#"{{"token":"{t2}"}}"#), None).await;
+    settled(&shop).await;
+    assert_eq!(mails(&shop, "ada@example.com", "account_verify").await.len(), 1);
+    post(&shop, "/api/account/register", &registration("ada@example.com", PASSWORD, "Ada"), None).await;
+    let first = nth_token(&shop, "ada@example.com", "account_verify", 2).await;
+    // A lost link is sent again; either link opens the account, once.
+    post(&shop, "/api/account/verify/resend", r#"{"email":"ada@example.com"}"#, None).await;
+    let second = nth_token(&shop, "ada@example.com", "account_verify", 3).await;
+    assert_ne!(first, second);
+    let r = post(&shop, "/api/account/verify", &confirmation(&second, PASSWORD), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(shop.count("select count(*) from account_token").await, 0, "used and lapsed links are gone");
+    let r = post(&shop, "/api/account/verify", &confirmation(&first, PASSWORD), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "every link of the address is spent");
+    assert_eq!(shop.count("select count(*) from registration").await, 0);
+    assert_eq!(shop.count("select count(*) from account").await, 1);
+});
+
+on_both_engines!(a_stranger_cannot_open_an_account_in_someone_elses_name, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    // The attacker registers the victim's address first, with a password of theirs.
+    post(&shop, "/api/account/register", &registration("victim@example.com", "attacker knows this", "Mallory"), None)
+        .await;
+    let attackers = nth_token(&shop, "victim@example.com", "account_verify", 1).await;
+    post(&shop, "/api/account/register", &registration("victim@example.com", PASSWORD, "Victoria"), None).await;
+    let own = nth_token(&shop, "victim@example.com", "account_verify", 2).await;
+    // The victim opens the attacker's link in their mailbox: it opens nothing with their password.
+    let r = post(&shop, "/api/account/verify", &confirmation(&attackers, PASSWORD), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(shop.count("select count(*) from account").await, 0);
+    let r = post(&shop, "/api/account/verify", &confirmation(&own, PASSWORD), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["name"], "Victoria");
+    let r = post(&shop, "/api/account/sign-in", &creds("victim@example.com", "attacker knows this"), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // The attacker's link is spent with the others.
+    let r = post(&shop, "/api/account/verify", &confirmation(&attackers, "attacker knows this"), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+});
+
+on_both_engines!(two_links_of_one_address_opened_at_once_make_one_account, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    post(&shop, "/api/account/register", &registration("ada@example.com", PASSWORD, "Ada"), None).await;
+    let a = nth_token(&shop, "ada@example.com", "account_verify", 1).await;
+    post(&shop, "/api/account/register", &registration("ada@example.com", PASSWORD, "Ada"), None).await;
+    let b = nth_token(&shop, "ada@example.com", "account_verify", 2).await;
+    let shop = std::sync::Arc::new(shop);
+    let tasks: Vec<_> = [a, b]
+        .into_iter()
+        .map(|t| {
+            let shop = shop.clone();
+            tokio::spawn(
+                async move { post(&shop, "/api/account/verify", &confirmation(&t, PASSWORD), None).await.status },
+            )
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses[0], StatusCode::OK, "{statuses:?}");
+    assert!(matches!(statuses[1], StatusCode::NOT_FOUND | StatusCode::CONFLICT), "{statuses:?}");
+    assert_eq!(shop.count("select count(*) from account").await, 1);
 });
 
 on_both_engines!(answers_never_tell_whether_an_address_has_an_account, |engine: Engine| async move {
@@ -162,13 +260,14 @@ on_both_engines!(answers_never_tell_whether_an_address_has_an_account, |engine: 
             .await;
     assert_eq!((taken.status, new.status), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
     assert_eq!(taken.body.replace("ada@", "bob@"), new.body);
-    let exists = mails(&shop, "ada@example.com", "account_exists").await;
-    assert_eq!(exists.len(), 1);
+    let exists = mails_when(&shop, "ada@example.com", "account_exists", 1).await;
     assert!(exists[0].1.contains("You already have one, so nothing was changed"), "{}", exists[0].1);
-    // The owner's password still works; the stranger's does not.
+    // The owner's password still works; the stranger's does not, and signing in with the
+    // password just registered is refused alike whether or not the address had an account.
     sign_in(&shop, "ada@example.com", PASSWORD).await;
-    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", "another fine phrase"), None).await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let taken = post(&shop, "/api/account/sign-in", &creds("ada@example.com", "another fine phrase"), None).await;
+    let new = post(&shop, "/api/account/sign-in", &creds("bob@example.com", "another fine phrase"), None).await;
+    assert_eq!((taken.status, &taken.body), (StatusCode::UNAUTHORIZED, &new.body));
 
     // A wrong password and an unknown address: the same answer.
     let wrong = post(&shop, "/api/account/sign-in", &creds("ada@example.com", "not the password"), None).await;
@@ -181,8 +280,8 @@ on_both_engines!(answers_never_tell_whether_an_address_has_an_account, |engine: 
     let none = post(&shop, "/api/account/password/forgot", r#"{"email":"carol@example.com"}"#, None).await;
     assert_eq!((known.status, none.status), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
     assert_eq!(known.body.replace("ada@", "carol@"), none.body);
-    assert_eq!(mails(&shop, "ada@example.com", "account_reset").await.len(), 1);
-    assert_eq!(mails(&shop, "carol@example.com", "account_none").await.len(), 1);
+    mails_when(&shop, "ada@example.com", "account_reset", 1).await;
+    mails_when(&shop, "carol@example.com", "account_none", 1).await;
 });
 
 /// The fastest of `n` runs of each of two requests, interleaved (the least disturbed by
@@ -305,9 +404,9 @@ on_both_engines!(a_reset_is_single_use_and_signs_out_everywhere, |engine: Engine
     let laptop = sign_in(&shop, "ada@example.com", PASSWORD).await;
     let phone = sign_in(&shop, "ada@example.com", PASSWORD).await;
     post(&shop, "/api/account/password/forgot", r#"{"email":"ada@example.com"}"#, None).await;
-    let first = token(&shop, "ada@example.com", "account_reset").await;
+    let first = nth_token(&shop, "ada@example.com", "account_reset", 1).await;
     post(&shop, "/api/account/password/forgot", r#"{"email":"ada@example.com"}"#, None).await;
-    let second = token(&shop, "ada@example.com", "account_reset").await;
+    let second = nth_token(&shop, "ada@example.com", "account_reset", 2).await;
     // A refused password does not use the link up.
     let r =
         post(&shop, "/api/account/password/reset", &format!(r#"{{"token":"{second}","password":"password1"}}"#), None)
@@ -338,9 +437,39 @@ on_both_engines!(a_reset_is_single_use_and_signs_out_everywhere, |engine: Engine
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     sign_in(&shop, "ada@example.com", "amber resin at dusk").await;
     assert_eq!(mails(&shop, "ada@example.com", "account_password_changed").await.len(), 1);
+    // The mail that carried a link keeps no working link once sent.
+    let mut config = atelier_checkout::ServiceConfig::embedded(shop.dir.path().to_path_buf(), &shop.database_url);
+    config.mail = atelier_checkout::config::MailMode::Outbox(shop.dir.path().join("outbox"));
+    let mailer = atelier_checkout::notify::Mailer::new(
+        shop.state.db.clone(),
+        &config.mail,
+        "a@example.com",
+        "b@example.com",
+        None,
+    )
+    .unwrap();
+    mailer.deliver_due().await.unwrap();
+    let kept: Vec<String> = sqlx::query_scalar("select body_text from outbox where kind = 'account_reset'")
+        .fetch_all(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, vec![String::new(), String::new()], "emptied once sent");
+    let told: String = sqlx::query_scalar("select body_text from outbox where kind = 'account_password_changed'")
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert!(told.contains("has just been changed"), "a message without a secret is kept whole");
+    // Sending such a message again is refused with the reason (its link has lapsed anyway).
+    let id: String = sqlx::query_scalar("select outbox_id from outbox where kind = 'account_reset' limit 1")
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("update outbox set status = 'failed'").execute(&shop.state.db.pool).await.unwrap();
+    let refused = atelier_checkout::notify::retry(&shop.state.db, &id).await.unwrap_err().to_string();
+    assert!(refused.contains("carried a link that has lapsed"), "{refused}");
     // A lapsed link is refused.
     post(&shop, "/api/account/password/forgot", r#"{"email":"ada@example.com"}"#, None).await;
-    let third = token(&shop, "ada@example.com", "account_reset").await;
+    let third = nth_token(&shop, "ada@example.com", "account_reset", 3).await;
     sqlx::query("update account_token set expires_at = created_at + 1799 - 1800")
         .execute(&shop.state.db.pool)
         .await
@@ -359,20 +488,17 @@ on_both_engines!(a_reset_is_single_use_and_signs_out_everywhere, |engine: Engine
     assert!(!kept.contains(&third), "{kept:?}");
 });
 
-on_both_engines!(a_reset_confirms_an_unconfirmed_address, |engine: Engine| async move {
+on_both_engines!(a_registration_waiting_for_its_link_is_not_an_account, |engine: Engine| async move {
     let shop = TestShop::new(engine).await;
     post(&shop, "/api/account/register", &registration("ada@example.com", PASSWORD, "Ada"), None).await;
+    settled(&shop).await;
     post(&shop, "/api/account/password/forgot", r#"{"email":"ada@example.com"}"#, None).await;
-    let t = token(&shop, "ada@example.com", "account_reset").await;
-    let r = post(
-        &shop,
-        "/api/account/password/reset",
-        &format!(r#"{{"token":"{t}","password":"amber resin at dusk"}}"#),
-        None,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK);
-    sign_in(&shop, "ada@example.com", "amber resin at dusk").await;
+    mails_when(&shop, "ada@example.com", "account_none", 1).await;
+    // Resending to an address that has an account sends nothing (there is nothing to confirm).
+    open_account(&shop, "bob@example.com", [198, 51, 100, 2]).await;
+    post(&shop, "/api/account/verify/resend", r#"{"email":"bob@example.com"}"#, None).await;
+    settled(&shop).await;
+    assert_eq!(mails(&shop, "bob@example.com", "account_verify").await.len(), 1);
 });
 
 on_both_engines!(guessing_is_slowed_per_address_and_per_client, |engine: Engine| async move {
@@ -463,6 +589,8 @@ on_both_engines!(mail_to_one_address_is_limited, |engine: Engine| async move {
 on_both_engines!(sessions_are_listed_ended_rotated_and_renewed, |engine: Engine| async move {
     let shop = TestShop::new(engine).await;
     open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    // Confirming the account signed a browser in; this test starts from none.
+    sqlx::query("delete from account_session").execute(&shop.state.db.pool).await.unwrap();
     let laptop = sign_in(&shop, "ada@example.com", PASSWORD).await;
     let phone = sign_in(&shop, "ada@example.com", PASSWORD).await;
     let list = shop.get("/api/account/sessions", Some(&laptop)).await.json();
@@ -583,10 +711,13 @@ on_both_engines!(the_pages_work_without_javascript, |engine: Engine| async move 
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("Check your e-mail"), "{}", r.body);
-    let t = token(&shop, "ada@example.com", "account_verify").await;
-    let r = shop.form("/account/verify", &format!("token={t}"), None).await;
-    assert!(r.body.contains("Your address is confirmed"), "{}", r.body);
-    let r = shop.form("/account/verify", &format!("token={t}"), None).await;
+    let t = nth_token(&shop, "ada@example.com", "account_verify", 1).await;
+    let r = shop.form("/account/verify", &format!("token={t}&password=wrong+password"), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("not the password this registration was made with"), "{}", r.body);
+    let r = shop.form("/account/verify", &format!("token={t}&password=quiet+lavender+harvest"), None).await;
+    assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/account"));
+    let r = shop.form("/account/verify", &format!("token={t}&password=quiet+lavender+harvest"), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.body.contains("This link does not work any more"), "{}", r.body);
 
@@ -603,7 +734,7 @@ on_both_engines!(the_pages_work_without_javascript, |engine: Engine| async move 
     // Forgotten password, then the reset form.
     let r = shop.form("/account/forgot", "email=ada%40example.com", None).await;
     assert!(r.body.contains("Check your e-mail"));
-    let t = token(&shop, "ada@example.com", "account_reset").await;
+    let t = nth_token(&shop, "ada@example.com", "account_reset", 1).await;
     let r = shop.form("/account/reset", &format!("token={t}&password=12345678"), None).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains(&format!(r#"value="{t}""#)), "the form keeps its link");
@@ -617,4 +748,223 @@ on_both_engines!(the_pages_work_without_javascript, |engine: Engine| async move 
     let r = shop.form("/account/sign-out", "", Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(who(&shop, &cookie).await["signed_in"], false);
+});
+
+/// The code an authenticator shows `steps` steps from now.
+fn code(secret: &str, steps: i64) -> String {
+    let t = (atelier_checkout::ids::now() + 30 * steps) as u64;
+    atelier_checkout::accounts::two_factor::code_at(secret, "ada@example.com", t).unwrap()
+}
+
+/// Turns two-factor sign-in on; the secret, the recovery codes and the session's new cookie.
+async fn turn_on_two_factor(shop: &TestShop, cookie: &str) -> (String, Vec<String>, String) {
+    let r = post(shop, "/api/account/two-factor/setup", "", Some(cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let setup = r.json();
+    let secret = setup["secret"].as_str().unwrap().to_string();
+    assert!(setup["otpauth_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/Atelier%20Ar%C3%B4me:ada%40example.com?secret="));
+    assert!(setup["qr_svg"].as_str().unwrap().contains("<svg"));
+    // Setting up again shows the same secret (what was scanned stays good).
+    assert_eq!(post(shop, "/api/account/two-factor/setup", "", Some(cookie)).await.json()["secret"], secret.as_str());
+    let r = post(shop, "/api/account/two-factor/enable", r#"{"code":"000000"}"#, Some(cookie)).await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("code")));
+    let r =
+        post(shop, "/api/account/two-factor/enable", &format!(r#"{{"code":"{}"}}"#, code(&secret, 0)), Some(cookie))
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let codes: Vec<String> =
+        r.json()["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    (secret, codes, r.cookie().unwrap())
+}
+
+on_both_engines!(two_factor_sign_in_takes_each_code_once, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let cookie = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let (secret, recovery, rotated) = turn_on_two_factor(&shop, &cookie).await;
+    assert_eq!(recovery.len(), 10);
+    assert!(recovery.iter().all(|c| c.len() == 19 && c.matches('-').count() == 3), "{recovery:?}");
+    assert_eq!(who(&shop, &cookie).await["signed_in"], false, "turning it on gives the session a new token");
+    assert_eq!(who(&shop, &rotated).await["signed_in"], true);
+    let r = post(&shop, "/api/account/two-factor/setup", "", Some(&rotated)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+
+    // The password alone opens a challenge, not a session.
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(r.json()["two_factor_required"], true);
+    let challenge = r.cookie().unwrap();
+    assert!(challenge.starts_with("atelier_challenge="));
+    // The code that turned it on was taken: the same step's code is refused (RFC 6238 §5.2).
+    let r =
+        post(&shop, "/api/account/sign-in/code", &format!(r#"{{"code":"{}"}}"#, code(&secret, 0)), Some(&challenge))
+            .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    // The next step's code is good, once.
+    let next = code(&secret, 1);
+    let r = post(&shop, "/api/account/sign-in/code", &format!(r#"{{"code":"{next}"}}"#), Some(&challenge)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let session = session_of(&r);
+    assert!(r.headers.get_all("set-cookie").iter().any(|v| v.to_str().unwrap().starts_with("atelier_challenge=;")));
+    assert_eq!(who(&shop, &session).await["signed_in"], true);
+    let r = post(&shop, "/api/account/sign-in/code", &format!(r#"{{"code":"{next}"}}"#), Some(&challenge)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "the challenge is spent");
+    let r = post(
+        &shop,
+        "/api/account/sign-in",
+        &serde_json::json!({"email": "ada@example.com", "password": PASSWORD, "code": next}).to_string(),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a code is taken once, however it comes");
+
+    // A recovery code signs in once, typed in any case and with spaces.
+    let typed = format!(" {} ", recovery[0].to_uppercase().replace('-', " "));
+    let r = post(
+        &shop,
+        "/api/account/sign-in",
+        &serde_json::json!({"email": "ada@example.com", "password": PASSWORD, "code": typed}).to_string(),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = post(
+        &shop,
+        "/api/account/sign-in",
+        &serde_json::json!({"email": "ada@example.com", "password": PASSWORD, "code": recovery[0]}).to_string(),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let stored: Vec<String> =
+        sqlx::query_scalar("select code_hash from recovery_code").fetch_all(&shop.state.db.pool).await.unwrap();
+    assert_eq!(stored.len(), 9);
+    assert!(recovery.iter().all(|c| !stored.iter().any(|s| s.contains(c.as_str()))), "kept hashed");
+
+    // A lapsed challenge is refused.
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
+    let challenge = r.cookie().unwrap();
+    sqlx::query("update sign_in_challenge set expires_at = 0").execute(&shop.state.db.pool).await.unwrap();
+    let r =
+        post(&shop, "/api/account/sign-in/code", &format!(r#"{{"code":"{}"}}"#, code(&secret, -1)), Some(&challenge))
+            .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("sign in again"), "{}", r.body);
+
+    // Turning it off needs a fresh code.
+    let r = post(&shop, "/api/account/two-factor/disable", r#"{"code":"123456"}"#, Some(&session)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = post(&shop, "/api/account/two-factor/disable", &format!(r#"{{"code":"{}"}}"#, recovery[1]), Some(&session))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(shop.count("select count(*) from recovery_code").await, 0);
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
+    assert_eq!(r.status, StatusCode::OK, "no code asked once it is off");
+});
+
+on_both_engines!(wrong_codes_count_like_wrong_passwords, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let cookie = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let (secret, _, _) = turn_on_two_factor(&shop, &cookie).await;
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
+    let challenge = r.cookie().unwrap();
+    // The wrong code tried while turning it on counts too: nine more make ten.
+    for i in 0..9u8 {
+        let r =
+            post_from(&shop, "/api/account/sign-in/code", r#"{"code":"999999"}"#, Some(&challenge), [203, 0, 113, i])
+                .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r =
+        post(&shop, "/api/account/sign-in/code", &format!(r#"{{"code":"{}"}}"#, code(&secret, 1)), Some(&challenge))
+            .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+});
+
+on_both_engines!(two_factor_pages_work_without_javascript, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let r = shop.form("/account/sign-in", "email=ada%40example.com&password=quiet+lavender+harvest", None).await;
+    let cookie = r.cookie().unwrap();
+    let page = shop.get("/account/two-factor", Some(&cookie)).await;
+    assert!(page.body.contains("<svg") && page.body.contains("Turn two-factor sign-in on"), "{}", page.body);
+    let secret: String =
+        sqlx::query_scalar("select totp_pending from account").fetch_one(&shop.state.db.pool).await.unwrap();
+    let r = shop.form("/account/two-factor/enable", "code=111111", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("That code is not right"), "{}", r.body);
+    let r = shop.form("/account/two-factor/enable", &format!("code={}", code(&secret, 0)), Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body.matches("<li><code>").count(), 10, "{}", r.body);
+    let cookie = r.cookie().unwrap();
+    assert!(shop.get("/account", Some(&cookie)).await.body.contains("On: signing in asks for a code"));
+
+    let r = shop.form("/account/sign-in", "email=ada%40example.com&password=quiet+lavender+harvest", None).await;
+    assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/account/sign-in/code"));
+    let challenge = r.cookie().unwrap();
+    assert_eq!(shop.get("/account/sign-in/code", Some(&challenge)).await.status, StatusCode::OK);
+    assert_eq!(shop.get("/account/sign-in/code", None).await.location(), "/account/sign-in");
+    let r = shop.form("/account/sign-in/code", "code=000000", Some(&challenge)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("That code is not right"), "{}", r.body);
+    let r = shop.form("/account/sign-in/code", &format!("code={}", code(&secret, 1)), Some(&challenge)).await;
+    assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/account"));
+});
+
+on_both_engines!(a_burst_of_guesses_at_once_gets_no_more_than_the_limit, |engine: Engine| async move {
+    let shop = std::sync::Arc::new(TestShop::new(engine).await);
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let tasks: Vec<_> = (0..30u8)
+        .map(|i| {
+            let shop = shop.clone();
+            tokio::spawn(async move {
+                post_from(
+                    &shop,
+                    "/api/account/sign-in",
+                    &creds("ada@example.com", "a wrong guess"),
+                    None,
+                    [203, 0, 113, i],
+                )
+                .await
+                .status
+            })
+        })
+        .collect();
+    let mut tried = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::UNAUTHORIZED => tried += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("{other}"),
+        }
+    }
+    // However the thirty interleave (all may even be refused, each counting the others), no
+    // more than ten passwords are checked.
+    assert!(tried <= 10, "{tried} guesses were checked; the limit is 10");
+});
+
+on_both_engines!(a_sign_in_overtaken_by_a_new_password_makes_no_session, |engine: Engine| async move {
+    use atelier_checkout::accounts::session::{start, Device};
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let (id, changed): (String, i64) = sqlx::query_as("select account_id, password_changed_at from account")
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    // A reset lands between the password's check and the session.
+    sqlx::query("update account set password_changed_at = password_changed_at + 1")
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert!(start(&shop.state.db, &id, changed, &Device::default(), None).await.unwrap().is_none());
+    assert!(start(&shop.state.db, &id, changed + 1, &Device::default(), None).await.unwrap().is_some());
+    // An account keeps its twenty newest sessions.
+    for _ in 0..25 {
+        start(&shop.state.db, &id, changed + 1, &Device::default(), None).await.unwrap().unwrap();
+    }
+    assert_eq!(shop.count("select count(*) from account_session").await, 20);
 });

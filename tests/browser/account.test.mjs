@@ -1,5 +1,5 @@
 // Customer accounts in the browser against `atelier serve`: open an account with the plain
-// form, confirm it from the link in the outbox, sign in with the keyboard alone, see the
+// form, confirm it from the link in the outbox with its password, sign in with the keyboard alone, see the
 // account's page, sign out; the header's link follows; axe finds nothing on any account page.
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
@@ -83,8 +83,10 @@ describe("customer accounts", { concurrency: 1 }, () => {
 
     const link = await linkIn("Confirm your address", "/account/verify");
     await page.goto(link);
-    await page.getByRole("button", { name: "Confirm my address" }).click();
-    assert.match(await page.locator("main").innerText(), /Your address is confirmed/);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Confirm and sign in" }).click();
+    await page.waitForURL(/\/account$/);
+    assert.match(await page.locator("main").innerText(), /Welcome, Ada Lovelace\./);
     await plain.close();
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -121,7 +123,7 @@ describe("customer accounts", { concurrency: 1 }, () => {
     for (const width of WIDTHS) {
       const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true });
       const page = await context.newPage();
-      for (const path of ["/account/sign-in", "/account/register", "/account/forgot", "/account/reset?token=x"]) {
+      for (const path of ["/account/sign-in", "/account/register", "/account/forgot", "/account/reset?token=x", "/account/verify?token=x"]) {
         await page.goto(site.base + path);
         problems.push(...(await axe(page)).map((v) => `${width}px ${path}: ${v}`));
       }
@@ -136,6 +138,9 @@ describe("customer accounts", { concurrency: 1 }, () => {
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.waitForURL(/\/account$/);
       problems.push(...(await axe(page)).map((v) => `${width}px /account: ${v}`));
+      await page.goto(`${site.base}/account/two-factor`);
+      assert.match(await page.locator("main").innerText(), /scan this code/);
+      problems.push(...(await axe(page)).map((v) => `${width}px /account/two-factor: ${v}`));
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
       assert.equal(overflow, false, `the account page fits ${width}px`);
       await context.close();

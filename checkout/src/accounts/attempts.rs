@@ -1,38 +1,52 @@
-//! The limits that protect accounts — sign-in failures per address and per client, mail sent
-//! per address and per client — counted in the database (every instance sees one count) over a
-//! sliding window. Over a limit means waiting until the oldest counted event leaves the window:
-//! a delay, never a lock an attacker could hold on someone else's account for good.
+//! The limits that protect accounts — sign-in attempts per address and per client, account
+//! mail per address and per client — counted in the database (every instance sees one count)
+//! over a sliding window. An attempt is recorded before it is counted, so however many arrive
+//! at once, no more than the limit get through; one refused is not counted, so the window
+//! empties while it is hammered. Over a limit means waiting until the oldest counted attempt
+//! leaves the window: a delay, never a lock.
 
 use std::net::IpAddr;
 
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::http::limit::bucket;
-use crate::ids::now;
+use crate::ids::{new_id, now};
 
-/// A kind of event and how many of it a bucket may hold in a window.
+/// A kind of attempt and how many of it a bucket may hold in a window.
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
     /// The bucket's prefix.
     pub name: &'static str,
-    /// Events allowed in a window.
+    /// Attempts allowed in a window.
     pub most: i64,
     /// The window, in seconds.
     pub window: i64,
 }
 
-/// Failed sign-ins (or second-factor codes) for one address: ten in fifteen minutes.
+/// Sign-ins (a password, a second factor) for one address: ten in fifteen minutes. A sign-in
+/// that succeeds is not counted.
 pub const SIGN_IN_ACCOUNT: Rule = Rule { name: "sign-in-account", most: 10, window: 900 };
-/// Failed sign-ins from one client, whatever the address: fifty in fifteen minutes (a
-/// household, an office behind one address).
+/// Sign-ins from one client, whatever the address: fifty in fifteen minutes (a household, an
+/// office behind one address).
 pub const SIGN_IN_CLIENT: Rule = Rule { name: "sign-in-client", most: 50, window: 900 };
-/// Account mail (verification, reset) asked for one address: five an hour.
+/// Account mail asked for one address: five an hour.
 pub const MAIL_ADDRESS: Rule = Rule { name: "mail-address", most: 5, window: 3600 };
 /// Account mail asked for by one client, whatever the address: twenty an hour.
 pub const MAIL_CLIENT: Rule = Rule { name: "mail-client", most: 20, window: 3600 };
 
-/// The longest window, after which every event row may go.
-const LONGEST_WINDOW: i64 = 3600;
+/// The longest window of the rules, after which every attempt row may go.
+const LONGEST_WINDOW: i64 = {
+    let rules = [SIGN_IN_ACCOUNT, SIGN_IN_CLIENT, MAIL_ADDRESS, MAIL_CLIENT];
+    let mut longest = 0;
+    let mut i = 0;
+    while i < rules.len() {
+        if rules[i].window > longest {
+            longest = rules[i].window;
+        }
+        i += 1;
+    }
+    longest
+};
 
 /// The bucket of a rule for an address.
 pub fn for_address(rule: Rule, email: &str) -> String {
@@ -44,9 +58,40 @@ pub fn for_client(rule: Rule, client: Option<IpAddr>) -> String {
     bucket(rule.name, client)
 }
 
-/// Refuses with the wait when any of the buckets is full.
-pub async fn check(db: &Db, checks: &[(Rule, &str)]) -> ApiResult<()> {
+/// An attempt let through: counted in its buckets until [`Attempt::forget`].
+#[derive(Debug)]
+#[must_use = "an attempt is either kept (it counts) or forgotten"]
+pub struct Attempt {
+    ids: Vec<String>,
+}
+
+impl Attempt {
+    /// Un-counts the attempt (it succeeded: a sign-in that works does not count against one).
+    pub async fn forget(self, db: &Db) -> ApiResult<()> {
+        delete(db, &self.ids).await
+    }
+
+    /// Leaves the attempt counted.
+    pub fn keep(self) {}
+}
+
+/// Records an attempt in each of its buckets, then counts them: over any rule's limit, the
+/// attempt is un-recorded and refused with the wait.
+pub async fn enter(db: &Db, checks: &[(Rule, &str)]) -> ApiResult<Attempt> {
     let t = now();
+    let ids: Vec<String> = checks.iter().map(|_| new_id("att")).collect();
+    let mut tx = db.begin_write().await?;
+    for ((_, bucket), id) in checks.iter().zip(&ids) {
+        sqlx::query("insert into auth_attempt (attempt_id, bucket, at) values ($1, $2, $3)")
+            .bind(id)
+            .bind(*bucket)
+            .bind(t)
+            .execute(&mut **tx)
+            .await?;
+    }
+    // Committed before counting: every attempt counts all those committed before its count,
+    // so of any number at once, at most `most` see room.
+    tx.commit().await?;
     let mut wait = 0;
     for (rule, bucket) in checks {
         let (count, oldest): (i64, Option<i64>) =
@@ -55,40 +100,27 @@ pub async fn check(db: &Db, checks: &[(Rule, &str)]) -> ApiResult<()> {
                 .bind(t - rule.window)
                 .fetch_one(&db.pool)
                 .await?;
-        if count >= rule.most {
+        if count > rule.most {
             wait = wait.max(oldest.unwrap_or(t) + rule.window - t);
         }
     }
     if wait > 0 {
-        Err(ApiError::RateLimited(wait.max(1) as u64))
-    } else {
-        Ok(())
+        delete(db, &ids).await?;
+        return Err(ApiError::RateLimited(wait.max(1) as u64));
     }
+    Ok(Attempt { ids })
 }
 
-/// Counts one event in each bucket.
-pub async fn record(db: &Db, buckets: &[&str]) -> ApiResult<()> {
+async fn delete(db: &Db, ids: &[String]) -> ApiResult<()> {
     let mut tx = db.begin_write().await?;
-    for bucket in buckets {
-        sqlx::query("insert into auth_attempt (bucket, at) values ($1, $2)")
-            .bind(*bucket)
-            .bind(now())
-            .execute(&mut **tx)
-            .await?;
+    for id in ids {
+        sqlx::query("delete from auth_attempt where attempt_id = $1").bind(id).execute(&mut **tx).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-/// Checks the buckets, then counts the event in them: for events counted whether or not they
-/// succeed (mail asked for).
-pub async fn take(db: &Db, checks: &[(Rule, &str)]) -> ApiResult<()> {
-    check(db, checks).await?;
-    let buckets: Vec<&str> = checks.iter().map(|(_, b)| *b).collect();
-    record(db, &buckets).await
-}
-
-/// Deletes the events every window has left behind; gives how many.
+/// Deletes the attempts every window has left behind; gives how many.
 pub async fn prune(db: &Db) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let done =

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::session::{self, Device, MaybeSignedIn, SessionView, SignedIn};
-use super::{AccountView, Registration};
+use super::{AccountView, Credentials, Registration, SignIn};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientAddr;
 use crate::http::ApiJson;
@@ -26,6 +26,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(post_verify))
         .routes(routes!(post_verify_resend))
         .routes(routes!(post_sign_in))
+        .routes(routes!(post_sign_in_code))
+        .routes(routes!(post_two_factor_setup))
+        .routes(routes!(post_two_factor_enable))
+        .routes(routes!(post_two_factor_disable))
         .routes(routes!(post_sign_out))
         .routes(routes!(get_sessions))
         .routes(routes!(delete_session))
@@ -126,6 +130,8 @@ const RATE_LIMITED: &str =
         (status = 400, description = "A field is invalid (`field` names it): the address, a password too short or too common, the name.", body = ErrorBody),
         (status = 429, description = RATE_LIMITED, body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 503, description = BUSY, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
     ))]
 async fn post_register(
     State(state): State<AppState>,
@@ -139,32 +145,48 @@ async fn post_register(
     Ok(check_mail(&input.email))
 }
 
-/// A link's token.
+/// A registration's link, and the password it was made with.
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct TokenInput {
+pub(super) struct ConfirmInput {
     /// The token from the link.
     #[serde(default)]
     #[schema(required = true, min_length = 64, max_length = 64, pattern = "^[0-9a-f]{64}$")]
     pub token: String,
+    /// The password chosen at registration.
+    #[serde(default)]
+    #[schema(required = true, example = "quiet lavender harvest")]
+    pub password: String,
 }
 
-/// An address confirmed.
-#[derive(Serialize, utoipa::ToSchema)]
-struct Verified {
-    /// The address.
-    email: String,
-}
+const BUSY: &str = "Too many passwords being checked at once; try again after `Retry-After` seconds.";
 
-/// Confirms an account's address with the token of its link (once).
+/// Opens the account of a registration: its link's token and the password chosen with it (so a
+/// link that reached the wrong person opens nothing). Signs the new account in.
 #[utoipa::path(post, path = "/api/account/verify", tag = "account",
-    request_body = TokenInput,
+    request_body = ConfirmInput,
     responses(
-        (status = 200, description = "The address is confirmed; sign in.", body = Verified),
+        (status = 200, description = "The account is open and signed in; the session cookie is set.", body = AccountView,
+            headers(("Set-Cookie" = String, description = "`atelier_session`: HttpOnly, SameSite=Lax, 30 days."))),
+        (status = 401, description = "Not the password the registration was made with.", body = ErrorBody),
         (status = 404, description = "The link has lapsed or was used.", body = ErrorBody),
+        (status = 409, description = "The address has an account already (made from another link): sign in.", body = ErrorBody),
+        (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 503, description = BUSY, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
     ))]
-async fn post_verify(State(state): State<AppState>, ApiJson(input): ApiJson<TokenInput>) -> ApiResult<Json<Verified>> {
-    let email = super::verify(&state, &input.token).await?;
-    Ok(Json(Verified { email }))
+async fn post_verify(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<ConfirmInput>,
+) -> ApiResult<Response> {
+    let client = client(&state, &headers, &connect);
+    let previous = session::token_of(&headers);
+    let done =
+        super::confirm(&state, &input.token, &input.password, &device(&headers, client), client, previous.as_deref())
+            .await?;
+    Ok((session::cookie(&done.token, &state.config.public_url), Json(done.account)).into_response())
 }
 
 /// An address.
@@ -176,8 +198,8 @@ pub(super) struct EmailInput {
     pub email: String,
 }
 
-/// Sends a new confirmation link (when the address has an account still to confirm; the answer
-/// is the same either way).
+/// Sends the confirmation link of a registration again (when the address has one waiting; the
+/// answer is the same either way).
 #[utoipa::path(post, path = "/api/account/verify/resend", tag = "account",
     request_body = EmailInput,
     responses(
@@ -192,7 +214,7 @@ async fn post_verify_resend(
     headers: HeaderMap,
     ApiJson(input): ApiJson<EmailInput>,
 ) -> ApiResult<impl IntoResponse> {
-    super::resend_verification(&state, &input.email, client(&state, &headers, &connect)).await?;
+    super::resend(&state, &input.email, client(&state, &headers, &connect)).await?;
     Ok(check_mail(&input.email))
 }
 
@@ -207,18 +229,56 @@ pub(super) struct SignInInput {
     #[serde(default)]
     #[schema(required = true, example = "quiet lavender harvest")]
     pub password: String,
+    /// With two-factor sign-in on: the authenticator's code or a recovery code (without it, the
+    /// answer asks for one).
+    #[serde(default)]
+    #[schema(example = "123456")]
+    pub code: Option<String>,
 }
 
-/// Signs in: a new session, in an HttpOnly cookie (any session the browser had ends).
+/// The password was right; a second factor is asked for.
+#[derive(Serialize, utoipa::ToSchema)]
+struct CodeNeeded {
+    /// Always true.
+    two_factor_required: bool,
+    /// What to do.
+    #[schema(example = "enter the code your authenticator shows, at /api/account/sign-in/code, within five minutes")]
+    message: String,
+}
+
+/// The answer to a sign-in: signed in, or a code asked for (with its challenge's cookie).
+fn signed_in_or_challenged(state: &AppState, outcome: SignIn) -> Response {
+    match outcome {
+        SignIn::Done(done) => {
+            (session::cookie(&done.token, &state.config.public_url), Json(done.account)).into_response()
+        }
+        SignIn::NeedsCode { challenge } => (
+            StatusCode::ACCEPTED,
+            session::challenge_cookie(&challenge, &state.config.public_url),
+            Json(CodeNeeded {
+                two_factor_required: true,
+                message: "enter the code your authenticator shows, at /api/account/sign-in/code, within five minutes"
+                    .into(),
+            }),
+        )
+            .into_response(),
+    }
+}
+
+/// Signs in: a new session, in an HttpOnly cookie (any session the browser had ends). With
+/// two-factor sign-in on and no `code`, a challenge instead, answered at `/api/account/sign-in/code`.
 #[utoipa::path(post, path = "/api/account/sign-in", tag = "account",
     request_body = SignInInput,
     responses(
         (status = 200, description = "Signed in; the session cookie is set.", body = AccountView,
             headers(("Set-Cookie" = String, description = "`atelier_session`: HttpOnly, SameSite=Lax, 30 days."))),
+        (status = 202, description = "The password is right; the account asks for its second factor (the challenge's cookie is set, for five minutes).", body = CodeNeeded,
+            headers(("Set-Cookie" = String, description = "`atelier_challenge`: HttpOnly, SameSite=Lax, 5 minutes."))),
         (status = 400, description = "Not an e-mail address.", body = ErrorBody),
-        (status = 401, description = "The address and password do not match an account (the same answer whether or not the address has one).", body = ErrorBody),
-        (status = 403, description = "The address is not confirmed yet; a new link has been sent.", body = ErrorBody),
+        (status = 401, description = "The address and password do not match an account (the same answer whether or not the address has one), or the code given is wrong.", body = ErrorBody),
         (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 503, description = BUSY, body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait."))),
     ))]
 async fn post_sign_in(
@@ -229,10 +289,140 @@ async fn post_sign_in(
 ) -> ApiResult<Response> {
     let client = client(&state, &headers, &connect);
     let previous = session::token_of(&headers);
-    let done =
-        super::sign_in(&state, &input.email, &input.password, &device(&headers, client), client, previous.as_deref())
-            .await?;
-    Ok((session::cookie(&done.token, &state.config.public_url), Json(done.account)).into_response())
+    let credentials = Credentials { email: &input.email, password: &input.password, code: input.code.as_deref() };
+    let outcome = super::sign_in(&state, credentials, &device(&headers, client), client, previous.as_deref()).await?;
+    Ok(signed_in_or_challenged(&state, outcome))
+}
+
+/// A second factor.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct CodeInput {
+    /// The six digits the authenticator shows, or a recovery code (`abcd-efgh-ijkl-mnop`).
+    #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 64, pattern = "\\S", example = "123456")]
+    pub code: String,
+}
+
+impl CodeInput {
+    /// The code, refused before anything else when it cannot be one (none, or longer than any).
+    pub(super) fn checked(&self) -> ApiResult<&str> {
+        if self.code.trim().is_empty() {
+            return Err(ApiError::invalid("code", "enter the code your authenticator shows, or a recovery code"));
+        }
+        if self.code.chars().count() > 64 {
+            return Err(ApiError::invalid(
+                "code",
+                "a code is six digits, or a recovery code of sixteen letters and digits",
+            ));
+        }
+        Ok(&self.code)
+    }
+}
+
+/// Answers a sign-in's challenge with the second factor: a session.
+#[utoipa::path(post, path = "/api/account/sign-in/code", tag = "account",
+    params(("atelier_challenge" = Option<String>, Cookie, description = "The challenge, set by a sign-in whose password was right.")),
+    request_body = CodeInput,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set.", body = AccountView,
+            headers(("Set-Cookie" = String, description = "`atelier_session`: HttpOnly, SameSite=Lax, 30 days."))),
+        (status = 401, description = "The code is wrong or was used, or there is no live challenge (five minutes have passed: sign in again).", body = ErrorBody),
+        (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn post_sign_in_code(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<CodeInput>,
+) -> ApiResult<Response> {
+    input.checked()?;
+    let client = client(&state, &headers, &connect);
+    let challenge = session::challenge_of(&headers)
+        .ok_or_else(|| ApiError::Unauthorized("sign in with your password first".into()))?;
+    let previous = session::token_of(&headers);
+    let done = super::answer_challenge(
+        &state,
+        &challenge,
+        &input.code,
+        &device(&headers, client),
+        client,
+        previous.as_deref(),
+    )
+    .await?;
+    Ok((session::cookie_after_challenge(&done.token, &state.config.public_url), Json(done.account)).into_response())
+}
+
+/// Starts setting up two-factor sign-in: the secret to scan (the same until confirmed).
+#[utoipa::path(post, path = "/api/account/two-factor/setup", tag = "account",
+    responses(
+        (status = 200, description = "The secret, its otpauth:// address and its QR code.", body = super::two_factor::Setup),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 409, description = "Two-factor sign-in is on already.", body = ErrorBody),
+    ))]
+async fn post_two_factor_setup(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+) -> ApiResult<Json<super::two_factor::Setup>> {
+    let me = required(me)?;
+    Ok(Json(super::two_factor::begin(&state.db, &me.account_id, &me.email).await?))
+}
+
+/// Recovery codes, shown once.
+#[derive(Serialize, utoipa::ToSchema)]
+struct RecoveryCodes {
+    /// Ten codes, each good once, for when the authenticator is lost.
+    recovery_codes: Vec<String>,
+}
+
+/// Turns two-factor sign-in on with the authenticator's first code; the session gets a new token.
+#[utoipa::path(post, path = "/api/account/two-factor/enable", tag = "account",
+    request_body = CodeInput,
+    responses(
+        (status = 200, description = "On; the recovery codes, shown this once.", body = RecoveryCodes),
+        (status = 400, description = "The code is not right.", body = ErrorBody),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 409, description = "On already, or not set up yet.", body = ErrorBody),
+        (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn post_two_factor_enable(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    me: MaybeSignedIn,
+    ApiJson(input): ApiJson<CodeInput>,
+) -> ApiResult<Response> {
+    input.checked()?;
+    let me = required(me)?;
+    let (codes, token) = super::enable_two_factor(&state, &me, &input.code, client(&state, &headers, &connect)).await?;
+    Ok((session::cookie(&token, &state.config.public_url), Json(RecoveryCodes { recovery_codes: codes }))
+        .into_response())
+}
+
+/// Turns two-factor sign-in off with a fresh code (or a recovery code); the session gets a new
+/// token.
+#[utoipa::path(post, path = "/api/account/two-factor/disable", tag = "account",
+    request_body = CodeInput,
+    responses(
+        (status = 204, description = "Off."),
+        (status = 400, description = "The code is not right, or was used.", body = ErrorBody),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 409, description = "Off already.", body = ErrorBody),
+        (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn post_two_factor_disable(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    me: MaybeSignedIn,
+    ApiJson(input): ApiJson<CodeInput>,
+) -> ApiResult<Response> {
+    input.checked()?;
+    let me = required(me)?;
+    let token = super::disable_two_factor(&state, &me, &input.code, client(&state, &headers, &connect)).await?;
+    Ok((StatusCode::NO_CONTENT, session::cookie(&token, &state.config.public_url)).into_response())
 }
 
 /// Signs out: the session ends and its cookie is removed.
@@ -312,7 +502,7 @@ async fn post_forgot(
     headers: HeaderMap,
     ApiJson(input): ApiJson<EmailInput>,
 ) -> ApiResult<impl IntoResponse> {
-    super::forgot_password(&state, &input.email, client(&state, &headers, &connect)).await?;
+    super::forgot(&state, &input.email, client(&state, &headers, &connect)).await?;
     Ok(check_mail(&input.email))
 }
 
@@ -343,6 +533,8 @@ struct PasswordChanged {
         (status = 200, description = "The password is changed; sign in with it.", body = PasswordChanged),
         (status = 400, description = "The password is refused: too short, or among those guessed first.", body = ErrorBody),
         (status = 404, description = "The link has lapsed or was used.", body = ErrorBody),
+        (status = 503, description = BUSY, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
     ))]
 async fn post_reset(
     State(state): State<AppState>,

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::db::WriteTx;
-use crate::notify::{enqueue, Mail};
+use crate::notify::{enqueue, enqueue_secret, Mail};
 use crate::views::render;
 use crate::AppState;
 
@@ -49,9 +49,9 @@ impl Message<'_> {
                 Message::Verify { token } => text(
                     "Confirm your address at Atelier Arôme",
                     "Confirm your address",
-                    vec![hello, "Thank you for opening an account with the atelier. Please confirm that this address is yours; you can sign in once it is.".into()],
+                    vec![hello, "Thank you for opening an account with the atelier. Please confirm that this address is yours: open the link and enter the password you chose, and your account is ready.".into()],
                     Some((format!("{base}/account/verify?token={token}"), "Confirm my address")),
-                    vec!["The link works once, for 24 hours. If it has lapsed, sign in and we will send a new one.", "If you did not open an account, ignore this message: nothing happens without the link."],
+                    vec!["The link works once, for 24 hours. If it has lapsed, register again for a new one.", "If you did not open an account, ignore this message: without the link and its password, no account is made."],
                 ),
                 Message::AlreadyRegistered { token } => text(
                     "Your account at Atelier Arôme",
@@ -131,6 +131,13 @@ pub async fn send(
     let mail = message.render(state, recipient, name);
     // Every message is its own: a new key each time.
     let key = format!("{}:{}", message.kind(), crate::ids::new_id("msg"));
-    enqueue(tx, message.kind(), &key, recipient, &mail).await?;
+    // A link that sets a password or opens an account is not kept once sent.
+    let carries_link =
+        matches!(message, Message::Verify { .. } | Message::AlreadyRegistered { .. } | Message::Reset { .. });
+    if carries_link {
+        enqueue_secret(tx, message.kind(), &key, recipient, &mail).await?;
+    } else {
+        enqueue(tx, message.kind(), &key, recipient, &mail).await?;
+    }
     Ok(())
 }

@@ -12,10 +12,10 @@ use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::http::{client, device, EmailInput, RegisterInput, ResetInput, SignInInput, TokenInput};
+use super::http::{client, device, CodeInput, ConfirmInput, EmailInput, RegisterInput, ResetInput, SignInInput};
 use super::session::{self, MaybeSignedIn};
-use super::Registration;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use super::{two_factor, Credentials, Registration, SignIn};
+use crate::error::{ApiError, ApiResult};
 use crate::http::client::ClientAddr;
 use crate::http::page::{capitalise, message, page};
 use crate::http::ApiForm;
@@ -26,6 +26,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(overview))
         .routes(routes!(sign_in_page, sign_in_form))
+        .routes(routes!(sign_in_code_page, sign_in_code_form))
+        .routes(routes!(two_factor_page))
+        .routes(routes!(two_factor_enable_form))
+        .routes(routes!(two_factor_disable_form))
         .routes(routes!(register_page, register_form))
         .routes(routes!(verify_page, verify_form))
         .routes(routes!(forgot_page, forgot_form))
@@ -64,7 +68,7 @@ fn again(state: &AppState, title: &str, template: &str, e: &ApiError, mut ctx: s
         other => other.status(),
     };
     let mut res = (status, page(state, title, template, ctx)).into_response();
-    if let ApiError::RateLimited(seconds) = e {
+    if let ApiError::RateLimited(seconds) | ApiError::Busy(seconds) = e {
         res.headers_mut().insert(axum::http::header::RETRY_AFTER, (*seconds).into());
     }
     res
@@ -78,8 +82,8 @@ fn shown_on_form(e: &ApiError) -> bool {
             | ApiError::BadRequest(_)
             | ApiError::NotFound(_)
             | ApiError::Unauthorized(_)
-            | ApiError::Unverified
             | ApiError::RateLimited(_)
+            | ApiError::Busy(_)
     )
 }
 
@@ -108,7 +112,9 @@ async fn overview(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult
             })
         })
         .collect();
-    let ctx = json!({ "account": { "name": me.name, "email": me.email }, "sessions": sessions });
+    let two_factor = two_factor::is_on(&state.db, &me.account_id).await?;
+    let ctx =
+        json!({ "account": { "name": me.name, "email": me.email }, "sessions": sessions, "two_factor": two_factor });
     let body = page(&state, "Your account", "pages/account/overview.html", ctx);
     Ok(if me.renewed { (me.cookie(&state.config.public_url), body).into_response() } else { body.into_response() })
 }
@@ -167,15 +173,185 @@ async fn sign_in_form(
 ) -> ApiResult<Response> {
     let client = client(&state, &headers, &connect);
     let previous = session::token_of(&headers);
-    match super::sign_in(&state, &input.email, &input.password, &device(&headers, client), client, previous.as_deref())
-        .await
-    {
-        Ok(done) => {
+    let credentials = Credentials { email: &input.email, password: &input.password, code: input.code.as_deref() };
+    match super::sign_in(&state, credentials, &device(&headers, client), client, previous.as_deref()).await {
+        Ok(SignIn::Done(done)) => {
             Ok((session::cookie(&done.token, &state.config.public_url), Redirect::to("/account")).into_response())
+        }
+        Ok(SignIn::NeedsCode { challenge }) => {
+            Ok((session::challenge_cookie(&challenge, &state.config.public_url), Redirect::to("/account/sign-in/code"))
+                .into_response())
         }
         Err(e) if shown_on_form(&e) => {
             let ctx = json!({ "form": Shown { email: input.email, name: String::new() }, "field_errors": {} });
             Ok(again(&state, "Sign in", "pages/account/sign_in.html", &e, ctx))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The second step of signing in: the authenticator's code.
+#[utoipa::path(get, path = "/account/sign-in/code", tag = "pages",
+    responses(
+        (status = 200, description = "The code's form.", content_type = "text/html"),
+        (status = 303, description = "No password was given first: to the sign-in page."),
+    ))]
+async fn sign_in_code_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if session::challenge_of(&headers).is_none() {
+        return Redirect::to("/account/sign-in").into_response();
+    }
+    page(&state, "Your code", "pages/account/sign_in_code.html", json!({ "field_errors": {} })).into_response()
+}
+
+/// Signs in with the second factor: to the account's page, or the form again.
+#[utoipa::path(post, path = "/account/sign-in/code", tag = "pages",
+    request_body(content = CodeInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: to the account's page (or, with no challenge, to the sign-in page)."),
+        (status = 401, description = "The form again: the code is wrong or was used, or five minutes have passed.", content_type = "text/html"),
+        (status = 429, description = "The form again: too many attempts; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn sign_in_code_form(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    ApiForm(input): ApiForm<CodeInput>,
+) -> ApiResult<Response> {
+    input.checked()?;
+    let Some(challenge) = session::challenge_of(&headers) else {
+        return Ok(Redirect::to("/account/sign-in").into_response());
+    };
+    let client = client(&state, &headers, &connect);
+    let previous = session::token_of(&headers);
+    match super::answer_challenge(
+        &state,
+        &challenge,
+        &input.code,
+        &device(&headers, client),
+        client,
+        previous.as_deref(),
+    )
+    .await
+    {
+        Ok(done) => {
+            Ok((session::cookie_after_challenge(&done.token, &state.config.public_url), Redirect::to("/account"))
+                .into_response())
+        }
+        Err(e) if shown_on_form(&e) => {
+            Ok(again(&state, "Your code", "pages/account/sign_in_code.html", &e, json!({ "field_errors": {} })))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The two-factor page: set it up (the code to scan, the first code's form), or, when on, how
+/// many recovery codes are left and the form that turns it off.
+#[utoipa::path(get, path = "/account/two-factor", tag = "pages",
+    responses(
+        (status = 200, description = "The page.", content_type = "text/html"),
+        (status = 303, description = "Not signed in: to the sign-in page."),
+    ))]
+async fn two_factor_page(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
+    two_factor_view(&state, &me, None, StatusCode::OK).await
+}
+
+async fn two_factor_view(
+    state: &AppState,
+    me: &session::SignedIn,
+    error: Option<&ApiError>,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let mut ctx = if two_factor::is_on(&state.db, &me.account_id).await? {
+        json!({ "on": true, "codes_left": two_factor::recovery_codes_left(&state.db, &me.account_id).await? })
+    } else {
+        let setup = two_factor::begin(&state.db, &me.account_id, &me.email).await?;
+        json!({ "on": false, "setup": setup })
+    };
+    ctx["field_errors"] = json!({});
+    Ok(match error {
+        Some(e) => {
+            let mut res = again(state, "Two-factor sign-in", "pages/account/two_factor.html", e, ctx);
+            *res.status_mut() = status;
+            res
+        }
+        None => (status, page(state, "Two-factor sign-in", "pages/account/two_factor.html", ctx)).into_response(),
+    })
+}
+
+/// Turns two-factor sign-in on with the first code: the recovery codes, shown once.
+#[utoipa::path(post, path = "/account/two-factor/enable", tag = "pages",
+    request_body(content = CodeInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "On: the recovery codes, shown this once.", content_type = "text/html"),
+        (status = 303, description = "Not signed in: to the sign-in page."),
+        (status = 409, description = "The page again: on already.", content_type = "text/html"),
+        (status = 422, description = "The page again: the code is not right.", content_type = "text/html"),
+        (status = 429, description = "The page again: too many attempts; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn two_factor_enable_form(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    me: MaybeSignedIn,
+    ApiForm(input): ApiForm<CodeInput>,
+) -> ApiResult<Response> {
+    input.checked()?;
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
+    match super::enable_two_factor(&state, &me, &input.code, client(&state, &headers, &connect)).await {
+        Ok((codes, token)) => {
+            let body = page(
+                &state,
+                "Two-factor sign-in is on",
+                "pages/account/recovery_codes.html",
+                json!({ "codes": codes }),
+            );
+            Ok((session::cookie(&token, &state.config.public_url), body).into_response())
+        }
+        Err(e) if shown_on_form(&e) || matches!(e, ApiError::Conflict(_)) => {
+            let status =
+                if matches!(e, ApiError::Invalid { .. }) { StatusCode::UNPROCESSABLE_ENTITY } else { e.status() };
+            let mut res = two_factor_view(&state, &me, Some(&e), status).await?;
+            if let ApiError::RateLimited(seconds) = e {
+                res.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+            }
+            Ok(res)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Turns two-factor sign-in off with a fresh code: back to the account's page.
+#[utoipa::path(post, path = "/account/two-factor/disable", tag = "pages",
+    request_body(content = CodeInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Off (or not signed in): to the account's page."),
+        (status = 409, description = "The page again: off already.", content_type = "text/html"),
+        (status = 422, description = "The page again: the code is not right.", content_type = "text/html"),
+        (status = 429, description = "The page again: too many attempts; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn two_factor_disable_form(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    me: MaybeSignedIn,
+    ApiForm(input): ApiForm<CodeInput>,
+) -> ApiResult<Response> {
+    input.checked()?;
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
+    match super::disable_two_factor(&state, &me, &input.code, client(&state, &headers, &connect)).await {
+        Ok(token) => Ok((session::cookie(&token, &state.config.public_url), Redirect::to("/account")).into_response()),
+        Err(e) if shown_on_form(&e) || matches!(e, ApiError::Conflict(_)) => {
+            let status =
+                if matches!(e, ApiError::Invalid { .. }) { StatusCode::UNPROCESSABLE_ENTITY } else { e.status() };
+            let mut res = two_factor_view(&state, &me, Some(&e), status).await?;
+            if let ApiError::RateLimited(seconds) = e {
+                res.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+            }
+            Ok(res)
         }
         Err(e) => Err(e),
     }
@@ -235,38 +411,62 @@ struct TokenQuery {
     token: String,
 }
 
-/// The page a confirmation link opens: a button confirms (opening the link alone uses nothing
-/// up, so a mail scanner following it does no harm).
+/// The page a confirmation link opens: the password chosen at registration confirms (opening
+/// the link alone uses nothing up, so a mail scanner following it does no harm, and a link that
+/// reached someone else opens nothing without the password).
 #[utoipa::path(get, path = "/account/verify", tag = "pages",
     params(TokenQuery),
-    responses((status = 200, description = "The button that confirms the address.", content_type = "text/html")))]
+    responses((status = 200, description = "The form that confirms the address.", content_type = "text/html")))]
 async fn verify_page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
-    page(&state, "Confirm your address", "pages/account/verify.html", json!({ "token": q.token })).into_response()
+    let ctx = json!({ "token": q.token, "field_errors": {} });
+    page(&state, "Confirm your address", "pages/account/verify.html", ctx).into_response()
 }
 
-/// Confirms the address.
+/// Opens the account and signs it in.
 #[utoipa::path(post, path = "/account/verify", tag = "pages",
-    request_body(content = TokenInput, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = ConfirmInput, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Confirmed: sign in.", content_type = "text/html"),
+        (status = 303, description = "The account is open and signed in: to its page."),
+        (status = 401, description = "The form again: not the password the registration was made with.", content_type = "text/html"),
         (status = 404, description = "The link has lapsed or was used.", content_type = "text/html"),
+        (status = 409, description = "The address has an account already: sign in.", content_type = "text/html"),
+        (status = 429, description = "The form again: too many attempts; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 503, description = "The form again: too many passwords being checked at once; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
     ))]
-async fn verify_form(State(state): State<AppState>, ApiForm(input): ApiForm<TokenInput>) -> ApiResult<Response> {
-    match super::verify(&state, &input.token).await {
-        Ok(_) => Ok(message(
-            &state,
-            StatusCode::OK,
-            "Your address is confirmed",
-            "Thank you. Your account is ready: sign in to see it.",
-            ("/account/sign-in", "Sign in"),
-        )),
+async fn verify_form(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    ApiForm(input): ApiForm<ConfirmInput>,
+) -> ApiResult<Response> {
+    let client = client(&state, &headers, &connect);
+    let previous = session::token_of(&headers);
+    match super::confirm(&state, &input.token, &input.password, &device(&headers, client), client, previous.as_deref())
+        .await
+    {
+        Ok(done) => {
+            Ok((session::cookie(&done.token, &state.config.public_url), Redirect::to("/account")).into_response())
+        }
         Err(e @ ApiError::NotFound(_)) => Ok(message(
             &state,
             StatusCode::NOT_FOUND,
             "This link does not work any more",
-            &capitalise(&field_error(&e).1),
+            &capitalise(&e.public_message()),
+            ("/account/register", "Register again"),
+        )),
+        Err(e @ ApiError::Conflict(_)) => Ok(message(
+            &state,
+            StatusCode::CONFLICT,
+            "You have an account already",
+            &capitalise(&e.public_message()),
             ("/account/sign-in", "Sign in"),
         )),
+        Err(e) if shown_on_form(&e) => {
+            let ctx = json!({ "token": input.token, "field_errors": {} });
+            Ok(again(&state, "Confirm your address", "pages/account/verify.html", &e, ctx))
+        }
         Err(e) => Err(e),
     }
 }
@@ -293,7 +493,7 @@ async fn forgot_form(
     headers: HeaderMap,
     ApiForm(input): ApiForm<EmailInput>,
 ) -> ApiResult<Response> {
-    match super::forgot_password(&state, &input.email, client(&state, &headers, &connect)).await {
+    match super::forgot(&state, &input.email, client(&state, &headers, &connect)).await {
         Ok(()) => Ok(check_your_mail(&state, &input.email, "We have sent a link to choose a new password to")),
         Err(e) if shown_on_form(&e) => {
             let ctx = json!({ "form": Shown { email: input.email, name: String::new() }, "field_errors": {} });
@@ -365,15 +565,14 @@ async fn sign_out_everywhere_form(State(state): State<AppState>, me: MaybeSigned
 #[utoipa::path(post, path = "/account/sessions/{session_id}/sign-out", tag = "pages",
     params(("session_id" = String, Path, description = "The session, as the account's page names it.")),
     responses(
-        (status = 303, description = "Done (or there was no such session): back to the account's page."),
-        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 303, description = "Done (or there was no such session): back to the account's page; not signed in, to the sign-in page."),
     ))]
 async fn sign_out_session_form(
     State(state): State<AppState>,
     me: MaybeSignedIn,
     Path(session_id): Path<String>,
 ) -> ApiResult<Response> {
-    let me = super::http::required(me)?;
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
     session::end(&state.db, &me.account_id, &session_id).await?;
     Ok(Redirect::to("/account").into_response())
 }

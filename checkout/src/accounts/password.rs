@@ -1,7 +1,11 @@
 //! Passwords: what is accepted, and argon2id (OWASP's parameters: 19 MiB, two passes, one
-//! lane) to keep them. Hashing runs on the blocking pool: it is meant to be slow.
+//! lane) to keep them. Hashing runs on the blocking pool, a few at a time: it is meant to be
+//! slow, and a burst of sign-ins must not take the machine's memory (19 MiB each).
 
 use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -45,26 +49,35 @@ pub fn check_strength(password: &str, email: &str, name: &str) -> ApiResult<()> 
     Ok(())
 }
 
+/// How long a password waits for a hashing slot before the answer is "busy, try again".
+const WAIT_FOR_SLOT: Duration = Duration::from_secs(5);
+
+/// Runs an argon2 computation on the blocking pool, at most one per core at once.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    let slots = SLOTS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+    let _slot = match tokio::time::timeout(WAIT_FOR_SLOT, slots.acquire()).await {
+        Ok(Ok(slot)) => slot,
+        _ => return Err(ApiError::Busy(WAIT_FOR_SLOT.as_secs())),
+    };
+    tokio::task::spawn_blocking(work).await.map_err(|e| ApiError::Internal(format!("hashing task: {e}")))
+}
+
 /// The PHC string of a password's argon2id hash, made with a fresh random salt.
 pub async fn hash(password: &str) -> ApiResult<String> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || {
-        argon2()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| ApiError::Internal(e.to_string()))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("hashing task: {e}")))?
+    hashing(move || argon2().hash_password(password.as_bytes()).map(|h| h.to_string()))
+        .await?
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Whether a password matches a stored hash. With no hash (no such account) a hash of nothing
 /// is checked instead, so that an unknown address costs the same time as a wrong password.
-pub async fn verify(password: &str, stored: Option<String>) -> bool {
+pub async fn verify(password: &str, stored: Option<String>) -> ApiResult<bool> {
     let password = password.to_string();
-    let known = stored.is_some();
-    let stored = stored.unwrap_or_else(|| decoy().to_string());
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
+        let known = stored.is_some();
+        let stored = stored.unwrap_or_else(|| decoy().to_string());
         let Ok(parsed) = PasswordHash::new(&stored) else {
             tracing::error!("a stored password hash does not parse");
             return false;
@@ -72,7 +85,12 @@ pub async fn verify(password: &str, stored: Option<String>) -> bool {
         argon2().verify_password(password.as_bytes(), &parsed).is_ok() && known
     })
     .await
-    .unwrap_or(false)
+}
+
+/// Makes the decoy hash now (on the blocking pool), so the first unknown address costs no more
+/// than a wrong password.
+pub async fn warm_up() {
+    let _ = tokio::task::spawn_blocking(decoy).await;
 }
 
 /// A hash nothing matches, made once, with the parameters of real ones.
@@ -92,9 +110,9 @@ mod tests {
     async fn a_hash_verifies_its_password_only() {
         let h = hash("quiet lavender harvest").await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(verify("quiet lavender harvest", Some(h.clone())).await);
-        assert!(!verify("quiet lavender harvesT", Some(h)).await);
-        assert!(!verify("anything", None).await);
+        assert!(verify("quiet lavender harvest", Some(h.clone())).await.unwrap());
+        assert!(!verify("quiet lavender harvesT", Some(h)).await.unwrap());
+        assert!(!verify("anything", None).await.unwrap());
     }
 
     #[test]

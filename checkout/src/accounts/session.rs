@@ -10,6 +10,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Serialize;
 
 use super::tokens::digest;
+use super::two_factor::{CHALLENGE_COOKIE, CHALLENGE_LIFETIME};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::ids::{new_id, now, random_hex};
@@ -100,15 +101,26 @@ pub async fn find(db: &Db, token: &str) -> Result<Option<SignedIn>, sqlx::Error>
 /// Where a session was started: the browser's own description and the client's address.
 #[derive(Debug, Clone, Default)]
 pub struct Device {
-    /// The `User-Agent` header, cut to 200 characters.
+    /// The `User-Agent` header (kept to its first 200 characters).
     pub user_agent: String,
     /// The client's address as the service sees it (behind trusted proxies, the forwarded one).
     pub client: String,
 }
 
+/// The most sessions an account keeps; signing in once more ends the oldest.
+const MOST_SESSIONS: i64 = 20;
+
 /// Starts a session for an account, ending the one the browser had (a new token at every
-/// sign-in: a token planted before it is worth nothing after). Gives the token.
-pub async fn start(db: &Db, account_id: &str, device: &Device, previous: Option<&str>) -> Result<String, sqlx::Error> {
+/// sign-in: a token planted before it is worth nothing after). Made only while the account's
+/// password is still the one the sign-in checked (`password_changed_at`); gives the token, or
+/// nothing when the password changed meanwhile.
+pub async fn start(
+    db: &Db,
+    account_id: &str,
+    password_changed_at: i64,
+    device: &Device,
+    previous: Option<&str>,
+) -> Result<Option<String>, sqlx::Error> {
     let token = random_hex(32);
     let t = now();
     let mut tx = db.begin_write().await?;
@@ -118,19 +130,45 @@ pub async fn start(db: &Db, account_id: &str, device: &Device, previous: Option<
             .execute(&mut **tx)
             .await?;
     }
-    sqlx::query(
+    let made = sqlx::query(
         "insert into account_session (session_id, token_hash, account_id, created_at, last_seen_at, expires_at, user_agent, client)
-         values ($1, $2, $3, $4, $4, $5, $6, $7)",
+         select $1, $2, account_id, $3, $3, $4, $5, $6 from account where account_id = $7 and password_changed_at = $8",
     )
     .bind(new_id("ses"))
     .bind(digest(&token))
-    .bind(account_id)
     .bind(t)
     .bind(t + LIFETIME)
     .bind(device.user_agent.chars().take(200).collect::<String>())
     .bind(&device.client)
+    .bind(account_id)
+    .bind(password_changed_at)
     .execute(&mut **tx)
     .await?;
+    if made.rows_affected() != 1 {
+        return Ok(None);
+    }
+    sqlx::query(
+        "delete from account_session where account_id = $1 and session_id not in
+         (select session_id from account_session where account_id = $1 order by created_at desc, session_id desc limit $2)",
+    )
+    .bind(account_id)
+    .bind(MOST_SESSIONS)
+    .execute(&mut **tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(token))
+}
+
+/// Gives a session a new token (when what protects the account changes, a token copied before
+/// is worth nothing after); gives the token.
+pub async fn rotate(db: &Db, session_id: &str) -> Result<String, sqlx::Error> {
+    let token = random_hex(32);
+    let mut tx = db.begin_write().await?;
+    sqlx::query("update account_session set token_hash = $1 where session_id = $2")
+        .bind(digest(&token))
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
     tx.commit().await?;
     Ok(token)
 }
@@ -205,22 +243,39 @@ pub async fn prune(db: &Db) -> Result<u64, sqlx::Error> {
 
 /// The cookie of a session: HttpOnly, SameSite=Lax, Secure when the shop is served over HTTPS.
 pub fn cookie(token: &str, public_url: &str) -> CookieJar {
-    let c = Cookie::build((SESSION_COOKIE, token.to_string()))
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(LIFETIME))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(public_url.starts_with("https://"));
-    CookieJar::new().add(c)
+    CookieJar::new().add(make(SESSION_COOKIE, token, LIFETIME, public_url))
 }
 
 /// The answer's cookie that removes the session's from the browser.
 pub fn removal(public_url: &str) -> CookieJar {
-    let c = Cookie::build((SESSION_COOKIE, ""))
+    CookieJar::new().add(make(SESSION_COOKIE, "", 0, public_url))
+}
+
+/// The cookie of a sign-in's challenge (a right password waiting for its second factor).
+pub fn challenge_cookie(token: &str, public_url: &str) -> CookieJar {
+    CookieJar::new().add(make(CHALLENGE_COOKIE, token, CHALLENGE_LIFETIME, public_url))
+}
+
+/// A session's cookie, with the challenge's removed (the challenge answered).
+pub fn cookie_after_challenge(token: &str, public_url: &str) -> CookieJar {
+    cookie(token, public_url).add(make(CHALLENGE_COOKIE, "", 0, public_url))
+}
+
+/// The challenge token in a request's cookie, when it has one of the right shape.
+pub fn challenge_of(headers: &HeaderMap) -> Option<String> {
+    let jar = CookieJar::from_headers(headers);
+    jar.get(CHALLENGE_COOKIE)
+        .map(Cookie::value)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_ascii_lowercase)
+}
+
+fn make(name: &'static str, value: &str, max_age: i64, public_url: &str) -> Cookie<'static> {
+    Cookie::build((name, value.to_string()))
         .path("/")
-        .max_age(cookie::time::Duration::seconds(0))
+        .max_age(cookie::time::Duration::seconds(max_age))
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(public_url.starts_with("https://"));
-    CookieJar::new().add(c)
+        .secure(public_url.starts_with("https://"))
+        .build()
 }

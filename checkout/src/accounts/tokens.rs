@@ -1,5 +1,6 @@
 //! The links mailed to an account's owner: a random token in the link, its SHA-256 in the
-//! database (a copy of the database opens no link), single-use and expiring.
+//! database, single-use and expiring (the mail that carried it is emptied once sent, so a copy
+//! of the database opens no link).
 
 use sha2::{Digest, Sha256};
 
@@ -9,8 +10,6 @@ use crate::ids::{hex, now, random_hex};
 /// What a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
-    /// Confirms the account's address.
-    Verify,
     /// Sets a new password.
     Reset,
 }
@@ -19,19 +18,47 @@ impl Purpose {
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
-            Purpose::Verify => "verify",
             Purpose::Reset => "reset",
         }
     }
 
-    /// How long a link stays good, in seconds: a day to confirm an address, thirty minutes to
-    /// reset a password.
+    /// How long a link stays good, in seconds: thirty minutes to reset a password.
     pub fn lifetime(self) -> i64 {
         match self {
-            Purpose::Verify => 24 * 3600,
             Purpose::Reset => 30 * 60,
         }
     }
+}
+
+/// Whose a live token is.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// The account's address.
+    pub email: String,
+    /// Its owner's name.
+    pub name: String,
+}
+
+/// The owner of a live token, without using it.
+pub async fn owner(db: &crate::db::Db, token: &str, purpose: Purpose) -> Result<Option<Owner>, sqlx::Error> {
+    if !well_formed(token) {
+        return Ok(None);
+    }
+    let row: Option<(String, String)> = sqlx::query_as(
+        "select a.email, a.name from account_token t join account a on a.account_id = t.account_id
+         where t.token_hash = $1 and t.purpose = $2 and t.expires_at > $3",
+    )
+    .bind(digest(&token.to_ascii_lowercase()))
+    .bind(purpose.as_str())
+    .bind(now())
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|(email, name)| Owner { email, name }))
+}
+
+/// Whether a text has a token's shape (64 hexadecimal digits).
+pub fn well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The SHA-256 of a token, as stored (session tokens are kept the same way).
@@ -59,7 +86,7 @@ pub async fn issue(tx: &mut WriteTx, account_id: &str, purpose: Purpose) -> Resu
 /// Uses a token: gives its account when the token is good, and voids every token of that
 /// purpose the account has (a second use of any of its links finds nothing).
 pub async fn redeem(tx: &mut WriteTx, token: &str, purpose: Purpose) -> Result<Option<String>, sqlx::Error> {
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !well_formed(token) {
         return Ok(None);
     }
     let lock = tx.lock_rows();

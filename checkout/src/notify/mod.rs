@@ -49,6 +49,9 @@ pub enum RetryError {
         /// Where it stands.
         status: String,
     },
+    /// Its body carried a link that lapses; it was emptied once given up.
+    #[error("message {0} carried a link that has lapsed and its text is gone: the customer asks again (a new link)")]
+    Erased(String),
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -58,15 +61,16 @@ pub enum RetryError {
 /// sent at once and retried as a new one.
 pub async fn retry(db: &crate::db::Db, outbox_id: &str) -> Result<(), RetryError> {
     let mut tx = db.begin_write().await?;
-    let status: Option<String> = sqlx::query_scalar("select status from outbox where outbox_id = $1")
+    let row: Option<(String, i64)> = sqlx::query_as("select status, erase_after_send from outbox where outbox_id = $1")
         .bind(outbox_id)
         .fetch_optional(&mut **tx)
         .await?;
-    match status {
+    match row {
         None => return Err(RetryError::NotFound(outbox_id.to_string())),
-        Some(s) if s != Status::Failed.as_str() => {
+        Some((s, _)) if s != Status::Failed.as_str() => {
             return Err(RetryError::NotFailed { id: outbox_id.to_string(), status: s })
         }
+        Some((_, 1)) => return Err(RetryError::Erased(outbox_id.to_string())),
         Some(_) => {}
     }
     sqlx::query(
@@ -104,9 +108,32 @@ pub async fn enqueue(
     recipient: &str,
     mail: &Mail,
 ) -> Result<bool, sqlx::Error> {
+    insert(tx, kind, dedupe_key, recipient, mail, false).await
+}
+
+/// Queues a message whose body carries a secret (a link that sets a password): its body is
+/// emptied once it is sent or given up, so the outbox keeps no working link.
+pub async fn enqueue_secret(
+    tx: &mut Transaction<'static, Any>,
+    kind: &str,
+    dedupe_key: &str,
+    recipient: &str,
+    mail: &Mail,
+) -> Result<bool, sqlx::Error> {
+    insert(tx, kind, dedupe_key, recipient, mail, true).await
+}
+
+async fn insert(
+    tx: &mut Transaction<'static, Any>,
+    kind: &str,
+    dedupe_key: &str,
+    recipient: &str,
+    mail: &Mail,
+    secret: bool,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, body_html, status, next_attempt_at, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict (dedupe_key) do nothing",
+        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, body_html, status, next_attempt_at, created_at, erase_after_send)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (dedupe_key) do nothing",
     )
     .bind(new_id("obx"))
     .bind(dedupe_key)
@@ -118,6 +145,7 @@ pub async fn enqueue(
     .bind(Status::Pending.as_str())
     .bind(now())
     .bind(now())
+    .bind(i64::from(secret))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

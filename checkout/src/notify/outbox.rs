@@ -181,7 +181,10 @@ impl Mailer {
             match result {
                 Ok(()) => {
                     sqlx::query(
-                        "update outbox set status = $1, sent_at = $2, locked_until = null, last_error = null where outbox_id = $3",
+                        "update outbox set status = $1, sent_at = $2, locked_until = null, last_error = null,
+                         body_text = case when erase_after_send = 1 then '' else body_text end,
+                         body_html = case when erase_after_send = 1 then null else body_html end
+                         where outbox_id = $3",
                     )
                     .bind(Status::Sent.as_str())
                     .bind(now())
@@ -199,7 +202,10 @@ impl Mailer {
                     if permanent {
                         tracing::error!(outbox_id = %id, attempts, error = %text, "outbox: given up, staff are told");
                         sqlx::query(
-                            "update outbox set status = $1, locked_until = null, last_error = $2 where outbox_id = $3",
+                            "update outbox set status = $1, locked_until = null, last_error = $2,
+                             body_text = case when erase_after_send = 1 then '' else body_text end,
+                             body_html = case when erase_after_send = 1 then null else body_html end
+                             where outbox_id = $3",
                         )
                         .bind(Status::Failed.as_str())
                         .bind(&text)
