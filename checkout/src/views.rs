@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pages/account/sign_in_code.html", include_str!("../templates/pages/account/sign_in_code.html")),
     ("pages/account/two_factor.html", include_str!("../templates/pages/account/two_factor.html")),
     ("pages/account/recovery_codes.html", include_str!("../templates/pages/account/recovery_codes.html")),
+    ("pages/account/reordered.html", include_str!("../templates/pages/account/reordered.html")),
     ("email/order_confirmation.html", include_str!("../templates/email/order_confirmation.html")),
     ("email/order_confirmation.txt", include_str!("../templates/email/order_confirmation.txt")),
     ("email/low_stock.html", include_str!("../templates/email/low_stock.html")),

@@ -968,3 +968,108 @@ on_both_engines!(a_sign_in_overtaken_by_a_new_password_makes_no_session, |engine
     }
     assert_eq!(shop.count("select count(*) from account_session").await, 20);
 });
+
+/// A paid order of a cart's lines, placed with an address (and a session, when given); its id.
+async fn paid_order(shop: &TestShop, lines: &[(&str, i64)], email: &str, session: Option<&str>) -> String {
+    let mut cookie = String::new();
+    for (sku, n) in lines {
+        let with = if cookie.is_empty() { session.map(str::to_string) } else { Some(cookie.clone()) };
+        let r = shop
+            .json("POST", "/api/cart/items", &format!(r#"{{"sku":"{sku}","quantity":{n}}}"#), with.as_deref())
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        if cookie.is_empty() {
+            cookie = r.cookie().unwrap();
+            if let Some(s) = session {
+                cookie = format!("{cookie}; {s}");
+            }
+        }
+    }
+    let address = common::ADDRESS.replace("ada@example.com", email);
+    let r = shop.json("POST", "/api/checkout", &address, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let started = r.json();
+    let r = shop.form(started["payment_url"].as_str().unwrap(), "action=pay", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    started["order_id"].as_str().unwrap().to_string()
+}
+
+async fn orders_of(shop: &TestShop, session: &str) -> Vec<serde_json::Value> {
+    let r = shop.get("/api/account/orders", Some(session)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()["orders"].as_array().unwrap().clone()
+}
+
+on_both_engines!(guest_orders_join_an_account_only_once_its_address_is_proven, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    let guest = paid_order(&shop, &[("LAV-10", 2)], "ada@example.com", None).await;
+    // Someone registers Ada's address: until its link is opened, nothing joins anything.
+    post(&shop, "/api/account/register", &registration("ada@example.com", PASSWORD, "Ada"), None).await;
+    settled(&shop).await;
+    assert_eq!(shop.count("select count(*) from customer_order where account_id is not null").await, 0);
+    // Ada opens the link from her mailbox: her guest order is hers.
+    let t = nth_token(&shop, "ada@example.com", "account_verify", 1).await;
+    let r = post(&shop, "/api/account/verify", &confirmation(&t, PASSWORD), None).await;
+    let session = session_of(&r);
+    let orders = orders_of(&shop, &session).await;
+    assert_eq!(orders.len(), 1);
+    assert_eq!((orders[0]["order_id"].as_str(), orders[0]["status"].as_str()), (Some(guest.as_str()), Some("paid")));
+    assert_eq!(orders[0]["bottles"], 2);
+    let page = shop.get(orders[0]["url"].as_str().unwrap(), None).await;
+    assert_eq!(page.status, StatusCode::OK, "the history links to the order's page");
+
+    // Signed in, an order belongs to the account whatever address it is sent to; a guest order
+    // placed later with the account's address joins at the next sign-in.
+    paid_order(&shop, &[("LAV-10", 1)], "gift@example.com", Some(&session)).await;
+    paid_order(&shop, &[("LAV-10", 1)], "ada@example.com", None).await;
+    assert_eq!(orders_of(&shop, &session).await.len(), 2);
+    let again = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    assert_eq!(orders_of(&shop, &again).await.len(), 3);
+
+    // Another account sees none of them and cannot order them again.
+    open_account(&shop, "eve@example.com", [198, 51, 100, 9]).await;
+    let eve = sign_in(&shop, "eve@example.com", PASSWORD).await;
+    assert!(orders_of(&shop, &eve).await.is_empty());
+    let r = post(&shop, &format!("/api/account/orders/{guest}/reorder"), "", Some(&eve)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(shop.get("/api/account/orders", None).await.status, StatusCode::UNAUTHORIZED);
+});
+
+on_both_engines!(ordering_again_uses_todays_prices_and_stock_and_says_what_changed, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    shop.set_stock("ROSE-2", 3).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let session = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let order = paid_order(&shop, &[("LAV-10", 3), ("ROSE-2", 1)], "ada@example.com", Some(&session)).await;
+    // Since then: the rose sold out, lavender is dearer and only two are left.
+    shop.set_stock("ROSE-2", 0).await;
+    shop.set_stock("LAV-10", 2).await;
+    let mut catalog = common::catalog();
+    catalog.essences[0].sizes[0].price = 2600;
+    atelier_checkout::catalog::sync(&shop.state.db, &catalog).await.unwrap();
+
+    let r = post(&shop, &format!("/api/account/orders/{order}/reorder"), "", Some(&session)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let done = r.json();
+    assert_eq!(done["added"], 2);
+    let changes: Vec<&str> = done["changes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert!(changes.contains(&"Bulgarian Rose Otto, 2 ml is sold out; it was not added."), "{changes:?}");
+    assert!(changes.contains(&"Provence Lavender, 10 ml: 2 added of the 3 you ordered (only 2 left)."), "{changes:?}");
+    assert!(changes.contains(&"Provence Lavender, 10 ml now costs €26.00 (it was €24.00)."), "{changes:?}");
+    let cart = format!("{}; {session}", r.cookie().expect("a cart was made"));
+    let view = shop.get("/api/cart", Some(&cart)).await.json();
+    assert_eq!(view["count"], 2);
+    assert_eq!(view["subtotal"]["amount"], 5200);
+    // Again: the cart holds all there is; nothing more is added.
+    let r = post(&shop, &format!("/api/account/orders/{order}/reorder"), "", Some(&cart)).await;
+    assert_eq!(r.json()["added"], 0);
+
+    // The page: the account lists the order with its button, which says the same.
+    let page = shop.get("/account", Some(&session)).await;
+    assert!(page.body.contains(&format!("/account/orders/{order}/reorder")), "{}", page.body);
+    let r = shop.form(&format!("/account/orders/{order}/reorder"), "", Some(&cart)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Back in your cart") && r.body.contains("is sold out; it was not added."), "{}", r.body);
+});

@@ -36,6 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(post_sign_out_everywhere))
         .routes(routes!(post_forgot))
         .routes(routes!(post_reset))
+        .routes(routes!(get_orders))
+        .routes(routes!(post_order_again))
         .merge(super::pages::router())
 }
 
@@ -542,4 +544,46 @@ async fn post_reset(
 ) -> ApiResult<Json<PasswordChanged>> {
     super::reset_password(&state, &input.token, &input.password).await?;
     Ok(Json(PasswordChanged { changed: true }))
+}
+
+/// The account's orders.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Orders {
+    /// Newest first: those placed signed in, and guest orders placed with the account's address.
+    orders: Vec<crate::orders::AccountOrder>,
+}
+
+/// The account's orders.
+#[utoipa::path(get, path = "/api/account/orders", tag = "account",
+    responses(
+        (status = 200, description = "The orders, newest first.", body = Orders),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+    ))]
+async fn get_orders(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Json<Orders>> {
+    let me = required(me)?;
+    Ok(Json(Orders { orders: crate::orders::for_account(&state.db, &me.account_id, &state.keys.link).await? }))
+}
+
+/// Puts one of the account's orders back in the cart, at today's prices and stock; says what
+/// changed.
+#[utoipa::path(post, path = "/api/account/orders/{order_id}/reorder", tag = "account",
+    params(
+        ("order_id" = String, Path, description = "One of the account's orders."),
+        crate::cart::CartCookie,
+    ),
+    responses(
+        (status = 200, description = "In the cart (the cart's cookie is set when one was made).", body = crate::cart::Reordered),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 404, description = "The account has no such order.", body = ErrorBody),
+    ))]
+async fn post_order_again(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(order_id): Path<String>,
+    crate::cart::CartCookie(cart): crate::cart::CartCookie,
+) -> ApiResult<Response> {
+    let me = required(me)?;
+    let done = super::order_again(&state, &me.account_id, &order_id, cart).await?;
+    let cookie = done.created.then(|| crate::cart::for_cart(&done.cart_id, &state.config.public_url));
+    Ok((cookie, Json(done)).into_response())
 }

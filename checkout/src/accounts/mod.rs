@@ -161,6 +161,7 @@ pub async fn sign_in(
     // The session is made only if the password is still the one just checked: a reset that
     // lands in between ends this sign-in too.
     let token = session::start(&state.db, &account_id, changed_at, device, previous).await?.ok_or_else(wrong)?;
+    claim_guest_orders(state, &account_id, &account.email).await?;
     Ok(SignIn::Done(SignedInAs { token, account }))
 }
 
@@ -189,7 +190,31 @@ pub async fn answer_challenge(
     let token = session::start(&state.db, &waiting.account_id, waiting.password_changed_at, device, previous)
         .await?
         .ok_or_else(lapsed)?;
+    claim_guest_orders(state, &waiting.account_id, &waiting.email).await?;
     Ok(SignedInAs { token, account: AccountView { email: waiting.email, name: waiting.name } })
+}
+
+/// Guest orders placed with the account's address since it last signed in join it (its address
+/// was proven its owner's when it was made).
+async fn claim_guest_orders(state: &AppState, account_id: &str, email: &str) -> ApiResult<()> {
+    let mut tx = state.db.begin_write().await?;
+    crate::orders::claim_guest_orders(&mut tx, account_id, email).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts one of the account's orders back in a cart (made when there is none), at today's prices
+/// and stock.
+pub async fn order_again(
+    state: &AppState,
+    account_id: &str,
+    order_id: &str,
+    cart: Option<String>,
+) -> ApiResult<crate::cart::Reordered> {
+    let lines = crate::orders::lines_of(&state.db, account_id, order_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such order in your account".into()))?;
+    crate::cart::reorder(state, cart, &lines).await
 }
 
 fn wrong_code() -> ApiError {

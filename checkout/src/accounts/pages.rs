@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sign_out_form))
         .routes(routes!(sign_out_everywhere_form))
         .routes(routes!(sign_out_session_form))
+        .routes(routes!(order_again_form))
 }
 
 /// A form's values shown again (never a password).
@@ -113,8 +114,13 @@ async fn overview(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult
         })
         .collect();
     let two_factor = two_factor::is_on(&state.db, &me.account_id).await?;
-    let ctx =
-        json!({ "account": { "name": me.name, "email": me.email }, "sessions": sessions, "two_factor": two_factor });
+    let orders = crate::orders::for_account(&state.db, &me.account_id, &state.keys.link).await?;
+    let ctx = json!({
+        "account": { "name": me.name, "email": me.email },
+        "sessions": sessions,
+        "two_factor": two_factor,
+        "orders": orders,
+    });
     let body = page(&state, "Your account", "pages/account/overview.html", ctx);
     Ok(if me.renewed { (me.cookie(&state.config.public_url), body).into_response() } else { body.into_response() })
 }
@@ -589,5 +595,40 @@ mod tests {
         assert_eq!(super::browser(chrome), "Chrome on Windows");
         assert_eq!(super::browser(""), "An unnamed browser");
         assert_eq!(super::browser("curl/8.5.0"), "curl/8.5.0");
+    }
+}
+
+/// Puts one of the account's orders back in the cart: a page saying what changed, on to the cart.
+#[utoipa::path(post, path = "/account/orders/{order_id}/reorder", tag = "pages",
+    params(
+        ("order_id" = String, Path, description = "One of the account's orders."),
+        crate::cart::CartCookie,
+    ),
+    responses(
+        (status = 200, description = "In the cart: what was added and what changed.", content_type = "text/html"),
+        (status = 303, description = "Not signed in: to the sign-in page."),
+        (status = 404, description = "The account has no such order.", content_type = "text/html"),
+    ))]
+async fn order_again_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(order_id): Path<String>,
+    crate::cart::CartCookie(cart): crate::cart::CartCookie,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
+    match super::order_again(&state, &me.account_id, &order_id, cart).await {
+        Ok(done) => {
+            let cookie = done.created.then(|| crate::cart::for_cart(&done.cart_id, &state.config.public_url));
+            let body = page(&state, "Ordered again", "pages/account/reordered.html", json!({ "done": done }));
+            Ok((cookie, body).into_response())
+        }
+        Err(e @ ApiError::NotFound(_)) => Ok(message(
+            &state,
+            StatusCode::NOT_FOUND,
+            "No such order",
+            &capitalise(&e.public_message()),
+            ("/account", "Back to your account"),
+        )),
+        Err(e) => Err(e),
     }
 }

@@ -249,6 +249,10 @@ pub async fn confirm(state: &AppState, token: &str, password: &str, client: Opti
     .fetch_optional(&mut **tx)
     .await?;
     sqlx::query("delete from registration where email = $1").bind(&email).execute(&mut **tx).await?;
+    if made.is_some() {
+        // The link reached the address: its guest orders are the owner's.
+        crate::orders::claim_guest_orders(&mut tx, &account_id, &email).await?;
+    }
     tx.commit().await?;
     if made.is_none() {
         return Err(ApiError::Conflict("this address has an account already: sign in".into()));

@@ -52,6 +52,13 @@ impl SignedIn {
 #[derive(Debug, Clone)]
 pub struct MaybeSignedIn(pub Option<SignedIn>);
 
+impl MaybeSignedIn {
+    /// The signed-in account's id, if any.
+    pub fn account_id(&self) -> Option<&str> {
+        self.0.as_ref().map(|s| s.account_id.as_str())
+    }
+}
+
 impl FromRequestParts<AppState> for MaybeSignedIn {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {

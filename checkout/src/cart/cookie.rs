@@ -39,6 +39,11 @@ pub fn for_edit(edited: &super::Edited, public_url: &str) -> Option<CookieJar> {
     edited.created.then(|| new_cart(&edited.cart_id, public_url.starts_with("https://")))
 }
 
+/// The cookie that hands the browser a cart made for it (by ordering again, say).
+pub fn for_cart(cart_id: &str, public_url: &str) -> CookieJar {
+    new_cart(cart_id, public_url.starts_with("https://"))
+}
+
 /// The cookie of a new cart: it lives as long as the cart.
 fn new_cart(cart_id: &str, secure: bool) -> CookieJar {
     let cookie = Cookie::build((CART_COOKIE, cart_id.to_string()))

@@ -6,6 +6,7 @@
 mod cookie;
 pub mod http;
 mod notice;
+mod reorder;
 pub mod writer;
 
 use serde::Serialize;
@@ -18,8 +19,9 @@ use crate::checkout::pricing::display;
 use crate::db::{Db, WriteTx};
 use crate::AppState;
 
-pub use cookie::{CartCookie, CART_COOKIE};
+pub use cookie::{for_cart, CartCookie, CART_COOKIE};
 pub use notice::Notice;
+pub use reorder::{reorder, Reordered};
 pub use writer::CartWriter;
 
 /// At most this many of one size per order.

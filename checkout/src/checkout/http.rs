@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use super::pricing::{self, display};
 use super::{CheckoutInput, Started};
+use crate::accounts::session::MaybeSignedIn;
 use crate::cart::{self, CartCookie};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientAddr;
@@ -111,12 +112,13 @@ async fn post_checkout(
     connect: ClientAddr,
     headers: HeaderMap,
     CartCookie(cart): CartCookie,
+    me: MaybeSignedIn,
     ApiJson(input): ApiJson<CheckoutInput>,
 ) -> ApiResult<Response> {
     let id = cart.ok_or_else(|| ApiError::Conflict("your cart is empty".into()))?;
     let valid = super::validate(&input, &state.config.shipping.methods()).map_err(|mut errors| errors.remove(0))?;
     limit(&state, &headers, &connect).await?;
-    let started = super::start(&state, &id, &valid).await?;
+    let started = super::start(&state, &id, &valid, me.account_id()).await?;
     Ok((StatusCode::CREATED, Json(started)).into_response())
 }
 
@@ -184,6 +186,7 @@ async fn checkout_form(
     connect: ClientAddr,
     headers: HeaderMap,
     CartCookie(cart): CartCookie,
+    me: MaybeSignedIn,
     ApiForm(input): ApiForm<CheckoutInput>,
 ) -> ApiResult<Response> {
     let c = cart::load(&state, cart.as_deref()).await?;
@@ -197,7 +200,7 @@ async fn checkout_form(
     };
     let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
     limit(&state, &headers, &connect).await?;
-    match super::start(&state, &id, &valid).await {
+    match super::start(&state, &id, &valid, me.account_id()).await {
         Ok(started) => Ok(Redirect::to(&started.payment_url).into_response()),
         // The form again, saying what changed (a bottle sold out, the cart emptied).
         Err(e @ ApiError::Conflict(_)) => {

@@ -46,7 +46,7 @@ const OPENING_AT_MOST: i64 = 120;
 /// A cart has one open order at most: the same checkout again (same lines, prices, address and
 /// shipping) finds it, a changed one replaces it (its stock given back first), so however often
 /// a cart is checked out, and however many requests race, its bottles are held once.
-pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<Started> {
+pub async fn start(state: &AppState, cart_id: &str, valid: &Valid, account: Option<&str>) -> ApiResult<Started> {
     let deadline = Instant::now() + WAIT_FOR_SESSION;
     loop {
         if Instant::now() > deadline {
@@ -65,7 +65,7 @@ pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<
         if cart.items.is_empty() {
             return Err(ApiError::Conflict("your cart is empty".into()));
         }
-        let key = checkout_key(&cart, valid);
+        let key = checkout_key(&cart, valid, account);
         if let Some(open) = open {
             // The same checkout, with time left to pay: its page.
             if open.checkout_key.as_deref() == Some(key.as_str()) && open.expires_at > now() + 60 {
@@ -79,19 +79,21 @@ pub async fn start(state: &AppState, cart_id: &str, valid: &Valid) -> ApiResult<
             continue;
         }
         let totals = pricing::totals(cart.subtotal.amount, &valid.method, valid.vat);
-        match open_order(state, cart_id, valid, &cart, &totals, &key).await {
+        match open_order(state, cart_id, valid, &cart, &totals, &key, account).await {
             Err(ApiError::Database(e)) if orders::is_taken(&e) => continue,
             done => return done,
         }
     }
 }
 
-/// A digest of what a checkout is opened with: the same cart, prices, address and shipping
-/// give the same key.
-fn checkout_key(cart: &Cart, valid: &Valid) -> String {
+/// A digest of what a checkout is opened with: the same cart, prices, address, shipping and
+/// account (signing in between makes another order, the account's) give the same key.
+fn checkout_key(cart: &Cart, valid: &Valid, account: Option<&str>) -> String {
     use sha2::{Digest, Sha256};
     let i = &valid.input;
     let mut h = Sha256::new();
+    h.update(account.unwrap_or("").as_bytes());
+    h.update([0]);
     for part in
         [valid.email.as_str(), &i.name, &i.line1, &i.line2, &i.city, &i.postal_code, &i.country, valid.method.id]
     {
@@ -136,6 +138,7 @@ async fn open_order(
     cart: &Cart,
     totals: &pricing::Totals,
     key: &str,
+    account_id: Option<&str>,
 ) -> ApiResult<Started> {
     let order_id = new_id("ord");
     let expires_at = now() + state.config.reservation_seconds;
@@ -162,6 +165,7 @@ async fn open_order(
         cart_id,
         expires_at,
         checkout_key: key,
+        account_id,
     };
     let mut tx = state.db.begin_write().await?;
     let number = orders::insert_pending(&mut tx, &new).await?;

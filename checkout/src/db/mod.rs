@@ -35,6 +35,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0007_early_refund", Migration::Both(include_str!("../../../migrations/0007_early_refund.sql"))),
     ("0008_accounts", Migration::Both(include_str!("../../../migrations/0008_accounts.sql"))),
     ("0009_two_factor", Migration::Both(include_str!("../../../migrations/0009_two_factor.sql"))),
+    ("0010_account_orders", Migration::Both(include_str!("../../../migrations/0010_account_orders.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

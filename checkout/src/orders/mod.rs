@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod links;
+mod mine;
 mod payment;
 mod steps;
 mod view;
@@ -15,6 +16,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
 pub use atelier_domain::OrderStatus;
+pub use mine::{claim_guest_orders, for_account, lines_of, AccountOrder, BoughtLine};
 pub use payment::{cancel, close, pay, refund, settle_kept_refunds, Closing, Payment, Refund, Refunded};
 pub use steps::{advance, Step, StepError};
 pub use view::{date, list, load, load_in, LineView, OrderRow, OrderView};
@@ -109,6 +111,8 @@ pub struct NewOrder<'a> {
     pub expires_at: i64,
     /// A digest of what it was opened with (see [`OpenOrder::checkout_key`]).
     pub checkout_key: &'a str,
+    /// The account it was placed from, when the shopper was signed in.
+    pub account_id: Option<&'a str>,
 }
 
 /// An order awaiting payment for a cart (a cart has at most one).
@@ -164,8 +168,8 @@ pub async fn insert_pending(tx: &mut WriteTx, new: &NewOrder<'_>) -> Result<Stri
     sqlx::query(
         "insert into customer_order (order_id, number, email, name, address, country, shipping_method, status, currency,
            subtotal_minor, shipping_minor, vat_minor, total_minor, payment_provider, cart_id, stock_state,
-           created_at, updated_at, expires_at, checkout_key)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19)",
+           created_at, updated_at, expires_at, checkout_key, account_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, $20)",
     )
     .bind(new.order_id)
     .bind(&number)
@@ -186,6 +190,7 @@ pub async fn insert_pending(tx: &mut WriteTx, new: &NewOrder<'_>) -> Result<Stri
     .bind(t)
     .bind(new.expires_at)
     .bind(new.checkout_key)
+    .bind(new.account_id)
     .execute(&mut ***tx)
     .await?;
     Ok(number)
