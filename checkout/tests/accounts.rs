@@ -109,9 +109,25 @@ async fn open_account(shop: &TestShop, email: &str, client: [u8; 4]) -> String {
 async fn sign_in(shop: &TestShop, email: &str, password: &str) -> String {
     let r = post(shop, "/api/account/sign-in", &creds(email, password), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let set = r.headers["set-cookie"].to_str().unwrap().to_string();
+    let set = set_cookie(&r, "atelier_session").unwrap();
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Max-Age=2592000"), "{set}");
-    r.cookie().unwrap()
+    session_of(&r)
+}
+
+/// The whole `Set-Cookie` of a cookie an answer sets with a value (an answer may set several, in
+/// any order).
+fn set_cookie(r: &Reply, name: &str) -> Option<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")) && !v.starts_with(&format!("{name}=;")))
+        .map(str::to_string)
+}
+
+/// `name=value` of a cookie an answer sets.
+fn cookie_named(r: &Reply, name: &str) -> Option<String> {
+    set_cookie(r, name).and_then(|v| v.split(';').next().map(str::to_string))
 }
 
 /// The session cookie an answer sets (an answer may set several, in any order).
@@ -610,7 +626,7 @@ on_both_engines!(sessions_are_listed_ended_rotated_and_renewed, |engine: Engine|
 
     // Signing in again from a browser that has a session: a new token, the old one worthless.
     let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), Some(&laptop)).await;
-    let fresh = r.cookie().unwrap();
+    let fresh = session_of(&r);
     assert_ne!(fresh, laptop);
     assert_eq!(who(&shop, &laptop).await["signed_in"], false);
     assert_eq!(who(&shop, &fresh).await["signed_in"], true);
@@ -727,7 +743,7 @@ on_both_engines!(the_pages_work_without_javascript, |engine: Engine| async move 
     assert!(r.body.contains("That e-mail address and password do not match an account"), "{}", r.body);
     let r = shop.form("/account/sign-in", "email=ada%40example.com&password=quiet+lavender+harvest", None).await;
     assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/account"));
-    let cookie = r.cookie().unwrap();
+    let cookie = session_of(&r);
     let r = shop.get("/account", Some(&cookie)).await;
     assert!(r.body.contains("Welcome, Ada Lovelace.") && r.body.contains("— this browser"), "{}", r.body);
 
@@ -744,7 +760,7 @@ on_both_engines!(the_pages_work_without_javascript, |engine: Engine| async move 
 
     // Signing out.
     let r = shop.form("/account/sign-in", "email=ada%40example.com&password=amber+resin+at+dusk", None).await;
-    let cookie = r.cookie().unwrap();
+    let cookie = session_of(&r);
     let r = shop.form("/account/sign-out", "", Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(who(&shop, &cookie).await["signed_in"], false);
@@ -777,7 +793,7 @@ async fn turn_on_two_factor(shop: &TestShop, cookie: &str) -> (String, Vec<Strin
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let codes: Vec<String> =
         r.json()["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
-    (secret, codes, r.cookie().unwrap())
+    (secret, codes, session_of(&r))
 }
 
 on_both_engines!(two_factor_sign_in_takes_each_code_once, |engine: Engine| async move {
@@ -796,7 +812,7 @@ on_both_engines!(two_factor_sign_in_takes_each_code_once, |engine: Engine| async
     let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     assert_eq!(r.json()["two_factor_required"], true);
-    let challenge = r.cookie().unwrap();
+    let challenge = cookie_named(&r, "atelier_challenge").unwrap();
     assert!(challenge.starts_with("atelier_challenge="));
     // The code that turned it on was taken: the same step's code is refused (RFC 6238 §5.2).
     let r =
@@ -846,7 +862,7 @@ on_both_engines!(two_factor_sign_in_takes_each_code_once, |engine: Engine| async
 
     // A lapsed challenge is refused.
     let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
-    let challenge = r.cookie().unwrap();
+    let challenge = cookie_named(&r, "atelier_challenge").unwrap();
     sqlx::query("update sign_in_challenge set expires_at = 0").execute(&shop.state.db.pool).await.unwrap();
     let r =
         post(&shop, "/api/account/sign-in/code", &format!(r#"{{"code":"{}"}}"#, code(&secret, -1)), Some(&challenge))
@@ -871,7 +887,7 @@ on_both_engines!(wrong_codes_count_like_wrong_passwords, |engine: Engine| async 
     let cookie = sign_in(&shop, "ada@example.com", PASSWORD).await;
     let (secret, _, _) = turn_on_two_factor(&shop, &cookie).await;
     let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
-    let challenge = r.cookie().unwrap();
+    let challenge = cookie_named(&r, "atelier_challenge").unwrap();
     // The wrong code tried while turning it on counts too: nine more make ten.
     for i in 0..9u8 {
         let r =
@@ -889,7 +905,7 @@ on_both_engines!(two_factor_pages_work_without_javascript, |engine: Engine| asyn
     let shop = TestShop::new(engine).await;
     open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
     let r = shop.form("/account/sign-in", "email=ada%40example.com&password=quiet+lavender+harvest", None).await;
-    let cookie = r.cookie().unwrap();
+    let cookie = session_of(&r);
     let page = shop.get("/account/two-factor", Some(&cookie)).await;
     assert!(page.body.contains("<svg") && page.body.contains("Turn two-factor sign-in on"), "{}", page.body);
     let secret: String =
@@ -900,12 +916,12 @@ on_both_engines!(two_factor_pages_work_without_javascript, |engine: Engine| asyn
     let r = shop.form("/account/two-factor/enable", &format!("code={}", code(&secret, 0)), Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body.matches("<li><code>").count(), 10, "{}", r.body);
-    let cookie = r.cookie().unwrap();
+    let cookie = session_of(&r);
     assert!(shop.get("/account", Some(&cookie)).await.body.contains("On: signing in asks for a code"));
 
     let r = shop.form("/account/sign-in", "email=ada%40example.com&password=quiet+lavender+harvest", None).await;
     assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/account/sign-in/code"));
-    let challenge = r.cookie().unwrap();
+    let challenge = cookie_named(&r, "atelier_challenge").unwrap();
     assert_eq!(shop.get("/account/sign-in/code", Some(&challenge)).await.status, StatusCode::OK);
     assert_eq!(shop.get("/account/sign-in/code", None).await.location(), "/account/sign-in");
     let r = shop.form("/account/sign-in/code", "code=000000", Some(&challenge)).await;
@@ -1072,4 +1088,78 @@ on_both_engines!(ordering_again_uses_todays_prices_and_stock_and_says_what_chang
     let r = shop.form(&format!("/account/orders/{order}/reorder"), "", Some(&cart)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("Back in your cart") && r.body.contains("is sold out; it was not added."), "{}", r.body);
+});
+
+/// Signs in from a browser holding cookies; the answer.
+async fn sign_in_with(shop: &TestShop, email: &str, cookies: &str) -> Reply {
+    let r = post(shop, "/api/account/sign-in", &creds(email, PASSWORD), Some(cookies)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r
+}
+
+async fn cart_lines(shop: &TestShop, cart: &str) -> Vec<(String, i64)> {
+    let view = shop.get("/api/cart", Some(cart)).await.json();
+    view["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["sku"].as_str().unwrap().to_string(), l["quantity"].as_i64().unwrap()))
+        .collect()
+}
+
+on_both_engines!(a_guest_cart_merges_into_the_accounts_at_sign_in, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 4).await;
+    shop.set_stock("ROSE-2", 5).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    // The laptop: a guest cart that becomes the account's at sign-in (no new cookie needed).
+    let laptop_cart = shop.cart_with("LAV-10", 2).await;
+    let r = sign_in_with(&shop, "ada@example.com", &laptop_cart).await;
+    assert!(cookie_named(&r, "atelier_cart").is_none(), "the browser's cart is the account's now");
+    let laptop = format!("{laptop_cart}; {}", session_of(&r));
+
+    // The phone: another guest cart, merged in (quantities summed within what is left).
+    let phone_cart = shop.cart_with("LAV-10", 3).await;
+    shop.json("POST", "/api/cart/items", r#"{"sku":"ROSE-2","quantity":1}"#, Some(&phone_cart)).await;
+    let r = sign_in_with(&shop, "ada@example.com", &phone_cart).await;
+    let account_cart = cookie_named(&r, "atelier_cart").expect("the account's cart is handed over");
+    assert_eq!(account_cart, laptop_cart);
+    assert_eq!(cart_lines(&shop, &account_cart).await, vec![("LAV-10".to_string(), 4), ("ROSE-2".to_string(), 1)]);
+    assert!(cart_lines(&shop, &phone_cart).await.is_empty(), "the guest cart is gone");
+    assert_eq!(shop.count("select count(*) from cart").await, 1);
+    // The cart follows the account: the laptop sees the phone's rose.
+    assert_eq!(cart_lines(&shop, &laptop).await.len(), 2);
+    // Signing in again from a browser that carries the account's cart changes nothing.
+    let phone = format!("{account_cart}; {}", session_of(&r));
+    let r = sign_in_with(&shop, "ada@example.com", &phone).await;
+    assert!(cookie_named(&r, "atelier_cart").is_none());
+    assert_eq!(cart_lines(&shop, &account_cart).await, vec![("LAV-10".to_string(), 4), ("ROSE-2".to_string(), 1)]);
+
+    // Signing out leaves the cart with the account, not in the browser.
+    let r = post(&shop, "/api/account/sign-out", "", Some(&phone)).await;
+    let removed: Vec<&str> = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+    assert!(removed.iter().any(|c| c.starts_with("atelier_cart=;") && c.contains("Max-Age=0")), "{removed:?}");
+    // An account's cart outlives the thirty days of a guest's.
+    atelier_checkout::cart::prune(&shop.state.db, atelier_checkout::ids::now() + 1).await.unwrap();
+    assert_eq!(cart_lines(&shop, &account_cart).await.len(), 2);
+});
+
+on_both_engines!(another_accounts_cart_is_never_merged_nor_handed_over, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    open_account(&shop, "eve@example.com", [198, 51, 100, 2]).await;
+    let adas = shop.cart_with("LAV-10", 2).await;
+    sign_in_with(&shop, "ada@example.com", &adas).await;
+    // Eve presents Ada's cart id when signing in: it is neither merged nor taken.
+    let r = sign_in_with(&shop, "eve@example.com", &adas).await;
+    let set: Vec<&str> = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+    assert!(set.iter().any(|c| c.starts_with("atelier_cart=;") && c.contains("Max-Age=0")), "{set:?}");
+    let owner: Option<String> =
+        sqlx::query_scalar("select a.email from cart c join account a on a.account_id = c.account_id")
+            .fetch_optional(&shop.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(owner.as_deref(), Some("ada@example.com"));
+    assert_eq!(cart_lines(&shop, &adas).await, vec![("LAV-10".to_string(), 2)]);
 });

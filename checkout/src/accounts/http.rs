@@ -12,11 +12,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::session::{self, Device, MaybeSignedIn, SessionView, SignedIn};
-use super::{AccountView, Credentials, Registration, SignIn};
+use super::{AccountView, Browser, Credentials, Registration, SignIn, SignedInAs};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientAddr;
 use crate::http::ApiJson;
 use crate::AppState;
+use axum_extra::extract::cookie::CookieJar;
 
 /// The accounts' routes: the API and the pages.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -46,12 +47,40 @@ pub(super) fn client(state: &AppState, headers: &HeaderMap, connect: &ClientAddr
     state.config.trusted_proxies.client(headers, connect.0.map(|s| s.ip()))
 }
 
-/// Where a sign-in comes from, as its session list will show it.
-pub(super) fn device(headers: &HeaderMap, client: Option<IpAddr>) -> Device {
-    Device {
-        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
-        client: client.map(|ip| ip.to_canonical().to_string()).unwrap_or_default(),
+/// The browser a sign-in comes from: its description and address (as its session list will
+/// show them), and the session and cart its cookies hold.
+pub(super) fn browser(state: &AppState, headers: &HeaderMap, connect: &ClientAddr) -> Browser {
+    let client = client(state, headers, connect);
+    Browser {
+        device: Device {
+            user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+            client: client.map(|ip| ip.to_canonical().to_string()).unwrap_or_default(),
+        },
+        client,
+        session: session::token_of(headers),
+        cart: crate::cart::cart_of(headers),
     }
+}
+
+/// The cookies of a sign-in: the session's (the challenge's removed), and the account's cart's
+/// when the browser had another or none (or, when the account has no cart, the removal of one
+/// the browser had of someone else's).
+pub(super) fn signed_in_cookies(state: &AppState, done: &SignedInAs, browser: &Browser) -> CookieJar {
+    let url = &state.config.public_url;
+    let jar = session::cookie_after_challenge(&done.token, url);
+    let cart = match &done.cart {
+        _ if done.cart == browser.cart => return jar,
+        Some(cart) => crate::cart::for_cart(cart, url),
+        None => crate::cart::cookie_removal(url),
+    };
+    cart.iter().fold(jar, |jar, c| jar.add(c.clone()))
+}
+
+/// The cookies of a sign-out: the session's and the cart's removed (the cart stays with the
+/// account, not with the browser).
+pub(super) fn signed_out_cookies(state: &AppState) -> CookieJar {
+    let url = &state.config.public_url;
+    crate::cart::cookie_removal(url).iter().fold(session::removal(url), |jar, c| jar.add(c.clone()))
 }
 
 /// The signed-in account, or 401.
@@ -183,12 +212,9 @@ async fn post_verify(
     headers: HeaderMap,
     ApiJson(input): ApiJson<ConfirmInput>,
 ) -> ApiResult<Response> {
-    let client = client(&state, &headers, &connect);
-    let previous = session::token_of(&headers);
-    let done =
-        super::confirm(&state, &input.token, &input.password, &device(&headers, client), client, previous.as_deref())
-            .await?;
-    Ok((session::cookie(&done.token, &state.config.public_url), Json(done.account)).into_response())
+    let browser = browser(&state, &headers, &connect);
+    let done = super::confirm(&state, &input.token, &input.password, &browser).await?;
+    Ok((signed_in_cookies(&state, &done, &browser), Json(done.account)).into_response())
 }
 
 /// An address.
@@ -249,11 +275,9 @@ struct CodeNeeded {
 }
 
 /// The answer to a sign-in: signed in, or a code asked for (with its challenge's cookie).
-fn signed_in_or_challenged(state: &AppState, outcome: SignIn) -> Response {
+fn signed_in_or_challenged(state: &AppState, outcome: SignIn, browser: &Browser) -> Response {
     match outcome {
-        SignIn::Done(done) => {
-            (session::cookie(&done.token, &state.config.public_url), Json(done.account)).into_response()
-        }
+        SignIn::Done(done) => (signed_in_cookies(state, &done, browser), Json(done.account)).into_response(),
         SignIn::NeedsCode { challenge } => (
             StatusCode::ACCEPTED,
             session::challenge_cookie(&challenge, &state.config.public_url),
@@ -289,11 +313,10 @@ async fn post_sign_in(
     headers: HeaderMap,
     ApiJson(input): ApiJson<SignInInput>,
 ) -> ApiResult<Response> {
-    let client = client(&state, &headers, &connect);
-    let previous = session::token_of(&headers);
+    let browser = browser(&state, &headers, &connect);
     let credentials = Credentials { email: &input.email, password: &input.password, code: input.code.as_deref() };
-    let outcome = super::sign_in(&state, credentials, &device(&headers, client), client, previous.as_deref()).await?;
-    Ok(signed_in_or_challenged(&state, outcome))
+    let outcome = super::sign_in(&state, credentials, &browser).await?;
+    Ok(signed_in_or_challenged(&state, outcome, &browser))
 }
 
 /// A second factor.
@@ -339,20 +362,11 @@ async fn post_sign_in_code(
     ApiJson(input): ApiJson<CodeInput>,
 ) -> ApiResult<Response> {
     input.checked()?;
-    let client = client(&state, &headers, &connect);
     let challenge = session::challenge_of(&headers)
         .ok_or_else(|| ApiError::Unauthorized("sign in with your password first".into()))?;
-    let previous = session::token_of(&headers);
-    let done = super::answer_challenge(
-        &state,
-        &challenge,
-        &input.code,
-        &device(&headers, client),
-        client,
-        previous.as_deref(),
-    )
-    .await?;
-    Ok((session::cookie_after_challenge(&done.token, &state.config.public_url), Json(done.account)).into_response())
+    let browser = browser(&state, &headers, &connect);
+    let done = super::answer_challenge(&state, &challenge, &input.code, &browser).await?;
+    Ok((signed_in_cookies(&state, &done, &browser), Json(done.account)).into_response())
 }
 
 /// Starts setting up two-factor sign-in: the secret to scan (the same until confirmed).
@@ -434,7 +448,7 @@ async fn post_sign_out(State(state): State<AppState>, me: MaybeSignedIn) -> ApiR
     if let Some(me) = me.0 {
         session::end(&state.db, &me.account_id, &me.session_id).await?;
     }
-    Ok((StatusCode::NO_CONTENT, session::removal(&state.config.public_url)).into_response())
+    Ok((StatusCode::NO_CONTENT, signed_out_cookies(&state)).into_response())
 }
 
 /// The account's sessions.
@@ -485,7 +499,7 @@ async fn delete_session(
 async fn post_sign_out_everywhere(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
     let me = required(me)?;
     super::sign_out_everywhere(&state, &me.account_id).await?;
-    Ok((StatusCode::NO_CONTENT, session::removal(&state.config.public_url)).into_response())
+    Ok((StatusCode::NO_CONTENT, signed_out_cookies(&state)).into_response())
 }
 
 /// Mails a link to choose a new password (the answer is the same whether or not the address

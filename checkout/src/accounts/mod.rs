@@ -75,13 +75,49 @@ fn parse_name(name: &str) -> ApiResult<String> {
     Ok(name)
 }
 
-/// A sign-in that succeeded: the new session's token and whose it is.
+/// A sign-in that succeeded: the new session's token, whose it is, and the cart the browser
+/// carries now (the account's).
 #[derive(Debug)]
 pub struct SignedInAs {
     /// The token for the cookie.
     pub token: String,
     /// The account.
     pub account: AccountView,
+    /// The account's cart, into which the browser's was merged.
+    pub cart: Option<String>,
+}
+
+/// The browser a sign-in comes from: how it describes itself and from where, and the session
+/// and cart it had.
+#[derive(Debug, Clone, Default)]
+pub struct Browser {
+    /// Its description, for the list of sessions.
+    pub device: Device,
+    /// Its address, for the limits.
+    pub client: Option<IpAddr>,
+    /// The session token it had (ended by the sign-in).
+    pub session: Option<String>,
+    /// The cart it had (merged into the account's).
+    pub cart: Option<String>,
+}
+
+/// Starts the session of a sign-in and hands the browser the account's cart; gives nothing when
+/// the password changed since it was checked.
+async fn signed_in(
+    state: &AppState,
+    account_id: &str,
+    password_changed_at: i64,
+    account: AccountView,
+    browser: &Browser,
+) -> ApiResult<Option<SignedInAs>> {
+    let Some(token) =
+        session::start(&state.db, account_id, password_changed_at, &browser.device, browser.session.as_deref()).await?
+    else {
+        return Ok(None);
+    };
+    claim_guest_orders(state, account_id, &account.email).await?;
+    let cart = crate::cart::adopt(state, account_id, browser.cart.as_deref()).await?;
+    Ok(Some(SignedInAs { token, account, cart }))
 }
 
 /// Where a sign-in stands after its password.
@@ -118,13 +154,8 @@ async fn sign_in_attempt(state: &AppState, email: &str, client: Option<IpAddr>) 
 /// unknown address and a wrong password get the same answer after the same work; failures
 /// count against the address and the client, and either limit reached means waiting, not a
 /// locked account.
-pub async fn sign_in(
-    state: &AppState,
-    credentials: Credentials<'_>,
-    device: &Device,
-    client: Option<IpAddr>,
-    previous: Option<&str>,
-) -> ApiResult<SignIn> {
+pub async fn sign_in(state: &AppState, credentials: Credentials<'_>, browser: &Browser) -> ApiResult<SignIn> {
+    let client = browser.client;
     let email = parse_email(credentials.email)?;
     if credentials.password.len() > password::MAX_BYTES {
         return Err(wrong());
@@ -160,9 +191,8 @@ pub async fn sign_in(
     attempt.forget(&state.db).await?;
     // The session is made only if the password is still the one just checked: a reset that
     // lands in between ends this sign-in too.
-    let token = session::start(&state.db, &account_id, changed_at, device, previous).await?.ok_or_else(wrong)?;
-    claim_guest_orders(state, &account_id, &account.email).await?;
-    Ok(SignIn::Done(SignedInAs { token, account }))
+    let done = signed_in(state, &account_id, changed_at, account, browser).await?.ok_or_else(wrong)?;
+    Ok(SignIn::Done(done))
 }
 
 /// Answers a sign-in's challenge with its second factor: a session, or a refusal counted like a
@@ -171,10 +201,9 @@ pub async fn answer_challenge(
     state: &AppState,
     challenge: &str,
     code: &str,
-    device: &Device,
-    client: Option<IpAddr>,
-    previous: Option<&str>,
+    browser: &Browser,
 ) -> ApiResult<SignedInAs> {
+    let client = browser.client;
     let lapsed = || ApiError::Unauthorized("five minutes have passed since your password: sign in again".into());
     let waiting = two_factor::challenged(&state.db, challenge).await?.ok_or_else(lapsed)?;
     let attempt = sign_in_attempt(state, &waiting.email, client).await?;
@@ -187,11 +216,8 @@ pub async fn answer_challenge(
     two_factor::end_challenge(&mut tx, challenge).await?;
     tx.commit().await?;
     attempt.forget(&state.db).await?;
-    let token = session::start(&state.db, &waiting.account_id, waiting.password_changed_at, device, previous)
-        .await?
-        .ok_or_else(lapsed)?;
-    claim_guest_orders(state, &waiting.account_id, &waiting.email).await?;
-    Ok(SignedInAs { token, account: AccountView { email: waiting.email, name: waiting.name } })
+    let account = AccountView { email: waiting.email.clone(), name: waiting.name.clone() };
+    signed_in(state, &waiting.account_id, waiting.password_changed_at, account, browser).await?.ok_or_else(lapsed)
 }
 
 /// Guest orders placed with the account's address since it last signed in join it (its address
@@ -230,23 +256,15 @@ fn wrong() -> ApiError {
 }
 
 /// Opens the account of a registration from its link and its password, and signs it in.
-pub async fn confirm(
-    state: &AppState,
-    token: &str,
-    password: &str,
-    device: &Device,
-    client: Option<IpAddr>,
-    previous: Option<&str>,
-) -> ApiResult<SignedInAs> {
-    let made = requests::confirm(state, token, password, client).await?;
+pub async fn confirm(state: &AppState, token: &str, password: &str, browser: &Browser) -> ApiResult<SignedInAs> {
+    let made = requests::confirm(state, token, password, browser.client).await?;
     let changed_at: i64 = sqlx::query_scalar("select password_changed_at from account where account_id = $1")
         .bind(&made.account_id)
         .fetch_one(&state.db.pool)
         .await?;
-    let token = session::start(&state.db, &made.account_id, changed_at, device, previous)
+    signed_in(state, &made.account_id, changed_at, made.account, browser)
         .await?
-        .ok_or_else(|| ApiError::Conflict("the password changed meanwhile: sign in".into()))?;
-    Ok(SignedInAs { token, account: made.account })
+        .ok_or_else(|| ApiError::Conflict("the password changed meanwhile: sign in".into()))
 }
 
 /// Turns two-factor sign-in on with the authenticator's first code; gives the recovery codes and

@@ -12,7 +12,10 @@ use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::http::{client, device, CodeInput, ConfirmInput, EmailInput, RegisterInput, ResetInput, SignInInput};
+use super::http::{
+    browser, client, signed_in_cookies, signed_out_cookies, CodeInput, ConfirmInput, EmailInput, RegisterInput,
+    ResetInput, SignInInput,
+};
 use super::session::{self, MaybeSignedIn};
 use super::{two_factor, Credentials, Registration, SignIn};
 use crate::error::{ApiError, ApiResult};
@@ -106,7 +109,7 @@ async fn overview(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult
         .map(|s| {
             json!({
                 "session_id": s.session_id,
-                "browser": browser(&s.user_agent),
+                "browser": browser_name(&s.user_agent),
                 "created": crate::orders::date(s.created_at),
                 "client": s.client,
                 "current": s.current,
@@ -126,7 +129,7 @@ async fn overview(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult
 }
 
 /// A browser's description as a person would name it: "Firefox on Linux".
-fn browser(user_agent: &str) -> String {
+fn browser_name(user_agent: &str) -> String {
     let ua = user_agent;
     let name =
         [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
@@ -177,12 +180,11 @@ async fn sign_in_form(
     headers: HeaderMap,
     ApiForm(input): ApiForm<SignInInput>,
 ) -> ApiResult<Response> {
-    let client = client(&state, &headers, &connect);
-    let previous = session::token_of(&headers);
+    let browser = browser(&state, &headers, &connect);
     let credentials = Credentials { email: &input.email, password: &input.password, code: input.code.as_deref() };
-    match super::sign_in(&state, credentials, &device(&headers, client), client, previous.as_deref()).await {
+    match super::sign_in(&state, credentials, &browser).await {
         Ok(SignIn::Done(done)) => {
-            Ok((session::cookie(&done.token, &state.config.public_url), Redirect::to("/account")).into_response())
+            Ok((signed_in_cookies(&state, &done, &browser), Redirect::to("/account")).into_response())
         }
         Ok(SignIn::NeedsCode { challenge }) => {
             Ok((session::challenge_cookie(&challenge, &state.config.public_url), Redirect::to("/account/sign-in/code"))
@@ -228,22 +230,9 @@ async fn sign_in_code_form(
     let Some(challenge) = session::challenge_of(&headers) else {
         return Ok(Redirect::to("/account/sign-in").into_response());
     };
-    let client = client(&state, &headers, &connect);
-    let previous = session::token_of(&headers);
-    match super::answer_challenge(
-        &state,
-        &challenge,
-        &input.code,
-        &device(&headers, client),
-        client,
-        previous.as_deref(),
-    )
-    .await
-    {
-        Ok(done) => {
-            Ok((session::cookie_after_challenge(&done.token, &state.config.public_url), Redirect::to("/account"))
-                .into_response())
-        }
+    let browser = browser(&state, &headers, &connect);
+    match super::answer_challenge(&state, &challenge, &input.code, &browser).await {
+        Ok(done) => Ok((signed_in_cookies(&state, &done, &browser), Redirect::to("/account")).into_response()),
         Err(e) if shown_on_form(&e) => {
             Ok(again(&state, "Your code", "pages/account/sign_in_code.html", &e, json!({ "field_errors": {} })))
         }
@@ -447,14 +436,9 @@ async fn verify_form(
     headers: HeaderMap,
     ApiForm(input): ApiForm<ConfirmInput>,
 ) -> ApiResult<Response> {
-    let client = client(&state, &headers, &connect);
-    let previous = session::token_of(&headers);
-    match super::confirm(&state, &input.token, &input.password, &device(&headers, client), client, previous.as_deref())
-        .await
-    {
-        Ok(done) => {
-            Ok((session::cookie(&done.token, &state.config.public_url), Redirect::to("/account")).into_response())
-        }
+    let browser = browser(&state, &headers, &connect);
+    match super::confirm(&state, &input.token, &input.password, &browser).await {
+        Ok(done) => Ok((signed_in_cookies(&state, &done, &browser), Redirect::to("/account")).into_response()),
         Err(e @ ApiError::NotFound(_)) => Ok(message(
             &state,
             StatusCode::NOT_FOUND,
@@ -554,7 +538,7 @@ async fn sign_out_form(State(state): State<AppState>, me: MaybeSignedIn) -> ApiR
     if let Some(me) = me.0 {
         session::end(&state.db, &me.account_id, &me.session_id).await?;
     }
-    Ok((session::removal(&state.config.public_url), Redirect::to("/")).into_response())
+    Ok((signed_out_cookies(&state), Redirect::to("/")).into_response())
 }
 
 /// Signs out every session of the account.
@@ -564,7 +548,7 @@ async fn sign_out_everywhere_form(State(state): State<AppState>, me: MaybeSigned
     if let Some(me) = me.0 {
         super::sign_out_everywhere(&state, &me.account_id).await?;
     }
-    Ok((session::removal(&state.config.public_url), Redirect::to("/account/sign-in")).into_response())
+    Ok((signed_out_cookies(&state), Redirect::to("/account/sign-in")).into_response())
 }
 
 /// Signs one of the account's other sessions out.
@@ -590,11 +574,11 @@ mod tests {
         let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
         let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
         let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
-        assert_eq!(super::browser(firefox), "Firefox on Linux");
-        assert_eq!(super::browser(safari), "Safari on iPhone");
-        assert_eq!(super::browser(chrome), "Chrome on Windows");
-        assert_eq!(super::browser(""), "An unnamed browser");
-        assert_eq!(super::browser("curl/8.5.0"), "curl/8.5.0");
+        assert_eq!(super::browser_name(firefox), "Firefox on Linux");
+        assert_eq!(super::browser_name(safari), "Safari on iPhone");
+        assert_eq!(super::browser_name(chrome), "Chrome on Windows");
+        assert_eq!(super::browser_name(""), "An unnamed browser");
+        assert_eq!(super::browser_name("curl/8.5.0"), "curl/8.5.0");
     }
 }
 

@@ -230,10 +230,23 @@ pub async fn confirm(state: &AppState, token: &str, password: &str, client: Opti
     }
     attempt.forget(&state.db).await?;
     let mut tx = state.db.begin_write().await?;
-    // The link is spent (and, below, every registration waiting for the address).
-    let spent = sqlx::query("delete from registration where token_hash = $1").bind(&digest).execute(&mut **tx).await?;
-    if spent.rows_affected() != 1 {
-        return Err(lapsed());
+    // Every registration waiting for the address is spent at once (two of its links opened
+    // together take the same rows in the same order: one waits for the other, neither
+    // deadlocks), and this one must have been among them.
+    let spent: Vec<String> = sqlx::query_scalar("delete from registration where email = $1 returning token_hash")
+        .bind(&email)
+        .fetch_all(&mut **tx)
+        .await?;
+    if !spent.contains(&digest) {
+        drop(tx);
+        let opened: Option<String> = sqlx::query_scalar("select account_id from account where email = $1")
+            .bind(&email)
+            .fetch_optional(&state.db.pool)
+            .await?;
+        return Err(match opened {
+            Some(_) => ApiError::Conflict("this address has an account already: sign in".into()),
+            None => lapsed(),
+        });
     }
     let account_id = new_id("acct");
     let t = now();
@@ -248,7 +261,6 @@ pub async fn confirm(state: &AppState, token: &str, password: &str, client: Opti
     .bind(t)
     .fetch_optional(&mut **tx)
     .await?;
-    sqlx::query("delete from registration where email = $1").bind(&email).execute(&mut **tx).await?;
     if made.is_some() {
         // The link reached the address: its guest orders are the owner's.
         crate::orders::claim_guest_orders(&mut tx, &account_id, &email).await?;

@@ -23,13 +23,7 @@ pub struct CartCookie(
 impl<S: Send + Sync> FromRequestParts<S> for CartCookie {
     type Rejection = Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let id = jar
-            .get(CART_COOKIE)
-            .map(Cookie::value)
-            .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-            .map(str::to_string);
-        Ok(CartCookie(id))
+        Ok(CartCookie(cart_of(&parts.headers)))
     }
 }
 
@@ -37,6 +31,27 @@ impl<S: Send + Sync> FromRequestParts<S> for CartCookie {
 /// shopper's own cart); `Secure` when the shop is served over HTTPS.
 pub fn for_edit(edited: &super::Edited, public_url: &str) -> Option<CookieJar> {
     edited.created.then(|| new_cart(&edited.cart_id, public_url.starts_with("https://")))
+}
+
+/// The cart id in a request's cookie, when it has one of the right shape.
+pub fn cart_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    let jar = CookieJar::from_headers(headers);
+    jar.get(CART_COOKIE)
+        .map(Cookie::value)
+        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .map(str::to_string)
+}
+
+/// The answer's cookie that removes the cart's from the browser (at sign-out: the account's
+/// cart stays with the account).
+pub fn cookie_removal(public_url: &str) -> CookieJar {
+    let cookie = Cookie::build((CART_COOKIE, ""))
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(0))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(public_url.starts_with("https://"));
+    CookieJar::new().add(cookie)
 }
 
 /// The cookie that hands the browser a cart made for it (by ordering again, say).

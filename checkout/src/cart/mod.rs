@@ -5,6 +5,7 @@
 
 mod cookie;
 pub mod http;
+mod merge;
 mod notice;
 mod reorder;
 pub mod writer;
@@ -19,7 +20,8 @@ use crate::checkout::pricing::display;
 use crate::db::{Db, WriteTx};
 use crate::AppState;
 
-pub use cookie::{for_cart, CartCookie, CART_COOKIE};
+pub use cookie::{cart_of, cookie_removal, for_cart, CartCookie, CART_COOKIE};
+pub use merge::adopt;
 pub use notice::Notice;
 pub use reorder::{reorder, Reordered};
 pub use writer::CartWriter;
@@ -40,16 +42,19 @@ const PRUNE_BATCH: usize = 1000;
 /// read (no index on their age: it would cost every new cart), and only their deletion, by
 /// key, takes the writer.
 pub async fn prune(db: &Db, before: i64) -> Result<usize, sqlx::Error> {
-    let ids: Vec<String> = sqlx::query_scalar("select cart_id from cart where created_at < $1 limit $2")
-        .bind(before)
-        .bind(PRUNE_BATCH as i64)
-        .fetch_all(&db.pool)
-        .await?;
+    // An account's cart lives as long as the account.
+    let ids: Vec<String> =
+        sqlx::query_scalar("select cart_id from cart where created_at < $1 and account_id is null limit $2")
+            .bind(before)
+            .bind(PRUNE_BATCH as i64)
+            .fetch_all(&db.pool)
+            .await?;
     if ids.is_empty() {
         return Ok(0);
     }
     let marks: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
-    let sql = format!("delete from cart where created_at < $1 and cart_id in ({})", marks.join(", "));
+    let sql =
+        format!("delete from cart where created_at < $1 and account_id is null and cart_id in ({})", marks.join(", "));
     let mut query = sqlx::query(&sql).bind(before);
     for id in &ids {
         query = query.bind(id);

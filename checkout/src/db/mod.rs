@@ -36,6 +36,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0008_accounts", Migration::Both(include_str!("../../../migrations/0008_accounts.sql"))),
     ("0009_two_factor", Migration::Both(include_str!("../../../migrations/0009_two_factor.sql"))),
     ("0010_account_orders", Migration::Both(include_str!("../../../migrations/0010_account_orders.sql"))),
+    ("0011_account_cart", Migration::Both(include_str!("../../../migrations/0011_account_cart.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so
