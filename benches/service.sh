@@ -10,6 +10,11 @@
 #                  minute), refused with 429
 #   limit, 100k+   the same cart checked out from a new client address every request: each one
 #                  counted (and the cart's open order found again)
+#   cart read      a returning visitor's cart (three lines)
+#   session read   a signed-in browser asking who it is (`GET /api/account`: the session lookup
+#                  every signed-in request makes, and nothing else); the table after gives its
+#                  cost beside a cart read's, each less the ceiling's (what HTTP costs alone)
+#   sign-in        a right password, again and again (argon2id: the hashing's rate per core)
 # then 1,000 connections for 60 s on the stock read. Prints requests/s, the ratio to the
 # ceiling, p99 latency and errors. With --baseline BIN, the same loads run against that build
 # too (an earlier `atelier`, say), in the same run, and the table gives both and their ratio.
@@ -126,13 +131,48 @@ LUA
   } > "$2"
 }
 
+# A cart of three lines, and an account signed in (registered, confirmed from its e-mail in the
+# outbox, signed in): the cookies of both, for the read loads.
+make_read_scripts() { # port tag data-dir
+  local cart session token
+  cart=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' -d '{"sku":"LAV-PROV-30"}' \
+    "http://127.0.0.1:$1/api/cart/items" | sed -n 's/^[Ss]et-[Cc]ookie: \(atelier_cart=[A-Za-z0-9_]*\).*/\1/p')
+  for sku in LAV-PROV-100 ROSE-BUL-5; do
+    curl -fsS -o /dev/null -H 'Content-Type: application/json' -H "Cookie: $cart" -d "{\"sku\":\"$sku\"}" \
+      "http://127.0.0.1:$1/api/cart/items" || true
+  done
+  curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+    -d '{"email":"bench@example.com","password":"quiet lavender harvest","name":"Bench"}' "http://127.0.0.1:$1/api/account/register"
+  for _ in $(seq 1 100); do
+    token=$(cat "$3"/outbox/*.eml 2>/dev/null | sed -e 's/=\r\{0,1\}$//' | tr -d '\r\n' | sed -e 's/=3D/=/g' |
+      grep -o 'verify?token=[0-9a-f]\{64\}' | head -1 | cut -d= -f2)
+    [ -n "$token" ] && break
+    sleep 0.1
+  done
+  curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+    -d "{\"token\":\"$token\",\"password\":\"quiet lavender harvest\"}" "http://127.0.0.1:$1/api/account/verify"
+  session=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' \
+    -d '{"email":"bench@example.com","password":"quiet lavender harvest"}' "http://127.0.0.1:$1/api/account/sign-in" |
+    sed -n 's/^[Ss]et-[Cc]ookie: \(atelier_session=[0-9a-f]*\).*/\1/p')
+  printf 'wrk.headers["Cookie"] = "%s"\n' "$cart" > "$WORK/cart-read-$2.lua"
+  printf 'wrk.headers["Cookie"] = "%s"\n' "$session" > "$WORK/session-read-$2.lua"
+  cat > "$WORK/sign-in-$2.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"email":"bench@example.com","password":"quiet lavender harvest"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+}
+
 start_service() { # bin name port database-url
   local dir="$WORK/$2"
   mkdir -p "$dir"
-  local env=(ATELIER_DATA_DIR="$dir" CHECKOUTS_PER_MINUTE=20 TRUSTED_PROXIES=127.0.0.1 RUST_LOG=error)
+  local env=(ATELIER_DATA_DIR="$dir" CHECKOUTS_PER_MINUTE=20 TRUSTED_PROXIES=127.0.0.1 RUST_LOG=error
+    PUBLIC_URL="http://127.0.0.1:$3")
   [ -n "$4" ] && env+=(DATABASE_URL="$4")
   env "${env[@]}" "$1" catalog sync --file "$WORK/public/catalog.json" >/dev/null
   env "${env[@]}" "$1" stock set LAV-PROV-30 100000000 >/dev/null
+  env "${env[@]}" "$1" stock set LAV-PROV-100 100000000 >/dev/null
+  env "${env[@]}" "$1" stock set ROSE-BUL-5 100000000 >/dev/null
   env "${env[@]}" "$1" checkout --port "$3" --site "$WORK/public" >/dev/null 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$3/api/health" >/dev/null && return; sleep 0.1; done
@@ -168,6 +208,8 @@ measure() { # bin first-port tag
   make_edit_script "$((port + 1))" "$WORK/edit-$tag-postgres.lua"
   make_limit_scripts "$port" "$tag-sqlite"
   make_limit_scripts "$((port + 1))" "$tag-postgres"
+  make_read_scripts "$port" "$tag-sqlite" "$WORK/$tag-sqlite"
+  make_read_scripts "$((port + 1))" "$tag-postgres" "$WORK/$tag-postgres"
   sleep 0.5
   for engine in sqlite postgres; do
     local p=$port name=SQLite
@@ -178,6 +220,10 @@ measure() { # bin first-port tag
     run "checkout, $name" "http://127.0.0.1:$p/" "$WORK/checkout.lua" 16
     run "limit, 1 client, $name" "http://127.0.0.1:$p/api/checkout" "$WORK/limit-one-$tag-$engine.lua"
     run "limit, 100k+ clients, $name" "http://127.0.0.1:$p/api/checkout" "$WORK/limit-many-$tag-$engine.lua"
+    run "cart read, $name" "http://127.0.0.1:$p/api/cart" "$WORK/cart-read-$tag-$engine.lua"
+    run "session read, $name" "http://127.0.0.1:$p/api/account" "$WORK/session-read-$tag-$engine.lua"
+    # One connection a core: each sign-in's argon2 holds a core for its length.
+    run "sign-in, $name" "http://127.0.0.1:$p/api/account/sign-in" "$WORK/sign-in-$tag-$engine.lua" 2
   done
 }
 
@@ -196,6 +242,19 @@ else
   printf '%-32s %12s %9s %9s  %s\n' "load (64 connections, ${DURATION}s)" "requests/s" "ceiling" "p99" "errors"
   awk -F'\t' -v c="$CEILING" '{ printf "%-32s %12.0f %8.0f%% %9s  %s\n", $1, $2, 100 * $2 / c, $3, $4 }' "$WORK/now.tsv"
 fi
+
+# What a session lookup costs beside a cart read, each less what HTTP costs alone (the ceiling).
+echo
+awk -F'\t' -v c="$CEILING" '
+  $1 ~ /^cart read/ { cart[$1 ~ /SQLite/ ? "SQLite" : "PostgreSQL"] = $2 }
+  $1 ~ /^session read/ { sess[$1 ~ /SQLite/ ? "SQLite" : "PostgreSQL"] = $2 }
+  $1 ~ /^sign-in/ { signin[$1 ~ /SQLite/ ? "SQLite" : "PostgreSQL"] = $2 }
+  END {
+    for (e in cart) {
+      tc = 1e6 / cart[e] - 1e6 / c; ts = 1e6 / sess[e] - 1e6 / c
+      printf "%s: a cart read costs %.0f us past HTTP, a session lookup %.0f us (%.0f%% of a cart read); %.1f sign-ins/s on 2 connections (%.0f ms each)\n", e, tc, ts, 100 * ts / tc, signin[e], 2000 / signin[e]
+    }
+  }' "$WORK/now.tsv"
 
 if [ "$SOAK" = 1 ]; then
   echo

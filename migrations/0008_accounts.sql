@@ -58,12 +58,13 @@ create table account_session (
 create index account_session_account on account_session (account_id, created_at);
 create index account_session_expiry on account_session (expires_at);
 
--- Links mailed to an account's owner (reset the password): single-use, expiring, kept as
--- SHA-256 only.
+-- Links mailed to an account's owner (reset the password, confirm a new address): single-use,
+-- expiring, kept as SHA-256 only; `detail` is what the link confirms (the new address).
 create table account_token (
     token_hash text primary key,
     account_id text not null references account (account_id) on delete cascade,
     purpose text not null,
+    detail text,
     created_at bigint not null,
     expires_at bigint not null
 );

@@ -27,6 +27,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pages/account/two_factor.html", include_str!("../templates/pages/account/two_factor.html")),
     ("pages/account/recovery_codes.html", include_str!("../templates/pages/account/recovery_codes.html")),
     ("pages/account/reordered.html", include_str!("../templates/pages/account/reordered.html")),
+    ("pages/account/details.html", include_str!("../templates/pages/account/details.html")),
+    ("pages/account/email_confirm.html", include_str!("../templates/pages/account/email_confirm.html")),
     ("email/order_confirmation.html", include_str!("../templates/email/order_confirmation.html")),
     ("email/order_confirmation.txt", include_str!("../templates/email/order_confirmation.txt")),
     ("email/low_stock.html", include_str!("../templates/email/low_stock.html")),

@@ -1163,3 +1163,126 @@ on_both_engines!(another_accounts_cart_is_never_merged_nor_handed_over, |engine:
     assert_eq!(owner.as_deref(), Some("ada@example.com"));
     assert_eq!(cart_lines(&shop, &adas).await, vec![("LAV-10".to_string(), 2)]);
 });
+
+on_both_engines!(name_password_and_address_change_with_proof, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let laptop = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let phone = sign_in(&shop, "ada@example.com", PASSWORD).await;
+
+    let r = post(&shop, "/api/account/profile", r#"{"name":"Ada King"}"#, Some(&laptop)).await;
+    assert_eq!((r.status, r.json()["name"].as_str()), (StatusCode::OK, Some("Ada King")));
+
+    // The password: the current one is needed, a common one refused, the others signed out.
+    let change =
+        |current: &str, new: &str| serde_json::json!({"current_password": current, "new_password": new}).to_string();
+    let r = post(&shop, "/api/account/password", &change("wrong", "amber resin at dusk"), Some(&laptop)).await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("current_password")));
+    let r = post(&shop, "/api/account/password", &change(PASSWORD, "password1"), Some(&laptop)).await;
+    assert_eq!(r.json()["field"], "new_password");
+    let r = post(&shop, "/api/account/password", &change(PASSWORD, "amber resin at dusk"), Some(&laptop)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let laptop = session_of(&r);
+    assert_eq!(who(&shop, &laptop).await["signed_in"], true);
+    assert_eq!(who(&shop, &phone).await["signed_in"], false, "every other browser is signed out");
+    mails_when(&shop, "ada@example.com", "account_password_changed", 1).await;
+
+    // The address: the password is needed, the account moves only when the new mailbox's link is
+    // opened, and the old address is told.
+    let ask = |email: &str, password: &str| serde_json::json!({"email": email, "password": password}).to_string();
+    let r = post(&shop, "/api/account/email", &ask("ada.king@example.com", "wrong"), Some(&laptop)).await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("password")));
+    let r = post(&shop, "/api/account/email", &ask("ada.king@example.com", "amber resin at dusk"), Some(&laptop)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(who(&shop, &laptop).await["account"]["email"], "ada@example.com", "not before the link");
+    let t = nth_token(&shop, "ada.king@example.com", "account_new_email", 1).await;
+    let r = post(&shop, "/api/account/email/confirm", &format!(r#"{{"token":"{t}"}}"#), None).await;
+    assert_eq!((r.status, r.json()["email"].as_str()), (StatusCode::OK, Some("ada.king@example.com")));
+    assert_eq!(who(&shop, &laptop).await["account"]["email"], "ada.king@example.com");
+    let told = mails_when(&shop, "ada@example.com", "account_email_changed", 1).await;
+    assert!(told[0].1.contains("now uses ada.king@example.com"), "{}", told[0].1);
+    let r = post(&shop, "/api/account/email/confirm", &format!(r#"{{"token":"{t}"}}"#), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "a link works once");
+    sign_in(&shop, "ada.king@example.com", "amber resin at dusk").await;
+
+    // Moving to an address that has an account: the same answer; that address's owner is told.
+    open_account(&shop, "bob@example.com", [198, 51, 100, 2]).await;
+    let r = post(&shop, "/api/account/email", &ask("bob@example.com", "amber resin at dusk"), Some(&laptop)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    mails_when(&shop, "bob@example.com", "account_address_taken", 1).await;
+    assert!(mails(&shop, "bob@example.com", "account_new_email").await.is_empty());
+});
+
+on_both_engines!(an_account_can_be_exported_and_deleted, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let session = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let order = paid_order(&shop, &[("LAV-10", 2)], "ada@example.com", Some(&session)).await;
+
+    let r = shop.get("/api/account/export", Some(&session)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let export = r.json();
+    assert_eq!(export["account"]["email"], "ada@example.com");
+    assert_eq!(export["orders"][0]["order_id"], order.as_str());
+    assert!(export["orders"][0]["address"].as_str().unwrap().contains("rue des Fleurs"));
+    assert_eq!(export["sessions"].as_array().unwrap().len(), 2);
+
+    // Not while an order has not left the atelier.
+    let r = post(&shop, "/api/account/delete", &format!(r#"{{"password":"{PASSWORD}"}}"#), Some(&session)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    use atelier_checkout::orders::{advance, Step};
+    let (key, url) = (&shop.state.keys.link, &shop.state.config.public_url);
+    advance(&shop.state.db, key, url, &order, &Step::Ship { tracking: Some("LA123".into()) }).await.unwrap();
+    let r = post(&shop, "/api/account/delete", r#"{"password":"wrong"}"#, Some(&session)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = post(&shop, "/api/account/delete", &format!(r#"{{"password":"{PASSWORD}"}}"#), Some(&session)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(who(&shop, &session).await["signed_in"], false);
+    for table in ["account", "account_session", "registration", "account_token"] {
+        assert_eq!(shop.count(&format!("select count(*) from {table}")).await, 0, "{table}");
+    }
+    assert_eq!(shop.count("select count(*) from outbox where recipient = 'ada@example.com'").await, 0);
+    // The order stays, for the accounts, without who or where.
+    let (email, name, address): (String, String, String) =
+        sqlx::query_as("select email, name, address from customer_order where order_id = $1")
+            .bind(&order)
+            .fetch_one(&shop.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!((email.as_str(), name.as_str()), ("", ""));
+    assert!(!address.contains("Fleurs") && address.contains("\"FR\""), "{address}");
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+});
+
+on_both_engines!(the_details_pages_work_without_javascript, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let cookie = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    assert_eq!(shop.get("/account/details", None).await.location(), "/account/sign-in");
+    let page = shop.get("/account/details", Some(&cookie)).await;
+    for action in ["/account/profile", "/account/email", "/account/password", "/account/delete"] {
+        assert!(page.body.contains(&format!(r#"action="{action}""#)), "{action}");
+    }
+    let r = shop.form("/account/profile", "name=Ada+King", Some(&cookie)).await;
+    assert!(r.body.contains("Your name is changed.") && r.body.contains(r#"value="Ada King""#), "{}", r.body);
+    let r =
+        shop.form("/account/password", "current_password=nope&new_password=amber+resin+at+dusk", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"id="current_password-error""#), "{}", r.body);
+    let r = shop.form("/account/delete", "delete_password=nope", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"id="delete_password-error""#), "{}", r.body);
+    let r = shop
+        .form("/account/email", "email=ada.king%40example.com&password=quiet+lavender+harvest", Some(&cookie))
+        .await;
+    assert!(r.body.contains("We have sent a link to ada.king@example.com"), "{}", r.body);
+    let t = nth_token(&shop, "ada.king@example.com", "account_new_email", 1).await;
+    assert!(shop.get(&format!("/account/email/confirm?token={t}"), None).await.body.contains("Use this address"));
+    let r = shop.form("/account/email/confirm", &format!("token={t}"), None).await;
+    assert!(r.body.contains("uses ada.king@example.com from now on"), "{}", r.body);
+    let r = shop.form("/account/delete", "delete_password=quiet+lavender+harvest", Some(&cookie)).await;
+    assert!(r.body.contains("Your account is deleted"), "{}", r.body);
+});

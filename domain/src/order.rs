@@ -43,6 +43,10 @@ impl OrderStatus {
     pub const PAID: [OrderStatus; 4] =
         [OrderStatus::Paid, OrderStatus::Fulfilled, OrderStatus::Shipped, OrderStatus::Delivered];
 
+    /// The states in which the order has not left the atelier yet: its address is still needed.
+    pub const NOT_DISPATCHED: [OrderStatus; 3] =
+        [OrderStatus::PendingPayment, OrderStatus::Paid, OrderStatus::Fulfilled];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {

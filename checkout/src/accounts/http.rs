@@ -38,6 +38,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(post_forgot))
         .routes(routes!(post_reset))
         .routes(routes!(get_orders))
+        .routes(routes!(post_profile))
+        .routes(routes!(post_password))
+        .routes(routes!(post_email))
+        .routes(routes!(post_email_confirm))
+        .routes(routes!(get_export))
+        .routes(routes!(post_delete))
         .routes(routes!(post_order_again))
         .merge(super::pages::router())
 }
@@ -600,4 +606,182 @@ async fn post_order_again(
     let done = super::order_again(&state, &me.account_id, &order_id, cart).await?;
     let cookie = done.created.then(|| crate::cart::for_cart(&done.cart_id, &state.config.public_url));
     Ok((cookie, Json(done)).into_response())
+}
+
+/// A new name.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct NameInput {
+    /// The name to write to.
+    #[serde(default)]
+    #[schema(required = true, max_length = 100, example = "Ada King")]
+    pub name: String,
+}
+
+/// Changes the account's name.
+#[utoipa::path(post, path = "/api/account/profile", tag = "account",
+    request_body = NameInput,
+    responses(
+        (status = 200, description = "Changed.", body = AccountView),
+        (status = 400, description = "The name is empty or too long.", body = ErrorBody),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+    ))]
+async fn post_profile(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    ApiJson(input): ApiJson<NameInput>,
+) -> ApiResult<Json<AccountView>> {
+    let me = required(me)?;
+    Ok(Json(super::profile::rename(&state, &me.account_id, &input.name).await?))
+}
+
+/// A new password, with the current one.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct PasswordInput {
+    /// The password now.
+    #[serde(default)]
+    #[schema(required = true, example = "quiet lavender harvest")]
+    pub current_password: String,
+    /// The new one: at least 8 characters, not among the commonly used.
+    #[serde(default)]
+    #[schema(required = true, min_length = 8, example = "amber resin at dusk")]
+    pub new_password: String,
+}
+
+/// Changes the password, given the current one: every other session is signed out, this one
+/// gets a new token, and the owner is told by e-mail.
+#[utoipa::path(post, path = "/api/account/password", tag = "account",
+    request_body = PasswordInput,
+    responses(
+        (status = 204, description = "Changed; the session's cookie is set anew."),
+        (status = 400, description = "The current password is wrong, or the new one refused (`field` says which).", body = ErrorBody),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 503, description = BUSY, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn post_password(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    me: MaybeSignedIn,
+    ApiJson(input): ApiJson<PasswordInput>,
+) -> ApiResult<Response> {
+    let me = required(me)?;
+    let client = client(&state, &headers, &connect);
+    let token =
+        super::profile::change_password(&state, &me, &input.current_password, &input.new_password, client).await?;
+    Ok((StatusCode::NO_CONTENT, session::cookie(&token, &state.config.public_url)).into_response())
+}
+
+/// A new address, with the password.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct NewEmailInput {
+    /// The new address; a link to confirm it is sent there.
+    #[serde(default)]
+    #[schema(required = true, format = Email, max_length = 254, example = "ada.king@example.com")]
+    pub email: String,
+    /// The account's password.
+    #[serde(default)]
+    #[schema(required = true, example = "quiet lavender harvest")]
+    pub password: String,
+}
+
+/// Asks to move the account to another address: a link is mailed there, and the account moves
+/// once it is opened.
+#[utoipa::path(post, path = "/api/account/email", tag = "account",
+    request_body = NewEmailInput,
+    responses(
+        (status = 202, description = "Check the new address's mail.", body = CheckMail),
+        (status = 400, description = "Not an address, the same one, or the password is wrong (`field` says which).", body = ErrorBody),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 503, description = BUSY, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn post_email(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    me: MaybeSignedIn,
+    ApiJson(input): ApiJson<NewEmailInput>,
+) -> ApiResult<impl IntoResponse> {
+    let me = required(me)?;
+    let client = client(&state, &headers, &connect);
+    let email = super::profile::ask_new_email(&state, &me, &input.email, &input.password, client).await?;
+    Ok(check_mail(&email))
+}
+
+/// A link's token.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct TokenInput {
+    /// The token from the link.
+    #[serde(default)]
+    #[schema(required = true, min_length = 64, max_length = 64, pattern = "^[0-9a-f]{64}$")]
+    pub token: String,
+}
+
+/// Moves the account to the address the link was mailed to.
+#[utoipa::path(post, path = "/api/account/email/confirm", tag = "account",
+    request_body = TokenInput,
+    responses(
+        (status = 200, description = "The account uses the new address.", body = AccountView),
+        (status = 404, description = "The link has lapsed or was used.", body = ErrorBody),
+        (status = 409, description = "Another account has that address now.", body = ErrorBody),
+    ))]
+async fn post_email_confirm(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<TokenInput>,
+) -> ApiResult<Json<AccountView>> {
+    Ok(Json(super::profile::confirm_new_email(&state, &input.token).await?))
+}
+
+/// A copy of everything the atelier keeps about the account, as a JSON file.
+#[utoipa::path(get, path = "/api/account/export", tag = "account",
+    responses(
+        (status = 200, description = "The account, its sessions, orders and cart.", body = super::profile::Export,
+            headers(("Content-Disposition" = String, description = "`attachment`: a file named after the account."))),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+    ))]
+async fn get_export(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
+    let me = required(me)?;
+    let export = super::profile::export(&state, &me).await?;
+    let disposition = "attachment; filename=\"atelier-arome-account.json\"";
+    Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(export)).into_response())
+}
+
+/// The password, to confirm a deletion.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct DeleteInput {
+    /// The account's password.
+    #[serde(default)]
+    #[schema(required = true, example = "quiet lavender harvest")]
+    pub password: String,
+}
+
+/// Deletes the account, given its password; its orders stay for the accounts with the personal
+/// details erased.
+#[utoipa::path(post, path = "/api/account/delete", tag = "account",
+    request_body = DeleteInput,
+    responses(
+        (status = 204, description = "Deleted; the cookies are removed."),
+        (status = 400, description = "The password is wrong.", body = ErrorBody),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 409, description = "An order has not left the atelier yet.", body = ErrorBody),
+        (status = 429, description = RATE_LIMITED, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 503, description = BUSY, body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn post_delete(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    me: MaybeSignedIn,
+    ApiJson(input): ApiJson<DeleteInput>,
+) -> ApiResult<Response> {
+    let me = required(me)?;
+    super::profile::delete(&state, &me, &input.password, client(&state, &headers, &connect)).await?;
+    Ok((StatusCode::NO_CONTENT, signed_out_cookies(&state)).into_response())
 }

@@ -27,8 +27,20 @@ pub enum Message<'a> {
     },
     /// A password reset was asked for an address with no account.
     NoAccount,
-    /// The password was changed (by a reset).
+    /// The password was changed.
     PasswordChanged,
+    /// To a new address: confirm the account's move to it.
+    NewEmail {
+        /// The link's token.
+        token: &'a str,
+    },
+    /// To a new address that has an account already: nothing moved.
+    AddressTaken,
+    /// To the old address: the account moved.
+    EmailChanged {
+        /// Where to.
+        new_email: &'a str,
+    },
 }
 
 impl Message<'_> {
@@ -39,6 +51,9 @@ impl Message<'_> {
             Message::Reset { .. } => "account_reset",
             Message::NoAccount => "account_none",
             Message::PasswordChanged => "account_password_changed",
+            Message::NewEmail { .. } => "account_new_email",
+            Message::AddressTaken => "account_address_taken",
+            Message::EmailChanged { .. } => "account_email_changed",
         }
     }
 
@@ -81,6 +96,27 @@ impl Message<'_> {
                     Some((format!("{base}/account/forgot"), "It was not me: reset it")),
                     vec!["If it was you, there is nothing to do."],
                 ),
+            Message::NewEmail { token } => text(
+                "Confirm your new address at Atelier Arôme",
+                "Confirm your new address",
+                vec![hello, "You asked for your account at the atelier to use this address from now on. Confirm it is yours:".into()],
+                Some((format!("{base}/account/email/confirm?token={token}"), "Use this address")),
+                vec!["The link works once, for 24 hours. If you did not ask, ignore this message: your account keeps its address."],
+            ),
+            Message::AddressTaken => text(
+                "Your address at Atelier Arôme",
+                "This address has an account already",
+                vec![hello, "Someone signed in to another account at the atelier asked to move it to this address. This address has an account of its own, so nothing was changed.".into()],
+                None,
+                vec!["If it was you, sign in to the account of this address instead; if it was not, there is nothing to do."],
+            ),
+            Message::EmailChanged { new_email } => text(
+                "Your address at Atelier Arôme was changed",
+                "Your account has a new address",
+                vec![hello, format!("Your account at the atelier now uses {new_email}; messages about it go there from now on.")],
+                Some((format!("{base}/account/forgot"), "It was not me")),
+                vec!["If you did not make this change, choose a new password from the link above with your new address, or write to us."],
+            ),
             };
         let ctx = json!({
             "heading": heading,
@@ -132,8 +168,10 @@ pub async fn send(
     // Every message is its own: a new key each time.
     let key = format!("{}:{}", message.kind(), crate::ids::new_id("msg"));
     // A link that sets a password or opens an account is not kept once sent.
-    let carries_link =
-        matches!(message, Message::Verify { .. } | Message::AlreadyRegistered { .. } | Message::Reset { .. });
+    let carries_link = matches!(
+        message,
+        Message::Verify { .. } | Message::AlreadyRegistered { .. } | Message::Reset { .. } | Message::NewEmail { .. }
+    );
     if carries_link {
         enqueue_secret(tx, message.kind(), &key, recipient, &mail).await?;
     } else {

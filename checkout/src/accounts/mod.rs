@@ -9,6 +9,7 @@ pub mod http;
 mod mail;
 mod pages;
 pub mod password;
+pub mod profile;
 pub mod requests;
 pub mod session;
 pub mod tokens;
@@ -329,7 +330,7 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
     password::check_strength(new_password, &owner.email, &owner.name)?;
     let hash = password::hash(new_password).await?;
     let mut tx = state.db.begin_write().await?;
-    let account_id = tokens::redeem(&mut tx, token, Purpose::Reset).await?.ok_or_else(lapsed)?;
+    let account_id = tokens::redeem(&mut tx, token, Purpose::Reset).await?.ok_or_else(lapsed)?.account_id;
     let t = now();
     sqlx::query(
         "update account set password_hash = $1, password_changed_at = $2, updated_at = $2,

@@ -41,6 +41,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sign_out_everywhere_form))
         .routes(routes!(sign_out_session_form))
         .routes(routes!(order_again_form))
+        .routes(routes!(details_page))
+        .routes(routes!(profile_form))
+        .routes(routes!(password_form))
+        .routes(routes!(email_form))
+        .routes(routes!(email_confirm_page, email_confirm_form))
+        .routes(routes!(delete_form))
 }
 
 /// A form's values shown again (never a password).
@@ -613,6 +619,229 @@ async fn order_again_form(
             &capitalise(&e.public_message()),
             ("/account", "Back to your account"),
         )),
+        Err(e) => Err(e),
+    }
+}
+
+/// The answer to a form only a signed-in browser may send, when the session has ended.
+fn signed_out(state: &AppState) -> Response {
+    message(
+        state,
+        StatusCode::UNAUTHORIZED,
+        "Please sign in again",
+        "Your session has ended, so nothing was changed. Sign in and try once more.",
+        ("/account/sign-in", "Sign in"),
+    )
+}
+
+/// The details page, with a note or an error.
+fn details_view(state: &AppState, me: &session::SignedIn, flash: Option<&str>, error: Option<&ApiError>) -> Response {
+    let mut ctx = json!({ "account": { "name": me.name, "email": me.email }, "field_errors": {} });
+    if let Some(flash) = flash {
+        ctx["flash"] = json!(flash);
+    }
+    match error {
+        None => page(state, "Your details", "pages/account/details.html", ctx).into_response(),
+        Some(e) => again(state, "Your details", "pages/account/details.html", e, ctx),
+    }
+}
+
+/// The page of the account's details: name, address, password, and its data.
+#[utoipa::path(get, path = "/account/details", tag = "pages",
+    responses(
+        (status = 200, description = "The forms.", content_type = "text/html"),
+        (status = 303, description = "Not signed in: to the sign-in page."),
+    ))]
+async fn details_page(State(state): State<AppState>, me: MaybeSignedIn) -> Response {
+    match me.0 {
+        Some(me) => details_view(&state, &me, None, None),
+        None => Redirect::to("/account/sign-in").into_response(),
+    }
+}
+
+/// Changes the name from the form.
+#[utoipa::path(post, path = "/account/profile", tag = "pages",
+    request_body(content = super::http::NameInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The details again, saying so.", content_type = "text/html"),
+        (status = 401, description = "Not signed in (the session ended): nothing changed; sign in again.", content_type = "text/html"),
+        (status = 422, description = "The details again: what to correct.", content_type = "text/html"),
+    ))]
+async fn profile_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    ApiForm(input): ApiForm<super::http::NameInput>,
+) -> ApiResult<Response> {
+    let Some(mut me) = me.0 else { return Ok(signed_out(&state)) };
+    match super::profile::rename(&state, &me.account_id, &input.name).await {
+        Ok(view) => {
+            me.name = view.name;
+            Ok(details_view(&state, &me, Some("Your name is changed."), None))
+        }
+        Err(e) if shown_on_form(&e) => Ok(details_view(&state, &me, None, Some(&e))),
+        Err(e) => Err(e),
+    }
+}
+
+/// Changes the password from the form.
+#[utoipa::path(post, path = "/account/password", tag = "pages",
+    request_body(content = super::http::PasswordInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The details again, saying so; every other browser is signed out.", content_type = "text/html"),
+        (status = 401, description = "Not signed in (the session ended): nothing changed; sign in again.", content_type = "text/html"),
+        (status = 422, description = "The details again: what to correct.", content_type = "text/html"),
+        (status = 429, description = "The details again: too many attempts; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 503, description = "The details again: too many passwords being checked; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn password_form(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    me: MaybeSignedIn,
+    ApiForm(input): ApiForm<super::http::PasswordInput>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(signed_out(&state)) };
+    let client = client(&state, &headers, &connect);
+    match super::profile::change_password(&state, &me, &input.current_password, &input.new_password, client).await {
+        Ok(token) => {
+            let note = "Your password is changed; every other browser is signed out.";
+            Ok((session::cookie(&token, &state.config.public_url), details_view(&state, &me, Some(note), None))
+                .into_response())
+        }
+        Err(e) if shown_on_form(&e) => Ok(details_view(&state, &me, None, Some(&e))),
+        Err(e) => Err(e),
+    }
+}
+
+/// Asks to move the account to another address from the form.
+#[utoipa::path(post, path = "/account/email", tag = "pages",
+    request_body(content = super::http::NewEmailInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The details again: a link went to the new address.", content_type = "text/html"),
+        (status = 401, description = "Not signed in (the session ended): nothing changed; sign in again.", content_type = "text/html"),
+        (status = 422, description = "The details again: what to correct.", content_type = "text/html"),
+        (status = 429, description = "The details again: too many attempts; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 503, description = "The details again: too many passwords being checked; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn email_form(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    me: MaybeSignedIn,
+    ApiForm(input): ApiForm<super::http::NewEmailInput>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(signed_out(&state)) };
+    let client = client(&state, &headers, &connect);
+    match super::profile::ask_new_email(&state, &me, &input.email, &input.password, client).await {
+        Ok(email) => {
+            let note = format!("We have sent a link to {email}; your account uses it once you open the link.");
+            Ok(details_view(&state, &me, Some(&note), None))
+        }
+        Err(e) if shown_on_form(&e) => Ok(details_view(&state, &me, None, Some(&e))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The page a new address's link opens: a button confirms.
+#[utoipa::path(get, path = "/account/email/confirm", tag = "pages",
+    params(TokenQuery),
+    responses((status = 200, description = "The button that moves the account.", content_type = "text/html")))]
+async fn email_confirm_page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    page(&state, "Use this address", "pages/account/email_confirm.html", json!({ "token": q.token })).into_response()
+}
+
+/// Moves the account to the new address.
+#[utoipa::path(post, path = "/account/email/confirm", tag = "pages",
+    request_body(content = super::http::TokenInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Moved.", content_type = "text/html"),
+        (status = 404, description = "The link has lapsed or was used.", content_type = "text/html"),
+        (status = 409, description = "Another account has that address now.", content_type = "text/html"),
+    ))]
+async fn email_confirm_form(
+    State(state): State<AppState>,
+    ApiForm(input): ApiForm<super::http::TokenInput>,
+) -> ApiResult<Response> {
+    match super::profile::confirm_new_email(&state, &input.token).await {
+        Ok(view) => Ok(message(
+            &state,
+            StatusCode::OK,
+            "Your account has a new address",
+            &format!("Your account uses {} from now on.", view.email),
+            ("/account", "Your account"),
+        )),
+        Err(e @ (ApiError::NotFound(_) | ApiError::Conflict(_))) => Ok(message(
+            &state,
+            e.status(),
+            "This link does not work any more",
+            &capitalise(&e.public_message()),
+            ("/account/details", "Your details"),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// The password, to delete the account from the form.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct DeleteForm {
+    /// The account's password.
+    #[serde(default)]
+    #[schema(required = true)]
+    delete_password: String,
+}
+
+/// Deletes the account from the form.
+#[utoipa::path(post, path = "/account/delete", tag = "pages",
+    request_body(content = DeleteForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Deleted; the cookies are removed.", content_type = "text/html"),
+        (status = 401, description = "Not signed in (the session ended): nothing changed; sign in again.", content_type = "text/html"),
+        (status = 409, description = "The details again: an order has not left the atelier yet.", content_type = "text/html"),
+        (status = 422, description = "The details again: the password is wrong.", content_type = "text/html"),
+        (status = 429, description = "The details again: too many attempts; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 503, description = "The details again: too many passwords being checked; wait `Retry-After` seconds.", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ))]
+async fn delete_form(
+    State(state): State<AppState>,
+    connect: ClientAddr,
+    headers: HeaderMap,
+    me: MaybeSignedIn,
+    ApiForm(input): ApiForm<DeleteForm>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(signed_out(&state)) };
+    match super::profile::delete(&state, &me, &input.delete_password, client(&state, &headers, &connect)).await {
+        Ok(()) => Ok((
+            signed_out_cookies(&state),
+            message(
+                &state,
+                StatusCode::OK,
+                "Your account is deleted",
+                "Everything we kept about it is gone, but for your orders, kept in our accounts without your name, address or e-mail.",
+                ("/", "Back to the atelier"),
+            ),
+        )
+            .into_response()),
+        Err(e) if shown_on_form(&e) || matches!(e, ApiError::Conflict(_)) => {
+            // The form's password field is named apart from the address form's.
+            let e = match e {
+                ApiError::Invalid { field, message } if field == "password" => {
+                    ApiError::Invalid { field: "delete_password".into(), message }
+                }
+                other => other,
+            };
+            let mut res = details_view(&state, &me, None, Some(&e));
+            *res.status_mut() = match e {
+                ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                ref other => other.status(),
+            };
+            Ok(res)
+        }
         Err(e) => Err(e),
     }
 }

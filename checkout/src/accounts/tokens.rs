@@ -12,6 +12,8 @@ use crate::ids::{hex, now, random_hex};
 pub enum Purpose {
     /// Sets a new password.
     Reset,
+    /// Confirms a new address for the account (the token's detail).
+    NewEmail,
 }
 
 impl Purpose {
@@ -19,13 +21,16 @@ impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Reset => "reset",
+            Purpose::NewEmail => "new_email",
         }
     }
 
-    /// How long a link stays good, in seconds: thirty minutes to reset a password.
+    /// How long a link stays good, in seconds: thirty minutes to reset a password, a day to
+    /// confirm a new address.
     pub fn lifetime(self) -> i64 {
         match self {
             Purpose::Reset => 30 * 60,
+            Purpose::NewEmail => 24 * 3600,
         }
     }
 }
@@ -68,14 +73,25 @@ pub fn digest(token: &str) -> String {
 
 /// Makes a token for an account; gives the token, to be mailed (never stored).
 pub async fn issue(tx: &mut WriteTx, account_id: &str, purpose: Purpose) -> Result<String, sqlx::Error> {
+    issue_for(tx, account_id, purpose, None).await
+}
+
+/// Makes a token for an account that confirms something (a new address); gives the token.
+pub async fn issue_for(
+    tx: &mut WriteTx,
+    account_id: &str,
+    purpose: Purpose,
+    detail: Option<&str>,
+) -> Result<String, sqlx::Error> {
     let token = random_hex(32);
     let t = now();
     sqlx::query(
-        "insert into account_token (token_hash, account_id, purpose, created_at, expires_at) values ($1, $2, $3, $4, $5)",
+        "insert into account_token (token_hash, account_id, purpose, detail, created_at, expires_at) values ($1, $2, $3, $4, $5, $6)",
     )
     .bind(digest(&token))
     .bind(account_id)
     .bind(purpose.as_str())
+    .bind(detail)
     .bind(t)
     .bind(t + purpose.lifetime())
     .execute(&mut ***tx)
@@ -83,25 +99,33 @@ pub async fn issue(tx: &mut WriteTx, account_id: &str, purpose: Purpose) -> Resu
     Ok(token)
 }
 
+/// A token used: its account, and what it confirms.
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    /// The account.
+    pub account_id: String,
+    /// What the link confirms (a new address), when it confirms something.
+    pub detail: Option<String>,
+}
+
 /// Uses a token: gives its account when the token is good, and voids every token of that
 /// purpose the account has (a second use of any of its links finds nothing).
-pub async fn redeem(tx: &mut WriteTx, token: &str, purpose: Purpose) -> Result<Option<String>, sqlx::Error> {
+pub async fn redeem(tx: &mut WriteTx, token: &str, purpose: Purpose) -> Result<Option<Redeemed>, sqlx::Error> {
     if !well_formed(token) {
         return Ok(None);
     }
     let lock = tx.lock_rows();
-    let account: Option<String> = sqlx::query_scalar(&format!(
-        "select account_id from account_token where token_hash = $1 and purpose = $2 and expires_at > $3{lock}"
+    let found: Option<(String, Option<String>)> = sqlx::query_as(&format!(
+        "select account_id, detail from account_token where token_hash = $1 and purpose = $2 and expires_at > $3{lock}"
     ))
     .bind(digest(&token.to_ascii_lowercase()))
     .bind(purpose.as_str())
     .bind(now())
     .fetch_optional(&mut ***tx)
     .await?;
-    if let Some(account_id) = &account {
-        void(tx, account_id, purpose).await?;
-    }
-    Ok(account)
+    let Some((account_id, detail)) = found else { return Ok(None) };
+    void(tx, &account_id, purpose).await?;
+    Ok(Some(Redeemed { account_id, detail }))
 }
 
 /// Voids every token of a purpose an account has (a reset's links once the password changed).

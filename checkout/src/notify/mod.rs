@@ -86,6 +86,12 @@ pub async fn retry(db: &crate::db::Db, outbox_id: &str) -> Result<(), RetryError
     Ok(())
 }
 
+/// Deletes every message to an address (its account is deleted: what was written to it goes).
+pub async fn forget_recipient(tx: &mut Transaction<'static, Any>, recipient: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("delete from outbox where recipient = $1").bind(recipient).execute(&mut **tx).await?;
+    Ok(done.rows_affected())
+}
+
 /// The recipient that stands for the staff's address.
 pub const STAFF: &str = "staff";
 

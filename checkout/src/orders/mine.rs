@@ -115,3 +115,45 @@ pub async fn lines_of(db: &Db, account_id: &str, order_id: &str) -> Result<Optio
             .collect(),
     ))
 }
+
+/// Whether one of an account's orders has not left the atelier (its address is still needed).
+pub async fn has_undispatched(tx: &mut WriteTx, account_id: &str) -> Result<bool, sqlx::Error> {
+    let statuses: Vec<&str> = OrderStatus::NOT_DISPATCHED.iter().map(|s| s.as_str()).collect();
+    let found: Option<String> = sqlx::query_scalar(
+        "select order_id from customer_order where account_id = $1 and status in ($2, $3, $4) limit 1",
+    )
+    .bind(account_id)
+    .bind(statuses[0])
+    .bind(statuses[1])
+    .bind(statuses[2])
+    .fetch_optional(&mut ***tx)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Erases the personal details of an account's orders (name, e-mail, street and town; the
+/// country stays, for the VAT accounts) and detaches them from it, before it is deleted.
+pub async fn erase_personal(tx: &mut WriteTx, account_id: &str) -> Result<u64, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select order_id, address from customer_order where account_id = $1")
+            .bind(account_id)
+            .fetch_all(&mut ***tx)
+            .await?;
+    for (order_id, address) in &rows {
+        let kept = serde_json::from_str::<serde_json::Value>(address).unwrap_or_default();
+        let erased = serde_json::json!({
+            "line1": "", "line2": "", "postal_code_city": "", "postal_code": "", "city": "",
+            "country": kept.get("country").cloned().unwrap_or_default(),
+            "country_name": kept.get("country_name").cloned().unwrap_or_default(),
+        });
+        sqlx::query(
+            "update customer_order set name = '', email = '', address = $1, account_id = null, tracking = null
+             where order_id = $2",
+        )
+        .bind(erased.to_string())
+        .bind(order_id)
+        .execute(&mut ***tx)
+        .await?;
+    }
+    Ok(rows.len() as u64)
+}

@@ -16,7 +16,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
 pub use atelier_domain::OrderStatus;
-pub use mine::{claim_guest_orders, for_account, lines_of, AccountOrder, BoughtLine};
+pub use mine::{claim_guest_orders, erase_personal, for_account, has_undispatched, lines_of, AccountOrder, BoughtLine};
 pub use payment::{cancel, close, pay, refund, settle_kept_refunds, Closing, Payment, Refund, Refunded};
 pub use steps::{advance, Step, StepError};
 pub use view::{date, list, load, load_in, LineView, OrderRow, OrderView};
