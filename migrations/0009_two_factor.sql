@@ -17,10 +17,11 @@ create table recovery_code (
 );
 
 -- A password that was right, waiting five minutes for its second factor: a random token in a
--- cookie, its SHA-256 here.
+-- cookie, its SHA-256 here, and when that password was set (a new one since ends the wait).
 create table sign_in_challenge (
     token_hash text primary key,
     account_id text not null references account (account_id) on delete cascade,
+    password_changed_at bigint not null,
     created_at bigint not null,
     expires_at bigint not null
 );

@@ -773,7 +773,7 @@ fn code(secret: &str, steps: i64) -> String {
 }
 
 /// Turns two-factor sign-in on; the secret, the recovery codes and the session's new cookie.
-async fn turn_on_two_factor(shop: &TestShop, cookie: &str) -> (String, Vec<String>, String) {
+async fn turn_on_two_factor(shop: &TestShop, cookie: &str) -> (String, Vec<String>, String, String) {
     let r = post(shop, "/api/account/two-factor/setup", "", Some(cookie)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let setup = r.json();
@@ -787,20 +787,19 @@ async fn turn_on_two_factor(shop: &TestShop, cookie: &str) -> (String, Vec<Strin
     assert_eq!(post(shop, "/api/account/two-factor/setup", "", Some(cookie)).await.json()["secret"], secret.as_str());
     let r = post(shop, "/api/account/two-factor/enable", r#"{"code":"000000"}"#, Some(cookie)).await;
     assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("code")));
-    let r =
-        post(shop, "/api/account/two-factor/enable", &format!(r#"{{"code":"{}"}}"#, code(&secret, 0)), Some(cookie))
-            .await;
+    let first = code(&secret, 0);
+    let r = post(shop, "/api/account/two-factor/enable", &format!(r#"{{"code":"{first}"}}"#), Some(cookie)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let codes: Vec<String> =
         r.json()["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
-    (secret, codes, session_of(&r))
+    (secret, codes, session_of(&r), first)
 }
 
 on_both_engines!(two_factor_sign_in_takes_each_code_once, |engine: Engine| async move {
     let shop = TestShop::new(engine).await;
     open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
     let cookie = sign_in(&shop, "ada@example.com", PASSWORD).await;
-    let (secret, recovery, rotated) = turn_on_two_factor(&shop, &cookie).await;
+    let (secret, recovery, rotated, first) = turn_on_two_factor(&shop, &cookie).await;
     assert_eq!(recovery.len(), 10);
     assert!(recovery.iter().all(|c| c.len() == 19 && c.matches('-').count() == 3), "{recovery:?}");
     assert_eq!(who(&shop, &cookie).await["signed_in"], false, "turning it on gives the session a new token");
@@ -815,9 +814,7 @@ on_both_engines!(two_factor_sign_in_takes_each_code_once, |engine: Engine| async
     let challenge = cookie_named(&r, "atelier_challenge").unwrap();
     assert!(challenge.starts_with("atelier_challenge="));
     // The code that turned it on was taken: the same step's code is refused (RFC 6238 §5.2).
-    let r =
-        post(&shop, "/api/account/sign-in/code", &format!(r#"{{"code":"{}"}}"#, code(&secret, 0)), Some(&challenge))
-            .await;
+    let r = post(&shop, "/api/account/sign-in/code", &format!(r#"{{"code":"{first}"}}"#), Some(&challenge)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
     // The next step's code is good, once.
     let next = code(&secret, 1);
@@ -826,8 +823,9 @@ on_both_engines!(two_factor_sign_in_takes_each_code_once, |engine: Engine| async
     let session = session_of(&r);
     assert!(r.headers.get_all("set-cookie").iter().any(|v| v.to_str().unwrap().starts_with("atelier_challenge=;")));
     assert_eq!(who(&shop, &session).await["signed_in"], true);
-    let r = post(&shop, "/api/account/sign-in/code", &format!(r#"{{"code":"{next}"}}"#), Some(&challenge)).await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "the challenge is spent");
+    let unused = serde_json::json!({ "code": recovery[9] }).to_string();
+    let r = post(&shop, "/api/account/sign-in/code", &unused, Some(&challenge)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "the challenge is spent, whatever good factor comes with it");
     let r = post(
         &shop,
         "/api/account/sign-in",
@@ -858,7 +856,9 @@ on_both_engines!(two_factor_sign_in_takes_each_code_once, |engine: Engine| async
     let stored: Vec<String> =
         sqlx::query_scalar("select code_hash from recovery_code").fetch_all(&shop.state.db.pool).await.unwrap();
     assert_eq!(stored.len(), 9);
-    assert!(recovery.iter().all(|c| !stored.iter().any(|s| s.contains(c.as_str()))), "kept hashed");
+    let hashed = |c: &str| atelier_checkout::accounts::tokens::digest(&c.replace('-', ""));
+    assert!(recovery[1..].iter().all(|c| stored.contains(&hashed(c))), "kept as SHA-256 of each");
+    assert!(!stored.contains(&hashed(&recovery[0])), "the used one is gone");
 
     // A lapsed challenge is refused.
     let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
@@ -885,7 +885,7 @@ on_both_engines!(wrong_codes_count_like_wrong_passwords, |engine: Engine| async 
     let shop = TestShop::new(engine).await;
     open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
     let cookie = sign_in(&shop, "ada@example.com", PASSWORD).await;
-    let (secret, _, _) = turn_on_two_factor(&shop, &cookie).await;
+    let (secret, _, _, _) = turn_on_two_factor(&shop, &cookie).await;
     let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
     let challenge = cookie_named(&r, "atelier_challenge").unwrap();
     // The wrong code tried while turning it on counts too: nine more make ten.
@@ -987,18 +987,16 @@ on_both_engines!(a_sign_in_overtaken_by_a_new_password_makes_no_session, |engine
 
 /// A paid order of a cart's lines, placed with an address (and a session, when given); its id.
 async fn paid_order(shop: &TestShop, lines: &[(&str, i64)], email: &str, session: Option<&str>) -> String {
-    let mut cookie = String::new();
+    // Signed in, the cart is the account's (found from the session); a guest's is in a cookie.
+    let mut cookie = session.unwrap_or_default().to_string();
     for (sku, n) in lines {
-        let with = if cookie.is_empty() { session.map(str::to_string) } else { Some(cookie.clone()) };
-        let r = shop
-            .json("POST", "/api/cart/items", &format!(r#"{{"sku":"{sku}","quantity":{n}}}"#), with.as_deref())
-            .await;
+        let with = (!cookie.is_empty()).then_some(cookie.as_str());
+        let r = shop.json("POST", "/api/cart/items", &format!(r#"{{"sku":"{sku}","quantity":{n}}}"#), with).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         if cookie.is_empty() {
             cookie = r.cookie().unwrap();
-            if let Some(s) = session {
-                cookie = format!("{cookie}; {s}");
-            }
+        } else if session.is_some() {
+            assert!(r.cookie().is_none(), "an account's cart is never named in a cookie");
         }
     }
     let address = common::ADDRESS.replace("ada@example.com", email);
@@ -1074,7 +1072,8 @@ on_both_engines!(ordering_again_uses_todays_prices_and_stock_and_says_what_chang
     assert!(changes.contains(&"Bulgarian Rose Otto, 2 ml is sold out; it was not added."), "{changes:?}");
     assert!(changes.contains(&"Provence Lavender, 10 ml: 2 added of the 3 you ordered (only 2 left)."), "{changes:?}");
     assert!(changes.contains(&"Provence Lavender, 10 ml now costs €26.00 (it was €24.00)."), "{changes:?}");
-    let cart = format!("{}; {session}", r.cookie().expect("a cart was made"));
+    assert!(r.cookie().is_none(), "the account's cart is found from the session");
+    let cart = session.clone();
     let view = shop.get("/api/cart", Some(&cart)).await.json();
     assert_eq!(view["count"], 2);
     assert_eq!(view["subtotal"]["amount"], 5200);
@@ -1112,56 +1111,64 @@ on_both_engines!(a_guest_cart_merges_into_the_accounts_at_sign_in, |engine: Engi
     shop.set_stock("LAV-10", 4).await;
     shop.set_stock("ROSE-2", 5).await;
     open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
-    // The laptop: a guest cart that becomes the account's at sign-in (no new cookie needed).
+    // The laptop: a guest cart, merged into the account's at sign-in; the browser's cookie for it
+    // goes (the account's cart is found from the session).
     let laptop_cart = shop.cart_with("LAV-10", 2).await;
     let r = sign_in_with(&shop, "ada@example.com", &laptop_cart).await;
-    assert!(cookie_named(&r, "atelier_cart").is_none(), "the browser's cart is the account's now");
-    let laptop = format!("{laptop_cart}; {}", session_of(&r));
+    let set: Vec<&str> = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+    assert!(set.iter().any(|c| c.starts_with("atelier_cart=;") && c.contains("Max-Age=0")), "{set:?}");
+    let laptop = session_of(&r);
+    assert_eq!(cart_lines(&shop, &laptop).await, vec![("LAV-10".to_string(), 2)]);
+    assert!(cart_lines(&shop, &laptop_cart).await.is_empty(), "the guest cart is gone");
 
     // The phone: another guest cart, merged in (quantities summed within what is left).
     let phone_cart = shop.cart_with("LAV-10", 3).await;
     shop.json("POST", "/api/cart/items", r#"{"sku":"ROSE-2","quantity":1}"#, Some(&phone_cart)).await;
-    let r = sign_in_with(&shop, "ada@example.com", &phone_cart).await;
-    let account_cart = cookie_named(&r, "atelier_cart").expect("the account's cart is handed over");
-    assert_eq!(account_cart, laptop_cart);
-    assert_eq!(cart_lines(&shop, &account_cart).await, vec![("LAV-10".to_string(), 4), ("ROSE-2".to_string(), 1)]);
-    assert!(cart_lines(&shop, &phone_cart).await.is_empty(), "the guest cart is gone");
+    let phone = session_of(&sign_in_with(&shop, "ada@example.com", &phone_cart).await);
+    let both = vec![("LAV-10".to_string(), 4), ("ROSE-2".to_string(), 1)];
+    assert_eq!(cart_lines(&shop, &phone).await, both);
+    // The cart follows the account: the laptop sees the phone's rose, and an edit on one shows on
+    // the other.
+    assert_eq!(cart_lines(&shop, &laptop).await, both);
+    let r = shop.json("PATCH", "/api/cart/items/ROSE-2", r#"{"quantity":2}"#, Some(&laptop)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(cart_lines(&shop, &phone).await[1], ("ROSE-2".to_string(), 2));
     assert_eq!(shop.count("select count(*) from cart").await, 1);
-    // The cart follows the account: the laptop sees the phone's rose.
-    assert_eq!(cart_lines(&shop, &laptop).await.len(), 2);
-    // Signing in again from a browser that carries the account's cart changes nothing.
-    let phone = format!("{account_cart}; {}", session_of(&r));
-    let r = sign_in_with(&shop, "ada@example.com", &phone).await;
-    assert!(cookie_named(&r, "atelier_cart").is_none());
-    assert_eq!(cart_lines(&shop, &account_cart).await, vec![("LAV-10".to_string(), 4), ("ROSE-2".to_string(), 1)]);
+    // Merging the same guest cart twice (two sign-ins at once, say) adds it once.
+    let guest = shop.cart_with("ROSE-2", 1).await;
+    let (a, b) =
+        tokio::join!(sign_in_with(&shop, "ada@example.com", &guest), sign_in_with(&shop, "ada@example.com", &guest));
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(cart_lines(&shop, &phone).await[1], ("ROSE-2".to_string(), 3));
 
-    // Signing out leaves the cart with the account, not in the browser.
-    let r = post(&shop, "/api/account/sign-out", "", Some(&phone)).await;
-    let removed: Vec<&str> = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
-    assert!(removed.iter().any(|c| c.starts_with("atelier_cart=;") && c.contains("Max-Age=0")), "{removed:?}");
-    // An account's cart outlives the thirty days of a guest's.
+    // Signed out, the browser has no cart: the account's is not reachable without the session,
+    // and an account's cart outlives the thirty days of a guest's.
+    post(&shop, "/api/account/sign-out", "", Some(&phone)).await;
+    assert!(cart_lines(&shop, &phone).await.is_empty());
     atelier_checkout::cart::prune(&shop.state.db, atelier_checkout::ids::now() + 1).await.unwrap();
-    assert_eq!(cart_lines(&shop, &account_cart).await.len(), 2);
+    assert_eq!(cart_lines(&shop, &laptop).await.len(), 2);
+    // A bottle added while signed in, to an account without a cart, makes the account's cart.
+    shop.json("DELETE", "/api/cart/items/LAV-10", "", Some(&laptop)).await;
+    shop.json("DELETE", "/api/cart/items/ROSE-2", "", Some(&laptop)).await;
+    sqlx::query("delete from cart").execute(&shop.state.db.pool).await.unwrap();
+    let r = shop.json("POST", "/api/cart/items", r#"{"sku":"LAV-10","quantity":1}"#, Some(&laptop)).await;
+    assert!(r.cookie().is_none(), "no cookie names an account's cart");
+    let owned: i64 = shop.count("select count(*) from cart where account_id is not null").await;
+    assert_eq!(owned, 1);
 });
 
-on_both_engines!(another_accounts_cart_is_never_merged_nor_handed_over, |engine: Engine| async move {
+on_both_engines!(another_accounts_cart_is_never_merged_nor_reached, |engine: Engine| async move {
     let shop = TestShop::new(engine).await;
     shop.set_stock("LAV-10", 10).await;
     open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
     open_account(&shop, "eve@example.com", [198, 51, 100, 2]).await;
-    let adas = shop.cart_with("LAV-10", 2).await;
-    sign_in_with(&shop, "ada@example.com", &adas).await;
-    // Eve presents Ada's cart id when signing in: it is neither merged nor taken.
-    let r = sign_in_with(&shop, "eve@example.com", &adas).await;
-    let set: Vec<&str> = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
-    assert!(set.iter().any(|c| c.starts_with("atelier_cart=;") && c.contains("Max-Age=0")), "{set:?}");
-    let owner: Option<String> =
-        sqlx::query_scalar("select a.email from cart c join account a on a.account_id = c.account_id")
-            .fetch_optional(&shop.state.db.pool)
-            .await
-            .unwrap();
-    assert_eq!(owner.as_deref(), Some("ada@example.com"));
-    assert_eq!(cart_lines(&shop, &adas).await, vec![("LAV-10".to_string(), 2)]);
+    let ada = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    shop.json("POST", "/api/cart/items", r#"{"sku":"LAV-10","quantity":2}"#, Some(&ada)).await;
+    let adas: String = sqlx::query_scalar("select cart_id from cart").fetch_one(&shop.state.db.pool).await.unwrap();
+    // Eve presents the id of Ada's cart (were it ever to leak) when signing in: nothing merges.
+    let eve = session_of(&sign_in_with(&shop, "eve@example.com", &format!("atelier_cart={adas}")).await);
+    assert!(cart_lines(&shop, &eve).await.is_empty());
+    assert_eq!(cart_lines(&shop, &ada).await, vec![("LAV-10".to_string(), 2)]);
 });
 
 on_both_engines!(name_password_and_address_change_with_proof, |engine: Engine| async move {
@@ -1286,3 +1293,37 @@ on_both_engines!(the_details_pages_work_without_javascript, |engine: Engine| asy
     let r = shop.form("/account/delete", "delete_password=quiet+lavender+harvest", Some(&cookie)).await;
     assert!(r.body.contains("Your account is deleted"), "{}", r.body);
 });
+
+on_both_engines!(
+    a_new_password_ends_a_waiting_challenge_and_two_factors_end_other_sessions,
+    |engine: Engine| async move {
+        let shop = TestShop::new(engine).await;
+        open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+        let other = sign_in(&shop, "ada@example.com", PASSWORD).await;
+        let cookie = sign_in(&shop, "ada@example.com", PASSWORD).await;
+        let (secret, _, _, _) = turn_on_two_factor(&shop, &cookie).await;
+        assert_eq!(who(&shop, &other).await["signed_in"], false, "turning two factors on ends the other sessions");
+        // Someone with the password waits at the code; the owner resets the password meanwhile.
+        let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
+        let challenge = cookie_named(&r, "atelier_challenge").unwrap();
+        post(&shop, "/api/account/password/forgot", r#"{"email":"ada@example.com"}"#, None).await;
+        let t = nth_token(&shop, "ada@example.com", "account_reset", 1).await;
+        let r = post(
+            &shop,
+            "/api/account/password/reset",
+            &format!(r#"{{"token":"{t}","password":"amber resin at dusk"}}"#),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let r = post(
+            &shop,
+            "/api/account/sign-in/code",
+            &format!(r#"{{"code":"{}"}}"#, code(&secret, 1)),
+            Some(&challenge),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+        assert_eq!(shop.count("select count(*) from sign_in_challenge").await, 0);
+    }
+);

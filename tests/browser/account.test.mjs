@@ -2,11 +2,13 @@
 // form, confirm it from the link in the outbox with its password, sign in with the keyboard alone, see the
 // account's page, sign out; the header's link follows; axe finds nothing on any account page.
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { WIDTHS, launchBrowser, startSite } from "./lib.mjs";
+import { ATELIER_BIN, ROOT, WIDTHS, fillAddress, launchBrowser, startSite } from "./lib.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -53,6 +55,21 @@ async function axe(page) {
     const r = await window.axe.run(document, { resultTypes: ["violations"] });
     return r.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   });
+}
+
+// The six digits an authenticator shows for a base32 secret, `steps` time steps from now
+// (RFC 6238: HMAC-SHA1 of the step, dynamically truncated).
+function totp(secret, steps = 0) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of secret.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const step = Math.floor(Date.now() / 30000) + steps;
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", key).update(msg).digest();
+  const at = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }
 
 // Tab from the top of the page until `selector` has focus (at most 40 presses).
@@ -118,12 +135,74 @@ describe("customer accounts", { concurrency: 1 }, () => {
     await context.close();
   });
 
+  test("register, confirm, sign in with two factors, buy, find the order, order it again", async () => {
+    const email = "grace@example.com";
+    const stock = spawnSync(ATELIER_BIN, ["--root", ROOT, "stock", "set", "LAV-PROV-30", "20"], {
+      env: { ...process.env, ATELIER_DATA_DIR: site.data },
+      encoding: "utf8",
+    });
+    assert.equal(stock.status, 0, stock.stderr);
+    const context = await browser.newContext({ viewport: { width: 390, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${site.base}/account/register`);
+    await page.getByLabel("Your name").fill("Grace Hopper");
+    await page.getByLabel("E-mail").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Open my account" }).click();
+    await page.goto(await linkIn("Confirm your address", "/account/verify"));
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Confirm and sign in" }).click();
+    await page.waitForURL(/\/account$/);
+
+    // Two factors on: the key shown beside the QR code gives the codes.
+    await page.getByRole("link", { name: /turn on two-factor sign-in/i }).click();
+    const secret = (await page.locator("code.secret").innerText()).trim();
+    await page.getByLabel("Code").fill(totp(secret));
+    await page.getByRole("button", { name: /turn two-factor sign-in on/i }).click();
+    assert.equal(await page.locator(".recovery-codes li").count(), 10);
+    await page.goto(`${site.base}/account`);
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
+
+    // Signing in asks for the code after the password; the code just used is refused.
+    await page.goto(`${site.base}/account/sign-in`);
+    await page.getByLabel("E-mail").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/account\/sign-in\/code$/);
+    await page.getByLabel("Code").fill(totp(secret, 1));
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/account$/);
+
+    // Buy a bottle signed in: the order is in the account's history.
+    await page.goto(`${site.base}/compendium/provence-lavender/`);
+    await page.locator("input[name=sku][value=LAV-PROV-30]").check();
+    await page.getByRole("button", { name: /add to cart/i }).click();
+    await page.locator("dialog[open]").getByRole("link", { name: /checkout/i }).click();
+    await page.waitForURL(/\/checkout$/);
+    await fillAddress(page);
+    await page.getByRole("button", { name: /continue to payment/i }).click();
+    await page.waitForURL(/\/pay\/cs_sandbox_/);
+    await page.getByRole("button", { name: /^pay/i }).click();
+    await page.waitForURL(/\/orders\/ord_/);
+    const number = (await page.locator("main").innerText()).match(/AA-\d{4}-\d{6}/)[0];
+    await page.goto(`${site.base}/account`);
+    const history = page.locator(".account-orders__item", { hasText: number });
+    assert.match(await history.innerText(), /Paid/);
+
+    // Order it again: back in the cart at today's price.
+    await history.getByRole("button", { name: `Order ${number} again` }).click();
+    assert.match(await page.locator("main").innerText(), /1 bottle from your order is in your cart/);
+    await page.getByRole("link", { name: "See your cart" }).click();
+    assert.match(await page.locator("main").innerText(), /Provence Lavender/);
+    await context.close();
+  });
+
   test("the account pages have no accessibility violations, on a phone and a desk", async () => {
     const problems = [];
     for (const width of WIDTHS) {
       const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true });
       const page = await context.newPage();
-      for (const path of ["/account/sign-in", "/account/register", "/account/forgot", "/account/reset?token=x", "/account/verify?token=x"]) {
+      for (const path of ["/account/sign-in", "/account/register", "/account/forgot", "/account/reset?token=x", "/account/verify?token=x", "/account/email/confirm?token=x"]) {
         await page.goto(site.base + path);
         problems.push(...(await axe(page)).map((v) => `${width}px ${path}: ${v}`));
       }
@@ -138,6 +217,8 @@ describe("customer accounts", { concurrency: 1 }, () => {
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.waitForURL(/\/account$/);
       problems.push(...(await axe(page)).map((v) => `${width}px /account: ${v}`));
+      await page.goto(`${site.base}/account/details`);
+      problems.push(...(await axe(page)).map((v) => `${width}px /account/details: ${v}`));
       await page.goto(`${site.base}/account/two-factor`);
       assert.match(await page.locator("main").innerText(), /scan this code/);
       problems.push(...(await axe(page)).map((v) => `${width}px /account/two-factor: ${v}`));

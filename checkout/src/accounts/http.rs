@@ -68,18 +68,15 @@ pub(super) fn browser(state: &AppState, headers: &HeaderMap, connect: &ClientAdd
     }
 }
 
-/// The cookies of a sign-in: the session's (the challenge's removed), and the account's cart's
-/// when the browser had another or none (or, when the account has no cart, the removal of one
-/// the browser had of someone else's).
+/// The cookies of a sign-in: the session's (the challenge's removed), and the guest cart's
+/// removed when the browser had one (it is merged into the account's, found from the session).
 pub(super) fn signed_in_cookies(state: &AppState, done: &SignedInAs, browser: &Browser) -> CookieJar {
     let url = &state.config.public_url;
     let jar = session::cookie_after_challenge(&done.token, url);
-    let cart = match &done.cart {
-        _ if done.cart == browser.cart => return jar,
-        Some(cart) => crate::cart::for_cart(cart, url),
-        None => crate::cart::cookie_removal(url),
-    };
-    cart.iter().fold(jar, |jar, c| jar.add(c.clone()))
+    match browser.cart {
+        Some(_) => crate::cart::cookie_removal(url).iter().fold(jar, |jar, c| jar.add(c.clone())),
+        None => jar,
+    }
 }
 
 /// The cookies of a sign-out: the session's and the cart's removed (the cart stays with the
@@ -600,11 +597,11 @@ async fn post_order_again(
     State(state): State<AppState>,
     me: MaybeSignedIn,
     Path(order_id): Path<String>,
-    crate::cart::CartCookie(cart): crate::cart::CartCookie,
+    crate::cart::CartCookie(cart, _): crate::cart::CartCookie,
 ) -> ApiResult<Response> {
     let me = required(me)?;
     let done = super::order_again(&state, &me.account_id, &order_id, cart).await?;
-    let cookie = done.created.then(|| crate::cart::for_cart(&done.cart_id, &state.config.public_url));
+    let cookie = crate::cart::hand_over(&state, Some(&me.account_id), &done.cart_id, done.created).await?;
     Ok((cookie, Json(done)).into_response())
 }
 

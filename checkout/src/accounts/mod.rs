@@ -76,16 +76,13 @@ fn parse_name(name: &str) -> ApiResult<String> {
     Ok(name)
 }
 
-/// A sign-in that succeeded: the new session's token, whose it is, and the cart the browser
-/// carries now (the account's).
+/// A sign-in that succeeded: the new session's token and whose it is.
 #[derive(Debug)]
 pub struct SignedInAs {
     /// The token for the cookie.
     pub token: String,
     /// The account.
     pub account: AccountView,
-    /// The account's cart, into which the browser's was merged.
-    pub cart: Option<String>,
 }
 
 /// The browser a sign-in comes from: how it describes itself and from where, and the session
@@ -98,12 +95,12 @@ pub struct Browser {
     pub client: Option<IpAddr>,
     /// The session token it had (ended by the sign-in).
     pub session: Option<String>,
-    /// The cart it had (merged into the account's).
+    /// The guest cart it had (merged into the account's).
     pub cart: Option<String>,
 }
 
-/// Starts the session of a sign-in and hands the browser the account's cart; gives nothing when
-/// the password changed since it was checked.
+/// Starts the session of a sign-in, once the account has its guest orders and the browser's
+/// guest cart; gives nothing when the password changed since it was checked.
 async fn signed_in(
     state: &AppState,
     account_id: &str,
@@ -111,14 +108,11 @@ async fn signed_in(
     account: AccountView,
     browser: &Browser,
 ) -> ApiResult<Option<SignedInAs>> {
-    let Some(token) =
-        session::start(&state.db, account_id, password_changed_at, &browser.device, browser.session.as_deref()).await?
-    else {
-        return Ok(None);
-    };
     claim_guest_orders(state, account_id, &account.email).await?;
-    let cart = crate::cart::adopt(state, account_id, browser.cart.as_deref()).await?;
-    Ok(Some(SignedInAs { token, account, cart }))
+    crate::cart::adopt(state, account_id, browser.cart.as_deref()).await?;
+    let token =
+        session::start(&state.db, account_id, password_changed_at, &browser.device, browser.session.as_deref()).await?;
+    Ok(token.map(|token| SignedInAs { token, account }))
 }
 
 /// Where a sign-in stands after its password.
@@ -209,12 +203,15 @@ pub async fn answer_challenge(
     let waiting = two_factor::challenged(&state.db, challenge).await?.ok_or_else(lapsed)?;
     let attempt = sign_in_attempt(state, &waiting.email, client).await?;
     let mut tx = state.db.begin_write().await?;
+    // The challenge is ended first: of two answers at once, one goes on.
+    if !two_factor::end_challenge(&mut tx, challenge).await? {
+        return Err(lapsed());
+    }
     if !two_factor::take_code(&mut tx, &waiting.account_id, &waiting.email, code).await? {
-        tx.commit().await?;
+        drop(tx);
         attempt.keep();
         return Err(wrong_code());
     }
-    two_factor::end_challenge(&mut tx, challenge).await?;
     tx.commit().await?;
     attempt.forget(&state.db).await?;
     let account = AccountView { email: waiting.email.clone(), name: waiting.name.clone() };
@@ -280,6 +277,14 @@ pub async fn enable_two_factor(
     match two_factor::enable(&state.db, &me.account_id, &me.email, code).await {
         Ok(Some(codes)) => {
             attempt.forget(&state.db).await?;
+            // A session someone else holds ends with the change; this one gets a new token.
+            let mut tx = state.db.begin_write().await?;
+            sqlx::query("delete from account_session where account_id = $1 and session_id <> $2")
+                .bind(&me.account_id)
+                .bind(&me.session_id)
+                .execute(&mut **tx)
+                .await?;
+            tx.commit().await?;
             Ok((codes, session::rotate(&state.db, &me.session_id).await?))
         }
         Ok(None) => {
@@ -342,6 +347,7 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
     .execute(&mut **tx)
     .await?;
     session::end_all(&mut tx, &account_id).await?;
+    two_factor::end_challenges(&mut tx, &account_id).await?;
     mail::send(state, &mut tx, &owner.email, &owner.name, Message::PasswordChanged).await?;
     tx.commit().await?;
     Ok(())

@@ -603,12 +603,12 @@ async fn order_again_form(
     State(state): State<AppState>,
     me: MaybeSignedIn,
     Path(order_id): Path<String>,
-    crate::cart::CartCookie(cart): crate::cart::CartCookie,
+    crate::cart::CartCookie(cart, _): crate::cart::CartCookie,
 ) -> ApiResult<Response> {
     let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
     match super::order_again(&state, &me.account_id, &order_id, cart).await {
         Ok(done) => {
-            let cookie = done.created.then(|| crate::cart::for_cart(&done.cart_id, &state.config.public_url));
+            let cookie = crate::cart::hand_over(&state, Some(&me.account_id), &done.cart_id, done.created).await?;
             let body = page(&state, "Ordered again", "pages/account/reordered.html", json!({ "done": done }));
             Ok((cookie, body).into_response())
         }

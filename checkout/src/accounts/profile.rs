@@ -82,6 +82,7 @@ pub async fn change_password(
         .execute(&mut **tx)
         .await?;
     tokens::void(&mut tx, &me.account_id, Purpose::Reset).await?;
+    super::two_factor::end_challenges(&mut tx, &me.account_id).await?;
     mail::send(state, &mut tx, &me.email, &me.name, Message::PasswordChanged).await?;
     tx.commit().await?;
     Ok(session::rotate(&state.db, &me.session_id).await?)

@@ -187,8 +187,11 @@ pub async fn handle_left_over(state: &AppState) -> ApiResult<u64> {
             .await?;
     let mut done = 0;
     for id in ids {
-        if handle(state, &id).await? {
-            done += 1;
+        // One that keeps failing must not hold up the others (nor the clean-up after).
+        match handle(state, &id).await {
+            Ok(true) => done += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(request = %id, error = %e, "an account request failed; will retry"),
         }
     }
     Ok(done)

@@ -34,6 +34,8 @@ pub struct SignedIn {
     pub email: String,
     /// Its owner's name.
     pub name: String,
+    /// The account's cart, when it has one.
+    pub cart_id: Option<String>,
     /// The session's token, from the cookie (to hand the cookie out again when renewed).
     token: String,
     /// Whether this request renewed the session (its cookie should be sent again).
@@ -81,8 +83,9 @@ pub fn token_of(headers: &HeaderMap) -> Option<String> {
 /// The live session of a token, renewed when due.
 pub async fn find(db: &Db, token: &str) -> Result<Option<SignedIn>, sqlx::Error> {
     let t = now();
-    let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
-        "select s.session_id, s.account_id, a.email, a.name, s.last_seen_at
+    let row: Option<(String, String, String, String, i64, Option<String>)> = sqlx::query_as(
+        "select s.session_id, s.account_id, a.email, a.name, s.last_seen_at,
+                (select c.cart_id from cart c where c.account_id = s.account_id) as cart_id
          from account_session s join account a on a.account_id = s.account_id
          where s.token_hash = $1 and s.expires_at > $2",
     )
@@ -90,7 +93,7 @@ pub async fn find(db: &Db, token: &str) -> Result<Option<SignedIn>, sqlx::Error>
     .bind(t)
     .fetch_optional(&db.pool)
     .await?;
-    let Some((session_id, account_id, email, name, last_seen)) = row else { return Ok(None) };
+    let Some((session_id, account_id, email, name, last_seen, cart_id)) = row else { return Ok(None) };
     let renewed = t - last_seen >= RENEW_AFTER;
     if renewed {
         let mut tx = db.begin_write().await?;
@@ -102,7 +105,7 @@ pub async fn find(db: &Db, token: &str) -> Result<Option<SignedIn>, sqlx::Error>
             .await?;
         tx.commit().await?;
     }
-    Ok(Some(SignedIn { session_id, account_id, email, name, token: token.to_string(), renewed }))
+    Ok(Some(SignedIn { session_id, account_id, email, name, cart_id, token: token.to_string(), renewed }))
 }
 
 /// Where a session was started: the browser's own description and the client's address.

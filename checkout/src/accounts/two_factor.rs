@@ -207,7 +207,7 @@ pub async fn disable(tx: &mut WriteTx, account_id: &str) -> Result<(), sqlx::Err
     .execute(&mut ***tx)
     .await?;
     sqlx::query("delete from recovery_code where account_id = $1").bind(account_id).execute(&mut ***tx).await?;
-    Ok(())
+    end_challenges(tx, account_id).await
 }
 
 /// Opens a challenge for an account whose password was right; gives its token (for the cookie).
@@ -216,12 +216,13 @@ pub async fn challenge(db: &Db, account_id: &str) -> Result<String, sqlx::Error>
     let t = now();
     let mut tx = db.begin_write().await?;
     sqlx::query(
-        "insert into sign_in_challenge (token_hash, account_id, created_at, expires_at) values ($1, $2, $3, $4)",
+        "insert into sign_in_challenge (token_hash, account_id, password_changed_at, created_at, expires_at)
+         select $1, account_id, password_changed_at, $2, $3 from account where account_id = $4",
     )
     .bind(digest(&token))
-    .bind(account_id)
     .bind(t)
     .bind(t + CHALLENGE_LIFETIME)
+    .bind(account_id)
     .execute(&mut **tx)
     .await?;
     tx.commit().await?;
@@ -237,16 +238,16 @@ pub struct Waiting {
     pub email: String,
     /// Its owner's name.
     pub name: String,
-    /// When its password last changed (a change since ends the challenge's chance).
+    /// When the password that opened the challenge was set (a new one since ends it).
     pub password_changed_at: i64,
 }
 
 /// The account a live challenge is for.
 pub async fn challenged(db: &Db, token: &str) -> Result<Option<Waiting>, sqlx::Error> {
     let row: Option<(String, String, String, i64)> = sqlx::query_as(
-        "select a.account_id, a.email, a.name, a.password_changed_at
+        "select a.account_id, a.email, a.name, c.password_changed_at
          from sign_in_challenge c join account a on a.account_id = c.account_id
-         where c.token_hash = $1 and c.expires_at > $2",
+         where c.token_hash = $1 and c.expires_at > $2 and c.password_changed_at = a.password_changed_at",
     )
     .bind(digest(token))
     .bind(now())
@@ -260,9 +261,19 @@ pub async fn challenged(db: &Db, token: &str) -> Result<Option<Waiting>, sqlx::E
     }))
 }
 
-/// Ends a challenge (answered, or lapsed).
-pub async fn end_challenge(tx: &mut WriteTx, token: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from sign_in_challenge where token_hash = $1").bind(digest(token)).execute(&mut ***tx).await?;
+/// Ends a challenge (answered); says whether it was still there (of two answers at once, one
+/// ends it).
+pub async fn end_challenge(tx: &mut WriteTx, token: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("delete from sign_in_challenge where token_hash = $1")
+        .bind(digest(token))
+        .execute(&mut ***tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every challenge of an account (its password changed, or two factors were turned off).
+pub async fn end_challenges(tx: &mut WriteTx, account_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from sign_in_challenge where account_id = $1").bind(account_id).execute(&mut ***tx).await?;
     Ok(())
 }
 

@@ -1,36 +1,42 @@
-//! The cart's cookie: read by an extractor, handed out once when an edit makes the cart.
-
-use std::convert::Infallible;
+//! Whose cart a request is about. A guest's cart is named by its cookie; a signed-in shopper's
+//! cart is the account's, found from the session and never named by a cookie (its id is never
+//! given to a browser), so a cart id seen on a shared computer, or planted before a sign-in,
+//! reaches no account's cart.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
 use super::CART_LIFETIME_SECONDS;
+use crate::accounts::session;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
 
 /// The name of the cart cookie.
 pub const CART_COOKIE: &str = "atelier_cart";
 
-/// The shopper's cart id from its cookie, when they have one; a value that cannot be one of
-/// ours is no cart.
+/// The shopper's cart — the account's when signed in, else the one its cookie names — and the
+/// account, when signed in.
 #[derive(Debug, Clone, utoipa::IntoParams)]
-#[into_params(names("atelier_cart"), parameter_in = Cookie)]
+#[into_params(names("atelier_cart", "atelier_session"), parameter_in = Cookie)]
 pub struct CartCookie(
-    /// The shopper's cart, `cart_…` (set by the first bottle added).
+    /// A guest's cart, `cart_…` (set by the first bottle added; a signed-in shopper's cart is
+    /// found from the session instead).
+    pub Option<String>,
+    /// The session, when signed in: the cart is the account's.
     pub Option<String>,
 );
 
-impl<S: Send + Sync> FromRequestParts<S> for CartCookie {
-    type Rejection = Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(CartCookie(cart_of(&parts.headers)))
+impl FromRequestParts<AppState> for CartCookie {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(token) = session::token_of(&parts.headers) {
+            if let Some(me) = session::find(&state.db, &token).await? {
+                return Ok(CartCookie(me.cart_id, Some(me.account_id)));
+            }
+        }
+        Ok(CartCookie(cart_of(&parts.headers), None))
     }
-}
-
-/// The cookie that hands the cart an edit made to the browser (none when the edit went to the
-/// shopper's own cart); `Secure` when the shop is served over HTTPS.
-pub fn for_edit(edited: &super::Edited, public_url: &str) -> Option<CookieJar> {
-    edited.created.then(|| new_cart(&edited.cart_id, public_url.starts_with("https://")))
 }
 
 /// The cart id in a request's cookie, when it has one of the right shape.
@@ -42,8 +48,33 @@ pub fn cart_of(headers: &axum::http::HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The answer's cookie that removes the cart's from the browser (at sign-out: the account's
-/// cart stays with the account).
+/// What hands a cart an edit made to its shopper: a guest's, in a cookie; a signed-in
+/// shopper's, to the account (no cookie). None when the edit went to an existing cart.
+pub async fn hand_over(
+    state: &AppState,
+    account: Option<&str>,
+    cart_id: &str,
+    created: bool,
+) -> ApiResult<Option<CookieJar>> {
+    if !created {
+        return Ok(None);
+    }
+    match account {
+        None => Ok(Some(new_cart(cart_id, state.config.public_url.starts_with("https://")))),
+        Some(account_id) => {
+            super::merge::bind(state, account_id, cart_id).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// The cookie that hands the cart an edit made to the browser (see [`hand_over`]).
+pub async fn for_edit(state: &AppState, account: Option<&str>, edited: &super::Edited) -> ApiResult<Option<CookieJar>> {
+    hand_over(state, account, &edited.cart_id, edited.created).await
+}
+
+/// The answer's cookie that removes the cart's from the browser (its cart merged into an
+/// account's at sign-in).
 pub fn cookie_removal(public_url: &str) -> CookieJar {
     let cookie = Cookie::build((CART_COOKIE, ""))
         .path("/")
@@ -52,11 +83,6 @@ pub fn cookie_removal(public_url: &str) -> CookieJar {
         .same_site(SameSite::Lax)
         .secure(public_url.starts_with("https://"));
     CookieJar::new().add(cookie)
-}
-
-/// The cookie that hands the browser a cart made for it (by ordering again, say).
-pub fn for_cart(cart_id: &str, public_url: &str) -> CookieJar {
-    new_cart(cart_id, public_url.starts_with("https://"))
 }
 
 /// The cookie of a new cart: it lives as long as the cart.

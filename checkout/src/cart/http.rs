@@ -27,16 +27,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cart_remove_form))
 }
 
-/// The edited cart, with the cookie that hands it to the browser when the edit made it.
-fn edited(state: &AppState, edited: Edited) -> Response {
-    let jar = cookie::for_edit(&edited, &state.config.public_url);
-    (jar, Json(edited.cart)).into_response()
+/// The edited cart, handed to its shopper when the edit made it (a guest's in a cookie).
+async fn edited(state: &AppState, account: Option<&str>, edited: Edited) -> ApiResult<Response> {
+    let jar = cookie::for_edit(state, account, &edited).await?;
+    Ok((jar, Json(edited.cart)).into_response())
 }
 
 /// The shopper's cart.
 #[utoipa::path(get, path = "/api/cart", tag = "cart", params(CartCookie),
     responses((status = 200, description = "The cart (empty without a cookie).", body = Cart)))]
-async fn get_cart(State(state): State<AppState>, CartCookie(cart): CartCookie) -> ApiResult<Json<Cart>> {
+async fn get_cart(State(state): State<AppState>, CartCookie(cart, _): CartCookie) -> ApiResult<Json<Cart>> {
     Ok(Json(super::load(&state, cart.as_deref()).await?))
 }
 
@@ -76,11 +76,11 @@ struct SetQuantity {
     ))]
 async fn post_cart_item(
     State(state): State<AppState>,
-    CartCookie(cart): CartCookie,
+    CartCookie(cart, account): CartCookie,
     ApiJson(body): ApiJson<AddItem>,
 ) -> ApiResult<Response> {
     let done = state.carts.edit(Target::OrNew(cart), body.sku.trim(), Edit::Add(body.quantity)).await?;
-    Ok(edited(&state, done))
+    edited(&state, account.as_deref(), done).await
 }
 
 /// A size's SKU in a path.
@@ -109,7 +109,7 @@ fn no_cart() -> ApiError {
     ))]
 async fn patch_cart_item(
     State(state): State<AppState>,
-    CartCookie(cart): CartCookie,
+    CartCookie(cart, _): CartCookie,
     Path(sku): Path<String>,
     ApiJson(body): ApiJson<SetQuantity>,
 ) -> ApiResult<Json<Cart>> {
@@ -127,7 +127,7 @@ async fn patch_cart_item(
     ))]
 async fn delete_cart_item(
     State(state): State<AppState>,
-    CartCookie(cart): CartCookie,
+    CartCookie(cart, _): CartCookie,
     Path(sku): Path<String>,
 ) -> ApiResult<Json<Cart>> {
     let id = cart.ok_or_else(no_cart)?;
@@ -157,7 +157,7 @@ struct FlashQuery {
     responses((status = 200, description = "The cart page.", content_type = "text/html")))]
 async fn cart_page(
     State(state): State<AppState>,
-    CartCookie(cart): CartCookie,
+    CartCookie(cart, _): CartCookie,
     Query(q): Query<FlashQuery>,
 ) -> ApiResult<Response> {
     let c = super::load(&state, cart.as_deref()).await?;
@@ -224,14 +224,17 @@ fn quantity(form: &LineForm, default: i64) -> Result<i64, Refused> {
     responses((status = 303, description = "Back to the cart page, which says what happened.")))]
 async fn cart_add_form(
     State(state): State<AppState>,
-    CartCookie(cart): CartCookie,
+    CartCookie(cart, account): CartCookie,
     ApiForm(form): ApiForm<LineForm>,
 ) -> ApiResult<Response> {
     let result = match quantity(&form, 1) {
         Ok(q) => state.carts.edit(Target::OrNew(cart), form.sku.trim(), Edit::Add(q)).await.map_err(Refused::from),
         Err(e) => Err(e),
     };
-    let jar = result.as_ref().ok().and_then(|e| cookie::for_edit(e, &state.config.public_url));
+    let jar = match &result {
+        Ok(e) => cookie::for_edit(&state, account.as_deref(), e).await?,
+        Err(_) => None,
+    };
     Ok((jar, back_to_cart(&state, result.map(|_| ()), "/cart?added=1")).into_response())
 }
 
@@ -241,7 +244,7 @@ async fn cart_add_form(
     responses((status = 303, description = "Back to the cart page, which says what happened.")))]
 async fn cart_update_form(
     State(state): State<AppState>,
-    CartCookie(cart): CartCookie,
+    CartCookie(cart, _): CartCookie,
     ApiForm(form): ApiForm<LineForm>,
 ) -> ApiResult<Response> {
     let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
@@ -263,7 +266,7 @@ async fn cart_update_form(
     responses((status = 303, description = "Back to the cart page, which says what happened.")))]
 async fn cart_remove_form(
     State(state): State<AppState>,
-    CartCookie(cart): CartCookie,
+    CartCookie(cart, _): CartCookie,
     ApiForm(form): ApiForm<LineForm>,
 ) -> ApiResult<Response> {
     let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };

@@ -1,69 +1,112 @@
-//! A cart at sign-in: the browser's guest cart becomes the account's, or is merged into the
-//! account's cart (quantities summed, within what is left and what an order may hold) and then
-//! deleted. The account's cart is then the browser's, on every browser the account signs in
-//! from. Merging twice changes nothing; a cart of another account is never touched.
+//! An account's cart. A guest's cart at sign-in is taken (its row deleted, in the transaction
+//! that reads its lines, so of two sign-ins at once one merges it) and its lines added to the
+//! account's cart, within what is left and what an order may hold. The account's cart has an id
+//! no browser was ever given; it is found from the session on every browser the account signs
+//! in from.
 
-use super::{load, Edit, EditError, Target, MAX_PER_LINE};
+use super::{Edit, EditError, Target, MAX_PER_LINE};
 use crate::error::ApiResult;
+use crate::ids::{new_id, now};
 use crate::AppState;
 
-/// The cart a browser carries once its account is signed in: the account's (made from the
-/// browser's guest cart when the account had none), with the guest cart's lines merged in.
-pub async fn adopt(state: &AppState, account_id: &str, browser_cart: Option<&str>) -> ApiResult<Option<String>> {
-    let db = &state.db;
+/// The account's cart, made when it has none.
+async fn account_cart(state: &AppState, account_id: &str) -> ApiResult<String> {
     let mine: Option<String> = sqlx::query_scalar("select cart_id from cart where account_id = $1")
         .bind(account_id)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&state.db.pool)
         .await?;
-    // The browser's cart counts only when it is a guest's (or already this account's).
-    let guest: Option<String> = match browser_cart {
-        Some(id) => {
-            let owner: Option<Option<String>> = sqlx::query_scalar("select account_id from cart where cart_id = $1")
-                .bind(id)
-                .fetch_optional(&db.pool)
-                .await?;
-            match owner {
-                Some(None) => Some(id.to_string()),
-                _ => None,
-            }
-        }
-        None => None,
-    };
-    let (Some(guest), mine) = (guest, mine.clone()) else { return Ok(mine) };
-    let Some(mine) = mine else {
-        let mut tx = db.begin_write().await?;
-        let taken = sqlx::query("update cart set account_id = $1 where cart_id = $2 and account_id is null")
-            .bind(account_id)
-            .bind(&guest)
-            .execute(&mut **tx)
-            .await;
-        // Two sign-ins of one account at once: the other made the account's cart first.
-        let taken = match taken {
-            Ok(done) => done.rows_affected() == 1,
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => false,
-            Err(e) => return Err(e.into()),
+    if let Some(cart) = mine {
+        return Ok(cart);
+    }
+    let mut tx = state.db.begin_write().await?;
+    // Of two made at once, one is kept (the account's cart is unique).
+    sqlx::query(
+        "insert into cart (cart_id, created_at, updated_at, account_id) values ($1, $2, $2, $3) on conflict do nothing",
+    )
+    .bind(new_id("cart"))
+    .bind(now())
+    .bind(account_id)
+    .execute(&mut **tx)
+    .await?;
+    let cart: String = sqlx::query_scalar("select cart_id from cart where account_id = $1")
+        .bind(account_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    tx.commit().await?;
+    Ok(cart)
+}
+
+/// Takes a guest's cart: its lines, once (the cart is deleted in the same transaction; a second
+/// taker, or a cart of an account, gets nothing).
+async fn take(state: &AppState, cart_id: &str) -> ApiResult<Vec<(String, i64)>> {
+    let mut tx = state.db.begin_write().await?;
+    let lock = tx.lock_rows();
+    let owned: Option<Option<String>> =
+        sqlx::query_scalar(&format!("select account_id from cart where cart_id = $1{lock}"))
+            .bind(cart_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if !matches!(owned, Some(None)) {
+        return Ok(Vec::new());
+    }
+    let lines: Vec<(String, i64)> =
+        sqlx::query_as("select sku, quantity from cart_item where cart_id = $1 order by sku")
+            .bind(cart_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    sqlx::query("delete from cart where cart_id = $1 and account_id is null").bind(cart_id).execute(&mut **tx).await?;
+    tx.commit().await?;
+    Ok(lines)
+}
+
+/// Adds lines to the account's cart, each within what is left and what an order may hold.
+async fn add(state: &AppState, account_id: &str, lines: &[(String, i64)]) -> ApiResult<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let cart = account_cart(state, account_id).await?;
+    for (sku, quantity) in lines {
+        let target = || Target::Existing(cart.clone());
+        let outcome = match state.carts.edit(target(), sku, Edit::Add(*quantity)).await {
+            Err(EditError::WouldExceed { .. }) => state.carts.edit(target(), sku, Edit::Set(MAX_PER_LINE)).await,
+            Err(EditError::OnlyLeft { available, .. }) => state.carts.edit(target(), sku, Edit::Set(available)).await,
+            other => other,
         };
-        tx.commit().await?;
-        if taken {
-            return Ok(Some(guest));
-        }
-        return Box::pin(adopt(state, account_id, Some(&guest))).await;
-    };
-    let theirs = load(state, Some(&guest)).await?;
-    for line in &theirs.items {
-        let held = load(state, Some(&mine)).await?.items.iter().find(|l| l.sku == line.sku).map_or(0, |l| l.quantity);
-        let target = (held + line.quantity).min(MAX_PER_LINE).min(line.available.max(held));
-        if target <= held {
-            continue;
-        }
-        match state.carts.edit(Target::Existing(mine.clone()), &line.sku, Edit::Set(target)).await {
-            // What is left changed meanwhile: the account's cart keeps what it had.
+        match outcome {
+            // What is left changed meanwhile, or the size is no longer sold: the cart keeps what it has.
             Ok(_) | Err(EditError::SoldOut { .. } | EditError::OnlyLeft { .. } | EditError::NoSuchSku(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }
-    let mut tx = db.begin_write().await?;
-    sqlx::query("delete from cart where cart_id = $1 and account_id is null").bind(&guest).execute(&mut **tx).await?;
-    tx.commit().await?;
-    Ok(Some(mine))
+    Ok(())
+}
+
+/// Merges a browser's guest cart into the account's at sign-in (nothing when it has none, or
+/// it is not a guest's).
+pub async fn adopt(state: &AppState, account_id: &str, browser_cart: Option<&str>) -> ApiResult<()> {
+    let Some(guest) = browser_cart else { return Ok(()) };
+    let lines = take(state, guest).await?;
+    add(state, account_id, &lines).await
+}
+
+/// Makes a cart just made for a signed-in shopper the account's; when the account has one
+/// already (made meanwhile), the new one is merged into it.
+pub async fn bind(state: &AppState, account_id: &str, cart_id: &str) -> ApiResult<()> {
+    let mut tx = state.db.begin_write().await?;
+    let bound = sqlx::query("update cart set account_id = $1 where cart_id = $2 and account_id is null")
+        .bind(account_id)
+        .bind(cart_id)
+        .execute(&mut **tx)
+        .await;
+    match bound {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(())
+        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            drop(tx);
+            adopt(state, account_id, Some(cart_id)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

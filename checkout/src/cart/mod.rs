@@ -20,8 +20,8 @@ use crate::checkout::pricing::display;
 use crate::db::{Db, WriteTx};
 use crate::AppState;
 
-pub use cookie::{cart_of, cookie_removal, for_cart, CartCookie, CART_COOKIE};
-pub use merge::adopt;
+pub use cookie::{cart_of, cookie_removal, for_edit, hand_over, CartCookie, CART_COOKIE};
+pub use merge::{adopt, bind};
 pub use notice::Notice;
 pub use reorder::{reorder, Reordered};
 pub use writer::CartWriter;

@@ -56,8 +56,14 @@ pub async fn reorder(state: &AppState, cart_id: Option<String>, lines: &[BoughtL
                 cart_id = Some(edited.cart_id.clone());
                 added += target - held;
                 if target - held < line.quantity {
+                    // What held it back: the stock, or the most an order may hold of a size.
+                    let why = if target == MAX_PER_LINE && available > MAX_PER_LINE {
+                        format!("an order holds at most {MAX_PER_LINE} of one size")
+                    } else {
+                        format!("only {available} left")
+                    };
                     changes.push(format!(
-                        "{now_named}: {} added of the {} you ordered (only {available} left).",
+                        "{now_named}: {} added of the {} you ordered ({why}).",
                         target - held,
                         line.quantity
                     ));

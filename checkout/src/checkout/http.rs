@@ -111,7 +111,7 @@ async fn post_checkout(
     State(state): State<AppState>,
     connect: ClientAddr,
     headers: HeaderMap,
-    CartCookie(cart): CartCookie,
+    CartCookie(cart, _): CartCookie,
     me: MaybeSignedIn,
     ApiJson(input): ApiJson<CheckoutInput>,
 ) -> ApiResult<Response> {
@@ -161,7 +161,7 @@ fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors:
         (status = 200, description = "The checkout form.", content_type = "text/html"),
         (status = 303, description = "The cart is empty: back to the cart."),
     ))]
-async fn checkout_page(State(state): State<AppState>, CartCookie(cart): CartCookie) -> ApiResult<Response> {
+async fn checkout_page(State(state): State<AppState>, CartCookie(cart, _): CartCookie) -> ApiResult<Response> {
     let c = cart::load(&state, cart.as_deref()).await?;
     if c.items.is_empty() {
         return Ok(Redirect::to("/cart").into_response());
@@ -185,7 +185,7 @@ async fn checkout_form(
     State(state): State<AppState>,
     connect: ClientAddr,
     headers: HeaderMap,
-    CartCookie(cart): CartCookie,
+    CartCookie(cart, _): CartCookie,
     me: MaybeSignedIn,
     ApiForm(input): ApiForm<CheckoutInput>,
 ) -> ApiResult<Response> {

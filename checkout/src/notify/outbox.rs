@@ -75,7 +75,7 @@ async fn tell_staff(
         Mail {
             subject: format!("Undelivered: {subject}"),
             text: format!(
-                "A message to {recipient} could not be delivered and will not be tried again.\n\nSubject: {subject}\nKind: {kind}\nAttempts: {attempts}\nLast error: {error}\nOutbox id: {id}\n\nIf the address is wrong, reach the customer another way (the order holds their postal address). If the mail server was at fault, correct it; `atelier mail retry {id}` sends the message again.\n"
+                "A message to {recipient} could not be delivered and will not be tried again.\n\nSubject: {subject}\nKind: {kind}\nAttempts: {attempts}\nLast error: {error}\nOutbox id: {id}\n\nIf the address is wrong, reach the customer another way (the order holds their postal address). If the mail server was at fault, correct it; `atelier mail retry {id}` sends the message again (unless it carried a sign-in or password link: those are not kept, and the customer asks again).\n"
             ),
             html: None,
         }

@@ -13,11 +13,16 @@ use crate::db::{Db, WriteTx};
 /// Joins to an account the guest orders placed with its address (call only once the address is
 /// the account's, proven by a link mailed to it); gives how many joined.
 pub async fn claim_guest_orders(tx: &mut WriteTx, account_id: &str, email: &str) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("update customer_order set account_id = $1 where email = $2 and account_id is null")
-        .bind(account_id)
-        .bind(email)
-        .execute(&mut ***tx)
-        .await?;
+    // Checked here too, not only by the callers: an account whose address is not proven its
+    // owner's claims nothing.
+    let done = sqlx::query(
+        "update customer_order set account_id = $1 where email = $2 and account_id is null
+         and exists (select 1 from account where account_id = $1 and email = $2 and email_verified_at is not null)",
+    )
+    .bind(account_id)
+    .bind(email)
+    .execute(&mut ***tx)
+    .await?;
     Ok(done.rows_affected())
 }
 
