@@ -145,7 +145,7 @@ make_read_scripts() { # port tag data-dir
     -d '{"email":"bench@example.com","password":"quiet lavender harvest","name":"Bench"}' "http://127.0.0.1:$1/api/account/register"
   for _ in $(seq 1 100); do
     token=$(cat "$3"/outbox/*.eml 2>/dev/null | sed -e 's/=\r\{0,1\}$//' | tr -d '\r\n' | sed -e 's/=3D/=/g' |
-      grep -o 'verify?token=[0-9a-f]\{64\}' | head -1 | cut -d= -f2)
+      grep -o 'verify?token=[0-9a-f]\{64\}' | head -1 | cut -d= -f2 || true)
     [ -n "$token" ] && break
     sleep 0.1
   done

@@ -532,3 +532,22 @@ on_both_engines!(checkouts_of_one_cart_racing_with_different_details_hold_it_onc
     let held: i64 = shop.count("select cast(coalesce(sum(quantity), 0) as bigint) from order_item join customer_order using (order_id) where status = 'pending_payment'").await;
     assert_eq!(held, 3);
 });
+
+on_both_engines!(postal_codes_take_their_countrys_shape, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 5).await;
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    let r = shop.json("POST", "/api/checkout", &ADDRESS.replace("06130", "ABC"), Some(&cookie)).await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("postal_code")), "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().contains("06130"), "{}", r.body);
+    let r = shop.form("/checkout", "email=ada%40example.com&name=Ada&line1=1+rue&city=Grasse&postal_code=ABC&country=FR&shipping_method=standard", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("one looks like 06130"), "{}", r.body);
+    // A Dutch code, written loosely, is taken and kept as the post writes it.
+    let dutch = ADDRESS.replace("06130", "1012   ab").replace(r#""country":"FR""#, r#""country":"NL""#);
+    let r = shop.json("POST", "/api/checkout", &dutch, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let order =
+        shop.get(&r.json()["order_url"].as_str().unwrap().replace("/orders/", "/api/orders/"), None).await.json();
+    assert!(order["address"].as_str().unwrap().contains("1012 AB"), "{order}");
+});

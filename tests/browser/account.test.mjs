@@ -39,9 +39,9 @@ function outboxTexts() {
   }
 }
 
-async function linkIn(subject, path) {
+async function linkIn(subject, path, to = EMAIL) {
   for (let i = 0; i < 100; i++) {
-    const mail = outboxTexts().find((t) => t.includes(subject));
+    const mail = outboxTexts().find((t) => t.includes(subject) && t.includes(`To: ${to}`));
     const m = mail && mail.match(new RegExp(`https?://[^\\s"<>]*${path}\\?token=[0-9a-f]{64}`));
     if (m) return m[0];
     await new Promise((r) => setTimeout(r, 100));
@@ -149,7 +149,7 @@ describe("customer accounts", { concurrency: 1 }, () => {
     await page.getByLabel("E-mail").fill(email);
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Open my account" }).click();
-    await page.goto(await linkIn("Confirm your address", "/account/verify"));
+    await page.goto(await linkIn("Confirm your address", "/account/verify", email));
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Confirm and sign in" }).click();
     await page.waitForURL(/\/account$/);

@@ -25,7 +25,8 @@ pub struct CheckoutInput {
     /// Town.
     #[schema(required = true, max_length = 120, pattern = "\\S")]
     pub city: String,
-    /// Postal code.
+    /// Postal code, in the country's own shape (`06130` in France, `1012 AB` in the
+    /// Netherlands): one of another shape is refused (400, `field` = `postal_code`).
     #[schema(required = true, max_length = 16, pattern = "\\S")]
     pub postal_code: String,
     /// ISO code of a country we ship to.
@@ -74,8 +75,17 @@ pub fn validate(input: &CheckoutInput, methods: &[pricing::ShippingMethod]) -> R
         errors.push(ApiError::invalid("line2", "at most 200 characters"));
     }
     let country = COUNTRIES.iter().find(|(c, _, _)| c.eq_ignore_ascii_case(input.country.trim()));
-    if country.is_none() {
-        errors.push(ApiError::invalid("country", "we ship within the European Union: choose a country from the list"));
+    let mut input = input.clone();
+    match country {
+        None => errors
+            .push(ApiError::invalid("country", "we ship within the European Union: choose a country from the list")),
+        Some((code, _, _)) if !input.postal_code.trim().is_empty() => {
+            match super::postal::check(code, &input.postal_code) {
+                Ok(written) => input.postal_code = written,
+                Err(message) => errors.push(ApiError::invalid("postal_code", message)),
+            }
+        }
+        Some(_) => {}
     }
     let method = methods.iter().find(|m| m.id == input.shipping_method.trim()).cloned();
     if method.is_none() {
@@ -83,7 +93,7 @@ pub fn validate(input: &CheckoutInput, methods: &[pricing::ShippingMethod]) -> R
     }
     match (errors.is_empty(), email, country, method) {
         (true, Ok(email), Some((_, name, vat)), Some(method)) => {
-            Ok(Valid { email, input: input.clone(), country_name: name, vat: *vat, method })
+            Ok(Valid { email, input, country_name: name, vat: *vat, method })
         }
         _ => Err(errors),
     }
@@ -126,5 +136,8 @@ mod tests {
             })
             .collect();
         assert_eq!(fields, ["email", "city", "country", "shipping_method"]);
+        let wrong_code = CheckoutInput { postal_code: "ABC".into(), ..input() };
+        let errors = validate(&wrong_code, &pricing::ShippingRates::default().methods()).unwrap_err();
+        assert!(matches!(&errors[..], [ApiError::Invalid { field, .. }] if field == "postal_code"), "{errors:?}");
     }
 }

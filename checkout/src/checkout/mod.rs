@@ -3,6 +3,7 @@
 
 pub mod http;
 mod input;
+mod postal;
 pub mod pricing;
 
 use std::time::{Duration, Instant};
