@@ -140,7 +140,11 @@ pub struct Credentials<'a> {
 }
 
 /// The attempt of a sign-in for an address from a client, counted against both limits.
-async fn sign_in_attempt(state: &AppState, email: &str, client: Option<IpAddr>) -> ApiResult<attempts::Attempt> {
+pub(super) async fn sign_in_attempt(
+    state: &AppState,
+    email: &str,
+    client: Option<IpAddr>,
+) -> ApiResult<attempts::Attempt> {
     let (by_address, by_client) = (for_address(SIGN_IN_ACCOUNT, email), for_client(SIGN_IN_CLIENT, client));
     attempts::enter(&state.db, &[(SIGN_IN_ACCOUNT, &by_address), (SIGN_IN_CLIENT, &by_client)]).await
 }

@@ -255,15 +255,10 @@ async fn sign_in_code_form(
     ))]
 async fn two_factor_page(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
     let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
-    two_factor_view(&state, &me, None, StatusCode::OK).await
+    two_factor_view(&state, &me, None).await
 }
 
-async fn two_factor_view(
-    state: &AppState,
-    me: &session::SignedIn,
-    error: Option<&ApiError>,
-    status: StatusCode,
-) -> ApiResult<Response> {
+async fn two_factor_view(state: &AppState, me: &session::SignedIn, error: Option<&ApiError>) -> ApiResult<Response> {
     let mut ctx = if two_factor::is_on(&state.db, &me.account_id).await? {
         json!({ "on": true, "codes_left": two_factor::recovery_codes_left(&state.db, &me.account_id).await? })
     } else {
@@ -272,12 +267,8 @@ async fn two_factor_view(
     };
     ctx["field_errors"] = json!({});
     Ok(match error {
-        Some(e) => {
-            let mut res = again(state, "Two-factor sign-in", "pages/account/two_factor.html", e, ctx);
-            *res.status_mut() = status;
-            res
-        }
-        None => (status, page(state, "Two-factor sign-in", "pages/account/two_factor.html", ctx)).into_response(),
+        Some(e) => again(state, "Two-factor sign-in", "pages/account/two_factor.html", e, ctx),
+        None => page(state, "Two-factor sign-in", "pages/account/two_factor.html", ctx).into_response(),
     })
 }
 
@@ -312,13 +303,7 @@ async fn two_factor_enable_form(
             Ok((session::cookie(&token, &state.config.public_url), body).into_response())
         }
         Err(e) if shown_on_form(&e) || matches!(e, ApiError::Conflict(_)) => {
-            let status =
-                if matches!(e, ApiError::Invalid { .. }) { StatusCode::UNPROCESSABLE_ENTITY } else { e.status() };
-            let mut res = two_factor_view(&state, &me, Some(&e), status).await?;
-            if let ApiError::RateLimited(seconds) = e {
-                res.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
-            }
-            Ok(res)
+            two_factor_view(&state, &me, Some(&e)).await
         }
         Err(e) => Err(e),
     }
@@ -346,13 +331,7 @@ async fn two_factor_disable_form(
     match super::disable_two_factor(&state, &me, &input.code, client(&state, &headers, &connect)).await {
         Ok(token) => Ok((session::cookie(&token, &state.config.public_url), Redirect::to("/account")).into_response()),
         Err(e) if shown_on_form(&e) || matches!(e, ApiError::Conflict(_)) => {
-            let status =
-                if matches!(e, ApiError::Invalid { .. }) { StatusCode::UNPROCESSABLE_ENTITY } else { e.status() };
-            let mut res = two_factor_view(&state, &me, Some(&e), status).await?;
-            if let ApiError::RateLimited(seconds) = e {
-                res.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
-            }
-            Ok(res)
+            two_factor_view(&state, &me, Some(&e)).await
         }
         Err(e) => Err(e),
     }

@@ -210,7 +210,6 @@ pub struct Confirmed {
 /// registration waiting for that address are spent. A wrong password counts like a wrong one at
 /// sign-in.
 pub async fn confirm(state: &AppState, token: &str, password: &str, client: Option<IpAddr>) -> ApiResult<Confirmed> {
-    use attempts::{for_address, for_client, SIGN_IN_ACCOUNT, SIGN_IN_CLIENT};
     let lapsed = || ApiError::NotFound("this link has lapsed or was used already; register again for a new one".into());
     if !tokens::well_formed(token) {
         return Err(lapsed());
@@ -223,8 +222,7 @@ pub async fn confirm(state: &AppState, token: &str, password: &str, client: Opti
             .fetch_optional(&state.db.pool)
             .await?;
     let (email, name, hash) = waiting.ok_or_else(lapsed)?;
-    let (by_address, by_client) = (for_address(SIGN_IN_ACCOUNT, &email), for_client(SIGN_IN_CLIENT, client));
-    let attempt = attempts::enter(&state.db, &[(SIGN_IN_ACCOUNT, &by_address), (SIGN_IN_CLIENT, &by_client)]).await?;
+    let attempt = super::sign_in_attempt(state, &email, client).await?;
     if !password::verify(password, Some(hash.clone())).await? {
         attempt.keep();
         return Err(ApiError::Unauthorized(

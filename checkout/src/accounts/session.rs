@@ -74,10 +74,7 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
 /// The session token in a request's cookie, when it has one of the right shape.
 pub fn token_of(headers: &HeaderMap) -> Option<String> {
     let jar = CookieJar::from_headers(headers);
-    jar.get(SESSION_COOKIE)
-        .map(Cookie::value)
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(str::to_ascii_lowercase)
+    jar.get(SESSION_COOKIE).map(Cookie::value).filter(|v| super::tokens::well_formed(v)).map(str::to_ascii_lowercase)
 }
 
 /// The live session of a token, renewed when due.
@@ -274,10 +271,7 @@ pub fn cookie_after_challenge(token: &str, public_url: &str) -> CookieJar {
 /// The challenge token in a request's cookie, when it has one of the right shape.
 pub fn challenge_of(headers: &HeaderMap) -> Option<String> {
     let jar = CookieJar::from_headers(headers);
-    jar.get(CHALLENGE_COOKIE)
-        .map(Cookie::value)
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(str::to_ascii_lowercase)
+    jar.get(CHALLENGE_COOKIE).map(Cookie::value).filter(|v| super::tokens::well_formed(v)).map(str::to_ascii_lowercase)
 }
 
 fn make(name: &'static str, value: &str, max_age: i64, public_url: &str) -> Cookie<'static> {
