@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pages/account/recovery_codes.html", include_str!("../templates/pages/account/recovery_codes.html")),
     ("pages/account/reordered.html", include_str!("../templates/pages/account/reordered.html")),
     ("pages/account/details.html", include_str!("../templates/pages/account/details.html")),
+    ("pages/account/addresses.html", include_str!("../templates/pages/account/addresses.html")),
     ("pages/account/email_confirm.html", include_str!("../templates/pages/account/email_confirm.html")),
     ("email/order_confirmation.html", include_str!("../templates/email/order_confirmation.html")),
     ("email/order_confirmation.txt", include_str!("../templates/email/order_confirmation.txt")),

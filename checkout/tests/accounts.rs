@@ -1327,3 +1327,57 @@ on_both_engines!(
         assert_eq!(shop.count("select count(*) from sign_in_challenge").await, 0);
     }
 );
+
+on_both_engines!(the_address_book_fills_in_the_checkout, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 5).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let me = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let home =
+        r#"{"name":"Ada Lovelace","line1":"1 rue des Fleurs","city":"Grasse","postal_code":"06130","country":"FR"}"#;
+    let r = post(&shop, "/api/account/addresses", home, Some(&me)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let first = r.json();
+    assert_eq!((first["default_shipping"].as_bool(), first["default_billing"].as_bool()), (Some(true), Some(true)));
+    // A wrong postal code is refused as the checkout refuses it.
+    let wrong = home.replace("06130", "ABC");
+    let r = post(&shop, "/api/account/addresses", &wrong, Some(&me)).await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("postal_code")));
+    let office = r#"{"name":"Ada Lovelace","line1":"2 Keizersgracht","city":"Amsterdam","postal_code":"1015 cj","country":"NL","default_shipping":true}"#;
+    let r = post(&shop, "/api/account/addresses", office, Some(&me)).await;
+    let office_id = r.json()["address_id"].as_str().unwrap().to_string();
+    assert_eq!(r.json()["postal_code"], "1015 CJ");
+
+    // The checkout page is filled in with the shipping default and the account's address.
+    shop.json("POST", "/api/cart/items", r#"{"sku":"LAV-10","quantity":1}"#, Some(&me)).await;
+    let page = shop.get("/checkout", Some(&me)).await;
+    assert!(
+        page.body.contains(r#"value="2 Keizersgracht""#) && page.body.contains(r#"value="ada@example.com""#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"<option value="NL" selected>"#), "{}", page.body);
+
+    // Deleting the default passes it to the address left; another account's address is not found.
+    let r = shop.json("DELETE", &format!("/api/account/addresses/{office_id}"), "", Some(&me)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let book = shop.get("/api/account/addresses", Some(&me)).await.json();
+    assert_eq!(book["addresses"].as_array().unwrap().len(), 1);
+    assert_eq!(book["addresses"][0]["default_shipping"], true);
+    open_account(&shop, "eve@example.com", [198, 51, 100, 2]).await;
+    let eve = sign_in(&shop, "eve@example.com", PASSWORD).await;
+    let adas = book["addresses"][0]["address_id"].as_str().unwrap();
+    let r = shop.json("DELETE", &format!("/api/account/addresses/{adas}"), "", Some(&eve)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(shop.get("/api/account/addresses", Some(&eve)).await.json()["addresses"].as_array().unwrap().len(), 0);
+
+    // The page works without JavaScript.
+    let r =
+        shop.form("/account/addresses", "name=Ada&line1=3+Rue&city=Paris&postal_code=7500&country=FR", Some(&me)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains(r#"id="postal_code-error""#) && r.body.contains(r#"value="3 Rue""#), "{}", r.body);
+    let r = shop
+        .form("/account/addresses", "name=Ada&line1=3+Rue&city=Paris&postal_code=75001&country=FR", Some(&me))
+        .await;
+    assert!(r.body.contains("The address is kept.") && r.body.contains("75001 Paris"), "{}", r.body);
+});

@@ -217,8 +217,12 @@ describe("customer accounts", { concurrency: 1 }, () => {
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.waitForURL(/\/account$/);
       problems.push(...(await axe(page)).map((v) => `${width}px /account: ${v}`));
-      await page.goto(`${site.base}/account/details`);
-      problems.push(...(await axe(page)).map((v) => `${width}px /account/details: ${v}`));
+      for (const path of ["/account/details", "/account/addresses"]) {
+        await page.goto(site.base + path);
+        problems.push(...(await axe(page)).map((v) => `${width}px ${path}: ${v}`));
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+        assert.equal(wide, false, `${path} fits ${width}px`);
+      }
       await page.goto(`${site.base}/account/two-factor`);
       assert.match(await page.locator("main").innerText(), /scan this code/);
       problems.push(...(await axe(page)).map((v) => `${width}px /account/two-factor: ${v}`));

@@ -44,6 +44,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(post_email_confirm))
         .routes(routes!(get_export))
         .routes(routes!(post_delete))
+        .routes(routes!(get_addresses, post_address))
+        .routes(routes!(delete_address))
+        .routes(routes!(post_default_shipping))
+        .routes(routes!(post_default_billing))
         .routes(routes!(post_order_again))
         .merge(super::pages::router())
 }
@@ -781,4 +785,108 @@ async fn post_delete(
     let me = required(me)?;
     super::profile::delete(&state, &me, &input.password, client(&state, &headers, &connect)).await?;
     Ok((StatusCode::NO_CONTENT, signed_out_cookies(&state)).into_response())
+}
+
+/// The account's addresses.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Addresses {
+    /// Defaults first.
+    addresses: Vec<super::addresses::Address>,
+}
+
+/// The account's address book.
+#[utoipa::path(get, path = "/api/account/addresses", tag = "account",
+    responses(
+        (status = 200, description = "The addresses, defaults first.", body = Addresses),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+    ))]
+async fn get_addresses(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Json<Addresses>> {
+    let me = required(me)?;
+    Ok(Json(Addresses { addresses: super::addresses::list(&state, &me.account_id).await? }))
+}
+
+/// Keeps an address (the first is the default for shipping and billing).
+#[utoipa::path(post, path = "/api/account/addresses", tag = "account",
+    request_body = super::addresses::AddressEntry,
+    responses(
+        (status = 201, description = "Kept.", body = super::addresses::Address),
+        (status = 400, description = "A field is invalid (`field` names it; the postal code must be of its country's shape).", body = ErrorBody),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 409, description = "The book is full (20 addresses).", body = ErrorBody),
+    ))]
+async fn post_address(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    ApiJson(input): ApiJson<super::addresses::AddressEntry>,
+) -> ApiResult<impl IntoResponse> {
+    let me = required(me)?;
+    Ok((StatusCode::CREATED, Json(super::addresses::add(&state, &me.account_id, &input).await?)))
+}
+
+/// Deletes one of the account's addresses.
+#[utoipa::path(delete, path = "/api/account/addresses/{address_id}", tag = "account",
+    params(("address_id" = String, Path, description = "One of the account's addresses.")),
+    responses(
+        (status = 204, description = "Deleted (a default passes to the oldest left)."),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 404, description = "The account has no such address.", body = ErrorBody),
+    ))]
+async fn delete_address(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(address_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let me = required(me)?;
+    if super::addresses::remove(&state, &me.account_id, &address_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("no such address in your account".into()))
+    }
+}
+
+/// Makes one of the account's addresses the default for shipping (the checkout is filled in
+/// with it).
+#[utoipa::path(post, path = "/api/account/addresses/{address_id}/default-shipping", tag = "account",
+    params(("address_id" = String, Path, description = "One of the account's addresses.")),
+    responses(
+        (status = 204, description = "It is the shipping default."),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 404, description = "The account has no such address.", body = ErrorBody),
+    ))]
+async fn post_default_shipping(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(address_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    make_default(&state, me, &address_id, super::addresses::Default::Shipping).await
+}
+
+/// Makes one of the account's addresses the default for billing.
+#[utoipa::path(post, path = "/api/account/addresses/{address_id}/default-billing", tag = "account",
+    params(("address_id" = String, Path, description = "One of the account's addresses.")),
+    responses(
+        (status = 204, description = "It is the billing default."),
+        (status = 401, description = "Not signed in.", body = ErrorBody),
+        (status = 404, description = "The account has no such address.", body = ErrorBody),
+    ))]
+async fn post_default_billing(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(address_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    make_default(&state, me, &address_id, super::addresses::Default::Billing).await
+}
+
+async fn make_default(
+    state: &AppState,
+    me: MaybeSignedIn,
+    address_id: &str,
+    which: super::addresses::Default,
+) -> ApiResult<StatusCode> {
+    let me = required(me)?;
+    if super::addresses::make_default(state, &me.account_id, address_id, which).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("no such address in your account".into()))
+    }
 }

@@ -4,6 +4,7 @@
 //! and resets are decided after the answer, see [`requests`]) — and every limit that protects
 //! an account is counted in the database.
 
+pub mod addresses;
 pub mod attempts;
 pub mod http;
 mod mail;
@@ -355,6 +356,14 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
     mail::send(state, &mut tx, &owner.email, &owner.name, Message::PasswordChanged).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// An account's address.
+pub async fn email_of(state: &AppState, account_id: &str) -> ApiResult<Option<String>> {
+    Ok(sqlx::query_scalar("select email from account where account_id = $1")
+        .bind(account_id)
+        .fetch_optional(&state.db.pool)
+        .await?)
 }
 
 /// Signs out every session of the account.

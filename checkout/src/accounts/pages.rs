@@ -47,6 +47,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(email_form))
         .routes(routes!(email_confirm_page, email_confirm_form))
         .routes(routes!(delete_form))
+        .routes(routes!(addresses_page, address_form))
+        .routes(routes!(address_delete_form))
+        .routes(routes!(address_shipping_form))
+        .routes(routes!(address_billing_form))
 }
 
 /// A form's values shown again (never a password).
@@ -823,4 +827,103 @@ async fn delete_form(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The address book page, with a note or an error (and the form as it was).
+async fn addresses_view(
+    state: &AppState,
+    me: &session::SignedIn,
+    flash: Option<&str>,
+    error: Option<(&ApiError, &crate::checkout::AddressInput)>,
+) -> ApiResult<Response> {
+    let addresses = super::addresses::list(state, &me.account_id).await?;
+    let countries: Vec<_> =
+        crate::checkout::pricing::COUNTRIES.iter().map(|(c, n, _)| json!({ "code": c, "name": n })).collect();
+    let form = error.map(|(_, f)| f.clone()).unwrap_or_default();
+    let mut ctx = json!({ "addresses": addresses, "countries": countries, "form": form, "field_errors": {} });
+    if let Some(flash) = flash {
+        ctx["flash"] = json!(flash);
+    }
+    Ok(match error {
+        None => page(state, "Your addresses", "pages/account/addresses.html", ctx).into_response(),
+        Some((e, _)) => again(state, "Your addresses", "pages/account/addresses.html", e, ctx),
+    })
+}
+
+/// The address book.
+#[utoipa::path(get, path = "/account/addresses", tag = "pages",
+    responses(
+        (status = 200, description = "The addresses and the form to add one.", content_type = "text/html"),
+        (status = 303, description = "Not signed in: to the sign-in page."),
+    ))]
+async fn addresses_page(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
+    addresses_view(&state, &me, None, None).await
+}
+
+/// Keeps an address from the form.
+#[utoipa::path(post, path = "/account/addresses", tag = "pages",
+    request_body(content = crate::checkout::AddressInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The book again, with the address.", content_type = "text/html"),
+        (status = 401, description = "Not signed in (the session ended): nothing changed; sign in again.", content_type = "text/html"),
+        (status = 409, description = "The book again: it is full.", content_type = "text/html"),
+        (status = 422, description = "The book again: what to correct.", content_type = "text/html"),
+    ))]
+async fn address_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    ApiForm(input): ApiForm<crate::checkout::AddressInput>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(signed_out(&state)) };
+    let entry = super::addresses::AddressEntry { address: input.clone(), ..Default::default() };
+    match super::addresses::add(&state, &me.account_id, &entry).await {
+        Ok(_) => addresses_view(&state, &me, Some("The address is kept."), None).await,
+        Err(e) if shown_on_form(&e) || matches!(e, ApiError::Conflict(_)) => {
+            addresses_view(&state, &me, None, Some((&e, &input))).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes an address from the book.
+#[utoipa::path(post, path = "/account/addresses/{address_id}/delete", tag = "pages",
+    params(("address_id" = String, Path, description = "One of the account's addresses.")),
+    responses((status = 303, description = "Back to the book (or, not signed in, to the sign-in page).")))]
+async fn address_delete_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(address_id): Path<String>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
+    super::addresses::remove(&state, &me.account_id, &address_id).await?;
+    Ok(Redirect::to("/account/addresses").into_response())
+}
+
+/// Makes an address the shipping default.
+#[utoipa::path(post, path = "/account/addresses/{address_id}/default-shipping", tag = "pages",
+    params(("address_id" = String, Path, description = "One of the account's addresses.")),
+    responses((status = 303, description = "Back to the book (or, not signed in, to the sign-in page).")))]
+async fn address_shipping_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(address_id): Path<String>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
+    super::addresses::make_default(&state, &me.account_id, &address_id, super::addresses::Default::Shipping).await?;
+    Ok(Redirect::to("/account/addresses").into_response())
+}
+
+/// Makes an address the billing default.
+#[utoipa::path(post, path = "/account/addresses/{address_id}/default-billing", tag = "pages",
+    params(("address_id" = String, Path, description = "One of the account's addresses.")),
+    responses((status = 303, description = "Back to the book (or, not signed in, to the sign-in page).")))]
+async fn address_billing_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(address_id): Path<String>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
+    super::addresses::make_default(&state, &me.account_id, &address_id, super::addresses::Default::Billing).await?;
+    Ok(Redirect::to("/account/addresses").into_response())
 }

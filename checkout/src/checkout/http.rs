@@ -154,19 +154,27 @@ fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors:
     )
 }
 
-/// The checkout page.
+/// The checkout page (signed in, filled in with the account's address and shipping address).
 #[utoipa::path(get, path = "/checkout", tag = "pages",
     params(CartCookie),
     responses(
         (status = 200, description = "The checkout form.", content_type = "text/html"),
         (status = 303, description = "The cart is empty: back to the cart."),
     ))]
-async fn checkout_page(State(state): State<AppState>, CartCookie(cart, _): CartCookie) -> ApiResult<Response> {
+async fn checkout_page(State(state): State<AppState>, CartCookie(cart, account): CartCookie) -> ApiResult<Response> {
     let c = cart::load(&state, cart.as_deref()).await?;
     if c.items.is_empty() {
         return Ok(Redirect::to("/cart").into_response());
     }
-    Ok(checkout_view(&state, &c, &CheckoutInput::default(), Vec::new()).into_response())
+    let mut form = CheckoutInput::default();
+    if let Some(account_id) = account.as_deref() {
+        form.email = crate::accounts::email_of(&state, account_id).await?.unwrap_or_default();
+        if let Some(a) = crate::accounts::addresses::default_shipping(&state, account_id).await? {
+            (form.name, form.line1, form.line2, form.postal_code, form.city, form.country) =
+                (a.name, a.line1, a.line2, a.postal_code, a.city, a.country);
+        }
+    }
+    Ok(checkout_view(&state, &c, &form, Vec::new()).into_response())
 }
 
 /// The checkout form: on success, off to pay; otherwise the form again with every problem.

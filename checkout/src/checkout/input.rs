@@ -52,18 +52,41 @@ pub struct Valid {
     pub method: pricing::ShippingMethod,
 }
 
-/// Parses the input at the edge: every problem, named by field.
-pub fn validate(input: &CheckoutInput, methods: &[pricing::ShippingMethod]) -> Result<Valid, Vec<ApiError>> {
-    let mut errors = Vec::new();
-    let email = EmailAddress::parse(&input.email);
-    if let Err(e) = &email {
-        errors.push(ApiError::invalid("email", e.to_string()));
-    }
+/// A postal address as given (checkout, the address book).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct AddressInput {
+    /// Full name.
+    #[schema(required = true, max_length = 120, pattern = "\\S")]
+    pub name: String,
+    /// Street and number.
+    #[schema(required = true, max_length = 200, pattern = "\\S")]
+    pub line1: String,
+    /// Apartment, building.
+    #[schema(max_length = 200)]
+    pub line2: String,
+    /// Town.
+    #[schema(required = true, max_length = 120, pattern = "\\S")]
+    pub city: String,
+    /// Postal code, in the country's own shape.
+    #[schema(required = true, max_length = 16, pattern = "\\S")]
+    pub postal_code: String,
+    /// ISO code of a country we ship to.
+    #[schema(required = true, value_type = pricing::CountryCode)]
+    pub country: String,
+}
+
+/// Checks an address's fields (every problem, named by field); gives the country (code, name,
+/// VAT rate) and the postal code as the country's post writes it.
+pub fn check_address(
+    a: &AddressInput,
+    errors: &mut Vec<ApiError>,
+) -> Option<(&'static (&'static str, &'static str, i64), String)> {
     for (field, value, label, max) in [
-        ("name", &input.name, "your name", 120),
-        ("line1", &input.line1, "the street and number", 200),
-        ("city", &input.city, "the town or city", 120),
-        ("postal_code", &input.postal_code, "the postal code", 16),
+        ("name", &a.name, "your name", 120),
+        ("line1", &a.line1, "the street and number", 200),
+        ("city", &a.city, "the town or city", 120),
+        ("postal_code", &a.postal_code, "the postal code", 16),
     ] {
         if value.trim().is_empty() {
             errors.push(ApiError::invalid(field, format!("enter {label}")));
@@ -71,22 +94,46 @@ pub fn validate(input: &CheckoutInput, methods: &[pricing::ShippingMethod]) -> R
             errors.push(ApiError::invalid(field, format!("at most {max} characters")));
         }
     }
-    if input.line2.chars().count() > 200 {
+    if a.line2.chars().count() > 200 {
         errors.push(ApiError::invalid("line2", "at most 200 characters"));
     }
-    let country = COUNTRIES.iter().find(|(c, _, _)| c.eq_ignore_ascii_case(input.country.trim()));
-    let mut input = input.clone();
-    match country {
-        None => errors
-            .push(ApiError::invalid("country", "we ship within the European Union: choose a country from the list")),
-        Some((code, _, _)) if !input.postal_code.trim().is_empty() => {
-            match super::postal::check(code, &input.postal_code) {
-                Ok(written) => input.postal_code = written,
-                Err(message) => errors.push(ApiError::invalid("postal_code", message)),
-            }
-        }
-        Some(_) => {}
+    let Some(country) = COUNTRIES.iter().find(|(c, _, _)| c.eq_ignore_ascii_case(a.country.trim())) else {
+        errors.push(ApiError::invalid("country", "we ship within the European Union: choose a country from the list"));
+        return None;
+    };
+    if a.postal_code.trim().is_empty() {
+        return None;
     }
+    match super::postal::check(country.0, &a.postal_code) {
+        Ok(written) => Some((country, written)),
+        Err(message) => {
+            errors.push(ApiError::invalid("postal_code", message));
+            None
+        }
+    }
+}
+
+/// Parses the input at the edge: every problem, named by field.
+pub fn validate(input: &CheckoutInput, methods: &[pricing::ShippingMethod]) -> Result<Valid, Vec<ApiError>> {
+    let mut errors = Vec::new();
+    let email = EmailAddress::parse(&input.email);
+    if let Err(e) = &email {
+        errors.push(ApiError::invalid("email", e.to_string()));
+    }
+    let address = AddressInput {
+        name: input.name.clone(),
+        line1: input.line1.clone(),
+        line2: input.line2.clone(),
+        city: input.city.clone(),
+        postal_code: input.postal_code.clone(),
+        country: input.country.clone(),
+    };
+    let checked = check_address(&address, &mut errors);
+    let mut input = input.clone();
+    let country = checked.map(|(country, written)| {
+        input.postal_code = written;
+        country
+    });
     let method = methods.iter().find(|m| m.id == input.shipping_method.trim()).cloned();
     if method.is_none() {
         errors.push(ApiError::invalid("shipping_method", "choose standard or express shipping"));

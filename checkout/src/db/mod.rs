@@ -37,6 +37,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0009_two_factor", Migration::Both(include_str!("../../../migrations/0009_two_factor.sql"))),
     ("0010_account_orders", Migration::Both(include_str!("../../../migrations/0010_account_orders.sql"))),
     ("0011_account_cart", Migration::Both(include_str!("../../../migrations/0011_account_cart.sql"))),
+    ("0012_address_book", Migration::Both(include_str!("../../../migrations/0012_address_book.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so
