@@ -12,8 +12,11 @@
 #                  counted (and the cart's open order found again)
 #   cart read      a returning visitor's cart (three lines)
 #   session read   a signed-in browser asking who it is (`GET /api/account`: the session lookup
-#                  every signed-in request makes, and nothing else); the table after gives its
-#                  cost beside a cart read's, each less the ceiling's (what HTTP costs alone)
+#                  every signed-in request makes, and nothing else)
+#   cart read, signed in
+#                  the same three-line cart, the account's, found from the session; the line
+#                  after the table gives what the lookup adds to a cart read, against what the
+#                  cart read costs past HTTP alone (the ceiling)
 #   sign-in        a right password, again and again (argon2id: the hashing's rate per core)
 # then 1,000 connections for 60 s on the stock read. Prints requests/s, the ratio to the
 # ceiling, p99 latency and errors. With --baseline BIN, the same loads run against that build
@@ -154,7 +157,12 @@ make_read_scripts() { # port tag data-dir
   session=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' \
     -d '{"email":"bench@example.com","password":"quiet lavender harvest"}' "http://127.0.0.1:$1/api/account/sign-in" |
     sed -n 's/^[Ss]et-[Cc]ookie: \(atelier_session=[0-9a-f]*\).*/\1/p')
+  for sku in LAV-PROV-30 LAV-PROV-100 ROSE-BUL-5; do
+    curl -fsS -o /dev/null -H 'Content-Type: application/json' -H "Cookie: $session" -d "{\"sku\":\"$sku\"}" \
+      "http://127.0.0.1:$1/api/cart/items" || true
+  done
   printf 'wrk.headers["Cookie"] = "%s"\n' "$cart" > "$WORK/cart-read-$2.lua"
+  printf 'wrk.headers["Cookie"] = "%s"\n' "$session" > "$WORK/cart-read-signed-$2.lua"
   printf 'wrk.headers["Cookie"] = "%s"\n' "$session" > "$WORK/session-read-$2.lua"
   cat > "$WORK/sign-in-$2.lua" <<'LUA'
 wrk.method = "POST"
@@ -222,6 +230,7 @@ measure() { # bin first-port tag
     run "limit, 100k+ clients, $name" "http://127.0.0.1:$p/api/checkout" "$WORK/limit-many-$tag-$engine.lua"
     run "cart read, $name" "http://127.0.0.1:$p/api/cart" "$WORK/cart-read-$tag-$engine.lua"
     run "session read, $name" "http://127.0.0.1:$p/api/account" "$WORK/session-read-$tag-$engine.lua"
+    run "cart read, signed in, $name" "http://127.0.0.1:$p/api/cart" "$WORK/cart-read-signed-$tag-$engine.lua"
     # One connection a core: each sign-in's argon2 holds a core for its length.
     run "sign-in, $name" "http://127.0.0.1:$p/api/account/sign-in" "$WORK/sign-in-$tag-$engine.lua" 2
   done
@@ -246,13 +255,14 @@ fi
 # What a session lookup costs beside a cart read, each less what HTTP costs alone (the ceiling).
 echo
 awk -F'\t' -v c="$CEILING" '
+  $1 ~ /^cart read, signed in/ { signed[$1 ~ /SQLite/ ? "SQLite" : "PostgreSQL"] = $2; next }
   $1 ~ /^cart read/ { cart[$1 ~ /SQLite/ ? "SQLite" : "PostgreSQL"] = $2 }
   $1 ~ /^session read/ { sess[$1 ~ /SQLite/ ? "SQLite" : "PostgreSQL"] = $2 }
   $1 ~ /^sign-in/ { signin[$1 ~ /SQLite/ ? "SQLite" : "PostgreSQL"] = $2 }
   END {
     for (e in cart) {
-      tc = 1e6 / cart[e] - 1e6 / c; ts = 1e6 / sess[e] - 1e6 / c
-      printf "%s: a cart read costs %.0f us past HTTP, a session lookup %.0f us (%.0f%% of a cart read); %.1f sign-ins/s on 2 connections (%.0f ms each)\n", e, tc, ts, 100 * ts / tc, signin[e], 2000 / signin[e]
+      tc = 1e6 / cart[e] - 1e6 / c; ts = 1e6 / sess[e] - 1e6 / c; tl = 1e6 / signed[e] - 1e6 / cart[e]
+      printf "%s: a cart read costs %.0f us past HTTP; signed in, the session lookup adds %.1f us (%.1f%% of a cart read); GET /api/account costs %.0f us past HTTP; %.1f sign-ins/s on 2 connections (%.0f ms each)\n", e, tc, tl, 100 * tl / tc, ts, signin[e], 2000 / signin[e]
     }
   }' "$WORK/now.tsv"
 

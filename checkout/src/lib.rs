@@ -69,6 +69,8 @@ pub struct Shared {
     pub checkout_limit: http::limit::Limit,
     /// The security policy the service's answers carry.
     pub policy: http::guard::Policy,
+    /// The sessions this instance read in the last second.
+    pub sessions: accounts::session::SessionCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -91,6 +93,7 @@ impl AppState {
             payments: payments::Payments::from_mode(&config.payments)?,
             levels: stock::LevelCache::new(Duration::from_secs(1)),
             currency: catalog::CurrencyCache::default(),
+            sessions: accounts::session::SessionCache::default(),
             checkout_limit: http::limit::Limit::new(config.checkouts_per_minute),
             carts: cart::CartWriter::start(db.clone())?,
             shell: views::Shell::load(site_dir),

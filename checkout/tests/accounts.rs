@@ -575,10 +575,15 @@ on_both_engines!(two_instances_count_the_same_attempts, |engine: Engine| async m
         let r = post(shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     }
-    // A session made by one instance is known to the other.
+    // A session made by one instance is known to the other, and one ended on the first is
+    // refused by the other within a second (it holds what it read for no longer).
     sqlx::query("delete from auth_attempt").execute(&a.state.db.pool).await.unwrap();
     let cookie = sign_in(&a, "ada@example.com", PASSWORD).await;
     assert_eq!(who(&b, &cookie).await["signed_in"], true);
+    assert_eq!(post(&a, "/api/account/sign-out-everywhere", "", Some(&cookie)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(who(&a, &cookie).await["signed_in"], false, "at once where it was ended");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(who(&b, &cookie).await["signed_in"], false, "within a second on the other");
 });
 
 on_both_engines!(mail_to_one_address_is_limited, |engine: Engine| async move {
@@ -635,19 +640,22 @@ on_both_engines!(sessions_are_listed_ended_rotated_and_renewed, |engine: Engine|
     let token = fresh.split_once('=').unwrap().1;
     assert_eq!(shop.count(&format!("select count(*) from account_session where token_hash = '{token}'")).await, 0);
 
-    // A session in use is renewed, and its cookie sent again; an idle one lapses.
+    // A session in use is renewed, and its cookie sent again; an idle one lapses. (A session is
+    // read afresh once a second: the changes made here behind the service's back show after.)
     sqlx::query(
         "update account_session set last_seen_at = last_seen_at - 2 * 86400, expires_at = expires_at - 2 * 86400",
     )
     .execute(&shop.state.db.pool)
     .await
     .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let r = shop.get("/api/account", Some(&fresh)).await;
     assert!(r.headers["set-cookie"].to_str().unwrap().contains("Max-Age=2592000"));
     let expires: i64 = shop.count("select max(expires_at) from account_session").await;
     assert!(expires >= atelier_checkout::ids::now() + 2592000 - 5);
     assert!(shop.get("/api/account", Some(&fresh)).await.headers.get("set-cookie").is_none(), "once a day at most");
     sqlx::query("update account_session set expires_at = 0").execute(&shop.state.db.pool).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(who(&shop, &fresh).await["signed_in"], false);
 
     // Signing out everywhere.

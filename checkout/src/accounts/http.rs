@@ -454,6 +454,7 @@ async fn post_two_factor_disable(
 async fn post_sign_out(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
     if let Some(me) = me.0 {
         session::end(&state.db, &me.account_id, &me.session_id).await?;
+        state.sessions.forget_account(&me.account_id);
     }
     Ok((StatusCode::NO_CONTENT, signed_out_cookies(&state)).into_response())
 }
@@ -490,7 +491,9 @@ async fn delete_session(
     Path(session_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let me = required(me)?;
-    if session::end(&state.db, &me.account_id, &session_id).await? {
+    let ended = session::end(&state.db, &me.account_id, &session_id).await?;
+    state.sessions.forget_account(&me.account_id);
+    if ended {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("no such session".into()))

@@ -111,6 +111,9 @@ async fn signed_in(
 ) -> ApiResult<Option<SignedInAs>> {
     claim_guest_orders(state, account_id, &account.email).await?;
     crate::cart::adopt(state, account_id, browser.cart.as_deref()).await?;
+    if let Some(previous) = &browser.session {
+        state.sessions.forget_token(previous);
+    }
     let token =
         session::start(&state.db, account_id, password_changed_at, &browser.device, browser.session.as_deref()).await?;
     Ok(token.map(|token| SignedInAs { token, account }))
@@ -290,7 +293,9 @@ pub async fn enable_two_factor(
                 .execute(&mut **tx)
                 .await?;
             tx.commit().await?;
-            Ok((codes, session::rotate(&state.db, &me.session_id).await?))
+            let token = session::rotate(&state.db, &me.session_id).await?;
+            state.sessions.forget_account(&me.account_id);
+            Ok((codes, token))
         }
         Ok(None) => {
             attempt.keep();
@@ -324,7 +329,9 @@ pub async fn disable_two_factor(
     two_factor::disable(&mut tx, &me.account_id).await?;
     tx.commit().await?;
     attempt.forget(&state.db).await?;
-    Ok(session::rotate(&state.db, &me.session_id).await?)
+    let token = session::rotate(&state.db, &me.session_id).await?;
+    state.sessions.forget_account(&me.account_id);
+    Ok(token)
 }
 
 /// Sets a new password from a reset link: the link and every other reset link of the account
@@ -355,6 +362,7 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
     two_factor::end_challenges(&mut tx, &account_id).await?;
     mail::send(state, &mut tx, &owner.email, &owner.name, Message::PasswordChanged).await?;
     tx.commit().await?;
+    state.sessions.forget_account(&account_id);
     Ok(())
 }
 
@@ -371,6 +379,7 @@ pub async fn sign_out_everywhere(state: &AppState, account_id: &str) -> ApiResul
     let mut tx = state.db.begin_write().await?;
     let n = session::end_all(&mut tx, account_id).await?;
     tx.commit().await?;
+    state.sessions.forget_account(account_id);
     Ok(n)
 }
 

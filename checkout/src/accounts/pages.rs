@@ -526,6 +526,7 @@ async fn reset_form(State(state): State<AppState>, ApiForm(input): ApiForm<Reset
 async fn sign_out_form(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
     if let Some(me) = me.0 {
         session::end(&state.db, &me.account_id, &me.session_id).await?;
+        state.sessions.forget_account(&me.account_id);
     }
     Ok((signed_out_cookies(&state), Redirect::to("/")).into_response())
 }
@@ -553,6 +554,7 @@ async fn sign_out_session_form(
 ) -> ApiResult<Response> {
     let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
     session::end(&state.db, &me.account_id, &session_id).await?;
+    state.sessions.forget_account(&me.account_id);
     Ok(Redirect::to("/account").into_response())
 }
 

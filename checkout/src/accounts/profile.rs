@@ -27,6 +27,7 @@ pub async fn rename(state: &AppState, account_id: &str, name: &str) -> ApiResult
             .fetch_one(&mut **tx)
             .await?;
     tx.commit().await?;
+    state.sessions.forget_account(account_id);
     Ok(AccountView { email, name })
 }
 
@@ -85,7 +86,9 @@ pub async fn change_password(
     super::two_factor::end_challenges(&mut tx, &me.account_id).await?;
     mail::send(state, &mut tx, &me.email, &me.name, Message::PasswordChanged).await?;
     tx.commit().await?;
-    Ok(session::rotate(&state.db, &me.session_id).await?)
+    let token = session::rotate(&state.db, &me.session_id).await?;
+    state.sessions.forget_account(&me.account_id);
+    Ok(token)
 }
 
 /// Asks to move the account to another address, given the password: a link goes to the new
@@ -157,6 +160,7 @@ pub async fn confirm_new_email(state: &AppState, token: &str) -> ApiResult<Accou
     mail::send(state, &mut tx, &old_email, &name, Message::EmailChanged { new_email: &new_email }).await?;
     crate::orders::claim_guest_orders(&mut tx, &used.account_id, &new_email).await?;
     tx.commit().await?;
+    state.sessions.forget_account(&used.account_id);
     Ok(AccountView { email: new_email, name })
 }
 
@@ -239,5 +243,6 @@ pub async fn delete(state: &AppState, me: &session::SignedIn, password: &str, cl
     // Sessions, tokens, challenges, recovery codes and the cart go with the account (cascade).
     sqlx::query("delete from account where account_id = $1").bind(&me.account_id).execute(&mut **tx).await?;
     tx.commit().await?;
+    state.sessions.forget_account(&me.account_id);
     Ok(())
 }

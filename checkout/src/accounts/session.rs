@@ -3,6 +3,10 @@
 //! lives thirty days from its last use (renewed at most once a day, so reading one costs no
 //! write), is made anew at every sign-in, and ends everywhere when the password changes.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
@@ -65,10 +69,72 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match token_of(&parts.headers) {
-            Some(token) => Ok(MaybeSignedIn(find(&state.db, &token).await?)),
+            Some(token) => Ok(MaybeSignedIn(lookup(state, &token).await?)),
             None => Ok(MaybeSignedIn(None)),
         }
     }
+}
+
+/// How long this instance trusts a session it read: a session ended on another instance is
+/// refused here at most this long after (one ended here, at once).
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
+/// Sessions held at most (beyond, the oldest half is let go).
+const HELD_AT_MOST: usize = 10_000;
+
+/// The sessions this instance read in the last second, by their token's SHA-256: a signed-in
+/// browser's every request (its cart, the header's link) would otherwise cost a query as dear
+/// as the cart read itself.
+#[derive(Debug, Default)]
+pub struct SessionCache {
+    held: Mutex<HashMap<String, (Instant, SignedIn)>>,
+}
+
+impl SessionCache {
+    fn get(&self, key: &str) -> Option<SignedIn> {
+        let held = self.held.lock().ok()?;
+        let (at, me) = held.get(key)?;
+        (at.elapsed() < TRUSTED_FOR).then(|| SignedIn { renewed: false, ..me.clone() })
+    }
+
+    fn put(&self, key: String, me: &SignedIn) {
+        if let Ok(mut held) = self.held.lock() {
+            if held.len() >= HELD_AT_MOST {
+                held.retain(|_, (at, _)| at.elapsed() < TRUSTED_FOR);
+            }
+            if held.len() < HELD_AT_MOST {
+                held.insert(key, (Instant::now(), me.clone()));
+            }
+        }
+    }
+
+    /// Lets go of an account's sessions (they ended, or the account changed): the next request
+    /// reads them afresh.
+    pub fn forget_account(&self, account_id: &str) {
+        if let Ok(mut held) = self.held.lock() {
+            held.retain(|_, (_, me)| me.account_id != account_id);
+        }
+    }
+
+    /// Lets go of one session (its browser signed in anew).
+    pub fn forget_token(&self, token: &str) {
+        if let Ok(mut held) = self.held.lock() {
+            held.remove(&digest(token));
+        }
+    }
+}
+
+/// The live session of a token: as this instance read it within the last second, or afresh
+/// (renewed when due).
+pub async fn lookup(state: &AppState, token: &str) -> Result<Option<SignedIn>, sqlx::Error> {
+    let key = digest(token);
+    if let Some(me) = state.sessions.get(&key) {
+        return Ok(Some(me));
+    }
+    let found = find(&state.db, token).await?;
+    if let Some(me) = &found {
+        state.sessions.put(key, me);
+    }
+    Ok(found)
 }
 
 /// The session token in a request's cookie, when it has one of the right shape.

@@ -31,7 +31,7 @@ impl FromRequestParts<AppState> for CartCookie {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(token) = session::token_of(&parts.headers) {
-            if let Some(me) = session::find(&state.db, &token).await? {
+            if let Some(me) = session::lookup(state, &token).await? {
                 return Ok(CartCookie(me.cart_id, Some(me.account_id)));
             }
         }

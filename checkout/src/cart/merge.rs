@@ -65,6 +65,8 @@ async fn add(state: &AppState, account_id: &str, lines: &[(String, i64)]) -> Api
         return Ok(());
     }
     let cart = account_cart(state, account_id).await?;
+    // The sessions held here name the account's cart: read afresh from now on.
+    state.sessions.forget_account(account_id);
     for (sku, quantity) in lines {
         let target = || Target::Existing(cart.clone());
         let outcome = match state.carts.edit(target(), sku, Edit::Add(*quantity)).await {
@@ -101,6 +103,7 @@ pub async fn bind(state: &AppState, account_id: &str, cart_id: &str) -> ApiResul
     match bound {
         Ok(_) => {
             tx.commit().await?;
+            state.sessions.forget_account(account_id);
             Ok(())
         }
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
