@@ -2,9 +2,12 @@
 -- between a right password and its second factor.
 
 -- The confirmed secret (base32), when two factors are on; the one being set up until its first
--- code confirms it; the last time step a code was taken for (a code is taken once).
+-- code confirms it, and when it was made (it lapses after an hour, so a secret glimpsed by
+-- someone else while it waited is worth nothing later); the last time step a code was taken for
+-- (a code is taken once).
 alter table account add column totp_secret text;
 alter table account add column totp_pending text;
+alter table account add column totp_pending_at bigint;
 alter table account add column totp_enabled_at bigint;
 alter table account add column totp_last_step bigint not null default 0;
 

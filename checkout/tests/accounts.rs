@@ -791,8 +791,20 @@ async fn turn_on_two_factor(shop: &TestShop, cookie: &str) -> (String, Vec<Strin
         .unwrap()
         .starts_with("otpauth://totp/Atelier%20Ar%C3%B4me:ada%40example.com?secret="));
     assert!(setup["qr_svg"].as_str().unwrap().contains("<svg"));
-    // Setting up again shows the same secret (what was scanned stays good).
+    // Setting up again shows the same secret (what was scanned stays good), for an hour.
     assert_eq!(post(shop, "/api/account/two-factor/setup", "", Some(cookie)).await.json()["secret"], secret.as_str());
+    sqlx::query("update account set totp_pending_at = totp_pending_at - 3601")
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    let r =
+        post(shop, "/api/account/two-factor/enable", &format!(r#"{{"code":"{}"}}"#, code(&secret, 0)), Some(cookie))
+            .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "a lapsed setup is not confirmed: {}", r.body);
+    let secret = post(shop, "/api/account/two-factor/setup", "", Some(cookie)).await.json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let r = post(shop, "/api/account/two-factor/enable", r#"{"code":"000000"}"#, Some(cookie)).await;
     assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("code")));
     let first = code(&secret, 0);

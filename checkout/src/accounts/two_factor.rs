@@ -18,6 +18,8 @@ const ISSUER: &str = "Atelier Arôme";
 pub const RECOVERY_CODES: usize = 10;
 /// How long a right password waits for its code, in seconds.
 pub const CHALLENGE_LIFETIME: i64 = 300;
+/// How long a secret being set up waits for its first code, in seconds: an hour.
+const PENDING_LIFETIME: i64 = 3600;
 /// The cookie that carries the challenge.
 pub const CHALLENGE_COOKIE: &str = "atelier_challenge";
 
@@ -52,11 +54,14 @@ pub struct Setup {
 pub async fn begin(db: &Db, account_id: &str, email: &str) -> ApiResult<Setup> {
     let mut tx = db.begin_write().await?;
     let lock = tx.lock_rows();
-    let (pending, enabled): (Option<String>, Option<i64>) =
-        sqlx::query_as(&format!("select totp_pending, totp_enabled_at from account where account_id = $1{lock}"))
-            .bind(account_id)
-            .fetch_one(&mut **tx)
-            .await?;
+    let (pending, pending_at, enabled): (Option<String>, Option<i64>, Option<i64>) = sqlx::query_as(&format!(
+        "select totp_pending, totp_pending_at, totp_enabled_at from account where account_id = $1{lock}"
+    ))
+    .bind(account_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    // A secret set up more than an hour ago is not confirmed any more: a new one is made.
+    let pending = pending.filter(|_| pending_at.is_some_and(|at| at > now() - PENDING_LIFETIME));
     if enabled.is_some() {
         return Err(ApiError::Conflict("two-factor sign-in is on already".into()));
     }
@@ -66,8 +71,9 @@ pub async fn begin(db: &Db, account_id: &str, email: &str) -> ApiResult<Setup> {
             let mut bytes = [0u8; 20];
             rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
             let s = Secret::from(bytes.to_vec()).to_base32();
-            sqlx::query("update account set totp_pending = $1 where account_id = $2")
+            sqlx::query("update account set totp_pending = $1, totp_pending_at = $2 where account_id = $3")
                 .bind(&s)
+                .bind(now())
                 .bind(account_id)
                 .execute(&mut **tx)
                 .await?;
@@ -100,16 +106,21 @@ pub async fn enable(db: &Db, account_id: &str, email: &str, code: &str) -> ApiRe
     let code = normalise(code);
     let mut tx = db.begin_write().await?;
     let lock = tx.lock_rows();
-    let (pending, enabled): (Option<String>, Option<i64>) =
-        sqlx::query_as(&format!("select totp_pending, totp_enabled_at from account where account_id = $1{lock}"))
-            .bind(account_id)
-            .fetch_one(&mut **tx)
-            .await?;
+    let (pending, pending_at, enabled): (Option<String>, Option<i64>, Option<i64>) = sqlx::query_as(&format!(
+        "select totp_pending, totp_pending_at, totp_enabled_at from account where account_id = $1{lock}"
+    ))
+    .bind(account_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    // A secret set up more than an hour ago is not confirmed any more: a new one is made.
+    let pending = pending.filter(|_| pending_at.is_some_and(|at| at > now() - PENDING_LIFETIME));
     if enabled.is_some() {
         return Err(ApiError::Conflict("two-factor sign-in is on already".into()));
     }
     let Some(secret) = pending else {
-        return Err(ApiError::Conflict("set up the authenticator first: its page shows the code to scan".into()));
+        return Err(ApiError::Conflict(
+            "set up the authenticator first (a setup lapses after an hour): its page shows the code to scan".into(),
+        ));
     };
     let Some(step) = good_step(&secret, email, &code)? else { return Ok(None) };
     sqlx::query(
