@@ -1401,3 +1401,36 @@ on_both_engines!(the_address_book_fills_in_the_checkout, |engine: Engine| async 
         .await;
     assert!(r.body.contains("The address is kept.") && r.body.contains("75001 Paris"), "{}", r.body);
 });
+
+on_both_engines!(a_strangers_guesses_do_not_keep_the_owner_out_of_a_browser_they_used, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
+    let mark = cookie_named(&r, "atelier_device").expect("the browser is marked");
+    assert!(set_cookie(&r, "atelier_device").unwrap().contains("HttpOnly"));
+    for i in 0..10u8 {
+        let r = post_from(
+            &shop,
+            "/api/account/sign-in",
+            &creds("ada@example.com", "a wrong guess"),
+            None,
+            [203, 0, 113, i],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // A browser without the mark waits; the owner's browser, with it, signs in.
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), Some(&mark)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A mark is good for its address only, and guesses through it are limited too.
+    let forged = mark.replace("atelier_device=", "atelier_device=00");
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), Some(&forged)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    for _ in 0..10 {
+        post(&shop, "/api/account/sign-in", &creds("ada@example.com", "a wrong guess"), Some(&mark)).await;
+    }
+    let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), Some(&mark)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+});

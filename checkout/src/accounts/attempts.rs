@@ -26,6 +26,10 @@ pub struct Rule {
 /// Sign-ins (a password, a second factor) for one address: ten in fifteen minutes. A sign-in
 /// that succeeds is not counted.
 pub const SIGN_IN_ACCOUNT: Rule = Rule { name: "sign-in-account", most: 10, window: 900 };
+/// Sign-ins for one address from a browser it signed in from before (its device cookie): ten
+/// in fifteen minutes, apart from the address's own count, so that a stranger's wrong guesses
+/// do not keep the owner out.
+pub const SIGN_IN_DEVICE: Rule = Rule { name: "sign-in-device", most: 10, window: 900 };
 /// Sign-ins from one client, whatever the address: fifty in fifteen minutes (a household, an
 /// office behind one address).
 pub const SIGN_IN_CLIENT: Rule = Rule { name: "sign-in-client", most: 50, window: 900 };
@@ -36,7 +40,7 @@ pub const MAIL_CLIENT: Rule = Rule { name: "mail-client", most: 20, window: 3600
 
 /// The longest window of the rules, after which every attempt row may go.
 const LONGEST_WINDOW: i64 = {
-    let rules = [SIGN_IN_ACCOUNT, SIGN_IN_CLIENT, MAIL_ADDRESS, MAIL_CLIENT];
+    let rules = [SIGN_IN_ACCOUNT, SIGN_IN_DEVICE, SIGN_IN_CLIENT, MAIL_ADDRESS, MAIL_CLIENT];
     let mut longest = 0;
     let mut i = 0;
     while i < rules.len() {

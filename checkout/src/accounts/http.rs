@@ -69,6 +69,7 @@ pub(super) fn browser(state: &AppState, headers: &HeaderMap, connect: &ClientAdd
         client,
         session: session::token_of(headers),
         cart: crate::cart::cart_of(headers),
+        device_mark: session::device_of(headers),
     }
 }
 
@@ -76,7 +77,7 @@ pub(super) fn browser(state: &AppState, headers: &HeaderMap, connect: &ClientAdd
 /// removed when the browser had one (it is merged into the account's, found from the session).
 pub(super) fn signed_in_cookies(state: &AppState, done: &SignedInAs, browser: &Browser) -> CookieJar {
     let url = &state.config.public_url;
-    let jar = session::cookie_after_challenge(&done.token, url);
+    let jar = session::cookie_after_challenge(&done.token, url).add(session::device_cookie(&done.device_mark, url));
     match browser.cart {
         Some(_) => crate::cart::cookie_removal(url).iter().fold(jar, |jar, c| jar.add(c.clone())),
         None => jar,

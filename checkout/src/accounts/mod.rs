@@ -77,13 +77,29 @@ fn parse_name(name: &str) -> ApiResult<String> {
     Ok(name)
 }
 
-/// A sign-in that succeeded: the new session's token and whose it is.
+/// A sign-in that succeeded: the new session's token, whose it is, and the mark that tells the
+/// browser apart at the address's next sign-in.
 #[derive(Debug)]
 pub struct SignedInAs {
     /// The token for the cookie.
     pub token: String,
     /// The account.
     pub account: AccountView,
+    /// The device cookie's new value.
+    pub device_mark: String,
+}
+
+/// A device mark for an address: a random nonce and its signature with the shared key.
+fn device_mark(state: &AppState, email: &str) -> String {
+    let nonce = crate::ids::random_hex(16);
+    let sig = crate::secrets::sign(&state.keys.link, "device", &format!("{email}:{nonce}"));
+    format!("{nonce}.{sig}")
+}
+
+/// The nonce of a browser's device mark, when the mark is one made for this address.
+fn device_nonce<'a>(state: &AppState, email: &str, mark: Option<&'a str>) -> Option<&'a str> {
+    let (nonce, sig) = mark?.split_once('.')?;
+    crate::secrets::signature_matches(&state.keys.link, "device", &format!("{email}:{nonce}"), sig).then_some(nonce)
 }
 
 /// The browser a sign-in comes from: how it describes itself and from where, and the session
@@ -98,6 +114,8 @@ pub struct Browser {
     pub session: Option<String>,
     /// The guest cart it had (merged into the account's).
     pub cart: Option<String>,
+    /// Its device cookie: an address signed in from it before.
+    pub device_mark: Option<String>,
 }
 
 /// Starts the session of a sign-in, once the account has its guest orders and the browser's
@@ -116,7 +134,8 @@ async fn signed_in(
     }
     let token =
         session::start(&state.db, account_id, password_changed_at, &browser.device, browser.session.as_deref()).await?;
-    Ok(token.map(|token| SignedInAs { token, account }))
+    let device_mark = device_mark(state, &account.email);
+    Ok(token.map(|token| SignedInAs { token, account, device_mark }))
 }
 
 /// Where a sign-in stands after its password.
@@ -148,9 +167,15 @@ pub(super) async fn sign_in_attempt(
     state: &AppState,
     email: &str,
     client: Option<IpAddr>,
+    mark: Option<&str>,
 ) -> ApiResult<attempts::Attempt> {
-    let (by_address, by_client) = (for_address(SIGN_IN_ACCOUNT, email), for_client(SIGN_IN_CLIENT, client));
-    attempts::enter(&state.db, &[(SIGN_IN_ACCOUNT, &by_address), (SIGN_IN_CLIENT, &by_client)]).await
+    let by_client = for_client(SIGN_IN_CLIENT, client);
+    // A browser the address signed in from before counts apart from strangers guessing it.
+    let (rule, by_address) = match device_nonce(state, email, mark) {
+        Some(nonce) => (attempts::SIGN_IN_DEVICE, for_address(attempts::SIGN_IN_DEVICE, nonce)),
+        None => (SIGN_IN_ACCOUNT, for_address(SIGN_IN_ACCOUNT, email)),
+    };
+    attempts::enter(&state.db, &[(rule, &by_address), (SIGN_IN_CLIENT, &by_client)]).await
 }
 
 /// Signs in with an address and a password (and a second factor when the account has one). An
@@ -163,7 +188,7 @@ pub async fn sign_in(state: &AppState, credentials: Credentials<'_>, browser: &B
     if credentials.password.len() > password::MAX_BYTES {
         return Err(wrong());
     }
-    let attempt = sign_in_attempt(state, email.as_str(), client).await?;
+    let attempt = sign_in_attempt(state, email.as_str(), client, browser.device_mark.as_deref()).await?;
     let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
         "select account_id, name, password_hash, password_changed_at, totp_enabled_at from account where email = $1",
     )
@@ -209,7 +234,7 @@ pub async fn answer_challenge(
     let client = browser.client;
     let lapsed = || ApiError::Unauthorized("five minutes have passed since your password: sign in again".into());
     let waiting = two_factor::challenged(&state.db, challenge).await?.ok_or_else(lapsed)?;
-    let attempt = sign_in_attempt(state, &waiting.email, client).await?;
+    let attempt = sign_in_attempt(state, &waiting.email, client, browser.device_mark.as_deref()).await?;
     let mut tx = state.db.begin_write().await?;
     // The challenge is ended first: of two answers at once, one goes on.
     if !two_factor::end_challenge(&mut tx, challenge).await? {
@@ -281,7 +306,7 @@ pub async fn enable_two_factor(
     code: &str,
     client: Option<IpAddr>,
 ) -> ApiResult<(Vec<String>, String)> {
-    let attempt = sign_in_attempt(state, &me.email, client).await?;
+    let attempt = sign_in_attempt(state, &me.email, client, None).await?;
     match two_factor::enable(&state.db, &me.account_id, &me.email, code).await {
         Ok(Some(codes)) => {
             attempt.forget(&state.db).await?;
@@ -319,7 +344,7 @@ pub async fn disable_two_factor(
     if !two_factor::is_on(&state.db, &me.account_id).await? {
         return Err(ApiError::Conflict("two-factor sign-in is off already".into()));
     }
-    let attempt = sign_in_attempt(state, &me.email, client).await?;
+    let attempt = sign_in_attempt(state, &me.email, client, None).await?;
     let mut tx = state.db.begin_write().await?;
     if !two_factor::take_code(&mut tx, &me.account_id, &me.email, code).await? {
         tx.commit().await?;

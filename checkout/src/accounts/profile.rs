@@ -40,7 +40,7 @@ async fn check_current(
     given: &str,
     client: Option<IpAddr>,
 ) -> ApiResult<()> {
-    let attempt = super::sign_in_attempt(state, &me.email, client).await?;
+    let attempt = super::sign_in_attempt(state, &me.email, client, None).await?;
     let stored: String = sqlx::query_scalar("select password_hash from account where account_id = $1")
         .bind(&me.account_id)
         .fetch_one(&state.db.pool)

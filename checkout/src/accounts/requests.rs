@@ -222,7 +222,7 @@ pub async fn confirm(state: &AppState, token: &str, password: &str, client: Opti
             .fetch_optional(&state.db.pool)
             .await?;
     let (email, name, hash) = waiting.ok_or_else(lapsed)?;
-    let attempt = super::sign_in_attempt(state, &email, client).await?;
+    let attempt = super::sign_in_attempt(state, &email, client, None).await?;
     if !password::verify(password, Some(hash.clone())).await? {
         attempt.keep();
         return Err(ApiError::Unauthorized(

@@ -324,6 +324,27 @@ pub fn removal(public_url: &str) -> CookieJar {
     CookieJar::new().add(make(SESSION_COOKIE, "", 0, public_url))
 }
 
+/// The name of the cookie that marks a browser an address signed in from before.
+pub const DEVICE_COOKIE: &str = "atelier_device";
+/// How long a browser is remembered, in seconds: a year.
+const DEVICE_LIFETIME: i64 = 365 * 24 * 3600;
+
+/// The device cookie in a request, when it has one of the right shape.
+pub fn device_of(headers: &HeaderMap) -> Option<String> {
+    let jar = CookieJar::from_headers(headers);
+    jar.get(DEVICE_COOKIE)
+        .map(Cookie::value)
+        .filter(|v| {
+            v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+        })
+        .map(str::to_string)
+}
+
+/// The cookie that marks a browser an address signed in from.
+pub fn device_cookie(value: &str, public_url: &str) -> Cookie<'static> {
+    make(DEVICE_COOKIE, value, DEVICE_LIFETIME, public_url)
+}
+
 /// The cookie of a sign-in's challenge (a right password waiting for its second factor).
 pub fn challenge_cookie(token: &str, public_url: &str) -> CookieJar {
     CookieJar::new().add(make(CHALLENGE_COOKIE, token, CHALLENGE_LIFETIME, public_url))
