@@ -911,9 +911,7 @@ async fn address_shipping_form(
     me: MaybeSignedIn,
     Path(address_id): Path<String>,
 ) -> ApiResult<Response> {
-    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
-    super::addresses::make_default(&state, &me.account_id, &address_id, super::addresses::Default::Shipping).await?;
-    Ok(Redirect::to("/account/addresses").into_response())
+    make_default(&state, me, &address_id, super::addresses::Default::Shipping).await
 }
 
 /// Makes an address the billing default.
@@ -925,7 +923,17 @@ async fn address_billing_form(
     me: MaybeSignedIn,
     Path(address_id): Path<String>,
 ) -> ApiResult<Response> {
+    make_default(&state, me, &address_id, super::addresses::Default::Billing).await
+}
+
+/// Makes an address a default: back to the book (or, not signed in, to the sign-in page).
+async fn make_default(
+    state: &AppState,
+    me: MaybeSignedIn,
+    address_id: &str,
+    which: super::addresses::Default,
+) -> ApiResult<Response> {
     let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
-    super::addresses::make_default(&state, &me.account_id, &address_id, super::addresses::Default::Billing).await?;
+    super::addresses::make_default(state, &me.account_id, address_id, which).await?;
     Ok(Redirect::to("/account/addresses").into_response())
 }

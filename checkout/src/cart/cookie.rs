@@ -68,11 +68,6 @@ pub async fn hand_over(
     }
 }
 
-/// The cookie that hands the cart an edit made to the browser (see [`hand_over`]).
-pub async fn for_edit(state: &AppState, account: Option<&str>, edited: &super::Edited) -> ApiResult<Option<CookieJar>> {
-    hand_over(state, account, &edited.cart_id, edited.created).await
-}
-
 /// The answer's cookie that removes the cart's from the browser (its cart merged into an
 /// account's at sign-in).
 pub fn cookie_removal(public_url: &str) -> CookieJar {

@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The edited cart, handed to its shopper when the edit made it (a guest's in a cookie).
 async fn edited(state: &AppState, account: Option<&str>, edited: Edited) -> ApiResult<Response> {
-    let jar = cookie::for_edit(state, account, &edited).await?;
+    let jar = cookie::hand_over(state, account, &edited.cart_id, edited.created).await?;
     Ok((jar, Json(edited.cart)).into_response())
 }
 
@@ -232,7 +232,7 @@ async fn cart_add_form(
         Err(e) => Err(e),
     };
     let jar = match &result {
-        Ok(e) => cookie::for_edit(&state, account.as_deref(), e).await?,
+        Ok(e) => cookie::hand_over(&state, account.as_deref(), &e.cart_id, e.created).await?,
         Err(_) => None,
     };
     Ok((jar, back_to_cart(&state, result.map(|_| ()), "/cart?added=1")).into_response())

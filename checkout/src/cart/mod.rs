@@ -20,7 +20,7 @@ use crate::checkout::pricing::display;
 use crate::db::{Db, WriteTx};
 use crate::AppState;
 
-pub use cookie::{cart_of, cookie_removal, for_edit, hand_over, CartCookie, CART_COOKIE};
+pub use cookie::{cart_of, cookie_removal, hand_over, CartCookie, CART_COOKIE};
 pub use merge::{adopt, bind};
 pub use notice::Notice;
 pub use reorder::{reorder, Reordered};

@@ -37,6 +37,20 @@ pub struct CheckoutInput {
     pub shipping_method: String,
 }
 
+impl CheckoutInput {
+    /// The address part (the checkout's fields are flat, as its forms and clients send them).
+    pub fn address(&self) -> AddressInput {
+        AddressInput {
+            name: self.name.clone(),
+            line1: self.line1.clone(),
+            line2: self.line2.clone(),
+            city: self.city.clone(),
+            postal_code: self.postal_code.clone(),
+            country: self.country.clone(),
+        }
+    }
+}
+
 /// Validated checkout details.
 #[derive(Debug, Clone)]
 pub struct Valid {
@@ -120,15 +134,7 @@ pub fn validate(input: &CheckoutInput, methods: &[pricing::ShippingMethod]) -> R
     if let Err(e) = &email {
         errors.push(ApiError::invalid("email", e.to_string()));
     }
-    let address = AddressInput {
-        name: input.name.clone(),
-        line1: input.line1.clone(),
-        line2: input.line2.clone(),
-        city: input.city.clone(),
-        postal_code: input.postal_code.clone(),
-        country: input.country.clone(),
-    };
-    let checked = check_address(&address, &mut errors);
+    let checked = check_address(&input.address(), &mut errors);
     let mut input = input.clone();
     let country = checked.map(|(country, written)| {
         input.postal_code = written;
