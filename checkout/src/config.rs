@@ -32,6 +32,9 @@ pub const SETTINGS: &[&str] = &[
     "SHIPPING_STANDARD_MINOR",
     "SHIPPING_EXPRESS_MINOR",
     "FREE_SHIPPING_ABOVE_MINOR",
+    "GOOGLE_CLIENT_ID",
+    "GOOGLE_CLIENT_SECRET",
+    "GOOGLE_ISSUER_URL",
 ];
 
 /// A secret that never prints.
@@ -114,6 +117,20 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Sign-in with Google (OpenID Connect): the shop's OAuth client, and the provider it trusts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GoogleConfig {
+    /// The OAuth client's id.
+    pub client_id: String,
+    /// The OAuth client's secret.
+    pub client_secret: Secret,
+    /// The issuer whose discovery document names its endpoints and keys.
+    pub issuer_url: String,
+}
+
+/// Google's issuer.
+pub const GOOGLE_ISSUER_URL: &str = "https://accounts.google.com";
+
 /// Everything the service is configured with.
 #[derive(Clone)]
 pub struct ServiceConfig {
@@ -148,6 +165,8 @@ pub struct ServiceConfig {
     pub link_key: Option<Secret>,
     /// Shipping rates.
     pub shipping: ShippingRates,
+    /// Sign-in with Google, when the shop has an OAuth client.
+    pub google: Option<GoogleConfig>,
 }
 
 impl fmt::Debug for ServiceConfig {
@@ -166,6 +185,7 @@ impl fmt::Debug for ServiceConfig {
             .field("checkouts_per_minute", &self.checkouts_per_minute)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("shipping", &self.shipping)
+            .field("google", &self.google)
             .finish_non_exhaustive()
     }
 }
@@ -273,7 +293,9 @@ impl ServiceConfig {
         let number = |name, default| integer(name, default, 1, "a positive number");
         let amount = |name, default| integer(name, default, 0, "an amount in cents (0 or more)");
         let defaults = ShippingRates::default();
+        let google = google(&var)?;
         Ok(ServiceConfig {
+            google,
             database_url,
             payments,
             webhook_secret,
@@ -318,6 +340,7 @@ impl ServiceConfig {
             site_title: "Atelier Arôme".into(),
             link_key: None,
             shipping: ShippingRates::default(),
+            google: None,
             data_dir,
         }
     }
@@ -325,6 +348,38 @@ impl ServiceConfig {
     /// Whether the database is SQLite.
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// Sign-in with Google from its three settings: both of the client's or neither, and an issuer
+/// reached over HTTPS (plain HTTP only on this machine, for a local provider).
+fn google(var: &impl Fn(&str) -> Option<String>) -> Result<Option<GoogleConfig>, ConfigError> {
+    let issuer_url = var("GOOGLE_ISSUER_URL").unwrap_or_else(|| GOOGLE_ISSUER_URL.into());
+    let issuer_url = issuer_url.trim().trim_end_matches('/').to_string();
+    let local = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"].iter().any(|p| issuer_url.starts_with(p));
+    if !issuer_url.starts_with("https://") && !local {
+        return Err(ConfigError {
+            name: "GOOGLE_ISSUER_URL",
+            message: format!(
+                "`{issuer_url}` is not an https:// address (plain http is for a provider on this machine only)"
+            ),
+        });
+    }
+    match (var("GOOGLE_CLIENT_ID"), var("GOOGLE_CLIENT_SECRET")) {
+        (Some(client_id), Some(secret)) => Ok(Some(GoogleConfig {
+            client_id: client_id.trim().into(),
+            client_secret: Secret::new(secret.trim()),
+            issuer_url,
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError {
+            name: "GOOGLE_CLIENT_SECRET",
+            message: "GOOGLE_CLIENT_ID is set: give its secret too (Google Cloud console, Credentials)".into(),
+        }),
+        (None, Some(_)) => Err(ConfigError {
+            name: "GOOGLE_CLIENT_ID",
+            message: "GOOGLE_CLIENT_SECRET is set: give the client's id too".into(),
+        }),
     }
 }
 
@@ -381,6 +436,31 @@ mod tests {
 
     fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn google_needs_both_halves_of_its_client_and_an_https_issuer() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |pairs: &[(&str, &str)]| {
+            ServiceConfig::from_settings(dir.path().to_path_buf(), "http://x", &BTreeMap::new(), &settings(pairs))
+        };
+        assert_eq!(load(&[]).unwrap().google, None);
+        let c = load(&[("GOOGLE_CLIENT_ID", "shop.apps"), ("GOOGLE_CLIENT_SECRET", "GOCSPX-hush")]).unwrap();
+        let google = c.google.clone().unwrap();
+        assert_eq!((google.client_id.as_str(), google.issuer_url.as_str()), ("shop.apps", GOOGLE_ISSUER_URL));
+        assert!(!format!("{c:?}").contains("GOCSPX-hush"));
+        let e = load(&[("GOOGLE_CLIENT_ID", "shop.apps")]).unwrap_err();
+        assert_eq!(e.name, "GOOGLE_CLIENT_SECRET");
+        let e = load(&[("GOOGLE_CLIENT_SECRET", "s")]).unwrap_err();
+        assert_eq!(e.name, "GOOGLE_CLIENT_ID");
+        let e = load(&[("GOOGLE_ISSUER_URL", "http://idp.example")]).unwrap_err();
+        assert_eq!(e.name, "GOOGLE_ISSUER_URL");
+        let local = load(&[
+            ("GOOGLE_ISSUER_URL", "http://127.0.0.1:4444/"),
+            ("GOOGLE_CLIENT_ID", "a"),
+            ("GOOGLE_CLIENT_SECRET", "b"),
+        ]);
+        assert_eq!(local.unwrap().google.unwrap().issuer_url, "http://127.0.0.1:4444");
     }
 
     #[test]

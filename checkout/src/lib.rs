@@ -71,6 +71,8 @@ pub struct Shared {
     pub policy: http::guard::Policy,
     /// The sessions this instance read in the last second.
     pub sessions: accounts::session::SessionCache,
+    /// Sign-in with Google, and its provider's keys as last fetched.
+    pub google: accounts::google::Google,
 }
 
 impl std::ops::Deref for AppState {
@@ -94,6 +96,7 @@ impl AppState {
             levels: stock::LevelCache::new(Duration::from_secs(1)),
             currency: catalog::CurrencyCache::default(),
             sessions: accounts::session::SessionCache::default(),
+            google: accounts::google::Google::new(config.google.clone()),
             checkout_limit: http::limit::Limit::new(config.checkouts_per_minute),
             carts: cart::CartWriter::start(db.clone())?,
             shell: views::Shell::load(site_dir),

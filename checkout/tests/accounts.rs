@@ -1434,3 +1434,210 @@ on_both_engines!(a_strangers_guesses_do_not_keep_the_owner_out_of_a_browser_they
     let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), Some(&mark)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 });
+
+// --- Sign-in with Google, against the OpenID provider stand-in -----------------------------
+
+use oidc_standin::{Identity, OidcStandIn, Spoil};
+
+/// A shop whose Google sign-in goes to a fresh provider stand-in.
+async fn shop_with_google(engine: Engine) -> (TestShop, OidcStandIn) {
+    let idp = OidcStandIn::start().await;
+    let issuer = idp.url.clone();
+    let shop = TestShop::configured(engine, move |c| {
+        c.google = Some(atelier_checkout::config::GoogleConfig {
+            client_id: oidc_standin::CLIENT_ID.into(),
+            client_secret: atelier_checkout::config::Secret::new(oidc_standin::CLIENT_SECRET),
+            issuer_url: issuer,
+        })
+    })
+    .await;
+    (shop, idp)
+}
+
+/// A header's value in a raw HTTP answer.
+fn header_in(head: &str, name: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// A trip to the provider and back: the button's form (`start`, with the browser's cookies),
+/// the provider's page (which signs in whoever the test queued), and the callback with the
+/// trip's cookie. The callback's answer, and the callback's address (to try it again).
+async fn google_trip(
+    shop: &TestShop,
+    idp: &OidcStandIn,
+    start: &str,
+    cookies: Option<&str>,
+) -> (Reply, String, String) {
+    let r = shop.form(start, "", cookies).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let trip = cookie_named(&r, "atelier_google").expect("the trip's cookie");
+    let set = set_cookie(&r, "atelier_google").unwrap();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Max-Age=600"), "{set}");
+    let to = r.location();
+    let query = to.strip_prefix(&format!("{}/authorize?", idp.url)).unwrap_or_else(|| panic!("not the provider: {to}"));
+    let asked: std::collections::BTreeMap<String, String> = serde_urlencoded::from_str(query).unwrap();
+    assert_eq!(asked["code_challenge_method"], "S256");
+    assert!(asked["scope"].split(' ').any(|s| s == "openid") && !asked["nonce"].is_empty());
+    assert_eq!(format!("atelier_google={}", asked["state"]), trip, "the cookie holds the state sent");
+    let (status, head) = common::http(&idp.url, "GET", &to[idp.url.len()..], &[], "").await;
+    assert_eq!(status, 303, "{head}");
+    let back = header_in(&head, "location");
+    let path = back.strip_prefix(&shop.state.config.public_url).unwrap_or_else(|| panic!("not our callback: {back}"));
+    let cookie = match cookies {
+        Some(c) => format!("{c}; {trip}"),
+        None => trip.clone(),
+    };
+    (shop.get(path, Some(&cookie)).await, path.to_string(), trip)
+}
+
+async fn accounts_named(shop: &TestShop, email: &str) -> i64 {
+    shop.count(&format!("select count(*) from account where email = '{email}'")).await
+}
+
+on_both_engines!(google_makes_an_account_and_finds_it_by_subject_alone, |engine: Engine| async move {
+    let (shop, idp) = shop_with_google(engine).await;
+    let page = shop.get("/account/sign-in", None).await;
+    assert!(page.body.contains(r#"action="/account/google""#), "the button is offered");
+    let mut grace = Identity::verified("grace@example.com", "Grace Hopper");
+    idp.sign_in_as(grace.clone());
+    let (r, callback, trip) = google_trip(&shop, &idp, "/account/google", None).await;
+    assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/account"), "{}", r.body);
+    assert!(r.headers.get_all("set-cookie").iter().any(|v| v.to_str().unwrap().starts_with("atelier_google=;")));
+    let cookie = session_of(&r);
+    let me = who(&shop, &cookie).await;
+    assert_eq!(
+        (me["account"]["email"].as_str(), me["account"]["name"].as_str()),
+        (Some("grace@example.com"), Some("Grace Hopper"))
+    );
+    assert_eq!(shop.count("select count(*) from account where password_hash = ''").await, 1, "no password yet");
+    // The account has no password: none opens it, an empty one neither, with the usual refusal.
+    for password in ["", "anything at all here"] {
+        let r = post(&shop, "/api/account/sign-in", &creds("grace@example.com", password), None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    }
+    // The callback works once: the same state again finds no trip.
+    let again = shop.get(&callback, Some(&trip)).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
+    assert_eq!(idp.tokens_issued(), 1);
+    // Google's address changes; the subject does not: the same account, not a new one.
+    grace.email = "grace.hopper@example.org".into();
+    idp.sign_in_as(grace.clone());
+    let (r, _, _) = google_trip(&shop, &idp, "/account/google", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(who(&shop, &session_of(&r)).await["account"]["email"], "grace@example.com");
+    assert_eq!(shop.count("select count(*) from account").await, 1);
+    // Unlinking would leave no way in: refused until a password is set.
+    let r = shop.form("/account/google/unlink", "", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let overview = shop.get("/account", Some(&cookie)).await;
+    assert!(overview.body.contains("Linked to the Google account grace@example.com"), "{}", overview.body);
+    let export = shop.get("/api/account/export", Some(&cookie)).await;
+    assert_eq!(export.json()["account"]["google"]["email"], "grace@example.com", "{}", export.body);
+});
+
+on_both_engines!(google_answers_that_fail_a_check_sign_no_one_in, |engine: Engine| async move {
+    let (shop, idp) = shop_with_google(engine).await;
+    let spoils = [
+        Spoil::Audience("someone-else.apps.example".into()),
+        Spoil::Expired,
+        Spoil::Nonce("a-nonce-from-another-trip".into()),
+        Spoil::Issuer("https://accounts.google.com".into()),
+        Spoil::StrangerKey,
+    ];
+    for spoil in spoils {
+        idp.sign_in_as(Identity::verified("mallory@example.com", "Mallory"));
+        idp.spoil_next(spoil.clone());
+        let (r, _, _) = google_trip(&shop, &idp, "/account/google", None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{spoil:?}: {}", r.body);
+        assert!(set_cookie(&r, "atelier_session").is_none(), "{spoil:?}");
+        assert!(r.body.contains("could not be checked"), "{spoil:?}: {}", r.body);
+    }
+    assert_eq!(shop.count("select count(*) from account").await, 0);
+    // An address Google has not confirmed is not trusted to name anyone.
+    idp.sign_in_as(Identity { email_verified: false, ..Identity::verified("eve@example.com", "Eve") });
+    let (r, _, _) = google_trip(&shop, &idp, "/account/google", None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(accounts_named(&shop, "eve@example.com").await, 0);
+    // A state that is not this browser's (another's trip sent to it), or no cookie at all.
+    let r = shop.form("/account/google", "", None).await;
+    let theirs = cookie_named(&r, "atelier_google").unwrap();
+    let state = &theirs["atelier_google=".len()..];
+    let forged = shop.get(&format!("/account/google/callback?code=x&state={state}"), Some("atelier_google=mine")).await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST, "{}", forged.body);
+    let bare = shop.get(&format!("/account/google/callback?code=x&state={state}"), None).await;
+    assert_eq!(bare.status, StatusCode::BAD_REQUEST);
+    // Saying no at Google changes nothing and says so.
+    let r = shop.form("/account/google", "", None).await;
+    let trip = cookie_named(&r, "atelier_google").unwrap();
+    let state = &trip["atelier_google=".len()..];
+    let no = shop.get(&format!("/account/google/callback?error=access_denied&state={state}"), Some(&trip)).await;
+    assert_eq!(no.status, StatusCode::OK, "{}", no.body);
+    assert!(no.body.contains("You did not continue with Google"));
+    assert_eq!(shop.count("select count(*) from account").await, 0);
+    assert_eq!(shop.count("select count(*) from account_session").await, 0);
+});
+
+on_both_engines!(google_joins_a_password_account_only_once_its_owner_signs_in, |engine: Engine| async move {
+    let (shop, idp) = shop_with_google(engine).await;
+    open_account(&shop, "ada@example.com", [198, 51, 100, 7]).await;
+    let ada = Identity::verified("ada@example.com", "Ada at Google");
+    // Someone with a Google account of the same address is not let in, nor linked.
+    idp.sign_in_as(ada.clone());
+    let (r, _, _) = google_trip(&shop, &idp, "/account/google", None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("An account here already uses ada@example.com"), "{}", r.body);
+    assert!(set_cookie(&r, "atelier_session").is_none());
+    assert_eq!(shop.count("select count(*) from account_google").await, 0);
+    assert_eq!(accounts_named(&shop, "ada@example.com").await, 1);
+    // Linking needs the account signed in, in the browser the trip comes back to.
+    let cookie = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    idp.sign_in_as(ada.clone());
+    let r = shop.form("/account/google/link", "", Some(&cookie)).await;
+    let trip = cookie_named(&r, "atelier_google").unwrap();
+    let to = r.location();
+    let (_, head) = common::http(&idp.url, "GET", &to[idp.url.len()..], &[], "").await;
+    let back = header_in(&head, "location");
+    let path = back.strip_prefix(&shop.state.config.public_url).unwrap();
+    let stranger = shop.get(path, Some(&trip)).await;
+    assert_eq!(stranger.status, StatusCode::UNAUTHORIZED, "a link trip finished signed out: {}", stranger.body);
+    assert_eq!(shop.count("select count(*) from account_google").await, 0);
+    idp.sign_in_as(ada.clone());
+    let (r, _, _) = google_trip(&shop, &idp, "/account/google/link", Some(&cookie)).await;
+    assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/account#google-title"), "{}", r.body);
+    assert_eq!(shop.count("select count(*) from account_google").await, 1);
+    // From now on Google signs the owner in, in any browser.
+    idp.sign_in_as(ada.clone());
+    let (r, _, _) = google_trip(&shop, &idp, "/account/google", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(who(&shop, &session_of(&r)).await["account"]["name"], "Ada Lovelace");
+    // Another account cannot take the same Google account.
+    open_account(&shop, "charles@example.com", [198, 51, 100, 8]).await;
+    let charles = sign_in(&shop, "charles@example.com", PASSWORD).await;
+    idp.sign_in_as(ada.clone());
+    let (r, _, _) = google_trip(&shop, &idp, "/account/google/link", Some(&charles)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    // With two factors on, Google is the first factor only.
+    sqlx::query("update account set totp_enabled_at = 1 where email = 'ada@example.com'")
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    idp.sign_in_as(ada.clone());
+    let (r, _, _) = google_trip(&shop, &idp, "/account/google", None).await;
+    assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/account/sign-in/code"));
+    assert!(set_cookie(&r, "atelier_session").is_none() && set_cookie(&r, "atelier_challenge").is_some());
+    // The owner has a password: unlinking is allowed.
+    let r = shop.form("/account/google/unlink", "", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(shop.count("select count(*) from account_google").await, 0);
+});
+
+on_both_engines!(google_is_not_offered_unless_configured, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    assert!(!shop.get("/account/sign-in", None).await.body.contains("/account/google"));
+    let r = shop.form("/account/google", "", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+});

@@ -50,6 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(post_default_billing))
         .routes(routes!(post_order_again))
         .merge(super::pages::router())
+        .merge(super::google::pages::router())
 }
 
 /// The client's address, as the trusted proxies tell it.

@@ -6,6 +6,7 @@
 
 pub mod addresses;
 pub mod attempts;
+pub mod google;
 pub mod http;
 mod mail;
 mod pages;
@@ -419,5 +420,6 @@ pub async fn work(state: &AppState) -> ApiResult<u64> {
         + tokens::prune(db).await?
         + requests::prune(db).await?
         + attempts::prune(db).await?
-        + two_factor::prune(db).await?)
+        + two_factor::prune(db).await?
+        + google::prune(db).await?)
 }

@@ -128,11 +128,15 @@ async fn overview(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult
         .collect();
     let two_factor = two_factor::is_on(&state.db, &me.account_id).await?;
     let orders = crate::orders::for_account(&state.db, &me.account_id, &state.keys.link).await?;
+    let google = super::google::linked(&state, &me.account_id)
+        .await?
+        .map(|(email, at)| json!({ "email": email, "linked": crate::orders::date(at) }));
     let ctx = json!({
         "account": { "name": me.name, "email": me.email },
         "sessions": sessions,
         "two_factor": two_factor,
         "orders": orders,
+        "google": google,
     });
     let body = page(&state, "Your account", "pages/account/overview.html", ctx);
     Ok(if me.renewed { (me.cookie(&state.config.public_url), body).into_response() } else { body.into_response() })

@@ -71,10 +71,12 @@ pub async fn hash(password: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// Whether a password matches a stored hash. With no hash (no such account) a hash of nothing
-/// is checked instead, so that an unknown address costs the same time as a wrong password.
+/// Whether a password matches a stored hash. With no hash (no such account, or an account
+/// that signs in with Google only and has an empty one) a hash of nothing is checked instead,
+/// so that an unknown address costs the same time as a wrong password.
 pub async fn verify(password: &str, stored: Option<String>) -> ApiResult<bool> {
     let password = password.to_string();
+    let stored = stored.filter(|s| !s.is_empty());
     hashing(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| decoy().to_string());

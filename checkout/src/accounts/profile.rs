@@ -214,11 +214,14 @@ pub async fn export(state: &AppState, me: &session::SignedIn) -> ApiResult<Expor
         .fetch_optional(&db.pool)
         .await?;
     let cart = crate::cart::load(state, cart_id.as_deref()).await?;
+    let google = super::google::linked(state, &me.account_id)
+        .await?
+        .map(|(email, linked_at)| json!({ "email": email, "linked_at": linked_at }));
     Ok(Export {
         exported_at: now(),
         account: json!({
             "email": email, "name": name, "created_at": created_at, "email_verified_at": verified_at,
-            "two_factor_since": two_factor,
+            "two_factor_since": two_factor, "google": google,
         }),
         sessions,
         orders,

@@ -361,6 +361,26 @@ pub fn challenge_of(headers: &HeaderMap) -> Option<String> {
     jar.get(CHALLENGE_COOKIE).map(Cookie::value).filter(|v| super::tokens::well_formed(v)).map(str::to_ascii_lowercase)
 }
 
+/// The name of the cookie that holds a trip to Google's state until the browser comes back.
+pub const GOOGLE_COOKIE: &str = "atelier_google";
+
+/// The cookie of a trip to Google (ten minutes; SameSite=Lax, so that it comes back with the
+/// browser's return from Google, a top-level navigation).
+pub fn google_cookie(state: &str, public_url: &str) -> Cookie<'static> {
+    make(GOOGLE_COOKIE, state, 600, public_url)
+}
+
+/// The answer's cookie that removes a trip to Google's.
+pub fn google_cookie_removal(public_url: &str) -> Cookie<'static> {
+    make(GOOGLE_COOKIE, "", 0, public_url)
+}
+
+/// The state of a trip to Google in a request's cookie, when it has one of a sane length.
+pub fn google_of(headers: &HeaderMap) -> Option<String> {
+    let jar = CookieJar::from_headers(headers);
+    jar.get(GOOGLE_COOKIE).map(Cookie::value).filter(|v| !v.is_empty() && v.len() <= 128).map(str::to_string)
+}
+
 fn make(name: &'static str, value: &str, max_age: i64, public_url: &str) -> Cookie<'static> {
     Cookie::build((name, value.to_string()))
         .path("/")

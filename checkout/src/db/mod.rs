@@ -38,6 +38,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0010_account_orders", Migration::Both(include_str!("../../../migrations/0010_account_orders.sql"))),
     ("0011_account_cart", Migration::Both(include_str!("../../../migrations/0011_account_cart.sql"))),
     ("0012_address_book", Migration::Both(include_str!("../../../migrations/0012_address_book.sql"))),
+    ("0013_google_sign_in", Migration::Both(include_str!("../../../migrations/0013_google_sign_in.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

@@ -11,6 +11,7 @@ pub fn page(state: &AppState, title: &str, template: &str, ctx: serde_json::Valu
     let mut ctx = ctx;
     ctx["site_title"] = json!(state.config.site_title);
     ctx["checkout_url"] = json!("");
+    ctx["google_sign_in"] = json!(state.google.enabled());
     if ctx.get("errors").is_none() {
         ctx["errors"] = json!([]);
     }
