@@ -191,11 +191,16 @@ impl Db {
 
     /// Starts a transaction that will write.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let guard = match self.engine {
-            Engine::Sqlite => Some(self.writer.clone().lock_owned().await),
-            Engine::Postgres => None,
+        let (guard, tx) = match self.engine {
+            // `begin immediate` takes SQLite's write lock at once, waiting for it (busy_timeout)
+            // when another process holds it (`atelier stock` beside a running service). A plain
+            // `begin` would take it only at the first write, after reading, and SQLite refuses
+            // that upgrade at once, without waiting: "database is locked".
+            Engine::Sqlite => {
+                (Some(self.writer.clone().lock_owned().await), self.pool.begin_with("begin immediate").await?)
+            }
+            Engine::Postgres => (None, self.pool.begin().await?),
         };
-        let tx = self.pool.begin().await?;
         Ok(WriteTx { tx, _writer: guard })
     }
 
@@ -356,6 +361,36 @@ mod tests {
             .await
             .expect("check");
         assert!(broken.is_empty(), "{broken:?}");
+    }
+
+    /// A write transaction that reads first waits for another process's write to end, instead of
+    /// failing with "database is locked" when it comes to write.
+    #[tokio::test]
+    async fn a_write_waits_for_another_process_holding_the_lock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("shop.sqlite");
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display())).await.expect("connect");
+        sqlx::query("create table t (x bigint)").execute(&db.pool).await.expect("table");
+        // Another process (a staff command) writes, outside this one's writer lock.
+        let other = super::open_sqlite(&file).expect("open");
+        other.execute_batch("begin immediate; insert into t values (1)").expect("other's write");
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let ended = std::thread::spawn(move || {
+            held.recv().expect("release");
+            other.execute_batch("commit").expect("other's commit");
+        });
+        let release_soon = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            release.send(()).expect("send");
+        });
+        let mut tx = db.begin_write().await.expect("begin");
+        let seen: i64 = sqlx::query_scalar("select count(*) from t").fetch_one(&mut **tx).await.expect("read");
+        sqlx::query("insert into t values ($1)").bind(seen + 10).execute(&mut **tx).await.expect("write after reading");
+        tx.commit().await.expect("commit");
+        release_soon.await.expect("released");
+        ended.join().expect("other process");
+        let rows: Vec<i64> = sqlx::query_scalar("select x from t order by x").fetch_all(&db.pool).await.expect("rows");
+        assert_eq!(rows, [1, 11], "the write saw the other's row: it began after the other ended");
     }
 
     /// Each connection of a pool would get a database of its own in memory: refused, by name.
