@@ -24,6 +24,7 @@ pub mod payments;
 pub mod secrets;
 pub mod stock;
 pub mod views;
+pub mod wishlist;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -147,6 +148,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(stock::http::router())
         .merge(newsletter::http::router())
         .merge(accounts::http::router())
+        .merge(wishlist::http::router())
 }
 
 /// The OpenAPI document of [`api`], as JSON (made once).
@@ -205,8 +207,8 @@ pub fn app(state: AppState) -> Router {
 
 /// Background work every instance runs: the outbox, the expiry of unpaid checkouts, kept
 /// refunds whose order has become known, account requests whose own task was lost, and the
-/// deletion of ended rate-limit windows, of lapsed sessions, account links and attempts, and of
-/// carts whose cookie has lapsed. All are safe to run on many instances sharing one database.
+/// deletion of ended rate-limit windows, of lapsed sessions, account links and attempts, of
+/// answered back-in-stock requests and of carts whose cookie has lapsed. All are safe to run on many instances sharing one database.
 pub struct Workers {
     stop: watch::Sender<bool>,
     handles: Vec<tokio::task::JoinHandle<()>>,
@@ -242,6 +244,9 @@ impl Workers {
                 // Carts whose cookie has lapsed: a batch a turn while there is a backlog, then
                 // once an hour (so unpaid checkouts keep expiring on time meanwhile).
                 if pruned_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+                    if let Err(e) = wishlist::back_in_stock::prune(&expiry_state.db).await {
+                        tracing::warn!(error = %e, "deleting answered back-in-stock requests failed; will retry");
+                    }
                     let before = ids::now() - cart::CART_LIFETIME_SECONDS;
                     match cart::prune(&expiry_state.db, before).await {
                         Ok(n) if n > 0 => tracing::info!(carts = n, "deleted carts whose cookie has lapsed"),

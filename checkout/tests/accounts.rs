@@ -1641,3 +1641,185 @@ on_both_engines!(google_is_not_offered_unless_configured, |engine: Engine| async
     let r = shop.form("/account/google", "", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
 });
+
+/// The SKUs of a wishlist as the API gives it.
+async fn wishlist_of(shop: &TestShop, cookie: Option<&str>) -> Vec<String> {
+    let r = shop.get("/api/wishlist", cookie).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()["items"].as_array().unwrap().iter().map(|w| w["sku"].as_str().unwrap().to_string()).collect()
+}
+
+/// Keeps a size from a browser holding `cookie`; the guest wishlist cookie it gets back (signed
+/// in: none).
+async fn keep(shop: &TestShop, sku: &str, cookie: Option<&str>) -> Option<String> {
+    let r = post(shop, "/api/wishlist/items", &format!(r#"{{"sku":"{sku}"}}"#), cookie).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    cookie_named(&r, "atelier_wishlist")
+}
+
+on_both_engines!(
+    a_guests_wishlist_lives_in_its_browser_and_joins_the_account_at_sign_in,
+    |engine: Engine| async move {
+        let shop = TestShop::new(engine).await;
+        shop.set_stock("LAV-10", 20).await;
+        // A guest keeps two sizes: in a cookie, the latest first, with today's price and stock.
+        let guest = keep(&shop, "LAV-10", None).await.expect("a wishlist cookie");
+        assert_eq!(guest, "atelier_wishlist=LAV-10");
+        let guest = keep(&shop, "ROSE-2", Some(&guest)).await.unwrap();
+        assert_eq!(keep(&shop, "ROSE-2", Some(&guest)).await.unwrap(), guest, "kept twice, kept once");
+        let view = shop.get("/api/wishlist", Some(&guest)).await.json();
+        assert_eq!(view["count"], 2);
+        assert_eq!(view["items"][0]["sku"], "ROSE-2");
+        assert_eq!(view["items"][0]["status"], "sold_out");
+        assert_eq!(view["items"][1]["price"]["display"], "€24.00");
+        assert_eq!(view["items"][1]["status"], "in_stock");
+        // Without JavaScript: the essence page's form, back to the page; the wishlist page lists them.
+        let r = shop
+            .form("/wishlist", "sku=LAV-30&wish=keep&quantity=1&return_to=%2Fcompendium%2Flavender%2F", Some(&guest))
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.location(), "/compendium/lavender/");
+        let guest = cookie_named(&r, "atelier_wishlist").unwrap();
+        let r = shop.form("/wishlist", "sku=LAV-30&return_to=https%3A%2F%2Fevil.example%2F", Some(&guest)).await;
+        assert_eq!(r.location(), "/wishlist", "never back to another site");
+        let page = shop.get("/wishlist", Some(&guest)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        for text in [
+            "Provence Lavender",
+            "30 ml",
+            "Bulgarian Rose Otto",
+            "Tell me when it is back",
+            "Kept in this browser only",
+        ] {
+            assert!(page.body.contains(text), "{text} missing from {}", page.body);
+        }
+        // Not a size on sale: refused, by name; the cookie unchanged.
+        let r = post(&shop, "/api/wishlist/items", r#"{"sku":"OUD-99"}"#, Some(&guest)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+        let r = post(&shop, "/api/wishlist/items", r#"{"sku":"<script>"}"#, Some(&guest)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert_eq!(r.json()["field"], "sku");
+        // A forged cookie's junk is ignored.
+        assert_eq!(wishlist_of(&shop, Some("atelier_wishlist=LAV-10.<b>.lav-10..ROSE-2")).await, ["ROSE-2", "LAV-10"]);
+
+        // Sign-in: the guest's sizes join the account's and the browser's cookie goes.
+        open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+        let r = sign_in_with(&shop, "ada@example.com", &guest).await;
+        let set: Vec<&str> = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+        assert!(set.iter().any(|c| c.starts_with("atelier_wishlist=;") && c.contains("Max-Age=0")), "{set:?}");
+        let laptop = session_of(&r);
+        assert_eq!(wishlist_of(&shop, Some(&laptop)).await, ["LAV-30", "ROSE-2", "LAV-10"]);
+        // Twice (the same cookie, two sign-ins at once): nothing doubles.
+        let (a, b) = tokio::join!(
+            sign_in_with(&shop, "ada@example.com", &guest),
+            sign_in_with(&shop, "ada@example.com", &guest)
+        );
+        assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+        assert_eq!(shop.count("select count(*) from wishlist_item").await, 3);
+        // Signed in, a change is the account's, on every device, and sets no cookie.
+        let phone = sign_in(&shop, "ada@example.com", PASSWORD).await;
+        assert!(keep(&shop, "LAV-10", Some(&phone)).await.is_none());
+        let r = shop.json("DELETE", "/api/wishlist/items/ROSE-2", "", Some(&phone)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(wishlist_of(&shop, Some(&laptop)).await, ["LAV-30", "LAV-10"]);
+        let page = shop.get("/account", Some(&laptop)).await;
+        assert!(page.body.contains("2 sizes kept") && page.body.contains("href=\"/wishlist\""), "{}", page.body);
+        // The export has it; signed out, the browser's wishlist is empty again.
+        let export = shop.get("/api/account/export", Some(&laptop)).await.json();
+        assert_eq!(export["wishlist"], serde_json::json!(["LAV-30", "LAV-10"]));
+        post(&shop, "/api/account/sign-out", "", Some(&phone)).await;
+        assert!(wishlist_of(&shop, Some(&phone)).await.is_empty());
+    }
+);
+
+on_both_engines!(a_wishlist_holds_fifty_sizes_and_no_one_elses, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    for i in 0..51 {
+        sqlx::query(
+            "insert into product (sku, essence_sku, title, label, path, price_minor, currency, active, updated_at)
+             values ($1, 'MIX', 'Blend', $2, '/compendium/blend/', 1200, 'EUR', 1, 0)",
+        )
+        .bind(format!("MIX-{i}"))
+        .bind(format!("no. {i}"))
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    }
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    open_account(&shop, "eve@example.com", [198, 51, 100, 2]).await;
+    let ada = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let mut guest: Option<String> = None;
+    for i in 0..50 {
+        keep(&shop, &format!("MIX-{i}"), Some(&ada)).await;
+        guest = Some(keep(&shop, &format!("MIX-{i}"), guest.as_deref()).await.unwrap());
+    }
+    for cookie in [ada.as_str(), guest.as_deref().unwrap()] {
+        let r = post(&shop, "/api/wishlist/items", r#"{"sku":"MIX-50"}"#, Some(cookie)).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+        assert!(r.json()["message"].as_str().unwrap().contains("at most 50"), "{}", r.body);
+        assert_eq!(wishlist_of(&shop, Some(cookie)).await.len(), 50);
+    }
+    // Eve cannot reach Ada's list: her session shows hers (empty), and removing a size of Ada's
+    // takes nothing from Ada.
+    let eve = sign_in(&shop, "eve@example.com", PASSWORD).await;
+    assert!(wishlist_of(&shop, Some(&eve)).await.is_empty());
+    shop.json("DELETE", "/api/wishlist/items/MIX-3", "", Some(&eve)).await;
+    let r = shop.json("DELETE", "/api/wishlist/items/mix-3", "", Some(&ada)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "not a SKU: {}", r.body);
+    assert_eq!(wishlist_of(&shop, Some(&ada)).await.len(), 50);
+    // A full account joining a guest's list keeps its fifty.
+    let r = sign_in_with(&shop, "ada@example.com", "atelier_wishlist=LAV-10.ROSE-2").await;
+    assert_eq!(wishlist_of(&shop, Some(&session_of(&r))).await.len(), 50);
+});
+
+on_both_engines!(a_sold_out_size_is_told_of_once_when_it_is_back, |engine: Engine| async move {
+    use atelier_checkout::stock::{change, Change};
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 2).await;
+    shop.set_stock("ROSE-2", 0).await;
+    // In stock: nothing to wait for.
+    let r = post(&shop, "/api/wishlist/alerts", r#"{"sku":"LAV-10","email":"ada@example.com"}"#, None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    // A guest must say where to write.
+    let r = post(&shop, "/api/wishlist/alerts", r#"{"sku":"ROSE-2"}"#, None).await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("email")), "{}", r.body);
+    let r = post(&shop, "/api/wishlist/alerts", r#"{"sku":"ROSE-2","email":"not an address"}"#, None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    // Asked twice by a guest, once by a signed-in shopper (the account's address) from a form.
+    for _ in 0..2 {
+        let r = post(&shop, "/api/wishlist/alerts", r#"{"sku":"ROSE-2","email":"bea@example.com"}"#, None).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        assert!(r.json()["message"].as_str().unwrap().contains("bea@example.com"));
+    }
+    open_account(&shop, "ada@example.com", [198, 51, 100, 1]).await;
+    let ada = sign_in(&shop, "ada@example.com", PASSWORD).await;
+    let r = shop.form("/wishlist/alerts", "sku=ROSE-2", Some(&ada)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("ada@example.com"), "{}", r.body);
+    let r = shop.form("/wishlist/alerts", "sku=ROSE-2", None).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(shop.count("select count(*) from stock_alert").await, 2);
+
+    // Back in stock: one message each, queued with the change; more stock later sends nothing.
+    change(&shop.state.db, "ROSE-2", Change::Set(3)).await.unwrap();
+    change(&shop.state.db, "ROSE-2", Change::Adjust(2)).await.unwrap();
+    for to in ["bea@example.com", "ada@example.com"] {
+        let sent = mails(&shop, to, "back_in_stock").await;
+        assert_eq!(sent.len(), 1, "{to}: {sent:?}");
+        assert!(sent[0].0.contains("Bulgarian Rose Otto, 2 ml"), "{:?}", sent[0]);
+        assert!(sent[0].1.contains("/compendium/rose/"), "{}", sent[0].1);
+    }
+    // Sold out and back again: a new request, a new message.
+    change(&shop.state.db, "ROSE-2", Change::Set(0)).await.unwrap();
+    let r = post(&shop, "/api/wishlist/alerts", r#"{"sku":"ROSE-2","email":"bea@example.com"}"#, None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    change(&shop.state.db, "ROSE-2", Change::Set(1)).await.unwrap();
+    assert_eq!(mails(&shop, "bea@example.com", "back_in_stock").await.len(), 2);
+    // An address asking too often is told to wait.
+    let mut last = StatusCode::OK;
+    for _ in 0..6 {
+        change(&shop.state.db, "ROSE-2", Change::Set(0)).await.unwrap();
+        last = post(&shop, "/api/wishlist/alerts", r#"{"sku":"ROSE-2","email":"cy@example.com"}"#, None).await.status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+});

@@ -197,6 +197,66 @@ describe("customer accounts", { concurrency: 1 }, () => {
     await context.close();
   });
 
+  test("a guest keeps sizes with and without JavaScript, asks to hear of a sold-out one, and finds them after signing in", async () => {
+    const set = (sku, n) => {
+      const r = spawnSync(ATELIER_BIN, ["--root", ROOT, "stock", "set", sku, String(n)], {
+        env: { ...process.env, ATELIER_DATA_DIR: site.data },
+        encoding: "utf8",
+      });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    set("LAV-PROV-30", 20);
+    set("LAV-PROV-100", 0);
+    const errors = [];
+    // With JavaScript: kept in place, said in a status line; the sold-out size's form shows.
+    const context = await browser.newContext({ viewport: { width: 390, height: 900 } });
+    const page = await context.newPage();
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    await page.goto(`${site.base}/compendium/provence-lavender/`);
+    await page.locator("input[name=sku][value=LAV-PROV-30]").check();
+    await page.getByRole("button", { name: "Keep in wishlist" }).click();
+    await page.getByText("Kept in your wishlist.").waitFor();
+    const notify = page.locator("form[data-notify-form]");
+    await notify.waitFor({ state: "visible" });
+    assert.equal(await notify.locator("option:enabled").count(), 1, "only the sold-out size can be asked for");
+    await notify.getByLabel("Your e-mail").fill("bea@example.com");
+    await notify.getByRole("button", { name: "Tell me when it is back" }).click();
+    await page.getByText(/We will write to bea@example.com once/).waitFor();
+    await page.getByRole("link", { name: "See your wishlist" }).click();
+    await page.waitForURL(/\/wishlist$/);
+    assert.match(await page.locator("main").innerText(), /Provence Lavender[\s\S]*30 ml[\s\S]*In stock/);
+    // Without JavaScript: the same button posts the form and comes back to the page.
+    const plain = await browser.newContext({ javaScriptEnabled: false, storageState: await context.storageState() });
+    const p2 = await plain.newPage();
+    await p2.goto(`${site.base}/compendium/provence-lavender/`);
+    await p2.getByRole("button", { name: "Keep in wishlist" }).click();
+    await p2.waitForURL(/\/compendium\/provence-lavender\/$/);
+    await p2.goto(`${site.base}/wishlist`);
+    assert.equal(await p2.locator(".wishlist .cart-line").count(), 1, "kept twice, listed once");
+    await p2.getByRole("button", { name: /^Add to cart/ }).click();
+    await p2.waitForURL(/\/cart/);
+    assert.match(await p2.locator("main").innerText(), /Provence Lavender/);
+    await plain.close();
+    // Back in stock: one message to the address that asked.
+    set("LAV-PROV-100", 5);
+    let told = [];
+    for (let i = 0; i < 100 && !told.length; i++) {
+      told = outboxTexts().filter((t) => t.includes("To: bea@example.com") && t.includes("Back in stock"));
+      if (!told.length) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(told.length, 1, "one message when the size is back");
+    // Signing in brings the browser's wishlist into the account.
+    await page.goto(`${site.base}/account/sign-in`);
+    await page.getByLabel("E-mail").fill(EMAIL);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/account$/);
+    assert.match(await page.locator("#wishlist-title + p").innerText(), /1 size kept: Provence Lavender, 30 ml/);
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("the account pages have no accessibility violations, on a phone and a desk", async () => {
     const problems = [];
     for (const width of WIDTHS) {
@@ -217,7 +277,7 @@ describe("customer accounts", { concurrency: 1 }, () => {
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.waitForURL(/\/account$/);
       problems.push(...(await axe(page)).map((v) => `${width}px /account: ${v}`));
-      for (const path of ["/account/details", "/account/addresses"]) {
+      for (const path of ["/account/details", "/account/addresses", "/wishlist"]) {
         await page.goto(site.base + path);
         problems.push(...(await axe(page)).map((v) => `${width}px ${path}: ${v}`));
         const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);

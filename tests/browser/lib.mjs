@@ -54,6 +54,7 @@ export const PAGES = [
 export const SERVICE_PATHS = [
   /^\/cart(\/|$)/,
   /^\/account(\/|$)/,
+  /^\/wishlist(\/|$)/,
   /^\/checkout(\/|$)/,
   /^\/folio\/subscribe(\/|$)/,
   /^\/api\//,

@@ -70,15 +70,20 @@ pub(super) fn browser(state: &AppState, headers: &HeaderMap, connect: &ClientAdd
         client,
         session: session::token_of(headers),
         cart: crate::cart::cart_of(headers),
+        wishlist: crate::wishlist::guest_of(headers),
         device_mark: session::device_of(headers),
     }
 }
 
-/// The cookies of a sign-in: the session's (the challenge's removed), and the guest cart's
-/// removed when the browser had one (it is merged into the account's, found from the session).
+/// The cookies of a sign-in: the session's (the challenge's removed), and the guest cart's and
+/// wishlist's removed when the browser had them (they joined the account's, found from the
+/// session).
 pub(super) fn signed_in_cookies(state: &AppState, done: &SignedInAs, browser: &Browser) -> CookieJar {
     let url = &state.config.public_url;
-    let jar = session::cookie_after_challenge(&done.token, url).add(session::device_cookie(&done.device_mark, url));
+    let mut jar = session::cookie_after_challenge(&done.token, url).add(session::device_cookie(&done.device_mark, url));
+    if !browser.wishlist.is_empty() {
+        jar = jar.add(crate::wishlist::guest_cookie(&[], url));
+    }
     match browser.cart {
         Some(_) => crate::cart::cookie_removal(url).iter().fold(jar, |jar, c| jar.add(c.clone())),
         None => jar,

@@ -115,12 +115,14 @@ pub struct Browser {
     pub session: Option<String>,
     /// The guest cart it had (merged into the account's).
     pub cart: Option<String>,
+    /// The guest wishlist it had (joins the account's).
+    pub wishlist: Vec<String>,
     /// Its device cookie: an address signed in from it before.
     pub device_mark: Option<String>,
 }
 
 /// Starts the session of a sign-in, once the account has its guest orders and the browser's
-/// guest cart; gives nothing when the password changed since it was checked.
+/// guest cart and wishlist; gives nothing when the password changed since it was checked.
 async fn signed_in(
     state: &AppState,
     account_id: &str,
@@ -130,6 +132,7 @@ async fn signed_in(
 ) -> ApiResult<Option<SignedInAs>> {
     claim_guest_orders(state, account_id, &account.email).await?;
     crate::cart::adopt(state, account_id, browser.cart.as_deref()).await?;
+    crate::wishlist::adopt(state, account_id, &browser.wishlist).await?;
     if let Some(previous) = &browser.session {
         state.sessions.forget_token(previous);
     }

@@ -131,8 +131,10 @@ async fn overview(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult
     let google = super::google::linked(&state, &me.account_id)
         .await?
         .map(|(email, at)| json!({ "email": email, "linked": crate::orders::date(at) }));
+    let wishlist = crate::wishlist::view(&state, &crate::wishlist::Owner::Account(me.account_id.clone())).await?;
     let ctx = json!({
         "account": { "name": me.name, "email": me.email },
+        "wishlist": wishlist,
         "sessions": sessions,
         "two_factor": two_factor,
         "orders": orders,

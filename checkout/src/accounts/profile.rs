@@ -181,6 +181,13 @@ pub struct Export {
     /// The cart.
     #[schema(value_type = Object)]
     pub cart: serde_json::Value,
+    /// The address book.
+    pub addresses: Vec<super::addresses::Address>,
+    /// The sizes kept in the wishlist (SKUs, the latest first).
+    pub wishlist: Vec<String>,
+    /// Requests to hear when a sold-out size is back, answered or waiting.
+    #[schema(value_type = Vec<Object>)]
+    pub stock_alerts: Vec<serde_json::Value>,
 }
 
 /// A copy of everything kept about the account.
@@ -217,6 +224,12 @@ pub async fn export(state: &AppState, me: &session::SignedIn) -> ApiResult<Expor
     let google = super::google::linked(state, &me.account_id)
         .await?
         .map(|(email, linked_at)| json!({ "email": email, "linked_at": linked_at }));
+    let owner = crate::wishlist::Owner::Account(me.account_id.clone());
+    let stock_alerts = crate::wishlist::back_in_stock::of(state, &me.email)
+        .await?
+        .into_iter()
+        .map(|(sku, asked_at, sent_at)| json!({ "sku": sku, "asked_at": asked_at, "sent_at": sent_at }))
+        .collect();
     Ok(Export {
         exported_at: now(),
         account: json!({
@@ -226,10 +239,14 @@ pub async fn export(state: &AppState, me: &session::SignedIn) -> ApiResult<Expor
         sessions,
         orders,
         cart: serde_json::to_value(cart).map_err(|e| ApiError::Internal(e.to_string()))?,
+        addresses: super::addresses::list(state, &me.account_id).await?,
+        wishlist: crate::wishlist::skus(state, &owner).await?,
+        stock_alerts,
     })
 }
 
-/// Deletes the account, given its password: sessions, cart, links and mail to it go; its orders
+/// Deletes the account, given its password: sessions, cart, addresses, wishlist, links and mail
+/// to it go; its orders
 /// stay for the accounts with the name, address and e-mail erased. Refused while an order has
 /// not left the atelier (its address is still needed).
 pub async fn delete(state: &AppState, me: &session::SignedIn, password: &str, client: Option<IpAddr>) -> ApiResult<()> {
@@ -243,7 +260,9 @@ pub async fn delete(state: &AppState, me: &session::SignedIn, password: &str, cl
     crate::orders::erase_personal(&mut tx, &me.account_id).await?;
     crate::notify::forget_recipient(&mut tx, &me.email).await?;
     sqlx::query("delete from registration where email = $1").bind(&me.email).execute(&mut **tx).await?;
-    // Sessions, tokens, challenges, recovery codes and the cart go with the account (cascade).
+    sqlx::query("delete from stock_alert where email = $1").bind(&me.email).execute(&mut **tx).await?;
+    // Sessions, tokens, challenges, recovery codes, the cart, the address book and the wishlist
+    // go with the account (cascade).
     sqlx::query("delete from account where account_id = $1").bind(&me.account_id).execute(&mut **tx).await?;
     tx.commit().await?;
     state.sessions.forget_account(&me.account_id);

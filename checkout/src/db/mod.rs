@@ -39,6 +39,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0011_account_cart", Migration::Both(include_str!("../../../migrations/0011_account_cart.sql"))),
     ("0012_address_book", Migration::Both(include_str!("../../../migrations/0012_address_book.sql"))),
     ("0013_google_sign_in", Migration::Both(include_str!("../../../migrations/0013_google_sign_in.sql"))),
+    ("0014_wishlist", Migration::Both(include_str!("../../../migrations/0014_wishlist.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

@@ -54,6 +54,10 @@ pub async fn after_stock_change(tx: &mut Transaction<'static, Any>, sku: &str) -
             .await?;
         rebuild |= flipped.rows_affected() == 1;
     }
+    // Whoever asked to hear of this size hears now, once: queued with the change that made it.
+    if available > 0 {
+        crate::wishlist::back_in_stock::notify(tx, sku).await?;
+    }
     // One change crossing both lines (low and sold out) asks for one build, not two.
     if rebuild {
         crate::notify::enqueue_build_hook(tx, &format!("{sku}:{}", new_id("x"))).await?;

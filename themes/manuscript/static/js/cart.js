@@ -1,4 +1,4 @@
-/* Atelier Arôme: cart drawer, cart count, live stock badges, the account link. Forms work without it. */
+/* Atelier Arôme: cart drawer, cart count, live stock badges, wishlist and "tell me", the account link. Forms work without it. */
 (() => {
 const D = document, J = "application/json", C = "same-origin";
 const get = (u) => fetch(u, { headers: { Accept: J }, credentials: C }).then((r) => r.ok && r.json()).catch(() => 0);
@@ -10,6 +10,9 @@ const el = (tag, cls, text, at) => {
   return n;
 };
 const link = D.querySelector("a[data-cart-link]");
+const send = (u, body) => fetch(u, {
+  method: "POST", headers: { "Content-Type": J, Accept: J }, credentials: C, body: JSON.stringify(body),
+}).catch(() => 0);
 const base = link ? link.href.replace(/\/cart$/, "") : "";
 
 const setCount = (n) => {
@@ -54,22 +57,38 @@ if (window.HTMLDialogElement) D.querySelectorAll("form[data-cart-form]").forEach
     if (busy++) return;
     back = e.submitter || D.activeElement;
     live.textContent = "";
-    const fd = new FormData(form);
-    const res = await fetch(form.action.replace("/cart/add", "/api/cart/items"), {
-      method: "POST", headers: { "Content-Type": J, Accept: J }, credentials: C,
-      body: JSON.stringify({ sku: fd.get("sku"), quantity: +fd.get("quantity") || 1 }),
-    }).catch(() => 0);
-    if (!res) return form.submit();
+    const fd = new FormData(form), wish = back && back.hasAttribute("data-wish");
+    const res = await (wish ? send(back.formAction.replace(/\/wishlist$/, "/api/wishlist/items"), { sku: fd.get("sku") })
+      : send(form.action.replace("/cart/add", "/api/cart/items"), { sku: fd.get("sku"), quantity: +fd.get("quantity") || 1 }));
+    if (!res) return busy = 0, wish ? live.textContent = "This could not be kept; please try again." : form.submit();
     const data = await res.json().catch(() => 0);
     busy = 0;
-    if (res.ok && data) setCount(data.count), show(data);
+    if (wish && res.ok) live.append("Kept in your wishlist. ", el("a", "", "See your wishlist", { href: back.formAction }));
+    else if (res.ok && data) setCount(data.count), show(data);
     else if (data) live.textContent = data.message || "This could not be added; please try again.";
     else form.submit();
   });
 });
 
+// "Tell me when it is back": sent by the script, answered in place.
+const notify = D.querySelector("form[data-notify-form]");
+if (notify) {
+  const live = el("p", "cart-status", "", { role: "status" });
+  notify.after(live);
+  notify.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const fd = new FormData(notify), res = await send(notify.action.replace(/\/wishlist\/alerts$/, "/api/wishlist/alerts"),
+      { sku: fd.get("sku"), email: fd.get("email") || undefined });
+    if (!res) return notify.submit();
+    const data = await res.json().catch(() => 0);
+    live.textContent = (data && data.message) ? data.message.charAt(0).toUpperCase() + data.message.slice(1) + "." : "This could not be noted; please try again.";
+  });
+}
+
 const badges = D.querySelectorAll("[data-stock-sku]"), T = { in_stock: "In stock", sold_out: "Sold out" };
-if (badges.length) get("/api/stock?" + new URLSearchParams([...badges].map((b) => ["sku", b.dataset.stockSku]))).then((d) => {
+const skus = new Set([...badges].map((b) => b.dataset.stockSku));
+D.querySelectorAll("input[type=radio][name=sku], [data-notify-form] [name=sku], [data-notify-form] option").forEach((i) => skus.add(i.value));
+if (skus.size) get("/api/stock?" + new URLSearchParams([...skus].map((s) => ["sku", s]))).then((d) => {
   const items = (d && d.items) || {};
   for (const b of badges) {
     const s = items[b.dataset.stockSku];
@@ -81,10 +100,22 @@ if (badges.length) get("/api/stock?" + new URLSearchParams([...badges].map((b) =
     if (items[r.value]) r.disabled = items[r.value].status == "sold_out";
     if (r.disabled && r.checked) (r.form.querySelector("[name=sku]:enabled") || r).checked = true;
   }
+  if (notify) {
+    const gone = (sku) => items[sku] && items[sku].status == "sold_out", opts = notify.querySelectorAll("option");
+    for (const o of opts) o.disabled = !gone(o.value);
+    const first = [...opts].find((o) => !o.disabled), chosen = opts.length && notify.sku.selectedOptions[0];
+    if (first && (!chosen || chosen.disabled)) first.selected = true;
+    notify.hidden = opts.length ? !first : !gone(notify.sku.value);
+  }
 });
 
 if (link) get("/api/cart").then((d) => d && setCount(d.count));
 // The account link says "Sign in" to a visitor who is not (the page itself is the same for all).
 const acct = D.querySelector("a[data-account-link]");
-if (acct) get(base + "/api/account").then((d) => d && !d.signed_in && (acct.textContent = "Sign in", acct.href = base + "/account/sign-in"));
+const mail = D.querySelector("[data-notify-email]");
+if (acct || mail) get(base + "/api/account").then((d) => {
+  if (d && !d.signed_in && acct) acct.textContent = "Sign in", acct.href = base + "/account/sign-in";
+  // Signed in, the account's address is written to: no need to ask for one.
+  if (d && d.signed_in && mail) mail.remove();
+});
 })();
