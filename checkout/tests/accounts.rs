@@ -1019,7 +1019,11 @@ async fn paid_order(shop: &TestShop, lines: &[(&str, i64)], email: &str, session
             assert!(r.cookie().is_none(), "an account's cart is never named in a cookie");
         }
     }
-    let address = common::ADDRESS.replace("ada@example.com", email);
+    // With a phone and a billing address, which are personal data too.
+    let address = common::ADDRESS.replace("ada@example.com", email).replace(
+        r#""shipping_method""#,
+        r#""phone":"+33 6 12 34 56 78","billing_name":"Ada King","billing_line1":"Herengracht 1","billing_city":"Amsterdam","billing_postal_code":"1012 AB","billing_country":"NL","shipping_method""#,
+    );
     let r = shop.json("POST", "/api/checkout", &address, Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let started = r.json();
@@ -1254,6 +1258,8 @@ on_both_engines!(an_account_can_be_exported_and_deleted, |engine: Engine| async 
     assert_eq!(export["account"]["email"], "ada@example.com");
     assert_eq!(export["orders"][0]["order_id"], order.as_str());
     assert!(export["orders"][0]["address"].as_str().unwrap().contains("rue des Fleurs"));
+    assert!(export["orders"][0]["billing_address"].as_str().unwrap().contains("Herengracht 1"), "{export}");
+    assert_eq!(export["orders"][0]["phone"], "+33 6 12 34 56 78");
     assert_eq!(export["sessions"].as_array().unwrap().len(), 2);
 
     // Not while an order has not left the atelier.
@@ -1280,6 +1286,7 @@ on_both_engines!(an_account_can_be_exported_and_deleted, |engine: Engine| async 
             .unwrap();
     assert_eq!((email.as_str(), name.as_str()), ("", ""));
     assert!(!address.contains("Fleurs") && address.contains("\"FR\""), "{address}");
+    assert!(!address.contains("Herengracht") && !address.contains("12 34"), "billing and phone erased too: {address}");
     let r = post(&shop, "/api/account/sign-in", &creds("ada@example.com", PASSWORD), None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 });
@@ -1360,6 +1367,10 @@ on_both_engines!(the_address_book_fills_in_the_checkout, |engine: Engine| async 
     let first = r.json();
     assert_eq!((first["default_shipping"].as_bool(), first["default_billing"].as_bool()), (Some(true), Some(true)));
     // A wrong postal code is refused as the checkout refuses it.
+    shop.json("POST", "/api/cart/items", r#"{"sku":"LAV-10","quantity":1}"#, Some(&me)).await;
+    let page = shop.get("/checkout", Some(&me)).await;
+    assert!(page.body.contains(r#"<details class="billing">"#), "one address for both: billing left to it");
+    shop.json("DELETE", "/api/cart/items/LAV-10", "", Some(&me)).await;
     let wrong = home.replace("06130", "ABC");
     let r = post(&shop, "/api/account/addresses", &wrong, Some(&me)).await;
     assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("postal_code")));
@@ -1377,6 +1388,9 @@ on_both_engines!(the_address_book_fills_in_the_checkout, |engine: Engine| async 
         page.body
     );
     assert!(page.body.contains(r#"<option value="NL" selected>"#), "{}", page.body);
+    // The billing default, now another address, fills in the billing address.
+    assert!(page.body.contains(r#"name="billing_line1" value="1 rue des Fleurs""#), "{}", page.body);
+    assert!(page.body.contains(r#"<details class="billing" open>"#), "{}", page.body);
 
     // Deleting the default passes it to the address left; another account's address is not found.
     let r = shop.json("DELETE", &format!("/api/account/addresses/{office_id}"), "", Some(&me)).await;

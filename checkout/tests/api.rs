@@ -551,3 +551,55 @@ on_both_engines!(postal_codes_take_their_countrys_shape, |engine: Engine| async 
         shop.get(&r.json()["order_url"].as_str().unwrap().replace("/orders/", "/api/orders/"), None).await.json();
     assert!(order["address"].as_str().unwrap().contains("1012 AB"), "{order}");
 });
+
+on_both_engines!(a_checkout_takes_a_billing_address_and_a_phone_for_the_courier, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 5).await;
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    let with = |extra: &str| {
+        ADDRESS.replace(r#""shipping_method":"standard""#, &format!(r#""shipping_method":"standard",{extra}"#))
+    };
+    // A billing address is checked as the delivery's is, its problems named by its own fields.
+    let r = shop
+        .json(
+            "POST",
+            "/api/checkout",
+            &with(r#""billing_line1":"Herengracht 1","billing_country":"NL","billing_postal_code":"ABC""#),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.json()["field"], "billing_name", "{}", r.body);
+    let r = shop.json("POST", "/api/checkout", &with(r#""phone":"call me""#), Some(&cookie)).await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("phone")), "{}", r.body);
+    // The form names each problem of the billing address as its own.
+    let form = "email=ada%40example.com&name=Ada&line1=1+rue&city=Grasse&postal_code=06130&country=FR&shipping_method=standard\
+                &billing_name=Ada+King&billing_line1=Herengracht+1&billing_city=Amsterdam&billing_postal_code=ABC&billing_country=NL";
+    let r = shop.form("/checkout", form, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("Billing address: this is not a postal code of that country: one looks like 1012 AB"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(r#"<details class="billing" open>"#), "what was given stays in sight");
+    // Given well: kept with the order, shown on its page and in the confirmation.
+    let billed = with(
+        r#""phone":" +33 6 12 34 56 78 ","billing_name":"Ada King","billing_line1":"Herengracht 1","billing_city":"Amsterdam","billing_postal_code":"1012 ab","billing_country":"nl""#,
+    );
+    let r = shop.json("POST", "/api/checkout", &billed, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let url = r.json()["order_url"].as_str().unwrap().to_string();
+    let order = shop.get(&url.replace("/orders/", "/api/orders/"), None).await.json();
+    assert_eq!(order["phone"], "+33 6 12 34 56 78");
+    assert_eq!(order["billing_address"], "Ada King\nHerengracht 1\n1012 AB Amsterdam\nNetherlands", "{order}");
+    assert!(order["address"].as_str().unwrap().contains("06130 Grasse"), "{order}");
+    let page = shop.get(&url, None).await;
+    assert!(page.body.contains("Billed to") && page.body.contains("Telephone for the courier"), "{}", page.body);
+    // Without one, the delivery address is billed and no phone is shown.
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    let r = shop.json("POST", "/api/checkout", ADDRESS, Some(&cookie)).await;
+    let order =
+        shop.get(&r.json()["order_url"].as_str().unwrap().replace("/orders/", "/api/orders/"), None).await.json();
+    assert_eq!((order["billing_address"].is_null(), order["phone"].is_null()), (true, true), "{order}");
+});

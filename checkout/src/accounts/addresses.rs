@@ -85,15 +85,23 @@ pub async fn list(state: &AppState, account_id: &str) -> ApiResult<Vec<Address>>
     Ok(rows.into_iter().map(from_row).collect())
 }
 
-/// The account's shipping default, if it has one.
-pub async fn default_shipping(state: &AppState, account_id: &str) -> ApiResult<Option<Address>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "select {COLUMNS} from account_address where account_id = $1 and default_shipping = 1"
+/// The account's defaults, for the checkout: shipping, and billing when it is another address.
+pub async fn defaults(state: &AppState, account_id: &str) -> ApiResult<(Option<Address>, Option<Address>)> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "select {COLUMNS} from account_address where account_id = $1 and (default_shipping = 1 or default_billing = 1)"
     ))
     .bind(account_id)
-    .fetch_optional(&state.db.pool)
+    .fetch_all(&state.db.pool)
     .await?;
-    Ok(row.map(from_row))
+    let (mut shipping, mut billing) = (None, None);
+    for a in rows.into_iter().map(from_row) {
+        if a.default_shipping {
+            shipping = Some(a);
+        } else if a.default_billing {
+            billing = Some(a);
+        }
+    }
+    Ok((shipping, billing))
 }
 
 /// Keeps an address (the first one is both defaults); gives it.

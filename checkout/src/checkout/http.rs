@@ -154,7 +154,8 @@ fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors:
     )
 }
 
-/// The checkout page (signed in, filled in with the account's address and shipping address).
+/// The checkout page (signed in, filled in with the account's address, its shipping address and,
+/// when it is another, its billing address).
 #[utoipa::path(get, path = "/checkout", tag = "pages",
     params(CartCookie),
     responses(
@@ -169,9 +170,20 @@ async fn checkout_page(State(state): State<AppState>, CartCookie(cart, account):
     let mut form = CheckoutInput::default();
     if let Some(account_id) = account.as_deref() {
         form.email = crate::accounts::email_of(&state, account_id).await?.unwrap_or_default();
-        if let Some(a) = crate::accounts::addresses::default_shipping(&state, account_id).await? {
+        let (shipping, billing) = crate::accounts::addresses::defaults(&state, account_id).await?;
+        if let Some(a) = shipping {
             (form.name, form.line1, form.line2, form.postal_code, form.city, form.country) =
                 (a.name, a.line1, a.line2, a.postal_code, a.city, a.country);
+        }
+        if let Some(b) = billing {
+            (
+                form.billing_name,
+                form.billing_line1,
+                form.billing_line2,
+                form.billing_postal_code,
+                form.billing_city,
+                form.billing_country,
+            ) = (b.name, b.line1, b.line2, b.postal_code, b.city, b.country);
         }
     }
     Ok(checkout_view(&state, &c, &form, Vec::new()).into_response())

@@ -95,9 +95,24 @@ fn checkout_key(cart: &Cart, valid: &Valid, account: Option<&str>) -> String {
     let mut h = Sha256::new();
     h.update(account.unwrap_or("").as_bytes());
     h.update([0]);
-    for part in
-        [valid.email.as_str(), &i.name, &i.line1, &i.line2, &i.city, &i.postal_code, &i.country, valid.method.id]
-    {
+    let b = valid.billing.as_ref().map(|(b, _)| b.clone()).unwrap_or_default();
+    for part in [
+        valid.email.as_str(),
+        &i.name,
+        &i.line1,
+        &i.line2,
+        &i.city,
+        &i.postal_code,
+        &i.country,
+        valid.method.id,
+        &valid.phone,
+        &b.name,
+        &b.line1,
+        &b.line2,
+        &b.city,
+        &b.postal_code,
+        &b.country,
+    ] {
         h.update(part.trim().as_bytes());
         h.update([0]);
     }
@@ -152,6 +167,17 @@ async fn open_order(
         "city": valid.input.city.trim(),
         "country": country,
         "country_name": valid.country_name,
+        "phone": valid.phone,
+        "billing": valid.billing.as_ref().map(|(b, country_name)| serde_json::json!({
+            "name": b.name.trim(),
+            "line1": b.line1.trim(),
+            "line2": b.line2.trim(),
+            "postal_code_city": format!("{} {}", b.postal_code, b.city.trim()),
+            "postal_code": b.postal_code,
+            "city": b.city.trim(),
+            "country": b.country,
+            "country_name": country_name,
+        })),
     });
     let new = NewOrder {
         order_id: &order_id,

@@ -54,6 +54,10 @@ pub struct OrderView {
     pub currency: String,
     /// Name and address, one line each.
     pub address: String,
+    /// The billing address, one line each, when not the delivery address.
+    pub billing_address: Option<String>,
+    /// The telephone number for the courier, when given.
+    pub phone: Option<String>,
     /// Creation date, `2026-11-22`.
     pub created: String,
     /// The payment session.
@@ -112,14 +116,12 @@ async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Opt
     let status = OrderStatus::parse(&status)
         .ok_or_else(|| sqlx::Error::Decode(format!("order {order_id} has an unknown status `{status}`").into()))?;
     let address: serde_json::Value = serde_json::from_str(&r.get::<String, _>("address")).unwrap_or_default();
-    let lines: Vec<String> = std::iter::once(r.get::<String, _>("name"))
-        .chain(
-            ["line1", "line2", "postal_code_city", "country_name"]
-                .iter()
-                .filter_map(|k| address.get(*k).and_then(|v| v.as_str()).map(str::to_string)),
-        )
-        .filter(|l| !l.trim().is_empty())
-        .collect();
+    let lines = address_lines(r.get::<String, _>("name"), &address);
+    let billing = address
+        .get("billing")
+        .filter(|b| b.is_object())
+        .map(|b| address_lines(b.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_string(), b).join("\n"));
+    let phone = address.get("phone").and_then(|p| p.as_str()).filter(|p| !p.is_empty()).map(str::to_string);
     let created: i64 = r.get("created_at");
     Ok(Some(OrderView {
         order_id: r.get("order_id"),
@@ -135,6 +137,8 @@ async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Opt
         total_minor: r.get("total_minor"),
         currency: r.get("currency"),
         address: lines.join("\n"),
+        billing_address: billing,
+        phone,
         created: date(created),
         payment_session: r.get("payment_session"),
         payment_url: r.get("payment_url"),
@@ -197,6 +201,18 @@ pub fn date(t: i64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A name and an address kept with an order, one line each (empty lines left out).
+fn address_lines(name: String, address: &serde_json::Value) -> Vec<String> {
+    std::iter::once(name)
+        .chain(
+            ["line1", "line2", "postal_code_city", "country_name"]
+                .iter()
+                .filter_map(|k| address.get(*k).and_then(|v| v.as_str()).map(str::to_string)),
+        )
+        .filter(|l| !l.trim().is_empty())
+        .collect()
 }
 
 #[cfg(test)]
