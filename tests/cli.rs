@@ -170,3 +170,26 @@ fn mail_retry_names_what_is_wrong() {
     assert!(!out.status.success());
     assert!(err.contains("no message obx_nope in the outbox"), "{err}");
 }
+
+/// `atelier stock list | head -1`: the reader leaves early and the program ends quietly, as
+/// other Unix tools do, not with a panic.
+#[test]
+fn a_reader_leaving_early_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .arg("--root")
+        .arg(dir.path())
+        .args(["stock", "list"])
+        .env("ATELIER_DATA_DIR", dir.path().join("data"))
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs atelier");
+    // Close the reading end before anything is written: the first line finds no reader.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+}

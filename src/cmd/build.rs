@@ -22,7 +22,7 @@ pub fn run(root: &Path, config: &Path, args: BuildArgs) -> anyhow::Result<()> {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    println!(
+    say!(
         "Built {} pages, {} sections, {} taxonomies into {} in {:.2} s ({} files, {} written, {} removed)",
         report.pages,
         report.sections,

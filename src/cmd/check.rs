@@ -25,7 +25,7 @@ pub fn run(root: &Path, config: &Path, args: CheckArgs) -> anyhow::Result<()> {
     } else {
         ", external links not checked (--external)".to_string()
     };
-    println!(
+    say!(
         "Checked {} pages and {} outputs{external}: no problems ({:.2} s)",
         report.pages,
         report.outputs,

@@ -1,5 +1,13 @@
 //! One module per subcommand; each turns its arguments into a library call.
 
+/// Writes a line on standard output, like `println!`, in a function returning
+/// `anyhow::Result`: a reader gone (`atelier stock list | head -1`) ends the program quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cmd::say(format_args!($($arg)*))?
+    };
+}
+
 mod build;
 mod check;
 mod serve;
@@ -20,5 +28,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export => service::export(&cli.root),
         Command::Order(cmd) => service::order(&cli.root, cmd),
         Command::Mail(cmd) => service::mail(&cli.root, cmd),
+    }
+}
+
+/// A line on standard output. When its reader has gone, the program ends at once with success,
+/// as other Unix tools do (Rust ignores SIGPIPE, and `println!` would panic instead).
+pub fn say(line: std::fmt::Arguments) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match writeln!(std::io::stdout().lock(), "{line}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        done => Ok(done?),
     }
 }

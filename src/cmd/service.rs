@@ -51,7 +51,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn migrate(root: &Path) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (config, _db) = open(root, "http://127.0.0.1:8080").await?;
-        println!("Database {} is up to date", atelier_checkout::config::redact_url(&config.database_url));
+        say!("Database {} is up to date", atelier_checkout::config::redact_url(&config.database_url));
         Ok(())
     })
 }
@@ -63,7 +63,7 @@ pub fn catalog(root: &Path, cmd: CatalogCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (_, db) = open(root, "http://127.0.0.1:8080").await?;
         let r = sync_catalog(&db, &file).await?;
-        println!("Synced {} sizes from {} ({} withdrawn from sale)", r.upserted, file.display(), r.deactivated);
+        say!("Synced {} sizes from {} ({} withdrawn from sale)", r.upserted, file.display(), r.deactivated);
         Ok(())
     })
 }
@@ -76,9 +76,9 @@ pub fn stock(root: &Path, cmd: StockCommand) -> anyhow::Result<()> {
             StockCommand::Set { sku, quantity } => (sku, stock::Change::Set(quantity)),
             StockCommand::Adjust { sku, delta } => (sku, stock::Change::Adjust(delta)),
             StockCommand::List => {
-                println!("{:<20} {:>8} {:>9} {:>10}  status", "sku", "on hand", "reserved", "available");
+                say!("{:<20} {:>8} {:>9} {:>10}  status", "sku", "on hand", "reserved", "available");
                 for (sku, l) in stock::levels(&db, &[]).await? {
-                    println!(
+                    say!(
                         "{sku:<20} {:>8} {:>9} {:>10}  {}",
                         l.on_hand,
                         l.on_hand - l.available,
@@ -90,7 +90,7 @@ pub fn stock(root: &Path, cmd: StockCommand) -> anyhow::Result<()> {
             }
         };
         let level = stock::change(&db, &sku, change).await?;
-        println!("{sku}: {} on hand, {} available ({})", level.on_hand, level.available, level.status());
+        say!("{sku}: {} on hand, {} available ({})", level.on_hand, level.available, level.status());
         Ok(())
     })
 }
@@ -109,10 +109,10 @@ pub fn order(root: &Path, cmd: OrderCommand) -> anyhow::Result<()> {
                         format!("`{s}` is not an order state ({})", names.join(", "))
                     })?),
                 };
-                println!("{:<16} {:<16} {:>10}  {:<10}  e-mail", "number", "status", "total", "placed");
+                say!("{:<16} {:<16} {:>10}  {:<10}  e-mail", "number", "status", "total", "placed");
                 for o in orders::list(&db, status, limit).await? {
                     let total = atelier_checkout::checkout::pricing::display(o.total_minor, o.currency);
-                    println!(
+                    say!(
                         "{:<16} {:<16} {total:>10}  {:<10}  {}",
                         o.number,
                         o.status,
@@ -128,7 +128,7 @@ pub fn order(root: &Path, cmd: OrderCommand) -> anyhow::Result<()> {
         };
         let keys = atelier_checkout::secrets::Keys::load(&db, &config).await?;
         let view = orders::advance(&db, &keys.link, &config.public_url, &order, &step).await?;
-        println!("{}: {}", view.number, view.status_label);
+        say!("{}: {}", view.number, view.status_label);
         Ok(())
     })
 }
@@ -139,7 +139,7 @@ pub fn mail(root: &Path, cmd: MailCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (_, db) = open(root, "http://127.0.0.1:8080").await?;
         atelier_checkout::notify::retry(&db, &outbox_id).await?;
-        println!("{outbox_id}: queued again; the service sends it within a second");
+        say!("{outbox_id}: queued again; the service sends it within a second");
         Ok(())
     })
 }
@@ -149,7 +149,7 @@ pub fn export(root: &Path) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (_, db) = open(root, "http://127.0.0.1:8080").await?;
         let path = write_stock_export(root, &db).await?;
-        println!("Wrote {}", path.display());
+        say!("Wrote {}", path.display());
         Ok(())
     })
 }
