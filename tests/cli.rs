@@ -44,6 +44,10 @@ fn builds_the_shop_and_summarises() {
     assert!(catalog["essences"].as_array().unwrap().len() >= 12);
     let lavender = std::fs::read_to_string(dist.join("compendium/provence-lavender/index.html")).unwrap();
     assert!(lavender.contains("https://atelier-arome.example/compendium/provence-lavender/"));
+    // The service's pages (cart, checkout, account) each have their own address, not the shell's
+    // (which was /cart/, a 404): no canonical link, no og:url.
+    let shell = std::fs::read_to_string(dist.join("_service/shell.html")).unwrap();
+    assert!(!shell.contains("rel=\"canonical\"") && !shell.contains("og:url"), "{shell}");
 
     // A second build into the same folder writes nothing.
     let o = atelier(
