@@ -405,6 +405,10 @@ on_both_engines!(the_cart_page_says_only_our_own_words, |engine: Engine| async m
     // A link made elsewhere with a message of its own shows nothing.
     let forged = shop.get("/cart?error=sold_out&sku=LAV-10&sig=00000000000000000000000000000000", None).await;
     assert!(!forged.body.contains("sold out"), "{}", forged.body);
+    // VAT is said once, one way: prices include it (not also "calculated at checkout").
+    let page = shop.get("/cart", Some(&shop.cart_with("LAV-10", 1).await)).await;
+    assert!(page.body.contains("Prices include VAT; shipping is calculated at checkout."), "{}", page.body);
+    assert!(!page.body.contains("VAT are calculated"), "{}", page.body);
 });
 
 on_both_engines!(a_cart_holds_its_bottles_once_however_often_it_is_checked_out, |engine: Engine| async move {
@@ -596,6 +600,9 @@ on_both_engines!(a_checkout_takes_a_billing_address_and_a_phone_for_the_courier,
     assert!(order["address"].as_str().unwrap().contains("06130 Grasse"), "{order}");
     let page = shop.get(&url, None).await;
     assert!(page.body.contains("Billed to") && page.body.contains("Telephone for the courier"), "{}", page.body);
+    // Dates as the site writes them ("7 October 2026"), not 2026-10-07.
+    let today = atelier_checkout::orders::written_date(atelier_checkout::ids::now());
+    assert!(page.body.contains(&format!("<dd>{today}</dd>")), "{today} in {}", page.body);
     // Without one, the delivery address is billed and no phone is shown.
     let cookie = shop.cart_with("LAV-10", 1).await;
     let r = shop.json("POST", "/api/checkout", ADDRESS, Some(&cookie)).await;

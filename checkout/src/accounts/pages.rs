@@ -120,7 +120,7 @@ async fn overview(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult
             json!({
                 "session_id": s.session_id,
                 "browser": browser_name(&s.user_agent),
-                "created": crate::orders::date(s.created_at),
+                "created": crate::orders::written_date(s.created_at),
                 "client": s.client,
                 "current": s.current,
             })
@@ -130,7 +130,7 @@ async fn overview(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult
     let orders = crate::orders::for_account(&state.db, &me.account_id, &state.keys.link).await?;
     let google = super::google::linked(&state, &me.account_id)
         .await?
-        .map(|(email, at)| json!({ "email": email, "linked": crate::orders::date(at) }));
+        .map(|(email, at)| json!({ "email": email, "linked": crate::orders::written_date(at) }));
     let wishlist = crate::wishlist::view(&state, &crate::wishlist::Owner::Account(me.account_id.clone())).await?;
     let ctx = json!({
         "account": { "name": me.name, "email": me.email },

@@ -44,6 +44,8 @@ pub struct AccountOrder {
     pub bottles: i64,
     /// When it was placed, `2026-11-22`.
     pub created: String,
+    /// When it was placed, as the site writes dates: `22 November 2026`.
+    pub placed_on: String,
     /// Its page (a signed link, as in its confirmation).
     pub url: String,
 }
@@ -71,6 +73,7 @@ pub async fn for_account(db: &Db, account_id: &str, links: &Secret) -> Result<Ve
                 total: display(r.get("total_minor"), crate::catalog::currency_of(&r.get::<String, _>("currency"))),
                 bottles: r.get("bottles"),
                 created: super::date(r.get("created_at")),
+                placed_on: super::written_date(r.get("created_at")),
                 order_id,
             }
         })

@@ -19,7 +19,7 @@ pub use atelier_domain::OrderStatus;
 pub use mine::{claim_guest_orders, erase_personal, for_account, has_undispatched, lines_of, AccountOrder, BoughtLine};
 pub use payment::{cancel, close, pay, refund, settle_kept_refunds, Closing, Payment, Refund, Refunded};
 pub use steps::{advance, Step, StepError};
-pub use view::{date, list, load, load_in, LineView, OrderRow, OrderView};
+pub use view::{date, list, load, load_in, written_date, LineView, OrderRow, OrderView};
 
 use crate::checkout::pricing::Totals;
 use crate::db::{Db, WriteTx};

@@ -60,6 +60,8 @@ pub struct OrderView {
     pub phone: Option<String>,
     /// Creation date, `2026-11-22`.
     pub created: String,
+    /// Creation date as the site writes dates, `22 November 2026`.
+    pub placed_on: String,
     /// The payment session.
     pub payment_session: Option<String>,
     /// Where the shopper pays (while the order awaits payment).
@@ -140,6 +142,7 @@ async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Opt
         billing_address: billing,
         phone,
         created: date(created),
+        placed_on: written_date(created),
         payment_session: r.get("payment_session"),
         payment_url: r.get("payment_url"),
         tracking: r.get("tracking"),
@@ -187,8 +190,34 @@ pub async fn list(db: &Db, status: Option<OrderStatus>, limit: i64) -> Result<Ve
         .collect())
 }
 
+/// A unix time's day (UTC) as the site writes dates: `7 October 2026`.
+pub fn written_date(t: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let (y, m, d) = civil(t);
+    format!("{d} {} {y}", MONTHS[(m - 1) as usize])
+}
+
 /// `YYYY-MM-DD` of a unix time (UTC), without a date library.
 pub fn date(t: i64) -> String {
+    let (y, m, d) = civil(t);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The year, month (1–12) and day of a unix time (UTC).
+fn civil(t: i64) -> (i64, i64, i64) {
     let days = t.div_euclid(86_400);
     // Civil-from-days (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -200,7 +229,7 @@ pub fn date(t: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    (y, m, d)
 }
 
 /// A name and an address kept with an order, one line each (empty lines left out).
@@ -221,5 +250,8 @@ mod tests {
     fn dates() {
         assert_eq!(super::date(0), "1970-01-01");
         assert_eq!(super::date(1_795_305_600), "2026-11-22");
+        assert_eq!(super::written_date(1_795_305_600), "22 November 2026");
+        assert_eq!(super::written_date(1_791_331_200), "7 October 2026");
+        assert_eq!(super::written_date(0), "1 January 1970");
     }
 }
