@@ -44,6 +44,11 @@ fn builds_the_shop_and_summarises() {
     assert!(catalog["essences"].as_array().unwrap().len() >= 12);
     let lavender = std::fs::read_to_string(dist.join("compendium/provence-lavender/index.html")).unwrap();
     assert!(lavender.contains("https://atelier-arome.example/compendium/provence-lavender/"));
+    // The Terms link the EU model withdrawal form they mention, which is a page of its own.
+    let terms = std::fs::read_to_string(dist.join("legal/terms/index.html")).unwrap();
+    assert!(terms.contains(r#"href="https://atelier-arome.example/legal/withdrawal-form/""#), "{terms}");
+    let form = std::fs::read_to_string(dist.join("legal/withdrawal-form/index.html")).unwrap();
+    assert!(form.contains("hereby give notice that I/We") && form.contains("12 rue des Tanneurs"), "{form}");
     // The service's pages (cart, checkout, account) each have their own address, not the shell's
     // (which was /cart/, a 404): no canonical link, no og:url.
     let shell = std::fs::read_to_string(dist.join("_service/shell.html")).unwrap();
