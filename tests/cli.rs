@@ -44,6 +44,9 @@ fn builds_the_shop_and_summarises() {
     assert!(catalog["essences"].as_array().unwrap().len() >= 12);
     let lavender = std::fs::read_to_string(dist.join("compendium/provence-lavender/index.html")).unwrap();
     assert!(lavender.contains("https://atelier-arome.example/compendium/provence-lavender/"));
+    // An essence page says how it travels and comes back, linking the Terms.
+    assert!(lavender.contains("Delivery and returns"), "{lavender}");
+    assert!(lavender.contains(r#"href="https://atelier-arome.example/legal/terms/#delivery""#), "{lavender}");
     // The Terms link the EU model withdrawal form they mention, which is a page of its own.
     let terms = std::fs::read_to_string(dist.join("legal/terms/index.html")).unwrap();
     assert!(terms.contains(r#"href="https://atelier-arome.example/legal/withdrawal-form/""#), "{terms}");
