@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pages/account/addresses.html", include_str!("../templates/pages/account/addresses.html")),
     ("pages/account/email_confirm.html", include_str!("../templates/pages/account/email_confirm.html")),
     ("pages/wishlist.html", include_str!("../templates/pages/wishlist.html")),
+    ("pages/newsletter.html", include_str!("../templates/pages/newsletter.html")),
     ("email/order_confirmation.html", include_str!("../templates/email/order_confirmation.html")),
     ("email/order_confirmation.txt", include_str!("../templates/email/order_confirmation.txt")),
     ("email/low_stock.html", include_str!("../templates/email/low_stock.html")),

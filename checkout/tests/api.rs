@@ -610,3 +610,64 @@ on_both_engines!(a_checkout_takes_a_billing_address_and_a_phone_for_the_courier,
         shop.get(&r.json()["order_url"].as_str().unwrap().replace("/orders/", "/api/orders/"), None).await.json();
     assert_eq!((order["billing_address"].is_null(), order["phone"].is_null()), (true, true), "{order}");
 });
+
+/// The confirmation links mailed to an address, oldest first: (confirm, unsubscribe).
+async fn newsletter_links(shop: &TestShop, to: &str) -> Vec<(String, String)> {
+    let texts: Vec<String> = sqlx::query_scalar(
+        "select body_text from outbox where recipient = $1 and kind = 'newsletter_confirm' order by created_at",
+    )
+    .bind(to)
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap();
+    let find = |text: &str, path: &str| {
+        let at = text.find(path).unwrap_or_else(|| panic!("no {path} in {text}"));
+        text[at..].split_whitespace().next().unwrap().to_string()
+    };
+    texts.iter().map(|t| (find(t, "/newsletter/confirm?"), find(t, "/newsletter/unsubscribe?"))).collect()
+}
+
+on_both_engines!(the_newsletter_takes_an_address_only_once_its_owner_confirms, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let confirmed = "select count(*) from newsletter_subscriber where confirmed_at is not null";
+    let r = shop.json("POST", "/api/newsletter", r#"{"email":"Ada@Example.com"}"#, None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().contains("confirm"), "{}", r.body);
+    assert_eq!(shop.count(confirmed).await, 0, "not before its owner confirms");
+    let links = newsletter_links(&shop, "ada@example.com").await;
+    assert_eq!(links.len(), 1);
+    let (confirm, leave) = links[0].clone();
+    // Opening the link only shows the button (a mail scanner confirms no one).
+    let page = shop.get(&confirm, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Confirm my subscription") && page.body.contains(r#"action="/newsletter/confirm""#));
+    assert_eq!(shop.count(confirmed).await, 0);
+    // Another address's signature, or none, confirms nothing.
+    let query = confirm.split_once('?').unwrap().1.to_string();
+    let forged = query.replace("ada%40example.com", "eve%40example.com");
+    assert_eq!(shop.form("/newsletter/confirm", &forged, None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(shop.get(&format!("/newsletter/confirm?{forged}"), None).await.status, StatusCode::FORBIDDEN);
+    let r = shop.form("/newsletter/confirm", &query, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("You are subscribed"), "{}", r.body);
+    assert_eq!(shop.count(confirmed).await, 1);
+    // Signing up again once subscribed: the same answer, no more mail.
+    let r = shop.form("/newsletter", "email=ada%40example.com", None).await;
+    assert!(r.body.contains("Check your e-mail"), "{}", r.body);
+    assert_eq!(newsletter_links(&shop, "ada@example.com").await.len(), 1);
+    // One click from a mail program (RFC 8058) leaves the list.
+    let req = axum::http::Request::post(leave.as_str())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from("List-Unsubscribe=One-Click"))
+        .unwrap();
+    let r = shop.call(req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(shop.count("select count(*) from newsletter_subscriber").await, 0);
+    assert_eq!(shop.form("/newsletter/confirm", &query, None).await.status, StatusCode::NOT_FOUND);
+    // An address no one confirms gets five links an hour at most, whatever is asked.
+    for _ in 0..7 {
+        let r = shop.json("POST", "/api/newsletter", r#"{"email":"bea@example.com"}"#, None).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+    }
+    assert_eq!(newsletter_links(&shop, "bea@example.com").await.len(), 5);
+});

@@ -40,6 +40,10 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0012_address_book", Migration::Both(include_str!("../../../migrations/0012_address_book.sql"))),
     ("0013_google_sign_in", Migration::Both(include_str!("../../../migrations/0013_google_sign_in.sql"))),
     ("0014_wishlist", Migration::Both(include_str!("../../../migrations/0014_wishlist.sql"))),
+    (
+        "0015_newsletter_confirmation",
+        Migration::Both(include_str!("../../../migrations/0015_newsletter_confirmation.sql")),
+    ),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so
