@@ -87,7 +87,7 @@ async fn post_cart_item(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
 #[allow(dead_code)] // describes the path for the document; the handlers take it as a `String`
-struct SkuPath {
+pub(crate) struct SkuPath {
     /// The size's SKU.
     #[param(min_length = 2, max_length = 40, pattern = "^[A-Z0-9]+(-[A-Z0-9]+)*$", example = "LAV-PROV-30")]
     sku: String,

@@ -143,16 +143,9 @@ fn link_page(state: &AppState, which: Link, link: &Signed) -> Response {
     };
     let ctx = json!({
         "heading": heading, "message": text, "button": button,
-        "action": which_path(which), "email": link.email, "sig": link.sig,
+        "action": which.path(), "email": link.email, "sig": link.sig,
     });
     page(state, heading, "pages/newsletter.html", ctx).into_response()
-}
-
-fn which_path(which: Link) -> &'static str {
-    match which {
-        Link::Confirm => "/newsletter/confirm",
-        Link::Unsubscribe => "/newsletter/unsubscribe",
-    }
 }
 
 /// The confirmation link's page, with its button (opening a link confirms nothing).

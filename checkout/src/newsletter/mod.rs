@@ -30,7 +30,8 @@ impl Link {
         }
     }
 
-    fn path(self) -> &'static str {
+    /// The link's path on the site.
+    pub fn path(self) -> &'static str {
         match self {
             Link::Confirm => "/newsletter/confirm",
             Link::Unsubscribe => "/newsletter/unsubscribe",

@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 use super::{back_in_stock, Owner, Wishlist};
 use crate::accounts::attempts::{self, for_address, for_client, MAIL_ADDRESS, MAIL_CLIENT};
 use crate::accounts::session;
+use crate::cart::http::SkuPath;
 use crate::email::EmailAddress;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientAddr;
@@ -101,16 +102,6 @@ struct Keep {
 async fn post_wish(State(state): State<AppState>, who: Who, ApiJson(body): ApiJson<Keep>) -> ApiResult<Response> {
     let owner = super::add(&state, who.owner, body.sku.trim()).await?;
     answer(&state, owner).await
-}
-
-/// A size's SKU in a path.
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)] // describes the path for the document; the handler takes it as a `String`
-struct SkuPath {
-    /// The size's SKU.
-    #[param(min_length = 2, max_length = 40, pattern = "^[A-Z0-9]+(-[A-Z0-9]+)*$", example = "LAV-PROV-30")]
-    sku: String,
 }
 
 /// Takes a size out of the wishlist (not in it: nothing changes).

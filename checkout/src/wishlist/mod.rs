@@ -104,35 +104,42 @@ pub async fn skus(state: &AppState, owner: &Owner) -> ApiResult<Vec<String>> {
     }
 }
 
-/// A size's title, label, path, price, currency, and available, on hand and threshold.
-type WishRow = (String, String, String, i64, String, i64, i64, i64);
+/// A size's SKU, title, label, path, price, currency, and available, on hand and threshold.
+type WishRow = (String, String, String, String, i64, String, i64, i64, i64);
 
-/// A wishlist as today's catalog and stock show it (sizes no longer sold are left out).
+/// A wishlist as today's catalog and stock show it (sizes no longer sold are left out), read
+/// in one query.
 pub async fn view(state: &AppState, owner: &Owner) -> ApiResult<Wishlist> {
     let skus = skus(state, owner).await?;
-    let mut items = Vec::with_capacity(skus.len());
-    for sku in skus {
-        let row: Option<WishRow> = sqlx::query_as(
-            "select p.title, p.label, p.path, p.price_minor, p.currency,
-                    coalesce(s.on_hand - s.reserved, 0), coalesce(s.on_hand, 0), coalesce(s.low_threshold, 0)
-             from product p left join stock s on s.sku = p.sku where p.sku = $1 and p.active = 1",
-        )
-        .bind(&sku)
-        .fetch_optional(&state.db.pool)
-        .await?;
-        if let Some((title, label, path, price, currency, available, on_hand, threshold)) = row {
-            let level = crate::stock::Level { available, on_hand, threshold };
-            items.push(Wish {
-                sku,
-                title,
-                label,
-                path,
-                price: Amount::new(price, currency_of(&currency)),
-                status: level.status().to_string(),
-                available: available.max(0),
-            });
-        }
+    if skus.is_empty() {
+        return Ok(Wishlist { items: Vec::new(), count: 0 });
     }
+    let marks: Vec<String> = (1..=skus.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "select p.sku, p.title, p.label, p.path, p.price_minor, p.currency,
+                coalesce(s.on_hand - s.reserved, 0), coalesce(s.on_hand, 0), coalesce(s.low_threshold, 0)
+         from product p left join stock s on s.sku = p.sku where p.active = 1 and p.sku in ({})",
+        marks.join(", ")
+    );
+    let rows: Vec<WishRow> =
+        skus.iter().fold(sqlx::query_as(&sql), |q, sku| q.bind(sku)).fetch_all(&state.db.pool).await?;
+    // In the wishlist's order, the latest kept first.
+    let items: Vec<Wish> = skus
+        .iter()
+        .filter_map(|sku| rows.iter().find(|r| &r.0 == sku))
+        .map(|(sku, title, label, path, price, currency, available, on_hand, threshold)| {
+            let level = crate::stock::Level { available: *available, on_hand: *on_hand, threshold: *threshold };
+            Wish {
+                sku: sku.clone(),
+                title: title.clone(),
+                label: label.clone(),
+                path: path.clone(),
+                price: Amount::new(*price, currency_of(currency)),
+                status: level.status().to_string(),
+                available: (*available).max(0),
+            }
+        })
+        .collect();
     Ok(Wishlist { count: items.len(), items })
 }
 
@@ -226,16 +233,16 @@ pub async fn adopt(state: &AppState, account_id: &str, guest: &[String]) -> ApiR
     }
     let mut tx = state.db.begin_write().await?;
     let t = now();
+    let mut held: i64 = sqlx::query_scalar("select count(*) from wishlist_item where account_id = $1")
+        .bind(account_id)
+        .fetch_one(&mut **tx)
+        .await?;
     for (i, sku) in guest.iter().enumerate() {
-        let held: i64 = sqlx::query_scalar("select count(*) from wishlist_item where account_id = $1")
-            .bind(account_id)
-            .fetch_one(&mut **tx)
-            .await?;
         if held >= MOST as i64 {
             break;
         }
         // Later in the cookie is kept later: the order of keeping survives the move.
-        sqlx::query(
+        let added = sqlx::query(
             "insert into wishlist_item (account_id, sku, added_at)
              select $1, sku, $3 from product where sku = $2 and active = 1 on conflict do nothing",
         )
@@ -244,6 +251,7 @@ pub async fn adopt(state: &AppState, account_id: &str, guest: &[String]) -> ApiR
         .bind(t + i as i64)
         .execute(&mut **tx)
         .await?;
+        held += added.rows_affected() as i64;
     }
     tx.commit().await?;
     Ok(())
