@@ -599,7 +599,11 @@ on_both_engines!(a_checkout_takes_a_billing_address_and_a_phone_for_the_courier,
     assert_eq!(order["billing_address"], "Ada King\nHerengracht 1\n1012 AB Amsterdam\nNetherlands", "{order}");
     assert!(order["address"].as_str().unwrap().contains("06130 Grasse"), "{order}");
     let page = shop.get(&url, None).await;
-    assert!(page.body.contains("Billed to") && page.body.contains("<dt>Telephone</dt><dd>+33 6 12 34 56 78</dd>"), "{}", page.body);
+    assert!(
+        page.body.contains("Billed to") && page.body.contains("<dt>Telephone</dt><dd>+33 6 12 34 56 78</dd>"),
+        "{}",
+        page.body
+    );
     // Dates as the site writes them ("7 October 2026"), not 2026-10-07.
     let today = atelier_checkout::orders::written_date(atelier_checkout::ids::now());
     assert!(page.body.contains(&format!("<dd>{today}</dd>")), "{today} in {}", page.body);

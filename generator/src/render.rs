@@ -281,10 +281,11 @@ impl Site {
             for (xi, term) in t.terms.iter().enumerate() {
                 let chunks = pagers(&term.pages, t.config.paginate_by);
                 let paginated = t.config.paginate_by.is_some_and(|n| n > 0);
+                let reads_all = !paginated || self.templates.mentions(&single, "pages");
                 for (i, chunk) in chunks.iter().enumerate() {
                     let path = Self::pager_path(&term.path, t.config.paginate_path(), i + 1);
                     let mut deps: Vec<Dep> = chunk.iter().map(|&p| Dep::Page(p)).collect();
-                    if !paginated {
+                    if reads_all {
                         deps.extend(term.pages.iter().map(|&p| Dep::Page(p)));
                     }
                     add(
@@ -498,9 +499,10 @@ impl Site {
                 let items = ser::listed(self.templates.reads_content(&template, "term"));
                 match t.config.paginate_by.filter(|&b| b > 0) {
                     Some(by) => {
-                        // The pages are in the paginator; repeating every page of a large term
-                        // on each of its pagers is what makes such sites slow to build.
-                        put(&mut ctx, "term", ser::term(lib, term, None, lang, bl));
+                        // Zola gives a paginated term all its pages too (a count above the
+                        // list needs them); they cost a build only where the template reads them.
+                        let pages = self.templates.mentions(&template, "pages").then_some(items);
+                        put(&mut ctx, "term", ser::term(lib, term, pages, lang, bl));
                         let segment = t.config.paginate_path();
                         let pager = Pager { ids: &term.pages, by, base: &term.path, segment, n: *n, items };
                         put(&mut ctx, "paginator", self.paginator(&pager));

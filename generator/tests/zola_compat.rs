@@ -125,7 +125,7 @@ fn taxonomies_feeds_sitemap_and_search() {
         common::unescape(&site.read("tags/index.html")).trim(),
         "kind=taxonomy_list tags: Rust=2@/tags/rust/;web=1@/tags/web/;"
     );
-    assert_eq!(site.read("tags/rust/index.html").trim(), "kind=taxonomy_single tags/Rust: 1/1 Second;First;");
+    assert_eq!(site.read("tags/rust/index.html").trim(), "kind=taxonomy_single tags/Rust (2): 1/1 Second;First;");
     let atom = site.read("atom.xml");
     assert!(atom.contains("<title>Fixture</title>"));
     assert!(atom.contains("<updated>2024-03-20T10:00:00+00:00</updated>"), "{atom}");
