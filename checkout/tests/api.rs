@@ -675,3 +675,37 @@ on_both_engines!(the_newsletter_takes_an_address_only_once_its_owner_confirms, |
     }
     assert_eq!(newsletter_links(&shop, "bea@example.com").await.len(), 5);
 });
+
+on_both_engines!(a_quote_prices_the_cart_as_the_order_will_be, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 5).await;
+    let cookie = shop.cart_with("LAV-10", 1).await;
+    let quote = |q: &'static str| {
+        let (shop, cookie) = (&shop, cookie.clone());
+        async move { shop.get(&format!("/api/checkout/quote?{q}"), Some(&cookie)).await }
+    };
+    let standard = quote("shipping_method=standard&country=FR").await;
+    assert_eq!(standard.status, StatusCode::OK, "{}", standard.body);
+    let express = quote("shipping_method=express&country=de").await;
+    let (s, e) = (standard.json(), express.json());
+    assert_eq!(s["subtotal"]["amount"], 2400);
+    assert!(e["shipping"]["amount"].as_i64() > s["shipping"]["amount"].as_i64(), "{e} {s}");
+    assert_eq!(e["total"]["amount"].as_i64().unwrap(), 2400 + e["shipping"]["amount"].as_i64().unwrap());
+    assert_eq!(e["vat_percent"], 19, "Germany's rate");
+    // The order opened with the same choices asks exactly the quoted total.
+    let body = ADDRESS.replace(r#""shipping_method":"standard""#, r#""shipping_method":"express""#);
+    let r = shop.json("POST", "/api/checkout", &body, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let fr_express = quote("shipping_method=express&country=FR").await.json();
+    assert_eq!(r.json()["total"], fr_express["total"]["amount"], "{} {fr_express}", r.body);
+    // Bad choices are named; an empty cart has nothing to price.
+    let r = quote("shipping_method=pigeon&country=FR").await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("shipping_method")));
+    let r = quote("shipping_method=standard&country=US").await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("country")));
+    let r = quote("country=FR").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.json()["message"].is_string());
+    let r = shop.get("/api/checkout/quote?shipping_method=standard&country=FR", None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+});

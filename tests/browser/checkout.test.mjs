@@ -14,7 +14,7 @@ let browser;
 
 before(async () => {
   [site, browser] = await Promise.all([startSite(), launchBrowser()]);
-  const r = spawnSync(ATELIER_BIN, ["--root", ROOT, "stock", "set", SKU, "5"], { env: { ...process.env, ATELIER_DATA_DIR: site.data }, encoding: "utf8" });
+  const r = spawnSync(ATELIER_BIN, ["--root", ROOT, "stock", "set", SKU, "20"], { env: { ...process.env, ATELIER_DATA_DIR: site.data }, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
 });
 
@@ -115,5 +115,81 @@ describe("buying a bottle", { concurrency: 1 }, () => {
     assert.ok(await mailFor(number), `a confirmation for ${number} is in the outbox`);
     assert.equal(await availableBecomes(before - 2), before - 2);
     await context.close();
+  });
+});
+
+describe("a checkout that adds up and helps", { concurrency: 1 }, () => {
+  // A cart of one 30 ml bottle (under the free-shipping threshold, so the method matters).
+  async function cartOfOne(javaScriptEnabled, width = 390) {
+    const context = await browser.newContext({ viewport: { width, height: 844 }, javaScriptEnabled });
+    const page = await context.newPage();
+    const r = await page.request.post(`${site.base}/api/cart/items`, { data: { sku: SKU, quantity: 1 } });
+    assert.equal(r.status(), 200, await r.text());
+    await page.goto(`${site.base}/checkout`);
+    return { context, page };
+  }
+  const total = (page) => page.locator("[data-total=total]").innerText();
+  const shipping = (page) => page.locator("[data-total=shipping]").innerText();
+
+  for (const javaScriptEnabled of [true, false]) {
+    test(`the total follows the shipping chosen and equals the pay page's (JavaScript ${javaScriptEnabled ? "on" : "off"})`, async () => {
+      const { context, page } = await cartOfOne(javaScriptEnabled);
+      try {
+        const standard = await total(page);
+        await fillAddress(page);
+        await page.locator("input[name=shipping_method][value=express]").check();
+        if (javaScriptEnabled) {
+          await page.waitForFunction((was) => document.querySelector("[data-total=total]").textContent !== was, standard);
+        } else {
+          await page.getByRole("button", { name: /update the total/i }).click();
+          await page.waitForURL(/\/checkout\/recalculate$/);
+          assert.equal(await page.locator("input[name=shipping_method][value=express]").isChecked(), true);
+          assert.equal(await page.locator("input[name=postal_code]").inputValue(), "06130", "the form keeps what was typed");
+        }
+        const express = await total(page);
+        assert.notEqual(express, standard, "the total changed with the method");
+        assert.notEqual(await shipping(page), "€0.00");
+        // On a phone the total comes before the button that pays it.
+        const [sum, pay] = await Promise.all(
+          [".summary .totals__total", "button:has-text('Continue to payment')"].map((s) =>
+            page.locator(s).evaluate((e) => e.getBoundingClientRect().top),
+          ),
+        );
+        assert.ok(sum < pay, "the summary is above the button");
+        await page.getByRole("button", { name: /continue to payment/i }).click();
+        await page.waitForURL(/\/pay\/cs_sandbox_/);
+        assert.match(await page.locator("main").innerText(), new RegExp(express.replace(/[.$]/g, "\\$&")), `the pay page asks ${express}`);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  test("errors: a linked summary, focused; each field marked and told; a French postcode checked", async () => {
+    const { context, page } = await cartOfOne(false);
+    try {
+      await fillAddress(page);
+      await page.locator("[name=postal_code]").fill("ABC");
+      await page.locator("[name=email]").fill("");
+      await page.getByRole("button", { name: /continue to payment/i }).click();
+      await page.waitForLoadState("load");
+      assert.match(await page.title(), /^Error: /);
+      const summary = page.locator(".alert");
+      assert.equal(await summary.evaluate((e) => e === document.activeElement), true, "the summary has the focus");
+      for (const field of ["email", "postal_code"]) {
+        const link = summary.locator(`a[href="#${field}"]`);
+        assert.equal(await link.count(), 1, `the summary links to #${field}`);
+        const input = page.locator(`#${field}`);
+        assert.equal(await input.getAttribute("aria-invalid"), "true");
+        const described = (await input.getAttribute("aria-describedby")).split(" ");
+        assert.ok(described.includes(`${field}-error`), `#${field} is described by its message`);
+        assert.ok((await page.locator(`#${field}-error`).innerText()).length > 5);
+      }
+      await summary.locator('a[href="#postal_code"]').click();
+      assert.equal(await page.locator("#postal_code").evaluate((e) => e === document.activeElement), true, "the link takes the focus to the field");
+      assert.equal(await page.locator("#city").getAttribute("aria-invalid"), null, "a good field is not marked");
+    } finally {
+      await context.close();
+    }
   });
 });

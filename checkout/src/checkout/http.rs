@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,16 +17,18 @@ use crate::cart::{self, CartCookie};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::client::ClientAddr;
 use crate::http::limit;
-use crate::http::page::{capitalise, page};
-use crate::http::{ApiForm, ApiJson};
+use crate::http::page::{form_errors, page};
+use crate::http::{ApiForm, ApiJson, ApiQuery};
 use crate::AppState;
 
 /// The checkout routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_shipping))
+        .routes(routes!(get_quote))
         .routes(routes!(post_checkout))
         .routes(routes!(checkout_page, checkout_form))
+        .routes(routes!(recalculate_form))
 }
 
 /// A shipping method as the API shows it.
@@ -86,6 +88,70 @@ async fn get_shipping(State(state): State<AppState>) -> ApiResult<Json<Shipping>
     Ok(Json(Shipping { methods, countries }))
 }
 
+/// The choices a quote is for.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct QuoteQuery {
+    /// How to ship.
+    #[param(value_type = pricing::ShippingMethodId)]
+    shipping_method: String,
+    /// Where to: the ISO code of a country we ship to.
+    #[param(value_type = pricing::CountryCode)]
+    country: String,
+}
+
+/// What the cart comes to, shipped one way to one country: what the checkout's summary shows as
+/// the shopper chooses, from the same reckoning as the order.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Quote {
+    /// Sum of the lines.
+    subtotal: cart::Amount,
+    /// Shipping (zero above the method's threshold).
+    shipping: cart::Amount,
+    /// The VAT inside the total, at the destination's rate.
+    vat: cart::Amount,
+    /// What would be charged.
+    total: cart::Amount,
+    /// The destination's VAT rate, in percent.
+    vat_percent: i64,
+}
+
+/// The cart's totals for a shipping method and a country.
+#[utoipa::path(get, path = "/api/checkout/quote", tag = "checkout",
+    params(CartCookie, QuoteQuery),
+    responses(
+        (status = 200, description = "The totals for these choices.", body = Quote),
+        (status = 400, description = "An unknown method or country (`field` names it).", body = ErrorBody),
+        (status = 409, description = "The cart is empty.", body = ErrorBody),
+    ))]
+async fn get_quote(
+    State(state): State<AppState>,
+    CartCookie(cart, _): CartCookie,
+    ApiQuery(q): ApiQuery<QuoteQuery>,
+) -> ApiResult<Json<Quote>> {
+    let methods = state.config.shipping.methods();
+    let method = methods
+        .iter()
+        .find(|m| m.id == q.shipping_method.trim())
+        .ok_or_else(|| ApiError::invalid("shipping_method", "choose standard or express shipping"))?;
+    let vat_percent = pricing::vat_rate(&q.country.trim().to_uppercase()).ok_or_else(|| {
+        ApiError::invalid("country", "we ship within the European Union: choose a country from the list")
+    })?;
+    let c = cart::load(&state, cart.as_deref()).await?;
+    if c.items.is_empty() {
+        return Err(ApiError::Conflict("your cart is empty".into()));
+    }
+    let t = pricing::totals(c.subtotal.amount, method, vat_percent);
+    let amount = |minor| cart::Amount::new(minor, c.subtotal.currency);
+    Ok(Json(Quote {
+        subtotal: amount(t.subtotal),
+        shipping: amount(t.shipping),
+        vat: amount(t.vat),
+        total: amount(t.total),
+        vat_percent,
+    }))
+}
+
 /// Counts a checkout against its client's limit (only a real attempt counts: one with a cart).
 async fn limit(state: &AppState, headers: &HeaderMap, socket: &ClientAddr) -> ApiResult<()> {
     let client = state.config.trusted_proxies.client(headers, socket.0.map(|s| s.ip()));
@@ -122,7 +188,9 @@ async fn post_checkout(
     Ok((StatusCode::CREATED, Json(started)).into_response())
 }
 
-fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors: Vec<String>) -> Html<String> {
+/// The checkout page: the form as given, its problems beside their fields, the totals for the
+/// shipping method and country chosen.
+fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors: &[ApiError]) -> Html<String> {
     let methods = state.config.shipping.methods();
     let chosen = methods.iter().find(|m| m.id == form.shipping_method).unwrap_or(&methods[0]);
     let vat = pricing::vat_rate(&form.country.to_uppercase()).unwrap_or(20);
@@ -136,14 +204,17 @@ fn checkout_view(state: &AppState, c: &cart::Cart, form: &CheckoutInput, errors:
     if form.country.is_empty() {
         form.country = "FR".into();
     }
+    let shown = form_errors(errors);
     page(
         state,
-        "Checkout",
+        // Read first by a screen reader: the page came back with problems.
+        if errors.is_empty() { "Checkout" } else { "Error: Checkout" },
         "pages/checkout.html",
         json!({
             "cart": cart::view(c),
             "form": form,
-            "errors": errors,
+            "errors": shown["errors"],
+            "field_errors": shown["field_errors"],
             "countries": pricing::COUNTRIES.iter().map(|(c, n, _)| json!({"code": c, "name": n})).collect::<Vec<_>>(),
             "shipping_methods": methods.iter().map(|m| json!({
                 "id": m.id, "label": m.label, "price": display(m.price_minor), "free": m.free_above_minor.is_some_and(|l| c.subtotal.amount >= l),
@@ -186,7 +257,7 @@ async fn checkout_page(State(state): State<AppState>, CartCookie(cart, account):
             ) = (b.name, b.line1, b.line2, b.postal_code, b.city, b.country);
         }
     }
-    Ok(checkout_view(&state, &c, &form, Vec::new()).into_response())
+    Ok(checkout_view(&state, &c, &form, &[]).into_response())
 }
 
 /// The checkout form: on success, off to pay; otherwise the form again with every problem.
@@ -210,13 +281,13 @@ async fn checkout_form(
     ApiForm(input): ApiForm<CheckoutInput>,
 ) -> ApiResult<Response> {
     let c = cart::load(&state, cart.as_deref()).await?;
-    let again = |errors: Vec<String>| {
+    let again = |errors: &[ApiError]| {
         (StatusCode::UNPROCESSABLE_ENTITY, checkout_view(&state, &c, &input, errors)).into_response()
     };
     // The form is answered first: what to correct, even if the cart has lapsed meanwhile.
     let valid = match super::validate(&input, &state.config.shipping.methods()) {
         Ok(v) => v,
-        Err(errors) => return Ok(again(errors.iter().map(shown).collect())),
+        Err(errors) => return Ok(again(&errors)),
     };
     let Some(id) = cart else { return Ok(Redirect::to("/cart").into_response()) };
     limit(&state, &headers, &connect).await?;
@@ -224,7 +295,7 @@ async fn checkout_form(
         Ok(started) => Ok(Redirect::to(&started.payment_url).into_response()),
         // The form again, saying what changed (a bottle sold out, the cart emptied).
         Err(e @ ApiError::Conflict(_)) => {
-            let mut res = again(vec![shown(&e)]);
+            let mut res = again(&[e]);
             *res.status_mut() = StatusCode::CONFLICT;
             Ok(res)
         }
@@ -232,10 +303,23 @@ async fn checkout_form(
     }
 }
 
-/// An error as a sentence on a page (a field's message without its name).
-fn shown(e: &ApiError) -> String {
-    match e {
-        ApiError::Invalid { message, .. } => capitalise(message),
-        other => capitalise(&other.public_message()),
+/// The checkout form again with the totals for the shipping method and country now chosen (the
+/// "Update the total" button, for a browser without JavaScript); nothing is checked or kept.
+#[utoipa::path(post, path = "/checkout/recalculate", tag = "pages",
+    params(CartCookie),
+    request_body(content = CheckoutInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The form as given, with its totals.", content_type = "text/html"),
+        (status = 303, description = "The cart is empty: back to the cart."),
+    ))]
+async fn recalculate_form(
+    State(state): State<AppState>,
+    CartCookie(cart, _): CartCookie,
+    ApiForm(input): ApiForm<CheckoutInput>,
+) -> ApiResult<Response> {
+    let c = cart::load(&state, cart.as_deref()).await?;
+    if c.items.is_empty() {
+        return Ok(Redirect::to("/cart").into_response());
     }
+    Ok(checkout_view(&state, &c, &input, &[]).into_response())
 }

@@ -1,7 +1,8 @@
 //! Extractors shared by the routes: JSON and forms whose rejections speak our error format.
 
 use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -35,6 +36,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
             Ok(axum::Form(v)) => Ok(ApiForm(v)),
             Err(FormRejection::BytesRejection(_)) => Err(ApiError::TooLarge),
             Err(e) => Err(ApiError::BadRequest(format!("invalid form: {}", e.body_text()))),
+        }
+    }
+}
+
+/// A query string in our error format when malformed.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => Err(ApiError::BadRequest(format!("invalid query: {}", e.body_text()))),
         }
     }
 }

@@ -9,4 +9,4 @@ pub mod limit;
 pub mod meta;
 pub mod page;
 
-pub use extract::{ApiForm, ApiJson};
+pub use extract::{ApiForm, ApiJson, ApiQuery};

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
+use crate::error::ApiError;
 use crate::AppState;
 
 /// A page of the service: an embedded template rendered inside the site's shell.
@@ -28,4 +29,40 @@ pub fn message(state: &AppState, status: StatusCode, heading: &str, message: &st
 pub fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+/// A form's problems as the page shows them (the GOV.UK pattern): `errors`, the summary's list,
+/// each linked to its field (`#field`, the control's id); `field_errors`, each field's own message.
+pub fn form_errors(errors: &[ApiError]) -> serde_json::Value {
+    let mut list = Vec::new();
+    let mut by_field = serde_json::Map::new();
+    for e in errors {
+        match e {
+            ApiError::Invalid { field, message } => {
+                let message = capitalise(message);
+                list.push(json!({ "message": message, "href": format!("#{field}") }));
+                by_field.entry(field.clone()).or_insert(json!(message));
+            }
+            other => list.push(json!({ "message": capitalise(&other.public_message()) })),
+        }
+    }
+    json!({ "errors": list, "field_errors": by_field })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_problem_links_to_its_field_and_is_told_beside_it() {
+        let shown = form_errors(&[
+            ApiError::invalid("postal_code", "a postal code in France has five digits"),
+            ApiError::Conflict("a bottle sold out".into()),
+        ]);
+        assert_eq!(shown["errors"][0]["href"], "#postal_code");
+        assert_eq!(shown["errors"][0]["message"], "A postal code in France has five digits");
+        assert_eq!(shown["errors"][1]["message"], "A bottle sold out");
+        assert!(shown["errors"][1].get("href").is_none());
+        assert_eq!(shown["field_errors"]["postal_code"], "A postal code in France has five digits");
+    }
 }

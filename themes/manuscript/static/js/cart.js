@@ -110,6 +110,18 @@ if (skus.size) get("/api/stock?" + new URLSearchParams([...skus].map((s) => ["sk
 });
 
 if (link) get("/api/cart").then((d) => d && setCount(d.count));
+
+// The checkout's summary follows the shipping and country chosen, priced by the service itself.
+const co = D.querySelector("form[data-checkout]"), upd = D.querySelector("[data-recalculate]");
+if (co) {
+  const quote = () => {
+    const m = co.querySelector("[name=shipping_method]:checked"), c = co.elements.country.value;
+    if (m && c) get(`${base}/api/checkout/quote?shipping_method=${encodeURIComponent(m.value)}&country=${encodeURIComponent(c)}`)
+      .then((d) => { if (d) for (const k in d) { const n = D.querySelector(`[data-total=${k}]`); if (n) n.textContent = d[k].display; } });
+  };
+  co.addEventListener("change", (e) => /^(shipping_method|country)$/.test(e.target.name) && quote());
+  if (upd) upd.hidden = true;
+}
 // The account link says "Sign in" to a visitor who is not (the page itself is the same for all).
 const acct = D.querySelector("a[data-account-link]");
 const mail = D.querySelector("[data-notify-email]");
