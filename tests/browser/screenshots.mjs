@@ -18,7 +18,7 @@ try {
       await page.goto(site.base + path, { waitUntil: "networkidle" });
       if (name === "search") {
         // Show the search at work: a query and its results.
-        await page.locator("input[name=q]").fill("lavender");
+        await page.locator("main input[name=q]").fill("lavender");
         await page.keyboard.press("Enter");
         await page.locator("#search-results li").first().waitFor({ timeout: 5000 });
       }

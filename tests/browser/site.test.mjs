@@ -23,6 +23,7 @@ import {
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const PAGE_BUDGET = 50 * 1024; // HTML + CSS + JS of one page, gzipped
+const FONTS_BUDGET = 60 * 1024; // the same with the web fonts it loads (woff2, compressed already)
 const SCRIPT_BUDGET = 10 * 1024; // every script of the site together, gzipped
 const KB = (n) => (n / 1024).toFixed(1);
 const gz = (buf) => gzipSync(buf, { level: 9 }).length;
@@ -91,7 +92,7 @@ async function open(path, { width, javaScriptEnabled = true, expectStatus = 200 
     const isDoc = req.resourceType() === "document" && r.url() === url;
     if (r.status() >= 400 && !(isDoc && r.status() === expectStatus)) problems.push(`HTTP ${r.status()}: ${r.url()}`);
     const type = req.resourceType();
-    if (["document", "stylesheet", "script"].includes(type) && u.origin === site.base && !isDevPath(u.pathname)) {
+    if (["document", "stylesheet", "script", "font"].includes(type) && u.origin === site.base && !isDevPath(u.pathname)) {
       bodies.push(r.body().then((b) => ({ type, url: r.url(), bytes: b }), () => null));
     }
   });
@@ -249,8 +250,12 @@ describe("storefront", { concurrency: 4 }, () => {
 
           // Weight of HTML + CSS + JS, gzipped, as fetched.
           const res = await view.resources();
-          const w = { html: 0, css: 0, js: 0 };
+          const w = { html: 0, css: 0, js: 0, fonts: 0 };
           for (const r of res) {
+            if (r.type === "font") {
+              w.fonts += r.bytes.length;
+              continue;
+            }
             const size = gz(r.bytes);
             if (r.type === "document") w.html += size;
             else if (r.type === "stylesheet") w.css += size;
@@ -262,9 +267,12 @@ describe("storefront", { concurrency: 4 }, () => {
           w.total = w.html + w.css + w.js;
           weights.set(p.name, w);
           t.diagnostic(
-            `${p.name}: ${KB(w.total)} KB gz (html ${KB(w.html)}, css ${KB(w.css)}, js ${KB(w.js)}); ${kb.count} focusable elements`,
+            `${p.name}: ${KB(w.total)} KB gz (html ${KB(w.html)}, css ${KB(w.css)}, js ${KB(w.js)}), ${KB(w.total + w.fonts)} KB with fonts ${KB(w.fonts)}; ${kb.count} focusable elements`,
           );
           if (w.total > PAGE_BUDGET) problems.push(`page weighs ${KB(w.total)} KB gzipped (budget ${KB(PAGE_BUDGET)} KB)`);
+          if (w.total + w.fonts > FONTS_BUDGET) {
+            problems.push(`page weighs ${KB(w.total + w.fonts)} KB with its fonts (budget ${KB(FONTS_BUDGET)} KB)`);
+          }
 
           assert.deepEqual(problems, [], `${p.path} at ${width}px:\n  ${problems.join("\n  ")}`);
         } finally {
@@ -309,6 +317,9 @@ describe("storefront", { concurrency: 4 }, () => {
         const chosen = width >= 1280 ? unique : unique.filter((h) => !kinds.has(h.split("/")[1]) && kinds.add(h.split("/")[1]));
         for (const href of chosen) {
           const [, kind, term] = href.match(/^\/([^/]+)\/([^/]+)\/$/);
+          // On a phone the filters are folded under "Refine the Compendium".
+          const fold = page.locator("summary.filters__summary");
+          if ((await fold.isVisible()) && !(await page.locator("details.filters__fold").evaluate((d) => d.open))) await fold.click();
           await Promise.all([page.waitForURL(site.base + href), page.locator(`main a[href="${href}"]`).first().click()]);
           const shown = await page.evaluate(() =>
             [...document.querySelectorAll("main a[href^='/compendium/']")]
@@ -336,7 +347,7 @@ describe("storefront", { concurrency: 4 }, () => {
       const hit = page.locator('#search-results a[href="/compendium/provence-lavender/"]');
       await hit.waitFor({ timeout: 5000 });
       await page.goto(site.base + "/search/");
-      await page.locator("input[name=q]").click();
+      await page.locator("main input[name=q]").click();
       await page.keyboard.type("lavender");
       await page.keyboard.press("Enter");
       await hit.waitFor({ timeout: 5000 });

@@ -1,0 +1,135 @@
+// What a demanding shopper noticed (issue 14), each as a check in headless Chromium: lists that
+// count what they show, indexes that are there, a header that fits a phone, a checkout that adds
+// up and helps fix mistakes, search that finds, a picture per essence, stock as served.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { essenceTaxonomies, launchBrowser, startSite } from "./lib.mjs";
+
+let site;
+let browser;
+
+before(async () => {
+  [site, browser] = await Promise.all([startSite(), launchBrowser()]);
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.stop();
+});
+
+async function withPage(path, { width = 390, javaScriptEnabled = true } = {}, fn) {
+  const context = await browser.newContext({ viewport: { width, height: 844 }, javaScriptEnabled });
+  const page = await context.newPage();
+  try {
+    const r = await page.goto(site.base + path, { waitUntil: "load" });
+    assert.equal(r.status(), 200, `${path} answered ${r.status()}`);
+    return await fn(page);
+  } finally {
+    await context.close();
+  }
+}
+
+describe("lists say what they show", { concurrency: 4 }, () => {
+  test("a term page's count equals its cards", async () => {
+    await withPage("/humour/calming/", {}, async (page) => {
+      const lede = await page.locator(".page-head .lede").innerText();
+      const cards = await page.locator(".card-grid .essence-card").count();
+      const said = Number(lede.match(/^(\d+) essence/)?.[1]);
+      assert.ok(cards > 0, "no cards");
+      assert.equal(said, cards, `the page says “${lede}” above ${cards} cards`);
+    });
+  });
+
+  for (const path of ["/compendium/", "/compendium/page/2/", "/humour/calming/"]) {
+    test(`${path}: the order links lead to indexes that are there, the price index lowest first`, async () => {
+      await withPage(path, { width: 1280 }, async (page) => {
+        for (const id of ["index-a-z", "index-price"]) {
+          assert.equal(await page.locator(`.sort-nav a[href="#${id}"]`).count(), 1, `no link to #${id}`);
+          assert.equal(await page.locator(`#${id} li a`).count() > 0, true, `#${id} lists nothing`);
+        }
+        const prices = await page
+          .locator("#index-price li")
+          .evaluateAll((lis) => lis.map((li) => Number(li.textContent.match(/€([\d.]+)/)[1])));
+        assert.deepEqual(prices, [...prices].sort((a, b) => a - b));
+      });
+    });
+  }
+});
+
+describe("a picture per essence", () => {
+  test("every essence of the Compendium has a drawing of its own, and each answers", async () => {
+    const seen = new Map(); // essence path → picture URL
+    for (const path of ["/compendium/", "/compendium/page/2/"]) {
+      await withPage(path, { width: 1280 }, async (page) => {
+        const cards = await page.locator(".essence-card").evaluateAll((cs) =>
+          cs.map((c) => [c.querySelector(".card__title a").getAttribute("href"), c.querySelector("img.card__art").src]),
+        );
+        for (const [href, src] of cards) seen.set(href, src);
+      });
+    }
+    const essences = Object.keys(essenceTaxonomies());
+    assert.deepEqual([...seen.keys()].sort(), essences.sort(), "the Compendium's leaves list every essence");
+    const pictures = [...seen.values()];
+    assert.equal(new Set(pictures).size, pictures.length, `essences share pictures: ${pictures.join(", ")}`);
+    for (const src of pictures) {
+      const r = await fetch(src);
+      assert.equal(r.status, 200, src);
+      assert.match(r.headers.get("content-type") ?? "", /^image\//, src);
+    }
+    // The essence page shows the same drawing as its card.
+    await withPage("/compendium/provence-lavender/", {}, async (page) => {
+      assert.equal(await page.locator("img.essence__art").evaluate((i) => i.src), seen.get("/compendium/provence-lavender/"));
+    });
+  });
+});
+
+describe("a header that fits a phone", { concurrency: 4 }, () => {
+  const box = (page, sel) => page.locator(sel).first().evaluate((e) => e.getBoundingClientRect().toJSON());
+
+  for (const javaScriptEnabled of [true, false]) {
+    test(`at 390 px the header is one row of ≤ 64 px, its targets ≥ 44 px, the menu opens (JavaScript ${javaScriptEnabled ? "on" : "off"})`, async () => {
+      await withPage("/", { javaScriptEnabled }, async (page) => {
+        const header = await box(page, ".site-header");
+        assert.ok(header.height <= 64, `the header is ${header.height} px tall`);
+        for (const sel of ["a.brand", "summary.menu__toggle", "a[data-cart-link]"]) {
+          const b = await box(page, sel);
+          assert.ok(b.width >= 44 && b.height >= 44, `${sel} is ${b.width}×${b.height} px`);
+        }
+        const compendium = page.locator('.site-nav a[href="/compendium/"]');
+        assert.equal(await compendium.isVisible(), false, "the folios wait behind Menu");
+        await page.locator("summary.menu__toggle").click();
+        assert.equal(await compendium.isVisible(), true);
+        const link = await box(page, '.site-nav a[href="/compendium/"]');
+        assert.ok(link.height >= 44, `a menu link is ${link.height} px tall`);
+        // The header's search goes to the search page with the query.
+        await page.locator(".header-search input[name=q]").fill("rose");
+        await Promise.all([page.waitForURL(/\/search\/\?q=rose$/), page.keyboard.press("Enter")]);
+      });
+    });
+  }
+
+  test("at 1280 px the folios, the search field and the cart are all in view, no Menu", async () => {
+    await withPage("/", { width: 1280 }, async (page) => {
+      assert.equal(await page.locator("summary.menu__toggle").isVisible(), false);
+      for (const sel of ['.site-nav a[href="/manuscript/"]', ".header-search input", "a[data-cart-link]", "a[data-account-link]"]) {
+        assert.equal(await page.locator(sel).isVisible(), true, `${sel} is hidden`);
+      }
+    });
+    await withPage("/compendium/", { width: 1280 }, async (page) => {
+      assert.equal(await page.locator('.filters a[href="/humour/calming/"]').isVisible(), true, "the filters are open");
+    });
+  });
+
+  test("at 390 × 844 the first essence is on the first screen, “Add to cart” within 1.5 screens", async () => {
+    for (const path of ["/compendium/", "/humour/calming/"]) {
+      await withPage(path, {}, async (page) => {
+        const card = await box(page, ".essence-card");
+        assert.ok(card.top < 844 - 120, `${path}: the first essence starts ${card.top} px down`);
+      });
+    }
+    await withPage("/compendium/provence-lavender/", {}, async (page) => {
+      const add = await box(page, ".purchase__form button[type=submit]");
+      assert.ok(add.bottom <= 844 * 1.5, `“Add to cart” ends ${add.bottom} px down`);
+    });
+  });
+});
