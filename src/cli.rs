@@ -175,6 +175,10 @@ pub struct ServeArgs {
     /// Build into a folder that holds files atelier did not write.
     #[arg(short, long)]
     pub force: bool,
+    /// Leave a new shop's shelves empty (by default, with sandbox payments, a database that never
+    /// had stock nor an order gets 12 bottles of every size, and says so).
+    #[arg(long)]
+    pub no_demo_stock: bool,
 }
 
 /// Options of `check`.

@@ -12,6 +12,9 @@ use atelier_generator::BuildOptions;
 
 use crate::cli::ServeArgs;
 
+/// Bottles of every size on a new shop's shelves under `atelier serve`.
+const DEMO_BOTTLES: i64 = 12;
+
 /// Builds, serves site and service, and rebuilds on every edit until Ctrl-C.
 pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let addr: SocketAddr = format!("{}:{}", args.interface, args.port)
@@ -53,6 +56,17 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
         }
         if let Ok(mut f) = catalog_file.lock() {
             *f = Some(catalog);
+        }
+        // A newcomer's first look is a working shop; never with real payments.
+        let sandbox = matches!(service_config.payments, atelier_checkout::config::PaymentMode::Sandbox);
+        if sandbox && !args.no_demo_stock {
+            let stocked = atelier_checkout::stock::stock_demo_shelves(&db, DEMO_BOTTLES).await?;
+            if stocked > 0 {
+                eprintln!(
+                    "Demo stock: {DEMO_BOTTLES} bottles of each of the {stocked} sizes (a new shop with sandbox payments; \
+                     `atelier stock set SKU N` changes a level, `--no-demo-stock` leaves the shelves empty)"
+                );
+            }
         }
         let state = AppState::new(db, service_config, &output).await?;
         let workers = Workers::start(&state)?;

@@ -79,11 +79,13 @@ export function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Start `atelier serve` on a port (a free one unless given) into a temporary output folder, with
-// more environment when given; resolves once it answers.
-export async function startSite({ timeoutMs = 60_000, port: chosen, env: extra = {} } = {}) {
+// more environment when given; resolves once it answers. The shelves start empty (each test
+// stocks what it sells) unless `demoStock`.
+export async function startSite({ timeoutMs = 60_000, port: chosen, env: extra = {}, demoStock = false } = {}) {
   const port = chosen ?? (await freePort());
   const out = mkdtempSync(join(tmpdir(), "atelier-browser-"));
   const args = ["serve", "--root", ROOT, "--port", String(port), "--output-dir", out, "--force"];
+  if (!demoStock) args.push("--no-demo-stock");
   // The shop's database and e-mail outbox go into a temporary folder too.
   const data = mkdtempSync(join(tmpdir(), "atelier-browser-data-"));
   const env = { ...process.env, ATELIER_DATA_DIR: data, ...extra };

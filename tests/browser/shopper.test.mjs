@@ -133,3 +133,29 @@ describe("a header that fits a phone", { concurrency: 4 }, () => {
     });
   });
 });
+
+describe("a new shop is a working shop", () => {
+  test("`atelier serve` on a new database stocks the shelves, says so, and the pages show it", async () => {
+    const demo = await startSite({ demoStock: true });
+    try {
+      assert.match(demo.log(), /Demo stock: 12 bottles of each/);
+      const r = await fetch(`${demo.base}/api/stock?sku=LAV-PROV-30`);
+      assert.equal((await r.json()).items["LAV-PROV-30"].available, 12);
+      const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+      try {
+        const page = await context.newPage();
+        await page.goto(`${demo.base}/compendium/provence-lavender/`, { waitUntil: "networkidle" });
+        // The page's script has asked the service for the levels: no size is marked sold out.
+        assert.equal(await page.locator("input[name=sku]:disabled").count(), 0, "no size is sold out");
+        await page.getByRole("button", { name: /add to cart/i }).click();
+        const drawer = page.locator("dialog[open]");
+        await drawer.waitFor({ state: "visible" });
+        assert.match(await drawer.innerText(), /Provence Lavender/);
+      } finally {
+        await context.close();
+      }
+    } finally {
+      await demo.stop();
+    }
+  });
+});

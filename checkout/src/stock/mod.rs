@@ -181,6 +181,27 @@ pub async fn change(db: &Db, sku: &str, change: Change) -> Result<Level, ChangeE
     level(db, sku).await?.ok_or_else(|| ChangeError::NotFound(sku.to_string()))
 }
 
+/// Stocks the shelves of a shop that never had stock nor an order (a new database), `quantity`
+/// of every active size, so `atelier serve`'s first look is a working shop; gives how many sizes
+/// were stocked (none once any bottle was ever stocked or sold).
+pub async fn stock_demo_shelves(db: &Db, quantity: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let used: i64 = sqlx::query_scalar(
+        "select (select count(*) from customer_order) + (select count(*) from stock where on_hand > 0 or reserved > 0)",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if used > 0 {
+        return Ok(0);
+    }
+    let done = sqlx::query("update stock set on_hand = $1 where sku in (select sku from product where active = 1)")
+        .bind(quantity)
+        .execute(&mut **tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
+
 /// Every active SKU's level and its rendered JSON member.
 pub type Levels = std::sync::Arc<Vec<(String, Level, String)>>;
 
