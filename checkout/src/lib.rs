@@ -12,6 +12,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod config;
+pub mod contact;
 pub mod db;
 pub mod email;
 pub mod error;
@@ -147,6 +148,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(payments::http::router())
         .merge(stock::http::router())
         .merge(newsletter::http::router())
+        .merge(contact::http::router())
         .merge(accounts::http::router())
         .merge(wishlist::http::router())
 }

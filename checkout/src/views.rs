@@ -32,12 +32,15 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pages/account/email_confirm.html", include_str!("../templates/pages/account/email_confirm.html")),
     ("pages/wishlist.html", include_str!("../templates/pages/wishlist.html")),
     ("pages/newsletter.html", include_str!("../templates/pages/newsletter.html")),
+    ("pages/contact.html", include_str!("../templates/pages/contact.html")),
     ("email/order_confirmation.html", include_str!("../templates/email/order_confirmation.html")),
     ("email/order_confirmation.txt", include_str!("../templates/email/order_confirmation.txt")),
     ("email/low_stock.html", include_str!("../templates/email/low_stock.html")),
     ("email/low_stock.txt", include_str!("../templates/email/low_stock.txt")),
     ("email/account.html", include_str!("../templates/email/account.html")),
     ("email/account.txt", include_str!("../templates/email/account.txt")),
+    ("email/contact_staff.txt", include_str!("../templates/email/contact_staff.txt")),
+    ("email/contact_copy.txt", include_str!("../templates/email/contact_copy.txt")),
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -709,3 +709,55 @@ on_both_engines!(a_quote_prices_the_cart_as_the_order_will_be, |engine: Engine| 
     let r = shop.get("/api/checkout/quote?shipping_method=standard&country=FR", None).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
 });
+
+on_both_engines!(a_letter_from_the_contact_form_reaches_staff_and_its_sender, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let letter = "name=Ada+Lovelace&email=ada%40example.com&subject=A+winter+blend&message=Which+essence+for+a+winter+evening%3F&website=";
+    let r = shop.form("/contact/send", letter, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Your letter is on its way"), "{}", r.body);
+    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "select kind, recipient, subject, reply_to from outbox where kind like 'contact%' order by kind",
+    )
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1.as_str(), rows[0].3.as_deref()),
+        ("contact", "staff", Some("Ada Lovelace <ada@example.com>"))
+    );
+    assert_eq!(rows[0].2, "Contact form: A winter blend");
+    assert_eq!(
+        (rows[1].0.as_str(), rows[1].1.as_str(), rows[1].3.as_deref()),
+        ("contact_copy", "ada@example.com", None)
+    );
+
+    // A robot fills the hidden field: the same answer, nothing sent.
+    let r = shop.form("/contact/send", &letter.replace("website=", "website=http%3A%2F%2Fspam.example"), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(shop.count("select count(*) from outbox where kind like 'contact%'").await, 2);
+
+    // Every problem named, linked to its field, what was typed kept.
+    let r = shop.form("/contact/send", "name=&email=ada%40&subject=Hello&message=", None).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["name", "email", "message"] {
+        assert!(r.body.contains(&format!(r##"href="#{field}""##)), "{field}: {}", r.body);
+        assert!(r.body.contains(&format!(r#"id="{field}-error""#)), "{field}: {}", r.body);
+    }
+    assert!(r.body.contains(r#"value="Hello""#) && r.body.contains("<title>Error: "), "{}", r.body);
+    assert!(!r.body.contains(r#"id="subject-error""#));
+
+    // Five letters an hour from one client; the sixth is told when to try again.
+    for n in 2..=5 {
+        let r = shop.form("/contact/send", &letter.replace("ada%40", &format!("ada{n}%40")), None).await;
+        assert_eq!(r.status, StatusCode::OK, "letter {n}: {}", r.body);
+    }
+    let r = shop.form("/contact/send", &letter.replace("ada%40", "bea%40"), None).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.headers.get("retry-after").is_some());
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'contact'").await, 5);
+    // The form's own page is the Contact page.
+    let r = shop.get("/contact/send", None).await;
+    assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/contact/#write"));
+});

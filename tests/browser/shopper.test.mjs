@@ -3,6 +3,8 @@
 // up and helps fix mistakes, search that finds, a picture per essence, stock as served.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { essenceTaxonomies, launchBrowser, startSite } from "./lib.mjs";
 
 let site;
@@ -157,5 +159,42 @@ describe("a new shop is a working shop", () => {
     } finally {
       await demo.stop();
     }
+  });
+});
+
+describe("a contact form", () => {
+  test("without JavaScript, a letter from the Contact page reaches staff (Reply-To the sender) and a copy the sender", async () => {
+    await withPage("/contact/", { javaScriptEnabled: false }, async (page) => {
+      await page.getByLabel("Your name").fill("Ada Lovelace");
+      await page.getByLabel("Your e-mail").fill("ada@example.com");
+      await page.getByLabel("Subject").fill("A winter blend");
+      await page.getByLabel("Your message").fill("Which essence would you choose for a winter evening?");
+      await Promise.all([page.waitForURL(/\/contact\/send$/), page.getByRole("button", { name: /send the letter/i }).click()]);
+      assert.match(await page.locator("h1").innerText(), /on its way/);
+    });
+    const dir = join(site.data, "outbox");
+    let mails = [];
+    for (let i = 0; i < 50 && mails.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        mails = readdirSync(dir).filter((f) => f.endsWith(".eml")).map((f) => readFileSync(join(dir, f), "utf8"));
+      } catch {}
+    }
+    const staff = mails.find((m) => /Subject: Contact form: A winter blend/.test(m));
+    assert.ok(staff, `a letter to staff in ${mails.length} messages`);
+    assert.match(staff, /^Reply-To: .*ada@example\.com/m);
+    assert.ok(mails.some((m) => /^To: ada@example\.com/m.test(m) && /winter evening/.test(m)), "the sender's copy");
+  });
+
+  test("a letter that needs another look comes back with its problems beside their fields", async () => {
+    await withPage("/contact/", { javaScriptEnabled: false }, async (page) => {
+      await page.getByLabel("Your name").fill("Ada");
+      await page.getByLabel("Your e-mail").fill("ada@");
+      await page.getByRole("button", { name: /send the letter/i }).click();
+      await page.waitForURL(/\/contact\/send$/);
+      assert.equal(await page.locator(".alert").evaluate((e) => e === document.activeElement), true);
+      assert.equal(await page.locator("#email").getAttribute("aria-invalid"), "true");
+      assert.equal(await page.locator("#name").inputValue(), "Ada", "what was typed is kept");
+    });
   });
 });

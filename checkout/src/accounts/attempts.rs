@@ -38,9 +38,15 @@ pub const MAIL_ADDRESS: Rule = Rule { name: "mail-address", most: 5, window: 360
 /// Account mail asked for by one client, whatever the address: twenty an hour.
 pub const MAIL_CLIENT: Rule = Rule { name: "mail-client", most: 20, window: 3600 };
 
+/// Letters from the contact form by one client: five an hour.
+pub const CONTACT_CLIENT: Rule = Rule { name: "contact-client", most: 5, window: 3600 };
+/// Letters from the contact form signed with one address: five an hour.
+pub const CONTACT_ADDRESS: Rule = Rule { name: "contact-address", most: 5, window: 3600 };
+
 /// The longest window of the rules, after which every attempt row may go.
 const LONGEST_WINDOW: i64 = {
-    let rules = [SIGN_IN_ACCOUNT, SIGN_IN_DEVICE, SIGN_IN_CLIENT, MAIL_ADDRESS, MAIL_CLIENT];
+    let rules =
+        [SIGN_IN_ACCOUNT, SIGN_IN_DEVICE, SIGN_IN_CLIENT, MAIL_ADDRESS, MAIL_CLIENT, CONTACT_CLIENT, CONTACT_ADDRESS];
     let mut longest = 0;
     let mut i = 0;
     while i < rules.len() {

@@ -303,21 +303,45 @@ async fn checkout_form(
     }
 }
 
+/// What "Update the total" needs of the checkout form (the rest of the form comes along, as
+/// typed, to be shown again).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // describes the body for the document; the handler takes the whole form
+struct TotalsChoice {
+    /// How to ship.
+    #[schema(required = true, value_type = pricing::ShippingMethodId)]
+    shipping_method: String,
+    /// Where to.
+    #[schema(required = true, value_type = pricing::CountryCode)]
+    country: String,
+}
+
 /// The checkout form again with the totals for the shipping method and country now chosen (the
-/// "Update the total" button, for a browser without JavaScript); nothing is checked or kept.
+/// "Update the total" button, for a browser without JavaScript); nothing else is checked or kept.
 #[utoipa::path(post, path = "/checkout/recalculate", tag = "pages",
     params(CartCookie),
-    request_body(content = CheckoutInput, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TotalsChoice, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The form as given, with its totals.", content_type = "text/html"),
         (status = 303, description = "The cart is empty: back to the cart."),
+        (status = 422, description = "The form again: an unknown shipping method or country.", content_type = "text/html"),
     ))]
 async fn recalculate_form(
     State(state): State<AppState>,
     CartCookie(cart, _): CartCookie,
     ApiForm(input): ApiForm<CheckoutInput>,
 ) -> ApiResult<Response> {
+    let mut errors = Vec::new();
+    if !state.config.shipping.methods().iter().any(|m| m.id == input.shipping_method.trim()) {
+        errors.push(ApiError::invalid("shipping_method", "choose standard or express shipping"));
+    }
+    if pricing::vat_rate(&input.country.trim().to_uppercase()).is_none() {
+        errors.push(ApiError::invalid("country", "we ship within the European Union: choose a country from the list"));
+    }
     let c = cart::load(&state, cart.as_deref()).await?;
+    if !errors.is_empty() {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, checkout_view(&state, &c, &input, &errors)).into_response());
+    }
     if c.items.is_empty() {
         return Ok(Redirect::to("/cart").into_response());
     }

@@ -44,6 +44,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
         "0015_newsletter_confirmation",
         Migration::Both(include_str!("../../../migrations/0015_newsletter_confirmation.sql")),
     ),
+    ("0016_outbox_reply_to", Migration::Both(include_str!("../../../migrations/0016_outbox_reply_to.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

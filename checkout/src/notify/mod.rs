@@ -114,7 +114,19 @@ pub async fn enqueue(
     recipient: &str,
     mail: &Mail,
 ) -> Result<bool, sqlx::Error> {
-    insert(tx, kind, dedupe_key, recipient, mail, false).await
+    insert(tx, kind, dedupe_key, recipient, mail, false, None).await
+}
+
+/// Queues a message whose answers go to `reply_to` (`Name <address>`), not to the shop.
+pub async fn enqueue_with_reply_to(
+    tx: &mut Transaction<'static, Any>,
+    kind: &str,
+    dedupe_key: &str,
+    recipient: &str,
+    mail: &Mail,
+    reply_to: &str,
+) -> Result<bool, sqlx::Error> {
+    insert(tx, kind, dedupe_key, recipient, mail, false, Some(reply_to)).await
 }
 
 /// Queues a message whose body carries a secret (a link that sets a password): its body is
@@ -126,7 +138,7 @@ pub async fn enqueue_secret(
     recipient: &str,
     mail: &Mail,
 ) -> Result<bool, sqlx::Error> {
-    insert(tx, kind, dedupe_key, recipient, mail, true).await
+    insert(tx, kind, dedupe_key, recipient, mail, true, None).await
 }
 
 async fn insert(
@@ -136,10 +148,11 @@ async fn insert(
     recipient: &str,
     mail: &Mail,
     secret: bool,
+    reply_to: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, body_html, status, next_attempt_at, created_at, erase_after_send)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (dedupe_key) do nothing",
+        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, body_html, status, next_attempt_at, created_at, erase_after_send, reply_to)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (dedupe_key) do nothing",
     )
     .bind(new_id("obx"))
     .bind(dedupe_key)
@@ -152,6 +165,7 @@ async fn insert(
     .bind(now())
     .bind(now())
     .bind(i64::from(secret))
+    .bind(reply_to)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -171,7 +171,7 @@ impl Mailer {
             }
             attempted += 1;
             let row = sqlx::query(
-                "select outbox_id, kind, recipient, subject, body_text, body_html, attempts, created_at from outbox where outbox_id = $1",
+                "select outbox_id, kind, recipient, subject, body_text, body_html, reply_to, attempts, created_at from outbox where outbox_id = $1",
             )
             .bind(&id)
             .fetch_one(&self.db.pool)
@@ -245,11 +245,15 @@ impl Mailer {
         // A retry of a message the server took before we could record it (a crash in between)
         // carries the same Message-ID, so mail systems can tell it is the same message.
         let message_id = format!("<{}@{}>", row.get::<String, _>("outbox_id"), self.from.email.domain());
-        let builder = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(row.get::<String, _>("subject"))
             .message_id(Some(message_id));
+        if let Some(reply_to) = row.get::<Option<String>, _>("reply_to") {
+            let mailbox = reply_to.parse().map_err(|e| SendError::Permanent(format!("reply-to `{reply_to}`: {e}")))?;
+            builder = builder.reply_to(mailbox);
+        }
         let message = match html {
             Some(html) => builder.multipart(
                 MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(html)),
