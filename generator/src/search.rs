@@ -1,5 +1,6 @@
 //! The static search index, in Fuse's JSON (or JavaScript) form: one entry per indexed section
-//! and page, with the text of its content stripped of markup.
+//! and page, with the text of its content stripped of markup. An essence's entry also carries
+//! what a shopper searches it by: its Latin and other names, taxonomy terms, sizes and price.
 
 use serde::Serialize;
 
@@ -17,6 +18,42 @@ struct Entry<'a> {
     body: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<&'a str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    essence: Option<EssenceFields<'a>>,
+}
+
+/// The fields of an essence's entry (only the shop's pages have them, so a Zola site's index is
+/// Zola's).
+#[derive(Serialize)]
+struct EssenceFields<'a> {
+    kind: &'static str,
+    latin_name: &'a str,
+    /// Other names it is known by (`extra.names`: the French common name, a trade name).
+    names: Vec<&'a str>,
+    /// Every taxonomy term it is filed under.
+    terms: Vec<&'a str>,
+    sizes: Vec<&'a str>,
+    /// The "from" price as shown, `€42.00`.
+    price: String,
+}
+
+fn essence_fields(p: &crate::content::Page) -> Option<EssenceFields<'_>> {
+    let e = p.essence.as_ref()?;
+    let names = p
+        .meta
+        .extra
+        .get("names")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    Some(EssenceFields {
+        kind: "essence",
+        latin_name: &e.latin_name,
+        names,
+        terms: p.meta.taxonomies.values().flatten().map(String::as_str).collect(),
+        sizes: e.sizes.iter().map(|s| s.label.as_str()).collect(),
+        price: e.price.to_string(),
+    })
 }
 
 /// The search index file's text.
@@ -48,6 +85,7 @@ pub fn index(site: &Site) -> Result<String> {
                 description: opts.include_description.then(|| s.meta.description.as_deref().unwrap_or("")),
                 body: opts.include_content.then(|| clean_body(&s.content, opts.truncate_content_length)),
                 path: opts.include_path.then_some(s.path.as_str()),
+                essence: None,
             });
         }
         for &pid in &s.pages {
@@ -61,6 +99,7 @@ pub fn index(site: &Site) -> Result<String> {
                 description: opts.include_description.then(|| p.meta.description.as_deref().unwrap_or("")),
                 body: opts.include_content.then(|| clean_body(&p.content, opts.truncate_content_length)),
                 path: opts.include_path.then_some(p.path.as_str()),
+                essence: essence_fields(p),
             });
         }
     }

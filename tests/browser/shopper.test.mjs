@@ -198,3 +198,68 @@ describe("a contact form", () => {
     });
   });
 });
+
+describe("search that finds", () => {
+  // What a shopper types, and the leaf that must come first (or, for a list, be among the first).
+  const E = (slug) => `/compendium/${slug}/`;
+  const FIRST = [
+    ["lavender", E("provence-lavender")],
+    ["lavendr", E("provence-lavender")],
+    ["lavande", E("provence-lavender")],
+    ["Lavender oil", E("provence-lavender")],
+    ["sandalwood 10 ml", E("australian-sandalwood")],
+    ["santal", E("australian-sandalwood")],
+    ["lemon", E("sicilian-lemon")],
+    ["citron", E("sicilian-lemon")],
+    ["bergamote", E("calabrian-bergamot")],
+    ["frankinsense", E("omani-frankincense")],
+    ["encens", E("omani-frankincense")],
+    ["menthe poivree", E("pancalieri-peppermint")],
+    ["camomile", E("roman-chamomile")],
+    ["rosmarinus", E("garrigue-rosemary")],
+    ["vétiver", E("haitian-vetiver")],
+    ["jasmin", E("indian-jasmine-absolute")],
+    ["black pepper", E("malabar-black-pepper")],
+    ["eucalyptus", E("tasmanian-eucalyptus")],
+    ["orris", E("tuscan-orris-butter")],
+    ["orange sanguine", E("sicilian-blood-orange")],
+    ["rose", E("bulgarian-rose-otto")],
+    ["cedar", E("atlas-cedarwood")],
+    ["clary sage", E("clary-sage")],
+    ["melusine", "/manuscript/the-still-called-melusine/"],
+  ];
+  // A humour, a season: every essence filed under it is found, essences before other leaves.
+  const ALL = [
+    ["calming", ["provence-lavender", "bulgarian-rose-otto", "roman-chamomile", "clary-sage", "tuscan-orris-butter"]],
+    ["winter", ["calabrian-bergamot", "omani-frankincense", "atlas-cedarwood", "sicilian-blood-orange", "malabar-black-pepper"]],
+  ];
+
+  test(`recall: ${FIRST.length + ALL.length} queries a shopper would type find what they mean`, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const results = async (q) => {
+      await page.goto(`${site.base}/search/?q=${encodeURIComponent(q)}`);
+      await page.waitForFunction(() => !/Searching/.test(document.getElementById("search-status").textContent));
+      return page.locator("#search-results .search-result__title").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    };
+    const misses = [];
+    try {
+      for (const [q, want] of FIRST) {
+        const got = await results(q);
+        if (got[0] !== want) misses.push(`“${q}”: ${want} first, got ${got.slice(0, 3).join(", ") || "nothing"}`);
+      }
+      for (const [q, slugs] of ALL) {
+        const got = await results(q);
+        const top = got.slice(0, slugs.length);
+        for (const s of slugs) if (!top.includes(E(s))) misses.push(`“${q}”: ${E(s)} not among the first ${slugs.length} (${got.join(", ")})`);
+      }
+      assert.deepEqual(misses, []);
+      // A result says what it is, and an essence its price.
+      await results("lavender");
+      const kinds = await page.locator(".search-result__kind").allInnerTexts();
+      assert.match(kinds[0] ?? "", /^Essence · from €42\.00/);
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,4 +1,5 @@
-/* Atelier Arôme: search over /search_index.en.json; without it the form still submits. */
+/* Atelier Arôme: search over /search_index.en.json, forgiving of typos and accents, essences
+   first; each result says what it is (and an essence its price). Without it the form still submits. */
 (function () {
   "use strict";
   var form = document.querySelector("[data-search-form]");
@@ -7,6 +8,17 @@
   if (!form || !list || !status || !window.fetch) return;
   var input = form.querySelector("input[name=q]");
   var docs = null;
+  // Where a word is found, and what finding it there is worth.
+  var FIELDS = [["title", 10], ["names", 9], ["latin", 7], ["terms", 6], ["sizes", 4], ["description", 3], ["body", 1]];
+  // Words a shopper adds that need not be found ("lavender oil", "essence of rose").
+  var OPTIONAL = /^(a|an|the|of|for|and|with|to|in|de|la|le|les|du|des|d|l|oil|oils|essential|huile|huiles|essentielle)$/;
+  var KINDS = { essence: "Essence", manuscript: "Manuscript", folio: "Folio", legal: "Terms and rights" };
+
+  // Lower case, no accents, no punctuation: "Lavandula × intermedia" → ["lavandula", "intermedia"].
+  function words(s) {
+    s = String(s || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
+    return s ? s.split(" ") : [];
+  }
 
   function load() {
     if (!docs) {
@@ -15,22 +27,64 @@
         return r.json();
       }).then(function (all) {
         return all.map(function (d) {
-          var body = String(d.body || "").replace(/\s+/g, " ").trim();
           // The index names each leaf by its absolute URL; link to its path on this origin.
           var u = new URL(d.url || d.path || "/", window.location.href);
-          var title = String(d.title || u.pathname);
-          return { title: title, path: u.pathname + u.search + u.hash, body: body, lt: title.toLowerCase(), lb: body.toLowerCase() };
+          var j = function (a) { return (a || []).join(" "); };
+          var top = u.pathname.split("/")[1];
+          return {
+            title: String(d.title || u.pathname),
+            path: u.pathname + u.search + u.hash,
+            kind: KINDS[d.kind] || (u.pathname.split("/").length > 3 && KINDS[top]) || "Page",
+            essence: d.kind === "essence",
+            price: d.price,
+            sizes: j(d.sizes),
+            line: String(d.description || d.body || "").replace(/\s+/g, " ").trim(),
+            f: {
+              title: words(d.title), names: words(j(d.names)), latin: words(d.latin_name), terms: words(j(d.terms)),
+              sizes: words(j(d.sizes)), description: words(d.description), body: words(d.body),
+            },
+          };
         });
       });
     }
     return docs;
   }
 
-  function snippet(d, term) {
-    var i = Math.max(0, d.lb.indexOf(term));
-    var start = Math.max(0, i - 60);
-    var end = Math.min(d.body.length, start + 180);
-    return (start > 0 ? "…" : "") + d.body.slice(start, end) + (end < d.body.length ? "…" : "");
+  // Edit distance, giving up above `most`.
+  function distance(a, b, most) {
+    if (Math.abs(a.length - b.length) > most) return most + 1;
+    var prev = [], cur, i, j;
+    for (j = 0; j <= b.length; j++) prev[j] = j;
+    for (i = 1; i <= a.length; i++) {
+      cur = [i];
+      var low = i;
+      for (j = 1; j <= b.length; j++) {
+        cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        if (cur[j] < low) low = cur[j];
+      }
+      if (low > most) return most + 1;
+      prev = cur;
+    }
+    return prev[b.length];
+  }
+
+  // How well a query word matches a word of the text: exactly, as its start, or with a typo or two.
+  function match(t, w) {
+    if (w === t) return 1;
+    var digits = /^\d+$/.test(t);
+    if (!digits && t.length > 1 && w.indexOf(t) === 0) return 0.9;
+    if (digits || t.length < 4) return 0;
+    return distance(t, w, t.length > 7 ? 2 : 1) <= (t.length > 7 ? 2 : 1) ? 0.7 : 0;
+  }
+
+  function score(d, t) {
+    var best = 0;
+    FIELDS.forEach(function (f) {
+      var ws = d.f[f[0]], m = 0;
+      for (var i = 0; i < ws.length && m < 1; i++) m = Math.max(m, match(t, ws[i]));
+      best = Math.max(best, m * f[1]);
+    });
+    return best;
   }
 
   function el(tag, cls, text) {
@@ -45,19 +99,25 @@
     q = q.trim();
     if (!q) { status.textContent = ""; return; }
     status.textContent = "Searching…";
-    var terms = q.toLowerCase().split(/\s+/);
+    var terms = words(q);
     load().then(function (all) {
-      var hits = all.filter(function (d) {
-        return terms.every(function (t) { return d.lt.indexOf(t) > -1 || d.lb.indexOf(t) > -1; });
+      var hits = [];
+      all.forEach(function (d) {
+        var total = 0, missing = false;
+        terms.forEach(function (t) {
+          var s = score(d, t);
+          if (!s && !OPTIONAL.test(t)) missing = true;
+          total += s;
+        });
+        if (!missing && total > 0) hits.push({ d: d, s: total * (d.essence ? 1.5 : 1) });
       });
-      hits.sort(function (a, b) {
-        return (b.lt.indexOf(terms[0]) > -1) - (a.lt.indexOf(terms[0]) > -1);
-      });
-      hits.slice(0, 50).forEach(function (d) {
-        var li = el("li", "search-result"), a = el("a", "search-result__title", d.title);
+      hits.sort(function (a, b) { return b.s - a.s; });
+      hits.slice(0, 50).forEach(function (h) {
+        var d = h.d, li = el("li", "search-result"), a = el("a", "search-result__title", d.title);
         a.href = d.path;
         li.appendChild(a);
-        li.appendChild(el("p", "search-result__snippet", snippet(d, terms[0])));
+        li.appendChild(el("p", "search-result__kind", d.kind + (d.price ? " · from " + d.price + " · " + d.sizes : "")));
+        li.appendChild(el("p", "search-result__snippet", d.line.length > 180 ? d.line.slice(0, 180).replace(/\s+\S*$/, "") + "…" : d.line));
         list.appendChild(li);
       });
       status.textContent = hits.length
