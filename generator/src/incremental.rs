@@ -64,12 +64,14 @@ fn rel(base: &Path, path: &Path) -> Option<String> {
 }
 
 /// Sorts changed paths into a [`ChangeSet`]; paths that do not matter (the output folder,
-/// editors' temporary files, anything hidden) are dropped.
+/// editors' temporary files, anything hidden) are dropped. A data file in the `data_overlay`
+/// folder is data, whatever else that folder holds (the service's database beside it is not).
 pub fn classify(
     root: &Path,
     config_file: &Path,
     theme: Option<&str>,
     output_dir: &Path,
+    data_overlay: Option<&Path>,
     paths: &[PathBuf],
 ) -> ChangeSet {
     let mut set = ChangeSet::default();
@@ -77,6 +79,13 @@ pub fn classify(
     let theme_dir = theme.map(|t| root.join("themes").join(t));
     for path in paths {
         if path.starts_with(output_dir) {
+            continue;
+        }
+        if let Some(dir) = data_overlay.filter(|d| path.starts_with(d)) {
+            let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+            if path.parent() == Some(dir) && ["json", "toml", "csv", "yaml", "yml"].contains(&ext.as_str()) {
+                set.data = true;
+            }
             continue;
         }
         let Some(name) = path.file_name().map(|n| n.to_string_lossy().to_string()) else { continue };
@@ -550,12 +559,20 @@ mod tests {
         .iter()
         .map(PathBuf::from)
         .collect();
-        let set = classify(root, Path::new("config.toml"), Some("manuscript"), out, &paths);
+        let set = classify(root, Path::new("config.toml"), Some("manuscript"), out, None, &paths);
         assert_eq!(set.content.iter().collect::<Vec<_>>(), vec!["compendium/lavender.md"]);
         assert_eq!(set.templates.iter().collect::<Vec<_>>(), vec!["base.html", "shortcodes/aside.html"]);
         assert!(set.statics && set.data && !set.config);
-        let cfg = classify(root, Path::new("config.toml"), None, out, &[PathBuf::from("/site/config.toml")]);
+        let cfg = classify(root, Path::new("config.toml"), None, out, None, &[PathBuf::from("/site/config.toml")]);
         assert!(cfg.config);
-        assert!(classify(root, Path::new("config.toml"), None, out, &[PathBuf::from("/site/public/a.html")]).is_empty());
+        assert!(classify(root, Path::new("config.toml"), None, out, None, &[PathBuf::from("/site/public/a.html")])
+            .is_empty());
+        // The data overlay (the service's folder, hidden in the root): its data files are data,
+        // its database's are nothing.
+        let overlay = Some(Path::new("/site/.atelier"));
+        let stock = [PathBuf::from("/site/.atelier/stock.json")];
+        assert!(classify(root, Path::new("config.toml"), None, out, overlay, &stock).data);
+        let db = [PathBuf::from("/site/.atelier/shop.sqlite-wal"), PathBuf::from("/site/.atelier/outbox/1.eml")];
+        assert!(classify(root, Path::new("config.toml"), None, out, overlay, &db).is_empty());
     }
 }

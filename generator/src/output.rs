@@ -52,6 +52,13 @@ impl Output {
                 self.unchanged.fetch_add(1, Ordering::Relaxed);
                 return Ok(false);
             }
+            // A file replaced while `serve` may be sending it: written aside, then renamed, so a
+            // reader gets the old page or the new one, never half of one.
+            let part = self.dir.join(format!("{rel}.atelier-part"));
+            std::fs::write(&part, bytes).map_err(|e| Error::io(&part, e))?;
+            std::fs::rename(&part, &path).map_err(|e| Error::io(&path, e))?;
+            self.written.fetch_add(1, Ordering::Relaxed);
+            return Ok(true);
         } else if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }

@@ -121,6 +121,11 @@ pub fn start(opts: ServeOptions) -> Result<DevServer> {
     let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
     let mut watcher = notify::recommended_watcher(tx).map_err(|e| Error::io(&build.root, std::io::Error::other(e)))?;
     watch_sources(&mut watcher, &build.root)?;
+    if let Some(dir) = build.data_overlay.as_ref().filter(|d| d.is_dir()) {
+        watcher
+            .watch(dir, notify::RecursiveMode::NonRecursive)
+            .map_err(|e| Error::io(dir, std::io::Error::other(e)))?;
+    }
     std::thread::Builder::new()
         .name("atelier-rebuild".into())
         .spawn(move || {
@@ -175,11 +180,20 @@ fn rebuild_loop(
         }
         let seen_at = Instant::now();
         let paths = debounce(&rx, event);
-        let changes =
-            incremental::classify(&build.root, &build.config_file, theme.as_deref(), &server.output_dir, &paths);
+        let changes = incremental::classify(
+            &build.root,
+            &build.config_file,
+            theme.as_deref(),
+            &server.output_dir,
+            build.data_overlay.as_deref(),
+            &paths,
+        );
         if changes.is_empty() {
             continue;
         }
+        // A change of the overlay's data alone (a sale changed the stock export) updates the
+        // pages for the next visit; open pages are not reloaded under a shopper's hands.
+        let quiet = build.data_overlay.as_ref().is_some_and(|d| paths.iter().all(|p| p.starts_with(d)));
         let result = match site.as_mut() {
             Some(s) => incremental::apply(s, &changes).map(|o| (o, None)),
             None => full_load(&build).map(|(s, o)| (o, Some(s))),
@@ -190,7 +204,9 @@ fn rebuild_loop(
                     site = Some(fresh);
                 }
                 server.set_error(None);
-                server.announce(serde_json::json!({"type": "reload", "changed": outcome.changed_files}));
+                if !quiet {
+                    server.announce(serde_json::json!({"type": "reload", "changed": outcome.changed_files}));
+                }
                 eprintln!(
                     "{} {} in {:.1} ms ({} outputs rendered, {} files changed; {:.1} ms since the edit)",
                     if outcome.full { "Rebuilt" } else { "Updated" },

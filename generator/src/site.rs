@@ -35,6 +35,9 @@ pub struct BuildOptions {
     pub force: bool,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
+    /// A folder whose files stand in for the site's `data/` ones of the same name (`atelier
+    /// serve` keeps the service's stock export there, outside the sources).
+    pub data_overlay: Option<PathBuf>,
 }
 
 impl BuildOptions {
@@ -48,6 +51,7 @@ impl BuildOptions {
             drafts: false,
             force: false,
             progress: false,
+            data_overlay: None,
         }
     }
 }
@@ -118,6 +122,7 @@ impl Site {
         let permalinks = Arc::new(links);
         let handle = SiteHandle::new(SiteView {
             root: root.clone(),
+            data_overlay: opts.data_overlay.clone(),
             config: config.clone(),
             config_value: config.to_template_value(),
             permalinks: permalinks.clone(),
@@ -185,6 +190,7 @@ impl Site {
     pub fn detach_library(&self) {
         self.handle.set(SiteView {
             root: self.root.clone(),
+            data_overlay: self.opts.data_overlay.clone(),
             config: self.config.clone(),
             config_value: self.config.to_template_value(),
             permalinks: self.permalinks.clone(),
@@ -198,6 +204,7 @@ impl Site {
     pub fn publish(&self) {
         self.handle.set(SiteView {
             root: self.root.clone(),
+            data_overlay: self.opts.data_overlay.clone(),
             config: self.config.clone(),
             config_value: self.config.to_template_value(),
             permalinks: self.permalinks.clone(),

@@ -12,6 +12,26 @@ use atelier_generator::BuildOptions;
 
 use crate::cli::ServeArgs;
 
+/// How often `serve` looks whether the stock changed (a sale, `atelier stock`, a return).
+const STOCK_EXPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Writes the stock export now, then whenever the levels change; the watcher rebuilds the pages
+/// that read it.
+async fn keep_stock_export(db: atelier_checkout::db::Db, file: std::path::PathBuf) {
+    if let Err(e) = super::service::write_stock_export(&file, &db).await {
+        eprintln!("error: the stock export: {e:#}");
+    }
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(STOCK_EXPORT_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(e) = super::service::write_stock_export(&file, &db).await {
+                eprintln!("error: the stock export: {e:#}");
+            }
+        }
+    });
+}
+
 /// Bottles of every size on a new shop's shelves under `atelier serve`.
 const DEMO_BOTTLES: i64 = 12;
 
@@ -25,6 +45,12 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     build.output_dir = args.output_dir;
     build.drafts = args.drafts;
     build.force = args.force;
+    // The pages read the service's stock export from its data folder, kept current below: the
+    // badges as served are the stock as it is, and the site's sources are left alone.
+    let data = super::service::data_dir(root);
+    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    let stock_file = data.join("stock.json");
+    build.data_overlay = Some(data);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let public_url = format!("http://{addr}");
@@ -68,6 +94,7 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
                 );
             }
         }
+        keep_stock_export(db.clone(), stock_file).await;
         let state = AppState::new(db, service_config, &output).await?;
         let workers = Workers::start(&state)?;
         let site = dev.router().layer(axum::middleware::from_fn(atelier_checkout::http::guard::headers));

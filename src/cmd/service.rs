@@ -148,27 +148,30 @@ pub fn mail(root: &Path, cmd: MailCommand) -> anyhow::Result<()> {
 pub fn export(root: &Path) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (_, db) = open(root, "http://127.0.0.1:8080").await?;
-        let path = write_stock_export(root, &db).await?;
+        let path = write_stock_export(&root.join("data").join("stock.json"), &db).await?;
         say!("Wrote {}", path.display());
         Ok(())
     })
 }
 
-/// Writes `data/stock.json` (only when its content changes).
-pub async fn write_stock_export(root: &Path, db: &Db) -> anyhow::Result<PathBuf> {
+/// Writes the stock export at `path` (only when its content changes).
+pub async fn write_stock_export(path: &Path, db: &Db) -> anyhow::Result<PathBuf> {
     let items: serde_json::Map<String, serde_json::Value> = stock::levels(db, &[])
         .await?
         .into_iter()
         .map(|(sku, l)| (sku, serde_json::json!({ "available": l.available.max(0), "status": l.status() })))
         .collect();
     let text = serde_json::to_string_pretty(&serde_json::json!({ "items": items }))? + "\n";
-    let dir = root.join("data");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("stock.json");
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
     }
-    Ok(path)
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
+        // Written whole, then renamed: the generator never reads half a file.
+        let part = path.with_extension("json.part");
+        std::fs::write(&part, text).with_context(|| format!("writing {}", part.display()))?;
+        std::fs::rename(&part, path).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(path.to_path_buf())
 }
 
 /// Serves a router on `addr` (with client addresses for rate limiting) until Ctrl-C or SIGTERM.

@@ -137,11 +137,7 @@ describe("customer accounts", { concurrency: 1 }, () => {
 
   test("register, confirm, sign in with two factors, buy, find the order, order it again", async () => {
     const email = "grace@example.com";
-    const stock = spawnSync(ATELIER_BIN, ["--root", ROOT, "stock", "set", "LAV-PROV-30", "20"], {
-      env: { ...process.env, ATELIER_DATA_DIR: site.data },
-      encoding: "utf8",
-    });
-    assert.equal(stock.status, 0, stock.stderr);
+    await site.setStock("LAV-PROV-30", 20);
     const context = await browser.newContext({ viewport: { width: 390, height: 900 } });
     const page = await context.newPage();
     await page.goto(`${site.base}/account/register`);
@@ -198,15 +194,8 @@ describe("customer accounts", { concurrency: 1 }, () => {
   });
 
   test("a guest keeps sizes with and without JavaScript, asks to hear of a sold-out one, and finds them after signing in", async () => {
-    const set = (sku, n) => {
-      const r = spawnSync(ATELIER_BIN, ["--root", ROOT, "stock", "set", sku, String(n)], {
-        env: { ...process.env, ATELIER_DATA_DIR: site.data },
-        encoding: "utf8",
-      });
-      assert.equal(r.status, 0, r.stderr);
-    };
-    set("LAV-PROV-30", 20);
-    set("LAV-PROV-100", 0);
+    await site.setStock("LAV-PROV-30", 20);
+    await site.setStock("LAV-PROV-100", 0);
     const errors = [];
     // With JavaScript: kept in place, said in a status line; the sold-out size's form shows.
     const context = await browser.newContext({ viewport: { width: 390, height: 900 } });
@@ -238,7 +227,7 @@ describe("customer accounts", { concurrency: 1 }, () => {
     assert.match(await p2.locator("main").innerText(), /Provence Lavender/);
     await plain.close();
     // Back in stock: one message to the address that asked.
-    set("LAV-PROV-100", 5);
+    await site.setStock("LAV-PROV-100", 5);
     let told = [];
     for (let i = 0; i < 100 && !told.length; i++) {
       told = outboxTexts().filter((t) => t.includes("To: bea@example.com") && t.includes("Back in stock"));

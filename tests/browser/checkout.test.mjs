@@ -14,8 +14,7 @@ let browser;
 
 before(async () => {
   [site, browser] = await Promise.all([startSite(), launchBrowser()]);
-  const r = spawnSync(ATELIER_BIN, ["--root", ROOT, "stock", "set", SKU, "20"], { env: { ...process.env, ATELIER_DATA_DIR: site.data }, encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
+  await site.setStock(SKU, 20);
 });
 
 after(async () => {

@@ -1,6 +1,6 @@
 // Shared helpers of the browser suite and the screenshot command: serve the site with
 // `atelier serve`, drive Debian's Chromium through playwright-core, and name every page type.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -116,6 +116,33 @@ export async function startSite({ timeoutMs = 60_000, port: chosen, env: extra =
     out,
     data,
     log: () => log,
+    // `atelier stock set SKU N`, then wait until the pages as served say so: `serve` writes its
+    // stock export within two seconds and rebuilds the pages that read it.
+    async setStock(sku, n) {
+      const file = join(data, "stock.json");
+      const level = () => {
+        try {
+          return JSON.parse(readFileSync(file, "utf8")).items[sku]?.available;
+        } catch {
+          return undefined;
+        }
+      };
+      const already = level() === n;
+      const r = spawnSync(ATELIER_BIN, ["--root", ROOT, "stock", "set", sku, String(n)], { env, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`atelier stock set ${sku} ${n}: ${r.stderr}`);
+      if (already) return;
+      const deadline = Date.now() + 20_000;
+      const wait = async (done) => {
+        while (!done()) {
+          if (Date.now() > deadline) throw new Error(`the pages did not follow the stock of ${sku} (${level()}):\n${log}`);
+          await sleep(25);
+        }
+      };
+      // The export, then the rebuild it starts (the watcher waits 250 ms for quiet first).
+      await wait(() => level() === n);
+      const mark = log.length;
+      await wait(() => /(Updated|Rebuilt) /.test(log.slice(mark)));
+    },
     async stop() {
       if (!exited) {
         const gone = new Promise((r) => child.once("exit", r));

@@ -263,3 +263,23 @@ describe("search that finds", () => {
     }
   });
 });
+
+describe("stock as served", () => {
+  test("without JavaScript, the pages as served follow the stock: levels, sold-out sizes disabled, a sold-out essence's card", async () => {
+    await site.setStock("LAV-PROV-30", 3);
+    await site.setStock("LAV-PROV-100", 0);
+    await withPage("/compendium/provence-lavender/", { javaScriptEnabled: false }, async (page) => {
+      assert.match(await page.locator('label[for="size-1"]').textContent(), /Only 3 left/);
+      assert.equal(await page.locator('input[value="LAV-PROV-100"]').isDisabled(), true);
+      assert.match(await page.locator('label[for="size-2"]').textContent(), /Sold out/);
+      assert.equal(await page.locator(".purchase__form button[type=submit]").first().isEnabled(), true);
+    });
+    // Nothing of the bergamot is stocked on this shop: its card says so.
+    await withPage("/compendium/", { width: 1280, javaScriptEnabled: false }, async (page) => {
+      const card = page.locator(".essence-card", { has: page.locator('a[href="/compendium/calabrian-bergamot/"]') });
+      assert.match(await card.textContent(), /Sold out/);
+      const lavender = page.locator(".essence-card", { has: page.locator('a[href="/compendium/provence-lavender/"]') });
+      assert.doesNotMatch(await lavender.textContent(), /Sold out/);
+    });
+  });
+});

@@ -51,11 +51,7 @@ before(async () => {
     }),
     launchBrowser(),
   ]);
-  const r = spawnSync(ATELIER_BIN, ["--root", ROOT, "stock", "set", SKU, "5"], {
-    env: { ...process.env, ATELIER_DATA_DIR: site.data },
-    encoding: "utf8",
-  });
-  assert.equal(r.status, 0, r.stderr);
+  await site.setStock(SKU, 5);
 });
 
 after(async () => {

@@ -19,6 +19,8 @@ use crate::taxonomies::Taxonomy;
 pub struct SiteView {
     /// The site root.
     pub root: PathBuf,
+    /// Where `data/` files are read first ([`crate::BuildOptions::data_overlay`]).
+    pub data_overlay: Option<PathBuf>,
     /// Configuration.
     pub config: Arc<Config>,
     /// Configuration as templates see it.
@@ -239,7 +241,11 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         }
         let path = str_arg(args, "path", "load_data")?;
         deps::record(Dep::Data);
-        let Some(file) = find_file(&view.root, view.config.theme.as_deref(), &path) else {
+        let overlaid = view.data_overlay.as_ref().and_then(|dir| {
+            let rest = path.trim_start_matches('/').strip_prefix("data/")?;
+            Some(dir.join(rest)).filter(|f| !rest.split('/').any(|c| c == "..") && f.is_file())
+        });
+        let Some(file) = overlaid.or_else(|| find_file(&view.root, view.config.theme.as_deref(), &path)) else {
             return if required {
                 Err(tera::Error::msg(format!("`load_data`: no file `{path}` in the site or its theme")))
             } else {
