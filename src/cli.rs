@@ -155,6 +155,11 @@ pub struct BuildArgs {
     /// Build into a folder that holds files atelier did not write.
     #[arg(short, long)]
     pub force: bool,
+    /// Fetch the stock levels the pages show from the service first (its `/api/stock`), into
+    /// data/stock.json; if it cannot answer, a copy at most 15 minutes old stands in, or the
+    /// pages claim no availability.
+    #[arg(long, value_name = "URL")]
+    pub stock_from: Option<String>,
 }
 
 /// Options of `serve`.

@@ -205,3 +205,65 @@ fn a_reader_leaving_early_ends_the_output_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.status.success(), "{:?}: {err}", out.status);
 }
+
+/// A loopback HTTP server answering `/api/stock` with a stock export and anything else with 503.
+fn stock_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 1024];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]);
+            let (status, body) = if req.starts_with("GET /api/stock ") {
+                ("200 OK", r#"{"items":{"LAV-30":{"available":3,"status":"low_stock"}}}"#)
+            } else {
+                ("503 Service Unavailable", "")
+            };
+            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    port
+}
+
+#[test]
+fn a_production_build_fetches_the_stock_and_never_shows_a_stale_one() {
+    let dir = site(&[
+        ("config.toml", "base_url = \"https://x.example\"\n"),
+        (
+            "templates/index.html",
+            r#"<p>{{ load_data(path="data/stock.json", required=false) | json_encode() | safe }}</p>"#,
+        ),
+    ]);
+    let root = dir.path();
+    let port = stock_server();
+    let shown = || std::fs::read_to_string(root.join("public/index.html")).unwrap();
+
+    let good = format!("http://127.0.0.1:{port}/api/stock");
+    let o = atelier(&["build", "--stock-from", &good], root);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("Stock of 1 sizes fetched"), "{:?}", text(&o));
+    assert!(shown().contains(r#""LAV-30":{"available":3,"status":"low_stock"}"#), "{}", shown());
+
+    // The service is down: a copy of the last quarter of an hour stands in, with a warning.
+    let down = format!("http://127.0.0.1:{port}/down");
+    let o = atelier(&["build", "--stock-from", &down], root);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).1.contains("the pages show the copy fetched 0 min ago"), "{:?}", text(&o));
+    assert!(shown().contains("LAV-30"));
+
+    // An older copy is set aside: no availability rather than a stale "in stock".
+    let file = std::fs::File::options().write(true).open(root.join("data/stock.json")).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600)).unwrap();
+    let o = atelier(&["build", "--stock-from", &down], root);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).1.contains("the pages claim no availability"), "{:?}", text(&o));
+    assert!(shown().contains("<p>null</p>"), "{}", shown());
+    assert!(!root.join("data/stock.json").exists() && root.join("data/stock.json.stale").exists());
+
+    // Not the service's export at all: said, and treated as no answer.
+    let o = atelier(&["build", "--stock-from", "http://127.0.0.1:1/api/stock"], root);
+    assert!(o.status.success());
+    assert!(text(&o).1.contains("warning: no stock from http://127.0.0.1:1/api/stock"), "{:?}", text(&o));
+}

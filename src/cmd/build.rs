@@ -6,11 +6,25 @@ use std::time::Instant;
 
 use atelier_generator::BuildOptions;
 
+use super::stock_from::Outcome;
 use crate::cli::BuildArgs;
 
 /// Builds the site and prints a one-line summary.
 pub fn run(root: &Path, config: &Path, args: BuildArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    if let Some(url) = &args.stock_from {
+        match super::stock_from::fetch(root, url)? {
+            Outcome::Fetched(n) => say!("Stock of {n} sizes fetched from {url}"),
+            Outcome::KeptCopy(age, why) => eprintln!(
+                "warning: no stock from {url} ({why}); the pages show the copy fetched {} min ago",
+                age.as_secs() / 60
+            ),
+            Outcome::Unknown(why) => eprintln!(
+                "warning: no stock from {url} ({why}) and no copy of the last {} min: the pages claim no availability",
+                super::stock_from::KEEP.as_secs() / 60
+            ),
+        }
+    }
     let mut opts = BuildOptions::new(root);
     opts.config_file = config.to_path_buf();
     opts.output_dir = args.output_dir;

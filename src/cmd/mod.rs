@@ -12,6 +12,7 @@ mod build;
 mod check;
 mod serve;
 mod service;
+mod stock_from;
 
 use crate::cli::{Cli, Command};
 

@@ -43,7 +43,8 @@ pub async fn sync_catalog(db: &Db, file: &Path) -> anyhow::Result<atelier_checko
     Ok(atelier_checkout::catalog::sync(db, &catalog).await?)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+/// A runtime for a command's database and network work.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 

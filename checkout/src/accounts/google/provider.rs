@@ -4,64 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::rt::TokioExecutor;
 use openidconnect::core::{CoreClient, CoreProviderMetadata};
 use openidconnect::{ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, RedirectUrl};
-use openidconnect::{HttpRequest, HttpResponse};
 use tokio::sync::Mutex;
 
 use crate::config::GoogleConfig;
+pub use crate::http::outbound::Http;
 
-/// How long the provider may take to answer one request.
-const TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest answer read from the provider (its documents are a few KiB).
-const MAX_BODY: usize = 1 << 20;
 /// How long the discovery document and keys are used before they are fetched again.
 const KEEP: Duration = Duration::from_secs(3600);
-
-/// Why the provider could not be asked.
-#[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    /// No answer in time.
-    #[error("no answer within {}s", TIMEOUT.as_secs())]
-    Timeout,
-    /// The connection or request failed.
-    #[error("{0}")]
-    Request(String),
-    /// The answer was larger than allowed, or broke off.
-    #[error("reading the answer: {0}")]
-    Body(String),
-}
-
-/// An HTTP client that follows no redirects (the crate's advice against SSRF: hyper's client
-/// never does) and gives up after [`TIMEOUT`].
-#[derive(Clone)]
-pub struct Http(HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>);
-
-impl Http {
-    fn new() -> Http {
-        let https =
-            hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
-        Http(HyperClient::builder(TokioExecutor::new()).build(https))
-    }
-
-    /// Sends one request and reads its answer.
-    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let (parts, body) = request.into_parts();
-        let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
-        let answer = async {
-            let response = self.0.request(request).await.map_err(|e| HttpError::Request(e.to_string()))?;
-            let (parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_BODY).collect().await.map_err(|e| HttpError::Body(e.to_string()))?;
-            Ok(http::Response::from_parts(parts, body.to_bytes().to_vec()))
-        };
-        tokio::time::timeout(TIMEOUT, answer).await.map_err(|_| HttpError::Timeout)?
-    }
-}
 
 /// The client the flows use: the authorisation and token endpoints come from discovery.
 pub type Client =
