@@ -7,7 +7,7 @@ import { PAGES, WIDTHS, launchBrowser, mapLimit, startSite } from "./lib.mjs";
 const folder = resolve(process.argv[2] || "/tmp/atelier-screenshots");
 mkdirSync(folder, { recursive: true });
 
-const site = await startSite();
+const site = await startSite({ demoStock: true });
 const browser = await launchBrowser();
 try {
   const jobs = WIDTHS.flatMap((width) => PAGES.map((p) => ({ ...p, width })));
