@@ -11,9 +11,10 @@ pub struct Cli {
     /// The site's root folder.
     #[arg(short, long, global = true, default_value = ".")]
     pub root: PathBuf,
-    /// The configuration file, relative to the root.
-    #[arg(short, long, global = true, default_value = "config.toml")]
-    pub config: PathBuf,
+    /// The configuration file, relative to the root (default: zola.toml when the root has one,
+    /// as Zola reads it first, else config.toml).
+    #[arg(short, long, global = true)]
+    pub config: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -267,3 +267,25 @@ fn a_production_build_fetches_the_stock_and_never_shows_a_stale_one() {
     assert!(o.status.success());
     assert!(text(&o).1.contains("warning: no stock from http://127.0.0.1:1/api/stock"), "{:?}", text(&o));
 }
+
+/// Zola 0.22 reads `zola.toml` before `config.toml`, and hashes as `get_hash` and cachebusting
+/// write them; the expected line is what Zola 0.22.1 itself built from these files.
+#[test]
+fn zola_toml_get_hash_and_cachebust_as_zola_writes_them() {
+    let index = r#"{{ config.title }}|{{ get_hash(literal="Hello World", sha_type=256) }}|{{ get_hash(literal="Hello World") }}|{{ get_hash(literal="Hello World", sha_type=512, base64=false) }}|{{ get_url(path="a.css", cachebust=true) }}"#;
+    let dir = site(&[
+        ("config.toml", "base_url = \"https://x.example\"\ntitle = \"from config\"\n"),
+        ("zola.toml", "base_url = \"https://x.example\"\ntitle = \"from zola\"\n"),
+        ("templates/index.html", index),
+        ("static/a.css", "body{}\n"),
+    ]);
+    let o = atelier(&["build"], dir.path());
+    assert!(o.status.success(), "{:?}", text(&o));
+    let zola = "from zola|pZGm1Av0IEBKARczz7exkNYsZb8LzaMrV7J32a2fFG4=|mVFDKRhrL2rkoTKefubGEKcpY2M1F0rGt0D5AoOW&#x2F;MgD0Ok4Y6fD2Q+Gvu54L08&#x2F;|2c74fd17edafd80e8447b0d46741ee243b7eb74dd2149a0ab1b9246fb30382f27e853d8585719e0e67cbda0daa8f51671064615d645ae27acb15bfb1447f459b|https://x.example/a.css?h=2708d73bf31c36cdfa1a";
+    assert_eq!(std::fs::read_to_string(dir.path().join("public/index.html")).unwrap().trim(), zola);
+    // Asked wrongly: said so, with the file.
+    std::fs::write(dir.path().join("templates/index.html"), r#"{{ get_hash(literal="x", sha_type=1) }}"#).unwrap();
+    let o = atelier(&["build"], dir.path());
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("`sha_type` must be 256, 384 or 512"), "{:?}", text(&o));
+}

@@ -21,6 +21,8 @@ pub enum Dep {
     TaxonomyTerms(usize),
     /// Files read with `load_data`.
     Data,
+    /// Files hashed by `get_hash` or `get_url(cachebust=true)` (static files, mostly).
+    Hashed,
     /// Every page (feeds, sitemap, search index).
     AllPages,
 }

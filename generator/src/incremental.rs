@@ -185,6 +185,9 @@ pub fn apply(site: &mut Site, changes: &ChangeSet) -> Result<Outcome> {
         site.handle.clear_data();
         changed.insert(Dep::Data);
     }
+    if changes.statics || changes.data {
+        changed.insert(Dep::Hashed);
+    }
 
     let result = apply_content(site, &content, &mut changed);
     lap("content");

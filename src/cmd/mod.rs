@@ -18,10 +18,11 @@ use crate::cli::{Cli, Command};
 
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = config_file(&cli.root, cli.config.as_deref());
     match cli.command {
-        Command::Build(args) => build::run(&cli.root, &cli.config, args),
-        Command::Serve(args) => serve::run(&cli.root, &cli.config, args),
-        Command::Check(args) => check::run(&cli.root, &cli.config, args),
+        Command::Build(args) => build::run(&cli.root, &config, args),
+        Command::Serve(args) => serve::run(&cli.root, &config, args),
+        Command::Check(args) => check::run(&cli.root, &config, args),
         Command::Checkout(args) => service::checkout(&cli.root, args),
         Command::Migrate => service::migrate(&cli.root),
         Command::Catalog(cmd) => service::catalog(&cli.root, cmd),
@@ -39,5 +40,15 @@ pub fn say(line: std::fmt::Arguments) -> anyhow::Result<()> {
     match writeln!(std::io::stdout().lock(), "{line}") {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         done => Ok(done?),
+    }
+}
+
+/// The configuration file: the one named, else `zola.toml` when the root has one (Zola 0.22
+/// reads it before `config.toml`), else `config.toml`.
+fn config_file(root: &std::path::Path, named: Option<&std::path::Path>) -> std::path::PathBuf {
+    match named {
+        Some(named) => named.to_path_buf(),
+        None if root.join("zola.toml").is_file() => "zola.toml".into(),
+        None => "config.toml".into(),
     }
 }

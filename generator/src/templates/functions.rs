@@ -92,40 +92,84 @@ fn library(view: &SiteView, func: &str) -> TeraResult<Arc<Library>> {
         .ok_or_else(|| tera::Error::msg(format!("`{func}` cannot be used in shortcodes: pages are not rendered yet")))
 }
 
+/// A function whose answer templates print as is, as Zola's `get_url` is (a URL is not escaped
+/// into `https:&#x2F;&#x2F;…` even with autoescaping on).
+struct Safe<F>(F);
+
+impl<F: Fn(&HashMap<String, Value>) -> TeraResult<Value> + Send + Sync> tera::Function for Safe<F> {
+    fn call(&self, args: &HashMap<String, Value>) -> TeraResult<Value> {
+        (self.0)(args)
+    }
+
+    fn is_safe(&self) -> bool {
+        true
+    }
+}
+
 /// Registers the functions on a Tera instance.
 pub fn register(tera: &mut Tera, site: &SiteHandle) {
     let h = site.clone();
-    tera.register_function("get_url", move |args: &HashMap<String, Value>| {
-        let view = h.view();
-        let path = str_arg(args, "path", "get_url")?;
-        let mut url = if let Some(target) = path.strip_prefix("@/") {
-            let (file, anchor) = target.split_once('#').map(|(f, a)| (f, Some(a))).unwrap_or((target, None));
-            let permalink = view.permalinks.get(file).ok_or_else(|| {
-                tera::Error::msg(format!(
-                    "`get_url`: could not resolve URL for link `{path}`: there is no content/{file}"
-                ))
-            })?;
-            match anchor {
-                Some(a) => format!("{permalink}#{a}"),
-                None => permalink.clone(),
-            }
-        } else {
-            let mut url = view.config.permalink(&path);
-            if url.ends_with('/') && !bool_arg(args, "trailing_slash", false) {
-                url.pop();
-            }
-            url
-        };
-        if bool_arg(args, "cachebust", false) {
-            let file =
-                find_file(&view.root, view.config.theme.as_deref(), path.trim_start_matches('/')).ok_or_else(|| {
-                    tera::Error::msg(format!("`get_url`: cannot cachebust `{path}`: no such file in static/"))
+    tera.register_function(
+        "get_url",
+        Safe(move |args: &HashMap<String, Value>| {
+            let view = h.view();
+            let path = str_arg(args, "path", "get_url")?;
+            let mut url = if let Some(target) = path.strip_prefix("@/") {
+                let (file, anchor) = target.split_once('#').map(|(f, a)| (f, Some(a))).unwrap_or((target, None));
+                let permalink = view.permalinks.get(file).ok_or_else(|| {
+                    tera::Error::msg(format!(
+                        "`get_url`: could not resolve URL for link `{path}`: there is no content/{file}"
+                    ))
                 })?;
-            let bytes =
-                std::fs::read(&file).map_err(|e| tera::Error::msg(format!("`get_url`: {}: {e}", file.display())))?;
-            url = format!("{url}?h={:016x}", fnv1a(&bytes));
-        }
-        Ok(Value::String(url))
+                match anchor {
+                    Some(a) => format!("{permalink}#{a}"),
+                    None => permalink.clone(),
+                }
+            } else {
+                let mut url = view.config.permalink(&path);
+                if url.ends_with('/') && !bool_arg(args, "trailing_slash", false) {
+                    url.pop();
+                }
+                url
+            };
+            if bool_arg(args, "cachebust", false) {
+                deps::record(Dep::Hashed);
+                let file = find_file(&view.root, view.config.theme.as_deref(), path.trim_start_matches('/'))
+                    .ok_or_else(|| {
+                        tera::Error::msg(format!("`get_url`: cannot cachebust `{path}`: no such file in static/"))
+                    })?;
+                let bytes = std::fs::read(&file)
+                    .map_err(|e| tera::Error::msg(format!("`get_url`: {}: {e}", file.display())))?;
+                // Zola's form: the first 20 hex digits of the file's SHA-256.
+                url = format!("{url}?h={}", &digest(&bytes, 256, false)[..20]);
+            }
+            Ok(Value::String(url))
+        }),
+    );
+
+    let h = site.clone();
+    tera.register_function("get_hash", move |args: &HashMap<String, Value>| {
+        let view = h.view();
+        let sha = match args.get("sha_type") {
+            None => 384,
+            Some(v) => match v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
+                Some(n @ (256 | 384 | 512)) => n,
+                _ => return Err(tera::Error::msg(format!("`get_hash`: `sha_type` must be 256, 384 or 512, not {v}"))),
+            },
+        };
+        let base64 = bool_arg(args, "base64", true);
+        let bytes = match (args.get("literal"), args.get("path")) {
+            (Some(Value::String(s)), None) => s.clone().into_bytes(),
+            (None, Some(Value::String(path))) => {
+                deps::record(Dep::Hashed);
+                let file = find_file(&view.root, view.config.theme.as_deref(), path).ok_or_else(|| {
+                    tera::Error::msg(format!("`get_hash`: no file `{path}` in the site or its theme"))
+                })?;
+                std::fs::read(&file).map_err(|e| tera::Error::msg(format!("`get_hash`: {}: {e}", file.display())))?
+            }
+            _ => return Err(tera::Error::msg("`get_hash`: give either `path` or `literal` (a string)")),
+        };
+        Ok(Value::String(digest(&bytes, sha, base64)))
     });
 
     let h = site.clone();
@@ -316,12 +360,18 @@ fn parse_data(text: &str, format: &str) -> Result<Value, String> {
     }
 }
 
-/// FNV-1a: a stable, dependency-free content hash for cache-busting.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+/// A SHA-2 digest (`bits` 256, 384 or 512) as Zola's `get_hash` writes it: base64, or hex.
+pub fn digest(bytes: &[u8], bits: u64, base64: bool) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let sum = match bits {
+        256 => sha2::Sha256::digest(bytes).to_vec(),
+        512 => sha2::Sha512::digest(bytes).to_vec(),
+        _ => sha2::Sha384::digest(bytes).to_vec(),
+    };
+    if base64 {
+        base64::engine::general_purpose::STANDARD.encode(sum)
+    } else {
+        sum.iter().map(|b| format!("{b:02x}")).collect()
     }
-    h
 }
