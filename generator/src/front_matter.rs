@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{line_col, Diagnostic};
 
-/// Front matter of a page.
+/// Front matter of a page. Keys it does not know are ignored, as Zola ignores them (the build
+/// warns of each: see [`unknown_page_keys`]).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct PageFrontMatter {
     /// The page's title.
     pub title: Option<String>,
@@ -38,8 +39,37 @@ pub struct PageFrontMatter {
     pub taxonomies: BTreeMap<String, Vec<String>>,
     /// Authors, shown in feeds.
     pub authors: Vec<String>,
+    /// `false`: the page is written nowhere and listed nowhere (Zola's `render`).
+    #[serde(default = "yes")]
+    pub render: bool,
     /// Anything else the templates want.
     pub extra: toml::Table,
+}
+
+/// The keys a page's front matter may have.
+const PAGE_KEYS: [&str; 15] = [
+    "title",
+    "description",
+    "date",
+    "updated",
+    "weight",
+    "draft",
+    "slug",
+    "path",
+    "aliases",
+    "template",
+    "in_search_index",
+    "taxonomies",
+    "authors",
+    "render",
+    "extra",
+];
+
+/// The top-level keys of a page's front matter that are none of Zola's, with their lines in the
+/// file (the page builds without them, as with Zola).
+pub fn unknown_page_keys(split: &Split<'_>) -> Vec<(String, usize)> {
+    let Ok(table) = toml::from_str::<toml::Table>(split.front_matter) else { return Vec::new() };
+    table.keys().filter(|k| !PAGE_KEYS.contains(&k.as_str())).map(|k| (k.clone(), locate_field(split, k))).collect()
 }
 
 /// Front matter of a section (`_index.md`).
@@ -288,10 +318,11 @@ mod tests {
     }
 
     #[test]
-    fn unknown_field_is_named() {
-        let e = p("+++\ntittle = \"x\"\n+++\n").unwrap_err();
-        assert_eq!(e.line, Some(2));
-        assert!(e.message.contains("tittle"), "{}", e.message);
+    fn unknown_keys_pass_and_are_found_with_their_lines() {
+        let text = "+++\ntitle = \"x\"\ntittle = \"x\"\n[extra]\nfoo = 1\n+++\n";
+        assert_eq!(p(text).unwrap().title.as_deref(), Some("x"));
+        let split = split(Path::new("a.md"), text).unwrap();
+        assert_eq!(unknown_page_keys(&split), [("tittle".to_string(), 3)]);
     }
 
     #[test]

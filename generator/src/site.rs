@@ -234,6 +234,15 @@ fn relabel(e: Error, shown: &Path) -> Error {
 
 fn ignored_page_warnings(lib: &Library) -> Vec<String> {
     let mut out = Vec::new();
+    for p in &lib.pages {
+        for (key, line) in &p.unknown_keys {
+            out.push(format!(
+                "content/{}:{line}: `{key}` is not a front-matter field and is ignored, as Zola ignores it \
+                 (under [extra] a template can read it)",
+                p.file.relative
+            ));
+        }
+    }
     for s in &lib.sections {
         for &p in &s.ignored_pages {
             if lib.pages[p].section.is_some_and(|sid| std::ptr::eq(&lib.sections[sid], s)) {

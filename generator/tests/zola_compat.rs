@@ -177,3 +177,22 @@ fn base_url_and_output_dir_flags() {
     let page = std::fs::read_to_string(out.path().join("dist/blog/page/2/index.html")).unwrap();
     assert_eq!(field(&page, "previous"), "http://localhost:9/blog/");
 }
+
+#[test]
+fn a_page_with_render_false_is_written_and_listed_nowhere_and_unknown_keys_pass() {
+    let site = common::TestSite::with_files(&[
+        ("config.toml", "base_url = \"https://x.example\"\n"),
+        ("templates/index.html", "x"),
+        ("templates/page.html", "{{ page.title }}"),
+        ("templates/section.html", "{% for p in section.pages %}{{ p.title }};{% endfor %}"),
+        ("content/s/_index.md", "+++\ntitle = \"S\"\n+++\n"),
+        ("content/s/a.md", "+++\ntitle = \"A\"\nauthor = \"me\"\n[seo]\nx = 1\n+++\nbody\n"),
+        ("content/s/b.md", "+++\ntitle = \"B\"\nrender = false\n+++\nbody\n"),
+    ]);
+    let (_, report) = site.build();
+    // What Zola 0.22.1 makes of the same files: "A;" and no s/b/.
+    assert_eq!(site.read("s/index.html"), "A;");
+    assert!(!site.public("s/b/index.html").exists());
+    assert!(!site.read("sitemap.xml").contains("/s/b/"));
+    assert_eq!(report.warnings.len(), 2, "{:?}", report.warnings);
+}

@@ -78,6 +78,12 @@ impl Library {
         for (pid, page) in self.pages.iter_mut().enumerate() {
             page.lower = None;
             page.higher = None;
+            if !page.meta.render {
+                // As Zola: in no section's list, written nowhere.
+                page.section = None;
+                page.ancestors = Vec::new();
+                continue;
+            }
             match self.section_index.get(&page.file.parent_section) {
                 Some(&sid) => {
                     page.section = Some(sid);
@@ -104,7 +110,7 @@ impl Library {
             self.sections[sid].ignored_pages = ignored;
         }
         for page in &mut self.pages {
-            page.listed = true;
+            page.listed = page.meta.render;
         }
         for sid in 0..self.sections.len() {
             for &pid in &self.sections[sid].ignored_pages {

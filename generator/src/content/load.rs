@@ -200,6 +200,7 @@ pub(crate) fn read_file(
     }
 
     let meta: PageFrontMatter = front_matter::parse(&shown, &split).map_err(|d| vec![d])?;
+    let unknown_keys = front_matter::unknown_page_keys(&split);
     let mut diagnostics = Vec::new();
     let is_bundle = file_name == "index.md" && bundle_dirs.contains(&dir);
     let (components, name, colocated, own_dir) = if is_bundle {
@@ -340,6 +341,7 @@ pub(crate) fn read_file(
         shortcodes: Vec::new(),
         essence: None,
         listed: true,
+        unknown_keys,
     };
     Ok(Loaded::Page(Box::new(page)))
 }

@@ -61,6 +61,8 @@ pub struct Page {
     pub essence: Option<Essence>,
     /// Whether the page sorts in its section (has the sort key).
     pub listed: bool,
+    /// Front-matter keys that are none of Zola's, with their lines: ignored, and warned of.
+    pub unknown_keys: Vec<(String, usize)>,
 }
 
 impl Page {
