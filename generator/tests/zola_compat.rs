@@ -196,3 +196,17 @@ fn a_page_with_render_false_is_written_and_listed_nowhere_and_unknown_keys_pass(
     assert!(!site.read("sitemap.xml").contains("/s/b/"));
     assert_eq!(report.warnings.len(), 2, "{:?}", report.warnings);
 }
+
+#[test]
+fn a_site_template_extends_the_themes_own_by_its_theme_path() {
+    let site = common::TestSite::with_files(&[
+        ("config.toml", "base_url = \"https://x.example\"\ntheme = \"t\"\n"),
+        ("themes/t/templates/index.html", "<h1>{% block title %}theme{% endblock title %}</h1>"),
+        (
+            "templates/index.html",
+            r#"{% extends "t/templates/index.html" %}{% block title %}site over theme{% endblock title %}"#,
+        ),
+    ]);
+    site.build();
+    assert_eq!(site.read("index.html"), "<h1>site over theme</h1>");
+}

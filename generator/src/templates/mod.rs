@@ -40,6 +40,7 @@ impl Templates {
         let mut sources: Vec<(String, String, Option<PathBuf>)> =
             builtins::BUILTINS.iter().map(|(n, s)| (n.to_string(), s.to_string(), None)).collect();
         let mut dirs = Vec::new();
+        let mut theme_dir = None;
         if let Some(theme) = theme {
             let dir = root.join("themes").join(theme).join("templates");
             if !dir.is_dir() {
@@ -48,6 +49,7 @@ impl Templates {
                     format!("theme `{theme}`: there is no folder themes/{theme}/templates"),
                 )));
             }
+            theme_dir = Some(dir.clone());
             dirs.push(dir);
         }
         dirs.push(root.join("templates"));
@@ -71,6 +73,10 @@ impl Templates {
                     .collect::<Vec<_>>()
                     .join("/");
                 let text = std::fs::read_to_string(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+                // A site template may extend the theme's own by "THEME/templates/NAME", as in Zola.
+                if let (Some(theme), true) = (theme, theme_dir.as_ref() == Some(&dir)) {
+                    sources.push((format!("{theme}/templates/{name}"), text.clone(), Some(entry.path().to_path_buf())));
+                }
                 sources.retain(|(n, _, _)| *n != name);
                 sources.push((name, text, Some(entry.path().to_path_buf())));
             }
