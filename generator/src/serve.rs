@@ -153,8 +153,11 @@ fn debounce(rx: &mpsc::Receiver<notify::Result<notify::Event>>, first: notify::E
     let mut paths = first.paths;
     let deadline = Instant::now() + Duration::from_millis(250);
     while let Ok(ev) = rx.recv_timeout(Duration::from_millis(8)) {
+        // A file read (the build reading data it watches) is no change.
         if let Ok(ev) = ev {
-            paths.extend(ev.paths);
+            if !matches!(ev.kind, notify::EventKind::Access(_)) {
+                paths.extend(ev.paths);
+            }
         }
         if Instant::now() > deadline {
             break;

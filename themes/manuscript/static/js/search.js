@@ -37,7 +37,7 @@
             kind: KINDS[d.kind] || (u.pathname.split("/").length > 3 && KINDS[top]) || "Page",
             essence: d.kind === "essence",
             price: d.price,
-            sizes: j(d.sizes),
+            sizes: (d.sizes || []).join(", "),
             line: String(d.description || d.body || "").replace(/\s+/g, " ").trim(),
             f: {
               title: words(d.title), names: words(j(d.names)), latin: words(d.latin_name), terms: words(j(d.terms)),
