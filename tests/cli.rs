@@ -106,8 +106,9 @@ fn check_passes_on_the_shop_without_writing() {
     assert!(stdout.contains("no problems") && stdout.contains("external links not checked"), "{stdout}");
 }
 
-/// A loopback HTTP server answering 200 on /ok and 404 elsewhere, for `check --external`.
-fn tiny_http_server() -> u16 {
+/// A loopback HTTP server answering its first eight requests with `answer(request line)`:
+/// a status line and a JSON body.
+fn http_server(answer: fn(&str) -> (&'static str, &'static str)) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -115,12 +116,20 @@ fn tiny_http_server() -> u16 {
             let Ok(mut s) = stream else { continue };
             let mut buf = [0u8; 1024];
             let n = s.read(&mut buf).unwrap_or(0);
-            let req = String::from_utf8_lossy(&buf[..n]);
-            let status = if req.starts_with("GET /ok ") { "200 OK" } else { "404 Not Found" };
-            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let (status, body) = answer(&String::from_utf8_lossy(&buf[..n]));
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     port
+}
+
+/// 200 on /ok and 404 elsewhere, for `check --external`.
+fn tiny_http_server() -> u16 {
+    http_server(|req| if req.starts_with("GET /ok ") { ("200 OK", "") } else { ("404 Not Found", "") })
 }
 
 #[test]
@@ -206,25 +215,18 @@ fn a_reader_leaving_early_ends_the_output_quietly() {
     assert!(out.status.success(), "{:?}: {err}", out.status);
 }
 
-/// A loopback HTTP server answering `/api/stock` with a stock export and anything else with 503.
+/// `/api/stock` answered with a stock export, `/elsewhere` with JSON that is not one, anything
+/// else with 503.
 fn stock_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(8) {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 1024];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let req = String::from_utf8_lossy(&buf[..n]);
-            let (status, body) = if req.starts_with("GET /api/stock ") {
-                ("200 OK", r#"{"items":{"LAV-30":{"available":3,"status":"low_stock"}}}"#)
-            } else {
-                ("503 Service Unavailable", "")
-            };
-            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    http_server(|req| {
+        if req.starts_with("GET /api/stock ") {
+            ("200 OK", r#"{"items":{"LAV-30":{"available":3,"status":"low_stock"}}}"#)
+        } else if req.starts_with("GET /elsewhere ") {
+            ("200 OK", r#"{"orders":[]}"#)
+        } else {
+            ("503 Service Unavailable", "")
         }
-    });
-    port
+    })
 }
 
 #[test]
@@ -262,7 +264,11 @@ fn a_production_build_fetches_the_stock_and_never_shows_a_stale_one() {
     assert!(shown().contains("<p>null</p>"), "{}", shown());
     assert!(!root.join("data/stock.json").exists() && root.join("data/stock.json.stale").exists());
 
-    // Not the service's export at all: said, and treated as no answer.
+    // Not the service's export, or nothing listening: said, and treated as no answer.
+    let elsewhere = format!("http://127.0.0.1:{port}/elsewhere");
+    let o = atelier(&["build", "--stock-from", &elsewhere], root);
+    assert!(o.status.success());
+    assert!(text(&o).1.contains("the answer has no `items`"), "{:?}", text(&o));
     let o = atelier(&["build", "--stock-from", "http://127.0.0.1:1/api/stock"], root);
     assert!(o.status.success());
     assert!(text(&o).1.contains("warning: no stock from http://127.0.0.1:1/api/stock"), "{:?}", text(&o));

@@ -166,9 +166,17 @@ impl IntoResponse for ApiError {
         if matches!(self, ApiError::Database(_) | ApiError::Internal(_) | ApiError::Provider(_)) {
             tracing::error!(error = %self, "request failed");
         }
-        let mut res = (self.status(), Json(self.body())).into_response();
+        let res = (self.status(), Json(self.body())).into_response();
+        self.with_retry_after(res)
+    }
+}
+
+impl ApiError {
+    /// `res` with the `Retry-After` this error asks for (a limit, a busy moment), if any: for the
+    /// JSON answer and for a page that shows the error alike.
+    pub fn with_retry_after(&self, mut res: Response) -> Response {
         if let ApiError::RateLimited(seconds) | ApiError::Busy(seconds) = self {
-            res.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, (*seconds).into());
         }
         res
     }

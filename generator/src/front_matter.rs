@@ -68,6 +68,19 @@ const PAGE_KEYS: [&str; 15] = [
 /// The top-level keys of a page's front matter that are none of Zola's, with their lines in the
 /// file (the page builds without them, as with Zola).
 pub fn unknown_page_keys(split: &Split<'_>) -> Vec<(String, usize)> {
+    // Every page passes here: a look at the lines before the first table header rules out
+    // almost all of them without parsing the TOML a second time. A line that only looks like a
+    // key (inside a multi-line string) is settled by the parse.
+    let maybe = split.front_matter.lines().take_while(|l| !l.starts_with('[')).any(|l| {
+        l.split_once('=').is_some_and(|(k, _)| {
+            let k = k.trim().trim_matches(|c| c == '"' || c == '\'');
+            let k = k.split('.').next().unwrap_or(k).trim();
+            !k.is_empty() && !PAGE_KEYS.contains(&k)
+        })
+    });
+    if !maybe {
+        return Vec::new();
+    }
     let Ok(table) = toml::from_str::<toml::Table>(split.front_matter) else { return Vec::new() };
     table.keys().filter(|k| !PAGE_KEYS.contains(&k.as_str())).map(|k| (k.clone(), locate_field(split, k))).collect()
 }
@@ -323,6 +336,13 @@ mod tests {
         assert_eq!(p(text).unwrap().title.as_deref(), Some("x"));
         let split = split(Path::new("a.md"), text).unwrap();
         assert_eq!(unknown_page_keys(&split), [("tittle".to_string(), 3)]);
+        // A line that only looks like a key, inside a multi-line string, is none.
+        let text = "+++\ntitle = \"x\"\ndescription = \"\"\"\nfoo = bar\n\"\"\"\n+++\n";
+        assert!(unknown_page_keys(&split_of(text)).is_empty());
+    }
+
+    fn split_of(text: &str) -> Split<'_> {
+        split(Path::new("a.md"), text).unwrap()
     }
 
     #[test]

@@ -167,12 +167,16 @@ pub async fn write_stock_export(path: &Path, db: &Db) -> anyhow::Result<PathBuf>
         std::fs::create_dir_all(dir)?;
     }
     if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
-        // Written whole, then renamed: the generator never reads half a file.
-        let part = path.with_extension("json.part");
-        std::fs::write(&part, text).with_context(|| format!("writing {}", part.display()))?;
-        std::fs::rename(&part, path).with_context(|| format!("writing {}", path.display()))?;
+        write_whole(path, &text)?;
     }
     Ok(path.to_path_buf())
+}
+
+/// Writes a data file aside, then renames it into place: a build never reads half of one.
+pub fn write_whole(path: &Path, text: &str) -> anyhow::Result<()> {
+    let part = path.with_extension("json.part");
+    std::fs::write(&part, text).with_context(|| format!("writing {}", part.display()))?;
+    std::fs::rename(&part, path).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Serves a router on `addr` (with client addresses for rate limiting) until Ctrl-C or SIGTERM.

@@ -30,9 +30,7 @@ pub fn fetch(root: &Path, url: &str) -> anyhow::Result<Outcome> {
     match answer {
         Ok((text, n)) => {
             std::fs::create_dir_all(root.join("data"))?;
-            let part = file.with_extension("json.part");
-            std::fs::write(&part, text).with_context(|| format!("writing {}", part.display()))?;
-            std::fs::rename(&part, &file).with_context(|| format!("writing {}", file.display()))?;
+            super::service::write_whole(&file, &text)?;
             Ok(Outcome::Fetched(n))
         }
         Err(why) => {

@@ -81,11 +81,7 @@ fn again(state: &AppState, title: &str, template: &str, e: &ApiError, mut ctx: s
         ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
         other => other.status(),
     };
-    let mut res = (status, page(state, title, template, ctx)).into_response();
-    if let ApiError::RateLimited(seconds) | ApiError::Busy(seconds) = e {
-        res.headers_mut().insert(axum::http::header::RETRY_AFTER, (*seconds).into());
-    }
-    res
+    e.with_retry_after((status, page(state, title, template, ctx)).into_response())
 }
 
 /// Whether an error is the form's to show (what the person can act on) rather than a failure.

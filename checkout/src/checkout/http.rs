@@ -129,19 +129,13 @@ async fn get_quote(
     CartCookie(cart, _): CartCookie,
     ApiQuery(q): ApiQuery<QuoteQuery>,
 ) -> ApiResult<Json<Quote>> {
-    let methods = state.config.shipping.methods();
-    let method = methods
-        .iter()
-        .find(|m| m.id == q.shipping_method.trim())
-        .ok_or_else(|| ApiError::invalid("shipping_method", "choose standard or express shipping"))?;
-    let vat_percent = pricing::vat_rate(&q.country.trim().to_uppercase()).ok_or_else(|| {
-        ApiError::invalid("country", "we ship within the European Union: choose a country from the list")
-    })?;
+    let method = super::input::shipping_method(&state.config.shipping.methods(), &q.shipping_method)?;
+    let (_, _, vat_percent) = *super::input::country(&q.country)?;
     let c = cart::load(&state, cart.as_deref()).await?;
     if c.items.is_empty() {
         return Err(ApiError::Conflict("your cart is empty".into()));
     }
-    let t = pricing::totals(c.subtotal.amount, method, vat_percent);
+    let t = pricing::totals(c.subtotal.amount, &method, vat_percent);
     let amount = |minor| cart::Amount::new(minor, c.subtotal.currency);
     Ok(Json(Quote {
         subtotal: amount(t.subtotal),
@@ -331,13 +325,13 @@ async fn recalculate_form(
     CartCookie(cart, _): CartCookie,
     ApiForm(input): ApiForm<CheckoutInput>,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    if !state.config.shipping.methods().iter().any(|m| m.id == input.shipping_method.trim()) {
-        errors.push(ApiError::invalid("shipping_method", "choose standard or express shipping"));
-    }
-    if pricing::vat_rate(&input.country.trim().to_uppercase()).is_none() {
-        errors.push(ApiError::invalid("country", "we ship within the European Union: choose a country from the list"));
-    }
+    let errors: Vec<ApiError> = [
+        super::input::shipping_method(&state.config.shipping.methods(), &input.shipping_method).err(),
+        super::input::country(&input.country).err(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let c = cart::load(&state, cart.as_deref()).await?;
     if !errors.is_empty() {
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, checkout_view(&state, &c, &input, &errors)).into_response());

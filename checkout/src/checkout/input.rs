@@ -145,6 +145,23 @@ pub struct AddressInput {
     pub country: String,
 }
 
+/// The shipping method of this id, or the error naming the field.
+pub fn shipping_method(methods: &[pricing::ShippingMethod], id: &str) -> Result<pricing::ShippingMethod, ApiError> {
+    methods
+        .iter()
+        .find(|m| m.id == id.trim())
+        .cloned()
+        .ok_or_else(|| ApiError::invalid("shipping_method", "choose standard or express shipping"))
+}
+
+/// The country we ship to of this ISO code (any case): code, name, VAT rate; or the error
+/// naming the field.
+pub fn country(code: &str) -> Result<&'static (&'static str, &'static str, i64), ApiError> {
+    COUNTRIES.iter().find(|(c, _, _)| c.eq_ignore_ascii_case(code.trim())).ok_or_else(|| {
+        ApiError::invalid("country", "we ship within the European Union: choose a country from the list")
+    })
+}
+
 /// Checks an address's fields (every problem, named by field); gives the country (code, name,
 /// VAT rate) and the postal code as the country's post writes it.
 pub fn check_address(
@@ -166,9 +183,12 @@ pub fn check_address(
     if a.line2.chars().count() > 200 {
         errors.push(ApiError::invalid("line2", "at most 200 characters"));
     }
-    let Some(country) = COUNTRIES.iter().find(|(c, _, _)| c.eq_ignore_ascii_case(a.country.trim())) else {
-        errors.push(ApiError::invalid("country", "we ship within the European Union: choose a country from the list"));
-        return None;
+    let country = match country(&a.country) {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
     };
     if a.postal_code.trim().is_empty() {
         return None;
@@ -195,10 +215,7 @@ pub fn validate(input: &CheckoutInput, methods: &[pricing::ShippingMethod]) -> R
         input.postal_code = written;
         country
     });
-    let method = methods.iter().find(|m| m.id == input.shipping_method.trim()).cloned();
-    if method.is_none() {
-        errors.push(ApiError::invalid("shipping_method", "choose standard or express shipping"));
-    }
+    let method = shipping_method(methods, &input.shipping_method).map_err(|e| errors.push(e)).ok();
     let phone = match input.phone.trim() {
         "" => String::new(),
         given => check_phone(given).unwrap_or_else(|message| {

@@ -1,7 +1,7 @@
 //! The contact form's route: the Contact page's form posts here, and works without a script.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
@@ -70,11 +70,9 @@ async fn contact_form(
         format!("There are {} problems", errors.len())
     };
     let ctx = json!({ "form": input, "errors": shown["errors"], "field_errors": shown["field_errors"], "errors_title": title });
-    let mut res = (status, page(&state, "Error: Write to the atelier", "pages/contact.html", ctx)).into_response();
-    if let Some(ApiError::RateLimited(wait)) = errors.first() {
-        if let Ok(v) = wait.to_string().parse() {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-    }
-    Ok(res)
+    let res = (status, page(&state, "Error: Write to the atelier", "pages/contact.html", ctx)).into_response();
+    Ok(match errors.first() {
+        Some(e) => e.with_retry_after(res),
+        None => res,
+    })
 }

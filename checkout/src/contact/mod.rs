@@ -108,12 +108,21 @@ async fn queue(state: &AppState, letter: &Letter, client: Option<IpAddr>) -> Api
     let id = new_id("ltr");
     let (to_staff, copy) = mails(state, letter);
     let mut tx = state.db.begin_write().await?;
-    let reply_to = format!("{} <{}>", letter.name.replace(['"', '<', '>'], ""), letter.email.as_str());
+    let reply_to = reply_to(letter);
     notify::enqueue_with_reply_to(&mut tx, "contact", &format!("contact:{id}:staff"), STAFF, &to_staff, &reply_to)
         .await?;
     notify::enqueue(&mut tx, "contact_copy", &format!("contact:{id}:copy"), letter.email.as_str(), &copy).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The sender as a Reply-To mailbox, written so that it parses back whatever the name holds
+/// (a comma, quotes, accents), or the bare address should it not.
+fn reply_to(letter: &Letter) -> String {
+    match letter.email.as_str().parse::<lettre::Address>() {
+        Ok(address) => lettre::message::Mailbox::new(Some(letter.name.clone()), address).to_string(),
+        Err(_) => letter.email.as_str().to_string(),
+    }
 }
 
 /// The letter for staff, and the sender's copy.
@@ -153,6 +162,20 @@ mod tests {
                     other => other.to_string(),
                 })
                 .collect(),
+        }
+    }
+
+    #[test]
+    fn the_reply_to_parses_back_whatever_the_name_holds() {
+        for name in ["Ada Lovelace", "Lovelace, Ada", "Zoë \"Zo\" O'Brien <x>", "Ærø (Dublin); ok"] {
+            let letter = Letter {
+                name: name.into(),
+                email: EmailAddress::parse("ada@example.com").unwrap(),
+                subject: String::new(),
+                message: String::new(),
+            };
+            let parsed: lettre::message::Mailbox = reply_to(&letter).parse().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!((parsed.name.as_deref(), parsed.email.to_string().as_str()), (Some(name), "ada@example.com"));
         }
     }
 

@@ -293,12 +293,9 @@ async fn alert_form(
                 ApiError::NotFound(_) | ApiError::Conflict(_) | ApiError::RateLimited(_) => e.status(),
                 _ => return Err(e),
             };
-            let mut res =
+            let res =
                 message(&state, status, "Not noted", &capitalise(&e.public_message()), ("/wishlist", "Your wishlist"));
-            if let ApiError::RateLimited(seconds) = e {
-                res.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
-            }
-            Ok(res)
+            Ok(e.with_retry_after(res))
         }
     }
 }

@@ -67,16 +67,15 @@ async fn start_sign_in(State(state): State<AppState>, connect: ClientAddr, heade
     {
         Ok(attempt) => attempt.keep(),
         Err(ApiError::RateLimited(seconds)) => {
-            let text = ApiError::RateLimited(seconds).public_message();
-            let mut res = message(
+            let e = ApiError::RateLimited(seconds);
+            let res = message(
                 &state,
                 StatusCode::TOO_MANY_REQUESTS,
                 "Please wait",
-                &capitalise(&text),
+                &capitalise(&e.public_message()),
                 ("/account/sign-in", "Sign in"),
             );
-            res.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
-            return Ok(res);
+            return Ok(e.with_retry_after(res));
         }
         Err(e) => return Err(e),
     }
