@@ -295,3 +295,97 @@ fn zola_toml_get_hash_and_cachebust_as_zola_writes_them() {
     assert!(!o.status.success());
     assert!(text(&o).1.contains("`sha_type` must be 256, 384 or 512"), "{:?}", text(&o));
 }
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else if path.extension().is_some_and(|e| e == "md") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// The shop's sources in a temporary folder, with Clary Sage made a page bundle holding a
+/// photograph (1,000 × 750, not square: the cut is the engine's).
+fn shop_with_a_photograph() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["content", "themes"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        copy_tree(&repo().join(d), &dir.path().join(d));
+    }
+    std::fs::copy(repo().join("config.toml"), dir.path().join("config.toml")).unwrap();
+    let bundle = dir.path().join("content/compendium/clary-sage");
+    std::fs::create_dir_all(&bundle).unwrap();
+    std::fs::rename(dir.path().join("content/compendium/clary-sage.md"), bundle.join("index.md")).unwrap();
+    // A bundle's page is `…/index.md` to internal links, as in Zola.
+    for entry in walk(&dir.path().join("content")) {
+        let text = std::fs::read_to_string(&entry).unwrap();
+        if text.contains("@/compendium/clary-sage.md") {
+            std::fs::write(&entry, text.replace("@/compendium/clary-sage.md", "@/compendium/clary-sage/index.md"))
+                .unwrap();
+        }
+    }
+    let photo = image::RgbImage::from_fn(1000, 750, |x, y| image::Rgb([(x / 4) as u8, (y / 3) as u8, 120]));
+    photo.save(bundle.join("photo.jpg")).unwrap();
+    dir
+}
+
+#[test]
+fn an_essence_with_a_photograph_shows_it_in_avif_webp_and_jpeg_sized_not_to_shift() {
+    let site = shop_with_a_photograph();
+    let dist = site.path().join("dist");
+    let o = atelier(&["build", "--output-dir", dist.to_str().unwrap(), "--base-url", "https://a.example"], site.path());
+    assert!(o.status.success(), "{:?}", text(&o));
+    let page = std::fs::read_to_string(dist.join("compendium/clary-sage/index.html")).unwrap();
+    let picture = &page[page.find("<picture>").expect("a <picture> on the essence page")..];
+    let picture = &picture[..picture.find("</picture>").unwrap()];
+    assert!(picture.contains(r#"<source type="image/avif" srcset=""#), "{picture}");
+    assert!(picture.contains(r#"<source type="image/webp" srcset=""#), "{picture}");
+    assert!(picture.contains(r#"width="160" height="160""#), "{picture}");
+    assert!(picture.contains(r#"alt="Photograph of Provençal Clary Sage""#), "{picture}");
+    assert!(picture.contains(r#"sizes="(min-width: 40rem) 160px, 128px""#), "{picture}");
+    assert!(!page.contains("Botanical drawing of"), "the photograph stands in for the drawing");
+    // Every candidate is a file of the width it claims, cut square.
+    let mut seen = 0;
+    for candidate in picture.split("srcset=\"").skip(1).flat_map(|s| s[..s.find('"').unwrap()].split(", ")) {
+        let (url, w) = candidate.split_once(' ').unwrap();
+        let width: u32 = w.trim_end_matches('w').parse().unwrap();
+        let file = dist.join(url.trim_start_matches("https://a.example/"));
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{url}: {e}"));
+        if url.ends_with(".jpg") {
+            let img = image::load_from_memory(&bytes).unwrap();
+            assert_eq!((img.width(), img.height()), (width, width), "{url}");
+        } else {
+            assert!(bytes.len() > 100, "{url}");
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 9, "three formats at 1×, 2× and 3×");
+    // Its card in the Compendium and in its terms shows it too; other essences keep their drawings.
+    let compendium: String = ["compendium/index.html", "compendium/page/2/index.html", "compendium/page/3/index.html"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(dist.join(f)).ok())
+        .collect();
+    assert!(compendium.contains(r#"class="card__art card__art--photo""#), "a card shows the photograph");
+    assert_eq!(compendium.matches("<picture>").count(), 1);
+    assert!(compendium.contains("img/essences/"), "the others keep their drawings");
+    // Search engines are shown the photograph.
+    assert!(page.contains(r#""image": "https://a.example/processed_images/photo."#), "{page}");
+}

@@ -21,7 +21,8 @@ pub enum Dep {
     TaxonomyTerms(usize),
     /// Files read with `load_data`.
     Data,
-    /// Files hashed by `get_hash` or `get_url(cachebust=true)` (static files, mostly).
+    /// Files whose bytes an output read: hashed by `get_hash` or `get_url(cachebust=true)`,
+    /// measured by `get_image_metadata` or resized by `resize_image`.
     Hashed,
     /// Every page (feeds, sitemap, search index).
     AllPages,

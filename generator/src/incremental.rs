@@ -96,6 +96,10 @@ pub fn classify(
         if r.split('/').any(|c| c.starts_with('.') || c == "target" || c == "node_modules") {
             continue;
         }
+        if r.starts_with("static/processed_images/") {
+            // The engine's own resized images, written while it builds.
+            continue;
+        }
         if *path == config_path {
             set.config = true;
         } else if let Some(c) = rel(&root.join("content"), path) {
@@ -210,7 +214,12 @@ pub fn apply(site: &mut Site, changes: &ChangeSet) -> Result<Outcome> {
         }
         site.static_files = now;
     }
+    if changes.statics {
+        // A source image may be newer than its processed copies.
+        site.handle.images().recheck();
+    }
     let mut outcome = render_affected(site, &output, &changed, &changed_templates, &lap)?;
+    site.static_files.extend(site.handle.images().process(&site.root, Some(&output))?);
     outcome.elapsed = started.elapsed();
     Ok(outcome)
 }

@@ -785,7 +785,11 @@ pub fn build(site: &mut Site) -> Result<BuildReport> {
     let output = Output::open(&site.output_dir, site.opts.force)?;
     let mut plans = site.plan();
     resolve_collisions(&mut plans)?;
+    site.handle.images().reset();
     let rendered = site.render_plans(&plans, &output, site.opts.progress)?;
+    // Resized images go into static/processed_images/ first, then out with the other statics.
+    site.handle.images().process(&site.root, None)?;
+    site.handle.images().prune(&site.root);
     let statics_set = site.copy_static(&output)?;
     let mut keep: HashSet<String> = rendered.iter().map(|(_, r, _)| r.file.clone()).collect();
     keep.extend(statics_set.iter().cloned());

@@ -201,3 +201,42 @@ fn an_incremental_edit_gives_the_same_site_as_a_full_build() {
         );
     }
 }
+
+#[test]
+fn a_resize_asked_for_by_an_edit_is_made_and_a_changed_source_is_made_again() {
+    let fixture = TestSite::with_files(&[
+        ("config.toml", "base_url = \"https://example.com\"\n"),
+        ("templates/index.html", "home"),
+        ("templates/section.html", "section"),
+        (
+            "templates/page.html",
+            r#"{% set r = resize_image(path=page.colocated_path ~ "photo.png", width=page.extra.w, op="fit_width") %}{{ r.url | safe }} {{ r.width }}x{{ r.height }}"#,
+        ),
+        ("content/p/index.md", "+++\ntitle = \"P\"\n[extra]\nw = 40\n+++\n"),
+    ]);
+    let photo = fixture.root().join("content/p/photo.png");
+    image::RgbImage::from_pixel(200, 100, image::Rgb([10, 200, 10])).save(&photo).unwrap();
+    let mut site = loaded(&fixture);
+    let url_of = |fixture: &TestSite| fixture.read("p/index.html").split(' ').next().unwrap().to_string();
+    let first = url_of(&fixture);
+    assert!(fixture.read("p/index.html").ends_with(" 40x20"));
+
+    fixture.write("content/p/index.md", "+++\ntitle = \"P\"\n[extra]\nw = 60\n+++\n");
+    incremental::apply(&mut site, &content("p/index.md")).unwrap();
+    let second = url_of(&fixture);
+    assert_ne!(first, second);
+    let rel = second.trim_start_matches("https://example.com/");
+    let made = image::open(fixture.public(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    assert_eq!((made.width(), made.height()), (60, 30));
+
+    // A new photograph of another shape: the page says its new height, and the file follows.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    image::RgbImage::from_pixel(120, 120, image::Rgb([200, 10, 10])).save(&photo).unwrap();
+    let statics = ChangeSet { statics: true, ..ChangeSet::default() };
+    let out = incremental::apply(&mut site, &statics).unwrap();
+    assert!(out.rendered_files.contains(&"p/index.html".to_string()), "{:?}", out.rendered_files);
+    assert!(fixture.read("p/index.html").ends_with(" 60x60"));
+    let remade = image::open(fixture.public(rel)).unwrap().to_rgb8();
+    assert_eq!((remade.width(), remade.height()), (60, 60));
+    assert!(remade.get_pixel(30, 30)[0] > 150, "the copy is of the new photograph");
+}

@@ -210,3 +210,109 @@ fn a_site_template_extends_the_themes_own_by_its_theme_path() {
     site.build();
     assert_eq!(site.read("index.html"), "<h1>site over theme</h1>");
 }
+
+/// A 1200×800 photograph-like JPEG and a 300×380 PNG with alpha, made here (no binary fixtures).
+fn write_images(site: &common::TestSite) {
+    let photo = image::RgbImage::from_fn(1200, 800, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 239) as u8])
+    });
+    std::fs::create_dir_all(site.root().join("content/blog/post")).unwrap();
+    photo.save(site.root().join("content/blog/post/photo.jpg")).unwrap();
+    let logo = image::RgbaImage::from_pixel(300, 380, image::Rgba([200, 30, 30, 200]));
+    std::fs::create_dir_all(site.root().join("static")).unwrap();
+    logo.save(site.root().join("static/logo.png")).unwrap();
+}
+
+#[test]
+fn resize_image_and_get_image_metadata_answer_as_zola_does() {
+    let site = common::TestSite::with_files(&[
+        ("config.toml", "base_url = \"https://example.com\"\n"),
+        ("templates/index.html", "home"),
+        ("templates/section.html", "section"),
+        ("content/blog/_index.md", "+++\ntitle = \"Blog\"\n+++\n"),
+        ("content/blog/post/index.md", "+++\ntitle = \"Post\"\n+++\nBody\n"),
+        (
+            "templates/page.html",
+            r#"{% set m = get_image_metadata(path=page.colocated_path ~ "photo.jpg") %}{{ m.width }}x{{ m.height }} {{ m.format }} {{ m.mime | safe }}
+{% set m = get_image_metadata(path="logo.png") %}{{ m.width }}x{{ m.height }} {{ m.format }}
+{{ get_image_metadata(path="nothing.png", allow_missing=true) | json_encode() }}
+{% set r = resize_image(path=page.colocated_path ~ "photo.jpg", width=400, height=300) %}{{ r.width }}x{{ r.height }} of {{ r.orig_width }}x{{ r.orig_height }} {{ r.url | safe }} {{ r.static_path | safe }}
+{% set r = resize_image(path=page.colocated_path ~ "photo.jpg", width=400, op="fit_width", format="webp", quality=80) %}{{ r.width }}x{{ r.height }} {{ r.url | safe }}
+{% set r = resize_image(path=page.colocated_path ~ "photo.jpg", width=400, op="fit_width", format="avif") %}{{ r.width }}x{{ r.height }} {{ r.url | safe }}
+{% set r = resize_image(path="logo.png", width=150, height=150, op="fit") %}{{ r.width }}x{{ r.height }} {{ r.url | safe }}
+{% set r = resize_image(path="logo.png", width=5000, height=5000, op="fit") %}{{ r.width }}x{{ r.height }}
+{% set r = resize_image(path="logo.png", width=100, height=100, op="scale") %}{{ r.width }}x{{ r.height }}
+{% set r = resize_image(path="logo.png", height=95, op="fit_height", format="jpg") %}{{ r.width }}x{{ r.height }} {{ r.url | safe }}"#,
+        ),
+    ]);
+    write_images(&site);
+    site.build();
+    let html = site.read("blog/post/index.html");
+    let lines: Vec<&str> = html.lines().collect();
+    // The sizes are those Zola 0.22.1 answered for the same calls on the same images.
+    assert_eq!(lines[0], "1200x800 jpg image/jpeg");
+    assert_eq!(lines[1], "300x380 png");
+    assert_eq!(lines[2], "null");
+    assert!(lines[3].starts_with("400x300 of 1200x800 https://example.com/processed_images/photo."), "{}", lines[3]);
+    assert!(lines[3].contains(".jpg static/processed_images/photo.") && lines[3].ends_with(".jpg"), "{}", lines[3]);
+    assert!(lines[4].starts_with("400x266 ") && lines[4].ends_with(".webp"), "{}", lines[4]);
+    assert!(lines[5].starts_with("400x266 ") && lines[5].ends_with(".avif"), "{}", lines[5]);
+    assert!(lines[6].starts_with("118x150 ") && lines[6].ends_with(".png"), "{}", lines[6]);
+    assert_eq!(lines[7], "300x380");
+    assert_eq!(lines[8], "100x100");
+    assert!(lines[9].starts_with("75x95 ") && lines[9].ends_with(".jpg"), "{}", lines[9]);
+
+    // Every URL answered is a file in the output, of that size and kind, and cached in static/.
+    let urls: Vec<&str> =
+        html.split_whitespace().filter(|w| w.starts_with("https://example.com/processed_images/")).collect();
+    assert_eq!(urls.len(), 5);
+    for url in &urls {
+        let rel = url.trim_start_matches("https://example.com/");
+        let bytes = std::fs::read(site.public(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        assert!(site.root().join("static").join(rel).is_file(), "{rel} cached in static/");
+        let magic_ok = match rel.rsplit('.').next().unwrap() {
+            "jpg" => bytes.starts_with(&[0xff, 0xd8]),
+            "png" => bytes.starts_with(b"\x89PNG"),
+            "webp" => bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP",
+            "avif" => &bytes[4..12] == b"ftypavif",
+            _ => false,
+        };
+        assert!(magic_ok, "{rel} is not what its extension says");
+    }
+    let webp = urls.iter().find(|u| u.ends_with(".webp")).unwrap().trim_start_matches("https://example.com/");
+    let decoded = image::open(site.public(webp)).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (400, 266));
+
+    // A second build reuses the cache (nothing re-encoded), and a name no output asks for any
+    // more is pruned from the cache.
+    let stale = site.root().join("static/processed_images/old.0000000000000000.jpg");
+    std::fs::write(&stale, b"x").unwrap();
+    let avif = site.root().join("static").join(urls[2].trim_start_matches("https://example.com/"));
+    let before = std::fs::metadata(&avif).unwrap().modified().unwrap();
+    site.build();
+    assert_eq!(std::fs::metadata(&avif).unwrap().modified().unwrap(), before);
+    assert!(!stale.exists());
+    assert!(!site.public("processed_images/old.0000000000000000.jpg").exists());
+}
+
+#[test]
+fn resize_image_errors_name_the_call_and_the_fault() {
+    for (call, says) in [
+        (r#"resize_image(path="logo.png", width=10, op="fill")"#, "needs both `width` and `height`"),
+        (r#"resize_image(path="logo.png", width=10, height=10, op="zoom")"#, "not a resize operation"),
+        (r#"resize_image(path="logo.png", width=10, height=10, format="bmp")"#, "not an output format"),
+        (r#"resize_image(path="missing.png", width=10, height=10)"#, "no file `missing.png`"),
+        (r#"resize_image(path="notes.txt", width=10, height=10)"#, "notes.txt"),
+        (r#"get_image_metadata(path="missing.png")"#, "no file `missing.png`"),
+    ] {
+        let site = common::TestSite::with_files(&[
+            ("config.toml", "base_url = \"https://example.com\"\n"),
+            ("templates/index.html", &format!("{{% set r = {call} %}}")),
+            ("static/notes.txt", "not an image"),
+        ]);
+        write_images(&site);
+        let err = site.build_err().to_string();
+        assert!(err.contains(says), "{call}: {err}");
+        assert!(err.contains("index.html"), "{call}: {err}");
+    }
+}

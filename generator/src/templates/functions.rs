@@ -1,5 +1,6 @@
 //! Zola's template functions: `get_url`, `get_page`, `get_section`, `get_taxonomy`,
-//! `get_taxonomy_url`, `get_taxonomy_term`, `load_data`. Each records what it read in [`deps`].
+//! `get_taxonomy_url`, `get_taxonomy_term`, `load_data`, `get_hash`, `get_image_metadata`,
+//! `resize_image`. Each records what it read in [`deps`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use tera::{Result as TeraResult, Tera};
 use crate::config::Config;
 use crate::content::Library;
 use crate::deps::{self, Dep};
+use crate::images::{Images, Op, Request};
 use crate::ser::{self, Backlinks};
 use crate::taxonomies::Taxonomy;
 
@@ -42,12 +44,13 @@ type DataCache = HashMap<(PathBuf, String), (Option<SystemTime>, Value)>;
 pub struct SiteHandle {
     view: Arc<RwLock<Arc<SiteView>>>,
     data: Arc<Mutex<DataCache>>,
+    images: Arc<Images>,
 }
 
 impl SiteHandle {
     /// A handle on a first view.
     pub fn new(view: SiteView) -> SiteHandle {
-        SiteHandle { view: Arc::new(RwLock::new(Arc::new(view))), data: Arc::default() }
+        SiteHandle { view: Arc::new(RwLock::new(Arc::new(view))), data: Arc::default(), images: Arc::default() }
     }
 
     /// The current view.
@@ -61,6 +64,11 @@ impl SiteHandle {
             Ok(mut v) => *v = Arc::new(view),
             Err(e) => *e.into_inner() = Arc::new(view),
         }
+    }
+
+    /// The image work templates asked for.
+    pub fn images(&self) -> &Images {
+        &self.images
     }
 
     /// Forgets cached data files (after one changed).
@@ -266,6 +274,62 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
             None if !required => Ok(Value::Null),
             None => Err(tera::Error::msg(format!("`get_taxonomy_term`: no term `{term}` in `{kind}`"))),
         }
+    });
+
+    let h = site.clone();
+    tera.register_function("get_image_metadata", move |args: &HashMap<String, Value>| {
+        let view = h.view();
+        let path = str_arg(args, "path", "get_image_metadata")?;
+        deps::record(Dep::Hashed);
+        let Some(file) = find_file(&view.root, view.config.theme.as_deref(), &path) else {
+            return if bool_arg(args, "allow_missing", false) {
+                Ok(Value::Null)
+            } else {
+                Err(tera::Error::msg(format!("`get_image_metadata`: no file `{path}` in the site or its theme")))
+            };
+        };
+        let meta = h.images.meta(&file).map_err(|e| tera::Error::msg(format!("`get_image_metadata`: {path}: {e}")))?;
+        Ok(meta.to_value())
+    });
+
+    let h = site.clone();
+    tera.register_function("resize_image", move |args: &HashMap<String, Value>| {
+        let view = h.view();
+        let f = "resize_image";
+        let path = str_arg(args, "path", f)?;
+        let number = |name: &str| -> TeraResult<Option<u32>> {
+            match args.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v
+                    .as_u64()
+                    .or_else(|| v.as_f64().filter(|x| *x >= 0.0).map(|x| x as u64))
+                    .and_then(|n| u32::try_from(n).ok())
+                    .map(Some)
+                    .ok_or_else(|| tera::Error::msg(format!("`{f}`: `{name}` must be a whole number, not {v}"))),
+            }
+        };
+        let small = |name: &str| -> TeraResult<Option<u8>> {
+            number(name)?
+                .map(|n| u8::try_from(n).map_err(|_| tera::Error::msg(format!("`{f}`: `{name}` {n} is out of range"))))
+                .transpose()
+        };
+        let op = args.get("op").and_then(Value::as_str).unwrap_or("fill");
+        let op =
+            Op::parse(op, number("width")?, number("height")?).map_err(|e| tera::Error::msg(format!("`{f}`: {e}")))?;
+        let format = args.get("format").and_then(Value::as_str).unwrap_or("auto");
+        deps::record(Dep::Hashed);
+        let file = find_file(&view.root, view.config.theme.as_deref(), &path)
+            .ok_or_else(|| tera::Error::msg(format!("`{f}`: no file `{path}` in the site or its theme")))?;
+        let resized = h
+            .images
+            .enqueue(
+                &path,
+                &file,
+                &Request { op, format, quality: small("quality")?, speed: small("speed")? },
+                &view.config.base_url,
+            )
+            .map_err(|e| tera::Error::msg(format!("`{f}`: {path}: {e}")))?;
+        Ok(resized.to_value())
     });
 
     let h = site.clone();
