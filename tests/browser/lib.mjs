@@ -81,15 +81,15 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Start `atelier serve` on a port (a free one unless given) into a temporary output folder, with
 // more environment when given; resolves once it answers. The shelves start empty (each test
 // stocks what it sells) unless `demoStock`.
-export async function startSite({ timeoutMs = 60_000, port: chosen, env: extra = {}, demoStock = false } = {}) {
+export async function startSite({ timeoutMs = 60_000, port: chosen, env: extra = {}, demoStock = false, root = ROOT } = {}) {
   const port = chosen ?? (await freePort());
   const out = mkdtempSync(join(tmpdir(), "atelier-browser-"));
-  const args = ["serve", "--root", ROOT, "--port", String(port), "--output-dir", out, "--force"];
+  const args = ["serve", "--root", root, "--port", String(port), "--output-dir", out, "--force"];
   if (!demoStock) args.push("--no-demo-stock");
   // The shop's database and e-mail outbox go into a temporary folder too.
   const data = mkdtempSync(join(tmpdir(), "atelier-browser-data-"));
   const env = { ...process.env, ATELIER_DATA_DIR: data, ...extra };
-  const child = spawn(ATELIER_BIN, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(ATELIER_BIN, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
@@ -128,7 +128,7 @@ export async function startSite({ timeoutMs = 60_000, port: chosen, env: extra =
         }
       };
       const already = level() === n;
-      const r = spawnSync(ATELIER_BIN, ["--root", ROOT, "stock", "set", sku, String(n)], { env, encoding: "utf8" });
+      const r = spawnSync(ATELIER_BIN, ["--root", root, "stock", "set", sku, String(n)], { env, encoding: "utf8" });
       if (r.status !== 0) throw new Error(`atelier stock set ${sku} ${n}: ${r.stderr}`);
       if (already) return;
       const deadline = Date.now() + 20_000;

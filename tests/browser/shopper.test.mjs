@@ -3,9 +3,10 @@
 // up and helps fix mistakes, search that finds, a picture per essence, stock as served.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { essenceTaxonomies, launchBrowser, startSite } from "./lib.mjs";
+import { ROOT, essenceTaxonomies, launchBrowser, startSite } from "./lib.mjs";
 
 let site;
 let browser;
@@ -82,6 +83,106 @@ describe("a picture per essence", () => {
     await withPage("/compendium/provence-lavender/", {}, async (page) => {
       assert.equal(await page.locator("img.essence__art").evaluate((i) => i.src), seen.get("/compendium/provence-lavender/"));
     });
+  });
+});
+
+describe("an editor's photograph", () => {
+  // The shop's sources copied, Clary Sage made a page bundle with a photograph beside it (a
+  // 1,000 × 750 JPEG painted by Chromium's canvas: no image files in the repository).
+  async function shopWithAPhotograph() {
+    const root = mkdtempSync(join(tmpdir(), "atelier-photo-"));
+    for (const d of ["content", "themes"]) cpSync(join(ROOT, d), join(root, d), { recursive: true });
+    cpSync(join(ROOT, "config.toml"), join(root, "config.toml"));
+    const bundle = join(root, "content/compendium/clary-sage");
+    mkdirSync(bundle);
+    renameSync(join(root, "content/compendium/clary-sage.md"), join(bundle, "index.md"));
+    for (const f of readdirSync(join(root, "content"), { recursive: true })) {
+      if (!f.endsWith(".md")) continue;
+      const file = join(root, "content", f);
+      const text = readFileSync(file, "utf8");
+      if (text.includes("@/compendium/clary-sage.md")) {
+        writeFileSync(file, text.replaceAll("@/compendium/clary-sage.md", "@/compendium/clary-sage/index.md"));
+      }
+    }
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const dataUrl = await page.evaluate(() => {
+      const c = document.createElement("canvas");
+      c.width = 1000;
+      c.height = 750;
+      const g = c.getContext("2d");
+      const grad = g.createLinearGradient(0, 0, 1000, 750);
+      grad.addColorStop(0, "#6b4f8a");
+      grad.addColorStop(1, "#d9c27a");
+      g.fillStyle = grad;
+      g.fillRect(0, 0, 1000, 750);
+      g.fillStyle = "#2f5d3a";
+      g.beginPath();
+      g.arc(500, 375, 200, 0, Math.PI * 2);
+      g.fill();
+      return c.toDataURL("image/jpeg", 0.9);
+    });
+    await context.close();
+    writeFileSync(join(bundle, "photo.jpg"), Buffer.from(dataUrl.split(",")[1], "base64"));
+    return root;
+  }
+
+  test("its card and its page show it, in the format Chromium prefers, at the size of the frame", async () => {
+    const root = await shopWithAPhotograph();
+    const photoSite = await startSite({ root });
+    try {
+      for (const [width, frame] of [
+        [390, 128],
+        [1280, 160],
+      ]) {
+        const context = await browser.newContext({ viewport: { width, height: 844 }, deviceScaleFactor: 2 });
+        const page = await context.newPage();
+        try {
+          await page.goto(photoSite.base + "/compendium/clary-sage/", { waitUntil: "load" });
+          const img = page.locator("picture img.essence__art");
+          const shown = await img.evaluate((i) => ({
+            src: i.currentSrc,
+            // The width of the candidate taken, from its descriptor (naturalWidth is divided by
+            // the density the browser reckons).
+            natural: Number(
+              [...i.parentElement.querySelectorAll("source, img")]
+                .flatMap((e) => e.getAttribute("srcset").split(", "))
+                .find((c) => c.startsWith(i.currentSrc + " "))
+                ?.split(" ")[1]
+                .replace("w", ""),
+            ),
+            box: [i.getBoundingClientRect().width, i.getBoundingClientRect().height],
+            alt: i.alt,
+            radius: getComputedStyle(i).borderRadius,
+          }));
+          assert.match(shown.src, /\/processed_images\/photo\.[0-9a-f]{16}\.avif$/, "AVIF, which Chromium takes first");
+          assert.deepEqual(shown.box, [frame, frame], `a ${frame} px square at ${width} px`);
+          assert.ok(shown.natural >= frame * 2, `sharp at 2×: ${shown.natural} px for a ${frame} px frame`);
+          assert.equal(shown.alt, "Photograph of Provençal Clary Sage");
+          assert.equal(shown.radius, "50%");
+          assert.equal(await page.locator("img.essence__art:not(picture img)").count(), 0, "no drawing beside it");
+        } finally {
+          await context.close();
+        }
+      }
+      const context = await browser.newContext({ viewport: { width: 1280, height: 844 } });
+      const page = await context.newPage();
+      try {
+        await page.goto(photoSite.base + "/humour/calming/", { waitUntil: "load" });
+        const card = page.locator(".essence-card", { has: page.locator('a[href="/compendium/clary-sage/"]') });
+        const img = card.locator("picture img.card__art--photo");
+        await img.scrollIntoViewIfNeeded();
+        await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
+        const src = await img.evaluate((i) => i.currentSrc);
+        assert.match(src, /\.avif$/);
+        assert.deepEqual(await img.evaluate((i) => [i.width, i.height]), [72, 72]);
+      } finally {
+        await context.close();
+      }
+    } finally {
+      await photoSite.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
