@@ -191,4 +191,25 @@ describe("a checkout that adds up and helps", { concurrency: 1 }, () => {
       await context.close();
     }
   });
+
+  test("at 390 px each shipping price stays level with its method's name, at the right", async () => {
+    const { context, page } = await cartOfOne(true);
+    try {
+      const rows = await page.locator(".choice label").evaluateAll((labels) =>
+        labels.map((l) => {
+          const [name, price] = l.children;
+          const n = name.getBoundingClientRect();
+          const p = price.getBoundingClientRect();
+          return { name: name.innerText, nameTop: n.top, priceTop: p.top, priceRight: p.right, right: l.getBoundingClientRect().right };
+        }),
+      );
+      assert.ok(rows.length >= 2, "the methods are listed");
+      for (const r of rows) {
+        assert.ok(Math.abs(r.priceTop - r.nameTop) < 4, `${r.name}: the price sits on a line of its own`);
+        assert.ok(Math.abs(r.priceRight - r.right) < 2, `${r.name}: the price is not at the right`);
+      }
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -186,6 +186,61 @@ describe("an editor's photograph", () => {
   });
 });
 
+describe("layouts a shopper reads without effort", { concurrency: 4 }, () => {
+  test("at 390 px a table of prose is one block per row, each cell under its column's name", async () => {
+    for (const path of ["/legal/privacy/", "/manuscript/on-the-four-humours/", "/manuscript/perfumers-calendar/"]) {
+      await withPage(path, {}, async (page) => {
+        const cells = await page.locator(".table-stack tbody :is(th, td)").evaluateAll((cs) =>
+          cs.map((c) => ({ width: c.getBoundingClientRect().width, label: c.dataset.label ?? null, tag: c.tagName })),
+        );
+        const heads = await page.locator(".table-stack thead th").allInnerTexts();
+        assert.ok(cells.length > 6, `${path}: a table`);
+        for (const c of cells) assert.ok(c.width > 300, `${path}: a cell ${Math.round(c.width)} px wide on a 390 px screen`);
+        for (const c of cells.filter((c) => c.tag === "TD")) assert.ok(heads.includes(c.label), `${path}: a cell labelled ${c.label}`);
+        assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, `${path} scrolls sideways`);
+      });
+    }
+    // On a wide screen it stays a table.
+    await withPage("/legal/privacy/", { width: 1280 }, async (page) => {
+      assert.equal(await page.locator(".table-stack tbody tr").first().evaluate((r) => getComputedStyle(r).display), "table-row");
+    });
+  });
+
+  test("at 390 px breadcrumbs and index links are targets at least 24 px high", async () => {
+    for (const [path, selector] of [
+      ["/compendium/provence-lavender/", ".breadcrumbs a"],
+      ["/compendium/", ".az-index__list a"],
+      ["/compendium/", ".price-index a"],
+    ]) {
+      await withPage(path, {}, async (page) => {
+        const heights = await page.locator(selector).evaluateAll((as) => as.map((a) => a.getBoundingClientRect().height));
+        assert.ok(heights.length > 0, `${path}: ${selector}`);
+        assert.ok(Math.min(...heights) >= 24, `${path}: ${selector} ${Math.min(...heights)} px high`);
+      });
+    }
+  });
+
+  test("at 390 px the search page's field and button share a row", async () => {
+    await withPage("/search/", {}, async (page) => {
+      const field = await page.locator("main .search-form input[name=q]").boundingBox();
+      const button = await page.locator("main .search-form button").boundingBox();
+      assert.ok(Math.abs(field.y + field.height / 2 - (button.y + button.height / 2)) < 4, "the button fell below the field");
+      assert.ok(button.x + button.width <= 390 - 16 + 1, "the button runs off the page");
+    });
+  });
+
+  test("at 1280 px the footer's columns and the kindred essences fill their rows", async () => {
+    await withPage("/compendium/provence-lavender/", { width: 1280 }, async (page) => {
+      const columns = await page.locator(".colophon").evaluate((c) => getComputedStyle(c).gridTemplateColumns.split(" ").length);
+      const parts = await page.locator(".colophon > :not(.colophon__rights)").count();
+      assert.equal(columns, parts, "as many columns as the footer has parts");
+      const grid = await page.locator(".related .card-grid").boundingBox();
+      const cards = await page.locator(".related .card-grid > li").evaluateAll((ls) => ls.map((l) => l.getBoundingClientRect().right));
+      assert.ok(Math.abs(Math.max(...cards) - (grid.x + grid.width)) < 2, "an empty place is left after the kindred essences");
+    });
+  });
+});
+
 describe("a header that fits a phone", { concurrency: 4 }, () => {
   const box = (page, sel) => page.locator(sel).first().evaluate((e) => e.getBoundingClientRect().toJSON());
 
