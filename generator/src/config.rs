@@ -86,6 +86,8 @@ pub struct SearchConfig {
     pub include_title: bool,
     /// Include the page description.
     pub include_description: bool,
+    /// Include the page's date (elasticlunr only, as in Zola).
+    pub include_date: bool,
     /// Include the page's path.
     pub include_path: bool,
     /// Include the page's text.
@@ -101,10 +103,11 @@ impl Default for SearchConfig {
         SearchConfig {
             include_title: true,
             include_description: false,
+            include_date: false,
             include_path: false,
             include_content: true,
             truncate_content_length: None,
-            index_format: "fuse_json".into(),
+            index_format: "elasticlunr_javascript".into(),
         }
     }
 }

@@ -61,6 +61,8 @@ pub enum Job {
     NotFound,
     /// The search index.
     SearchIndex,
+    /// elasticlunr.js, beside an elasticlunr index.
+    SearchLibrary,
     /// The shop's catalog export.
     Catalog,
     /// The layout the checkout service puts its pages in (the theme's `service.html`).
@@ -333,6 +335,9 @@ impl Site {
         add(Job::NotFound, "404.html".into(), vec![], 0, Some("404.html".into()));
         if self.config.build_search_index {
             add(Job::SearchIndex, self.search_index_file(), vec![Dep::AllPages], 0, None);
+            if crate::search::IndexFormat::parse(&self.config.search.index_format).is_ok_and(|f| f.is_elasticlunr()) {
+                add(Job::SearchLibrary, crate::search::ELASTICLUNR_FILE.into(), vec![], 0, None);
+            }
         }
         if self.shop.is_some() {
             add(Job::Catalog, crate::shop::CATALOG_FILE.into(), vec![Dep::AllPages], 0, None);
@@ -381,8 +386,9 @@ impl Site {
     }
 
     fn search_index_file(&self) -> String {
-        let ext = if self.config.search.index_format.ends_with("javascript") { "js" } else { "json" };
-        format!("search_index.{}.{ext}", self.config.default_language)
+        let format = crate::search::IndexFormat::parse(&self.config.search.index_format)
+            .unwrap_or(crate::search::IndexFormat::ElasticlunrJavascript);
+        format.file_name(&self.config.default_language)
     }
 
     fn context(&self, path: &str) -> Context {
@@ -520,6 +526,7 @@ impl Site {
             Job::Robots => self.render_template("robots.txt", &self.templates.base_context())?,
             Job::NotFound => self.render_template("404.html", &self.templates.base_context())?,
             Job::SearchIndex => crate::search::index(self)?,
+            Job::SearchLibrary => crate::search::ELASTICLUNR_JS.to_string(),
             Job::ServiceShell => self.render_template("service.html", &self.context("/cart/"))?,
             Job::Catalog => {
                 let shop = self
@@ -598,12 +605,15 @@ impl Site {
             );
         }
         for s in &lib.sections {
-            if s.meta.render && s.meta.redirect_to.is_none() {
+            // A section that redirects is listed as Zola lists it: its own address only.
+            if s.meta.render {
                 push(
                     s.permalink.clone(),
                     None,
                     crate::toml_value::toml_to_json(&toml::Value::Table(s.meta.extra.clone())),
                 );
+            }
+            if s.meta.render && s.meta.redirect_to.is_none() {
                 if let Some(by) = s.meta.paginate_by.filter(|&b| b > 0) {
                     for i in 2..=s.pages.len().div_ceil(by) {
                         push(

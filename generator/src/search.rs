@@ -56,21 +56,77 @@ fn essence_fields(p: &crate::content::Page) -> Option<EssenceFields<'_>> {
     })
 }
 
-/// The search index file's text.
-pub fn index(site: &Site) -> Result<String> {
-    let opts = &site.config.search;
-    let javascript = match opts.index_format.as_str() {
-        "fuse_json" => false,
-        "fuse_javascript" => true,
-        other => {
-            return Err(Error::one(Diagnostic::file(
-                "config.toml",
-                format!("[search] index_format `{other}` is not supported: use \"fuse_json\" or \"fuse_javascript\""),
-            )))
-        }
-    };
+/// elasticlunr.js 0.9.6 (MIT: Oliver Nightingale, Wei Song), which Zola writes beside an
+/// elasticlunr index for the theme's script to load. It is the build that Zola and mdBook ship
+/// (unmodified, from the crates.io package mdbook-html 0.5.4): npm has only 0.9.5, whose results
+/// lack the `doc` that Zola themes read.
+pub const ELASTICLUNR_JS: &str = include_str!("../assets/elasticlunr.min.js");
+
+/// The file the elasticlunr library is written to.
+pub const ELASTICLUNR_FILE: &str = "elasticlunr.min.js";
+
+/// `[search] index_format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexFormat {
+    /// Zola's default: `window.searchIndex = {…}` for elasticlunr.js, with the library beside it.
+    ElasticlunrJavascript,
+    /// The elasticlunr index as JSON, with the library beside it.
+    ElasticlunrJson,
+    /// `window.searchIndex = […]`, a list for Fuse.js.
+    FuseJavascript,
+    /// A list for Fuse.js, as JSON.
+    FuseJson,
+}
+
+impl IndexFormat {
+    /// The format a configuration names.
+    pub fn parse(name: &str) -> Result<IndexFormat> {
+        Ok(match name {
+            "elasticlunr_javascript" => IndexFormat::ElasticlunrJavascript,
+            "elasticlunr_json" => IndexFormat::ElasticlunrJson,
+            "fuse_javascript" => IndexFormat::FuseJavascript,
+            "fuse_json" => IndexFormat::FuseJson,
+            other => {
+                return Err(Error::one(Diagnostic::file(
+                    "config.toml",
+                    format!(
+                        "[search] index_format `{other}` is not one of \"elasticlunr_javascript\", \"elasticlunr_json\", \"fuse_javascript\" or \"fuse_json\""
+                    ),
+                )))
+            }
+        })
+    }
+
+    /// Whether the index is for elasticlunr.js (which is then written beside it).
+    pub fn is_elasticlunr(self) -> bool {
+        matches!(self, IndexFormat::ElasticlunrJavascript | IndexFormat::ElasticlunrJson)
+    }
+
+    /// The index file's name for a language: `search_index.en.js` or `.json`.
+    pub fn file_name(self, lang: &str) -> String {
+        let ext = match self {
+            IndexFormat::ElasticlunrJavascript | IndexFormat::FuseJavascript => "js",
+            _ => "json",
+        };
+        format!("search_index.{lang}.{ext}")
+    }
+}
+
+/// One page or section as the index sees it.
+struct Doc<'a> {
+    url: &'a str,
+    title: &'a str,
+    description: &'a str,
+    date: Option<String>,
+    path: &'a str,
+    html: &'a str,
+    essence: Option<EssenceFields<'a>>,
+}
+
+/// The indexed sections and pages, in the order of the sections' files.
+fn docs(site: &Site) -> Vec<Doc<'_>> {
     let lib = &site.library;
-    let mut entries = Vec::new();
+    let mut out = Vec::new();
     let mut sections: Vec<usize> = (0..lib.sections.len()).collect();
     sections.sort_by(|&a, &b| lib.sections[a].file.relative.cmp(&lib.sections[b].file.relative));
     for sid in sections {
@@ -79,12 +135,13 @@ pub fn index(site: &Site) -> Result<String> {
             continue;
         }
         if s.meta.redirect_to.is_none() && s.meta.render {
-            entries.push(Entry {
+            out.push(Doc {
                 url: &s.permalink,
-                title: opts.include_title.then(|| s.meta.title.as_deref().unwrap_or("")),
-                description: opts.include_description.then(|| s.meta.description.as_deref().unwrap_or("")),
-                body: opts.include_content.then(|| clean_body(&s.content, opts.truncate_content_length)),
-                path: opts.include_path.then_some(s.path.as_str()),
+                title: s.meta.title.as_deref().unwrap_or(""),
+                description: s.meta.description.as_deref().unwrap_or(""),
+                date: None,
+                path: &s.path,
+                html: &s.content,
                 essence: None,
             });
         }
@@ -93,22 +150,127 @@ pub fn index(site: &Site) -> Result<String> {
             if !p.meta.in_search_index || p.section != Some(sid) {
                 continue;
             }
-            entries.push(Entry {
+            out.push(Doc {
                 url: &p.permalink,
-                title: opts.include_title.then(|| p.meta.title.as_deref().unwrap_or("")),
-                description: opts.include_description.then(|| p.meta.description.as_deref().unwrap_or("")),
-                body: opts.include_content.then(|| clean_body(&p.content, opts.truncate_content_length)),
-                path: opts.include_path.then_some(p.path.as_str()),
+                title: p.meta.title.as_deref().unwrap_or(""),
+                description: p.meta.description.as_deref().unwrap_or(""),
+                date: p.date.as_ref().map(|d| d.rfc3339()),
+                path: &p.path,
+                html: &p.content,
                 essence: essence_fields(p),
             });
         }
     }
-    let json = serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into());
-    Ok(if javascript { format!("window.searchIndex = {json};") } else { json })
+    out
 }
 
-/// Text of an HTML fragment: tags removed, `script`, `style` and `pre` dropped with their
-/// content, whitespace collapsed per line, empty lines dropped, cut at `limit` characters.
+/// The search index file's text.
+pub fn index(site: &Site) -> Result<String> {
+    let opts = &site.config.search;
+    let format = IndexFormat::parse(&opts.index_format)?;
+    let docs = docs(site);
+    let body = |d: &Doc| clean_body(d.html, opts.truncate_content_length);
+    if format.is_elasticlunr() {
+        let lang = &site.config.default_language;
+        let language = elasticlunr::lang::from_code(lang).ok_or_else(|| {
+            Error::one(Diagnostic::file(
+                "config.toml",
+                format!("the search index cannot be built for the language `{lang}`: elasticlunr knows only English here; use index_format = \"fuse_json\""),
+            ))
+        })?;
+        let mut builder = elasticlunr::IndexBuilder::with_language(language);
+        if opts.include_title {
+            builder = builder.add_field("title");
+        }
+        if opts.include_description {
+            builder = builder.add_field("description");
+        }
+        if opts.include_date {
+            builder = builder.add_field("date");
+        }
+        if opts.include_path {
+            builder = builder.add_field_with_tokenizer("path", Box::new(path_tokens));
+        }
+        if opts.include_content {
+            builder = builder.add_field("body");
+        }
+        let mut index = builder.build();
+        for d in &docs {
+            let mut row = Vec::new();
+            if opts.include_title {
+                row.push(d.title.to_string());
+            }
+            if opts.include_description {
+                row.push(d.description.to_string());
+            }
+            if opts.include_date {
+                if let Some(date) = &d.date {
+                    row.push(date.clone());
+                }
+            }
+            if opts.include_path {
+                row.push(d.path.to_string());
+            }
+            if opts.include_content {
+                row.push(body(d));
+            }
+            index.add_doc(d.url, row);
+        }
+        let json = index.to_json();
+        return Ok(match format {
+            // No semicolon: Zola writes none.
+            IndexFormat::ElasticlunrJavascript => format!("window.searchIndex = {json}"),
+            _ => json,
+        });
+    }
+    let entries: Vec<Entry> = docs
+        .iter()
+        .map(|d| Entry {
+            url: d.url,
+            title: opts.include_title.then_some(d.title),
+            description: opts.include_description.then_some(d.description),
+            body: opts.include_content.then(|| body(d)),
+            path: opts.include_path.then_some(d.path),
+            essence: d.essence.as_ref().map(|e| EssenceFields {
+                kind: e.kind,
+                latin_name: e.latin_name,
+                names: e.names.clone(),
+                terms: e.terms.clone(),
+                sizes: e.sizes.clone(),
+                price: e.price.clone(),
+            }),
+        })
+        .collect();
+    let json = serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into());
+    Ok(if format == IndexFormat::FuseJavascript { format!("window.searchIndex = {json}") } else { json })
+}
+
+/// Zola's tokens of a path: its words between slashes, hyphens and spaces, lowercased.
+fn path_tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || c == '-' || c == '/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Text escaped as an HTML serialiser writes a text node: `&`, `<`, `>` and no-break spaces.
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\u{a0}' => out.push_str("&nbsp;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text of an HTML fragment as Zola indexes it: tags removed, `script`, `style` and `pre` dropped
+/// with their content, entities as a serialiser writes them (`&amp;`, `&lt;`, `&gt;`, `&nbsp;`),
+/// whitespace collapsed per line, empty lines dropped, cut at `limit` characters.
 pub fn clean_body(html: &str, limit: Option<usize>) -> String {
     let mut text = String::with_capacity(html.len());
     let mut rest = html;
@@ -136,7 +298,8 @@ pub fn clean_body(html: &str, limit: Option<usize>) -> String {
         }
     }
     text.push_str(rest);
-    let text = decode_entities(&text);
+    // Entities as an HTML serialiser writes a text node, as Zola's index has them (`&amp;`).
+    let text = escape_text(&decode_entities(&text));
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -154,16 +317,82 @@ pub fn clean_body(html: &str, limit: Option<usize>) -> String {
     }
 }
 
+/// Replaces character references (numeric, and the named ones Markdown and hand-written HTML
+/// use) by their characters; an unknown name is left as written.
 fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
     }
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&")
+    const NAMED: &[(&str, char)] = &[
+        ("amp", '&'),
+        ("lt", '<'),
+        ("gt", '>'),
+        ("quot", '"'),
+        ("apos", '\''),
+        ("nbsp", '\u{a0}'),
+        ("ndash", '–'),
+        ("mdash", '—'),
+        ("hellip", '…'),
+        ("lsquo", '‘'),
+        ("rsquo", '’'),
+        ("ldquo", '“'),
+        ("rdquo", '”'),
+        ("laquo", '«'),
+        ("raquo", '»'),
+        ("copy", '©'),
+        ("reg", '®'),
+        ("trade", '™'),
+        ("deg", '°'),
+        ("middot", '·'),
+        ("times", '×'),
+        ("euro", '€'),
+        ("eacute", 'é'),
+        ("egrave", 'è'),
+        ("ecirc", 'ê'),
+        ("agrave", 'à'),
+        ("acirc", 'â'),
+        ("ccedil", 'ç'),
+        ("ocirc", 'ô'),
+        ("ucirc", 'û'),
+        ("icirc", 'î'),
+        ("ouml", 'ö'),
+        ("uuml", 'ü'),
+        ("auml", 'ä'),
+        ("szlig", 'ß'),
+        ("shy", '\u{ad}'),
+    ];
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '#')).map(|e| e + 1);
+        let decoded = end.filter(|&e| rest[e..].starts_with(';')).and_then(|e| {
+            let name = &rest[1..e];
+            let c = if let Some(num) = name.strip_prefix('#') {
+                let code = match num.strip_prefix(['x', 'X']) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                    None => num.parse().ok(),
+                };
+                code.and_then(char::from_u32)
+            } else {
+                NAMED.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+            };
+            c.map(|c| (c, e + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -173,7 +402,9 @@ mod tests {
     #[test]
     fn strips_markup_and_code() {
         let html = "<h1 id=\"a\">Title</h1>\n<p>Some <em>text</em> &amp; more</p>\n<pre><code>let x = 1;</code></pre>\n<p>  end  </p>";
-        assert_eq!(clean_body(html, None), "Title\nSome text & more\nend");
+        assert_eq!(clean_body(html, None), "Title\nSome text &amp; more\nend");
+        let refs = "<p>a&nbsp;b &#8212; &#x27;q&#x27; &eacute; &unknown; 1 &lt; 2 &amp;amp;</p>";
+        assert_eq!(clean_body(refs, None), "a&nbsp;b — 'q' é &amp;unknown; 1 &lt; 2 &amp;amp;");
         assert_eq!(clean_body(html, Some(5)), "Title");
     }
 }

@@ -127,24 +127,23 @@ Allow: /
 Sitemap: {{ get_url(path="sitemap.xml") }}
 "#;
 
-// The meta-refresh form, without inline script, so a strict CSP holds on redirect pages too.
+// Zola's redirect page: its script keeps the `#fragment` a reader followed; the meta refresh
+// serves readers without scripts. (A theme under a strict CSP replaces it: see the shop's.)
 const ALIAS: &str = r#"<!doctype html>
 <meta charset="utf-8">
-<link rel="canonical" href="{{ url | safe }}">
-<meta http-equiv="refresh" content="0; url={{ url | safe }}">
 <title>Redirect</title>
+<script>
+  const target = "{{ url | safe }}";
+  const hash = window.location.hash || "";
+  window.location.replace(target + hash);
+</script>
+<noscript>
+  <meta http-equiv="refresh" content="0; url={{ url | safe }}">
+</noscript>
 <p><a href="{{ url | safe }}">Click here</a> to be redirected.</p>
 "#;
 
 const NOT_FOUND: &str = r#"<!doctype html>
-<html lang="{{ lang }}">
-<head>
-<meta charset="utf-8">
-<title>File Not Found: 404.</title>
-</head>
-<body>
-<h1>Oops!</h1>
-<h2>File Not Found: 404.</h2>
-</body>
-</html>
+<title>404 Not Found</title>
+<h1>404 Not Found</h1>
 "#;

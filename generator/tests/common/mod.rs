@@ -81,7 +81,7 @@ impl TestSite {
     }
 }
 
-fn copy_dir(src: &Path, dest: &Path) {
+pub fn copy_dir(src: &Path, dest: &Path) {
     for entry in walkdir::WalkDir::new(src) {
         let entry = entry.unwrap();
         let target = dest.join(entry.path().strip_prefix(src).unwrap());

@@ -30,6 +30,8 @@
           // The index names each leaf by its absolute URL; link to its path on this origin.
           var u = new URL(d.url || d.path || "/", window.location.href);
           var j = function (a) { return (a || []).join(" "); };
+          // The body is text as HTML writes it (Zola's index form): "&amp;" is "&".
+          var body = String(d.body || "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&nbsp;/g, "\u00a0").replace(/&amp;/g, "&");
           var top = u.pathname.split("/")[1];
           return {
             title: String(d.title || u.pathname),
@@ -38,10 +40,10 @@
             essence: d.kind === "essence",
             price: d.price,
             sizes: (d.sizes || []).join(", "),
-            line: String(d.description || d.body || "").replace(/\s+/g, " ").trim(),
+            line: String(d.description || body).replace(/\s+/g, " ").trim(),
             f: {
               title: words(d.title), names: words(j(d.names)), latin: words(d.latin_name), terms: words(j(d.terms)),
-              sizes: words(j(d.sizes)), description: words(d.description), body: words(d.body),
+              sizes: words(j(d.sizes)), description: words(d.description), body: words(body),
             },
           };
         });
