@@ -49,6 +49,8 @@ pub struct MarkdownConfig {
     pub external_links_no_follow: bool,
     /// `rel="noreferrer"` on external links.
     pub external_links_no_referrer: bool,
+    /// A class for external links.
+    pub external_links_class: Option<String>,
     /// Accepted for compatibility; code is not highlighted (the theme styles `<pre>`).
     pub highlight_code: bool,
     /// Accepted for compatibility.
@@ -69,6 +71,7 @@ impl Default for MarkdownConfig {
             external_links_target_blank: false,
             external_links_no_follow: false,
             external_links_no_referrer: false,
+            external_links_class: None,
             highlight_code: false,
             render_emoji: false,
             lazy_async_image: false,
@@ -126,8 +129,11 @@ pub struct LinkCheckerConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// The site's address; every permalink starts with it.
+    /// The site's address without a trailing slash; every permalink starts with it.
     pub base_url: String,
+    /// `base_url` as written (templates see it so: Zola keeps a trailing slash).
+    #[serde(skip)]
+    pub base_url_as_given: String,
     /// The site's name.
     pub title: Option<String>,
     /// One sentence about the site.
@@ -179,6 +185,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             base_url: String::new(),
+            base_url_as_given: String::new(),
             title: None,
             description: None,
             default_language: "en".into(),
@@ -240,8 +247,14 @@ impl Config {
                 return Err(Error::one(Diagnostic::file(path, format!("taxonomies: `{}` is declared twice", t.name))));
             }
         }
-        config.base_url = config.base_url.trim_end_matches('/').to_string();
+        config.set_base_url(&config.base_url.clone());
         Ok(config)
+    }
+
+    /// Sets `base_url` (as given, and trimmed for building permalinks).
+    pub fn set_base_url(&mut self, url: &str) {
+        self.base_url_as_given = url.to_string();
+        self.base_url = url.trim_end_matches('/').to_string();
     }
 
     /// The permalink of a site path (`/a/b/` → `https://site/a/b/`).
@@ -263,6 +276,7 @@ impl Config {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let serde_json::Value::Object(map) = &mut value {
             map.insert("extra".into(), toml_to_json(&toml::Value::Table(self.extra.clone())));
+            map.insert("base_url".into(), self.base_url_as_given.clone().into());
             for (k, v) in &self.other {
                 map.entry(k.clone()).or_insert_with(|| toml_to_json(v));
             }

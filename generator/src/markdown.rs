@@ -95,32 +95,12 @@ const PH_CLOSE: char = '\u{E001}';
 const MORE_SENTINEL: &str = "\u{E002}more\u{E002}";
 const CONTINUE_READING: &str = "<span id=\"continue-reading\"></span>";
 
-/// Words outside fenced code blocks, and minutes to read them at 200 a minute.
+/// Words outside fenced code blocks, by Unicode's word boundaries as Zola counts them, and
+/// minutes to read them at 200 a minute.
 pub fn word_count(raw: &str) -> (usize, usize) {
-    let words: usize = raw.split("```").step_by(2).map(count_words).sum();
+    use unicode_segmentation::UnicodeSegmentation as _;
+    let words: usize = raw.split("```").step_by(2).map(|t| t.unicode_words().count()).sum();
     (words, words.div_ceil(200))
-}
-
-/// Runs of letters and digits (apostrophes inside a word keep it whole); ASCII is classified
-/// byte by byte, other characters decoded one at a time.
-fn count_words(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let (mut n, mut in_word, mut i) = (0, false, 0);
-    while i < bytes.len() {
-        let b = bytes[i];
-        let (is_word, len) = if b < 0x80 {
-            (b.is_ascii_alphanumeric() || (in_word && b == b'\''), 1)
-        } else {
-            let c = text[i..].chars().next().unwrap_or(' ');
-            (c.is_alphanumeric() || (in_word && c == '’'), c.len_utf8())
-        };
-        if is_word && !in_word {
-            n += 1;
-        }
-        in_word = is_word;
-        i += len;
-    }
-    n
 }
 
 /// Renders one file's Markdown.
@@ -210,8 +190,8 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
     let mut result: Vec<Event<'_>> = Vec::with_capacity(events.len());
     let mut heading_buf: Option<Vec<Event<'_>>> = None;
     let mut more_found = false;
+    let mut in_fenced_code = false;
     let md = &ctx.config.markdown;
-    let external_attrs = md.external_links_target_blank || md.external_links_no_follow || md.external_links_no_referrer;
 
     for (event, _range) in events {
         if let Some(buf) = heading_buf.as_mut() {
@@ -285,7 +265,8 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
                     }
                 } else if is_external(&dest) {
                     out.external_links.push((dest.clone(), line_of(&dest)));
-                    if external_attrs && link_type != LinkType::Email {
+                    // Zola marks every external link `rel="external"` (and the configured class).
+                    if link_type != LinkType::Email {
                         let mut rel = Vec::new();
                         if md.external_links_target_blank {
                             rel.push("noopener");
@@ -296,10 +277,12 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
                         if md.external_links_no_referrer {
                             rel.push("noreferrer");
                         }
+                        rel.push("external");
                         let mut tag = String::from("<a ");
-                        if !rel.is_empty() {
-                            tag.push_str(&format!("rel=\"{}\" ", rel.join(" ")));
+                        if let Some(class) = md.external_links_class.as_deref().filter(|c| !c.is_empty()) {
+                            tag.push_str(&format!("class=\"{}\" ", escape_attr(class)));
                         }
+                        tag.push_str(&format!("rel=\"{}\" ", rel.join(" ")));
                         if md.external_links_target_blank {
                             tag.push_str("target=\"_blank\" ");
                         }
@@ -311,10 +294,33 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
                     } else {
                         result.push(Event::Start(Tag::Link { link_type, dest_url: dest.into(), title, id }));
                     }
+                } else if dest.starts_with('#') {
+                    // An in-page anchor is made absolute, as Zola makes it.
+                    let url = format!("{}{dest}", ctx.permalink);
+                    result.push(Event::Start(Tag::Link { link_type, dest_url: url.into(), title, id }));
                 } else {
                     let url = colocated(&dest, ctx.permalink);
                     result.push(Event::Start(Tag::Link { link_type, dest_url: url.into(), title, id }));
                 }
+            }
+            Event::Start(Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(info))) => {
+                // Zola names the language in `data-lang` (the info string's first word, before
+                // any `,options`), with no class.
+                let lang = info.split([',', ' ']).next().unwrap_or("").trim();
+                let open = if lang.is_empty() {
+                    "<pre><code>".to_string()
+                } else {
+                    format!("<pre><code data-lang=\"{}\">", escape_attr(lang))
+                };
+                result.push(Event::Html(open.into()));
+                in_fenced_code = true;
+            }
+            Event::End(TagEnd::CodeBlock) if in_fenced_code => {
+                result.push(Event::Html("</code></pre>\n".into()));
+                in_fenced_code = false;
+            }
+            Event::Text(text) if in_fenced_code => {
+                result.push(Event::Html(escape_attr(&text).replace('\'', "&#39;").into()));
             }
             Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
                 let url = colocated(&dest_url, ctx.permalink);
@@ -393,7 +399,11 @@ fn find_more(html: &str) -> Option<(usize, usize)> {
 
 fn replace_more(html: &str) -> String {
     match find_more(html) {
-        Some((a, b)) => format!("{}{}{}", &html[..a], MORE_SENTINEL, &html[b..]),
+        // Nothing follows the marker on its line in Zola's output (not even the newline).
+        Some((a, b)) => {
+            let after = &html[b..];
+            format!("{}{}{}", &html[..a], MORE_SENTINEL, if after.trim().is_empty() { "" } else { after })
+        }
         None => html.to_string(),
     }
 }

@@ -178,6 +178,15 @@ impl Site {
         ids
     }
 
+    /// A pager's path as the sitemap lists it: the first as `page/1/` too.
+    fn listed_pager_path(base: &str, segment: &str, n: usize) -> String {
+        if segment.is_empty() {
+            format!("{base}{n}/")
+        } else {
+            format!("{base}{segment}/{n}/")
+        }
+    }
+
     fn pager_path(base: &str, segment: &str, n: usize) -> String {
         if n == 1 {
             base.to_string()
@@ -614,10 +623,11 @@ impl Site {
                 );
             }
             if s.meta.render && s.meta.redirect_to.is_none() {
+                // Zola lists `page/1/` too (a redirect to the section), and every later pager.
                 if let Some(by) = s.meta.paginate_by.filter(|&b| b > 0) {
-                    for i in 2..=s.pages.len().div_ceil(by) {
+                    for i in 1..=s.pages.len().div_ceil(by).max(1) {
                         push(
-                            self.config.permalink(&Self::pager_path(&s.path, s.paginate_path(), i)),
+                            self.config.permalink(&Self::listed_pager_path(&s.path, s.paginate_path(), i)),
                             None,
                             Value::Null,
                         );
@@ -630,9 +640,9 @@ impl Site {
             for term in &t.terms {
                 push(term.permalink.clone(), None, Value::Null);
                 if let Some(by) = t.config.paginate_by.filter(|&b| b > 0) {
-                    for i in 2..=term.pages.len().div_ceil(by) {
+                    for i in 1..=term.pages.len().div_ceil(by).max(1) {
                         push(
-                            self.config.permalink(&Self::pager_path(&term.path, t.config.paginate_path(), i)),
+                            self.config.permalink(&Self::listed_pager_path(&term.path, t.config.paginate_path(), i)),
                             None,
                             Value::Null,
                         );

@@ -108,7 +108,7 @@ impl Site {
         }
         let mut config = Config::load(&config_path).map_err(|e| relabel(e, &opts.config_file))?;
         if let Some(url) = &opts.base_url {
-            config.base_url = url.trim_end_matches('/').to_string();
+            config.set_base_url(url);
         }
         let config = Arc::new(config);
         let shop = ShopConfig::from_config(&config).map_err(Error::one)?;

@@ -68,9 +68,9 @@ fn pages_see_zolas_page_context() {
     assert_eq!(field(&first, "ancestors"), "_index.md,blog/_index.md");
     assert_eq!(field(&first, "backlinks"), "About;");
     assert!(field(&first, "summary").starts_with("<p>Intro paragraph with “quotes” – and an"));
-    assert!(
-        first.contains(r#"<a rel="noopener nofollow noreferrer" target="_blank" href="https://www.rust-lang.org">"#)
-    );
+    assert!(first.contains(
+        r#"<a rel="noopener nofollow noreferrer external" target="_blank" href="https://www.rust-lang.org">"#
+    ));
     assert!(first.contains("<span id=\"continue-reading\"></span>"));
     assert!(first.contains(r#"<div class="note note-tip">note 1 on First</div>"#), "{first}");
     assert!(first.contains("<blockquote><p>To <em>be</em> or not.</p>\n<cite>Ann</cite></blockquote>"), "{first}");

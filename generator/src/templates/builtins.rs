@@ -89,9 +89,18 @@ const RSS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
         <item>
             <title>{{ page.title }}</title>
             <pubDate>{{ page.date | date(format="%a, %d %b %Y %H:%M:%S %z") }}</pubDate>
+            <author>
+              {%- if page.authors -%}
+                {{ page.authors[0] }}
+              {%- elif config.author -%}
+                {{ config.author }}
+              {%- else -%}
+                Unknown
+              {%- endif -%}
+            </author>
             <link>{{ page.permalink | escape_xml | safe }}</link>
             <guid>{{ page.permalink | escape_xml | safe }}</guid>
-            <description>{% if page.summary %}{{ page.summary }}{% else %}{{ page.content }}{% endif %}</description>
+            <description xml:base="{{ page.permalink | escape_xml | safe }}">{% if page.summary %}{{ page.summary }}{% else %}{{ page.content }}{% endif %}</description>
         </item>
         {%- endfor %}
     </channel>

@@ -231,29 +231,36 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
     });
 
     let h = site.clone();
-    tera.register_function("get_taxonomy_url", move |args: &HashMap<String, Value>| {
-        let view = h.view();
-        let kind = str_arg(args, "kind", "get_taxonomy_url")?;
-        let name = args
-            .get("name")
-            .or_else(|| args.get("term"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| tera::Error::msg("`get_taxonomy_url` needs the argument `name`"))?;
-        let required = bool_arg(args, "required", true);
-        let Some(i) = view.taxonomies.iter().position(|t| t.config.name == kind) else {
-            return if required {
-                Err(tera::Error::msg(format!("`get_taxonomy_url`: `{kind}` is not a taxonomy declared in config.toml")))
-            } else {
-                Ok(Value::Null)
+    tera.register_function(
+        "get_taxonomy_url",
+        Safe(move |args: &HashMap<String, Value>| {
+            let view = h.view();
+            let kind = str_arg(args, "kind", "get_taxonomy_url")?;
+            let name = args
+                .get("name")
+                .or_else(|| args.get("term"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| tera::Error::msg("`get_taxonomy_url` needs the argument `name`"))?;
+            let required = bool_arg(args, "required", true);
+            let Some(i) = view.taxonomies.iter().position(|t| t.config.name == kind) else {
+                return if required {
+                    Err(tera::Error::msg(format!(
+                        "`get_taxonomy_url`: `{kind}` is not a taxonomy declared in config.toml"
+                    )))
+                } else {
+                    Ok(Value::Null)
+                };
             };
-        };
-        deps::record(Dep::TaxonomyTerms(i));
-        match view.taxonomies[i].term(name) {
-            Some(t) => Ok(Value::String(t.permalink.clone())),
-            None if !required => Ok(Value::Null),
-            None => Err(tera::Error::msg(format!("`get_taxonomy_url`: couldn't find `{name}` in `{kind}` taxonomy"))),
-        }
-    });
+            deps::record(Dep::TaxonomyTerms(i));
+            match view.taxonomies[i].term(name) {
+                Some(t) => Ok(Value::String(t.permalink.clone())),
+                None if !required => Ok(Value::Null),
+                None => {
+                    Err(tera::Error::msg(format!("`get_taxonomy_url`: couldn't find `{name}` in `{kind}` taxonomy")))
+                }
+            }
+        }),
+    );
 
     let h = site.clone();
     tera.register_function("get_taxonomy_term", move |args: &HashMap<String, Value>| {
