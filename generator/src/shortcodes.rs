@@ -98,7 +98,8 @@ pub fn parse(text: &str) -> Result<Vec<Segment<'_>>, ParseError> {
                     message: format!("shortcode `{name}` opened with {{% %}} has no matching {{% end %}}"),
                 });
             };
-            body = Some(body_text.to_string());
+            // Zola hands the body over trimmed of the whitespace around it.
+            body = Some(body_text.trim().to_string());
             end += after_end;
         }
         plain.push_str(&text[rest_start..i]);
@@ -183,8 +184,10 @@ pub fn parse_args(text: &str) -> Result<Map<String, Value>, String> {
         if map.insert(key.to_string(), value).is_some() {
             return Err(format!("argument `{key}` is given twice"));
         }
+        let before = p.i;
         p.ws();
-        if !p.eat(',') && !p.done() {
+        // Zola takes arguments apart by commas or by whitespace alone.
+        if !p.eat(',') && !p.done() && p.i == before {
             return Err(format!("expected `,` between arguments at `{}`", p.rest_preview()));
         }
         p.ws();
@@ -312,7 +315,7 @@ mod tests {
     #[test]
     fn body_call() {
         let c = calls("a\n{% aside(title='Note') %}\nSome *text*\n{% end %}\nb");
-        assert_eq!(c[0].body.as_deref(), Some("\nSome *text*\n"));
+        assert_eq!(c[0].body.as_deref(), Some("Some *text*"));
         assert_eq!(c[0].args["title"], "Note");
     }
 
@@ -333,7 +336,9 @@ mod tests {
         let e = parse("abc {% aside() %} no end").unwrap_err();
         assert_eq!(e.offset, 4);
         assert!(parse("{{ f(a=) }}").is_err());
-        assert!(parse("{{ f(a=1 b=2) }}").is_err());
+        assert!(parse("{{ f(a=1b=2) }}").is_err());
+        // Whitespace alone separates arguments, as in Zola.
+        assert_eq!(calls("{{ f(a=1 b=\"x\") }}")[0].args["b"], "x");
         assert!(parse("{{ f(a=1) x }}").is_err());
     }
 }

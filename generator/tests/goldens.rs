@@ -136,3 +136,8 @@ fn images_resized_and_measured() {
 fn a_blog_paginated_with_tags_feeds_shortcodes_and_aliases() {
     check("blog");
 }
+
+#[test]
+fn shortcodes_parsed_as_leniently_as_zola() {
+    check("shortcodes");
+}
