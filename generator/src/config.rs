@@ -159,7 +159,7 @@ pub struct Config {
     pub generate_robots_txt: bool,
     /// Write the search index.
     pub build_search_index: bool,
-    /// Accepted for compatibility; sass is not compiled.
+    /// Compile `sass/` into CSS.
     pub compile_sass: bool,
     /// Accepted for compatibility.
     pub minify_html: bool,

@@ -119,6 +119,11 @@ pub fn classify(
             || theme_dir.as_ref().is_some_and(|d| path.starts_with(d.join("static")))
         {
             set.statics = true;
+        } else if rel(&root.join("sass"), path).is_some()
+            || theme_dir.as_ref().is_some_and(|d| path.starts_with(d.join("sass")))
+        {
+            // Stylesheets are written with the static files.
+            set.statics = true;
         } else if theme_dir.as_ref().is_some_and(|d| path == &d.join("theme.toml")) {
             set.config = true;
         } else if r.starts_with("data/") {
@@ -205,7 +210,8 @@ pub fn apply(site: &mut Site, changes: &ChangeSet) -> Result<Outcome> {
     }
     let output = Output::open(&site.output_dir, true)?;
     if changes.statics {
-        let now = site.copy_static(&output)?;
+        let mut now = site.copy_static(&output)?;
+        now.extend(site.write_sass(&output)?);
         let rendered: HashSet<&String> = site.records.values().map(|r| &r.file).collect();
         for gone in site.static_files.difference(&now) {
             if !rendered.contains(gone) {

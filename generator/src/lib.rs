@@ -14,6 +14,7 @@ pub mod incremental;
 pub mod markdown;
 pub mod output;
 pub mod render;
+pub mod sass;
 pub mod search;
 pub mod ser;
 pub mod serve;

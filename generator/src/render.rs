@@ -716,6 +716,19 @@ impl Site {
         Ok(ok)
     }
 
+    /// Compiles the `sass/` folders when `compile_sass` is on and writes the stylesheets;
+    /// returns their output paths.
+    pub fn write_sass(&self, output: &Output) -> Result<Vec<String>> {
+        if !self.config.compile_sass {
+            return Ok(Vec::new());
+        }
+        let sheets = crate::sass::compile(&self.root, self.config.theme.as_deref())?;
+        for (rel, css) in &sheets {
+            output.write(rel, css.as_bytes())?;
+        }
+        Ok(sheets.into_keys().collect())
+    }
+
     /// Copies the theme's and the site's `static/` and the content assets; returns the files.
     pub fn copy_static(&self, output: &Output) -> Result<HashSet<String>> {
         let mut files: HashMap<String, PathBuf> = HashMap::new();
@@ -810,7 +823,8 @@ pub fn build(site: &mut Site) -> Result<BuildReport> {
     // Resized images go into static/processed_images/ first, then out with the other statics.
     site.handle.images().process(&site.root, None)?;
     site.handle.images().prune(&site.root);
-    let statics_set = site.copy_static(&output)?;
+    let mut statics_set = site.copy_static(&output)?;
+    statics_set.extend(site.write_sass(&output)?);
     let mut keep: HashSet<String> = rendered.iter().map(|(_, r, _)| r.file.clone()).collect();
     keep.extend(statics_set.iter().cloned());
     let removed = output.prune(&keep);

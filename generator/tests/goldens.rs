@@ -141,3 +141,8 @@ fn a_blog_paginated_with_tags_feeds_shortcodes_and_aliases() {
 fn shortcodes_parsed_as_leniently_as_zola() {
     check("shortcodes");
 }
+
+#[test]
+fn sass_of_the_theme_and_the_site_compiled() {
+    check("sass");
+}

@@ -240,3 +240,32 @@ fn a_resize_asked_for_by_an_edit_is_made_and_a_changed_source_is_made_again() {
     assert_eq!((remade.width(), remade.height()), (60, 60));
     assert!(remade.get_pixel(30, 30)[0] > 150, "the copy is of the new photograph");
 }
+
+#[test]
+fn an_edited_sass_partial_rewrites_the_stylesheet() {
+    let fixture = TestSite::with_files(&[
+        ("config.toml", "base_url = \"https://example.com\"\ncompile_sass = true\n"),
+        ("templates/index.html", "home"),
+        ("sass/site.scss", "@use \"colours\";\nbody { color: colours.$ink; }\n"),
+        ("sass/_colours.scss", "$ink: #111;\n"),
+    ]);
+    let mut site = loaded(&fixture);
+    assert_eq!(fixture.read("site.css"), "body{color:#111}");
+    assert!(!fixture.public("_colours.css").exists(), "a partial is not a stylesheet of its own");
+    fixture.write("sass/_colours.scss", "$ink: #222;\n");
+    let changes = incremental::classify(
+        fixture.root(),
+        std::path::Path::new("config.toml"),
+        None,
+        &fixture.root().join("public"),
+        None,
+        &[fixture.root().join("sass/_colours.scss")],
+    );
+    assert!(changes.statics, "a stylesheet's change is seen");
+    incremental::apply(&mut site, &changes).unwrap();
+    assert_eq!(fixture.read("site.css"), "body{color:#222}");
+    // A broken stylesheet says where.
+    fixture.write("sass/site.scss", "body { color: ; }\n");
+    let err = incremental::apply(&mut site, &changes).err().expect("a Sass error").to_string();
+    assert!(err.contains("sass/site.scss") && err.contains("Sass:"), "{err}");
+}
