@@ -266,6 +266,7 @@ fn an_edited_sass_partial_rewrites_the_stylesheet() {
     assert_eq!(fixture.read("site.css"), "body{color:#222}");
     // A broken stylesheet says where.
     fixture.write("sass/site.scss", "body { color: ; }\n");
-    let err = incremental::apply(&mut site, &changes).err().expect("a Sass error").to_string();
+    let Err(err) = incremental::apply(&mut site, &changes) else { panic!("a broken stylesheet was accepted") };
+    let err = err.to_string();
     assert!(err.contains("sass/site.scss") && err.contains("Sass:"), "{err}");
 }
