@@ -68,12 +68,48 @@ fn builds_the_shop_and_summarises() {
 
 #[test]
 fn refuses_a_foreign_output_folder_without_force() {
-    let out = tempfile::tempdir().unwrap();
-    std::fs::write(out.path().join("precious.txt"), "keep me").unwrap();
-    let o = atelier(&["build", "--output-dir", out.path().to_str().unwrap()], &repo());
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("dist");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("precious.txt"), "keep me").unwrap();
+    let o = atelier(&["build", "--output-dir", out.to_str().unwrap()], &repo());
     assert!(!o.status.success());
     assert!(text(&o).1.contains("pass --force"), "{}", text(&o).1);
-    assert!(out.path().join("precious.txt").exists());
+    assert!(out.join("precious.txt").exists());
+    // Forced, it builds, and still removes nothing it did not write.
+    let o = atelier(&["build", "--force", "--output-dir", out.to_str().unwrap()], &repo());
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(out.join("precious.txt").exists(), "a file the engine did not write was removed");
+}
+
+#[test]
+fn the_output_holds_only_the_site_and_stale_files_of_ours_go() {
+    let dir = site(&[
+        ("config.toml", "base_url = \"https://x.example\"\n"),
+        ("templates/index.html", "home"),
+        ("templates/page.html", "{{ page.title }}"),
+        ("content/a.md", "+++\ntitle = \"A\"\n+++\n"),
+        ("content/b.md", "+++\ntitle = \"B\"\n+++\n"),
+    ]);
+    let o = atelier(&["build"], dir.path());
+    assert!(o.status.success(), "{:?}", text(&o));
+    let public = dir.path().join("public");
+    let hidden: Vec<_> = std::fs::read_dir(&public)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "the CDN would publish {hidden:?}");
+    assert!(dir.path().join(".public.atelier-files").is_file(), "the engine's list is kept beside the folder");
+    // A page taken away takes its file with it; a file someone put there stays.
+    std::fs::remove_file(dir.path().join("content/b.md")).unwrap();
+    std::fs::write(public.join("google1234.html"), "verification").unwrap();
+    let o = atelier(&["build"], dir.path());
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(!public.join("b/index.html").exists());
+    assert!(public.join("a/index.html").exists());
+    assert!(public.join("google1234.html").exists());
 }
 
 #[test]

@@ -1,42 +1,93 @@
 //! The output folder: files are written only when their bytes change, files no build produces
-//! any more are removed, and the folder itself is never wiped.
+//! any more are removed, and the folder itself is never wiped. Which files are the engine's is
+//! kept beside the folder (`.public.atelier-files` next to `public/`), not in it: whatever is in
+//! the folder is published, and only files the engine wrote are ever removed.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 
-/// Marks a folder as ours, so that stale files may be pruned from it.
-pub const MARKER: &str = ".atelier-output";
+/// The marker earlier versions wrote into the folder: still read as "ours", then removed.
+const LEGACY_MARKER: &str = ".atelier-output";
 
 /// The output folder.
 #[derive(Debug)]
 pub struct Output {
     dir: PathBuf,
+    manifest: PathBuf,
+    /// Files the engine has written there and not removed.
+    files: Mutex<BTreeSet<String>>,
+    /// The folder was marked ours wholesale by an earlier version: every file in it is ours.
+    legacy: bool,
+    changed: AtomicBool,
     written: AtomicUsize,
     unchanged: AtomicUsize,
 }
 
+/// Where the list of the engine's files in `dir` is kept: beside it.
+pub fn manifest_path(dir: &Path) -> PathBuf {
+    let name = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "output".into());
+    match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.join(format!(".{name}.atelier-files")),
+        _ => PathBuf::from(format!(".{name}.atelier-files")),
+    }
+}
+
 impl Output {
-    /// Opens the output folder, creating it; refuses a non-empty folder that is not ours unless `force`.
+    /// Opens the output folder, creating it; refuses a non-empty folder that is not ours unless
+    /// `force` (and even then removes only what it writes itself).
     pub fn open(dir: &Path, force: bool) -> Result<Output> {
-        let marker = dir.join(MARKER);
-        if dir.is_dir() && !marker.exists() && !force {
+        let manifest = manifest_path(dir);
+        let legacy = dir.join(LEGACY_MARKER).is_file();
+        let known = std::fs::read_to_string(&manifest).ok();
+        if dir.is_dir() && known.is_none() && !legacy && !force {
             let mut entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
             if entries.next().is_some() {
                 return Err(Error::ForeignOutput(dir.to_path_buf()));
             }
         }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        if !marker.exists() {
-            std::fs::write(
-                &marker,
-                "This folder is built by `atelier build`; files it no longer produces are removed.\n",
-            )
-            .map_err(|e| Error::io(&marker, e))?;
+        let files: BTreeSet<String> = known.iter().flat_map(|t| t.lines()).map(str::to_string).collect();
+        if legacy {
+            let _ = std::fs::remove_file(dir.join(LEGACY_MARKER));
         }
-        Ok(Output { dir: dir.to_path_buf(), written: AtomicUsize::new(0), unchanged: AtomicUsize::new(0) })
+        Ok(Output {
+            dir: dir.to_path_buf(),
+            manifest,
+            files: Mutex::new(files),
+            legacy,
+            changed: AtomicBool::new(legacy || known.is_none()),
+            written: AtomicUsize::new(0),
+            unchanged: AtomicUsize::new(0),
+        })
+    }
+
+    fn note(&self, rel: &str) {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        if !files.contains(rel) {
+            files.insert(rel.to_string());
+            self.changed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes the list of the engine's files beside the folder, if it changed.
+    pub fn save(&self) -> Result<()> {
+        if !self.changed.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let mut text = String::with_capacity(files.len() * 32);
+        for f in files.iter() {
+            text.push_str(f);
+            text.push('\n');
+        }
+        let part = self.manifest.with_extension("atelier-files-part");
+        std::fs::write(&part, text)
+            .and_then(|_| std::fs::rename(&part, &self.manifest))
+            .map_err(|e| Error::io(&self.manifest, e))
     }
 
     /// The folder.
@@ -46,6 +97,7 @@ impl Output {
 
     /// Writes `bytes` at a relative path unless the file already holds them; says whether it wrote.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<bool> {
+        self.note(rel);
         let path = self.dir.join(rel);
         if let Ok(meta) = std::fs::metadata(&path) {
             if meta.len() == bytes.len() as u64 && std::fs::read(&path).map(|old| old == bytes).unwrap_or(false) {
@@ -69,6 +121,7 @@ impl Output {
 
     /// Copies a file unless the copy already has the same bytes.
     pub fn copy(&self, src: &Path, rel: &str) -> Result<bool> {
+        self.note(rel);
         let dest = self.dir.join(rel);
         let src_meta = std::fs::metadata(src).map_err(|e| Error::io(src, e))?;
         if let Ok(meta) = std::fs::metadata(&dest) {
@@ -92,6 +145,9 @@ impl Output {
 
     /// Removes a file that is no longer produced (and its folder when left empty).
     pub fn remove(&self, rel: &str) {
+        if self.files.lock().unwrap_or_else(|e| e.into_inner()).remove(rel) {
+            self.changed.store(true, Ordering::Relaxed);
+        }
         let path = self.dir.join(rel);
         if std::fs::remove_file(&path).is_ok() {
             let mut dir = path.parent();
@@ -104,25 +160,22 @@ impl Output {
         }
     }
 
-    /// Removes every file not in `keep` (relative paths); returns how many went.
+    /// Removes every file of the engine's that is not in `keep` (relative paths); returns how
+    /// many went. Files it did not write are left alone.
     pub fn prune(&self, keep: &HashSet<String>) -> usize {
-        let mut stale = Vec::new();
-        for entry in walkdir::WalkDir::new(&self.dir).into_iter().filter_map(|e| e.ok()) {
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let rel = entry
-                .path()
-                .strip_prefix(&self.dir)
-                .unwrap_or(entry.path())
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            if rel != MARKER && !keep.contains(&rel) {
-                stale.push(rel);
+        let mut ours: BTreeSet<String> = self.files.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if self.legacy {
+            // An earlier version marked the whole folder as its own.
+            for entry in walkdir::WalkDir::new(&self.dir).into_iter().filter_map(|e| e.ok()) {
+                if entry.file_type().is_file() {
+                    let rel = entry.path().strip_prefix(&self.dir).unwrap_or(entry.path());
+                    ours.insert(
+                        rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"),
+                    );
+                }
             }
         }
+        let stale: Vec<String> = ours.into_iter().filter(|rel| !keep.contains(rel)).collect();
         for rel in &stale {
             self.remove(rel);
         }
@@ -137,6 +190,13 @@ impl Output {
     /// Files left as they were since opened.
     pub fn unchanged(&self) -> usize {
         self.unchanged.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // Kept whatever way the build ended: a lost list would make the folder look foreign.
+        let _ = self.save();
     }
 }
 

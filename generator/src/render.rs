@@ -828,6 +828,7 @@ pub fn build(site: &mut Site) -> Result<BuildReport> {
     let mut keep: HashSet<String> = rendered.iter().map(|(_, r, _)| r.file.clone()).collect();
     keep.extend(statics_set.iter().cloned());
     let removed = output.prune(&keep);
+    output.save()?;
     site.static_files = statics_set;
     site.records = rendered.into_iter().map(|(job, record, _)| (job, record)).collect();
     Ok(BuildReport {

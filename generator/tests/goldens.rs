@@ -17,7 +17,6 @@ fn files(dir: &Path) -> BTreeMap<String, PathBuf> {
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_file())
         .map(|e| (e.path().strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"), e.path().to_path_buf()))
-        .filter(|(rel, _)| rel != ".atelier-output")
         .collect()
 }
 

@@ -74,7 +74,6 @@ impl TestSite {
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_file())
             .map(|e| e.path().strip_prefix(&base).unwrap().to_string_lossy().replace('\\', "/"))
-            .filter(|p| p != ".atelier-output")
             .collect();
         out.sort();
         out
