@@ -251,6 +251,18 @@ impl Config {
         Ok(config)
     }
 
+    /// Adds the theme's `[extra]` (from its `theme.toml`) under the site's, as Zola does: a key the
+    /// site sets wins, tables are merged key by key.
+    pub fn merge_theme_extra(&mut self, theme_toml: &Path) -> std::result::Result<(), Diagnostic> {
+        let Ok(text) = std::fs::read_to_string(theme_toml) else { return Ok(()) };
+        let table: toml::Table = toml::from_str(&text)
+            .map_err(|e| Diagnostic::file(theme_toml, format!("invalid TOML: {}", e.message())))?;
+        if let Some(toml::Value::Table(extra)) = table.get("extra") {
+            merge_under(&mut self.extra, extra);
+        }
+        Ok(())
+    }
+
     /// Sets `base_url` (as given, and trimmed for building permalinks).
     pub fn set_base_url(&mut self, url: &str) {
         self.base_url_as_given = url.to_string();
@@ -285,6 +297,19 @@ impl Config {
             map.insert("feed_filename".into(), self.feed_filenames.first().cloned().unwrap_or_default().into());
         }
         value
+    }
+}
+
+/// Adds `theirs` under `ours`: keys `ours` lacks are copied, tables present in both are merged.
+fn merge_under(ours: &mut toml::Table, theirs: &toml::Table) {
+    for (key, value) in theirs {
+        match (ours.get_mut(key), value) {
+            (None, v) => {
+                ours.insert(key.clone(), v.clone());
+            }
+            (Some(toml::Value::Table(mine)), toml::Value::Table(t)) => merge_under(mine, t),
+            _ => {}
+        }
     }
 }
 

@@ -110,6 +110,10 @@ impl Site {
         if let Some(url) = &opts.base_url {
             config.set_base_url(url);
         }
+        if let Some(theme) = config.theme.clone() {
+            let file = root.join("themes").join(&theme).join("theme.toml");
+            config.merge_theme_extra(&file).map_err(Error::one)?;
+        }
         let config = Arc::new(config);
         let shop = ShopConfig::from_config(&config).map_err(Error::one)?;
         let (mut library, mut diagnostics, failed) =

@@ -145,3 +145,8 @@ fn shortcodes_parsed_as_leniently_as_zola() {
 fn sass_of_the_theme_and_the_site_compiled() {
     check("sass");
 }
+
+#[test]
+fn a_site_on_a_theme_with_its_extra_merged() {
+    check("theme");
+}
