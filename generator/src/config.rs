@@ -37,6 +37,23 @@ fn yes() -> bool {
     true
 }
 
+/// `[markdown.highlighting]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HighlightingConfig {
+    /// One theme for every reader.
+    pub theme: Option<String>,
+    /// The theme for a light colour scheme (with `dark_theme`).
+    pub light_theme: Option<String>,
+    /// The theme for a dark colour scheme (with `light_theme`).
+    pub dark_theme: Option<String>,
+    /// `inline` (styles in the HTML) or `class` (classes, their stylesheets written into `static/`).
+    pub style: Option<String>,
+    /// Options this engine does not act on, kept so the config round-trips.
+    #[serde(flatten)]
+    pub other: toml::Table,
+}
+
 /// The `[markdown]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -51,8 +68,10 @@ pub struct MarkdownConfig {
     pub external_links_no_referrer: bool,
     /// A class for external links.
     pub external_links_class: Option<String>,
-    /// Accepted for compatibility; code is not highlighted (the theme styles `<pre>`).
+    /// Zola's older switch for highlighting (`[markdown.highlighting]` is the current one).
     pub highlight_code: bool,
+    /// `[markdown.highlighting]`: code blocks highlighted as Zola 0.22 highlights them.
+    pub highlighting: Option<HighlightingConfig>,
     /// Accepted for compatibility.
     pub render_emoji: bool,
     /// Open lazily-loaded images.
@@ -73,6 +92,7 @@ impl Default for MarkdownConfig {
             external_links_no_referrer: false,
             external_links_class: None,
             highlight_code: false,
+            highlighting: None,
             render_emoji: false,
             lazy_async_image: false,
             insert_anchor_links: "none".into(),

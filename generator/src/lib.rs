@@ -9,6 +9,7 @@ pub mod deps;
 pub mod error;
 pub mod front_matter;
 pub mod glob;
+pub mod highlight;
 pub mod images;
 pub mod incremental;
 pub mod markdown;

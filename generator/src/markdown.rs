@@ -191,6 +191,8 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
     let mut heading_buf: Option<Vec<Event<'_>>> = None;
     let mut more_found = false;
     let mut in_fenced_code = false;
+    // A fenced block being gathered for the highlighter: (fence info, code).
+    let mut highlighted: Option<(String, String)> = None;
     let md = &ctx.config.markdown;
 
     for (event, _range) in events {
@@ -301,6 +303,27 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
                 } else {
                     let url = colocated(&dest, ctx.permalink);
                     result.push(Event::Start(Tag::Link { link_type, dest_url: url.into(), title, id }));
+                }
+            }
+            Event::Start(Tag::CodeBlock(kind)) if md.highlighting.is_some() => {
+                // An indented block is highlighted too, as plain text.
+                let info = match kind {
+                    pulldown_cmark::CodeBlockKind::Fenced(info) => info.to_string(),
+                    pulldown_cmark::CodeBlockKind::Indented => String::new(),
+                };
+                highlighted = Some((info, String::new()));
+            }
+            Event::Text(text) if highlighted.is_some() => {
+                if let Some((_, code)) = highlighted.as_mut() {
+                    code.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) if highlighted.is_some() => {
+                let (info, code) = highlighted.take().unwrap_or_default();
+                let cfg = md.highlighting.as_ref().expect("checked by the guard");
+                match crate::highlight::render(&info, &code, cfg) {
+                    Ok(html) => result.push(Event::Html(html.into())),
+                    Err(e) => diagnostics.push(Diagnostic::file(ctx.file, format!("highlighting `{info}`: {e}"))),
                 }
             }
             Event::Start(Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(info))) => {

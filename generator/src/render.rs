@@ -719,10 +719,10 @@ impl Site {
     /// Compiles the `sass/` folders when `compile_sass` is on and writes the stylesheets;
     /// returns their output paths.
     pub fn write_sass(&self, output: &Output) -> Result<Vec<String>> {
-        if !self.config.compile_sass {
-            return Ok(Vec::new());
+        let mut sheets = std::collections::BTreeMap::new();
+        if self.config.compile_sass {
+            sheets.extend(crate::sass::compile(&self.root, self.config.theme.as_deref())?);
         }
-        let sheets = crate::sass::compile(&self.root, self.config.theme.as_deref())?;
         for (rel, css) in &sheets {
             output.write(rel, css.as_bytes())?;
         }
@@ -823,6 +823,11 @@ pub fn build(site: &mut Site) -> Result<BuildReport> {
     // Resized images go into static/processed_images/ first, then out with the other statics.
     site.handle.images().process(&site.root, None)?;
     site.handle.images().prune(&site.root);
+    if let Some(cfg) = &site.config.markdown.highlighting {
+        // Class mode's stylesheets go into static/, as Zola puts them, and out with the rest.
+        crate::highlight::write_stylesheets(cfg, &site.root.join("static"))
+            .map_err(|e| Error::one(Diagnostic::file(&site.opts.config_file, e)))?;
+    }
     let mut statics_set = site.copy_static(&output)?;
     statics_set.extend(site.write_sass(&output)?);
     let mut keep: HashSet<String> = rendered.iter().map(|(_, r, _)| r.file.clone()).collect();

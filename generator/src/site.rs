@@ -114,6 +114,9 @@ impl Site {
             let file = root.join("themes").join(&theme).join("theme.toml");
             config.merge_theme_extra(&file).map_err(Error::one)?;
         }
+        if let Some(cfg) = &config.markdown.highlighting {
+            crate::highlight::check(cfg).map_err(|e| Error::one(Diagnostic::file(&opts.config_file, e)))?;
+        }
         let config = Arc::new(config);
         let shop = ShopConfig::from_config(&config).map_err(Error::one)?;
         let (mut library, mut diagnostics, failed) =

@@ -150,3 +150,13 @@ fn sass_of_the_theme_and_the_site_compiled() {
 fn a_site_on_a_theme_with_its_extra_merged() {
     check("theme");
 }
+
+#[test]
+fn code_highlighted_with_inline_styles_and_every_fence_option() {
+    check("highlight-inline");
+}
+
+#[test]
+fn code_highlighted_with_classes_for_light_and_dark_themes() {
+    check("highlight-class");
+}

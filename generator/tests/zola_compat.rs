@@ -316,3 +316,19 @@ fn resize_image_errors_name_the_call_and_the_fault() {
         assert!(err.contains("index.html"), "{call}: {err}");
     }
 }
+
+#[test]
+fn highlighting_settings_that_cannot_work_are_refused_with_the_reason() {
+    for (settings, says) in [
+        ("theme = \"no-such-theme\"", "there is no theme `no-such-theme`"),
+        ("theme = \"github-dark\"\nstyle = \"fancy\"", "style `fancy`"),
+        ("light_theme = \"github-light\"", "both `light_theme` and `dark_theme`"),
+    ] {
+        let site = common::TestSite::with_files(&[
+            ("config.toml", &format!("base_url = \"https://x.example\"\n[markdown.highlighting]\n{settings}\n")),
+            ("templates/index.html", "x"),
+        ]);
+        let err = site.build_err().to_string();
+        assert!(err.contains(says) && err.contains("config.toml"), "{settings}: {err}");
+    }
+}
