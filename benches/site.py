@@ -1,9 +1,17 @@
 #!/usr/bin/env python3
 """Site-engine benchmark: full build time, peak memory and edit-to-reload latency of
-`atelier` on a generated shop of 10,000 essences and 2,000 articles, with Hugo (Debian's
-`hugo`) building the same corpus for comparison.
+`atelier` on a generated shop of 10,000 essences and 2,000 articles, with Zola building the very
+same site when it is at ../shared/tools/zola/zola (or --zola PATH), and Hugo (Debian's `hugo`)
+building the same corpus otherwise or as well.
 
     python3 benches/site.py [--essences 10000] [--articles 2000] [--runs 3] [--edits 15]
+                            [--like-for-like] [--zola PATH] [--no-hugo]
+
+--like-for-like makes both engines do more of what real Zola sites ask: a fifth of the articles
+carry highlighted code ([markdown.highlighting]), the stylesheet is Sass (compile_sass), the
+search index is built (elasticlunr, Zola's default) and 40 images are resized three ways each
+(resize_image; both engines cache resized images in static/processed_images, which an "empty
+output" run removes first).
 
 Writes the corpus under $BENCH_DIR (default /tmp/atelier-bench) and prints a table.
 """
@@ -48,6 +56,25 @@ def paragraph(rng, sentences):
     return " ".join(sentence(rng) for _ in range(sentences))
 
 
+CODE = [
+    ("rust", "fn blend(drops: u32, carrier_ml: u32) -> f32 {\n    // two per cent is four drops in ten\n    drops as f32 / (carrier_ml as f32 * 20.0) * 100.0\n}\n"),
+    ("python", "def dilution(drops: int, ml: int) -> float:\n    \"\"\"Percent of essence in a blend.\"\"\"\n    return drops / (ml * 20) * 100\n"),
+    ("toml", "[extra]\nsku = \"LAV-PROV\"\nprice = \"24.00\"\n"),
+]
+
+
+def png(width, height, seed):
+    """A small RGB PNG (a gradient), written without any image library."""
+    import struct
+    import zlib
+    rows = b"".join(
+        b"\x00" + bytes(((x * 7 + seed) % 256, (y * 5 + seed * 3) % 256, ((x + y) * 3) % 256)[c] for x in range(width) for c in range(3))
+        for y in range(height))
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
+
+
 def body(rng, words_target, link):
     parts = [paragraph(rng, 3), "<!--more-->"]
     count = 60
@@ -65,8 +92,8 @@ def body(rng, words_target, link):
     return "\n\n".join(parts) + "\n"
 
 
-def write_corpus(base, essences, articles, flavour):
-    """flavour: 'atelier' (Zola front matter, @/ links) or 'hugo'."""
+def write_corpus(base, essences, articles, flavour, like_for_like=False):
+    """flavour: 'atelier' (Zola front matter, @/ links: Zola builds it as is) or 'hugo'."""
     rng = random.Random(42)
     content = base / "content"
     if base.exists():
@@ -101,7 +128,11 @@ def write_corpus(base, essences, articles, flavour):
         y, d = 2015 + i // 365 % 11, i % 365
         date = time.strftime("%Y-%m-%d", time.gmtime(time.mktime((y, 1, 1, 12, 0, 0, 0, 0, 0)) + d * 86400))
         fm = f'+++\ntitle = "Article {i:05}"\ndescription = "{sentence(rng)}"\ndate = {date}\n+++\n'
-        (content / f"journal/article-{i:05}.md").write_text(fm + body(rng, rng.randint(400, 800), essence_link))
+        text = body(rng, rng.randint(400, 800), essence_link)
+        if like_for_like and i % 5 == 0:
+            lang, code = CODE[i % len(CODE)]
+            text += f"\n\n```{lang},linenos\n{code}```\n"
+        (content / f"journal/article-{i:05}.md").write_text(fm + text)
 
     (base / "static").mkdir()
     (base / "static/site.css").write_text("body{font-family:serif;max-width:40rem;margin:auto}\n")
@@ -115,6 +146,30 @@ def write_corpus(base, essences, articles, flavour):
             '[extra.compendium.terms]\nhumour = ["calming", "uplifting", "grounding", "clarifying"]\n'
             'season = ["spring", "summer", "autumn", "winter"]\nrarity = ["common", "rare", "limited"]\n')
         shutil.copytree(HERE / "theme/templates", base / "templates")
+        if like_for_like:
+            # Top-level keys before the first table, the highlighting table under [markdown].
+            text = (base / "config.toml").read_text()
+            text = 'compile_sass = true\nbuild_search_index = true\n' + text
+            text = text.replace("[markdown]\nsmart_punctuation = true\n",
+                                "[markdown]\nsmart_punctuation = true\n[markdown.highlighting]\ntheme = \"github-dark\"\n")
+            (base / "config.toml").write_text(text)
+            (base / "sass").mkdir()
+            (base / "sass/site.scss").write_text(
+                "@use 'sass:math';\n$measure: 40rem;\n$ink: #2c2416;\n"
+                "@mixin card { padding: math.div($measure, 40); border: 1px solid rgba($ink, .2); }\n"
+                "body { font-family: serif; max-width: $measure; margin: auto; color: $ink;\n"
+                "  article { @include card; h1 { font-size: 2rem; } } nav a { &:hover { color: darken($ink, 10%); } } }\n")
+            (base / "static/img").mkdir(parents=True)
+            for n in range(40):
+                (base / f"static/img/photo-{n:02}.png").write_bytes(png(480, 320, n))
+            gallery = "".join(
+                f'{{% set a = resize_image(path="img/photo-{n:02}.png", width=240, height=160, op="fill") %}}'
+                f'{{% set b = resize_image(path="img/photo-{n:02}.png", width=120, op="fit_width", format="webp", quality=75) %}}'
+                f'{{% set c = resize_image(path="img/photo-{n:02}.png", width=96, height=96, format="jpg") %}}'
+                f'<img src="{{{{ a.url }}}}" width="{{{{ a.width }}}}" height="{{{{ a.height }}}}">'
+                f'<img src="{{{{ b.url }}}}"><img src="{{{{ c.url }}}}">\n' for n in range(40))
+            index = (base / "templates/index.html").read_text()
+            (base / "templates/index.html").write_text(index.replace("{% endblock", "<section>" + gallery + "</section>\n{% endblock", 1))
     else:
         (base / "hugo.toml").write_text(
             'baseURL = "https://bench.example/"\ntitle = "Bench shop"\npaginate = 24\n'
@@ -223,6 +278,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--edits", type=int, default=15)
     ap.add_argument("--no-hugo", action="store_true")
+    ap.add_argument("--like-for-like", action="store_true", help="highlighting, Sass, search index and resized images on both sides")
+    ap.add_argument("--zola", default=str(ROOT.parent / "shared/tools/zola/zola"), help="a Zola binary to run side by side")
     args = ap.parse_args()
     base = Path(os.environ.get("BENCH_DIR", "/tmp/atelier-bench"))
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "atelier"], cwd=ROOT, check=True)
@@ -230,7 +287,7 @@ def main():
 
     atelier_site = base / "atelier"
     print(f"writing corpus: {args.essences} essences, {args.articles} articles…", flush=True)
-    write_corpus(atelier_site, args.essences, args.articles, "atelier")
+    write_corpus(atelier_site, args.essences, args.articles, "atelier", args.like_for_like)
     words = sum(len(p.read_text().split()) for p in (atelier_site / "content").rglob("*.md"))
     print(f"corpus: {words:,} words in {args.essences + args.articles + 3:,} files")
 
@@ -238,6 +295,7 @@ def main():
     cold, warm = [], []
     for _ in range(args.runs):
         shutil.rmtree(atelier_site / "public", ignore_errors=True)
+        shutil.rmtree(atelier_site / "static/processed_images", ignore_errors=True)
         secs, mib, stdout = peak_rss([binary, "--root", str(atelier_site), "build"])
         cold.append((secs, mib))
         summary = stdout.strip().splitlines()[-1]
@@ -249,6 +307,28 @@ def main():
     print(summary)
     rows.append(("atelier build, empty output", [s for s, _ in cold], max(m for _, m in cold)))
     rows.append(("atelier build, unchanged output", [s for s, _ in warm], max(m for _, m in warm)))
+
+    zola = Path(args.zola)
+    if zola.is_file() and os.access(zola, os.X_OK):
+        version = subprocess.run([str(zola), "--version"], capture_output=True, text=True).stdout.strip()
+        out = base / "zola-public"
+        zcold, zwarm = [], []
+        for _ in range(args.runs):
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(atelier_site / "static/processed_images", ignore_errors=True)
+            zcold.append(peak_rss([str(zola), "--root", str(atelier_site), "build", "--output-dir", str(out), "--force"])[:2])
+        for _ in range(args.runs):
+            zwarm.append(peak_rss([str(zola), "--root", str(atelier_site), "build", "--output-dir", str(out), "--force"])[:2])
+        zhtml = sum(1 for p in out.rglob("*.html"))
+        rows.append((f"{version}, empty output ({zhtml:,} HTML)", [s for s, _ in zcold], max(m for _, m in zcold)))
+        rows.append((f"{version}, existing output", [s for s, _ in zwarm], max(m for _, m in zwarm)))
+        ratio = lambda ours, theirs: statistics.median(theirs) / statistics.median(ours)
+        speedups = (f"atelier is {ratio([s for s, _ in cold], [s for s, _ in zcold]):.2f}× Zola into an empty folder, "
+                    f"{ratio([s for s, _ in warm], [s for s, _ in zwarm]):.2f}× into an unchanged one; peak memory "
+                    f"{max(m for _, m in cold) / max(m for _, m in zcold):.2f} of Zola's")
+    else:
+        speedups = None
+        print(f"no Zola at {zola}: comparing with Hugo only")
 
     if not args.no_hugo and shutil.which("hugo"):
         hugo_site = base / "hugo"
@@ -267,6 +347,8 @@ def main():
     print(f"{'build (' + str(args.runs) + ' runs)':45} {'best':>8} {'median':>8} {'worst':>8} {'peak RSS':>10}")
     for name, secs, mib in rows:
         print(f"{name:45} {min(secs):>6.2f} s {statistics.median(secs):>6.2f} s {max(secs):>6.2f} s {mib:>6.0f} MiB")
+    if speedups:
+        print(f"\n{speedups}")
 
     if args.edits:
         samples = edit_latency(binary, atelier_site, args.edits, args.essences)

@@ -354,6 +354,12 @@ impl Site {
         if self.templates.has("service.html") {
             add(Job::ServiceShell, SERVICE_SHELL.into(), vec![], 0, Some("service.html".into()));
         }
+        // The search index is one long job (every page's words through one index): first in the
+        // list, a thread starts on it at once while the others render the pages.
+        if let Some(i) = plans.iter().position(|p| matches!(p.job, Job::SearchIndex)) {
+            let search = plans.remove(i);
+            plans.insert(0, search);
+        }
         plans
     }
 
