@@ -181,7 +181,7 @@ pub struct Config {
     pub build_search_index: bool,
     /// Compile `sass/` into CSS.
     pub compile_sass: bool,
-    /// Accepted for compatibility.
+    /// Zola's page minifying: read, not applied (a warning says so).
     pub minify_html: bool,
     /// Glob patterns of content files to leave out.
     pub ignored_content: Vec<String>,

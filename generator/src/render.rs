@@ -521,8 +521,9 @@ impl Site {
                 match t.config.paginate_by.filter(|&b| b > 0) {
                     Some(by) => {
                         // Zola gives a paginated term all its pages too (a count above the
-                        // list needs them); they cost a build only where the template reads them.
-                        let pages = self.templates.mentions(&template, "pages").then_some(items);
+                        // list needs them); they cost a build only where the template reads them
+                        // (every pager serializes them all: `paginator.pages` alone does not ask).
+                        let pages = self.templates.mentions_beyond_paginator(&template, "pages").then_some(items);
                         put(&mut ctx, "term", ser::term(lib, term, pages, lang, bl));
                         let segment = t.config.paginate_path();
                         let pager = Pager { ids: &term.pages, by, base: &term.path, segment, n: *n, items };

@@ -178,7 +178,28 @@ pub fn index(site: &Site) -> Result<String> {
                 format!("the search index cannot be built for the language `{lang}`: elasticlunr knows only English here; use index_format = \"fuse_json\""),
             ))
         })?;
-        let mut builder = elasticlunr::IndexBuilder::with_language(language);
+        let fields: Vec<String> = docs
+            .iter()
+            .flat_map(|d| {
+                let mut texts = Vec::new();
+                if opts.include_title {
+                    texts.push(d.title.to_string());
+                }
+                if opts.include_description {
+                    texts.push(d.description.to_string());
+                }
+                if opts.include_date {
+                    texts.extend(d.date.clone());
+                }
+                if opts.include_content {
+                    texts.push(body(d));
+                }
+                texts
+            })
+            .collect();
+        let prepared = Prepared::new(language, lang, &fields);
+        let path_pipeline = elasticlunr::lang::from_code(lang).map(|l| l.make_pipeline());
+        let mut builder = elasticlunr::IndexBuilder::with_language(Box::new(prepared));
         if opts.include_title {
             builder = builder.add_field("title");
         }
@@ -189,30 +210,41 @@ pub fn index(site: &Site) -> Result<String> {
             builder = builder.add_field("date");
         }
         if opts.include_path {
-            builder = builder.add_field_with_tokenizer("path", Box::new(path_tokens));
+            builder = builder.add_field_with_tokenizer(
+                "path",
+                Box::new(move |text: &str| {
+                    let tokens = path_tokens(text);
+                    // The index runs its (pass-through) pipeline after this tokenizer: run the
+                    // language's own here, as it would have.
+                    match &path_pipeline {
+                        Some(p) => p.run(tokens),
+                        None => tokens,
+                    }
+                }),
+            );
         }
         if opts.include_content {
             builder = builder.add_field("body");
         }
         let mut index = builder.build();
+        let mut fields = fields.into_iter();
         for d in &docs {
             let mut row = Vec::new();
+            // The texts in the order of the index's fields (gathered above), path among them.
             if opts.include_title {
-                row.push(d.title.to_string());
+                row.extend(fields.next());
             }
             if opts.include_description {
-                row.push(d.description.to_string());
+                row.extend(fields.next());
             }
-            if opts.include_date {
-                if let Some(date) = &d.date {
-                    row.push(date.clone());
-                }
+            if opts.include_date && d.date.is_some() {
+                row.extend(fields.next());
             }
             if opts.include_path {
                 row.push(d.path.to_string());
             }
             if opts.include_content {
-                row.push(body(d));
+                row.extend(fields.next());
             }
             index.add_doc(d.url, row);
         }
@@ -243,6 +275,77 @@ pub fn index(site: &Site) -> Result<String> {
         .collect();
     let json = serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into());
     Ok(if format == IndexFormat::FuseJavascript { format!("window.searchIndex = {json}") } else { json })
+}
+
+/// A language whose words were made ready beforehand, in parallel: the index asks it for the
+/// tokens of each text and gets them through the language's own tokenizer and pipeline, computed
+/// by every core at once instead of one text after another. Its pipeline keeps the real one's
+/// names (the index lists them) and lets tokens through unchanged. The index written is the one
+/// the language alone writes, byte for byte (the golden fixtures check it).
+struct Prepared {
+    language: Box<dyn elasticlunr::Language>,
+    pipeline: elasticlunr::Pipeline,
+    steps: Vec<String>,
+    tokens: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl Prepared {
+    fn new(language: Box<dyn elasticlunr::Language>, code: &str, texts: &[String]) -> Prepared {
+        use rayon::prelude::*;
+        let steps = language.make_pipeline().queue.iter().map(|f| f.name()).collect();
+        let code = code.to_string();
+        let tokens = texts
+            .par_iter()
+            .map_init(
+                || elasticlunr::lang::from_code(&code).map(|l| (l.make_pipeline(), l)),
+                |lang, text| {
+                    let tokens = match lang {
+                        Some((pipeline, l)) => pipeline.run(l.tokenize(text)),
+                        None => Vec::new(),
+                    };
+                    (text.clone(), tokens)
+                },
+            )
+            .collect();
+        let pipeline = language.make_pipeline();
+        Prepared { language, pipeline, steps, tokens }
+    }
+}
+
+/// A pipeline step that keeps a real step's name and passes tokens through (they are ready).
+struct Ready(String);
+
+impl elasticlunr::pipeline::PipelineFn for Ready {
+    fn name(&self) -> String {
+        self.0.clone()
+    }
+
+    fn filter(&self, token: String) -> Option<String> {
+        Some(token)
+    }
+}
+
+impl elasticlunr::Language for Prepared {
+    fn name(&self) -> String {
+        self.language.name()
+    }
+
+    fn code(&self) -> String {
+        self.language.code()
+    }
+
+    fn tokenize(&self, text: &str) -> Vec<String> {
+        // A text not prepared (a field shifted by a missing date, as Zola shifts it) is made
+        // ready here, the same way.
+        match self.tokens.get(text) {
+            Some(tokens) => tokens.clone(),
+            None => self.pipeline.run(self.language.tokenize(text)),
+        }
+    }
+
+    fn make_pipeline(&self) -> elasticlunr::Pipeline {
+        elasticlunr::Pipeline { queue: self.steps.iter().map(|s| Box::new(Ready(s.clone())) as Box<_>).collect() }
+    }
 }
 
 /// Zola's tokens of a path: its words between slashes, hyphens and spaces, lowercased.

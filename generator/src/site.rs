@@ -190,6 +190,12 @@ impl Site {
             self.backlinks = Arc::new(ser::backlinks(&self.library));
         }
         self.warnings = ignored_page_warnings(&self.library);
+        if self.config.minify_html {
+            self.warnings.push(
+                "config.toml: `minify_html` is not applied: pages are written as rendered (the CDN compresses them)"
+                    .into(),
+            );
+        }
         self.publish();
     }
 

@@ -154,6 +154,22 @@ impl Templates {
         v
     }
 
+    /// Like [`Templates::mentions`], but a mention written as `paginator.WORD` does not count:
+    /// a paginated list reads its own page of items there, not the whole list.
+    pub fn mentions_beyond_paginator(&self, name: &str, word: &str) -> bool {
+        let key = (name.to_string(), format!("mentions-beyond-paginator:{word}"));
+        if let Some(v) = self.content_reads.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return v;
+        }
+        let v = self.closure(name).iter().any(|t| {
+            self.sources.get(t).is_none_or(|s| s.match_indices(word).any(|(i, _)| !s[..i].ends_with("paginator.")))
+        });
+        if let Ok(mut m) = self.content_reads.lock() {
+            m.insert(key, v);
+        }
+        v
+    }
+
     /// Whether `name` (or what it uses) may read the `content` of a page other than the one it
     /// renders: any `.content` not written on `own` (the template's own `page` or `section`),
     /// or an escape hatch that could reach it (`["content"]`, `json_encode`). When not, lists
