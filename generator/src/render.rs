@@ -292,7 +292,7 @@ impl Site {
             for (xi, term) in t.terms.iter().enumerate() {
                 let chunks = pagers(&term.pages, t.config.paginate_by);
                 let paginated = t.config.paginate_by.is_some_and(|n| n > 0);
-                let reads_all = !paginated || self.templates.mentions(&single, "pages");
+                let reads_all = !paginated || self.templates.mentions_beyond_paginator(&single, "pages");
                 for (i, chunk) in chunks.iter().enumerate() {
                     let path = Self::pager_path(&term.path, t.config.paginate_path(), i + 1);
                     let mut deps: Vec<Dep> = chunk.iter().map(|&p| Dep::Page(p)).collect();
