@@ -43,10 +43,11 @@ impl Templates {
         let mut theme_dir = None;
         if let Some(theme) = theme {
             let dir = root.join("themes").join(theme).join("templates");
-            if !dir.is_dir() {
+            // A theme may bring only stylesheets or statics (Zola needs no templates folder).
+            if !root.join("themes").join(theme).is_dir() {
                 return Err(Error::one(Diagnostic::file(
                     "config.toml",
-                    format!("theme `{theme}`: there is no folder themes/{theme}/templates"),
+                    format!("theme `{theme}`: there is no folder themes/{theme}"),
                 )));
             }
             theme_dir = Some(dir.clone());
