@@ -15,6 +15,9 @@ use rayon::prelude::*;
 use crate::error::{Diagnostic, Error, Result};
 use crate::output::Output;
 
+/// The largest image `resize_image` makes (100 megapixels, 400 MB in memory as RGBA).
+const MAX_PIXELS: u64 = 100_000_000;
+
 /// The folder, under `static/` and under the output, that holds processed images.
 pub const SUBDIR: &str = "processed_images";
 
@@ -352,6 +355,13 @@ impl Images {
         let format = Format::parse(req.format, meta.lossy(), req.quality, req.speed)?;
         let plan = Plan::new(req.op, (meta.width, meta.height));
         let (width, height) = plan.result_size((meta.width, meta.height));
+        // A typo of a zero too many must be an error, not the build's memory spent on one image.
+        if u64::from(width) * u64::from(height) > MAX_PIXELS {
+            return Err(format!(
+                "{width}×{height} is more than {} megapixels: check width and height",
+                MAX_PIXELS / 1_000_000
+            ));
+        }
         let name = output_name(src, input, req.op, format);
         self.state().jobs.insert(name.clone(), Job { input: input.to_path_buf(), plan, format });
         Ok(Resized {

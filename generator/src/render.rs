@@ -190,10 +190,8 @@ impl Site {
     fn pager_path(base: &str, segment: &str, n: usize) -> String {
         if n == 1 {
             base.to_string()
-        } else if segment.is_empty() {
-            format!("{base}{n}/")
         } else {
-            format!("{base}{segment}/{n}/")
+            Self::listed_pager_path(base, segment, n)
         }
     }
 

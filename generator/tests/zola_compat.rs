@@ -301,6 +301,7 @@ fn resize_image_errors_name_the_call_and_the_fault() {
         (r#"resize_image(path="logo.png", width=10, op="fill")"#, "needs both `width` and `height`"),
         (r#"resize_image(path="logo.png", width=10, height=10, op="zoom")"#, "not a resize operation"),
         (r#"resize_image(path="logo.png", width=10, height=10, format="bmp")"#, "not an output format"),
+        (r#"resize_image(path="logo.png", width=200000, height=100000, op="scale")"#, "megapixels"),
         (r#"resize_image(path="missing.png", width=10, height=10)"#, "no file `missing.png`"),
         (r#"resize_image(path="notes.txt", width=10, height=10)"#, "notes.txt"),
         (r#"get_image_metadata(path="missing.png")"#, "no file `missing.png`"),

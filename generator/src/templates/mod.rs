@@ -144,11 +144,17 @@ impl Templates {
     /// Whether `word` appears anywhere in `name` or the templates it uses: when a list template
     /// never says `pages`, its terms need not carry every page.
     pub fn mentions(&self, name: &str, word: &str) -> bool {
-        let key = (name.to_string(), format!("mentions:{word}"));
+        self.any_source(name, format!("mentions:{word}"), |s| s.contains(word))
+    }
+
+    /// Whether `test` holds for the source of `name` or of anything it uses (a built-in, whose
+    /// source is not kept, counts as holding), remembered under `key`.
+    fn any_source(&self, name: &str, key: String, test: impl Fn(&str) -> bool) -> bool {
+        let key = (name.to_string(), key);
         if let Some(v) = self.content_reads.lock().ok().and_then(|m| m.get(&key).copied()) {
             return v;
         }
-        let v = self.closure(name).iter().any(|t| self.sources.get(t).is_none_or(|s| s.contains(word)));
+        let v = self.closure(name).iter().any(|t| self.sources.get(t).is_none_or(|s| test(s)));
         if let Ok(mut m) = self.content_reads.lock() {
             m.insert(key, v);
         }
@@ -158,17 +164,9 @@ impl Templates {
     /// Like [`Templates::mentions`], but a mention written as `paginator.WORD` does not count:
     /// a paginated list reads its own page of items there, not the whole list.
     pub fn mentions_beyond_paginator(&self, name: &str, word: &str) -> bool {
-        let key = (name.to_string(), format!("mentions-beyond-paginator:{word}"));
-        if let Some(v) = self.content_reads.lock().ok().and_then(|m| m.get(&key).copied()) {
-            return v;
-        }
-        let v = self.closure(name).iter().any(|t| {
-            self.sources.get(t).is_none_or(|s| s.match_indices(word).any(|(i, _)| !s[..i].ends_with("paginator.")))
-        });
-        if let Ok(mut m) = self.content_reads.lock() {
-            m.insert(key, v);
-        }
-        v
+        self.any_source(name, format!("mentions-beyond-paginator:{word}"), |s| {
+            s.match_indices(word).any(|(i, _)| !s[..i].ends_with("paginator."))
+        })
     }
 
     /// Whether `name` (or what it uses) may read the `content` of a page other than the one it
