@@ -14,6 +14,8 @@ pub struct SyncReport {
     pub upserted: usize,
     /// Sizes no longer in the catalog, now inactive.
     pub deactivated: usize,
+    /// The Folio's plans and editions.
+    pub folio: crate::folio::FolioSync,
 }
 
 /// A sellable size as the service knows it.
@@ -97,6 +99,13 @@ pub async fn sync(db: &Db, catalog: &CatalogExport) -> Result<SyncReport, SyncEr
         .iter()
         .filter(|e| e.currency != catalog.currency)
         .map(|e| format!("{} ({})", e.sku, e.currency.code()))
+        .chain(
+            catalog
+                .folio_plans
+                .iter()
+                .filter(|p| p.currency != catalog.currency)
+                .map(|p| format!("Folio plan {} ({})", p.id, p.currency.code())),
+        )
         .collect();
     if !others.is_empty() {
         return Err(SyncError::MixedCurrencies { catalog: catalog.currency.code(), others: others.join(", ") });
@@ -142,8 +151,9 @@ pub async fn sync(db: &Db, catalog: &CatalogExport) -> Result<SyncReport, SyncEr
             .await?;
         deactivated += 1;
     }
+    let folio = crate::folio::sync(&mut tx, &catalog.folio_plans, &catalog.folio_editions).await?;
     tx.commit().await?;
-    Ok(SyncReport { upserted: seen.len(), deactivated })
+    Ok(SyncReport { upserted: seen.len(), deactivated, folio })
 }
 
 /// The product of a SKU, active or not.

@@ -16,6 +16,7 @@ pub mod contact;
 pub mod db;
 pub mod email;
 pub mod error;
+pub mod folio;
 pub mod http;
 pub mod ids;
 pub mod newsletter;

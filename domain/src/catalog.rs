@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{Currency, Essence};
+use crate::{Currency, Essence, FolioEdition, FolioPlan};
 
 /// Version of the catalog export format; bumped on any incompatible change.
 pub const CATALOG_FORMAT_VERSION: u32 = 1;
@@ -14,6 +14,12 @@ pub struct CatalogExport {
     pub currency: Currency,
     /// Every essence, drafts excluded, in SKU order.
     pub essences: Vec<CatalogEntry>,
+    /// The Folio's plans, as its section names them (none in a catalog written before them).
+    #[serde(default)]
+    pub folio_plans: Vec<FolioPlan>,
+    /// The Folio's published editions, oldest first.
+    #[serde(default)]
+    pub folio_editions: Vec<FolioEdition>,
 }
 
 /// One essence in the catalog export.

@@ -88,21 +88,24 @@ pub struct SizeExtra {
     pub price: Option<PriceText>,
 }
 
-/// What is wrong with an essence's `[extra]`, naming the field.
+/// What is wrong with a front matter's `[extra]` (an essence's, a Folio plan's), naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
-pub struct EssenceError {
+pub struct FieldError {
     /// The front-matter field at fault, e.g. `extra.sizes[1].price`.
     pub field: String,
     /// What is wrong and what is expected.
     pub message: String,
 }
 
+/// What is wrong with an essence's `[extra]`.
+pub type EssenceError = FieldError;
+
 fn err(field: impl Into<String>, message: impl Into<String>) -> EssenceError {
-    EssenceError { field: field.into(), message: message.into() }
+    FieldError { field: field.into(), message: message.into() }
 }
 
-fn price(field: &str, text: &Option<PriceText>, currency: Currency) -> Result<Money, EssenceError> {
+pub(crate) fn price(field: &str, text: &Option<PriceText>, currency: Currency) -> Result<Money, EssenceError> {
     let money = match text {
         None => return Err(err(field, "missing price: write it as a decimal string such as \"24.00\"")),
         Some(PriceText::Number(n)) => {

@@ -411,8 +411,14 @@ fn apply_content(
     }
     // Checks that span the site run again only when what they compare changed.
     let mut problems: Vec<Diagnostic> = Vec::new();
-    if site.shop.is_some() && skus_changed {
-        problems.extend(crate::shop::duplicate_skus(&site.library));
+    if let Some(shop) = &site.shop {
+        if skus_changed {
+            problems.extend(crate::shop::duplicate_skus(&site.library));
+        }
+        // An edition names essences: it is checked again when it or any essence changes.
+        if skus_changed || sources.iter().any(|s| crate::shop::is_folio(shop, s)) {
+            problems.extend(crate::shop::read_folio(shop, &site.library).err().unwrap_or_default());
+        }
     }
     let only: Vec<&str> = sources.iter().map(String::as_str).collect();
     problems.extend(site::check_anchors_from(&site.library, &site.config, (!anchors_changed).then_some(&only[..])));

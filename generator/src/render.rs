@@ -346,8 +346,11 @@ impl Site {
                 add(Job::SearchLibrary, crate::search::ELASTICLUNR_FILE.into(), vec![], 0, None);
             }
         }
-        if self.shop.is_some() {
-            add(Job::Catalog, crate::shop::CATALOG_FILE.into(), vec![Dep::AllPages], 0, None);
+        if let Some(shop) = &self.shop {
+            // The Folio's plans are its section's front matter.
+            let folio = self.library.section_index.get(&format!("{}/_index.md", shop.folio));
+            let deps = [Dep::AllPages].into_iter().chain(folio.map(|&s| Dep::Section(s))).collect();
+            add(Job::Catalog, crate::shop::CATALOG_FILE.into(), deps, 0, None);
         }
         if self.templates.has("service.html") {
             add(Job::ServiceShell, SERVICE_SHELL.into(), vec![], 0, Some("service.html".into()));

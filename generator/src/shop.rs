@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use atelier_domain::{CatalogEntry, CatalogExport, Currency, Essence, EssenceExtra, CATALOG_FORMAT_VERSION};
+use atelier_domain::{
+    CatalogEntry, CatalogExport, Currency, Essence, EssenceExtra, FolioEdition, FolioExtra, FolioPlan,
+    CATALOG_FORMAT_VERSION,
+};
 
 use crate::config::Config;
 use crate::content::{Library, Page};
@@ -21,6 +24,8 @@ pub struct ShopConfig {
     pub currency: Currency,
     /// Allowed terms per taxonomy; taxonomies not listed accept any term.
     pub terms: HashMap<String, Vec<String>>,
+    /// The section of the Folio: its `_index.md` names the plans, its pages are editions.
+    pub folio: String,
 }
 
 /// File name of the catalog export, at the root of the output folder.
@@ -54,7 +59,8 @@ impl ShopConfig {
                 terms.insert(kind.clone(), list);
             }
         }
-        Ok(Some(ShopConfig { section, currency, terms }))
+        let folio = table.get("folio").and_then(|v| v.as_str()).unwrap_or("folio").trim_matches('/').to_string();
+        Ok(Some(ShopConfig { section, currency, terms, folio }))
     }
 
     /// Whether a page's relative path is in the Compendium (directly or below).
@@ -176,5 +182,127 @@ pub fn catalog(shop: &ShopConfig, lib: &Library) -> CatalogExport {
             .filter_map(|p| p.essence.as_ref().map(|e| CatalogEntry::new(e, &p.slug, &p.path)))
             .collect();
     essences.sort_by(|a, b| a.sku.cmp(&b.sku));
-    CatalogExport { format: CATALOG_FORMAT_VERSION, currency: shop.currency, essences }
+    let folio = read_folio(shop, lib).unwrap_or_default();
+    CatalogExport {
+        format: CATALOG_FORMAT_VERSION,
+        currency: shop.currency,
+        essences,
+        folio_plans: folio.plans,
+        folio_editions: folio.editions,
+    }
+}
+
+/// The Folio as the catalog exports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Folio {
+    /// Its plans, from `[[extra.plans]]` of the section's `_index.md`.
+    pub plans: Vec<FolioPlan>,
+    /// Its published editions, oldest first.
+    pub editions: Vec<FolioEdition>,
+}
+
+/// Whether a content file is part of the Folio (its `_index.md` or an edition).
+pub fn is_folio(shop: &ShopConfig, relative: &str) -> bool {
+    relative.starts_with(&format!("{}/", shop.folio))
+}
+
+/// Reads the Folio's plans and editions: each plan's fields, and each edition's essences, which
+/// must be essences of the Compendium on sale (an edition's bottle of each is the essence's first
+/// size). A site without a Folio section has none.
+pub fn read_folio(shop: &ShopConfig, lib: &Library) -> Result<Folio, Vec<Diagnostic>> {
+    let index = format!("{}/_index.md", shop.folio);
+    let Some(&sid) = lib.section_index.get(&index) else {
+        return Ok(Folio::default());
+    };
+    let section = &lib.sections[sid];
+    let mut diagnostics = Vec::new();
+    let file = PathBuf::from("content").join(&index);
+    // Sections keep no front matter text: it is read again to point at a field at fault.
+    let locate = |field: &str| {
+        let text = std::fs::read_to_string(&section.file.path).unwrap_or_default();
+        crate::front_matter::split(&section.file.path, &text).map(|s| locate_field(&s, field)).unwrap_or(1)
+    };
+    let plans = match toml::Value::Table(section.meta.extra.clone()).try_into::<FolioExtra>() {
+        Err(e) => {
+            diagnostics.push(Diagnostic::at(
+                &file,
+                locate("extra.plans"),
+                1,
+                format!("front matter: in [[extra.plans]]: {}", e.message().trim()),
+            ));
+            Vec::new()
+        }
+        Ok(extra) => match FolioPlan::read_all(&extra, shop.currency) {
+            Ok(plans) => plans,
+            Err(e) => {
+                diagnostics.push(Diagnostic::at(&file, locate(&e.field), 1, format!("front matter: {e}")));
+                Vec::new()
+            }
+        },
+    };
+    let mut editions = Vec::new();
+    for &pid in &section.pages {
+        let page = &lib.pages[pid];
+        if page.meta.draft || !page.renders() {
+            continue;
+        }
+        let file = PathBuf::from("content").join(&page.file.relative);
+        let split = crate::content::page_split(page);
+        let mut skus = Vec::new();
+        let refs = page.meta.extra.get("essences").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+        for (i, r) in refs.iter().enumerate() {
+            let field = format!("extra.essences[{i}]");
+            let text = r.as_str().unwrap_or_default();
+            // The line of this reference inside the (often multi-line) list.
+            let line = split
+                .front_matter
+                .lines()
+                .position(|l| !text.is_empty() && l.contains(&format!("\"{text}\"")))
+                .map(|n| split.front_matter_line + n)
+                .unwrap_or_else(|| locate_field(&split, "extra.essences"));
+            let found = lib.page_index.get(text.trim_start_matches("@/"));
+            let essence = found.and_then(|&p| lib.pages[p].essence.as_ref().filter(|_| !lib.pages[p].meta.draft));
+            match essence {
+                Some(e) if e.active => skus.push(e.sizes[0].sku.to_string()),
+                Some(e) => diagnostics.push(Diagnostic::at(
+                    &file,
+                    line,
+                    1,
+                    format!("front matter: {field}: {} is not on sale (active = false)", e.title),
+                )),
+                None => diagnostics.push(Diagnostic::at(
+                    &file,
+                    line,
+                    1,
+                    format!(
+                        "front matter: {field}: {} is not an essence of the Compendium; write \"@/{}/….md\"",
+                        if text.is_empty() { r.to_string() } else { text.to_string() },
+                        shop.section
+                    ),
+                )),
+            }
+        }
+        let Some(date) = &page.date else {
+            diagnostics.push(Diagnostic::at(
+                &file,
+                page.front_matter_line,
+                1,
+                "a Folio edition needs a `date`: the day it ships",
+            ));
+            continue;
+        };
+        editions.push(FolioEdition {
+            slug: page.slug.clone(),
+            path: page.path.clone(),
+            title: page.meta.title.clone().unwrap_or_default(),
+            date: date.instant.format("%Y-%m-%d").to_string(),
+            skus,
+        });
+    }
+    editions.sort_by(|a, b| a.date.cmp(&b.date).then(a.slug.cmp(&b.slug)));
+    if diagnostics.is_empty() {
+        Ok(Folio { plans, editions })
+    } else {
+        Err(diagnostics)
+    }
 }

@@ -142,6 +142,7 @@ impl Site {
         diagnostics.extend(render_all_markdown(&mut library, &config, &permalinks, &templates));
         if let Some(shop) = &shop {
             diagnostics.extend(shop::read_essences(shop, &mut library));
+            diagnostics.extend(shop::read_folio(shop, &library).err().unwrap_or_default());
         }
         diagnostics.extend(check_anchors(&library, &config));
         if !diagnostics.is_empty() {

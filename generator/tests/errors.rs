@@ -174,3 +174,48 @@ fn hostile_inputs_do_not_panic() {
         let _ = atelier_generator::build(site.options());
     }
 }
+
+#[test]
+fn folio_plans_and_editions_name_file_line_and_field() {
+    let folio_index = "+++\ntitle = \"Folio\"\n[[extra.plans]]\nid = \"quarterly\"\nname = \"The Folio\"\nprice = 64.0\ncadence = \"quarterly\"\n+++\n";
+    let site = shop(&[
+        ("content/compendium/a.md", &essence("LAV", "\"24.00\"", "calming")),
+        ("content/folio/_index.md", folio_index),
+        (
+            "content/folio/spring.md",
+            "+++\ntitle = \"Spring\"\ndate = 2027-03-01\n[extra]\nessences = [\"@/compendium/a.md\",\n  \"@/compendium/nothing.md\"]\n+++\n",
+        ),
+        ("content/folio/undated.md", "+++\ntitle = \"Undated\"\n[extra]\nessences = [\"@/compendium/a.md\"]\n+++\n"),
+    ]);
+    let m = messages(&site);
+    for e in [
+        "content/folio/_index.md:6:1: front matter: extra.plans[0].price: 64 is a number; write the price as a decimal string, \"64.00\"",
+        "content/folio/spring.md:6:1: front matter: extra.essences[1]: @/compendium/nothing.md is not an essence of the Compendium",
+        "content/folio/undated.md:2:1: a Folio edition needs a `date`",
+    ] {
+        assert!(m.contains(e), "missing `{e}` in:\n{m}");
+    }
+}
+
+#[test]
+fn folio_exported_with_the_catalog() {
+    let site = shop(&[
+        ("content/compendium/a.md", &essence("LAV", "\"24.00\"", "calming")),
+        (
+            "content/folio/_index.md",
+            "+++\ntitle = \"Folio\"\n[[extra.plans]]\nid = \"quarterly\"\nname = \"The Folio\"\nprice = \"64.00\"\ncadence = \"quarterly\"\n[[extra.plans]]\nid = \"year\"\nname = \"A year\"\nprice = \"60.00\"\ncadence = \"annual\"\nactive = false\n+++\n",
+        ),
+        ("content/folio/b.md", "+++\ntitle = \"B\"\ndate = 2027-06-01\n[extra]\nessences = [\"@/compendium/a.md\"]\n+++\n"),
+        ("content/folio/a.md", "+++\ntitle = \"A\"\ndate = 2027-03-01\n[extra]\nessences = [\"@/compendium/a.md\"]\n+++\n"),
+        ("content/folio/draft.md", "+++\ntitle = \"D\"\ndate = 2027-01-01\ndraft = true\n+++\n"),
+    ]);
+    site.build();
+    let catalog: atelier_domain::CatalogExport = serde_json::from_str(&site.read("catalog.json")).unwrap();
+    let plans: Vec<(&str, i64, i64, bool)> =
+        catalog.folio_plans.iter().map(|p| (p.id.as_str(), p.price, p.period_price(), p.active)).collect();
+    assert_eq!(plans, [("quarterly", 6400, 6400, true), ("year", 6000, 24000, false)]);
+    let editions: Vec<(&str, &str, &[String])> =
+        catalog.folio_editions.iter().map(|e| (e.slug.as_str(), e.date.as_str(), &e.skus[..])).collect();
+    let lav = ["LAV".to_string()];
+    assert_eq!(editions, [("a", "2027-03-01", &lav[..]), ("b", "2027-06-01", &lav[..])], "oldest first, no drafts");
+}

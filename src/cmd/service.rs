@@ -65,6 +65,14 @@ pub fn catalog(root: &Path, cmd: CatalogCommand) -> anyhow::Result<()> {
         let (_, db) = open(root, "http://127.0.0.1:8080").await?;
         let r = sync_catalog(&db, &file).await?;
         say!("Synced {} sizes from {} ({} withdrawn from sale)", r.upserted, file.display(), r.deactivated);
+        if r.folio.plans + r.folio.plans_retired + r.folio.editions > 0 {
+            say!(
+                "Synced {} Folio plans ({} closed to new subscribers) and {} editions",
+                r.folio.plans,
+                r.folio.plans_retired,
+                r.folio.editions
+            );
+        }
         Ok(())
     })
 }

@@ -45,6 +45,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
         Migration::Both(include_str!("../../../migrations/0015_newsletter_confirmation.sql")),
     ),
     ("0016_outbox_reply_to", Migration::Both(include_str!("../../../migrations/0016_outbox_reply_to.sql"))),
+    ("0017_folio", Migration::Both(include_str!("../../../migrations/0017_folio.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

@@ -8,6 +8,7 @@
 use stripe_webhook::{EventObject, Webhook, WebhookError};
 
 use crate::error::{ApiError, ApiResult};
+use crate::folio::events as folio;
 use crate::ids::now;
 use crate::orders::{self, Closing, Payment, Refund, Refunded};
 use crate::AppState;
@@ -15,7 +16,8 @@ use crate::AppState;
 /// How far a signature's timestamp may be from now (Stripe's SDKs use the same).
 pub const TOLERANCE_SECONDS: i64 = 300;
 
-/// The event types the shop acts on; the endpoint at Stripe needs only these.
+/// The event types the shop's orders act on; the endpoint at Stripe needs these and the
+/// Folio's ([`crate::folio::events::HANDLED`]).
 pub const HANDLED: &[&str] = &[
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
@@ -65,6 +67,8 @@ pub enum PaymentEvent {
     SessionExpired(SessionFacts),
     /// Money went back.
     ChargeRefunded(ChargeFacts),
+    /// About a Folio subscription: its own, its invoices', its session's.
+    Folio(folio::FolioEvent),
     /// A type the shop does not act on.
     Other,
 }
@@ -76,6 +80,8 @@ pub struct Verified {
     pub id: String,
     /// Its type, `checkout.session.completed`, …
     pub kind: String,
+    /// When the provider made it (unix seconds): what orders a subscription's events.
+    pub created: i64,
     /// What it says.
     pub event: PaymentEvent,
 }
@@ -137,6 +143,11 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> ApiResult<Ve
         }
     };
     let kind = event.type_.as_str().to_string();
+    let created = event.created;
+    // The Folio's events are read from the JSON: async-stripe's billing types are not linked.
+    if let Some(f) = folio_event(text, &kind)? {
+        return Ok(Verified { id: event.id.to_string(), kind, created, event: PaymentEvent::Folio(f) });
+    }
     let event_kind = match event.data.object {
         EventObject::CheckoutSessionCompleted(s) => PaymentEvent::SessionCompleted(session_facts(&s)),
         EventObject::CheckoutSessionAsyncPaymentSucceeded(s) => PaymentEvent::AsyncPaymentSucceeded(session_facts(&s)),
@@ -149,7 +160,21 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> ApiResult<Ve
         }),
         _ => PaymentEvent::Other,
     };
-    Ok(Verified { id: event.id.to_string(), kind, event: event_kind })
+    Ok(Verified { id: event.id.to_string(), kind, created, event: event_kind })
+}
+
+/// The Folio's reading of a verified event's body, when the event is about a subscription.
+fn folio_event(text: &str, kind: &str) -> ApiResult<Option<folio::FolioEvent>> {
+    if kind != "checkout.session.completed" && !folio::HANDLED.contains(&kind) {
+        return Ok(None);
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| ApiError::BadRequest(format!("not a Stripe event: {e}")))?;
+    let read = folio::read(kind, &value["data"]["object"]);
+    if read.is_none() && kind != "checkout.session.completed" {
+        return Err(ApiError::BadRequest(format!("a {kind} event without the fields of its object")));
+    }
+    Ok(read)
 }
 
 /// A verified event async-stripe could not read, from the fields the shop uses; an event of a
@@ -162,8 +187,12 @@ fn untyped(text: &str, why: &str) -> ApiResult<Verified> {
         return Err(ApiError::BadRequest("not a Stripe event: no id or type".into()));
     };
     let object = &value["data"]["object"];
+    let created = value["created"].as_i64().unwrap_or_else(now);
+    if let Some(f) = folio_event(text, &kind)? {
+        return Ok(Verified { id, kind, created, event: PaymentEvent::Folio(f) });
+    }
     if !HANDLED.contains(&kind.as_str()) {
-        return Ok(Verified { id, kind, event: PaymentEvent::Other });
+        return Ok(Verified { id, kind, created, event: PaymentEvent::Other });
     }
     tracing::warn!(event = %id, %kind, api_version = ?value.get("api_version"), error = %why,
         "async-stripe could not read this event; using the fields the shop needs (set the webhook endpoint's API version to {})",
@@ -197,7 +226,7 @@ fn untyped(text: &str, why: &str) -> ApiResult<Verified> {
             _ => PaymentEvent::Other,
         }
     };
-    Ok(Verified { id, kind, event })
+    Ok(Verified { id, kind, created, event })
 }
 
 /// The Stripe API version whose events async-stripe reads: the webhook endpoint at Stripe
@@ -236,6 +265,7 @@ async fn expire(state: &AppState, what: &str, facts: SessionFacts) -> ApiResult<
     let verified = Verified {
         id: format!("evt_expire_{what}"),
         kind: "checkout.session.expired".into(),
+        created: now(),
         event: PaymentEvent::SessionExpired(facts),
     };
     apply(state, &verified).await
@@ -244,6 +274,19 @@ async fn expire(state: &AppState, what: &str, facts: SessionFacts) -> ApiResult<
 /// Applies a verified event exactly once.
 pub async fn apply(state: &AppState, verified: &Verified) -> ApiResult<Applied> {
     let db = &state.db;
+    if let PaymentEvent::Folio(event) = &verified.event {
+        let mut tx = db.begin_write().await?;
+        if !record(&mut tx, verified).await? {
+            tx.commit().await?;
+            return Ok(Applied::Duplicate);
+        }
+        let changed = folio::apply(&mut tx, verified.created, event).await?;
+        tx.commit().await?;
+        if changed {
+            tracing::info!(event = %verified.id, kind = %verified.kind, "webhook applied to a Folio subscription");
+        }
+        return Ok(if changed { Applied::Applied } else { Applied::Ignored });
+    }
     let order_id = match &verified.event {
         PaymentEvent::SessionCompleted(s)
         | PaymentEvent::AsyncPaymentSucceeded(s)
@@ -253,7 +296,7 @@ pub async fn apply(state: &AppState, verified: &Verified) -> ApiResult<Applied> 
             orders::find(db, s.order_id.as_deref(), session, s.intent.as_deref()).await?
         }
         PaymentEvent::ChargeRefunded(c) => orders::find(db, c.order_id.as_deref(), None, c.intent.as_deref()).await?,
-        PaymentEvent::Other => None,
+        PaymentEvent::Other | PaymentEvent::Folio(_) => None,
     };
     let mut tx = db.begin_write().await?;
     if !record(&mut tx, verified).await? {
@@ -283,7 +326,7 @@ pub async fn apply(state: &AppState, verified: &Verified) -> ApiResult<Applied> 
         }
         (PaymentEvent::AsyncPaymentFailed(_), Some(id)) => moved(orders::close(&mut tx, id, Closing::Cancelled).await?),
         (PaymentEvent::SessionExpired(_), Some(id)) => moved(orders::close(&mut tx, id, Closing::Expired).await?),
-        (PaymentEvent::SessionCompleted(_) | PaymentEvent::Other, Some(_)) => Applied::Ignored,
+        (PaymentEvent::SessionCompleted(_) | PaymentEvent::Other | PaymentEvent::Folio(_), Some(_)) => Applied::Ignored,
     };
     tx.commit().await?;
     if outcome != Applied::Ignored {

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use atelier_checkout::{AppState, Db, ServiceConfig};
-use atelier_domain::{CatalogEntry, CatalogExport, CatalogSize, Currency};
+use atelier_domain::{Cadence, CatalogEntry, CatalogExport, CatalogSize, Currency, FolioEdition, FolioPlan};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -250,10 +250,13 @@ pub fn catalog_in(currency: Currency) -> CatalogExport {
     for e in &mut c.essences {
         e.currency = currency;
     }
+    for p in &mut c.folio_plans {
+        p.currency = currency;
+    }
     c
 }
 
-/// Two essences, three sizes.
+/// Two essences, three sizes; the Folio's quarterly plan at €64 and one edition of both.
 pub fn catalog() -> CatalogExport {
     let size = |sku: &str, label: &str, price| CatalogSize { sku: sku.into(), label: label.into(), price };
     CatalogExport {
@@ -283,6 +286,23 @@ pub fn catalog() -> CatalogExport {
                 active: true,
             },
         ],
+        folio_plans: vec![FolioPlan {
+            id: "quarterly".into(),
+            name: "The Folio".into(),
+            price: 6400,
+            currency: Currency::Eur,
+            cadence: Cadence::Quarterly,
+            holds: "Two essences and a leaflet".into(),
+            shipping_included: true,
+            active: true,
+        }],
+        folio_editions: vec![FolioEdition {
+            slug: "spring-2027".into(),
+            path: "/folio/spring-2027/".into(),
+            title: "Spring 2027".into(),
+            date: "2027-03-01".into(),
+            skus: vec!["LAV-10".into(), "ROSE-2".into()],
+        }],
     }
 }
 

@@ -1,0 +1,238 @@
+//! The Folio's subscriptions: one per account and plan however often one clicks, and a state
+//! that comes only from the provider's verified events, whatever their order and however often
+//! they come.
+
+mod common;
+
+use atelier_checkout::checkout::AddressInput;
+use atelier_checkout::folio::{self, Subscribe};
+use atelier_checkout::payments::webhook::signature_header;
+use atelier_domain::SubscriptionStatus;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{Engine, TestShop};
+use serde_json::Value;
+use stripe_standin::objects::{self as stripe_objects, SubscriptionState};
+
+const SECRET: &str = "whsec_test_secret";
+const DAY: i64 = 86_400;
+
+fn address() -> AddressInput {
+    AddressInput {
+        name: "Ada Lovelace".into(),
+        line1: "12 St James's Square".into(),
+        city: "Dublin".into(),
+        postal_code: "D02 X285".into(),
+        country: "IE".into(),
+        ..AddressInput::default()
+    }
+}
+
+async fn account(shop: &TestShop, id: &str) {
+    sqlx::query(
+        "insert into account (account_id, email, name, password_hash, password_changed_at, created_at, updated_at)
+         values ($1, $2, 'Ada', 'x', 0, 0, 0)",
+    )
+    .bind(id)
+    .bind(format!("{id}@example.com"))
+    .execute(&shop.state.db.pool)
+    .await
+    .unwrap();
+}
+
+fn ask<'a>(account: &'a str, address: &'a AddressInput) -> Subscribe<'a> {
+    Subscribe { account_id: account, plan_id: "quarterly", address, provider: "sandbox", another: false }
+}
+
+async fn deliver(shop: &TestShop, event: &Value) -> String {
+    let body = event.to_string();
+    let header = signature_header(SECRET, atelier_checkout::ids::now(), body.as_bytes());
+    let req = Request::post("/api/webhooks/stripe")
+        .header("content-type", "application/json")
+        .header("stripe-signature", header)
+        .body(Body::from(body))
+        .unwrap();
+    let r = shop.call(req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()["result"].as_str().unwrap().to_string()
+}
+
+async fn subscription(shop: &TestShop, id: &str) -> folio::Subscription {
+    folio::load(&shop.state.db, id).await.unwrap().unwrap()
+}
+
+on_both_engines!(a_double_click_makes_one_subscription, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    account(&shop, "acc_1").await;
+    let a = address();
+    let one = ask("acc_1", &a);
+    let (x, y) = tokio::join!(folio::begin(&shop.state.db, &one), folio::begin(&shop.state.db, &one));
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x.subscription_id, y.subscription_id);
+    assert_eq!((x.status, x.price_minor, x.ship_to.country.as_str()), (SubscriptionStatus::Pending, 6400, "IE"));
+    assert_eq!(shop.count("select count(*) from subscription").await, 1);
+
+    // Once it is paid, a second one is refused unless asked for.
+    let now = atelier_checkout::ids::now();
+    let paid = stripe_objects::subscription_session("cs_1", &x.subscription_id, "sub_1", "cus_1", true);
+    assert_eq!(
+        deliver(&shop, &stripe_objects::event_at("evt_s", "checkout.session.completed", paid, now)).await,
+        "applied"
+    );
+    let again = folio::begin(&shop.state.db, &ask("acc_1", &a)).await.unwrap_err();
+    assert!(again.to_string().contains("already subscribe"), "{again}");
+    let second = folio::begin(&shop.state.db, &Subscribe { another: true, ..ask("acc_1", &a) }).await.unwrap();
+    assert_ne!(second.subscription_id, x.subscription_id);
+
+    // A bad address or plan is a clear refusal.
+    let bad = AddressInput { postal_code: "12".into(), ..address() };
+    let e = folio::begin(&shop.state.db, &ask("acc_1", &bad)).await.unwrap_err();
+    assert!(e.to_string().starts_with("postal_code"), "{e}");
+    let e = folio::begin(&shop.state.db, &Subscribe { plan_id: "monthly", ..ask("acc_1", &a) }).await.unwrap_err();
+    assert!(e.to_string().contains("no Folio plan `monthly`"), "{e}");
+});
+
+/// The events of a first payment, as Stripe sends them around a subscription's start (the
+/// subscription made incomplete, its first invoice paid, it turning active, the session done).
+fn first_payment(ours: &str, sub: &str, t0: i64, period: (i64, i64)) -> Vec<Value> {
+    let state = |status| SubscriptionState { status, period, cancel_at_period_end: false, paused: None };
+    let object = |status| stripe_objects::subscription(sub, ours, "cus_1", "price_q", &state(status));
+    vec![
+        stripe_objects::event_at(&format!("evt_{sub}_c"), "customer.subscription.created", object("incomplete"), t0),
+        stripe_objects::event_at(
+            &format!("evt_{sub}_i"),
+            "invoice.paid",
+            stripe_objects::invoice(&format!("in_{sub}"), sub, ours, 6400, period, true, 1),
+            t0 + 1,
+        ),
+        stripe_objects::event_at(&format!("evt_{sub}_u"), "customer.subscription.updated", object("active"), t0 + 1),
+        stripe_objects::event_at(
+            &format!("evt_{sub}_s"),
+            "checkout.session.completed",
+            stripe_objects::subscription_session(&format!("cs_{sub}"), ours, sub, "cus_1", true),
+            t0 + 1,
+        ),
+    ]
+}
+
+on_both_engines!(first_payment_in_any_order_and_repeated, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let t0 = atelier_checkout::ids::now() - 60;
+    let period = (t0, t0 + 90 * DAY);
+    // Every order of the four events, each event delivered five times in a row.
+    let orders: [[usize; 4]; 6] = [[0, 1, 2, 3], [3, 2, 1, 0], [1, 0, 3, 2], [2, 3, 0, 1], [1, 3, 2, 0], [3, 0, 1, 2]];
+    for (n, order) in orders.iter().enumerate() {
+        let acc = format!("acc_{n}");
+        account(&shop, &acc).await;
+        let pending = folio::begin(&shop.state.db, &ask(&acc, &address())).await.unwrap();
+        let events = first_payment(&pending.subscription_id, &format!("sub_{n}"), t0, period);
+        for &i in order {
+            let mut results = Vec::new();
+            for _ in 0..5 {
+                results.push(deliver(&shop, &events[i]).await);
+            }
+            assert!(results[1..].iter().all(|r| r == "duplicate"), "{order:?}: {results:?}");
+        }
+        let s = subscription(&shop, &pending.subscription_id).await;
+        assert_eq!(s.status, SubscriptionStatus::Active, "order {order:?}");
+        assert_eq!((s.current_period_start, s.current_period_end), (Some(period.0), Some(period.1)), "order {order:?}");
+        assert_eq!(s.provider_subscription_id.as_deref(), Some(format!("sub_{n}").as_str()));
+        let invoices = folio::invoices(&shop.state.db, &s.subscription_id).await.unwrap();
+        assert_eq!(invoices.len(), 1);
+        assert_eq!((invoices[0].status.as_str(), invoices[0].amount_minor), ("paid", 6400));
+        assert!(folio::paid_for(&shop.state.db, &s.subscription_id, t0 + 30 * DAY).await.unwrap());
+        assert!(!folio::paid_for(&shop.state.db, &s.subscription_id, t0 + 91 * DAY).await.unwrap());
+    }
+});
+
+on_both_engines!(later_events_win_whatever_arrives_first, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    account(&shop, "acc_1").await;
+    let ours = folio::begin(&shop.state.db, &ask("acc_1", &address())).await.unwrap().subscription_id;
+    let t0 = atelier_checkout::ids::now() - 3600;
+    let period = (t0, t0 + 90 * DAY);
+    for e in first_payment(&ours, "sub_1", t0, period) {
+        deliver(&shop, &e).await;
+    }
+    let at = |status, paused, cancel| SubscriptionState { status, period, cancel_at_period_end: cancel, paused };
+    let event = |id: &str, kind: &str, state: SubscriptionState<'_>, t: i64| {
+        stripe_objects::event_at(id, kind, stripe_objects::subscription("sub_1", &ours, "cus_1", "price_q", &state), t)
+    };
+    // Paused at t0+10 until a date, resumed at t0+20: the resume arrives first; the pause, older,
+    // changes nothing.
+    let resumed = event("evt_resume", "customer.subscription.resumed", at("active", None, false), t0 + 20);
+    let paused =
+        event("evt_pause", "customer.subscription.updated", at("active", Some(Some(t0 + 200 * DAY)), false), t0 + 10);
+    assert_eq!(deliver(&shop, &resumed).await, "applied");
+    assert_eq!(deliver(&shop, &paused).await, "ignored");
+    assert_eq!(subscription(&shop, &ours).await.status, SubscriptionStatus::Active);
+
+    // Paused (newer): paused, with its end.
+    let paused =
+        event("evt_pause2", "customer.subscription.updated", at("active", Some(Some(t0 + 200 * DAY)), false), t0 + 30);
+    assert_eq!(deliver(&shop, &paused).await, "applied");
+    let s = subscription(&shop, &ours).await;
+    assert_eq!((s.status, s.pause_resumes_at), (SubscriptionStatus::Paused, Some(t0 + 200 * DAY)));
+
+    // Cancelled at t0+50; an update of t0+40 arriving after it, and one of the same second as
+    // the cancellation, do not revive it.
+    let deleted = event("evt_del", "customer.subscription.deleted", at("canceled", None, false), t0 + 50);
+    let late = event("evt_late", "customer.subscription.updated", at("active", None, true), t0 + 40);
+    let tie = event("evt_tie", "customer.subscription.updated", at("active", None, false), t0 + 50);
+    for e in [&deleted, &late, &tie, &deleted] {
+        deliver(&shop, e).await;
+    }
+    let s = subscription(&shop, &ours).await;
+    assert_eq!(s.status, SubscriptionStatus::Cancelled);
+    assert!(s.cancelled_at.is_some());
+});
+
+on_both_engines!(a_failed_renewal_then_its_payment, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    account(&shop, "acc_1").await;
+    let ours = folio::begin(&shop.state.db, &ask("acc_1", &address())).await.unwrap().subscription_id;
+    let t0 = atelier_checkout::ids::now() - 100 * DAY;
+    let first = (t0, t0 + 90 * DAY);
+    for e in first_payment(&ours, "sub_1", t0, first) {
+        deliver(&shop, &e).await;
+    }
+    let second = (first.1, first.1 + 90 * DAY);
+    let renewal = |paid, attempts| stripe_objects::invoice("in_2", "sub_1", &ours, 6400, second, paid, attempts);
+    let failed = stripe_objects::event_at("evt_f", "invoice.payment_failed", renewal(false, 1), second.0 + 10);
+    let paid = stripe_objects::event_at("evt_p", "invoice.paid", renewal(true, 2), second.0 + 3 * DAY);
+    assert_eq!(deliver(&shop, &failed).await, "applied");
+    let s = subscription(&shop, &ours).await;
+    assert_eq!(s.status, SubscriptionStatus::PastDue);
+    assert!(!folio::paid_for(&shop.state.db, &ours, second.0 + 20).await.unwrap(), "no edition while unpaid");
+    let invoices = folio::invoices(&shop.state.db, &ours).await.unwrap();
+    assert_eq!((invoices[0].status.as_str(), invoices[0].next_attempt_at), ("failed", Some(second.0 + 3 * DAY)));
+
+    assert_eq!(deliver(&shop, &paid).await, "applied");
+    // The failure delivered again afterwards (Stripe retries deliveries) changes nothing.
+    let failed_again = stripe_objects::event_at("evt_f2", "invoice.payment_failed", renewal(false, 1), second.0 + 10);
+    assert_eq!(deliver(&shop, &failed_again).await, "ignored");
+    let s = subscription(&shop, &ours).await;
+    assert_eq!((s.status, s.current_period_end), (SubscriptionStatus::Active, Some(second.1)));
+    assert!(folio::paid_for(&shop.state.db, &ours, second.0 + 20).await.unwrap());
+});
+
+on_both_engines!(events_not_about_our_subscriptions_are_ignored, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let state = SubscriptionState { status: "active", period: (0, 1), cancel_at_period_end: false, paused: None };
+    let foreign = stripe_objects::subscription("sub_x", "sub_unknown", "cus_x", "price_x", &state);
+    let e = stripe_objects::event("evt_x", "customer.subscription.updated", foreign);
+    assert_eq!(deliver(&shop, &e).await, "ignored");
+    let e = stripe_objects::event(
+        "evt_y",
+        "invoice.paid",
+        stripe_objects::invoice("in_x", "sub_x", "nope", 1, (0, 1), true, 1),
+    );
+    assert_eq!(deliver(&shop, &e).await, "ignored");
+    // A subscription event without its object's fields is a clear 400, not a silent skip.
+    let body = stripe_objects::event("evt_z", "invoice.paid", serde_json::json!({ "object": "invoice" })).to_string();
+    let header = signature_header(SECRET, atelier_checkout::ids::now(), body.as_bytes());
+    let req = Request::post("/api/webhooks/stripe").header("stripe-signature", header).body(Body::from(body)).unwrap();
+    let r = shop.call(req).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("invoice.paid"), "{}", r.body);
+});

@@ -1,0 +1,286 @@
+//! The Folio, the quarterly subscription: its plans as the Folio section's `_index.md` names
+//! them (`[[extra.plans]]`), and its editions as the section's pages name their essences. The
+//! generator checks and exports them with the catalog; the service bills and ships from them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::essence::{price, FieldError};
+use crate::{Currency, Money, PriceText};
+
+/// How often a plan is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cadence {
+    /// Every three months, one edition a period.
+    Quarterly,
+    /// Once a year, four editions prepaid.
+    Annual,
+}
+
+impl Cadence {
+    /// Every cadence, in the order a page lists them.
+    pub const ALL: [Cadence; 2] = [Cadence::Quarterly, Cadence::Annual];
+
+    /// Its name as written in front matter, stored and sent to Stripe's `interval` (with
+    /// [`Cadence::interval_count`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cadence::Quarterly => "quarterly",
+            Cadence::Annual => "annual",
+        }
+    }
+
+    /// Months in one billing period.
+    pub fn months(self) -> u32 {
+        match self {
+            Cadence::Quarterly => 3,
+            Cadence::Annual => 12,
+        }
+    }
+
+    /// Editions one period pays for.
+    pub fn editions(self) -> u32 {
+        match self {
+            Cadence::Quarterly => 1,
+            Cadence::Annual => 4,
+        }
+    }
+}
+
+impl std::str::FromStr for Cadence {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Cadence::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
+            format!("unknown cadence `{s}`: expected {}", Cadence::ALL.map(Cadence::as_str).join(" or "))
+        })
+    }
+}
+
+/// A plan one can subscribe to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolioPlan {
+    /// Its stable id (`quarterly`): subscriptions name it, so it never changes once sold.
+    pub id: String,
+    /// What the shopper reads: "The Folio".
+    pub name: String,
+    /// The price of one edition, in minor units.
+    pub price: i64,
+    /// The currency of the price.
+    pub currency: Currency,
+    /// How often it is billed.
+    pub cadence: Cadence,
+    /// What an edition holds, in a sentence.
+    pub holds: String,
+    /// Whether delivery is in the price.
+    pub shipping_included: bool,
+    /// Whether it can be subscribed to now (subscriptions to a retired plan run on).
+    pub active: bool,
+}
+
+impl FolioPlan {
+    /// What one billing period costs: an edition's price times the editions it pays for.
+    pub fn period_price(&self) -> i64 {
+        self.price * i64::from(self.cadence.editions())
+    }
+}
+
+/// One `[[extra.plans]]` entry as an editor writes it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FolioPlanExtra {
+    /// The plan's id.
+    pub id: Option<String>,
+    /// Its name.
+    pub name: Option<String>,
+    /// Decimal price string of one edition.
+    pub price: Option<PriceText>,
+    /// `quarterly` or `annual`.
+    pub cadence: Option<String>,
+    /// What an edition holds.
+    pub holds: Option<String>,
+    /// Whether delivery is in the price; yes by default.
+    pub shipping_included: Option<bool>,
+    /// Whether it can be subscribed to; yes by default.
+    pub active: Option<bool>,
+}
+
+/// The parts of the Folio section's `[extra]` the shop reads (other keys are the theme's).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct FolioExtra {
+    /// The plans.
+    #[serde(default)]
+    pub plans: Vec<FolioPlanExtra>,
+}
+
+fn field_err(field: String, message: impl Into<String>) -> FieldError {
+    FieldError { field, message: message.into() }
+}
+
+impl FolioPlan {
+    /// Reads every plan of the Folio section's `[extra]`: ids unique and URL-safe, prices
+    /// positive decimal strings, a known cadence.
+    pub fn read_all(extra: &FolioExtra, currency: Currency) -> Result<Vec<FolioPlan>, FieldError> {
+        let mut plans: Vec<FolioPlan> = Vec::with_capacity(extra.plans.len());
+        for (i, p) in extra.plans.iter().enumerate() {
+            let field = |name: &str| format!("extra.plans[{i}].{name}");
+            let id = p.id.clone().unwrap_or_default();
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return Err(field_err(
+                    field("id"),
+                    format!("`{id}` is not a plan id: lowercase letters, digits and hyphens, e.g. id = \"quarterly\""),
+                ));
+            }
+            if plans.iter().any(|q| q.id == id) {
+                return Err(field_err(field("id"), format!("plan `{id}` is named twice")));
+            }
+            let name = p.name.clone().filter(|n| !n.trim().is_empty());
+            let name = name.ok_or_else(|| field_err(field("name"), "missing name, e.g. name = \"The Folio\""))?;
+            let price: Money = price(&field("price"), &p.price, currency)?;
+            let cadence = match &p.cadence {
+                None => return Err(field_err(field("cadence"), "missing cadence: \"quarterly\" or \"annual\"")),
+                Some(c) => c.parse::<Cadence>().map_err(|m| field_err(field("cadence"), m))?,
+            };
+            plans.push(FolioPlan {
+                id,
+                name,
+                price: price.minor,
+                currency,
+                cadence,
+                holds: p.holds.clone().unwrap_or_default(),
+                shipping_included: p.shipping_included.unwrap_or(true),
+                active: p.active.unwrap_or(true),
+            });
+        }
+        Ok(plans)
+    }
+}
+
+/// Where a subscription stands. The service's `folio` domain alone writes it, and only from the
+/// payment provider's verified events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    /// Made when the subscriber went to pay; not yet paid.
+    Pending,
+    /// Paid for its current period: editions it covers ship.
+    Active,
+    /// Collection paused: nothing billed, no edition shipped, until it resumes.
+    Paused,
+    /// A renewal failed; the provider retries. No edition ships until it is paid.
+    PastDue,
+    /// Ended, for good.
+    Cancelled,
+}
+
+impl SubscriptionStatus {
+    /// Every status.
+    pub const ALL: [SubscriptionStatus; 5] = [
+        SubscriptionStatus::Pending,
+        SubscriptionStatus::Active,
+        SubscriptionStatus::Paused,
+        SubscriptionStatus::PastDue,
+        SubscriptionStatus::Cancelled,
+    ];
+
+    /// Its name, as stored and as the API shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Pending => "pending",
+            SubscriptionStatus::Active => "active",
+            SubscriptionStatus::Paused => "paused",
+            SubscriptionStatus::PastDue => "past_due",
+            SubscriptionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Ours for a Stripe subscription's `status` and whether its collection is paused
+    /// (`pause_collection` set); `None` for a status Stripe may add later.
+    pub fn from_stripe(status: &str, collection_paused: bool) -> Option<SubscriptionStatus> {
+        Some(match status {
+            "incomplete" => SubscriptionStatus::Pending,
+            "active" | "trialing" if collection_paused => SubscriptionStatus::Paused,
+            "active" | "trialing" => SubscriptionStatus::Active,
+            "paused" => SubscriptionStatus::Paused,
+            "past_due" | "unpaid" => SubscriptionStatus::PastDue,
+            "canceled" | "incomplete_expired" => SubscriptionStatus::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// Between two facts of the same second, the later in a subscription's life wins: pending
+    /// never follows anything, and nothing follows cancelled.
+    pub fn stage(self) -> u8 {
+        match self {
+            SubscriptionStatus::Pending => 0,
+            SubscriptionStatus::Cancelled => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl std::str::FromStr for SubscriptionStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        SubscriptionStatus::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| format!("unknown status `{s}`"))
+    }
+}
+
+/// An edition of the Folio as the catalog exports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolioEdition {
+    /// The page's slug, the edition's stable id (`autumn-2026`).
+    pub slug: String,
+    /// Its page on the site.
+    pub path: String,
+    /// Its title.
+    pub title: String,
+    /// The day it ships, `YYYY-MM-DD`: subscribers whose paid period covers it receive it.
+    pub date: String,
+    /// The SKUs of the bottles it holds, one of each per subscriber.
+    pub skus: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extra(json: &str) -> FolioExtra {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn reads_plans() {
+        let plans = FolioPlan::read_all(
+            &extra(
+                r#"{"plans":[{"id":"quarterly","name":"The Folio","price":"64.00","cadence":"quarterly"},
+                {"id":"annual","name":"A year","price":"60.00","cadence":"annual","shipping_included":false}]}"#,
+            ),
+            Currency::Eur,
+        )
+        .unwrap();
+        assert_eq!(plans[0].price, 6400);
+        assert_eq!(plans[0].period_price(), 6400);
+        assert_eq!(plans[1].period_price(), 24000);
+        assert!(plans[0].shipping_included && !plans[1].shipping_included);
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        let cases = [
+            (r#"{"plans":[{"name":"F","price":"1.00","cadence":"quarterly"}]}"#, "extra.plans[0].id"),
+            (r#"{"plans":[{"id":"Q 1","name":"F","price":"1.00","cadence":"quarterly"}]}"#, "extra.plans[0].id"),
+            (r#"{"plans":[{"id":"q","price":"1.00","cadence":"quarterly"}]}"#, "extra.plans[0].name"),
+            (r#"{"plans":[{"id":"q","name":"F","price":64,"cadence":"quarterly"}]}"#, "extra.plans[0].price"),
+            (r#"{"plans":[{"id":"q","name":"F","price":"0","cadence":"quarterly"}]}"#, "extra.plans[0].price"),
+            (r#"{"plans":[{"id":"q","name":"F","price":"1.00","cadence":"monthly"}]}"#, "extra.plans[0].cadence"),
+            (
+                r#"{"plans":[{"id":"q","name":"F","price":"1","cadence":"annual"},{"id":"q","name":"G","price":"1","cadence":"annual"}]}"#,
+                "extra.plans[1].id",
+            ),
+        ];
+        for (json, field) in cases {
+            let e = FolioPlan::read_all(&extra(json), Currency::Eur).unwrap_err();
+            assert_eq!(e.field, field, "{json}: {e}");
+        }
+    }
+}
