@@ -47,6 +47,21 @@ pub enum Command {
     /// The e-mail outbox.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// The Folio subscription.
+    #[command(subcommand)]
+    Folio(FolioCommand),
+}
+
+/// `atelier folio …`.
+#[derive(Debug, Subcommand)]
+pub enum FolioCommand {
+    /// Send every edition whose day has come to the subscriptions that paid for it and have not
+    /// had it (an order and an e-mail each, once); the service does this every minute.
+    Deliver {
+        /// Deliver as if it were this day (YYYY-MM-DD), to try an edition ahead of its date.
+        #[arg(long)]
+        as_of: Option<String>,
+    },
 }
 
 /// `atelier mail …`.

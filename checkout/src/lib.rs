@@ -211,7 +211,8 @@ pub fn app(state: AppState) -> Router {
 /// Background work every instance runs: the outbox, the expiry of unpaid checkouts, kept
 /// refunds whose order has become known, account requests whose own task was lost, and the
 /// deletion of ended rate-limit windows, of lapsed sessions, account links and attempts, of
-/// answered back-in-stock requests and of carts whose cookie has lapsed. All are safe to run on many instances sharing one database.
+/// answered back-in-stock requests and of carts whose cookie has lapsed, and the Folio's
+/// editions to their subscribers. All are safe to run on many instances sharing one database.
 pub struct Workers {
     stop: watch::Sender<bool>,
     handles: Vec<tokio::task::JoinHandle<()>>,
@@ -229,6 +230,7 @@ impl Workers {
         let mut expiry_stop = rx;
         handles.push(tokio::spawn(async move {
             let mut pruned_at: Option<std::time::Instant> = None;
+            let mut delivered_at: Option<std::time::Instant> = None;
             loop {
                 if let Err(e) = payments::expire_due(&expiry_state).await {
                     tracing::warn!(error = %e, "expiring unpaid checkouts failed; will retry");
@@ -243,6 +245,13 @@ impl Workers {
                 }
                 if let Err(e) = accounts::work(&expiry_state).await {
                     tracing::warn!(error = %e, "account requests or deleting lapsed sessions and links failed; will retry");
+                }
+                // Folio editions whose day has come, to whoever paid for them: once a minute.
+                if delivered_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    delivered_at = Some(std::time::Instant::now());
+                    if let Err(e) = folio::delivery::deliver_due(&expiry_state).await {
+                        tracing::warn!(error = %e, "delivering Folio editions failed; will retry");
+                    }
                 }
                 // Carts whose cookie has lapsed: a batch a turn while there is a backlog, then
                 // once an hour (so unpaid checkouts keep expiring on time meanwhile).

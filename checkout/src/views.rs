@@ -39,6 +39,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("email/low_stock.txt", include_str!("../templates/email/low_stock.txt")),
     ("email/account.html", include_str!("../templates/email/account.html")),
     ("email/account.txt", include_str!("../templates/email/account.txt")),
+    ("email/folio_edition.html", include_str!("../templates/email/folio_edition.html")),
+    ("email/folio_edition.txt", include_str!("../templates/email/folio_edition.txt")),
+    ("email/folio_shortfall.txt", include_str!("../templates/email/folio_shortfall.txt")),
     ("email/contact_staff.txt", include_str!("../templates/email/contact_staff.txt")),
     ("email/contact_copy.txt", include_str!("../templates/email/contact_copy.txt")),
 ];

@@ -236,3 +236,164 @@ on_both_engines!(events_not_about_our_subscriptions_are_ignored, |engine: Engine
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert!(r.body.contains("invoice.paid"), "{}", r.body);
 });
+
+/// When the test catalog's edition (spring-2027) ships.
+fn spring() -> i64 {
+    atelier_domain::ships_at("2027-03-01").unwrap()
+}
+
+/// A subscription of `acc`, paid for `period` (and paused afterwards when asked).
+async fn paid_subscription(shop: &TestShop, acc: &str, period: (i64, i64), paused: bool) -> String {
+    account(shop, acc).await;
+    let ours = folio::begin(&shop.state.db, &ask(acc, &address())).await.unwrap().subscription_id;
+    let sub = format!("sub_{acc}");
+    for e in first_payment(&ours, &sub, period.0, period) {
+        deliver(shop, &e).await;
+    }
+    if paused {
+        let state = SubscriptionState { status: "active", period, cancel_at_period_end: false, paused: Some(None) };
+        let object = stripe_objects::subscription(&sub, &ours, "cus_1", "price_q", &state);
+        let e =
+            stripe_objects::event_at(&format!("evt_{acc}_p"), "customer.subscription.updated", object, period.0 + 5);
+        assert_eq!(deliver(shop, &e).await, "applied");
+    }
+    ours
+}
+
+/// Makes subscriptions' ages distinct, oldest first as given.
+async fn ages(shop: &TestShop, subscriptions: &[&str]) {
+    for (i, s) in subscriptions.iter().enumerate() {
+        sqlx::query("update subscription set created_at = $1 where subscription_id = $2")
+            .bind(1_000 + i64::try_from(i).unwrap())
+            .bind(s)
+            .execute(&shop.state.db.pool)
+            .await
+            .unwrap();
+    }
+}
+
+async fn edition_orders(shop: &TestShop) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "select subscription_id, status from customer_order where subscription_id is not null order by subscription_id",
+    )
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap()
+}
+
+on_both_engines!(each_edition_once_on_two_instances_and_after_a_crash, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let other = shop.second_instance().await;
+    shop.set_stock("LAV-10", 50).await;
+    shop.set_stock("ROSE-2", 50).await;
+    let t = spring();
+    let covering = (t - 10 * DAY, t + 80 * DAY);
+    let a = paid_subscription(&shop, "acc_a", covering, false).await;
+    let b = paid_subscription(&shop, "acc_b", covering, false).await;
+    let paused = paid_subscription(&shop, "acc_p", covering, true).await;
+    let before = paid_subscription(&shop, "acc_e", (t - 100 * DAY, t - 10 * DAY), false).await;
+    account(&shop, "acc_w").await;
+    folio::begin(&shop.state.db, &ask("acc_w", &address())).await.unwrap();
+    assert_eq!(subscription(&shop, &paused).await.status, SubscriptionStatus::Paused);
+
+    // Not before its day.
+    assert!(folio::delivery::deliver_as_of(&shop.state, t - 1).await.unwrap().is_empty());
+    assert_eq!(edition_orders(&shop).await, []);
+
+    // A run cut short (the task dropped wherever it was, its transaction with it), then two
+    // instances at once, then again: each paid, unpaused subscription once.
+    let state = shop.state.clone();
+    let cut = tokio::spawn(async move { folio::delivery::deliver_as_of(&state, t + 3600).await });
+    tokio::task::yield_now().await;
+    cut.abort();
+    let _ = cut.await;
+    let (x, y) = tokio::join!(
+        folio::delivery::deliver_as_of(&shop.state, t + 3600),
+        folio::delivery::deliver_as_of(&other.state, t + 3600)
+    );
+    let delivered: usize = x.unwrap().iter().chain(y.unwrap().iter()).map(|r| r.delivered).sum();
+    assert!(delivered <= 2, "{delivered}");
+    assert!(folio::delivery::deliver_as_of(&other.state, t + 7200).await.unwrap().iter().all(|r| r.short == 0));
+    let mut want = vec![(a.clone(), "paid".to_string()), (b.clone(), "paid".to_string())];
+    want.sort();
+    assert_eq!(edition_orders(&shop).await, want, "not the paused one {paused}, nor the one paid before {before}");
+    assert_eq!(shop.count("select count(*) from edition_delivery").await, 2);
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'folio_edition'").await, 2);
+    assert_eq!((shop.on_hand("LAV-10").await, shop.on_hand("ROSE-2").await), (48, 48));
+
+    // The order: nothing to pay, the edition's bottles, the subscriber's address and account;
+    // it moves through the usual steps.
+    let (number, total, account_id): (String, i64, Option<String>) =
+        sqlx::query_as("select number, total_minor, account_id from customer_order where subscription_id = $1")
+            .bind(&a)
+            .fetch_one(&shop.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!((total, account_id.as_deref()), (0, Some("acc_a")));
+    let lines: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select i.sku, i.unit_minor, i.quantity from order_item i join customer_order o on o.order_id = i.order_id
+         where o.number = $1 order by i.sku",
+    )
+    .bind(&number)
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(lines, [("LAV-10".to_string(), 0, 1), ("ROSE-2".to_string(), 0, 1)]);
+    let key = &shop.state.keys.link;
+    let url = &shop.state.config.public_url;
+    let fulfilled =
+        atelier_checkout::orders::advance(&shop.state.db, key, url, &number, &atelier_checkout::orders::Step::Fulfil)
+            .await
+            .unwrap();
+    assert_eq!(fulfilled.status, atelier_checkout::orders::OrderStatus::Fulfilled);
+
+    // The e-mail: the edition's own text in the house layout, to the subscriber.
+    let (recipient, text, html): (String, String, String) =
+        sqlx::query_as("select recipient, body_text, body_html from outbox where dedupe_key = $1")
+            .bind(format!("folio-edition:{a}:spring-2027"))
+            .fetch_one(&shop.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(recipient, "acc_a@example.com");
+    assert!(text.contains("Four essences of the spring & a leaflet.") && text.contains(&number), "{text}");
+    assert!(html.contains("<p>Four essences of the spring &amp; a leaflet.</p>"), "{html}");
+});
+
+on_both_engines!(the_oldest_are_served_first_when_stock_runs_short, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 50).await;
+    shop.set_stock("ROSE-2", 2).await;
+    let t = spring();
+    let covering = (t - 10 * DAY, t + 80 * DAY);
+    let young = paid_subscription(&shop, "acc_y", covering, false).await;
+    let old = paid_subscription(&shop, "acc_o", covering, false).await;
+    let middle = paid_subscription(&shop, "acc_m", covering, false).await;
+    ages(&shop, &[&old, &middle, &young]).await;
+
+    let runs = folio::delivery::deliver_as_of(&shop.state, t).await.unwrap();
+    assert_eq!((runs[0].delivered, runs[0].short), (2, 1));
+    let served: Vec<String> = edition_orders(&shop).await.into_iter().map(|(s, _)| s).collect();
+    let mut want = vec![old.clone(), middle.clone()];
+    want.sort();
+    assert_eq!(served, want);
+    assert_eq!((shop.on_hand("ROSE-2").await, shop.on_hand("LAV-10").await), (0, 48), "nothing taken for the third");
+    let alert: String = sqlx::query_scalar("select body_text from outbox where kind = 'folio_shortfall'")
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert!(alert.contains("1 more subscriber ") && alert.contains("(ROSE-2): 0 available, 1 more needed"), "{alert}");
+    assert!(!alert.contains("LAV-10"), "{alert}");
+
+    // Again: no second alert for the same shortfall, nothing new.
+    let runs = folio::delivery::deliver_as_of(&shop.state, t + 60).await.unwrap();
+    assert_eq!((runs[0].delivered, runs[0].short), (0, 1));
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'folio_shortfall'").await, 1);
+
+    // Stock arrives: the one waiting is served, once.
+    shop.set_stock("ROSE-2", 5).await;
+    let runs = folio::delivery::deliver_as_of(&shop.state, t + 120).await.unwrap();
+    assert_eq!((runs[0].delivered, runs[0].short), (1, 0));
+    assert!(folio::delivery::deliver_as_of(&shop.state, t + 180).await.unwrap().is_empty());
+    assert_eq!(edition_orders(&shop).await.len(), 3);
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'folio_edition'").await, 3);
+});

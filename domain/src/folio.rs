@@ -238,11 +238,61 @@ pub struct FolioEdition {
     pub date: String,
     /// The SKUs of the bottles it holds, one of each per subscriber.
     pub skus: Vec<String>,
+    /// Its page's text as HTML, rendered by the generator: the body of the subscribers' e-mail.
+    #[serde(default)]
+    pub html: String,
+    /// The same text as plain text, for the e-mail's plain part.
+    #[serde(default)]
+    pub text: String,
+}
+
+impl FolioEdition {
+    /// The moment it ships: midnight UTC of its date (unix seconds); `None` for a date that is
+    /// not `YYYY-MM-DD`.
+    pub fn ships_at(&self) -> Option<i64> {
+        ships_at(&self.date)
+    }
+}
+
+/// Midnight UTC of a `YYYY-MM-DD` date, in unix seconds.
+pub fn ships_at(date: &str) -> Option<i64> {
+    let mut parts = date.splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    let days_in_month = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if date.len() != 10 || !(1..=days_in_month).contains(&d) {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm), March-based years.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_edition_ships_at_midnight_utc_of_its_date() {
+        assert_eq!(ships_at("1970-01-01"), Some(0));
+        assert_eq!(ships_at("2026-12-06"), Some(1_796_515_200));
+        assert_eq!(ships_at("2024-02-29"), Some(1_709_164_800));
+        for bad in ["2025-02-29", "2026-13-01", "2026-1-01x", "2026-04-31", "spring", ""] {
+            assert_eq!(ships_at(bad), None, "{bad}");
+        }
+    }
 
     fn extra(json: &str) -> FolioExtra {
         serde_json::from_str(json).unwrap()

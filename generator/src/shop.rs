@@ -297,6 +297,8 @@ pub fn read_folio(shop: &ShopConfig, lib: &Library) -> Result<Folio, Vec<Diagnos
             title: page.meta.title.clone().unwrap_or_default(),
             date: date.instant.format("%Y-%m-%d").to_string(),
             skus,
+            html: page.content.clone(),
+            text: plain_text(&page.content),
         });
     }
     editions.sort_by(|a, b| a.date.cmp(&b.date).then(a.slug.cmp(&b.slug)));
@@ -304,5 +306,161 @@ pub fn read_folio(shop: &ShopConfig, lib: &Library) -> Result<Folio, Vec<Diagnos
         Ok(Folio { plans, editions })
     } else {
         Err(diagnostics)
+    }
+}
+
+/// Rendered HTML as plain text for an e-mail's plain part: paragraphs and headings apart, list
+/// items as dashes, a link's address after its words, entities decoded, whitespace as a reader
+/// sees it.
+pub fn plain_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut href: Vec<Option<String>> = Vec::new();
+    let mut pre = 0usize;
+    let mut rest = html;
+    while !rest.is_empty() {
+        let Some(open) = rest.find('<') else {
+            push_text(&mut out, rest, pre > 0);
+            break;
+        };
+        push_text(&mut out, &rest[..open], pre > 0);
+        let Some(close) = rest[open..].find('>') else {
+            push_text(&mut out, &rest[open..], pre > 0);
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        rest = &rest[open + close + 1..];
+        let closing = tag.starts_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        match (name.as_str(), closing) {
+            ("p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "blockquote" | "table" | "div", _) => {
+                out.push_str("\n\n")
+            }
+            ("pre", false) => {
+                out.push_str("\n\n");
+                pre += 1;
+            }
+            ("pre", true) => {
+                pre = pre.saturating_sub(1);
+                out.push_str("\n\n");
+            }
+            ("br" | "tr", _) => out.push('\n'),
+            ("li", false) => out.push_str("\n- "),
+            ("a", false) => href.push(attribute(tag, "href")),
+            ("a", true) => {
+                if let Some(Some(url)) = href.pop() {
+                    if url.starts_with("http") && !out.ends_with(&url) {
+                        out.push_str(&format!(" ({url})"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Lines trimmed, no more than one blank line in a row.
+    let mut text = String::new();
+    let mut blank = true;
+    for line in out.lines().map(str::trim_end) {
+        if line.is_empty() {
+            if !blank {
+                text.push('\n');
+            }
+            blank = true;
+        } else {
+            text.push_str(line);
+            text.push('\n');
+            blank = false;
+        }
+    }
+    text.trim_end().to_string()
+}
+
+/// Text between tags, entities decoded; outside `<pre>` runs of whitespace are one space.
+fn push_text(out: &mut String, text: &str, pre: bool) {
+    let decoded = decode_entities(text);
+    if pre {
+        out.push_str(&decoded);
+        return;
+    }
+    for (i, word) in decoded.split(|c: char| c.is_ascii_whitespace()).enumerate() {
+        if i > 0 && !out.ends_with([' ', '\n']) {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+}
+
+/// A tag's attribute value, entities decoded.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let at = tag.find(&format!("{name}="))? + name.len() + 1;
+    let rest = &tag[at..];
+    let value = match rest.chars().next()? {
+        q @ ('"' | '\'') => rest[1..].split(q).next()?,
+        _ => rest.split(|c: char| c.is_ascii_whitespace()).next()?,
+    };
+    Some(decode_entities(value))
+}
+
+/// HTML's named entities that Markdown renderers write, and numeric ones.
+fn decode_entities(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let end = rest.find(';').filter(|&e| e <= 10);
+        let decoded = end.and_then(|e| {
+            let entity = &rest[1..e];
+            let c = match entity {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                "apos" => '\'',
+                "nbsp" => '\u{a0}',
+                _ => {
+                    let n = entity.strip_prefix('#')?;
+                    let code = match n.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => n.parse().ok()?,
+                    };
+                    char::from_u32(code)?
+                }
+            };
+            Some((c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod plain_text_tests {
+    use super::plain_text;
+
+    #[test]
+    fn html_reads_as_plain_text() {
+        let html = "<h2 id=\"x\">Spring &amp; its <em>herbs</em></h2>\n<p>Four  essences,\nfrom the\n<a href=\"https://example.com/c/lavender/\">lavender</a> fields.</p>\n<ul>\n<li>One</li>\n<li>Two &#8212; &#x27;three&#x27;</li>\n</ul>\n<pre><code>a  b\n  c\n</code></pre>\n<p>Fin<br>\nend &lt;3 &bogus; &</p>";
+        assert_eq!(
+            plain_text(html),
+            "Spring & its herbs\n\nFour essences, from the lavender (https://example.com/c/lavender/) fields.\n\n- One\n- Two \u{2014} 'three'\n\na  b\n  c\n\nFin\nend <3 &bogus; &"
+        );
     }
 }

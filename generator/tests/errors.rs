@@ -206,7 +206,10 @@ fn folio_exported_with_the_catalog() {
             "+++\ntitle = \"Folio\"\n[[extra.plans]]\nid = \"quarterly\"\nname = \"The Folio\"\nprice = \"64.00\"\ncadence = \"quarterly\"\n[[extra.plans]]\nid = \"year\"\nname = \"A year\"\nprice = \"60.00\"\ncadence = \"annual\"\nactive = false\n+++\n",
         ),
         ("content/folio/b.md", "+++\ntitle = \"B\"\ndate = 2027-06-01\n[extra]\nessences = [\"@/compendium/a.md\"]\n+++\n"),
-        ("content/folio/a.md", "+++\ntitle = \"A\"\ndate = 2027-03-01\n[extra]\nessences = [\"@/compendium/a.md\"]\n+++\n"),
+        (
+            "content/folio/a.md",
+            "+++\ntitle = \"A\"\ndate = 2027-03-01\n[extra]\nessences = [\"@/compendium/a.md\"]\n+++\nThe *first* edition, with [lavender](@/compendium/a.md).\n",
+        ),
         ("content/folio/draft.md", "+++\ntitle = \"D\"\ndate = 2027-01-01\ndraft = true\n+++\n"),
     ]);
     site.build();
@@ -218,4 +221,8 @@ fn folio_exported_with_the_catalog() {
         catalog.folio_editions.iter().map(|e| (e.slug.as_str(), e.date.as_str(), &e.skus[..])).collect();
     let lav = ["LAV".to_string()];
     assert_eq!(editions, [("a", "2027-03-01", &lav[..]), ("b", "2027-06-01", &lav[..])], "oldest first, no drafts");
+    // The subscribers' e-mail is the edition's page text, as HTML and as plain text.
+    let first = &catalog.folio_editions[0];
+    assert!(first.html.contains("<em>first</em>") && first.html.contains("/compendium/a/\""), "{}", first.html);
+    assert!(first.text.starts_with("The first edition, with lavender (http"), "{}", first.text);
 }

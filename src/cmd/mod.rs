@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export => service::export(&cli.root),
         Command::Order(cmd) => service::order(&cli.root, cmd),
         Command::Mail(cmd) => service::mail(&cli.root, cmd),
+        Command::Folio(cmd) => service::folio(&cli.root, cmd),
     }
 }
 

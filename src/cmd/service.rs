@@ -1,5 +1,5 @@
-//! The service's commands: `checkout`, `migrate`, `catalog sync`, `stock`, `export`, and the
-//! pieces `serve` shares with them.
+//! The service's commands: `checkout`, `migrate`, `catalog sync`, `stock`, `order`, `mail`,
+//! `folio`, `export`, and the pieces `serve` shares with them.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use atelier_checkout::{stock, AppState, Db, ServiceConfig, Workers};
 
-use crate::cli::{CatalogCommand, CheckoutArgs, MailCommand, OrderCommand, StockCommand};
+use crate::cli::{CatalogCommand, CheckoutArgs, FolioCommand, MailCommand, OrderCommand, StockCommand};
 
 /// The data folder: `ATELIER_DATA_DIR`, or `.atelier/` under the site root.
 pub fn data_dir(root: &Path) -> PathBuf {
@@ -149,6 +149,32 @@ pub fn mail(root: &Path, cmd: MailCommand) -> anyhow::Result<()> {
         let (_, db) = open(root, "http://127.0.0.1:8080").await?;
         atelier_checkout::notify::retry(&db, &outbox_id).await?;
         say!("{outbox_id}: queued again; the service sends it within a second");
+        Ok(())
+    })
+}
+
+/// `atelier folio …`.
+pub fn folio(root: &Path, cmd: FolioCommand) -> anyhow::Result<()> {
+    let FolioCommand::Deliver { as_of } = cmd;
+    let at = match as_of.as_deref() {
+        None => atelier_checkout::ids::now(),
+        // The end of that day: every edition of the day is due.
+        Some(day) => {
+            atelier_domain::ships_at(day).with_context(|| format!("`{day}` is not a day (YYYY-MM-DD)"))? + 86_399
+        }
+    };
+    runtime()?.block_on(async {
+        let (config, db) = open(root, "http://127.0.0.1:8080").await?;
+        let state = AppState::new(db, config, &root.join("public")).await?;
+        let runs = atelier_checkout::folio::delivery::deliver_as_of(&state, at).await?;
+        if runs.is_empty() {
+            say!("No edition is due to anyone who has not had it");
+        }
+        for r in runs {
+            let waiting =
+                if r.short > 0 { format!(", {} waiting for stock (staff e-mailed)", r.short) } else { String::new() };
+            say!("{}: {} orders and e-mails made{waiting}", r.edition, r.delivered);
+        }
         Ok(())
     })
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub use input::{check_address, validate, AddressInput, CheckoutInput, Valid};
+pub use input::{check_address, country, validate, AddressInput, CheckoutInput, Valid};
 
 use crate::cart::Cart;
 use crate::error::{ApiError, ApiResult};

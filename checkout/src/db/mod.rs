@@ -46,6 +46,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ),
     ("0016_outbox_reply_to", Migration::Both(include_str!("../../../migrations/0016_outbox_reply_to.sql"))),
     ("0017_folio", Migration::Both(include_str!("../../../migrations/0017_folio.sql"))),
+    ("0018_folio_delivery", Migration::Both(include_str!("../../../migrations/0018_folio_delivery.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

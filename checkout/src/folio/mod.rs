@@ -3,6 +3,7 @@
 //! from then on changes only from the payment provider's verified events ([`events`]), which
 //! name it by the id its metadata carries, in whatever order and however often they come.
 
+pub mod delivery;
 pub mod events;
 
 use atelier_domain::{FolioEdition, FolioPlan, SubscriptionStatus};
@@ -62,15 +63,19 @@ pub async fn sync(tx: &mut WriteTx, plans: &[FolioPlan], editions: &[FolioEditio
     }
     for e in editions {
         sqlx::query(
-            "insert into folio_edition (slug, path, title, ships_on, skus, updated_at) values ($1, $2, $3, $4, $5, $6)
+            "insert into folio_edition (slug, path, title, ships_on, skus, body_html, body_text, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)
              on conflict (slug) do update set path = excluded.path, title = excluded.title, ships_on = excluded.ships_on,
-               skus = excluded.skus, updated_at = excluded.updated_at",
+               skus = excluded.skus, body_html = excluded.body_html, body_text = excluded.body_text,
+               updated_at = excluded.updated_at",
         )
         .bind(&e.slug)
         .bind(&e.path)
         .bind(&e.title)
         .bind(&e.date)
         .bind(e.skus.join(","))
+        .bind(&e.html)
+        .bind(&e.text)
         .bind(t)
         .execute(&mut ***tx)
         .await?;

@@ -23,7 +23,7 @@ pub use view::{date, list, load, load_in, written_date, LineView, OrderRow, Orde
 
 use crate::checkout::pricing::Totals;
 use crate::db::{Db, WriteTx};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::ids::now;
 
 /// What an order holds of the stock.
@@ -194,6 +194,86 @@ pub async fn insert_pending(tx: &mut WriteTx, new: &NewOrder<'_>) -> Result<Stri
     .execute(&mut ***tx)
     .await?;
     Ok(number)
+}
+
+/// An order of bottles paid for elsewhere: a Folio edition, which its subscription paid.
+#[derive(Debug)]
+pub struct PrepaidOrder<'a> {
+    /// Its id.
+    pub order_id: &'a str,
+    /// The recipient's e-mail.
+    pub email: &'a str,
+    /// The recipient's name.
+    pub name: &'a str,
+    /// The address, as JSON (as checkout writes it).
+    pub address: &'a serde_json::Value,
+    /// ISO country code.
+    pub country: &'a str,
+    /// ISO currency code (every amount is 0).
+    pub currency: &'a str,
+    /// The account it ships to.
+    pub account_id: &'a str,
+    /// The subscription it ships an edition of.
+    pub subscription_id: &'a str,
+    /// One bottle of each: (SKU, title, size label), in SKU order.
+    pub lines: &'a [(String, String, String)],
+}
+
+/// How a prepaid order's method of shipping is named.
+pub const PREPAID_SHIPPING: &str = "folio";
+
+/// Makes a prepaid order, paid from the start with its stock taken (one bottle of each line),
+/// ready for the usual fulfil and ship steps; gives its number, or `None` (and changes nothing)
+/// when a bottle is not there.
+pub async fn insert_prepaid(tx: &mut WriteTx, new: &PrepaidOrder<'_>) -> ApiResult<Option<String>> {
+    for (sku, ..) in new.lines {
+        if !crate::stock::available_for(tx, sku, 1).await? {
+            return Ok(None);
+        }
+    }
+    for (sku, ..) in new.lines {
+        if !crate::stock::take(tx, sku, 1).await? {
+            // Checked just above in this transaction: only a concurrent sale gets here, and the
+            // caller's transaction is rolled back with everything it took.
+            return Err(ApiError::Conflict(format!("{sku} sold out while order {} was being made", new.order_id)));
+        }
+    }
+    let number = next_number(tx).await?;
+    let t = now();
+    sqlx::query(
+        "insert into customer_order (order_id, number, email, name, address, country, shipping_method, status, currency,
+           subtotal_minor, shipping_minor, vat_minor, total_minor, payment_provider, stock_state,
+           created_at, updated_at, expires_at, paid_at, account_id, subscription_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, 0, 0, $10, $11, $12, $12, $12, $12, $13, $14)",
+    )
+    .bind(new.order_id)
+    .bind(&number)
+    .bind(new.email)
+    .bind(new.name)
+    .bind(new.address.to_string())
+    .bind(new.country)
+    .bind(PREPAID_SHIPPING)
+    .bind(OrderStatus::Paid.as_str())
+    .bind(new.currency)
+    .bind(PREPAID_SHIPPING)
+    .bind(StockState::Committed.as_str())
+    .bind(t)
+    .bind(new.account_id)
+    .bind(new.subscription_id)
+    .execute(&mut ***tx)
+    .await?;
+    for (sku, title, label) in new.lines {
+        sqlx::query(
+            "insert into order_item (order_id, sku, title, label, unit_minor, quantity) values ($1, $2, $3, $4, 0, 1)",
+        )
+        .bind(new.order_id)
+        .bind(sku)
+        .bind(title)
+        .bind(label)
+        .execute(&mut ***tx)
+        .await?;
+    }
+    Ok(Some(number))
 }
 
 /// Whether an insert failed because the cart already has an order awaiting payment.

@@ -302,6 +302,8 @@ pub fn catalog() -> CatalogExport {
             title: "Spring 2027".into(),
             date: "2027-03-01".into(),
             skus: vec!["LAV-10".into(), "ROSE-2".into()],
+            html: "<p>Four essences of the spring &amp; a leaflet.</p>".into(),
+            text: "Four essences of the spring & a leaflet.".into(),
         }],
     }
 }

@@ -1,0 +1,315 @@
+//! Each edition to each subscription that paid for it, once (FR-023): when an edition's day has
+//! come, every subscription whose paid period covers that day, and which is neither paused nor
+//! ended, gets an order of the edition's bottles (at no charge, its stock taken, then fulfilled
+//! and shipped like any order) and the edition's e-mail, both made in the transaction that
+//! claims the (subscription, edition) pair. Two instances, or one run again after a crash,
+//! cannot make a second. When the stock cannot serve everyone, the oldest subscriptions are
+//! served first and staff are told what is missing.
+
+use atelier_domain::{ships_at, SubscriptionStatus};
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::db::WriteTx;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{new_id, now};
+use crate::notify::{enqueue, Mail, STAFF};
+use crate::orders::{insert_prepaid, links, PrepaidOrder};
+use crate::views::render;
+use crate::AppState;
+
+/// Subscriptions served per transaction.
+const CHUNK: i64 = 200;
+
+/// How far back an edition is still delivered (to a payment that came late, or stock that came
+/// back): the longest paid period, a year, and a little.
+const LOOK_BACK_SECONDS: i64 = 400 * 86_400;
+
+/// What one run did for one edition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EditionRun {
+    /// The edition's slug.
+    pub edition: String,
+    /// Subscriptions that got their order and e-mail in this run.
+    pub delivered: usize,
+    /// Subscriptions due the edition that the stock could not serve (they are served by a later
+    /// run, once stock arrives).
+    pub short: usize,
+}
+
+/// An edition as the delivery reads it.
+struct Edition {
+    slug: String,
+    title: String,
+    path: String,
+    skus: Vec<String>,
+    ships_at: i64,
+    html: String,
+    text: String,
+}
+
+/// A subscription due an edition.
+struct Due {
+    subscription_id: String,
+    account_id: String,
+    email: String,
+    currency: String,
+    created_at: i64,
+    ship: crate::folio::ShipTo,
+}
+
+/// Delivers every edition whose day has come, to every subscription due it and not yet served.
+pub async fn deliver_due(state: &AppState) -> ApiResult<Vec<EditionRun>> {
+    deliver_as_of(state, now()).await
+}
+
+/// [`deliver_due`] as if it were `at` (unix seconds): the sandbox's clock, and tests.
+pub async fn deliver_as_of(state: &AppState, at: i64) -> ApiResult<Vec<EditionRun>> {
+    let rows = sqlx::query("select slug, title, path, ships_on, skus, body_html, body_text from folio_edition")
+        .fetch_all(&state.db.pool)
+        .await?;
+    let mut editions: Vec<Edition> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let skus: String = r.get("skus");
+            Some(Edition {
+                ships_at: ships_at(&r.get::<String, _>("ships_on"))?,
+                slug: r.get("slug"),
+                title: r.get("title"),
+                path: r.get("path"),
+                skus: skus.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+                html: r.get("body_html"),
+                text: r.get("body_text"),
+            })
+        })
+        .filter(|e| e.ships_at <= at && e.ships_at > at - LOOK_BACK_SECONDS)
+        .collect();
+    editions.sort_by(|a, b| a.ships_at.cmp(&b.ships_at).then_with(|| a.slug.cmp(&b.slug)));
+    let mut runs = Vec::new();
+    for edition in &editions {
+        let run = deliver_edition(state, edition).await?;
+        if run.delivered > 0 || run.short > 0 {
+            tracing::info!(edition = %run.edition, delivered = run.delivered, short = run.short, "Folio edition delivered");
+            runs.push(run);
+        }
+    }
+    Ok(runs)
+}
+
+/// The statuses that receive editions: an active subscription, and one whose latest renewal
+/// failed (it still paid for the period before).
+const RECEIVING: [SubscriptionStatus; 2] = [SubscriptionStatus::Active, SubscriptionStatus::PastDue];
+
+/// The subscriptions due an edition and not yet served, oldest first, after a (created_at,
+/// id) position.
+const DUE: &str = "select s.subscription_id, s.account_id, a.email, s.currency, s.created_at,
+       s.ship_name, s.ship_line1, s.ship_line2, s.ship_postal_code, s.ship_city, s.ship_country
+     from subscription s join account a on a.account_id = s.account_id
+     where s.status in ($1, $2) and s.paused = 0
+       and exists (select 1 from subscription_invoice i where i.subscription_id = s.subscription_id
+                   and i.status = 'paid' and i.period_start <= $3 and $3 < i.period_end)
+       and not exists (select 1 from edition_delivery d where d.subscription_id = s.subscription_id
+                       and d.edition_slug = $4)
+       and (s.created_at > $5 or (s.created_at = $5 and s.subscription_id > $6))
+     order by s.created_at, s.subscription_id limit $7";
+
+async fn deliver_edition(state: &AppState, edition: &Edition) -> ApiResult<EditionRun> {
+    let lines = bottles(state, edition).await?;
+    let mut run = EditionRun { edition: edition.slug.clone(), delivered: 0, short: 0 };
+    let mut after = (i64::MIN, String::new());
+    loop {
+        let mut tx = state.db.begin_write().await?;
+        // One edition is served one chunk at a time across instances: each chunk sees what the
+        // one before it committed (on SQLite the writer lock does this).
+        let lock = format!("select slug from folio_edition where slug = $1{}", tx.lock_rows());
+        sqlx::query(&lock).bind(&edition.slug).fetch_one(&mut **tx).await?;
+        let due = due(&mut tx, edition, &after, CHUNK).await?;
+        let Some(last) = due.last() else {
+            tx.commit().await?;
+            return Ok(run);
+        };
+        after = (last.created_at, last.subscription_id.clone());
+        let mut stopped = false;
+        for d in &due {
+            if !serve(state, &mut tx, edition, &lines, d).await? {
+                stopped = true;
+                break;
+            }
+            run.delivered += 1;
+        }
+        for (sku, ..) in &lines {
+            crate::stock::alerts::after_stock_change(&mut tx, sku).await?;
+        }
+        if stopped {
+            // Oldest first: every bottle is one of each SKU, so whoever comes after is short too.
+            run.short = count_due(&mut tx, edition).await?;
+            alert_shortfall(state, &mut tx, edition, &lines, run.short).await?;
+            tx.commit().await?;
+            return Ok(run);
+        }
+        tx.commit().await?;
+    }
+}
+
+/// The edition's bottles as order lines: (SKU, title, size label).
+async fn bottles(state: &AppState, edition: &Edition) -> ApiResult<Vec<(String, String, String)>> {
+    let mut lines = Vec::new();
+    for sku in &edition.skus {
+        let row = sqlx::query("select title, label from product where sku = $1")
+            .bind(sku)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Internal(format!("Folio edition {} holds {sku}, which is not in the catalog", edition.slug))
+            })?;
+        lines.push((sku.clone(), row.get("title"), row.get("label")));
+    }
+    // SKU order, like every order's lines: concurrent writers lock stock rows in one order.
+    lines.sort();
+    Ok(lines)
+}
+
+async fn due(tx: &mut WriteTx, edition: &Edition, after: &(i64, String), limit: i64) -> Result<Vec<Due>, sqlx::Error> {
+    let rows = sqlx::query(DUE)
+        .bind(RECEIVING[0].as_str())
+        .bind(RECEIVING[1].as_str())
+        .bind(edition.ships_at)
+        .bind(&edition.slug)
+        .bind(after.0)
+        .bind(&after.1)
+        .bind(limit)
+        .fetch_all(&mut ***tx)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Due {
+            subscription_id: r.get("subscription_id"),
+            account_id: r.get("account_id"),
+            email: r.get("email"),
+            currency: r.get("currency"),
+            created_at: r.get("created_at"),
+            ship: crate::folio::ShipTo {
+                name: r.get("ship_name"),
+                line1: r.get("ship_line1"),
+                line2: r.get("ship_line2"),
+                postal_code: r.get("ship_postal_code"),
+                city: r.get("ship_city"),
+                country: r.get("ship_country"),
+            },
+        })
+        .collect())
+}
+
+async fn count_due(tx: &mut WriteTx, edition: &Edition) -> Result<usize, sqlx::Error> {
+    Ok(due(tx, edition, &(i64::MIN, String::new()), i64::MAX).await?.len())
+}
+
+/// Makes one subscription's order and e-mail for an edition; false when the stock cannot.
+async fn serve(
+    state: &AppState,
+    tx: &mut WriteTx,
+    edition: &Edition,
+    lines: &[(String, String, String)],
+    due: &Due,
+) -> ApiResult<bool> {
+    let order_id = new_id("ord");
+    let country_name = crate::checkout::country(&due.ship.country).map(|c| c.1).unwrap_or_default();
+    let address = serde_json::json!({
+        "line1": due.ship.line1,
+        "line2": due.ship.line2,
+        "postal_code_city": format!("{} {}", due.ship.postal_code, due.ship.city),
+        "postal_code": due.ship.postal_code,
+        "city": due.ship.city,
+        "country": due.ship.country,
+        "country_name": country_name,
+        "phone": null,
+        "billing": null,
+    });
+    let order = PrepaidOrder {
+        order_id: &order_id,
+        email: &due.email,
+        name: &due.ship.name,
+        address: &address,
+        country: &due.ship.country,
+        currency: &due.currency,
+        account_id: &due.account_id,
+        subscription_id: &due.subscription_id,
+        lines,
+    };
+    let Some(number) = insert_prepaid(tx, &order).await? else {
+        return Ok(false);
+    };
+    // The pair's key: a second claim fails the transaction rather than make a second order.
+    sqlx::query(
+        "insert into edition_delivery (subscription_id, edition_slug, order_id, created_at) values ($1, $2, $3, $4)",
+    )
+    .bind(&due.subscription_id)
+    .bind(&edition.slug)
+    .bind(&order_id)
+    .bind(now())
+    .execute(&mut ***tx)
+    .await?;
+    let base = &state.config.public_url;
+    let ctx = serde_json::json!({
+        "title": edition.title,
+        "name": due.ship.name,
+        "number": number,
+        "body_html": edition.html,
+        "body_text": edition.text,
+        "bottles": lines.iter().map(|(_, title, label)| format!("{title}, {label}")).collect::<Vec<_>>(),
+        "ship_to": due.ship,
+        "edition_url": format!("{base}{}", edition.path),
+        "order_url": format!("{base}{}", links::path(&state.keys.link, &order_id)),
+        "account_url": format!("{base}/account/"),
+        "recipient": due.email,
+        "site_title": state.config.site_title,
+        "site_url": base,
+    });
+    let mail = Mail {
+        subject: format!("{} — your Folio from Atelier Arôme", edition.title),
+        text: render("email/folio_edition.txt", &ctx),
+        html: Some(render("email/folio_edition.html", &ctx)),
+    };
+    let key = format!("folio-edition:{}:{}", due.subscription_id, edition.slug);
+    enqueue(tx, "folio_edition", &key, &due.email, &mail).await?;
+    Ok(true)
+}
+
+/// Tells staff how many subscribers an edition could not be sent to and what is missing; once
+/// per edition and shortfall, so a run every minute does not repeat it.
+async fn alert_shortfall(
+    state: &AppState,
+    tx: &mut WriteTx,
+    edition: &Edition,
+    lines: &[(String, String, String)],
+    short: usize,
+) -> ApiResult<()> {
+    if short == 0 {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    for (sku, title, label) in lines {
+        let available: i64 = sqlx::query_scalar("select on_hand - reserved from stock where sku = $1")
+            .bind(sku)
+            .fetch_optional(&mut ***tx)
+            .await?
+            .unwrap_or(0);
+        let lacking = i64::try_from(short).unwrap_or(i64::MAX).saturating_sub(available.max(0));
+        if lacking > 0 {
+            missing.push(serde_json::json!({ "sku": sku, "title": format!("{title}, {label}"), "available": available, "lacking": lacking }));
+        }
+    }
+    let ctx = serde_json::json!({
+        "title": edition.title,
+        "short": short,
+        "missing": missing,
+        "site_title": state.config.site_title,
+    });
+    let mail = Mail {
+        subject: format!("Folio {}: {short} subscribers still waiting for stock", edition.title),
+        text: render("email/folio_shortfall.txt", &ctx),
+        html: None,
+    };
+    enqueue(tx, "folio_shortfall", &format!("folio-shortfall:{}:{short}", edition.slug), STAFF, &mail).await?;
+    Ok(())
+}
