@@ -62,6 +62,13 @@ pub enum FolioCommand {
         #[arg(long)]
         as_of: Option<String>,
     },
+    /// Move the sandbox's clock forward (sandbox payments only), then run the renewals and
+    /// editions that fell due: a year of the Folio in a minute, to try it.
+    Advance {
+        /// Days to move forward.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=3_660))]
+        days: i64,
+    },
 }
 
 /// `atelier mail …`.

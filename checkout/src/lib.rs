@@ -249,6 +249,12 @@ impl Workers {
                 // Folio editions whose day has come, to whoever paid for them: once a minute.
                 if delivered_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
                     delivered_at = Some(std::time::Instant::now());
+                    // The sandbox renews what its clock says has ended, as Stripe would.
+                    if expiry_state.payments.is_sandbox() {
+                        if let Err(e) = folio::sandbox::renew_due(&expiry_state).await {
+                            tracing::warn!(error = %e, "sandbox renewals failed; will retry");
+                        }
+                    }
                     if let Err(e) = folio::delivery::deliver_due(&expiry_state).await {
                         tracing::warn!(error = %e, "delivering Folio editions failed; will retry");
                     }

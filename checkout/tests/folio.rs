@@ -397,3 +397,141 @@ on_both_engines!(the_oldest_are_served_first_when_stock_runs_short, |engine: Eng
     assert_eq!(edition_orders(&shop).await.len(), 3);
     assert_eq!(shop.count("select count(*) from outbox where kind = 'folio_edition'").await, 3);
 });
+
+/// Moves the sandbox's clock to `target` and runs what fell due.
+async fn advance_to(shop: &TestShop, target: i64) -> folio::sandbox::Advanced {
+    let now = folio::sandbox::clock(&shop.state).await.unwrap();
+    folio::sandbox::advance(&shop.state, target - now).await.unwrap()
+}
+
+/// The test catalog with the given editions (each of both bottles) and the plan's price.
+async fn sync_folio(shop: &TestShop, days: &[i64], price: i64) {
+    let mut c = common::catalog();
+    c.folio_plans[0].price = price;
+    c.folio_editions = days
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            let (y, m, d) = atelier_domain::civil(t);
+            atelier_domain::FolioEdition {
+                slug: format!("edition-{i}"),
+                path: format!("/folio/edition-{i}/"),
+                date: format!("{y:04}-{m:02}-{d:02}"),
+                ..c.folio_editions[0].clone()
+            }
+        })
+        .collect();
+    sqlx::query("delete from folio_edition where slug = 'spring-2027'").execute(&shop.state.db.pool).await.unwrap();
+    atelier_checkout::catalog::sync(&shop.state.db, &c).await.unwrap();
+}
+
+/// The paid invoices of a subscription, oldest first: (period start, amount).
+async fn paid_invoices(shop: &TestShop, id: &str) -> Vec<(i64, i64)> {
+    let mut paid: Vec<(i64, i64)> = folio::invoices(&shop.state.db, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.status == "paid")
+        .map(|i| (i.period_start, i.amount_minor))
+        .collect();
+    paid.sort();
+    paid
+}
+
+on_both_engines!(the_sandbox_bills_a_year_pause_resume_price_change_and_cancel, |engine: Engine| async move {
+    use atelier_domain::add_months;
+    use folio::sandbox::{self, Change};
+    let shop = TestShop::new(engine).await;
+    let other = shop.second_instance().await;
+    shop.set_stock("LAV-10", 50).await;
+    shop.set_stock("ROSE-2", 50).await;
+    account(&shop, "acc_1").await;
+    let s = folio::begin(&shop.state.db, &ask("acc_1", &address())).await.unwrap();
+    let id = s.subscription_id.clone();
+    // Paid on the sandbox's page (twice: a double click).
+    sandbox::start(&shop.state, &s, true).await.unwrap();
+    sandbox::start(&shop.state, &s, true).await.unwrap();
+    let s = subscription(&shop, &id).await;
+    assert_eq!(s.status, SubscriptionStatus::Active);
+    let p0 = s.current_period_start.unwrap();
+    let [p1, p2, p3] = [3, 6, 9].map(|m| add_months(p0, m));
+    assert_eq!(s.current_period_end, Some(p1));
+    assert_eq!(paid_invoices(&shop, &id).await, [(p0, 6400)]);
+    // An edition a month into each of the first three periods.
+    sync_folio(&shop, &[p0 + 30 * DAY, p1 + 30 * DAY, p2 + 30 * DAY], 6400).await;
+
+    let a = advance_to(&shop, p0 + 31 * DAY).await;
+    assert_eq!(a.editions.iter().map(|r| r.delivered).sum::<usize>(), 1);
+
+    // Paused: the second period passes unbilled, and its edition does not come.
+    sandbox::change(&shop.state, &s, Change::Pause { until: None }).await.unwrap();
+    assert_eq!(subscription(&shop, &id).await.status, SubscriptionStatus::Paused);
+    let a = advance_to(&shop, p1 + 31 * DAY).await;
+    assert_eq!((a.billing.skipped, a.billing.renewed), (1, 0));
+    assert!(a.editions.is_empty(), "{:?}", a.editions);
+    assert_eq!(paid_invoices(&shop, &id).await, [(p0, 6400)]);
+
+    // Resumed: nothing billed now, the billing date kept; the skipped edition does not come.
+    sandbox::change(&shop.state, &s, Change::Resume).await.unwrap();
+    let resumed = subscription(&shop, &id).await;
+    assert_eq!((resumed.status, resumed.current_period_end), (SubscriptionStatus::Active, Some(p2)));
+    assert_eq!(paid_invoices(&shop, &id).await, [(p0, 6400)]);
+    assert!(folio::delivery::deliver_due(&shop.state).await.unwrap().is_empty());
+
+    // The price in git changes: the next renewal charges it. Two instances renew at once.
+    sync_folio(&shop, &[p0 + 30 * DAY, p1 + 30 * DAY, p2 + 30 * DAY], 7000).await;
+    let now = sandbox::clock(&shop.state).await.unwrap();
+    sqlx::query("update counter set value = value + $1 where name = 'sandbox_clock'")
+        .bind(p2 + 31 * DAY - now)
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    let (x, y) = tokio::join!(sandbox::renew_due(&shop.state), sandbox::renew_due(&other.state));
+    assert_eq!(x.unwrap().renewed + y.unwrap().renewed, 1);
+    let (x, y) = tokio::join!(folio::delivery::deliver_due(&shop.state), folio::delivery::deliver_due(&other.state));
+    let delivered: usize = x.unwrap().iter().chain(&y.unwrap()).map(|r| r.delivered).sum();
+    assert_eq!(delivered, 1);
+    assert_eq!(paid_invoices(&shop, &id).await, [(p0, 6400), (p2, 7000)]);
+    let served: Vec<String> = sqlx::query_scalar(
+        "select edition_slug from edition_delivery where subscription_id = $1 order by edition_slug",
+    )
+    .bind(&id)
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(served, ["edition-0", "edition-2"]);
+
+    // Cancelled at the period's end: it runs to the end, then ends, billed no more.
+    sandbox::change(&shop.state, &s, Change::Cancel { now: false }).await.unwrap();
+    let s2 = subscription(&shop, &id).await;
+    assert_eq!((s2.status, s2.cancel_at_period_end), (SubscriptionStatus::Active, true));
+    let a = advance_to(&shop, p3 + DAY).await;
+    assert_eq!((a.billing.ended, a.billing.renewed), (1, 0));
+    assert_eq!(subscription(&shop, &id).await.status, SubscriptionStatus::Cancelled);
+    assert_eq!(paid_invoices(&shop, &id).await.len(), 2);
+    let e = sandbox::change(&shop.state, &s, Change::Resume).await.unwrap_err();
+    assert!(e.to_string().contains("ended"), "{e}");
+});
+
+on_both_engines!(a_declined_renewal_in_the_sandbox_then_a_mended_card, |engine: Engine| async move {
+    use folio::sandbox;
+    let shop = TestShop::new(engine).await;
+    account(&shop, "acc_1").await;
+    let s = folio::begin(&shop.state.db, &ask("acc_1", &address())).await.unwrap();
+    sandbox::start(&shop.state, &s, true).await.unwrap();
+    let p1 = subscription(&shop, &s.subscription_id).await.current_period_end.unwrap();
+    assert!(sandbox::set_card_declines(&shop.state, &s.subscription_id, true).await.unwrap());
+    let a = advance_to(&shop, p1 + DAY).await;
+    assert_eq!(a.billing.failed, 1);
+    let due = subscription(&shop, &s.subscription_id).await;
+    assert_eq!(due.status, SubscriptionStatus::PastDue);
+    assert!(!folio::paid_for(&shop.state.db, &s.subscription_id, p1 + DAY).await.unwrap());
+    // Nothing more is tried while it is past due.
+    assert_eq!(advance_to(&shop, p1 + 2 * DAY).await.billing, sandbox::Turn::default());
+
+    assert!(sandbox::set_card_declines(&shop.state, &s.subscription_id, false).await.unwrap());
+    let mended = subscription(&shop, &s.subscription_id).await;
+    assert_eq!(mended.status, SubscriptionStatus::Active);
+    assert!(folio::paid_for(&shop.state.db, &s.subscription_id, p1 + DAY).await.unwrap());
+    assert_eq!(paid_invoices(&shop, &s.subscription_id).await.len(), 2);
+});

@@ -60,3 +60,23 @@ async fn the_last_bottles_on_postgres_with_two_instances() {
     let second = first.second_instance().await;
     race(vec![first, second]).await;
 }
+
+on_both_engines!(a_transaction_dropped_while_it_begins_leaves_no_stuck_connection, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    // Callers dropped at every point of their BEGIN (a client gone, a worker stopped): the
+    // connections they held go back to the pool outside any transaction.
+    for polls in 0..240u32 {
+        let db = shop.state.db.clone();
+        let begin = tokio::spawn(async move { db.begin_write().await.map(|_| ()) });
+        for _ in 0..polls % 12 {
+            tokio::task::yield_now().await;
+        }
+        begin.abort();
+        let _ = begin.await;
+    }
+    for _ in 0..20 {
+        let mut tx = shop.state.db.begin_write().await.expect("a transaction begins");
+        sqlx::query("update counter set value = value where name = 'order'").execute(&mut **tx).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+});

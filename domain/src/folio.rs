@@ -260,24 +260,56 @@ pub fn ships_at(date: &str) -> Option<i64> {
     let y: i64 = parts.next()?.parse().ok()?;
     let m: i64 = parts.next()?.parse().ok()?;
     let d: i64 = parts.next()?.parse().ok()?;
-    let days_in_month = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+    if date.len() != 10 || !(1..=12).contains(&m) || !(1..=days_in_month(y, m)).contains(&d) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d) * 86_400)
+}
+
+/// The year, month (1–12) and day of a unix time (UTC).
+pub fn civil(t: i64) -> (i64, i64, i64) {
+    let days = t.div_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A unix time `months` calendar months later, at the same time of day; a day the month lacks
+/// becomes its last (31 January + 1 month is 28 or 29 February), as Stripe bills.
+pub fn add_months(t: i64, months: u32) -> i64 {
+    let (y, m, d) = civil(t);
+    let index = y * 12 + (m - 1) + i64::from(months);
+    let (y, m) = (index.div_euclid(12), index.rem_euclid(12) + 1);
+    let d = d.min(days_in_month(y, m));
+    days_from_civil(y, m, d) * 86_400 + t.rem_euclid(86_400)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
         4 | 6 | 9 | 11 => 30,
         2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
         2 => 28,
-        _ => return None,
-    };
-    if date.len() != 10 || !(1..=days_in_month).contains(&d) {
-        return None;
+        _ => 31,
     }
-    // Days from civil (Howard Hinnant's algorithm), March-based years.
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm, March-based years).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let mp = (m + 9) % 12;
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some((era * 146_097 + doe - 719_468) * 86_400)
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -292,6 +324,20 @@ mod tests {
         for bad in ["2025-02-29", "2026-13-01", "2026-1-01x", "2026-04-31", "spring", ""] {
             assert_eq!(ships_at(bad), None, "{bad}");
         }
+        for t in [0, 951_782_400, 1_796_515_200 + 3_661] {
+            let (y, m, d) = civil(t);
+            assert_eq!(ships_at(&format!("{y:04}-{m:02}-{d:02}")), Some(t - t % 86_400));
+        }
+    }
+
+    #[test]
+    fn months_are_calendar_months() {
+        let at = |d: &str| ships_at(d).unwrap();
+        assert_eq!(add_months(at("2026-12-06") + 3_600, 3), at("2027-03-06") + 3_600);
+        assert_eq!(add_months(at("2027-01-31"), 1), at("2027-02-28"));
+        assert_eq!(add_months(at("2028-11-30"), 3), at("2029-02-28"));
+        assert_eq!(add_months(at("2027-11-30"), 3), at("2028-02-29"));
+        assert_eq!(add_months(at("2026-06-15"), 12), at("2027-06-15"));
     }
 
     fn extra(json: &str) -> FolioExtra {

@@ -10,7 +10,9 @@ mod sku;
 
 pub use catalog::{CatalogEntry, CatalogExport, CatalogSize, CATALOG_FORMAT_VERSION};
 pub use essence::{Essence, EssenceError, EssenceExtra, FieldError, Notes, PriceText, Size, SizeExtra};
-pub use folio::{ships_at, Cadence, FolioEdition, FolioExtra, FolioPlan, FolioPlanExtra, SubscriptionStatus};
+pub use folio::{
+    add_months, civil, ships_at, Cadence, FolioEdition, FolioExtra, FolioPlan, FolioPlanExtra, SubscriptionStatus,
+};
 pub use money::{Currency, Money, MoneyError};
 pub use order::OrderStatus;
 pub use sku::{Sku, SkuError};

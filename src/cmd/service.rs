@@ -155,18 +155,40 @@ pub fn mail(root: &Path, cmd: MailCommand) -> anyhow::Result<()> {
 
 /// `atelier folio …`.
 pub fn folio(root: &Path, cmd: FolioCommand) -> anyhow::Result<()> {
-    let FolioCommand::Deliver { as_of } = cmd;
-    let at = match as_of.as_deref() {
-        None => atelier_checkout::ids::now(),
-        // The end of that day: every edition of the day is due.
-        Some(day) => {
-            atelier_domain::ships_at(day).with_context(|| format!("`{day}` is not a day (YYYY-MM-DD)"))? + 86_399
-        }
-    };
+    use atelier_checkout::folio::{delivery, sandbox};
     runtime()?.block_on(async {
         let (config, db) = open(root, "http://127.0.0.1:8080").await?;
         let state = AppState::new(db, config, &root.join("public")).await?;
-        let runs = atelier_checkout::folio::delivery::deliver_as_of(&state, at).await?;
+        let runs = match cmd {
+            FolioCommand::Deliver { as_of } => {
+                let at = match as_of.as_deref() {
+                    None => atelier_checkout::ids::now(),
+                    // The end of that day: every edition of the day is due.
+                    Some(day) => {
+                        atelier_domain::ships_at(day).with_context(|| format!("`{day}` is not a day (YYYY-MM-DD)"))?
+                            + 86_399
+                    }
+                };
+                delivery::deliver_as_of(&state, at).await?
+            }
+            FolioCommand::Advance { days } => {
+                anyhow::ensure!(
+                    state.payments.is_sandbox(),
+                    "the clock belongs to the sandbox; with Stripe, Stripe's test clocks move time"
+                );
+                let done = sandbox::advance(&state, days * 86_400).await?;
+                let b = &done.billing;
+                say!(
+                    "The sandbox's clock reads {}: {} renewed, {} skipped while paused, {} declined, {} ended",
+                    atelier_checkout::orders::date(done.clock),
+                    b.renewed,
+                    b.skipped,
+                    b.failed,
+                    b.ended
+                );
+                done.editions
+            }
+        };
         if runs.is_empty() {
             say!("No edition is due to anyone who has not had it");
         }

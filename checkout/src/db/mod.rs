@@ -47,6 +47,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0016_outbox_reply_to", Migration::Both(include_str!("../../../migrations/0016_outbox_reply_to.sql"))),
     ("0017_folio", Migration::Both(include_str!("../../../migrations/0017_folio.sql"))),
     ("0018_folio_delivery", Migration::Both(include_str!("../../../migrations/0018_folio_delivery.sql"))),
+    ("0019_sandbox_billing", Migration::Both(include_str!("../../../migrations/0019_sandbox_billing.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so
@@ -199,16 +200,30 @@ impl Db {
 
     /// Starts a transaction that will write.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let (guard, tx) = match self.engine {
-            // `begin immediate` takes SQLite's write lock at once, waiting for it (busy_timeout)
-            // when another process holds it (`atelier stock` beside a running service). A plain
-            // `begin` would take it only at the first write, after reading, and SQLite refuses
-            // that upgrade at once, without waiting: "database is locked".
-            Engine::Sqlite => {
-                (Some(self.writer.clone().lock_owned().await), self.pool.begin_with("begin immediate").await?)
-            }
-            Engine::Postgres => (None, self.pool.begin().await?),
+        let guard = match self.engine {
+            Engine::Sqlite => Some(self.writer.clone().lock_owned().await),
+            Engine::Postgres => None,
         };
+        // The transaction is begun in a task of its own: a caller dropped while its BEGIN runs
+        // (a request whose client went away, a worker stopped) would otherwise hand back to the
+        // pool a connection inside a transaction nobody ends, whose every later BEGIN fails.
+        // The task finishes the BEGIN and, if nobody takes the transaction, rolls it back.
+        let (pool, engine) = (self.pool.clone(), self.engine);
+        let tx = tokio::spawn(async move {
+            match engine {
+                // `begin immediate` takes SQLite's write lock at once, waiting for it
+                // (busy_timeout) when another process holds it (`atelier stock` beside a running
+                // service). A plain `begin` would take it only at the first write, after reading,
+                // and SQLite refuses that upgrade at once, without waiting: "database is locked".
+                Engine::Sqlite => pool.begin_with("begin immediate").await,
+                Engine::Postgres => pool.begin().await,
+            }
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "the task beginning a transaction failed");
+            sqlx::Error::WorkerCrashed
+        })??;
         Ok(WriteTx { tx, _writer: guard })
     }
 

@@ -58,9 +58,11 @@ struct Due {
     ship: crate::folio::ShipTo,
 }
 
-/// Delivers every edition whose day has come, to every subscription due it and not yet served.
+/// Delivers every edition whose day has come, to every subscription due it and not yet served
+/// (by the sandbox's clock when the sandbox bills).
 pub async fn deliver_due(state: &AppState) -> ApiResult<Vec<EditionRun>> {
-    deliver_as_of(state, now()).await
+    let at = if state.payments.is_sandbox() { super::sandbox::clock(state).await? } else { now() };
+    deliver_as_of(state, at).await
 }
 
 /// [`deliver_due`] as if it were `at` (unix seconds): the sandbox's clock, and tests.

@@ -5,6 +5,7 @@
 
 pub mod delivery;
 pub mod events;
+pub mod sandbox;
 
 use atelier_domain::{FolioEdition, FolioPlan, SubscriptionStatus};
 use serde::Serialize;

@@ -206,30 +206,14 @@ pub fn written_date(t: i64) -> String {
         "November",
         "December",
     ];
-    let (y, m, d) = civil(t);
+    let (y, m, d) = atelier_domain::civil(t);
     format!("{d} {} {y}", MONTHS[(m - 1) as usize])
 }
 
 /// `YYYY-MM-DD` of a unix time (UTC), without a date library.
 pub fn date(t: i64) -> String {
-    let (y, m, d) = civil(t);
+    let (y, m, d) = atelier_domain::civil(t);
     format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// The year, month (1–12) and day of a unix time (UTC).
-fn civil(t: i64) -> (i64, i64, i64) {
-    let days = t.div_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// A name and an address kept with an order, one line each (empty lines left out).
