@@ -425,6 +425,17 @@ async fn sync_folio(shop: &TestShop, days: &[i64], price: i64) {
     atelier_checkout::catalog::sync(&shop.state.db, &c).await.unwrap();
 }
 
+/// The kinds of the Folio notices queued, sorted (several are queued in one second).
+async fn notices(shop: &TestShop) -> Vec<String> {
+    sqlx::query_scalar(
+        "select kind from outbox where kind in ('folio_active', 'folio_paused', 'folio_ending', 'folio_past_due',
+           'folio_cancelled') order by kind",
+    )
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap()
+}
+
 /// The paid invoices of a subscription, oldest first: (period start, amount).
 async fn paid_invoices(shop: &TestShop, id: &str) -> Vec<(i64, i64)> {
     let mut paid: Vec<(i64, i64)> = folio::invoices(&shop.state.db, id)
@@ -462,6 +473,7 @@ on_both_engines!(the_sandbox_bills_a_year_pause_resume_price_change_and_cancel, 
 
     let a = advance_to(&shop, p0 + 31 * DAY).await;
     assert_eq!(a.editions.iter().map(|r| r.delivered).sum::<usize>(), 1);
+    assert_eq!(notices(&shop).await, ["folio_active"], "welcome, once for the four events of the start");
 
     // Paused: the second period passes unbilled, and its edition does not come.
     sandbox::change(&shop.state, &s, Change::Pause { until: None }).await.unwrap();
@@ -470,6 +482,7 @@ on_both_engines!(the_sandbox_bills_a_year_pause_resume_price_change_and_cancel, 
     assert_eq!((a.billing.skipped, a.billing.renewed), (1, 0));
     assert!(a.editions.is_empty(), "{:?}", a.editions);
     assert_eq!(paid_invoices(&shop, &id).await, [(p0, 6400)]);
+    assert_eq!(notices(&shop).await, ["folio_active", "folio_paused"], "a skipped period says nothing new");
 
     // Resumed: nothing billed now, the billing date kept; the skipped edition does not come.
     sandbox::change(&shop.state, &s, Change::Resume).await.unwrap();
@@ -477,6 +490,13 @@ on_both_engines!(the_sandbox_bills_a_year_pause_resume_price_change_and_cancel, 
     assert_eq!((resumed.status, resumed.current_period_end), (SubscriptionStatus::Active, Some(p2)));
     assert_eq!(paid_invoices(&shop, &id).await, [(p0, 6400)]);
     assert!(folio::delivery::deliver_due(&shop.state).await.unwrap().is_empty());
+    assert_eq!(notices(&shop).await, ["folio_active", "folio_active", "folio_paused"]);
+    let told: Vec<String> = sqlx::query_scalar("select body_text from outbox where kind = 'folio_active'")
+        .fetch_all(&shop.state.db.pool)
+        .await
+        .unwrap();
+    let billing_day = atelier_checkout::orders::written_date(p2);
+    assert!(told.iter().any(|t| t.contains("Nothing is charged today") && t.contains(&billing_day)), "{told:?}");
 
     // The price in git changes: the next renewal charges it. Two instances renew at once.
     sync_folio(&shop, &[p0 + 30 * DAY, p1 + 30 * DAY, p2 + 30 * DAY], 7000).await;
@@ -505,10 +525,15 @@ on_both_engines!(the_sandbox_bills_a_year_pause_resume_price_change_and_cancel, 
     sandbox::change(&shop.state, &s, Change::Cancel { now: false }).await.unwrap();
     let s2 = subscription(&shop, &id).await;
     assert_eq!((s2.status, s2.cancel_at_period_end), (SubscriptionStatus::Active, true));
+    assert_eq!(notices(&shop).await, ["folio_active", "folio_active", "folio_ending", "folio_paused"]);
     let a = advance_to(&shop, p3 + DAY).await;
     assert_eq!((a.billing.ended, a.billing.renewed), (1, 0));
     assert_eq!(subscription(&shop, &id).await.status, SubscriptionStatus::Cancelled);
     assert_eq!(paid_invoices(&shop, &id).await.len(), 2);
+    assert_eq!(
+        notices(&shop).await,
+        ["folio_active", "folio_active", "folio_cancelled", "folio_ending", "folio_paused"]
+    );
     let e = sandbox::change(&shop.state, &s, Change::Resume).await.unwrap_err();
     assert!(e.to_string().contains("ended"), "{e}");
 });
@@ -532,6 +557,12 @@ on_both_engines!(a_declined_renewal_in_the_sandbox_then_a_mended_card, |engine: 
     assert!(sandbox::set_card_declines(&shop.state, &s.subscription_id, false).await.unwrap());
     let mended = subscription(&shop, &s.subscription_id).await;
     assert_eq!(mended.status, SubscriptionStatus::Active);
+    assert_eq!(notices(&shop).await, ["folio_active", "folio_active", "folio_past_due"]);
+    let dunning: String = sqlx::query_scalar("select body_text from outbox where kind = 'folio_past_due'")
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert!(dunning.contains("Update my card") && dunning.contains("/account/folio"), "{dunning}");
     assert!(folio::paid_for(&shop.state.db, &s.subscription_id, p1 + DAY).await.unwrap());
     assert_eq!(paid_invoices(&shop, &s.subscription_id).await.len(), 2);
 });

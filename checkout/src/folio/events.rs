@@ -106,9 +106,9 @@ pub fn read(kind: &str, object: &Value) -> Option<FolioEvent> {
     }
 }
 
-/// Applies a Folio event created at `at`, in the webhook's transaction; false when it changed
-/// nothing.
-pub async fn apply(tx: &mut WriteTx, at: i64, event: &FolioEvent) -> Result<bool, sqlx::Error> {
+/// Applies a Folio event created at `at`, in the webhook's transaction; the subscription it
+/// changed, `None` when it changed nothing.
+pub async fn apply(tx: &mut WriteTx, at: i64, event: &FolioEvent) -> Result<Option<String>, sqlx::Error> {
     match event {
         FolioEvent::Subscription(f) => apply_subscription(tx, at, f).await,
         FolioEvent::Invoice(f, outcome) => apply_invoice(tx, at, f, *outcome).await,
@@ -205,13 +205,17 @@ async fn ours(tx: &mut WriteTx, ours: Option<&str>, provider: Option<&str>) -> R
 
 /// Applies a subscription object from an event created at `at`; false when it changed nothing
 /// (not ours, older than what is applied, or a status we do not know).
-pub async fn apply_subscription(tx: &mut WriteTx, at: i64, f: &SubscriptionFacts) -> Result<bool, sqlx::Error> {
+pub async fn apply_subscription(
+    tx: &mut WriteTx,
+    at: i64,
+    f: &SubscriptionFacts,
+) -> Result<Option<String>, sqlx::Error> {
     let Some(id) = ours(tx, f.ours.as_deref(), Some(&f.provider_id)).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     let Some(status) = SubscriptionStatus::from_stripe(&f.status, f.paused) else {
         tracing::warn!(subscription = %id, status = %f.status, "a subscription status the shop does not know; left as it was");
-        return Ok(false);
+        return Ok(None);
     };
     let cancelled_at = (status == SubscriptionStatus::Cancelled).then(|| f.canceled_at.unwrap_or(at));
     let moved = sqlx::query(
@@ -240,7 +244,7 @@ pub async fn apply_subscription(tx: &mut WriteTx, at: i64, f: &SubscriptionFacts
     .bind(i64::from(status.stage()))
     .execute(&mut ***tx)
     .await?;
-    Ok(moved.rows_affected() == 1)
+    Ok((moved.rows_affected() == 1).then_some(id))
 }
 
 /// Whether an invoice was paid or its payment failed.
@@ -261,9 +265,9 @@ pub async fn apply_invoice(
     at: i64,
     f: &InvoiceFacts,
     outcome: InvoiceOutcome,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<String>, sqlx::Error> {
     let Some(id) = ours(tx, f.ours.as_deref(), f.provider_subscription.as_deref()).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     let status = match outcome {
         InvoiceOutcome::Paid => "paid",
@@ -296,7 +300,7 @@ pub async fn apply_invoice(
     .execute(&mut ***tx)
     .await?;
     if kept.rows_affected() == 0 {
-        return Ok(false);
+        return Ok(None);
     }
     let (from, to) = match outcome {
         InvoiceOutcome::Paid => ("('pending', 'past_due')", SubscriptionStatus::Active),
@@ -318,12 +322,12 @@ pub async fn apply_invoice(
     .bind(&id)
     .execute(&mut ***tx)
     .await?;
-    Ok(true)
+    Ok(Some(id))
 }
 
 /// Applies a completed subscription-mode session created at `at`: the provider's ids are
 /// recorded, and a paid session makes a pending subscription active.
-pub async fn apply_session(tx: &mut WriteTx, at: i64, f: &SessionFacts) -> Result<bool, sqlx::Error> {
+pub async fn apply_session(tx: &mut WriteTx, at: i64, f: &SessionFacts) -> Result<Option<String>, sqlx::Error> {
     let t = now();
     let linked = sqlx::query(
         "update subscription set provider_subscription_id = coalesce(provider_subscription_id, $1),
@@ -339,7 +343,7 @@ pub async fn apply_session(tx: &mut WriteTx, at: i64, f: &SessionFacts) -> Resul
     .execute(&mut ***tx)
     .await?;
     if linked.rows_affected() == 0 {
-        return Ok(false);
+        return Ok(None);
     }
     if f.paid {
         sqlx::query(
@@ -353,5 +357,5 @@ pub async fn apply_session(tx: &mut WriteTx, at: i64, f: &SessionFacts) -> Resul
         .execute(&mut ***tx)
         .await?;
     }
-    Ok(true)
+    Ok(Some(f.ours.clone()))
 }

@@ -5,6 +5,7 @@
 
 pub mod delivery;
 pub mod events;
+pub mod notices;
 pub mod sandbox;
 
 use atelier_domain::{FolioEdition, FolioPlan, SubscriptionStatus};

@@ -281,11 +281,15 @@ pub async fn apply(state: &AppState, verified: &Verified) -> ApiResult<Applied> 
             return Ok(Applied::Duplicate);
         }
         let changed = folio::apply(&mut tx, verified.created, event).await?;
+        if let Some(id) = &changed {
+            // The subscriber hears of what changed, in the transaction that changed it.
+            crate::folio::notices::after_change(state, &mut tx, id).await?;
+        }
         tx.commit().await?;
-        if changed {
+        if changed.is_some() {
             tracing::info!(event = %verified.id, kind = %verified.kind, "webhook applied to a Folio subscription");
         }
-        return Ok(if changed { Applied::Applied } else { Applied::Ignored });
+        return Ok(if changed.is_some() { Applied::Applied } else { Applied::Ignored });
     }
     let order_id = match &verified.event {
         PaymentEvent::SessionCompleted(s)
