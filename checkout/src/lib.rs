@@ -152,6 +152,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(contact::http::router())
         .merge(accounts::http::router())
         .merge(wishlist::http::router())
+        .merge(folio::http::router())
+        .merge(folio::pages::router())
 }
 
 /// The OpenAPI document of [`api`], as JSON (made once).

@@ -566,3 +566,106 @@ on_both_engines!(a_declined_renewal_in_the_sandbox_then_a_mended_card, |engine: 
     assert!(folio::paid_for(&shop.state.db, &s.subscription_id, p1 + DAY).await.unwrap());
     assert_eq!(paid_invoices(&shop, &s.subscription_id).await.len(), 2);
 });
+
+/// A signed-in session of an account made by [`account`]; its cookie.
+async fn session(shop: &TestShop, acc: &str) -> String {
+    let device = atelier_checkout::accounts::session::Device { user_agent: "test".into(), client: "127.0.0.1".into() };
+    let token =
+        atelier_checkout::accounts::session::start(&shop.state.db, acc, 0, &device, None).await.unwrap().unwrap();
+    format!("atelier_session={token}")
+}
+
+on_both_engines!(subscribing_and_changing_it_from_the_pages_and_the_api, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    account(&shop, "acc_1").await;
+    account(&shop, "acc_2").await;
+    let me = session(&shop, "acc_1").await;
+    let stranger = session(&shop, "acc_2").await;
+
+    // Signed out: nothing, and a way in.
+    assert_eq!(shop.get("/api/subscriptions", None).await.status, StatusCode::UNAUTHORIZED);
+    let r = shop.get("/folio/subscribe", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Sign in to subscribe"), "{}", r.body);
+
+    // The form, then a mistake in it, said beside its field.
+    let r = shop.get("/folio/subscribe", Some(&me)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("€64.00") && r.body.contains("Continue to payment"), "{}", r.body);
+    let bad = "plan_id=quarterly&name=Ada&line1=1+Rue+Royale&postal_code=12&city=Paris&country=FR";
+    let r = shop.form("/folio/subscribe", bad, Some(&me)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("id=\"postal_code-error\"") && r.body.contains("1 Rue Royale"), "{}", r.body);
+
+    // Subscribing twice (a double click) is one subscription, waiting for its payment.
+    let body = r#"{"plan_id":"quarterly","name":"Ada Lovelace","line1":"1 Rue Royale","postal_code":"75008","city":"Paris","country":"FR"}"#;
+    let first = shop.json("POST", "/api/subscriptions", body, Some(&me)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let again = shop.json("POST", "/api/subscriptions", body, Some(&me)).await;
+    let id = first.json()["subscription"]["subscription"]["subscription_id"].as_str().unwrap().to_string();
+    assert_eq!(again.json()["subscription"]["subscription"]["subscription_id"], id.as_str());
+    let pay_url = first.json()["pay_url"].as_str().unwrap().to_string();
+    assert_eq!(first.json()["subscription"]["actions"], serde_json::json!(["pay"]));
+
+    // Its payment page is its owner's only; paying starts it.
+    assert_eq!(shop.get(&pay_url, Some(&stranger)).await.status, StatusCode::NOT_FOUND);
+    let r = shop.get(&pay_url, Some(&me)).await;
+    assert!(r.body.contains("Pay €64.00") && r.body.contains("Sandbox payment page"), "{}", r.body);
+    let r = shop.form(&pay_url, "action=pay", Some(&me)).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/account/folio".to_string()));
+    let listed = shop.get("/api/subscriptions", Some(&me)).await.json();
+    let s = &listed["subscriptions"][0];
+    assert_eq!((s["subscription"]["status"].as_str(), s["actions"][0].as_str()), (Some("active"), Some("pause")));
+    let period_end = s["subscription"]["current_period_end"].as_i64().unwrap();
+    let page = shop.get("/account/folio", Some(&me)).await;
+    assert!(
+        page.body.contains("Running") && page.body.contains("Your next payment, €64.00 an edition"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<td>€64.00</td><td>Paid</td>"), "the payment is listed: {}", page.body);
+    assert!(shop.get("/api/subscriptions", Some(&stranger)).await.json()["subscriptions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Pause: a day that is not one, someone else's subscription, then until resumed.
+    let path = |what: &str| format!("/api/subscriptions/{id}/{what}");
+    let r = shop.json("PUT", &path("pause"), r#"{"until":"next spring"}"#, Some(&me)).await;
+    assert_eq!((r.status, r.json()["field"].as_str()), (StatusCode::BAD_REQUEST, Some("until")), "{}", r.body);
+    assert_eq!(shop.json("PUT", &path("pause"), "{}", Some(&stranger)).await.status, StatusCode::NOT_FOUND);
+    let r = shop.json("PUT", &path("pause"), "{}", Some(&me)).await;
+    assert_eq!(r.json()["subscription"]["status"], "paused", "{}", r.body);
+    assert!(r.json()["next"].as_str().unwrap().starts_with("Paused until you resume it"));
+
+    // Resume: nothing charged, the billing date kept.
+    let r = shop.json("PUT", &path("resume"), "", Some(&me)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["subscription"]["current_period_end"], period_end);
+    assert_eq!(r.json()["invoices"].as_array().unwrap().len(), 1);
+
+    // Cancel at the period's end from the page; again is refused; resume keeps it on.
+    let r = shop.form(&format!("/account/folio/{id}/cancel"), "", Some(&me)).await;
+    assert!(r.body.contains("will end with the period you have paid for"), "{}", r.body);
+    let r = shop.json("PUT", &path("cancel"), "{}", Some(&me)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = shop.json("PUT", &path("resume"), "", Some(&me)).await;
+    assert_eq!(r.json()["subscription"]["cancel_at_period_end"], false, "{}", r.body);
+
+    // Ended now: nothing more can be done with it.
+    let r = shop.form(&format!("/account/folio/{id}/cancel"), "now=true", Some(&me)).await;
+    assert!(r.body.contains("Your Folio has ended"), "{}", r.body);
+    let r = shop.json("PUT", &path("pause"), "{}", Some(&me)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let s = shop.get(&format!("/api/subscriptions/{id}"), Some(&me)).await.json();
+    assert_eq!(
+        (s["subscription"]["status"].as_str(), s["actions"].as_array().map(Vec::len)),
+        (Some("cancelled"), Some(0))
+    );
+
+    // Each change was confirmed by e-mail: welcome, paused, resumed, ending, continuing, ended.
+    assert_eq!(
+        notices(&shop).await,
+        ["folio_active", "folio_active", "folio_active", "folio_cancelled", "folio_ending", "folio_paused"]
+    );
+});

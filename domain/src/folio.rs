@@ -193,6 +193,17 @@ impl SubscriptionStatus {
         }
     }
 
+    /// As its subscriber's page names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Pending => "Waiting for payment",
+            SubscriptionStatus::Active => "Running",
+            SubscriptionStatus::Paused => "Paused",
+            SubscriptionStatus::PastDue => "Payment failed",
+            SubscriptionStatus::Cancelled => "Ended",
+        }
+    }
+
     /// Ours for a Stripe subscription's `status` and whether its collection is paused
     /// (`pause_collection` set); `None` for a status Stripe may add later.
     pub fn from_stripe(status: &str, collection_paused: bool) -> Option<SubscriptionStatus> {

@@ -98,7 +98,7 @@ pub(super) fn signed_out_cookies(state: &AppState) -> CookieJar {
 }
 
 /// The signed-in account, or 401.
-pub(super) fn required(me: MaybeSignedIn) -> ApiResult<SignedIn> {
+pub(crate) fn required(me: MaybeSignedIn) -> ApiResult<SignedIn> {
     me.0.ok_or_else(|| ApiError::Unauthorized("sign in first".into()))
 }
 

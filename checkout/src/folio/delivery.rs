@@ -61,8 +61,7 @@ struct Due {
 /// Delivers every edition whose day has come, to every subscription due it and not yet served
 /// (by the sandbox's clock when the sandbox bills).
 pub async fn deliver_due(state: &AppState) -> ApiResult<Vec<EditionRun>> {
-    let at = if state.payments.is_sandbox() { super::sandbox::clock(state).await? } else { now() };
-    deliver_as_of(state, at).await
+    deliver_as_of(state, super::account::now_for(state).await?).await
 }
 
 /// [`deliver_due`] as if it were `at` (unix seconds): the sandbox's clock, and tests.

@@ -3,9 +3,12 @@
 //! from then on changes only from the payment provider's verified events ([`events`]), which
 //! name it by the id its metadata carries, in whatever order and however often they come.
 
+pub mod account;
 pub mod delivery;
 pub mod events;
+pub mod http;
 pub mod notices;
+pub mod pages;
 pub mod sandbox;
 
 use atelier_domain::{FolioEdition, FolioPlan, SubscriptionStatus};

@@ -241,15 +241,14 @@ pub enum Change {
         /// When collection resumes by itself.
         until: Option<i64>,
     },
-    /// Bill again from the next renewal; nothing now, the billing date kept.
+    /// Bill again from the next renewal, nothing now and the billing date kept; or, ending,
+    /// run on after all.
     Resume,
     /// End it: with the paid period, or now.
     Cancel {
         /// Now rather than at the period's end.
         now: bool,
     },
-    /// Undo a cancellation at the period's end.
-    KeepOn,
 }
 
 /// Applies a subscriber's change on the sandbox's side and sends the event Stripe would.
@@ -271,14 +270,11 @@ pub async fn change(state: &AppState, sub: &Subscription, change: Change) -> Api
         Change::Resume => {
             b.paused = false;
             b.resumes_at = None;
+            b.cancel_at_period_end = false;
             "customer.subscription.updated"
         }
         Change::Cancel { now: false } => {
             b.cancel_at_period_end = true;
-            "customer.subscription.updated"
-        }
-        Change::KeepOn => {
-            b.cancel_at_period_end = false;
             "customer.subscription.updated"
         }
         Change::Cancel { now: true } => {

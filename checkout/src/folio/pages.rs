@@ -1,0 +1,410 @@
+//! The Folio's pages, plain forms that work without JavaScript: subscribing (signed in, the
+//! address, then the sandbox's payment page), and the account's subscription page with pause,
+//! resume and cancel.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::account::{self, CancelInput, PauseInput};
+use super::http::SubscribeInput;
+use super::sandbox::{self, Change};
+use crate::accounts::session::{MaybeSignedIn, SignedIn};
+use crate::error::{ApiError, ApiResult};
+use crate::http::page::{capitalise, form_errors, message, page};
+use crate::http::ApiForm;
+use crate::AppState;
+
+/// The Folio's page routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(subscribe_page, subscribe_form))
+        .routes(routes!(pay_page, pay_form))
+        .routes(routes!(account_page))
+        .routes(routes!(pause_form))
+        .routes(routes!(resume_form))
+        .routes(routes!(cancel_form))
+        .routes(routes!(card_form))
+}
+
+/// The plan a subscribe page is for.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PlanQuery {
+    /// The plan's id; the first open plan when absent.
+    #[serde(default)]
+    plan: Option<String>,
+}
+
+/// The page a signed-out visitor sees instead of a form.
+fn sign_in_first(state: &AppState) -> Response {
+    message(
+        state,
+        StatusCode::UNAUTHORIZED,
+        "Sign in to subscribe",
+        "A subscription belongs to an account, where you can pause, resume or cancel it at any time. Sign in, or open an account in a minute, then come back to the Folio.",
+        ("/account/sign-in", "Sign in or open an account"),
+    )
+}
+
+/// The subscribe form, as new or again with what to correct.
+async fn subscribe_view(
+    state: &AppState,
+    me: &SignedIn,
+    plan_id: Option<&str>,
+    again: Option<(&ApiError, &SubscribeInput)>,
+) -> ApiResult<Response> {
+    let plan = match plan_id {
+        Some(id) => super::plan(&state.db, id).await?.filter(|p| p.active),
+        None => {
+            let id: Option<String> = sqlx::query_scalar(
+                "select plan_id from folio_plan where active = 1 order by price_minor, plan_id limit 1",
+            )
+            .fetch_optional(&state.db.pool)
+            .await?;
+            match id {
+                Some(id) => super::plan(&state.db, &id).await?,
+                None => None,
+            }
+        }
+    };
+    let Some(plan) = plan else {
+        return Ok(message(
+            state,
+            StatusCode::NOT_FOUND,
+            "No such plan",
+            "This Folio plan is not open to new subscribers.",
+            ("/folio/", "Back to the Folio"),
+        ));
+    };
+    let currency = plan.currency.parse().unwrap_or(atelier_domain::Currency::Eur);
+    let held = account::views(state, &me.account_id)
+        .await?
+        .into_iter()
+        .any(|v| v.subscription.plan_id == plan.plan_id && v.actions.iter().any(|a| *a != "pay"));
+    let form = match again {
+        Some((_, input)) => json!({
+            "name": input.address.name, "line1": input.address.line1, "line2": input.address.line2,
+            "postal_code": input.address.postal_code, "city": input.address.city, "country": input.address.country,
+            "another": input.another,
+        }),
+        None => match crate::accounts::addresses::defaults(state, &me.account_id).await?.0 {
+            Some(a) => json!({
+                "name": a.name, "line1": a.line1, "line2": a.line2, "postal_code": a.postal_code, "city": a.city,
+                "country": a.country, "another": false,
+            }),
+            None => json!({ "name": me.name, "country": "FR", "another": false }),
+        },
+    };
+    let countries: Vec<_> =
+        crate::checkout::pricing::COUNTRIES.iter().map(|(c, n, _)| json!({ "code": c, "name": n })).collect();
+    let mut ctx = json!({
+        "plan": {
+            "plan_id": plan.plan_id,
+            "name": plan.name,
+            "price": crate::checkout::pricing::display(plan.price_minor, currency),
+            "holds": plan.holds,
+            "cadence": plan.cadence,
+            "shipping_included": plan.shipping_included,
+        },
+        "held": held,
+        "form": form,
+        "countries": countries,
+        "field_errors": {},
+    });
+    let Some((e, _)) = again else {
+        return Ok(page(state, "Subscribe to the Folio", "pages/folio/subscribe.html", ctx).into_response());
+    };
+    let shown = form_errors(std::slice::from_ref(e));
+    ctx["errors"] = shown["errors"].clone();
+    ctx["field_errors"] = shown["field_errors"].clone();
+    let status = match e {
+        ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        other => other.status(),
+    };
+    Ok((status, page(state, "Subscribe to the Folio", "pages/folio/subscribe.html", ctx)).into_response())
+}
+
+/// The subscribe form: the plan, and where the editions go.
+#[utoipa::path(get, path = "/folio/subscribe", tag = "pages", params(PlanQuery),
+    responses(
+        (status = 200, description = "The form.", content_type = "text/html"),
+        (status = 401, description = "Not signed in: how to sign in or open an account.", content_type = "text/html"),
+        (status = 404, description = "No such plan is open.", content_type = "text/html"),
+    ))]
+async fn subscribe_page(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Query(q): Query<PlanQuery>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(sign_in_first(&state)) };
+    subscribe_view(&state, &me, q.plan.as_deref(), None).await
+}
+
+/// Begins a subscription from the form and goes to its payment page.
+#[utoipa::path(post, path = "/folio/subscribe", tag = "pages",
+    request_body(content = SubscribeInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Made: to its payment page."),
+        (status = 401, description = "Not signed in: nothing was made.", content_type = "text/html"),
+        (status = 409, description = "The form again: the account subscribes already (tick `another`).", content_type = "text/html"),
+        (status = 422, description = "The form again: what to correct.", content_type = "text/html"),
+    ))]
+async fn subscribe_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    ApiForm(input): ApiForm<SubscribeInput>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(sign_in_first(&state)) };
+    match super::http::begin(&state, &me.account_id, &input).await {
+        Ok(made) => Ok(Redirect::to(&made.pay_url).into_response()),
+        Err(
+            e @ (ApiError::Invalid { .. } | ApiError::BadRequest(_) | ApiError::Conflict(_) | ApiError::NotFound(_)),
+        ) => subscribe_view(&state, &me, Some(input.plan_id.as_str()), Some((&e, &input))).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// The sandbox's payment page for a subscription's first period.
+#[utoipa::path(get, path = "/folio/pay/{subscription_id}", tag = "pages",
+    params(("subscription_id" = String, Path, description = "The subscription, `sub_…`.")),
+    responses(
+        (status = 200, description = "The sandbox's page: pay or decline.", content_type = "text/html"),
+        (status = 303, description = "Paid already: to the account's Folio page."),
+        (status = 401, description = "Not signed in.", content_type = "text/html"),
+        (status = 404, description = "No such subscription of the account.", content_type = "text/html"),
+    ))]
+async fn pay_page(State(state): State<AppState>, me: MaybeSignedIn, Path(id): Path<String>) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(sign_in_first(&state)) };
+    let view = match account::view_of(&state, &me.account_id, &id).await {
+        Ok(v) => v,
+        Err(e @ ApiError::NotFound(_)) => return Ok(not_yours(&state, &e)),
+        Err(e) => return Err(e),
+    };
+    if !view.actions.contains(&"pay") {
+        return Ok(Redirect::to("/account/folio").into_response());
+    }
+    let ctx = json!({ "s": view });
+    Ok(page(&state, "Payment", "pages/folio/pay.html", ctx).into_response())
+}
+
+/// The sandbox's payment page's buttons.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct PayInput {
+    /// `pay` or `decline`.
+    action: String,
+}
+
+/// Pays (or declines) a subscription's first period on the sandbox's page.
+#[utoipa::path(post, path = "/folio/pay/{subscription_id}", tag = "pages",
+    params(("subscription_id" = String, Path, description = "The subscription, `sub_…`.")),
+    request_body(content = PayInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "To the account's Folio page."),
+        (status = 400, description = "Neither `pay` nor `decline`.", content_type = "application/json"),
+        (status = 401, description = "Not signed in.", content_type = "text/html"),
+        (status = 404, description = "No such subscription of the account.", content_type = "text/html"),
+    ))]
+async fn pay_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(id): Path<String>,
+    ApiForm(input): ApiForm<PayInput>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(sign_in_first(&state)) };
+    let pay = match input.action.as_str() {
+        "pay" => true,
+        "decline" => false,
+        other => return Err(ApiError::invalid("action", format!("`{other}` is neither pay nor decline"))),
+    };
+    let s = match super::load(&state.db, &id).await?.filter(|s| s.account_id == me.account_id) {
+        Some(s) => s,
+        None => return Ok(not_yours(&state, &ApiError::NotFound(format!("you have no subscription {id}")))),
+    };
+    if !state.payments.is_sandbox() || s.provider != "sandbox" {
+        return Err(ApiError::NotFound("the sandbox's payment page is not served here".into()));
+    }
+    if !pay {
+        return Ok(message(
+            &state,
+            StatusCode::PAYMENT_REQUIRED,
+            "The payment was declined",
+            "Nothing was charged and your subscription has not started. You can try again whenever you like.",
+            (&format!("/folio/pay/{id}"), "Try the payment again"),
+        ));
+    }
+    sandbox::start(&state, &s, true).await?;
+    Ok(Redirect::to("/account/folio").into_response())
+}
+
+fn not_yours(state: &AppState, e: &ApiError) -> Response {
+    message(
+        state,
+        StatusCode::NOT_FOUND,
+        "No such subscription",
+        &capitalise(&e.public_message()),
+        ("/account/folio", "Your Folio"),
+    )
+}
+
+/// The account's Folio page, with a note or an error.
+async fn account_view(
+    state: &AppState,
+    me: &SignedIn,
+    flash: Option<&str>,
+    error: Option<&ApiError>,
+) -> ApiResult<Response> {
+    let subscriptions = account::views(state, &me.account_id).await?;
+    let mut ctx = json!({ "subscriptions": subscriptions, "field_errors": {} });
+    if let Some(flash) = flash {
+        ctx["flash"] = json!(flash);
+    }
+    let Some(e) = error else {
+        return Ok(page(state, "Your Folio", "pages/account/folio.html", ctx).into_response());
+    };
+    let shown = form_errors(std::slice::from_ref(e));
+    ctx["errors"] = shown["errors"].clone();
+    ctx["field_errors"] = shown["field_errors"].clone();
+    let status = match e {
+        ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        other => other.status(),
+    };
+    Ok((status, page(state, "Your Folio", "pages/account/folio.html", ctx)).into_response())
+}
+
+/// The account's Folio: each subscription, what happens next and when, its invoices, and
+/// pause, resume and cancel.
+#[utoipa::path(get, path = "/account/folio", tag = "pages",
+    responses(
+        (status = 200, description = "The subscriptions.", content_type = "text/html"),
+        (status = 303, description = "Not signed in: to the sign-in page."),
+    ))]
+async fn account_page(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
+    account_view(&state, &me, None, None).await
+}
+
+/// A change from the account's page, answered with the page saying what happened.
+async fn changed(
+    state: &AppState,
+    me: MaybeSignedIn,
+    id: &str,
+    change: ApiResult<Change>,
+    done: &str,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(sign_in_first(state)) };
+    let result = match change {
+        Ok(change) => account::ask(state, &me.account_id, id, change).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => account_view(state, &me, Some(done), None).await,
+        Err(e @ (ApiError::Invalid { .. } | ApiError::Conflict(_) | ApiError::NotFound(_))) => {
+            account_view(state, &me, None, Some(&e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Pauses a subscription from its page.
+#[utoipa::path(post, path = "/account/folio/{subscription_id}/pause", tag = "pages",
+    params(("subscription_id" = String, Path, description = "The subscription, `sub_…`.")),
+    request_body(content = PauseInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The page again, saying so; confirmed by e-mail.", content_type = "text/html"),
+        (status = 401, description = "Not signed in: nothing changed.", content_type = "text/html"),
+        (status = 409, description = "The page again: it cannot be paused now.", content_type = "text/html"),
+        (status = 422, description = "The page again: the day is not one within a year.", content_type = "text/html"),
+    ))]
+async fn pause_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(id): Path<String>,
+    ApiForm(input): ApiForm<PauseInput>,
+) -> ApiResult<Response> {
+    let change = account::pause_of(&state, &input).await;
+    changed(&state, me, &id, change, "Your Folio is paused; an e-mail confirms it.").await
+}
+
+/// Resumes a subscription (or keeps on one that was ending) from its page.
+#[utoipa::path(post, path = "/account/folio/{subscription_id}/resume", tag = "pages",
+    params(("subscription_id" = String, Path, description = "The subscription, `sub_…`.")),
+    responses(
+        (status = 200, description = "The page again, saying so; confirmed by e-mail.", content_type = "text/html"),
+        (status = 401, description = "Not signed in: nothing changed.", content_type = "text/html"),
+        (status = 409, description = "The page again: it is neither paused nor ending.", content_type = "text/html"),
+    ))]
+async fn resume_form(State(state): State<AppState>, me: MaybeSignedIn, Path(id): Path<String>) -> ApiResult<Response> {
+    let done = "Your Folio runs on: nothing is charged today and your billing date is kept; an e-mail confirms it.";
+    changed(&state, me, &id, Ok(Change::Resume), done).await
+}
+
+/// Cancels a subscription from its page: at the end of the paid period, or now.
+#[utoipa::path(post, path = "/account/folio/{subscription_id}/cancel", tag = "pages",
+    params(("subscription_id" = String, Path, description = "The subscription, `sub_…`.")),
+    request_body(content = CancelInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The page again, saying so; confirmed by e-mail.", content_type = "text/html"),
+        (status = 401, description = "Not signed in: nothing changed.", content_type = "text/html"),
+        (status = 409, description = "The page again: it has ended, or ends already.", content_type = "text/html"),
+    ))]
+async fn cancel_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(id): Path<String>,
+    ApiForm(input): ApiForm<CancelInput>,
+) -> ApiResult<Response> {
+    let done = if input.now {
+        "Your Folio has ended; an e-mail confirms it."
+    } else {
+        "Your Folio will end with the period you have paid for; an e-mail confirms it."
+    };
+    changed(&state, me, &id, Ok(Change::Cancel { now: input.now }), done).await
+}
+
+/// The sandbox's card for a subscription.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct CardInput {
+    /// `decline` (renewals fail) or `pay` (renewals pay; a payment owed is taken now).
+    card: String,
+}
+
+/// The sandbox's stand-in for Stripe's billing portal: makes its card decline renewals, or
+/// mends it (and pays what is owed).
+#[utoipa::path(post, path = "/account/folio/{subscription_id}/card", tag = "pages",
+    params(("subscription_id" = String, Path, description = "The subscription, `sub_…`.")),
+    request_body(content = CardInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The page again, saying so.", content_type = "text/html"),
+        (status = 400, description = "Neither `decline` nor `pay`.", content_type = "application/json"),
+        (status = 401, description = "Not signed in: nothing changed.", content_type = "text/html"),
+        (status = 404, description = "No sandbox subscription of the account has that id.", content_type = "text/html"),
+    ))]
+async fn card_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(id): Path<String>,
+    ApiForm(input): ApiForm<CardInput>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(sign_in_first(&state)) };
+    let declines = match input.card.as_str() {
+        "decline" => true,
+        "pay" => false,
+        other => return Err(ApiError::invalid("card", format!("`{other}` is neither decline nor pay"))),
+    };
+    let owned = super::load(&state.db, &id).await?.filter(|s| s.account_id == me.account_id && s.provider == "sandbox");
+    if owned.is_none() || !sandbox::set_card_declines(&state, &id, declines).await? {
+        let e = ApiError::NotFound(format!("you have no sandbox subscription {id} that has started"));
+        return account_view(&state, &me, None, Some(&e)).await;
+    }
+    let done = if declines {
+        "The sandbox's card now declines: the next renewal fails, as a lapsed card would."
+    } else {
+        "The sandbox's card pays again; anything owed has been paid."
+    };
+    account_view(&state, &me, Some(done), None).await
+}
