@@ -40,11 +40,16 @@ struct PlanQuery {
     plan: Option<String>,
 }
 
-/// The page a signed-out visitor sees instead of a form.
+/// The page a signed-out visitor sees instead of a form: the invitation itself when they came
+/// to subscribe (a link on the site leads there), 401 when they sent something.
 fn sign_in_first(state: &AppState) -> Response {
+    sign_in_to_subscribe(state, StatusCode::UNAUTHORIZED)
+}
+
+fn sign_in_to_subscribe(state: &AppState, status: StatusCode) -> Response {
     message(
         state,
-        StatusCode::UNAUTHORIZED,
+        status,
         "Sign in to subscribe",
         "A subscription belongs to an account, where you can pause, resume or cancel it at any time. Sign in, or open an account in a minute, then come back to the Folio.",
         ("/account/sign-in", "Sign in or open an account"),
@@ -132,8 +137,7 @@ async fn subscribe_view(
 /// The subscribe form: the plan, and where the editions go.
 #[utoipa::path(get, path = "/folio/subscribe", tag = "pages", params(PlanQuery),
     responses(
-        (status = 200, description = "The form.", content_type = "text/html"),
-        (status = 401, description = "Not signed in: how to sign in or open an account.", content_type = "text/html"),
+        (status = 200, description = "The form; signed out, how to sign in or open an account first.", content_type = "text/html"),
         (status = 404, description = "No such plan is open.", content_type = "text/html"),
     ))]
 async fn subscribe_page(
@@ -141,7 +145,7 @@ async fn subscribe_page(
     me: MaybeSignedIn,
     Query(q): Query<PlanQuery>,
 ) -> ApiResult<Response> {
-    let Some(me) = me.0 else { return Ok(sign_in_first(&state)) };
+    let Some(me) = me.0 else { return Ok(sign_in_to_subscribe(&state, StatusCode::OK)) };
     subscribe_view(&state, &me, q.plan.as_deref(), None).await
 }
 
