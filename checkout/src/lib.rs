@@ -257,6 +257,9 @@ impl Workers {
                             tracing::warn!(error = %e, "sandbox renewals failed; will retry");
                         }
                     }
+                    if let Err(e) = folio::notices::price_changes(&expiry_state).await {
+                        tracing::warn!(error = %e, "telling subscribers of a new price failed; will retry");
+                    }
                     if let Err(e) = folio::delivery::deliver_due(&expiry_state).await {
                         tracing::warn!(error = %e, "delivering Folio editions failed; will retry");
                     }

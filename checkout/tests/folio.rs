@@ -669,3 +669,38 @@ on_both_engines!(subscribing_and_changing_it_from_the_pages_and_the_api, |engine
         ["folio_active", "folio_active", "folio_active", "folio_cancelled", "folio_ending", "folio_paused"]
     );
 });
+
+on_both_engines!(a_new_price_is_told_then_paid_from_the_first_renewal_after_its_notice, |engine: Engine| async move {
+    use atelier_domain::add_months;
+    use folio::sandbox;
+    let shop = TestShop::new(engine).await;
+    account(&shop, "acc_1").await;
+    let s = folio::begin(&shop.state.db, &ask("acc_1", &address())).await.unwrap();
+    sandbox::start(&shop.state, &s, true).await.unwrap();
+    let p0 = subscription(&shop, &s.subscription_id).await.current_period_start.unwrap();
+    let [p1, p2] = [3, 6].map(|m| add_months(p0, m));
+
+    // Ten days before a renewal, git says €70: that renewal still pays €64, the next €70.
+    advance_to(&shop, p1 - 10 * DAY).await;
+    sync_folio(&shop, &[], 7000).await;
+    assert_eq!(folio::notices::price_changes(&shop.state).await.unwrap(), 1);
+    assert_eq!(folio::notices::price_changes(&shop.state).await.unwrap(), 0, "told once");
+    let told: String = sqlx::query_scalar("select body_text from outbox where kind = 'folio_price'")
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    let first = atelier_checkout::orders::written_date(p2);
+    assert!(told.contains("from €64.00 to €70.00") && told.contains(&format!("renewal on {first}")), "{told}");
+    let page = shop.get("/account/folio", Some(&session(&shop, "acc_1").await)).await;
+    assert!(page.body.contains("Your next payment, €64.00 an edition"), "{}", page.body);
+
+    advance_to(&shop, p1 + DAY).await;
+    advance_to(&shop, p2 + DAY).await;
+    assert_eq!(paid_invoices(&shop, &s.subscription_id).await, [(p0, 6400), (p1, 6400), (p2, 7000)]);
+
+    // Someone subscribing after the change pays what the page showed them.
+    account(&shop, "acc_2").await;
+    let late = folio::begin(&shop.state.db, &ask("acc_2", &address())).await.unwrap();
+    sandbox::start(&shop.state, &late, true).await.unwrap();
+    assert_eq!(paid_invoices(&shop, &late.subscription_id).await.iter().map(|p| p.1).collect::<Vec<_>>(), [7000]);
+});

@@ -73,6 +73,12 @@ pub fn catalog(root: &Path, cmd: CatalogCommand) -> anyhow::Result<()> {
                 r.folio.editions
             );
         }
+        if r.folio.prices_changed > 0 {
+            say!(
+                "{} Folio prices changed: renewals from 30 days on pay them, and every subscriber is e-mailed now",
+                r.folio.prices_changed
+            );
+        }
         Ok(())
     })
 }

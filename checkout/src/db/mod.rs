@@ -49,6 +49,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0018_folio_delivery", Migration::Both(include_str!("../../../migrations/0018_folio_delivery.sql"))),
     ("0019_sandbox_billing", Migration::Both(include_str!("../../../migrations/0019_sandbox_billing.sql"))),
     ("0020_folio_notices", Migration::Both(include_str!("../../../migrations/0020_folio_notices.sql"))),
+    ("0021_folio_price_notice", Migration::Both(include_str!("../../../migrations/0021_folio_price_notice.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

@@ -101,7 +101,13 @@ async fn owned(state: &AppState, account_id: &str, subscription_id: &str) -> Api
 async fn view(state: &AppState, s: Subscription, now: i64) -> ApiResult<SubscriptionView> {
     let plan = super::plan(&state.db, &s.plan_id).await?;
     let currency: Currency = s.currency.parse().unwrap_or(Currency::Eur);
-    let price = display(s.price_minor, currency);
+    // This period's price, and the next renewal's (a changed price once its notice has run).
+    let price_at = |at: Option<i64>| match (&plan, at) {
+        (Some(p), Some(at)) => p.price_at(at),
+        _ => s.price_minor,
+    };
+    let price = display(price_at(s.current_period_start), currency);
+    let next_price = display(price_at(s.current_period_end), currency);
     let edition: Option<(String, String, String, String)> = sqlx::query_as(
         "select slug, title, ships_on, path from folio_edition where ships_on >= $1 order by ships_on, slug limit 1",
     )
@@ -137,7 +143,7 @@ async fn view(state: &AppState, s: Subscription, now: i64) -> ApiResult<Subscrip
             vec!["resume", "cancel_now"],
         ),
         SubscriptionStatus::Active => (
-            format!("{}Your next payment, {price} an edition, is taken on {billing}.", edition_part(&next_edition)),
+            format!("{}Your next payment, {next_price} an edition, is taken on {billing}.", edition_part(&next_edition)),
             vec!["pause", "cancel", "cancel_now"],
         ),
         SubscriptionStatus::Paused => (
@@ -179,7 +185,7 @@ async fn view(state: &AppState, s: Subscription, now: i64) -> ApiResult<Subscrip
         .collect::<Vec<_>>()
         .join("\n");
     Ok(SubscriptionView {
-        plan_name: plan.map(|p| p.name).unwrap_or_else(|| s.plan_id.clone()),
+        plan_name: plan.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| s.plan_id.clone()),
         status_label: s.status.label(),
         address,
         sandbox: s.provider == "sandbox",

@@ -29,13 +29,39 @@ pub struct FolioSync {
     pub plans_retired: usize,
     /// Editions inserted or updated.
     pub editions: usize,
+    /// Plans whose price changed (renewals from 30 days on pay it; subscribers are told).
+    pub prices_changed: usize,
 }
+
+/// How long before a changed price applies: renewals in the 30 days after a change pay the
+/// price it replaced, so every subscriber is told before paying it.
+pub const PRICE_NOTICE_SECONDS: i64 = 30 * 86_400;
 
 /// Loads the Folio's plans and editions from a catalog, in the catalog sync's transaction.
 pub async fn sync(tx: &mut WriteTx, plans: &[FolioPlan], editions: &[FolioEdition]) -> Result<FolioSync, sqlx::Error> {
     let t = now();
+    // A price change is dated by the clock renewals run by (the sandbox's, when it was moved).
+    let ahead: i64 = sqlx::query_scalar("select value from counter where name = 'sandbox_clock'")
+        .fetch_optional(&mut ***tx)
+        .await?
+        .unwrap_or(0);
     let mut report = FolioSync::default();
     for p in plans {
+        let was: Option<i64> = sqlx::query_scalar("select price_minor from folio_plan where plan_id = $1")
+            .bind(&p.id)
+            .fetch_optional(&mut ***tx)
+            .await?;
+        if let Some(was) = was.filter(|&w| w != p.price) {
+            // The price it replaces holds for the notice period; subscribers are told (see
+            // `notices::price_changes`).
+            sqlx::query("update folio_plan set previous_price_minor = $1, price_changed_at = $2 where plan_id = $3")
+                .bind(was)
+                .bind(t + ahead)
+                .bind(&p.id)
+                .execute(&mut ***tx)
+                .await?;
+            report.prices_changed += 1;
+        }
         sqlx::query(
             "insert into folio_plan (plan_id, name, price_minor, currency, cadence, holds, shipping_included, active, updated_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -108,12 +134,27 @@ pub struct Plan {
     pub shipping_included: bool,
     /// Whether one can subscribe to it now.
     pub active: bool,
+    /// The price a change replaced, and when it changed (see [`PRICE_NOTICE_SECONDS`]).
+    #[serde(skip)]
+    pub changed: Option<(i64, i64)>,
+}
+
+impl Plan {
+    /// One edition's price for a period renewed at `at`: a changed price from the end of its
+    /// notice period on, the one it replaced before.
+    pub fn price_at(&self, at: i64) -> i64 {
+        match self.changed {
+            Some((previous, changed_at)) if at < changed_at + PRICE_NOTICE_SECONDS => previous,
+            _ => self.price_minor,
+        }
+    }
 }
 
 /// The plan of an id, open or retired.
 pub async fn plan(db: &Db, plan_id: &str) -> Result<Option<Plan>, sqlx::Error> {
     let row = sqlx::query(
-        "select plan_id, name, price_minor, currency, cadence, holds, shipping_included, active from folio_plan where plan_id = $1",
+        "select plan_id, name, price_minor, currency, cadence, holds, shipping_included, active, previous_price_minor,
+           price_changed_at from folio_plan where plan_id = $1",
     )
     .bind(plan_id)
     .fetch_optional(&db.pool)
@@ -127,6 +168,7 @@ pub async fn plan(db: &Db, plan_id: &str) -> Result<Option<Plan>, sqlx::Error> {
         holds: r.get("holds"),
         shipping_included: r.get::<i64, _>("shipping_included") == 1,
         active: r.get::<i64, _>("active") == 1,
+        changed: r.get::<Option<i64>, _>("previous_price_minor").zip(r.get::<Option<i64>, _>("price_changed_at")),
     }))
 }
 

@@ -251,3 +251,82 @@ fn message(before: &str, now: &Situation, w: &Words) -> Option<Text> {
         },
     })
 }
+
+/// Subscriptions told of price changes per transaction.
+const PRICE_BATCH: i64 = 500;
+
+/// Tells every running, paused or past-due subscriber of a plan whose price changed, once per
+/// change: the new price, the old, and the first renewal that pays it. Gives how many were told.
+pub async fn price_changes(state: &AppState) -> crate::error::ApiResult<usize> {
+    let mut told = 0;
+    loop {
+        let mut tx = state.db.begin_write().await?;
+        let rows = sqlx::query(
+            "select s.subscription_id, s.current_period_end, a.email, a.name, p.name as plan_name, p.price_minor,
+               p.previous_price_minor, p.price_changed_at, p.currency, p.cadence
+             from subscription s join folio_plan p on p.plan_id = s.plan_id join account a on a.account_id = s.account_id
+             where p.price_changed_at is not null and s.status in ('active', 'paused', 'past_due')
+               and (s.price_told_at is null or s.price_told_at < p.price_changed_at)
+             order by s.subscription_id limit $1",
+        )
+        .bind(PRICE_BATCH)
+        .fetch_all(&mut **tx)
+        .await?;
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(told);
+        }
+        for r in &rows {
+            let id: String = r.get("subscription_id");
+            let changed_at: i64 = r.get("price_changed_at");
+            let applies_from = changed_at + super::PRICE_NOTICE_SECONDS;
+            let end: Option<i64> = r.get("current_period_end");
+            // The first renewal at the new price: the first to fall once the notice has run.
+            let months = r.get::<String, _>("cadence").parse::<atelier_domain::Cadence>().map_or(3, |c| c.months());
+            let first = match end {
+                Some(mut renewal) => {
+                    while renewal < applies_from {
+                        renewal = atelier_domain::add_months(renewal, months);
+                    }
+                    format!("on {}", written_date(renewal))
+                }
+                None => format!("after {}", written_date(applies_from)),
+            };
+            let currency: Currency = r.get::<String, _>("currency").parse().unwrap_or(Currency::Eur);
+            let new = display(r.get("price_minor"), currency);
+            let old = r.get::<Option<i64>, _>("previous_price_minor").map(|p| display(p, currency)).unwrap_or_default();
+            let plan: String = r.get("plan_name");
+            let email: String = r.get("email");
+            let name: String = r.get("name");
+            let base = &state.config.public_url;
+            let ctx = json!({
+                "heading": "A new price for the Folio",
+                "paragraphs": [
+                    if name.is_empty() { "Hello,".to_string() } else { format!("Dear {name},") },
+                    format!("The price of an edition of {plan} changes from {old} to {new}."),
+                    format!("You pay the new price from your renewal {first}; until then, nothing changes. Editions already paid for are not affected."),
+                ],
+                "action_url": format!("{base}/account/folio"),
+                "action_text": "See your subscription",
+                "after": ["If you would rather not continue at the new price, you can pause or cancel your Folio from your account before that renewal, at no cost."],
+                "recipient": email,
+                "about": "as a subscriber of the Folio at",
+                "site_title": state.config.site_title,
+                "site_url": base,
+            });
+            let mail = Mail {
+                subject: format!("A new price for {plan}"),
+                text: render("email/account.txt", &ctx),
+                html: Some(render("email/account.html", &ctx)),
+            };
+            enqueue(&mut tx, "folio_price", &format!("folio-price:{id}:{changed_at}"), &email, &mail).await?;
+            sqlx::query("update subscription set price_told_at = $1 where subscription_id = $2")
+                .bind(changed_at)
+                .bind(&id)
+                .execute(&mut **tx)
+                .await?;
+            told += 1;
+        }
+        tx.commit().await?;
+    }
+}

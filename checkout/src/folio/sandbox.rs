@@ -154,15 +154,17 @@ async fn send(state: &AppState, id: &str, kind: &str, object: Value, created: i6
     webhook::handle(state, Some(&header), &body).await
 }
 
-/// The plan's price for one period and its length in months, as git says now: a renewal
-/// charges what the plan costs on its day.
-async fn period_price(state: &AppState, plan_id: &str) -> ApiResult<(i64, String, u32)> {
+/// The plan's price for a period renewed at `at` and its length in months: a renewal charges
+/// what git says the plan costs on its day (a change once its notice period has run).
+/// A first period (`None`) pays the price git says now: its subscriber saw it when subscribing.
+async fn period_price(state: &AppState, plan_id: &str, renewal: Option<i64>) -> ApiResult<(i64, String, u32)> {
     let plan = super::plan(&state.db, plan_id)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("no Folio plan `{plan_id}`")))?;
     let cadence: Cadence =
         plan.cadence.parse().map_err(|_| ApiError::Internal(format!("plan {plan_id}: cadence `{}`", plan.cadence)))?;
-    Ok((plan.price_minor * i64::from(cadence.editions()), plan.currency, cadence.months()))
+    let price = renewal.map_or(plan.price_minor, |at| plan.price_at(at));
+    Ok((price * i64::from(cadence.editions()), plan.currency, cadence.months()))
 }
 
 /// The sandbox's subscribe page was paid (or declined): the subscription starts, as Stripe's
@@ -177,7 +179,7 @@ pub async fn start(state: &AppState, sub: &Subscription, pay: bool) -> ApiResult
         return Ok(());
     }
     let t = clock(state).await?;
-    let (amount, currency, months) = period_price(state, &sub.plan_id).await?;
+    let (amount, currency, months) = period_price(state, &sub.plan_id, None).await?;
     let provider_id = format!("sub_sandbox_{}", random_hex(10));
     let customer = format!("cus_sandbox_{}", sub.account_id);
     let mut tx = state.db.begin_write().await?;
@@ -313,7 +315,7 @@ pub async fn set_card_declines(state: &AppState, subscription_id: &str, declines
         .bind(subscription_id)
         .fetch_one(&state.db.pool)
         .await?;
-    let (amount, currency, _) = period_price(state, &plan).await?;
+    let (amount, currency, _) = period_price(state, &plan, Some(b.period.0)).await?;
     let t = clock(state).await?;
     let key = format!("{}_{}", b.provider_id, b.invoices);
     b.status = "active".into();
@@ -388,7 +390,7 @@ async fn renew(state: &AppState, ours: &str, t: i64, turn: &mut Turn) -> ApiResu
         .bind(ours)
         .fetch_one(&state.db.pool)
         .await?;
-    let (amount, currency, months) = period_price(state, &plan).await?;
+    let (amount, currency, months) = period_price(state, &plan, Some(at)).await?;
     b.period = (b.period.1, add_months(b.period.1, months));
     b.invoices = n;
     let invoice_id = format!("in_{key}");
