@@ -551,7 +551,7 @@ on_both_engines!(a_declined_renewal_in_the_sandbox_then_a_mended_card, |engine: 
     let due = subscription(&shop, &s.subscription_id).await;
     assert_eq!(due.status, SubscriptionStatus::PastDue);
     assert!(!folio::paid_for(&shop.state.db, &s.subscription_id, p1 + DAY).await.unwrap());
-    // Nothing more is tried while it is past due.
+    // Nothing is tried again before the first retry, three days on.
     assert_eq!(advance_to(&shop, p1 + 2 * DAY).await.billing, sandbox::Turn::default());
 
     assert!(sandbox::set_card_declines(&shop.state, &s.subscription_id, false).await.unwrap());
@@ -565,6 +565,42 @@ on_both_engines!(a_declined_renewal_in_the_sandbox_then_a_mended_card, |engine: 
     assert!(dunning.contains("Update my card") && dunning.contains("/account/folio"), "{dunning}");
     assert!(folio::paid_for(&shop.state.db, &s.subscription_id, p1 + DAY).await.unwrap());
     assert_eq!(paid_invoices(&shop, &s.subscription_id).await.len(), 2);
+});
+
+on_both_engines!(a_payment_still_declined_at_the_last_retry_ends_the_subscription, |engine: Engine| async move {
+    use folio::sandbox;
+    let shop = TestShop::new(engine).await;
+    account(&shop, "acc_1").await;
+    let s = folio::begin(&shop.state.db, &ask("acc_1", &address())).await.unwrap();
+    sandbox::start(&shop.state, &s, true).await.unwrap();
+    let p1 = subscription(&shop, &s.subscription_id).await.current_period_end.unwrap();
+    assert!(sandbox::set_card_declines(&shop.state, &s.subscription_id, true).await.unwrap());
+    assert_eq!(advance_to(&shop, p1 + DAY).await.billing.failed, 1);
+    // Retried 3, 8 and 15 days after the renewal (Stripe's schedule), each failing.
+    let a = advance_to(&shop, p1 + 3 * DAY + 60).await;
+    assert_eq!((a.billing.retried, a.billing.given_up), (1, 0));
+    assert_eq!(subscription(&shop, &s.subscription_id).await.status, SubscriptionStatus::PastDue);
+    let a = advance_to(&shop, p1 + 14 * DAY).await;
+    assert_eq!((a.billing.retried, a.billing.given_up), (1, 0), "the retry of day 8");
+    assert_eq!(subscription(&shop, &s.subscription_id).await.status, SubscriptionStatus::PastDue);
+    let a = advance_to(&shop, p1 + 15 * DAY + 60).await;
+    assert_eq!((a.billing.retried, a.billing.given_up), (0, 1), "the last attempt, day 15, cancels");
+    let ended = subscription(&shop, &s.subscription_id).await;
+    assert_eq!(ended.status, SubscriptionStatus::Cancelled);
+    // Told once that payment failed, once that it ended and why; nothing renews or ships after.
+    assert_eq!(notices(&shop).await, ["folio_active", "folio_cancelled", "folio_past_due"]);
+    let why: String = sqlx::query_scalar("select body_text from outbox where kind = 'folio_cancelled'")
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert!(why.contains("could not be taken") && why.contains("subscription has ended"), "{why}");
+    assert_eq!(advance_to(&shop, p1 + 200 * DAY).await.billing, sandbox::Turn::default());
+    assert_eq!(paid_invoices(&shop, &s.subscription_id).await.len(), 1);
+    assert!(!folio::paid_for(&shop.state.db, &s.subscription_id, p1 + DAY).await.unwrap());
+    // A mended card after the end pays nothing.
+    assert!(sandbox::set_card_declines(&shop.state, &s.subscription_id, false).await.unwrap());
+    assert_eq!(subscription(&shop, &s.subscription_id).await.status, SubscriptionStatus::Cancelled);
+    assert_eq!(paid_invoices(&shop, &s.subscription_id).await.len(), 1);
 });
 
 /// A signed-in session of an account made by [`account`]; its cookie.

@@ -263,6 +263,12 @@ pub fn read_folio(shop: &ShopConfig, lib: &Library) -> Result<Folio, Vec<Diagnos
             let found = lib.page_index.get(text.trim_start_matches("@/"));
             let essence = found.and_then(|&p| lib.pages[p].essence.as_ref().filter(|_| !lib.pages[p].meta.draft));
             match essence {
+                Some(e) if e.active && skus.contains(&e.sizes[0].sku.to_string()) => diagnostics.push(Diagnostic::at(
+                    &file,
+                    line,
+                    1,
+                    format!("front matter: {field}: {} is listed twice (an edition holds one bottle of each)", e.title),
+                )),
                 Some(e) if e.active => skus.push(e.sizes[0].sku.to_string()),
                 Some(e) => diagnostics.push(Diagnostic::at(
                     &file,

@@ -186,12 +186,18 @@ fn folio_plans_and_editions_name_file_line_and_field() {
             "+++\ntitle = \"Spring\"\ndate = 2027-03-01\n[extra]\nessences = [\"@/compendium/a.md\",\n  \"@/compendium/nothing.md\"]\n+++\n",
         ),
         ("content/folio/undated.md", "+++\ntitle = \"Undated\"\n[extra]\nessences = [\"@/compendium/a.md\"]\n+++\n"),
+        (
+            "content/folio/twice.md",
+            "+++\ntitle = \"Twice\"\ndate = 2027-06-01\n[extra]\nessences = [\"@/compendium/a.md\", \"@/compendium/a.md\"]\n+++\n",
+        ),
     ]);
     let m = messages(&site);
     for e in [
         "content/folio/_index.md:6:1: front matter: extra.plans[0].price: 64 is a number; write the price as a decimal string, \"64.00\"",
         "content/folio/spring.md:6:1: front matter: extra.essences[1]: @/compendium/nothing.md is not an essence of the Compendium",
         "content/folio/undated.md:2:1: a Folio edition needs a `date`",
+        "content/folio/twice.md:5:1: front matter: extra.essences[1]: ",
+        "is listed twice (an edition holds one bottle of each)",
     ] {
         assert!(m.contains(e), "missing `{e}` in:\n{m}");
     }

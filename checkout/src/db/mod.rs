@@ -50,6 +50,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0019_sandbox_billing", Migration::Both(include_str!("../../../migrations/0019_sandbox_billing.sql"))),
     ("0020_folio_notices", Migration::Both(include_str!("../../../migrations/0020_folio_notices.sql"))),
     ("0021_folio_price_notice", Migration::Both(include_str!("../../../migrations/0021_folio_price_notice.sql"))),
+    ("0022_sandbox_dunning", Migration::Both(include_str!("../../../migrations/0022_sandbox_dunning.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so
@@ -478,5 +479,37 @@ mod tests {
     fn splits_statements() {
         let s = statements("-- a comment\ncreate table a (x text); -- trailing\ninsert into a values ('x');\n");
         assert_eq!(s, vec!["create table a (x text)", "insert into a values ('x')"]);
+    }
+}
+
+/// The `values (…), (…)` of a multi-row insert: `rows` tuples of `columns` numbered
+/// placeholders (`$1`, `$2`, …), which both engines read (sqlx's query builder writes `?` for
+/// the Any driver, which PostgreSQL does not).
+pub fn values(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5 + 8);
+    sql.push_str("values ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * columns + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+#[cfg(test)]
+mod values_tests {
+    #[test]
+    fn numbers_every_placeholder_once_row_by_row() {
+        assert_eq!(super::values(2, 3), "values ($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(super::values(1, 1), "values ($1)");
     }
 }

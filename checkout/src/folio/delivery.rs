@@ -7,19 +7,26 @@
 //! served first and staff are told what is missing.
 
 use atelier_domain::{ships_at, SubscriptionStatus};
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::Row;
 
 use crate::db::WriteTx;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{new_id, now};
-use crate::notify::{enqueue, Mail, STAFF};
+use crate::notify::{enqueue, enqueue_many, Mail, Queued, STAFF};
 use crate::orders::{insert_prepaid, links, PrepaidOrder};
 use crate::views::render;
 use crate::AppState;
 
-/// Subscriptions served per transaction.
-const CHUNK: i64 = 200;
+/// Subscriptions served per transaction: a few statements whatever its size, a few milliseconds
+/// of the writer, so a cart waiting behind a chunk waits no longer than that.
+const CHUNK: i64 = 10;
+
+/// How long the run rests after each chunk, as a share of the chunk's own time: the shop's
+/// requests get the writer and the processor at least half the time while an edition goes out.
+const REST_PER_WORK: u32 = 1;
 
 /// How far back an edition is still delivered (to a payment that came late, or stock that came
 /// back): the longest paid period, a year, and a little.
@@ -111,7 +118,7 @@ const DUE: &str = "select s.subscription_id, s.account_id, a.email, s.currency, 
                    and i.status = 'paid' and i.period_start <= $3 and $3 < i.period_end)
        and not exists (select 1 from edition_delivery d where d.subscription_id = s.subscription_id
                        and d.edition_slug = $4)
-       and (s.created_at > $5 or (s.created_at = $5 and s.subscription_id > $6))
+       and (s.created_at, s.subscription_id) > ($5, $6)
      order by s.created_at, s.subscription_id limit $7";
 
 async fn deliver_edition(state: &AppState, edition: &Edition) -> ApiResult<EditionRun> {
@@ -119,29 +126,47 @@ async fn deliver_edition(state: &AppState, edition: &Edition) -> ApiResult<Editi
     let mut run = EditionRun { edition: edition.slug.clone(), delivered: 0, short: 0 };
     let mut after = (i64::MIN, String::new());
     loop {
+        // The e-mails are written before the writer is taken (rendering is most of a chunk's
+        // work): from a read of who is due, which the transaction then confirms.
+        let ahead = {
+            let mut conn = state.db.pool.acquire().await?;
+            due(&mut conn, edition, &after, CHUNK).await?
+        };
+        let mut prepared = HashMap::with_capacity(ahead.len());
+        for d in &ahead {
+            prepared.insert(d.subscription_id.clone(), prepare(state, edition, &lines, d));
+            // Rendering is work the processor does for nobody waiting: the requests sharing this
+            // thread go first between two e-mails.
+            tokio::task::yield_now().await;
+        }
         let mut tx = state.db.begin_write().await?;
+        let started = std::time::Instant::now();
         // One edition is served one chunk at a time across instances: each chunk sees what the
         // one before it committed (on SQLite the writer lock does this).
-        let lock = format!("select slug from folio_edition where slug = $1{}", tx.lock_rows());
-        sqlx::query(&lock).bind(&edition.slug).fetch_one(&mut **tx).await?;
+        if !tx.lock_rows().is_empty() {
+            let lock = format!("select slug from folio_edition where slug = $1{}", tx.lock_rows());
+            sqlx::query(&lock).bind(&edition.slug).fetch_one(&mut **tx).await?;
+        }
         let due = due(&mut tx, edition, &after, CHUNK).await?;
-        let Some(last) = due.last() else {
+        let due: Vec<(Due, Prepared)> = due
+            .into_iter()
+            .map(|d| {
+                let p = prepared.remove(&d.subscription_id).unwrap_or_else(|| prepare(state, edition, &lines, &d));
+                (d, p)
+            })
+            .collect();
+        let Some((last, _)) = due.last() else {
             tx.commit().await?;
             return Ok(run);
         };
         after = (last.created_at, last.subscription_id.clone());
-        let mut stopped = false;
-        for d in &due {
-            if !serve(state, &mut tx, edition, &lines, d).await? {
-                stopped = true;
-                break;
-            }
-            run.delivered += 1;
-        }
+        let wanted = due.len();
+        let served = serve(&mut tx, edition, &lines, due).await?;
+        run.delivered += served;
         for (sku, ..) in &lines {
             crate::stock::alerts::after_stock_change(&mut tx, sku).await?;
         }
-        if stopped {
+        if served < wanted {
             // Oldest first: every bottle is one of each SKU, so whoever comes after is short too.
             run.short = count_due(&mut tx, edition).await?;
             alert_shortfall(state, &mut tx, edition, &lines, run.short).await?;
@@ -149,6 +174,7 @@ async fn deliver_edition(state: &AppState, edition: &Edition) -> ApiResult<Editi
             return Ok(run);
         }
         tx.commit().await?;
+        tokio::time::sleep(started.elapsed() * REST_PER_WORK).await;
     }
 }
 
@@ -170,7 +196,12 @@ async fn bottles(state: &AppState, edition: &Edition) -> ApiResult<Vec<(String, 
     Ok(lines)
 }
 
-async fn due(tx: &mut WriteTx, edition: &Edition, after: &(i64, String), limit: i64) -> Result<Vec<Due>, sqlx::Error> {
+async fn due(
+    conn: &mut sqlx::AnyConnection,
+    edition: &Edition,
+    after: &(i64, String),
+    limit: i64,
+) -> Result<Vec<Due>, sqlx::Error> {
     let rows = sqlx::query(DUE)
         .bind(RECEIVING[0].as_str())
         .bind(RECEIVING[1].as_str())
@@ -179,7 +210,7 @@ async fn due(tx: &mut WriteTx, edition: &Edition, after: &(i64, String), limit: 
         .bind(after.0)
         .bind(&after.1)
         .bind(limit)
-        .fetch_all(&mut ***tx)
+        .fetch_all(conn)
         .await?;
     Ok(rows
         .into_iter()
@@ -205,64 +236,32 @@ async fn count_due(tx: &mut WriteTx, edition: &Edition) -> Result<usize, sqlx::E
     Ok(due(tx, edition, &(i64::MIN, String::new()), i64::MAX).await?.len())
 }
 
-/// Makes one subscription's order and e-mail for an edition; false when the stock cannot.
-async fn serve(
-    state: &AppState,
-    tx: &mut WriteTx,
-    edition: &Edition,
-    lines: &[(String, String, String)],
-    due: &Due,
-) -> ApiResult<bool> {
+/// A subscriber's order id and e-mail, made ahead of the transaction; the order's number, known
+/// only inside it, takes the place of [`NUMBER`].
+struct Prepared {
+    order_id: String,
+    mail: Mail,
+}
+
+/// Where an edition's e-mail says the order's number until it is known.
+const NUMBER: &str = "\u{1}order-number\u{1}";
+
+/// Writes a subscriber's e-mail of an edition, with a new order id.
+fn prepare(state: &AppState, edition: &Edition, lines: &[(String, String, String)], d: &Due) -> Prepared {
     let order_id = new_id("ord");
-    let country_name = crate::checkout::country(&due.ship.country).map(|c| c.1).unwrap_or_default();
-    let address = serde_json::json!({
-        "line1": due.ship.line1,
-        "line2": due.ship.line2,
-        "postal_code_city": format!("{} {}", due.ship.postal_code, due.ship.city),
-        "postal_code": due.ship.postal_code,
-        "city": due.ship.city,
-        "country": due.ship.country,
-        "country_name": country_name,
-        "phone": null,
-        "billing": null,
-    });
-    let order = PrepaidOrder {
-        order_id: &order_id,
-        email: &due.email,
-        name: &due.ship.name,
-        address: &address,
-        country: &due.ship.country,
-        currency: &due.currency,
-        account_id: &due.account_id,
-        subscription_id: &due.subscription_id,
-        lines,
-    };
-    let Some(number) = insert_prepaid(tx, &order).await? else {
-        return Ok(false);
-    };
-    // The pair's key: a second claim fails the transaction rather than make a second order.
-    sqlx::query(
-        "insert into edition_delivery (subscription_id, edition_slug, order_id, created_at) values ($1, $2, $3, $4)",
-    )
-    .bind(&due.subscription_id)
-    .bind(&edition.slug)
-    .bind(&order_id)
-    .bind(now())
-    .execute(&mut ***tx)
-    .await?;
     let base = &state.config.public_url;
     let ctx = serde_json::json!({
         "title": edition.title,
-        "name": due.ship.name,
-        "number": number,
+        "name": d.ship.name,
+        "number": NUMBER,
         "body_html": edition.html,
         "body_text": edition.text,
         "bottles": lines.iter().map(|(_, title, label)| format!("{title}, {label}")).collect::<Vec<_>>(),
-        "ship_to": due.ship,
+        "ship_to": d.ship,
         "edition_url": format!("{base}{}", edition.path),
         "order_url": format!("{base}{}", links::path(&state.keys.link, &order_id)),
         "account_url": format!("{base}/account/"),
-        "recipient": due.email,
+        "recipient": d.email,
         "site_title": state.config.site_title,
         "site_url": base,
     });
@@ -271,9 +270,82 @@ async fn serve(
         text: render("email/folio_edition.txt", &ctx),
         html: Some(render("email/folio_edition.html", &ctx)),
     };
-    let key = format!("folio-edition:{}:{}", due.subscription_id, edition.slug);
-    enqueue(tx, "folio_edition", &key, &due.email, &mail).await?;
-    Ok(true)
+    Prepared { order_id, mail }
+}
+
+/// Makes the order and e-mail of as many of `due` (oldest first) as the stock serves; gives how
+/// many.
+async fn serve(
+    tx: &mut WriteTx,
+    edition: &Edition,
+    lines: &[(String, String, String)],
+    due: Vec<(Due, Prepared)>,
+) -> ApiResult<usize> {
+    let addresses: Vec<serde_json::Value> = due
+        .iter()
+        .map(|(d, _)| {
+            let country_name = crate::checkout::country(&d.ship.country).map(|c| c.1).unwrap_or_default();
+            serde_json::json!({
+                "line1": d.ship.line1,
+                "line2": d.ship.line2,
+                "postal_code_city": format!("{} {}", d.ship.postal_code, d.ship.city),
+                "postal_code": d.ship.postal_code,
+                "city": d.ship.city,
+                "country": d.ship.country,
+                "country_name": country_name,
+                "phone": null,
+                "billing": null,
+            })
+        })
+        .collect();
+    let orders: Vec<PrepaidOrder> = due
+        .iter()
+        .zip(&addresses)
+        .map(|((d, p), address)| PrepaidOrder {
+            order_id: &p.order_id,
+            email: &d.email,
+            name: &d.ship.name,
+            address,
+            country: &d.ship.country,
+            currency: &d.currency,
+            account_id: Some(&d.account_id),
+            subscription_id: &d.subscription_id,
+        })
+        .collect();
+    let numbers = insert_prepaid(tx, lines, &orders).await?;
+    drop(orders);
+    if numbers.is_empty() {
+        return Ok(0);
+    }
+    let served = &due[..numbers.len()];
+    // Each pair's key: a second claim fails the transaction rather than make a second order.
+    let sql = format!(
+        "insert into edition_delivery (subscription_id, edition_slug, order_id, created_at) {}",
+        crate::db::values(served.len(), 4)
+    );
+    let t = now();
+    let mut claim = sqlx::query(&sql);
+    for (d, p) in served {
+        claim = claim.bind(&d.subscription_id).bind(&edition.slug).bind(&p.order_id).bind(t);
+    }
+    claim.execute(&mut ***tx).await?;
+    let count = served.len();
+    let mails: Vec<Queued> = due
+        .into_iter()
+        .zip(&numbers)
+        .map(|((d, p), number)| Queued {
+            kind: "folio_edition",
+            dedupe_key: format!("folio-edition:{}:{}", d.subscription_id, edition.slug),
+            recipient: d.email,
+            mail: Mail {
+                subject: p.mail.subject,
+                text: p.mail.text.replace(NUMBER, number),
+                html: p.mail.html.map(|h| h.replace(NUMBER, number)),
+            },
+        })
+        .collect();
+    enqueue_many(tx, &mails).await?;
+    Ok(count)
 }
 
 /// Tells staff how many subscribers an edition could not be sent to and what is missing; once

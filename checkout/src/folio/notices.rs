@@ -239,6 +239,16 @@ fn message(before: &str, now: &Situation, w: &Words) -> Option<Text> {
             action: "Update my card",
             after: vec!["If the payment cannot be taken after the last attempt, the subscription ends and we tell you so.".into()],
         },
+        Situation::Cancelled if before == "past_due" => Text {
+            subject: "Your Folio has ended: the payment could not be taken".into(),
+            heading: "Your Folio has ended",
+            paragraphs: vec![
+                format!("We tried several times over the past two weeks, but the payment for the next period of {} could not be taken, so your subscription has ended. Nothing more will be charged.", w.plan),
+                "Editions you paid for before have been sent. If you would like the Folio again, you can subscribe at any time with a card that works.".into(),
+            ],
+            action: "Subscribe again",
+            after: vec!["If you think this is a mistake, reply to this e-mail and we will look into it.".into()],
+        },
         Situation::Cancelled => Text {
             subject: "Your Folio has ended".into(),
             heading: "Your Folio has ended",

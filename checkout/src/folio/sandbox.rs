@@ -41,7 +41,13 @@ struct Billing {
     resumes_at: Option<i64>,
     card_declines: bool,
     canceled_at: Option<i64>,
+    failed_attempts: i64,
+    retry_at: Option<i64>,
 }
+
+/// Days from one failed attempt at a renewal's payment to the next, as Stripe's retry
+/// schedule; when the attempt after the last of them fails too, the subscription is cancelled.
+pub const RETRY_DAYS: [i64; 3] = [3, 5, 7];
 
 async fn load(state: &AppState, ours: &str) -> ApiResult<Option<Billing>> {
     let row = sqlx::query("select * from sandbox_subscription where subscription_id = $1")
@@ -60,17 +66,20 @@ async fn load(state: &AppState, ours: &str) -> ApiResult<Option<Billing>> {
         resumes_at: r.get("resumes_at"),
         card_declines: r.get::<i64, _>("card_declines") == 1,
         canceled_at: r.get("canceled_at"),
+        failed_attempts: r.get("failed_attempts"),
+        retry_at: r.get("retry_at"),
     }))
 }
 
-/// Writes the sandbox's side back, unless another writer moved its period meanwhile (then the
-/// other's is kept); says whether it wrote.
-async fn store(state: &AppState, b: &Billing, period_was: i64) -> ApiResult<bool> {
+/// Writes the sandbox's side back, unless another writer moved its period or made an attempt
+/// at its payment meanwhile (then the other's is kept); says whether it wrote.
+async fn store(state: &AppState, b: &Billing, was: &Billing) -> ApiResult<bool> {
     let mut tx = state.db.begin_write().await?;
     let done = sqlx::query(
         "update sandbox_subscription set status = $1, period_start = $2, period_end = $3, invoices = $4,
-           cancel_at_period_end = $5, paused = $6, resumes_at = $7, card_declines = $8, canceled_at = $9
-         where provider_subscription_id = $10 and period_end = $11",
+           cancel_at_period_end = $5, paused = $6, resumes_at = $7, card_declines = $8, canceled_at = $9,
+           failed_attempts = $10, retry_at = $11
+         where provider_subscription_id = $12 and period_end = $13 and failed_attempts = $14",
     )
     .bind(&b.status)
     .bind(b.period.0)
@@ -81,8 +90,11 @@ async fn store(state: &AppState, b: &Billing, period_was: i64) -> ApiResult<bool
     .bind(b.resumes_at)
     .bind(i64::from(b.card_declines))
     .bind(b.canceled_at)
+    .bind(b.failed_attempts)
+    .bind(b.retry_at)
     .bind(&b.provider_id)
-    .bind(period_was)
+    .bind(was.period.1)
+    .bind(was.failed_attempts)
     .execute(&mut **tx)
     .await?;
     tx.commit().await?;
@@ -116,12 +128,13 @@ fn subscription_object(b: &Billing, created: i64) -> Value {
 
 /// An invoice of the subscription's current period.
 fn invoice_object(b: &Billing, id: &str, amount: i64, currency: &str, paid: bool, next_attempt: Option<i64>) -> Value {
+    let attempt_count = if paid { b.failed_attempts + 1 } else { b.failed_attempts.max(1) };
     json!({
         "id": id,
         "object": "invoice",
         "amount_due": amount,
         "amount_paid": if paid { amount } else { 0 },
-        "attempt_count": 1,
+        "attempt_count": attempt_count,
         "billing_reason": if b.invoices <= 1 { "subscription_create" } else { "subscription_cycle" },
         "currency": currency.to_lowercase(),
         "customer": b.customer,
@@ -262,7 +275,7 @@ pub async fn change(state: &AppState, sub: &Subscription, change: Change) -> Api
         return Err(ApiError::Conflict("this subscription has ended".into()));
     }
     let t = clock(state).await?;
-    let was = b.period.1;
+    let was = b.clone();
     let kind = match change {
         Change::Pause { until } => {
             b.paused = true;
@@ -285,7 +298,7 @@ pub async fn change(state: &AppState, sub: &Subscription, change: Change) -> Api
             "customer.subscription.deleted"
         }
     };
-    if !store(state, &b, was).await? {
+    if !store(state, &b, &was).await? {
         return Err(ApiError::Conflict("the subscription renewed meanwhile; try again".into()));
     }
     let id = format!("evt_sandbox_{}", random_hex(12));
@@ -307,24 +320,33 @@ pub async fn set_card_declines(state: &AppState, subscription_id: &str, declines
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    let Some(mut b) = load(state, subscription_id).await? else { return Ok(false) };
+    let Some(b) = load(state, subscription_id).await? else { return Ok(false) };
     if declines || b.status != "past_due" {
         return Ok(true);
     }
+    let t = clock(state).await?;
+    pay_owed(state, b, t).await?;
+    Ok(true)
+}
+
+/// Pays the invoice a past-due subscription owes (a mended card, or a retry that went through):
+/// paid, active again, its period as the failed renewal set it. Says whether it was recorded.
+async fn pay_owed(state: &AppState, mut b: Billing, t: i64) -> ApiResult<bool> {
+    let was = b.clone();
     let plan: String = sqlx::query_scalar("select plan_id from subscription where subscription_id = $1")
-        .bind(subscription_id)
+        .bind(&b.ours)
         .fetch_one(&state.db.pool)
         .await?;
     let (amount, currency, _) = period_price(state, &plan, Some(b.period.0)).await?;
-    let t = clock(state).await?;
     let key = format!("{}_{}", b.provider_id, b.invoices);
     b.status = "active".into();
     let invoice = invoice_object(&b, &format!("in_{key}"), amount, &currency, true, None);
+    b.failed_attempts = 0;
+    b.retry_at = None;
     send(state, &format!("evt_{key}_paid"), "invoice.paid", invoice, t).await?;
     send(state, &format!("evt_{key}_recovered"), "customer.subscription.updated", subscription_object(&b, t), t)
         .await?;
-    store(state, &b, b.period.1).await?;
-    Ok(true)
+    store(state, &b, &was).await
 }
 
 /// What a turn of the sandbox's billing did.
@@ -338,6 +360,10 @@ pub struct Turn {
     pub failed: usize,
     /// Subscriptions that ended with their period.
     pub ended: usize,
+    /// Payments retried and failed again.
+    pub retried: usize,
+    /// Subscriptions cancelled because the last retry of their payment failed.
+    pub given_up: usize,
 }
 
 /// Renews every sandbox subscription whose period has ended by the sandbox's clock, one
@@ -346,8 +372,9 @@ pub async fn renew_due(state: &AppState) -> ApiResult<Turn> {
     let t = clock(state).await?;
     let mut turn = Turn::default();
     loop {
-        let due: Vec<String> = sqlx::query_scalar(
-            "select subscription_id from sandbox_subscription where status = 'active' and period_end <= $1
+        let due: Vec<(String, String)> = sqlx::query_as(
+            "select subscription_id, status from sandbox_subscription
+             where (status = 'active' and period_end <= $1) or (status = 'past_due' and retry_at <= $1)
              order by period_end limit 100",
         )
         .bind(t)
@@ -356,8 +383,12 @@ pub async fn renew_due(state: &AppState) -> ApiResult<Turn> {
         if due.is_empty() {
             return Ok(turn);
         }
-        for ours in due {
-            renew(state, &ours, t, &mut turn).await?;
+        for (ours, status) in due {
+            if status == "past_due" {
+                retry(state, &ours, t, &mut turn).await?;
+            } else {
+                renew(state, &ours, t, &mut turn).await?;
+            }
         }
     }
 }
@@ -367,7 +398,7 @@ async fn renew(state: &AppState, ours: &str, t: i64, turn: &mut Turn) -> ApiResu
     if b.status != "active" || b.period.1 > t {
         return Ok(());
     }
-    let was = b.period.1;
+    let was = b.clone();
     let n = b.invoices + 1;
     let key = format!("{}_{n}", b.provider_id);
     // The moment the period ended: the events are of then, however late the sandbox looks.
@@ -381,7 +412,7 @@ async fn renew(state: &AppState, ours: &str, t: i64, turn: &mut Turn) -> ApiResu
         b.canceled_at = Some(at);
         send(state, &format!("evt_{key}_ended"), "customer.subscription.deleted", subscription_object(&b, at), at)
             .await?;
-        if store(state, &b, was).await? {
+        if store(state, &b, &was).await? {
             turn.ended += 1;
         }
         return Ok(());
@@ -398,20 +429,22 @@ async fn renew(state: &AppState, ours: &str, t: i64, turn: &mut Turn) -> ApiResu
         // Stripe voids a paused subscription's invoice: the period passes, nothing is billed.
         send(state, &format!("evt_{key}_period"), "customer.subscription.updated", subscription_object(&b, at), at)
             .await?;
-        if store(state, &b, was).await? {
+        if store(state, &b, &was).await? {
             turn.skipped += 1;
         }
         return Ok(());
     }
     if b.card_declines {
-        // The card declines: past due, renewed no further until it is paid (Stripe retries by
-        // its schedule; the sandbox, when the card is mended).
+        // The card declines: past due, renewed no further until it is paid, and tried again by
+        // the retry schedule (or at once when the card is mended).
         b.status = "past_due".into();
-        let invoice = invoice_object(&b, &invoice_id, amount, &currency, false, Some(at + 3 * 86_400));
+        b.failed_attempts = 1;
+        b.retry_at = Some(at + RETRY_DAYS[0] * 86_400);
+        let invoice = invoice_object(&b, &invoice_id, amount, &currency, false, b.retry_at);
         send(state, &format!("evt_{key}_failed"), "invoice.payment_failed", invoice, at).await?;
         send(state, &format!("evt_{key}_past_due"), "customer.subscription.updated", subscription_object(&b, at), at)
             .await?;
-        if store(state, &b, was).await? {
+        if store(state, &b, &was).await? {
             turn.failed += 1;
         }
         return Ok(());
@@ -420,8 +453,48 @@ async fn renew(state: &AppState, ours: &str, t: i64, turn: &mut Turn) -> ApiResu
     send(state, &format!("evt_{key}_paid"), "invoice.paid", invoice, at).await?;
     send(state, &format!("evt_{key}_renewed"), "customer.subscription.updated", subscription_object(&b, at), at)
         .await?;
-    if store(state, &b, was).await? {
+    if store(state, &b, &was).await? {
         turn.renewed += 1;
+    }
+    Ok(())
+}
+
+/// Tries a past-due subscription's payment again when its retry falls due: paid if the card
+/// was mended, else failed again and the next retry set, or, after the last, cancelled.
+async fn retry(state: &AppState, ours: &str, t: i64, turn: &mut Turn) -> ApiResult<()> {
+    let Some(mut b) = load(state, ours).await? else { return Ok(()) };
+    let Some(at) = b.retry_at.filter(|&r| r <= t && b.status == "past_due") else { return Ok(()) };
+    if !b.card_declines {
+        pay_owed(state, b, at).await?;
+        return Ok(());
+    }
+    let was = b.clone();
+    let plan: String = sqlx::query_scalar("select plan_id from subscription where subscription_id = $1")
+        .bind(ours)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let (amount, currency, _) = period_price(state, &plan, Some(b.period.0)).await?;
+    let key = format!("{}_{}", b.provider_id, b.invoices);
+    let attempt = b.failed_attempts + 1;
+    b.failed_attempts = attempt;
+    let next = usize::try_from(attempt - 1).ok().and_then(|i| RETRY_DAYS.get(i));
+    b.retry_at = next.map(|days| at + days * 86_400);
+    let invoice = invoice_object(&b, &format!("in_{key}"), amount, &currency, false, b.retry_at);
+    send(state, &format!("evt_{key}_attempt{attempt}_failed"), "invoice.payment_failed", invoice, at).await?;
+    if next.is_some() {
+        if store(state, &b, &was).await? {
+            turn.retried += 1;
+        }
+        return Ok(());
+    }
+    // The last attempt failed: Stripe cancels the subscription, saying why.
+    b.status = "canceled".into();
+    b.canceled_at = Some(at);
+    let mut ended = subscription_object(&b, at);
+    ended["cancellation_details"] = json!({ "comment": null, "feedback": null, "reason": "payment_failed" });
+    send(state, &format!("evt_{key}_given_up"), "customer.subscription.deleted", ended, at).await?;
+    if store(state, &b, &was).await? {
+        turn.given_up += 1;
     }
     Ok(())
 }

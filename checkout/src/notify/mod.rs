@@ -141,6 +141,54 @@ pub async fn enqueue_secret(
     insert(tx, kind, dedupe_key, recipient, mail, true, None).await
 }
 
+/// A message for [`enqueue_many`].
+#[derive(Debug)]
+pub struct Queued {
+    /// What it is about (`folio_edition`, …).
+    pub kind: &'static str,
+    /// Its key: a message whose key is already queued is not queued again.
+    pub dedupe_key: String,
+    /// Where it goes.
+    pub recipient: String,
+    /// The message.
+    pub mail: Mail,
+}
+
+/// Messages queued per statement.
+const QUEUED_ROWS: usize = 100;
+
+/// Queues many messages in a few statements (an edition to thousands of subscribers), each
+/// unless its key already is; gives how many were queued.
+pub async fn enqueue_many(tx: &mut Transaction<'static, Any>, messages: &[Queued]) -> Result<u64, sqlx::Error> {
+    let mut queued = 0;
+    let t = now();
+    for chunk in messages.chunks(QUEUED_ROWS) {
+        let sql = format!(
+            "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, body_html, status, next_attempt_at, created_at, erase_after_send, reply_to)
+             {} on conflict (dedupe_key) do nothing",
+            crate::db::values(chunk.len(), 12)
+        );
+        let mut insert = sqlx::query(&sql);
+        for m in chunk {
+            insert = insert
+                .bind(new_id("obx"))
+                .bind(&m.dedupe_key)
+                .bind(m.kind)
+                .bind(&m.recipient)
+                .bind(&m.mail.subject)
+                .bind(&m.mail.text)
+                .bind(m.mail.html.clone())
+                .bind(Status::Pending.as_str())
+                .bind(t)
+                .bind(t)
+                .bind(0_i64)
+                .bind(None::<String>);
+        }
+        queued += insert.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(queued)
+}
+
 async fn insert(
     tx: &mut Transaction<'static, Any>,
     kind: &str,

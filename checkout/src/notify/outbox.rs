@@ -32,6 +32,13 @@ pub struct Mailer {
     pub give_up_after: i64,
 }
 
+/// Messages claimed and sent per turn.
+const BATCH: i64 = 20;
+
+/// How long a claimed batch is kept from other instances: long enough to send all of it to a
+/// slow server; an instance that died mid-batch has it sent again after that.
+const CLAIM_SECONDS: i64 = 600;
+
 /// How long a message is retried: long enough for a mail server down over a weekend.
 const GIVE_UP_AFTER: i64 = 4 * 24 * 3600;
 
@@ -140,96 +147,120 @@ impl Mailer {
         }
     }
 
-    /// Claims and sends every due message; returns how many it attempted.
+    /// Claims a batch of due messages, sends them, and records how each went; returns how many
+    /// it attempted. The claim and the outcome are one write each for the whole batch, so
+    /// thousands of e-mails queued at once (a Folio edition) take the writer in turns of a
+    /// batch, not two turns a message.
     pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
         let t = now();
         let due: Vec<String> = sqlx::query_scalar(
             "select outbox_id from outbox where status = $1 and next_attempt_at <= $2
-             and (locked_until is null or locked_until < $2) order by created_at limit 20",
+             and (locked_until is null or locked_until < $2) order by created_at limit $3",
         )
         .bind(Status::Pending.as_str())
         .bind(t)
+        .bind(BATCH)
         .fetch_all(&self.db.pool)
         .await?;
-        let mut attempted = 0;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        // Each claim is one conditional update: of several instances, exactly one wins each.
+        let mut claimed = Vec::with_capacity(due.len());
+        let mut tx = self.db.begin_write().await?;
         for id in due {
-            // The claim is one conditional update: of several instances, exactly one wins.
-            let mut tx = self.db.begin_write().await?;
-            let claimed = sqlx::query(
+            let done = sqlx::query(
                 "update outbox set locked_until = $1, attempts = attempts + 1
                  where outbox_id = $2 and status = $3 and (locked_until is null or locked_until < $4)",
             )
-            .bind(now() + 120)
+            .bind(now() + CLAIM_SECONDS)
             .bind(&id)
             .bind(Status::Pending.as_str())
             .bind(now())
             .execute(&mut **tx)
             .await?;
-            tx.commit().await?;
-            if claimed.rows_affected() != 1 {
-                continue;
+            if done.rows_affected() == 1 {
+                claimed.push(id);
             }
-            attempted += 1;
+        }
+        tx.commit().await?;
+        let mut outcomes = Vec::with_capacity(claimed.len());
+        for id in &claimed {
             let row = sqlx::query(
                 "select outbox_id, kind, recipient, subject, body_text, body_html, reply_to, attempts, created_at from outbox where outbox_id = $1",
             )
-            .bind(&id)
+            .bind(id)
             .fetch_one(&self.db.pool)
             .await?;
             let result = self.send(&row).await;
-            let mut tx = self.db.begin_write().await?;
-            match result {
-                Ok(()) => {
+            outcomes.push((row, result));
+        }
+        let mut tx = self.db.begin_write().await?;
+        for (row, result) in outcomes {
+            self.record(&mut tx, &row, result).await?;
+        }
+        tx.commit().await?;
+        Ok(claimed.len())
+    }
+
+    /// Records how one message's sending went: sent, to be tried again later, or given up.
+    async fn record(
+        &self,
+        tx: &mut crate::db::WriteTx,
+        row: &sqlx::any::AnyRow,
+        result: Result<(), SendError>,
+    ) -> Result<(), sqlx::Error> {
+        let id: String = row.get("outbox_id");
+        match result {
+            Ok(()) => {
+                sqlx::query(
+                    "update outbox set status = $1, sent_at = $2, locked_until = null, last_error = null,
+                     body_text = case when erase_after_send = 1 then '' else body_text end,
+                     body_html = case when erase_after_send = 1 then null else body_html end
+                     where outbox_id = $3",
+                )
+                .bind(Status::Sent.as_str())
+                .bind(now())
+                .bind(&id)
+                .execute(&mut ***tx)
+                .await?;
+            }
+            Err(e) => {
+                let attempts: i64 = row.get("attempts");
+                let age = now() - row.get::<i64, _>("created_at");
+                let (permanent, text) = match e {
+                    SendError::Permanent(t) => (true, t),
+                    SendError::Transient(t) => (age >= self.give_up_after, t),
+                };
+                if permanent {
+                    tracing::error!(outbox_id = %id, attempts, error = %text, "outbox: given up, staff are told");
                     sqlx::query(
-                        "update outbox set status = $1, sent_at = $2, locked_until = null, last_error = null,
+                        "update outbox set status = $1, locked_until = null, last_error = $2,
                          body_text = case when erase_after_send = 1 then '' else body_text end,
                          body_html = case when erase_after_send = 1 then null else body_html end
                          where outbox_id = $3",
                     )
-                    .bind(Status::Sent.as_str())
-                    .bind(now())
+                    .bind(Status::Failed.as_str())
+                    .bind(&text)
                     .bind(&id)
-                    .execute(&mut **tx)
+                    .execute(&mut ***tx)
+                    .await?;
+                    tell_staff(tx, row, attempts, &text).await?;
+                } else {
+                    let delay = (self.retry_base << (attempts - 1).clamp(0, 12)).min(3600);
+                    tracing::warn!(outbox_id = %id, attempts, error = %text, "outbox: send failed, will retry");
+                    sqlx::query(
+                        "update outbox set next_attempt_at = $1, locked_until = null, last_error = $2 where outbox_id = $3",
+                    )
+                    .bind(now() + delay)
+                    .bind(&text)
+                    .bind(&id)
+                    .execute(&mut ***tx)
                     .await?;
                 }
-                Err(e) => {
-                    let attempts: i64 = row.get("attempts");
-                    let age = now() - row.get::<i64, _>("created_at");
-                    let (permanent, text) = match e {
-                        SendError::Permanent(t) => (true, t),
-                        SendError::Transient(t) => (age >= self.give_up_after, t),
-                    };
-                    if permanent {
-                        tracing::error!(outbox_id = %id, attempts, error = %text, "outbox: given up, staff are told");
-                        sqlx::query(
-                            "update outbox set status = $1, locked_until = null, last_error = $2,
-                             body_text = case when erase_after_send = 1 then '' else body_text end,
-                             body_html = case when erase_after_send = 1 then null else body_html end
-                             where outbox_id = $3",
-                        )
-                        .bind(Status::Failed.as_str())
-                        .bind(&text)
-                        .bind(&id)
-                        .execute(&mut **tx)
-                        .await?;
-                        tell_staff(&mut tx, &row, attempts, &text).await?;
-                    } else {
-                        let delay = (self.retry_base << (attempts - 1).clamp(0, 12)).min(3600);
-                        tracing::warn!(outbox_id = %id, attempts, error = %text, "outbox: send failed, will retry");
-                        sqlx::query(
-                            "update outbox set next_attempt_at = $1, locked_until = null, last_error = $2 where outbox_id = $3",
-                        )
-                        .bind(now() + delay)
-                        .bind(&text)
-                        .bind(&id)
-                        .execute(&mut **tx)
-                        .await?;
-                    }
-                }
             }
-            tx.commit().await?;
         }
-        Ok(attempted)
+        Ok(())
     }
 
     async fn send(&self, row: &sqlx::any::AnyRow) -> Result<(), SendError> {

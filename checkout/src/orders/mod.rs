@@ -79,9 +79,14 @@ async fn next_number(tx: &mut WriteTx) -> Result<String, sqlx::Error> {
     let n: i64 = sqlx::query_scalar("update counter set value = value + 1 where name = 'order' returning value")
         .fetch_one(&mut ***tx)
         .await?;
+    Ok(number(n))
+}
+
+/// An order's readable number from its place in the counter: `AA-<year>-<n>`.
+fn number(n: i64) -> String {
     let today = date(now());
     let year = today.split('-').next().unwrap_or("1970");
-    Ok(format!("AA-{year}-{n:06}"))
+    format!("AA-{year}-{n:06}")
 }
 
 /// An order as checkout opens it, awaiting payment.
@@ -211,69 +216,121 @@ pub struct PrepaidOrder<'a> {
     pub country: &'a str,
     /// ISO currency code (every amount is 0).
     pub currency: &'a str,
-    /// The account it ships to.
-    pub account_id: &'a str,
+    /// The account it ships to, if the recipient has one.
+    pub account_id: Option<&'a str>,
     /// The subscription it ships an edition of.
     pub subscription_id: &'a str,
-    /// One bottle of each: (SKU, title, size label), in SKU order.
-    pub lines: &'a [(String, String, String)],
 }
 
 /// How a prepaid order's method of shipping is named.
 pub const PREPAID_SHIPPING: &str = "folio";
 
-/// Makes a prepaid order, paid from the start with its stock taken (one bottle of each line),
-/// ready for the usual fulfil and ship steps; gives its number, or `None` (and changes nothing)
-/// when a bottle is not there.
-pub async fn insert_prepaid(tx: &mut WriteTx, new: &PrepaidOrder<'_>) -> ApiResult<Option<String>> {
-    for (sku, ..) in new.lines {
-        if !crate::stock::available_for(tx, sku, 1).await? {
-            return Ok(None);
-        }
+/// Orders made per statement: well under both engines' limits on bound values.
+const PREPAID_ROWS: usize = 100;
+
+/// Makes prepaid orders of the same bottles (one of each line: (SKU, title, size label), in SKU
+/// order), paid from the start with their stock taken, ready for the usual fulfil and ship
+/// steps: as many of them, from the first, as the stock can serve. Gives their numbers, in
+/// order; an empty list (and nothing changed) when not even the first can be served.
+///
+/// A whole batch costs a few statements (one stock update per SKU, one insert per table), so
+/// an edition going to thousands holds the writer for moments at a time.
+pub async fn insert_prepaid(
+    tx: &mut WriteTx,
+    lines: &[(String, String, String)],
+    orders: &[PrepaidOrder<'_>],
+) -> ApiResult<Vec<String>> {
+    if lines.is_empty() || orders.is_empty() {
+        return Ok(Vec::new());
     }
-    for (sku, ..) in new.lines {
-        if !crate::stock::take(tx, sku, 1).await? {
-            // Checked just above in this transaction: only a concurrent sale gets here, and the
-            // caller's transaction is rolled back with everything it took.
-            return Err(ApiError::Conflict(format!("{sku} sold out while order {} was being made", new.order_id)));
-        }
+    let placeholders =
+        |first: usize| (first..first + lines.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    // The fewest bottles left of any line (a line without a stock row has none).
+    let sql = format!(
+        "select count(*) as found, min(on_hand - reserved) as fewest from stock where sku in ({})",
+        placeholders(1)
+    );
+    let mut count = sqlx::query(&sql);
+    for (sku, ..) in lines {
+        count = count.bind(sku);
     }
-    let number = next_number(tx).await?;
-    let t = now();
-    sqlx::query(
-        "insert into customer_order (order_id, number, email, name, address, country, shipping_method, status, currency,
-           subtotal_minor, shipping_minor, vat_minor, total_minor, payment_provider, stock_state,
-           created_at, updated_at, expires_at, paid_at, account_id, subscription_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, 0, 0, $10, $11, $12, $12, $12, $12, $13, $14)",
-    )
-    .bind(new.order_id)
-    .bind(&number)
-    .bind(new.email)
-    .bind(new.name)
-    .bind(new.address.to_string())
-    .bind(new.country)
-    .bind(PREPAID_SHIPPING)
-    .bind(OrderStatus::Paid.as_str())
-    .bind(new.currency)
-    .bind(PREPAID_SHIPPING)
-    .bind(StockState::Committed.as_str())
-    .bind(t)
-    .bind(new.account_id)
-    .bind(new.subscription_id)
-    .execute(&mut ***tx)
-    .await?;
-    for (sku, title, label) in new.lines {
-        sqlx::query(
-            "insert into order_item (order_id, sku, title, label, unit_minor, quantity) values ($1, $2, $3, $4, 0, 1)",
-        )
-        .bind(new.order_id)
-        .bind(sku)
-        .bind(title)
-        .bind(label)
-        .execute(&mut ***tx)
+    let row = count.fetch_one(&mut ***tx).await?;
+    let found: i64 = row.get("found");
+    let fewest: Option<i64> = row.get("fewest");
+    let served = if usize::try_from(found).ok() == Some(lines.len()) {
+        fewest.unwrap_or(0).clamp(0, i64::try_from(orders.len()).unwrap_or(i64::MAX))
+    } else {
+        0
+    };
+    if served == 0 {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "update stock set on_hand = on_hand - $1 where sku in ({}) and on_hand - reserved >= $1",
+        placeholders(2)
+    );
+    let mut take = sqlx::query(&sql).bind(served);
+    for (sku, ..) in lines {
+        take = take.bind(sku);
+    }
+    if usize::try_from(take.execute(&mut ***tx).await?.rows_affected()).ok() != Some(lines.len()) {
+        // Counted just above in this transaction: only a concurrent sale gets here, and the
+        // caller's transaction is rolled back with everything it took.
+        return Err(ApiError::Conflict("a Folio bottle sold out while its orders were being made".into()));
+    }
+    let last: i64 = sqlx::query_scalar("update counter set value = value + $1 where name = 'order' returning value")
+        .bind(served)
+        .fetch_one(&mut ***tx)
         .await?;
+    let numbers: Vec<String> = (last - served + 1..=last).map(number).collect();
+    let orders = &orders[..numbers.len()];
+    let t = now();
+    for (chunk, numbers) in orders.chunks(PREPAID_ROWS).zip(numbers.chunks(PREPAID_ROWS)) {
+        let sql = format!(
+            "insert into customer_order (order_id, number, email, name, address, country, shipping_method, status,
+               currency, subtotal_minor, shipping_minor, vat_minor, total_minor, payment_provider, stock_state,
+               created_at, updated_at, expires_at, paid_at, account_id, subscription_id) {}",
+            crate::db::values(chunk.len(), 21)
+        );
+        let mut insert = sqlx::query(&sql);
+        for (new, number) in chunk.iter().zip(numbers) {
+            insert = insert
+                .bind(new.order_id)
+                .bind(number)
+                .bind(new.email)
+                .bind(new.name)
+                .bind(new.address.to_string())
+                .bind(new.country)
+                .bind(PREPAID_SHIPPING)
+                .bind(OrderStatus::Paid.as_str())
+                .bind(new.currency)
+                .bind(0_i64)
+                .bind(0_i64)
+                .bind(0_i64)
+                .bind(0_i64)
+                .bind(PREPAID_SHIPPING)
+                .bind(StockState::Committed.as_str())
+                .bind(t)
+                .bind(t)
+                .bind(t)
+                .bind(t)
+                .bind(new.account_id)
+                .bind(new.subscription_id);
+        }
+        insert.execute(&mut ***tx).await?;
+        let sql = format!(
+            "insert into order_item (order_id, sku, title, label, unit_minor, quantity) {}",
+            crate::db::values(chunk.len() * lines.len(), 6)
+        );
+        let mut items = sqlx::query(&sql);
+        for new in chunk {
+            for (sku, title, label) in lines {
+                items = items.bind(new.order_id).bind(sku).bind(title).bind(label).bind(0_i64).bind(1_i64);
+            }
+        }
+        items.execute(&mut ***tx).await?;
     }
-    Ok(Some(number))
+    Ok(numbers)
 }
 
 /// Whether an insert failed because the cart already has an order awaiting payment.
