@@ -33,6 +33,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pages/account/folio.html", include_str!("../templates/pages/account/folio.html")),
     ("pages/folio/subscribe.html", include_str!("../templates/pages/folio/subscribe.html")),
     ("pages/folio/pay.html", include_str!("../templates/pages/folio/pay.html")),
+    ("pages/folio/gift.html", include_str!("../templates/pages/folio/gift.html")),
+    ("pages/folio/gift_pay.html", include_str!("../templates/pages/folio/gift_pay.html")),
     ("pages/wishlist.html", include_str!("../templates/pages/wishlist.html")),
     ("pages/newsletter.html", include_str!("../templates/pages/newsletter.html")),
     ("pages/contact.html", include_str!("../templates/pages/contact.html")),

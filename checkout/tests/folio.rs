@@ -706,6 +706,94 @@ on_both_engines!(subscribing_and_changing_it_from_the_pages_and_the_api, |engine
     );
 });
 
+on_both_engines!(a_gift_of_four_editions_reaches_its_recipient_once_each, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 50).await;
+    shop.set_stock("ROSE-2", 50).await;
+    account(&shop, "acc_g").await;
+    account(&shop, "acc_x").await;
+    let giver = session(&shop, "acc_g").await;
+    let stranger = session(&shop, "acc_x").await;
+    let t0 = folio::sandbox::clock(&shop.state).await.unwrap();
+    // Six editions, a season apart, the first ten days on.
+    let days: Vec<i64> = (0..6).map(|i| t0 + 10 * DAY + i * 91 * DAY).collect();
+    sync_folio(&shop, &days, 6400).await;
+
+    // Signed out: a way in. Signed in: the form, and mistakes said beside their fields.
+    let r = shop.get("/folio/gift", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Sign in to give the Folio"), "{}", r.body);
+    let r = shop.get("/folio/gift", Some(&giver)).await;
+    assert!(r.body.contains("Four editions, €256.00") && r.body.contains("One edition, €64.00"), "{}", r.body);
+    let form = |editions: &str, email: &str| {
+        format!(
+            "plan_id=quarterly&editions={editions}&recipient_email={email}&from_name=Ada&message=Happy+spring%2C+Grace%21%0Awith+love\
+             &name=Grace+Hopper&line1=2+Quai+Voltaire&postal_code=75007&city=Paris&country=FR"
+        )
+    };
+    let r = shop.form("/folio/gift", &form("2", "grace%40example.com"), Some(&giver)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("id=\"editions-error\"") && r.body.contains("Grace Hopper"), "{}", r.body);
+    let r = shop.form("/folio/gift", &form("4", "grace%40"), Some(&giver)).await;
+    assert!(r.body.contains("id=\"recipient_email-error\""), "{}", r.body);
+
+    // Made once however often it is sent; paid on its page, by its giver only, once.
+    let r = shop.form("/folio/gift", &form("4", "grace%40example.com"), Some(&giver)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let pay = r.location();
+    let again = shop.form("/folio/gift", &form("4", "grace%40example.com"), Some(&giver)).await;
+    assert_eq!(again.location(), pay);
+    assert_eq!(shop.get(&pay, Some(&stranger)).await.status, StatusCode::NOT_FOUND);
+    let r = shop.get(&pay, Some(&giver)).await;
+    assert!(r.body.contains("Pay €256.00") && r.body.contains("Happy spring, Grace!"), "{}", r.body);
+    for _ in 0..2 {
+        let r = shop.form(&pay, "action=pay", Some(&giver)).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/account/folio".to_string()));
+    }
+    let told: Vec<String> = sqlx::query_scalar("select recipient from outbox where kind = 'folio_gift_paid'")
+        .fetch_all(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(told, ["acc_g@example.com"]);
+    let page = shop.get("/account/folio", Some(&giver)).await;
+    assert!(page.body.contains("Folios you have given") && page.body.contains("Grace Hopper"), "{}", page.body);
+
+    // Each of the four editions after the payment, once, to Grace; the fifth and sixth not.
+    for (i, &day) in days.iter().enumerate() {
+        advance_to(&shop, day + DAY).await;
+        // A second run (another instance, a restart) makes nothing more.
+        folio::delivery::deliver_as_of(&shop.state, day + DAY).await.unwrap();
+        let orders: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "select email, address, account_id from customer_order where subscription_id like 'gft_%' order by number",
+        )
+        .fetch_all(&shop.state.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(orders.len(), (i + 1).min(4), "after edition {i}");
+        assert!(orders.iter().all(|(email, address, account)| email == "grace@example.com"
+            && address.contains("2 Quai Voltaire")
+            && account.is_none()));
+    }
+    let mails: Vec<(String, String, String)> = sqlx::query_as(
+        "select recipient, subject, body_text from outbox where kind = 'folio_edition' order by created_at, dedupe_key",
+    )
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(mails.len(), 4);
+    assert!(mails.iter().all(|(to, ..)| to == "grace@example.com"));
+    let (_, subject, first) = &mails[0];
+    assert_eq!(subject, "A gift from Ada: the Folio from Atelier Arôme");
+    assert!(
+        first.contains("Ada has given you the Folio") && first.contains("Happy spring, Grace!\nwith love"),
+        "{first}"
+    );
+    assert!(first.contains("edition 1 of 4") && !first.contains("pause"), "{first}");
+    assert!(!mails[1].2.contains("Happy spring") && mails[1].2.contains("edition 2 of 4"), "{}", mails[1].2);
+    let page = shop.get("/account/folio", Some(&giver)).await;
+    assert!(page.body.contains("all four editions sent"), "{}", page.body);
+});
+
 on_both_engines!(a_new_price_is_told_then_paid_from_the_first_renewal_after_its_notice, |engine: Engine| async move {
     use atelier_domain::add_months;
     use folio::sandbox;

@@ -1,7 +1,8 @@
 // The Folio in the browser against `atelier serve` with sandbox payments, on a copy of the site
 // whose three editions are dated from today: subscribe without JavaScript → move the sandbox's
 // clock past the first edition → its page, its e-mail and its order are there → pause → past the
-// second: nothing → resume → past the third: it arrives. axe finds nothing on the Folio's pages.
+// second: nothing → resume → past the third: it arrives. Then a gift: its form, its payment and
+// the giver's list. axe finds nothing on the Folio's pages.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -201,6 +202,59 @@ describe("the Folio", { concurrency: 1 }, () => {
     assert.equal(mailsWith(`The ${EDITIONS[1].title} edition of the Folio`), 0);
     await page.goto(`${site.base}/account/folio`);
     assert.equal(((await page.locator("main").innerText()).match(/Paid/g) || []).length, 2);
+    await context.close();
+    assert.deepEqual(problems, []);
+  });
+
+  test("give the Folio: the form and its errors, the payment, the giver's list, axe clean", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 900 }, javaScriptEnabled: false });
+    const page = await context.newPage();
+    const problems = [];
+    const check = async (what, url = page.url()) => {
+      const seen = await browser.newContext({ viewport: { width: 390, height: 900 }, bypassCSP: true, storageState: await context.storageState() });
+      const p = await seen.newPage();
+      await p.goto(url);
+      problems.push(...(await axe(p)).map((v) => `${what}: ${v}`));
+      await seen.close();
+    };
+    const giver = "ada@example.com";
+    await page.goto(`${site.base}/account/register`);
+    await page.getByLabel("Your name").fill("Ada Lovelace");
+    await page.getByLabel("E-mail").fill(giver);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Open my account" }).click();
+    const confirm = (await mailWith("Confirm your address", giver)).match(/https?:\/\/[^\s"<>]*\/account\/verify\?token=[0-9a-f]{64}/)[0];
+    await page.goto(confirm);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Confirm and sign in" }).click();
+    await page.waitForURL(/\/account$/);
+
+    await page.goto(`${site.base}/folio/`);
+    await page.getByRole("link", { name: "Give it as a gift" }).click();
+    await page.waitForURL(/\/folio\/gift/);
+    await check("/folio/gift");
+    await page.getByLabel("Four editions, €256.00").check();
+    await page.getByLabel("Their full name").fill("Grace Hopper");
+    await page.getByLabel("Their e-mail").fill("grace@localhost");
+    await page.getByLabel("Their address").fill("2 Quai Voltaire");
+    await page.getByLabel("Postal code").fill("75007");
+    await page.getByLabel("City").fill("Paris");
+    await page.getByLabel("Your message").fill("Happy spring, Grace!");
+    await page.getByRole("button", { name: "Continue to payment" }).click();
+    assert.equal(await page.locator("[name=recipient_email]").getAttribute("aria-invalid"), "true");
+    assert.equal(await page.locator("[name=message]").inputValue(), "Happy spring, Grace!", "what was typed is kept");
+    await page.getByLabel("Their e-mail").fill("grace@example.com");
+    await page.getByRole("button", { name: "Continue to payment" }).click();
+    await page.waitForURL(/\/folio\/gift\/gft_[^/]+\/pay$/);
+    await check("/folio/gift/…/pay");
+    assert.match(await page.locator("main").innerText(), /Happy spring, Grace!/);
+    await page.getByRole("button", { name: "Pay €256.00" }).click();
+    await page.waitForURL(/\/account\/folio$/);
+    const main = await page.locator("main").innerText();
+    assert.match(main, /Folios you have given/);
+    assert.match(main, /Grace Hopper: four editions, €256\.00/);
+    await check("/account/folio with a gift");
+    await mailWith("Your gift of the Folio to Grace Hopper", giver);
     await context.close();
     assert.deepEqual(problems, []);
   });

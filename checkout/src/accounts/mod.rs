@@ -57,7 +57,8 @@ pub struct AccountView {
     pub name: String,
 }
 
-fn parse_email(email: &str) -> ApiResult<EmailAddress> {
+/// An e-mail address as typed, checked; the error names the `email` field.
+pub(crate) fn parse_email(email: &str) -> ApiResult<EmailAddress> {
     EmailAddress::parse(email).map_err(|e| ApiError::invalid("email", e.to_string()))
 }
 
@@ -67,7 +68,8 @@ fn unwanted_in_name(c: char) -> bool {
     c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-fn parse_name(name: &str) -> ApiResult<String> {
+/// A person's name as typed, spaces tidied and checked; the error names the `name` field.
+pub(crate) fn parse_name(name: &str) -> ApiResult<String> {
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     if name.is_empty() {
         return Err(ApiError::invalid("name", "tell us the name to write to"));

@@ -51,6 +51,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0020_folio_notices", Migration::Both(include_str!("../../../migrations/0020_folio_notices.sql"))),
     ("0021_folio_price_notice", Migration::Both(include_str!("../../../migrations/0021_folio_price_notice.sql"))),
     ("0022_sandbox_dunning", Migration::Both(include_str!("../../../migrations/0022_sandbox_dunning.sql"))),
+    ("0023_folio_gift", Migration::Both(include_str!("../../../migrations/0023_folio_gift.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

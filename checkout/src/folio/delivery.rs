@@ -55,14 +55,48 @@ struct Edition {
     text: String,
 }
 
-/// A subscription due an edition.
+/// A subscription, or a gift, due an edition.
 struct Due {
-    subscription_id: String,
-    account_id: String,
+    /// The subscription's id or the gift's.
+    id: String,
+    /// The subscriber's account (a gift's recipient has none).
+    account_id: Option<String>,
     email: String,
     currency: String,
+    /// Its place in the queue: when it was made (a subscription) or paid (a gift).
     created_at: i64,
     ship: crate::folio::ShipTo,
+    gift: Option<GiftNote>,
+}
+
+/// What an edition's e-mail to a gift's recipient says of the gift.
+#[derive(Serialize)]
+struct GiftNote {
+    from: String,
+    message: String,
+    /// Editions given.
+    editions: i64,
+    /// Which of them this is, from 1.
+    this: i64,
+}
+
+/// Who receives editions, in the order they are served: subscribers, then gifts' recipients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Subscriptions,
+    Gifts,
+}
+
+impl Source {
+    const ALL: [Source; 2] = [Source::Subscriptions, Source::Gifts];
+
+    /// The table that keeps each (receiver, edition) pair once, and its receiver column.
+    fn claims(self) -> (&'static str, &'static str) {
+        match self {
+            Source::Subscriptions => ("edition_delivery", "subscription_id"),
+            Source::Gifts => ("gift_delivery", "gift_id"),
+        }
+    }
 }
 
 /// Delivers every edition whose day has come, to every subscription due it and not yet served
@@ -110,7 +144,7 @@ const RECEIVING: [SubscriptionStatus; 2] = [SubscriptionStatus::Active, Subscrip
 
 /// The subscriptions due an edition and not yet served, oldest first, after a (created_at,
 /// id) position.
-const DUE: &str = "select s.subscription_id, s.account_id, a.email, s.currency, s.created_at,
+const DUE: &str = "select s.subscription_id as id, s.account_id, a.email, s.currency, s.created_at,
        s.ship_name, s.ship_line1, s.ship_line2, s.ship_postal_code, s.ship_city, s.ship_country
      from subscription s join account a on a.account_id = s.account_id
      where s.status in ($1, $2) and s.paused = 0
@@ -121,20 +155,50 @@ const DUE: &str = "select s.subscription_id, s.account_id, a.email, s.currency, 
        and (s.created_at, s.subscription_id) > ($5, $6)
      order by s.created_at, s.subscription_id limit $7";
 
+/// The paid gifts due an edition and not yet served, first paid first, after a (paid_at, id)
+/// position: an edition that ships after the payment, while editions given remain.
+const DUE_GIFTS: &str = "select g.gift_id as id, g.recipient_email as email, g.currency, g.paid_at as created_at,
+       g.ship_name, g.ship_line1, g.ship_line2, g.ship_postal_code, g.ship_city, g.ship_country,
+       g.from_name, g.message, g.editions,
+       (select count(*) from gift_delivery d where d.gift_id = g.gift_id) as sent
+     from folio_gift g
+     where g.status = 'paid' and g.paid_at <= $1
+       and (select count(*) from gift_delivery d where d.gift_id = g.gift_id) < g.editions
+       and not exists (select 1 from gift_delivery d where d.gift_id = g.gift_id and d.edition_slug = $2)
+       and (g.paid_at, g.gift_id) > ($3, $4)
+     order by g.paid_at, g.gift_id limit $5";
+
 async fn deliver_edition(state: &AppState, edition: &Edition) -> ApiResult<EditionRun> {
     let lines = bottles(state, edition).await?;
     let mut run = EditionRun { edition: edition.slug.clone(), delivered: 0, short: 0 };
+    for source in Source::ALL {
+        if !deliver_from(state, edition, &lines, source, &mut run).await? {
+            break;
+        }
+    }
+    Ok(run)
+}
+
+/// Serves an edition to one source's receivers; false when the stock ran out (and staff were
+/// told how many wait, of every source).
+async fn deliver_from(
+    state: &AppState,
+    edition: &Edition,
+    lines: &[(String, String, String)],
+    source: Source,
+    run: &mut EditionRun,
+) -> ApiResult<bool> {
     let mut after = (i64::MIN, String::new());
     loop {
         // The e-mails are written before the writer is taken (rendering is most of a chunk's
         // work): from a read of who is due, which the transaction then confirms.
         let ahead = {
             let mut conn = state.db.pool.acquire().await?;
-            due(&mut conn, edition, &after, CHUNK).await?
+            due(&mut conn, source, edition, &after, CHUNK).await?
         };
         let mut prepared = HashMap::with_capacity(ahead.len());
         for d in &ahead {
-            prepared.insert(d.subscription_id.clone(), prepare(state, edition, &lines, d));
+            prepared.insert(d.id.clone(), prepare(state, edition, lines, d));
             // Rendering is work the processor does for nobody waiting: the requests sharing this
             // thread go first between two e-mails.
             tokio::task::yield_now().await;
@@ -147,31 +211,31 @@ async fn deliver_edition(state: &AppState, edition: &Edition) -> ApiResult<Editi
             let lock = format!("select slug from folio_edition where slug = $1{}", tx.lock_rows());
             sqlx::query(&lock).bind(&edition.slug).fetch_one(&mut **tx).await?;
         }
-        let due = due(&mut tx, edition, &after, CHUNK).await?;
+        let due = due(&mut tx, source, edition, &after, CHUNK).await?;
         let due: Vec<(Due, Prepared)> = due
             .into_iter()
             .map(|d| {
-                let p = prepared.remove(&d.subscription_id).unwrap_or_else(|| prepare(state, edition, &lines, &d));
+                let p = prepared.remove(&d.id).unwrap_or_else(|| prepare(state, edition, lines, &d));
                 (d, p)
             })
             .collect();
         let Some((last, _)) = due.last() else {
             tx.commit().await?;
-            return Ok(run);
+            return Ok(true);
         };
-        after = (last.created_at, last.subscription_id.clone());
+        after = (last.created_at, last.id.clone());
         let wanted = due.len();
-        let served = serve(&mut tx, edition, &lines, due).await?;
+        let served = serve(&mut tx, source, edition, lines, due).await?;
         run.delivered += served;
-        for (sku, ..) in &lines {
+        for (sku, ..) in lines {
             crate::stock::alerts::after_stock_change(&mut tx, sku).await?;
         }
         if served < wanted {
             // Oldest first: every bottle is one of each SKU, so whoever comes after is short too.
             run.short = count_due(&mut tx, edition).await?;
-            alert_shortfall(state, &mut tx, edition, &lines, run.short).await?;
+            alert_shortfall(state, &mut tx, edition, lines, run.short).await?;
             tx.commit().await?;
-            return Ok(run);
+            return Ok(false);
         }
         tx.commit().await?;
         tokio::time::sleep(started.elapsed() * REST_PER_WORK).await;
@@ -198,25 +262,40 @@ async fn bottles(state: &AppState, edition: &Edition) -> ApiResult<Vec<(String, 
 
 async fn due(
     conn: &mut sqlx::AnyConnection,
+    source: Source,
     edition: &Edition,
     after: &(i64, String),
     limit: i64,
 ) -> Result<Vec<Due>, sqlx::Error> {
-    let rows = sqlx::query(DUE)
-        .bind(RECEIVING[0].as_str())
-        .bind(RECEIVING[1].as_str())
-        .bind(edition.ships_at)
-        .bind(&edition.slug)
-        .bind(after.0)
-        .bind(&after.1)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
+    let rows = match source {
+        Source::Subscriptions => {
+            sqlx::query(DUE)
+                .bind(RECEIVING[0].as_str())
+                .bind(RECEIVING[1].as_str())
+                .bind(edition.ships_at)
+                .bind(&edition.slug)
+                .bind(after.0)
+                .bind(&after.1)
+                .bind(limit)
+                .fetch_all(conn)
+                .await?
+        }
+        Source::Gifts => {
+            sqlx::query(DUE_GIFTS)
+                .bind(edition.ships_at)
+                .bind(&edition.slug)
+                .bind(after.0)
+                .bind(&after.1)
+                .bind(limit)
+                .fetch_all(conn)
+                .await?
+        }
+    };
     Ok(rows
         .into_iter()
         .map(|r| Due {
-            subscription_id: r.get("subscription_id"),
-            account_id: r.get("account_id"),
+            id: r.get("id"),
+            account_id: (source == Source::Subscriptions).then(|| r.get("account_id")),
             email: r.get("email"),
             currency: r.get("currency"),
             created_at: r.get("created_at"),
@@ -228,12 +307,22 @@ async fn due(
                 city: r.get("ship_city"),
                 country: r.get("ship_country"),
             },
+            gift: (source == Source::Gifts).then(|| GiftNote {
+                from: r.get("from_name"),
+                message: r.get("message"),
+                editions: r.get("editions"),
+                this: r.get::<i64, _>("sent") + 1,
+            }),
         })
         .collect())
 }
 
 async fn count_due(tx: &mut WriteTx, edition: &Edition) -> Result<usize, sqlx::Error> {
-    Ok(due(tx, edition, &(i64::MIN, String::new()), i64::MAX).await?.len())
+    let mut n = 0;
+    for source in Source::ALL {
+        n += due(tx, source, edition, &(i64::MIN, String::new()), i64::MAX).await?.len();
+    }
+    Ok(n)
 }
 
 /// A subscriber's order id and e-mail, made ahead of the transaction; the order's number, known
@@ -262,11 +351,16 @@ fn prepare(state: &AppState, edition: &Edition, lines: &[(String, String, String
         "order_url": format!("{base}{}", links::path(&state.keys.link, &order_id)),
         "account_url": format!("{base}/account/"),
         "recipient": d.email,
+        "gift": d.gift,
         "site_title": state.config.site_title,
         "site_url": base,
     });
+    let subject = match &d.gift {
+        Some(g) if g.this == 1 => format!("A gift from {}: the Folio from Atelier Arôme", g.from),
+        _ => format!("{} — your Folio from Atelier Arôme", edition.title),
+    };
     let mail = Mail {
-        subject: format!("{} — your Folio from Atelier Arôme", edition.title),
+        subject,
         text: render("email/folio_edition.txt", &ctx),
         html: Some(render("email/folio_edition.html", &ctx)),
     };
@@ -277,6 +371,7 @@ fn prepare(state: &AppState, edition: &Edition, lines: &[(String, String, String
 /// many.
 async fn serve(
     tx: &mut WriteTx,
+    source: Source,
     edition: &Edition,
     lines: &[(String, String, String)],
     due: Vec<(Due, Prepared)>,
@@ -308,8 +403,8 @@ async fn serve(
             address,
             country: &d.ship.country,
             currency: &d.currency,
-            account_id: Some(&d.account_id),
-            subscription_id: &d.subscription_id,
+            account_id: d.account_id.as_deref(),
+            subscription_id: &d.id,
         })
         .collect();
     let numbers = insert_prepaid(tx, lines, &orders).await?;
@@ -319,14 +414,15 @@ async fn serve(
     }
     let served = &due[..numbers.len()];
     // Each pair's key: a second claim fails the transaction rather than make a second order.
+    let (table, receiver) = source.claims();
     let sql = format!(
-        "insert into edition_delivery (subscription_id, edition_slug, order_id, created_at) {}",
+        "insert into {table} ({receiver}, edition_slug, order_id, created_at) {}",
         crate::db::values(served.len(), 4)
     );
     let t = now();
     let mut claim = sqlx::query(&sql);
     for (d, p) in served {
-        claim = claim.bind(&d.subscription_id).bind(&edition.slug).bind(&p.order_id).bind(t);
+        claim = claim.bind(&d.id).bind(&edition.slug).bind(&p.order_id).bind(t);
     }
     claim.execute(&mut ***tx).await?;
     let count = served.len();
@@ -335,7 +431,7 @@ async fn serve(
         .zip(&numbers)
         .map(|((d, p), number)| Queued {
             kind: "folio_edition",
-            dedupe_key: format!("folio-edition:{}:{}", d.subscription_id, edition.slug),
+            dedupe_key: format!("folio-edition:{}:{}", d.id, edition.slug),
             recipient: d.email,
             mail: Mail {
                 subject: p.mail.subject,

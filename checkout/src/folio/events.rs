@@ -82,6 +82,28 @@ pub enum FolioEvent {
     Invoice(InvoiceFacts, InvoiceOutcome),
     /// A subscription-mode `checkout.session.completed`.
     Session(SessionFacts),
+    /// A payment-mode `checkout.session.completed` paying for a gift of the Folio.
+    Gift(GiftFacts),
+}
+
+/// What a payment-mode Checkout Session paying for a gift says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiftFacts {
+    /// `cs_…`.
+    pub session: String,
+    /// The gift, `gft_…`, from its metadata.
+    pub gift_id: String,
+    /// Whether it is paid.
+    pub paid: bool,
+}
+
+/// What a Folio event changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// This subscription.
+    Subscription(String),
+    /// This gift, now paid.
+    Gift(String),
 }
 
 /// The event types the Folio acts on (besides a subscription-mode session's completion).
@@ -98,7 +120,9 @@ pub const HANDLED: &[&str] = &[
 /// Reads an event's object when the event is the Folio's; `None` for any other.
 pub fn read(kind: &str, object: &Value) -> Option<FolioEvent> {
     match kind {
-        "checkout.session.completed" => session_facts(object).map(FolioEvent::Session),
+        "checkout.session.completed" => {
+            session_facts(object).map(FolioEvent::Session).or_else(|| gift_facts(object).map(FolioEvent::Gift))
+        }
         "invoice.paid" => invoice_facts(object).map(|f| FolioEvent::Invoice(f, InvoiceOutcome::Paid)),
         "invoice.payment_failed" => invoice_facts(object).map(|f| FolioEvent::Invoice(f, InvoiceOutcome::Failed)),
         k if k.starts_with("customer.subscription.") => subscription_facts(object).map(FolioEvent::Subscription),
@@ -106,14 +130,31 @@ pub fn read(kind: &str, object: &Value) -> Option<FolioEvent> {
     }
 }
 
-/// Applies a Folio event created at `at`, in the webhook's transaction; the subscription it
-/// changed, `None` when it changed nothing.
-pub async fn apply(tx: &mut WriteTx, at: i64, event: &FolioEvent) -> Result<Option<String>, sqlx::Error> {
-    match event {
-        FolioEvent::Subscription(f) => apply_subscription(tx, at, f).await,
-        FolioEvent::Invoice(f, outcome) => apply_invoice(tx, at, f, *outcome).await,
-        FolioEvent::Session(f) => apply_session(tx, at, f).await,
+/// Applies a Folio event created at `at`, in the webhook's transaction; the subscription or
+/// gift it changed, `None` when it changed nothing.
+pub async fn apply(tx: &mut WriteTx, at: i64, event: &FolioEvent) -> Result<Option<Changed>, sqlx::Error> {
+    Ok(match event {
+        FolioEvent::Subscription(f) => apply_subscription(tx, at, f).await?.map(Changed::Subscription),
+        FolioEvent::Invoice(f, outcome) => apply_invoice(tx, at, f, *outcome).await?.map(Changed::Subscription),
+        FolioEvent::Session(f) => apply_session(tx, at, f).await?.map(Changed::Subscription),
+        FolioEvent::Gift(f) if f.paid => {
+            super::gift::apply_paid(tx, at, &f.gift_id, &f.session).await?.map(Changed::Gift)
+        }
+        FolioEvent::Gift(_) => None,
+    })
+}
+
+/// Reads a payment-mode Checkout Session that pays for a gift of the Folio (none for an
+/// order's).
+pub fn gift_facts(o: &Value) -> Option<GiftFacts> {
+    if o["mode"].as_str() != Some("payment") {
+        return None;
     }
+    Some(GiftFacts {
+        session: text(&o["id"])?,
+        gift_id: text(&o["metadata"]["folio_gift"])?,
+        paid: o["payment_status"].as_str() == Some("paid"),
+    })
 }
 
 fn text(v: &Value) -> Option<String> {

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod delivery;
 pub mod events;
+pub mod gift;
 pub mod http;
 pub mod notices;
 pub mod pages;

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::account::{self, CancelInput, PauseInput};
+use super::gift::{self, GiftInput};
 use super::http::SubscribeInput;
 use super::sandbox::{self, Change};
 use crate::accounts::session::{MaybeSignedIn, SignedIn};
@@ -24,6 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(subscribe_page, subscribe_form))
         .routes(routes!(pay_page, pay_form))
+        .routes(routes!(gift_page, gift_form))
+        .routes(routes!(gift_pay_page, gift_pay_form))
         .routes(routes!(account_page))
         .routes(routes!(pause_form))
         .routes(routes!(resume_form))
@@ -63,21 +66,7 @@ async fn subscribe_view(
     plan_id: Option<&str>,
     again: Option<(&ApiError, &SubscribeInput)>,
 ) -> ApiResult<Response> {
-    let plan = match plan_id {
-        Some(id) => super::plan(&state.db, id).await?.filter(|p| p.active),
-        None => {
-            let id: Option<String> = sqlx::query_scalar(
-                "select plan_id from folio_plan where active = 1 order by price_minor, plan_id limit 1",
-            )
-            .fetch_optional(&state.db.pool)
-            .await?;
-            match id {
-                Some(id) => super::plan(&state.db, &id).await?,
-                None => None,
-            }
-        }
-    };
-    let Some(plan) = plan else {
+    let Some(plan) = open_plan(state, plan_id).await? else {
         return Ok(message(
             state,
             StatusCode::NOT_FOUND,
@@ -263,7 +252,11 @@ async fn account_view(
     error: Option<&ApiError>,
 ) -> ApiResult<Response> {
     let subscriptions = account::views(state, &me.account_id).await?;
-    let mut ctx = json!({ "subscriptions": subscriptions, "field_errors": {} });
+    let mut gifts = Vec::new();
+    for g in gift::of_account(&state.db, &me.account_id).await? {
+        gifts.push(gift::view(&state.db, g).await?);
+    }
+    let mut ctx = json!({ "subscriptions": subscriptions, "gifts": gifts, "field_errors": {} });
     if let Some(flash) = flash {
         ctx["flash"] = json!(flash);
     }
@@ -411,4 +404,239 @@ async fn card_form(
         "The sandbox's card pays again; anything owed has been paid."
     };
     account_view(&state, &me, Some(done), None).await
+}
+
+/// The open plan a page is for: the one asked for, else the cheapest.
+async fn open_plan(state: &AppState, plan_id: Option<&str>) -> ApiResult<Option<super::Plan>> {
+    Ok(match plan_id {
+        Some(id) => super::plan(&state.db, id).await?.filter(|p| p.active),
+        None => {
+            let id: Option<String> = sqlx::query_scalar(
+                "select plan_id from folio_plan where active = 1 order by price_minor, plan_id limit 1",
+            )
+            .fetch_optional(&state.db.pool)
+            .await?;
+            match id {
+                Some(id) => super::plan(&state.db, &id).await?,
+                None => None,
+            }
+        }
+    })
+}
+
+/// The gift form, as new or again with what to correct.
+async fn gift_view(
+    state: &AppState,
+    me: &SignedIn,
+    plan_id: Option<&str>,
+    again: Option<(&ApiError, &GiftInput)>,
+) -> ApiResult<Response> {
+    let Some(plan) = open_plan(state, plan_id).await? else {
+        return Ok(message(
+            state,
+            StatusCode::NOT_FOUND,
+            "No such plan",
+            "This Folio plan is not open.",
+            ("/folio/", "Back to the Folio"),
+        ));
+    };
+    let currency = plan.currency.parse().unwrap_or(atelier_domain::Currency::Eur);
+    let options: Vec<_> = gift::EDITIONS
+        .iter()
+        .map(|&n| {
+            json!({
+                "editions": n,
+                "label": capitalise(&gift::editions_label(n)),
+                "price": crate::checkout::pricing::display(plan.price_minor * n, currency),
+            })
+        })
+        .collect();
+    let form = match again {
+        Some((_, i)) => json!({
+            "editions": i.editions, "recipient_email": i.recipient_email, "from_name": i.from_name, "message": i.message,
+            "name": i.address.name, "line1": i.address.line1, "line2": i.address.line2,
+            "postal_code": i.address.postal_code, "city": i.address.city, "country": i.address.country,
+        }),
+        None => json!({ "editions": gift::EDITIONS[1], "from_name": me.name, "country": "FR" }),
+    };
+    let today = crate::orders::date(super::account::now_for(state).await?);
+    let next: Option<(String, String)> = sqlx::query_as(
+        "select title, ships_on from folio_edition where ships_on >= $1 order by ships_on, slug limit 1",
+    )
+    .bind(&today)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let countries: Vec<_> =
+        crate::checkout::pricing::COUNTRIES.iter().map(|(c, n, _)| json!({ "code": c, "name": n })).collect();
+    let mut ctx = json!({
+        "plan": {
+            "plan_id": plan.plan_id,
+            "name": plan.name,
+            "price": crate::checkout::pricing::display(plan.price_minor, currency),
+            "holds": plan.holds,
+            "shipping_included": plan.shipping_included,
+        },
+        "next_edition": next.map(|(title, day)| json!({
+            "title": title,
+            "written": atelier_domain::ships_at(&day).map(crate::orders::written_date).unwrap_or(day),
+        })),
+        "options": options,
+        "form": form,
+        "countries": countries,
+        "message_max": gift::MESSAGE_MAX,
+        "field_errors": {},
+    });
+    let Some((e, _)) = again else {
+        return Ok(page(state, "Give the Folio", "pages/folio/gift.html", ctx).into_response());
+    };
+    let shown = form_errors(std::slice::from_ref(e));
+    ctx["errors"] = shown["errors"].clone();
+    ctx["field_errors"] = shown["field_errors"].clone();
+    let status = match e {
+        ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        other => other.status(),
+    };
+    Ok((status, page(state, "Give the Folio", "pages/folio/gift.html", ctx)).into_response())
+}
+
+fn sign_in_to_give(state: &AppState, status: StatusCode) -> Response {
+    message(
+        state,
+        status,
+        "Sign in to give the Folio",
+        "A gift is paid from an account, where you can follow each edition on its way. Sign in, or open an account in a minute, then come back to the Folio.",
+        ("/account/sign-in", "Sign in or open an account"),
+    )
+}
+
+/// The gift form: how many editions, for whom, where, and a message.
+#[utoipa::path(get, path = "/folio/gift", tag = "pages", params(PlanQuery),
+    responses(
+        (status = 200, description = "The form; signed out, how to sign in or open an account first.", content_type = "text/html"),
+        (status = 404, description = "No such plan is open.", content_type = "text/html"),
+    ))]
+async fn gift_page(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Query(q): Query<PlanQuery>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(sign_in_to_give(&state, StatusCode::OK)) };
+    gift_view(&state, &me, q.plan.as_deref(), None).await
+}
+
+/// Makes a gift from the form (or finds the same one waiting) and goes to its payment page.
+#[utoipa::path(post, path = "/folio/gift", tag = "pages",
+    request_body(content = GiftInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Made: to its payment page."),
+        (status = 401, description = "Not signed in: nothing was made.", content_type = "text/html"),
+        (status = 404, description = "The form again: no such plan is open.", content_type = "text/html"),
+        (status = 409, description = "The form again: gifts are paid through the sandbox only for now.", content_type = "text/html"),
+        (status = 422, description = "The form again: what to correct.", content_type = "text/html"),
+    ))]
+async fn gift_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    ApiForm(input): ApiForm<GiftInput>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(sign_in_to_give(&state, StatusCode::UNAUTHORIZED)) };
+    let made = if state.payments.is_sandbox() {
+        gift::begin(&state.db, &me.account_id, &input).await
+    } else {
+        Err(ApiError::Conflict(
+            "gifts of the Folio are paid with sandbox payments only for now: write to us to give one".into(),
+        ))
+    };
+    match made {
+        Ok(g) => Ok(Redirect::to(&format!("/folio/gift/{}/pay", g.gift_id)).into_response()),
+        Err(
+            e @ (ApiError::Invalid { .. } | ApiError::BadRequest(_) | ApiError::Conflict(_) | ApiError::NotFound(_)),
+        ) => gift_view(&state, &me, Some(input.plan_id.as_str()), Some((&e, &input))).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// The signed-in giver's own gift, or the page saying there is no such gift.
+async fn own_gift(state: &AppState, me: &SignedIn, id: &str) -> ApiResult<Result<gift::Gift, Response>> {
+    Ok(match gift::load(&state.db, id).await?.filter(|g| g.account_id == me.account_id) {
+        Some(g) => Ok(g),
+        None => Err(message(
+            state,
+            StatusCode::NOT_FOUND,
+            "No such gift",
+            &format!("You have no gift {id}."),
+            ("/account/folio", "Your Folio"),
+        )),
+    })
+}
+
+/// The sandbox's payment page for a gift.
+#[utoipa::path(get, path = "/folio/gift/{gift_id}/pay", tag = "pages",
+    params(("gift_id" = String, Path, description = "The gift, `gft_…`.")),
+    responses(
+        (status = 200, description = "The sandbox's page: pay or decline.", content_type = "text/html"),
+        (status = 303, description = "Paid already: to the account's Folio page."),
+        (status = 401, description = "Not signed in.", content_type = "text/html"),
+        (status = 404, description = "No such gift of the account.", content_type = "text/html"),
+    ))]
+async fn gift_pay_page(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(sign_in_to_give(&state, StatusCode::UNAUTHORIZED)) };
+    let g = match own_gift(&state, &me, &id).await? {
+        Ok(g) => g,
+        Err(page) => return Ok(page),
+    };
+    if g.status != "pending" {
+        return Ok(Redirect::to("/account/folio").into_response());
+    }
+    let ctx = json!({ "g": gift::view(&state.db, g).await? });
+    Ok(page(&state, "Payment", "pages/folio/gift_pay.html", ctx).into_response())
+}
+
+/// Pays (or declines) a gift on the sandbox's page.
+#[utoipa::path(post, path = "/folio/gift/{gift_id}/pay", tag = "pages",
+    params(("gift_id" = String, Path, description = "The gift, `gft_…`.")),
+    request_body(content = PayInput, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Paid (or paid already): to the account's Folio page."),
+        (status = 400, description = "Neither `pay` nor `decline`.", content_type = "application/json"),
+        (status = 401, description = "Not signed in.", content_type = "text/html"),
+        (status = 402, description = "Declined: nothing was charged.", content_type = "text/html"),
+        (status = 404, description = "No such gift of the account.", content_type = "text/html"),
+    ))]
+async fn gift_pay_form(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Path(id): Path<String>,
+    ApiForm(input): ApiForm<PayInput>,
+) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(sign_in_to_give(&state, StatusCode::UNAUTHORIZED)) };
+    let pay = match input.action.as_str() {
+        "pay" => true,
+        "decline" => false,
+        other => return Err(ApiError::invalid("action", format!("`{other}` is neither pay nor decline"))),
+    };
+    let g = match own_gift(&state, &me, &id).await? {
+        Ok(g) => g,
+        Err(page) => return Ok(page),
+    };
+    if !state.payments.is_sandbox() {
+        return Err(ApiError::NotFound("the sandbox's payment page is not served here".into()));
+    }
+    if !pay {
+        return Ok(message(
+            &state,
+            StatusCode::PAYMENT_REQUIRED,
+            "The payment was declined",
+            "Nothing was charged and the gift has not been made. You can try again whenever you like.",
+            (&format!("/folio/gift/{id}/pay"), "Try the payment again"),
+        ));
+    }
+    if g.status == "pending" {
+        gift::sandbox_pay(&state, &g).await?;
+    }
+    Ok(Redirect::to("/account/folio").into_response())
 }

@@ -218,7 +218,7 @@ pub struct PrepaidOrder<'a> {
     pub currency: &'a str,
     /// The account it ships to, if the recipient has one.
     pub account_id: Option<&'a str>,
-    /// The subscription it ships an edition of.
+    /// The subscription (or gift of the Folio) it ships an edition of.
     pub subscription_id: &'a str,
 }
 

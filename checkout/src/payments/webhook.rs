@@ -281,9 +281,11 @@ pub async fn apply(state: &AppState, verified: &Verified) -> ApiResult<Applied> 
             return Ok(Applied::Duplicate);
         }
         let changed = folio::apply(&mut tx, verified.created, event).await?;
-        if let Some(id) = &changed {
-            // The subscriber hears of what changed, in the transaction that changed it.
-            crate::folio::notices::after_change(state, &mut tx, id).await?;
+        // The subscriber (or giver) hears of what changed, in the transaction that changed it.
+        match &changed {
+            Some(folio::Changed::Subscription(id)) => crate::folio::notices::after_change(state, &mut tx, id).await?,
+            Some(folio::Changed::Gift(id)) => crate::folio::gift::after_paid(state, &mut tx, id).await?,
+            None => {}
         }
         tx.commit().await?;
         if changed.is_some() {
