@@ -47,6 +47,11 @@ fn ask<'a>(account: &'a str, address: &'a AddressInput) -> Subscribe<'a> {
 async fn deliver(shop: &TestShop, event: &Value) -> String {
     let body = event.to_string();
     let header = signature_header(SECRET, atelier_checkout::ids::now(), body.as_bytes());
+    deliver_signed(shop, body, header).await
+}
+
+/// Delivers an event's body with the given `Stripe-Signature`; the handler's result.
+async fn deliver_signed(shop: &TestShop, body: String, header: String) -> String {
     let req = Request::post("/api/webhooks/stripe")
         .header("content-type", "application/json")
         .header("stripe-signature", header)
@@ -143,6 +148,46 @@ on_both_engines!(first_payment_in_any_order_and_repeated, |engine: Engine| async
         assert!(folio::paid_for(&shop.state.db, &s.subscription_id, t0 + 30 * DAY).await.unwrap());
         assert!(!folio::paid_for(&shop.state.db, &s.subscription_id, t0 + 91 * DAY).await.unwrap());
     }
+});
+
+// Stripe's official SDK signs a subscription's events as Stripe would; the handler takes them,
+// and a copy whose body was changed after signing is refused.
+on_both_engines!(subscription_events_signed_by_the_official_stripe_sdk, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    account(&shop, "acc_1").await;
+    let ours = folio::begin(&shop.state.db, &ask("acc_1", &address())).await.unwrap().subscription_id;
+    let t0 = atelier_checkout::ids::now() - 60;
+    for e in first_payment(&ours, "sub_sdk", t0, (t0, t0 + 91 * DAY)) {
+        let body = e.to_string();
+        let header = common::sdk_signature(SECRET, &body);
+        assert_eq!(deliver_signed(&shop, body, header).await, "applied", "{e}");
+    }
+    assert_eq!(subscription(&shop, &ours).await.status, SubscriptionStatus::Active);
+    let state = SubscriptionState {
+        status: "active",
+        period: (t0, t0 + 91 * DAY),
+        cancel_at_period_end: false,
+        paused: Some(None),
+    };
+    let paused = stripe_objects::event_at(
+        "evt_sdk_pause",
+        "customer.subscription.updated",
+        stripe_objects::subscription("sub_sdk", &ours, "cus_1", "price_q", &state),
+        t0 + 5,
+    )
+    .to_string();
+    let header = common::sdk_signature(SECRET, &paused);
+    let tampered = paused.replace("\"void\"", "\"keep_as_draft\"");
+    assert_ne!(tampered, paused);
+    let req = Request::post("/api/webhooks/stripe")
+        .header("content-type", "application/json")
+        .header("stripe-signature", &header)
+        .body(Body::from(tampered))
+        .unwrap();
+    assert_eq!(shop.call(req).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(subscription(&shop, &ours).await.status, SubscriptionStatus::Active, "a tampered event changes nothing");
+    assert_eq!(deliver_signed(&shop, paused, header).await, "applied");
+    assert_eq!(subscription(&shop, &ours).await.status, SubscriptionStatus::Paused);
 });
 
 on_both_engines!(later_events_win_whatever_arrives_first, |engine: Engine| async move {

@@ -158,28 +158,9 @@ on_both_engines!(bad_signatures_and_bodies_change_nothing, |engine: Engine| asyn
     assert_eq!(signed(&shop, &stranger).await.json()["result"], "ignored");
 });
 
-/// A `Stripe-Signature` for a body, made by the official Stripe SDK (`stripe_sign.py`).
+/// A `Stripe-Signature` for a body, made by the official Stripe SDK.
 fn sdk_signature(body: &str) -> String {
-    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tools/stripe_sign.py");
-    let mut child = std::process::Command::new("python3")
-        .arg(tool)
-        .arg(SECRET)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "stripe_sign.py failed (pip install -r tests/tools/requirements.txt): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let header = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    assert!(header.starts_with("t=") && header.contains(",v1="), "{header}");
-    header
+    common::sdk_signature(SECRET, body)
 }
 
 /// Delivers an event signed by the official SDK.

@@ -327,3 +327,29 @@ macro_rules! on_both_engines {
         }
     };
 }
+
+/// A `Stripe-Signature` for a body, made by the official Stripe SDK (`tests/tools/stripe_sign.py`),
+/// which also checks it with the SDK's own `construct_event`.
+#[allow(dead_code)]
+pub fn sdk_signature(secret: &str, body: &str) -> String {
+    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tools/stripe_sign.py");
+    let mut child = std::process::Command::new("python3")
+        .arg(tool)
+        .arg(secret)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "stripe_sign.py failed (pip install -r tests/tools/requirements.txt): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let header = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(header.starts_with("t=") && header.contains(",v1="), "{header}");
+    header
+}
