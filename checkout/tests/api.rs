@@ -618,7 +618,7 @@ on_both_engines!(a_checkout_takes_a_billing_address_and_a_phone_for_the_courier,
 /// The confirmation links mailed to an address, oldest first: (confirm, unsubscribe).
 async fn newsletter_links(shop: &TestShop, to: &str) -> Vec<(String, String)> {
     let texts: Vec<String> = sqlx::query_scalar(
-        "select body_text from outbox where recipient = $1 and kind = 'newsletter_confirm' order by created_at",
+        "select body_text from outbox natural join outbox_body where recipient = $1 and kind = 'newsletter_confirm' order by created_at",
     )
     .bind(to)
     .fetch_all(&shop.state.db.pool)

@@ -393,12 +393,13 @@ on_both_engines!(each_edition_once_on_two_instances_and_after_a_crash, |engine: 
     assert_eq!(fulfilled.status, atelier_checkout::orders::OrderStatus::Fulfilled);
 
     // The e-mail: the edition's own text in the house layout, to the subscriber.
-    let (recipient, text, html): (String, String, String) =
-        sqlx::query_as("select recipient, body_text, body_html from outbox where dedupe_key = $1")
-            .bind(format!("folio-edition:{a}:spring-2027"))
-            .fetch_one(&shop.state.db.pool)
-            .await
-            .unwrap();
+    let (recipient, text, html): (String, String, String) = sqlx::query_as(
+        "select recipient, body_text, body_html from outbox natural join outbox_body where dedupe_key = $1",
+    )
+    .bind(format!("folio-edition:{a}:spring-2027"))
+    .fetch_one(&shop.state.db.pool)
+    .await
+    .unwrap();
     assert_eq!(recipient, "acc_a@example.com");
     assert!(text.contains("Four essences of the spring & a leaflet.") && text.contains(&number), "{text}");
     assert!(html.contains("<p>Four essences of the spring &amp; a leaflet.</p>"), "{html}");
@@ -422,10 +423,11 @@ on_both_engines!(the_oldest_are_served_first_when_stock_runs_short, |engine: Eng
     want.sort();
     assert_eq!(served, want);
     assert_eq!((shop.on_hand("ROSE-2").await, shop.on_hand("LAV-10").await), (0, 48), "nothing taken for the third");
-    let alert: String = sqlx::query_scalar("select body_text from outbox where kind = 'folio_shortfall'")
-        .fetch_one(&shop.state.db.pool)
-        .await
-        .unwrap();
+    let alert: String =
+        sqlx::query_scalar("select body_text from outbox natural join outbox_body where kind = 'folio_shortfall'")
+            .fetch_one(&shop.state.db.pool)
+            .await
+            .unwrap();
     assert!(alert.contains("1 more subscriber ") && alert.contains("(ROSE-2): 0 available, 1 more needed"), "{alert}");
     assert!(!alert.contains("LAV-10"), "{alert}");
 
@@ -536,10 +538,11 @@ on_both_engines!(the_sandbox_bills_a_year_pause_resume_price_change_and_cancel, 
     assert_eq!(paid_invoices(&shop, &id).await, [(p0, 6400)]);
     assert!(folio::delivery::deliver_due(&shop.state).await.unwrap().is_empty());
     assert_eq!(notices(&shop).await, ["folio_active", "folio_active", "folio_paused"]);
-    let told: Vec<String> = sqlx::query_scalar("select body_text from outbox where kind = 'folio_active'")
-        .fetch_all(&shop.state.db.pool)
-        .await
-        .unwrap();
+    let told: Vec<String> =
+        sqlx::query_scalar("select body_text from outbox natural join outbox_body where kind = 'folio_active'")
+            .fetch_all(&shop.state.db.pool)
+            .await
+            .unwrap();
     let billing_day = atelier_checkout::orders::written_date(p2);
     assert!(told.iter().any(|t| t.contains("Nothing is charged today") && t.contains(&billing_day)), "{told:?}");
 
@@ -603,10 +606,11 @@ on_both_engines!(a_declined_renewal_in_the_sandbox_then_a_mended_card, |engine: 
     let mended = subscription(&shop, &s.subscription_id).await;
     assert_eq!(mended.status, SubscriptionStatus::Active);
     assert_eq!(notices(&shop).await, ["folio_active", "folio_active", "folio_past_due"]);
-    let dunning: String = sqlx::query_scalar("select body_text from outbox where kind = 'folio_past_due'")
-        .fetch_one(&shop.state.db.pool)
-        .await
-        .unwrap();
+    let dunning: String =
+        sqlx::query_scalar("select body_text from outbox natural join outbox_body where kind = 'folio_past_due'")
+            .fetch_one(&shop.state.db.pool)
+            .await
+            .unwrap();
     assert!(dunning.contains("Update my card") && dunning.contains("/account/folio"), "{dunning}");
     assert!(folio::paid_for(&shop.state.db, &s.subscription_id, p1 + DAY).await.unwrap());
     assert_eq!(paid_invoices(&shop, &s.subscription_id).await.len(), 2);
@@ -634,10 +638,11 @@ on_both_engines!(a_payment_still_declined_at_the_last_retry_ends_the_subscriptio
     assert_eq!(ended.status, SubscriptionStatus::Cancelled);
     // Told once that payment failed, once that it ended and why; nothing renews or ships after.
     assert_eq!(notices(&shop).await, ["folio_active", "folio_cancelled", "folio_past_due"]);
-    let why: String = sqlx::query_scalar("select body_text from outbox where kind = 'folio_cancelled'")
-        .fetch_one(&shop.state.db.pool)
-        .await
-        .unwrap();
+    let why: String =
+        sqlx::query_scalar("select body_text from outbox natural join outbox_body where kind = 'folio_cancelled'")
+            .fetch_one(&shop.state.db.pool)
+            .await
+            .unwrap();
     assert!(why.contains("could not be taken") && why.contains("subscription has ended"), "{why}");
     assert_eq!(advance_to(&shop, p1 + 200 * DAY).await.billing, sandbox::Turn::default());
     assert_eq!(paid_invoices(&shop, &s.subscription_id).await.len(), 1);
@@ -820,7 +825,7 @@ on_both_engines!(a_gift_of_four_editions_reaches_its_recipient_once_each, |engin
             && account.is_none()));
     }
     let mails: Vec<(String, String, String)> = sqlx::query_as(
-        "select recipient, subject, body_text from outbox where kind = 'folio_edition' order by created_at, dedupe_key",
+        "select recipient, subject, body_text from outbox natural join outbox_body where kind = 'folio_edition' order by created_at, dedupe_key",
     )
     .fetch_all(&shop.state.db.pool)
     .await
@@ -854,10 +859,11 @@ on_both_engines!(a_new_price_is_told_then_paid_from_the_first_renewal_after_its_
     sync_folio(&shop, &[], 7000).await;
     assert_eq!(folio::notices::price_changes(&shop.state).await.unwrap(), 1);
     assert_eq!(folio::notices::price_changes(&shop.state).await.unwrap(), 0, "told once");
-    let told: String = sqlx::query_scalar("select body_text from outbox where kind = 'folio_price'")
-        .fetch_one(&shop.state.db.pool)
-        .await
-        .unwrap();
+    let told: String =
+        sqlx::query_scalar("select body_text from outbox natural join outbox_body where kind = 'folio_price'")
+            .fetch_one(&shop.state.db.pool)
+            .await
+            .unwrap();
     let first = atelier_checkout::orders::written_date(p2);
     assert!(told.contains("from €64.00 to €70.00") && told.contains(&format!("renewal on {first}")), "{told}");
     let page = shop.get("/account/folio", Some(&session(&shop, "acc_1").await)).await;

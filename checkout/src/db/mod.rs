@@ -52,6 +52,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0021_folio_price_notice", Migration::Both(include_str!("../../../migrations/0021_folio_price_notice.sql"))),
     ("0022_sandbox_dunning", Migration::Both(include_str!("../../../migrations/0022_sandbox_dunning.sql"))),
     ("0023_folio_gift", Migration::Both(include_str!("../../../migrations/0023_folio_gift.sql"))),
+    ("0024_outbox_body", Migration::Both(include_str!("../../../migrations/0024_outbox_body.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

@@ -88,6 +88,10 @@ pub async fn retry(db: &crate::db::Db, outbox_id: &str) -> Result<(), RetryError
 
 /// Deletes every message to an address (its account is deleted: what was written to it goes).
 pub async fn forget_recipient(tx: &mut Transaction<'static, Any>, recipient: &str) -> Result<u64, sqlx::Error> {
+    sqlx::query("delete from outbox_body where outbox_id in (select outbox_id from outbox where recipient = $1)")
+        .bind(recipient)
+        .execute(&mut **tx)
+        .await?;
     let done = sqlx::query("delete from outbox where recipient = $1").bind(recipient).execute(&mut **tx).await?;
     Ok(done.rows_affected())
 }
@@ -164,27 +168,40 @@ pub async fn enqueue_many(tx: &mut Transaction<'static, Any>, messages: &[Queued
     let t = now();
     for chunk in messages.chunks(QUEUED_ROWS) {
         let sql = format!(
-            "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, body_html, status, next_attempt_at, created_at, erase_after_send, reply_to)
-             {} on conflict (dedupe_key) do nothing",
-            crate::db::values(chunk.len(), 12)
+            "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, status, next_attempt_at, created_at, erase_after_send, reply_to)
+             {} on conflict (dedupe_key) do nothing returning outbox_id",
+            crate::db::values(chunk.len(), 10)
         );
-        let mut insert = sqlx::query(&sql);
-        for m in chunk {
+        let ids: Vec<String> = chunk.iter().map(|_| new_id("obx")).collect();
+        let mut insert = sqlx::query_scalar(&sql);
+        for (m, id) in chunk.iter().zip(&ids) {
             insert = insert
-                .bind(new_id("obx"))
+                .bind(id)
                 .bind(&m.dedupe_key)
                 .bind(m.kind)
                 .bind(&m.recipient)
                 .bind(&m.mail.subject)
-                .bind(&m.mail.text)
-                .bind(m.mail.html.clone())
                 .bind(Status::Pending.as_str())
                 .bind(t)
                 .bind(t)
                 .bind(0_i64)
                 .bind(None::<String>);
         }
-        queued += insert.execute(&mut **tx).await?.rows_affected();
+        let inserted: Vec<String> = insert.fetch_all(&mut **tx).await?;
+        if inserted.is_empty() {
+            continue;
+        }
+        // Bodies of the messages queued now (not of those already there under their key).
+        let bodies: Vec<(&String, &Mail)> =
+            ids.iter().zip(chunk).filter(|(id, _)| inserted.contains(id)).map(|(id, m)| (id, &m.mail)).collect();
+        let sql =
+            format!("insert into outbox_body (outbox_id, body_text, body_html) {}", crate::db::values(bodies.len(), 3));
+        let mut insert = sqlx::query(&sql);
+        for (id, mail) in &bodies {
+            insert = insert.bind(*id).bind(&mail.text).bind(mail.html.clone());
+        }
+        insert.execute(&mut **tx).await?;
+        queued += u64::try_from(bodies.len()).unwrap_or(u64::MAX);
     }
     Ok(queued)
 }
@@ -198,17 +215,16 @@ async fn insert(
     secret: bool,
     reply_to: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
+    let id = new_id("obx");
     let done = sqlx::query(
-        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, body_html, status, next_attempt_at, created_at, erase_after_send, reply_to)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (dedupe_key) do nothing",
+        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, status, next_attempt_at, created_at, erase_after_send, reply_to)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict (dedupe_key) do nothing",
     )
-    .bind(new_id("obx"))
+    .bind(&id)
     .bind(dedupe_key)
     .bind(kind)
     .bind(recipient)
     .bind(&mail.subject)
-    .bind(&mail.text)
-    .bind(mail.html.clone())
     .bind(Status::Pending.as_str())
     .bind(now())
     .bind(now())
@@ -216,7 +232,16 @@ async fn insert(
     .bind(reply_to)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("insert into outbox_body (outbox_id, body_text, body_html) values ($1, $2, $3)")
+        .bind(&id)
+        .bind(&mail.text)
+        .bind(mail.html.clone())
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
 }
 
 /// The staff alert for a SKU running low.
@@ -238,16 +263,23 @@ pub fn low_stock_alert(sku: &str, title: &str, available: i64, threshold: i64) -
 
 /// Queues a call of the build hook (the outbox worker skips it when none is configured).
 pub async fn enqueue_build_hook(tx: &mut Transaction<'static, Any>, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, body_text, status, next_attempt_at, created_at)
-         values ($1, $2, 'build_hook', '', 'build hook', '', $3, $4, $5) on conflict (dedupe_key) do nothing",
+    let id = new_id("obx");
+    let done = sqlx::query(
+        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, status, next_attempt_at, created_at)
+         values ($1, $2, 'build_hook', '', 'build hook', $3, $4, $5) on conflict (dedupe_key) do nothing",
     )
-    .bind(new_id("obx"))
+    .bind(&id)
     .bind(format!("build-hook:{key}"))
     .bind(Status::Pending.as_str())
     .bind(now())
     .bind(now())
     .execute(&mut **tx)
     .await?;
+    if done.rows_affected() == 1 {
+        sqlx::query("insert into outbox_body (outbox_id, body_text) values ($1, '')")
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }

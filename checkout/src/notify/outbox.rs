@@ -91,6 +91,18 @@ async fn tell_staff(
     Ok(())
 }
 
+/// Empties the body of a message that carried a secret (a link that sets a password), once it
+/// is sent or given up: the outbox keeps no working link.
+async fn erase_secret(tx: &mut crate::db::WriteTx, row: &sqlx::any::AnyRow) -> Result<(), sqlx::Error> {
+    if row.get::<i64, _>("erase_after_send") == 1 {
+        sqlx::query("update outbox_body set body_text = '', body_html = null where outbox_id = $1")
+            .bind(row.get::<String, _>("outbox_id"))
+            .execute(&mut ***tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A configuration error of the mailer.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -128,6 +140,7 @@ impl Mailer {
     /// Delivers what is due until `stop` says so, polling twice a second when idle.
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
+            let started = std::time::Instant::now();
             let busy = match self.deliver_due().await {
                 Ok(n) => n > 0,
                 Err(e) => {
@@ -135,11 +148,12 @@ impl Mailer {
                     false
                 }
             };
-            if !busy {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    _ = stop.changed() => {}
-                }
+            // Busy, it rests as long as the batch took: a backlog of thousands (an edition's
+            // e-mails) leaves the shop's requests at least half of the processor.
+            let rest = if busy { started.elapsed() } else { Duration::from_millis(500) };
+            tokio::select! {
+                _ = tokio::time::sleep(rest) => {}
+                _ = stop.changed() => {}
             }
             if *stop.borrow() {
                 return;
@@ -187,7 +201,9 @@ impl Mailer {
         let mut outcomes = Vec::with_capacity(claimed.len());
         for id in &claimed {
             let row = sqlx::query(
-                "select outbox_id, kind, recipient, subject, body_text, body_html, reply_to, attempts, created_at from outbox where outbox_id = $1",
+                "select o.outbox_id, o.kind, o.recipient, o.subject, b.body_text, b.body_html, o.reply_to, o.attempts,
+                   o.created_at, o.erase_after_send
+                 from outbox o join outbox_body b on b.outbox_id = o.outbox_id where o.outbox_id = $1",
             )
             .bind(id)
             .fetch_one(&self.db.pool)
@@ -214,16 +230,14 @@ impl Mailer {
         match result {
             Ok(()) => {
                 sqlx::query(
-                    "update outbox set status = $1, sent_at = $2, locked_until = null, last_error = null,
-                     body_text = case when erase_after_send = 1 then '' else body_text end,
-                     body_html = case when erase_after_send = 1 then null else body_html end
-                     where outbox_id = $3",
+                    "update outbox set status = $1, sent_at = $2, locked_until = null, last_error = null where outbox_id = $3",
                 )
                 .bind(Status::Sent.as_str())
                 .bind(now())
                 .bind(&id)
                 .execute(&mut ***tx)
                 .await?;
+                erase_secret(tx, row).await?;
             }
             Err(e) => {
                 let attempts: i64 = row.get("attempts");
@@ -235,16 +249,14 @@ impl Mailer {
                 if permanent {
                     tracing::error!(outbox_id = %id, attempts, error = %text, "outbox: given up, staff are told");
                     sqlx::query(
-                        "update outbox set status = $1, locked_until = null, last_error = $2,
-                         body_text = case when erase_after_send = 1 then '' else body_text end,
-                         body_html = case when erase_after_send = 1 then null else body_html end
-                         where outbox_id = $3",
+                        "update outbox set status = $1, locked_until = null, last_error = $2 where outbox_id = $3",
                     )
                     .bind(Status::Failed.as_str())
                     .bind(&text)
                     .bind(&id)
                     .execute(&mut ***tx)
                     .await?;
+                    erase_secret(tx, row).await?;
                     tell_staff(tx, row, attempts, &text).await?;
                 } else {
                     let delay = (self.retry_base << (attempts - 1).clamp(0, 12)).min(3600);
