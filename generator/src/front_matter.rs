@@ -173,6 +173,8 @@ pub enum SortBy {
     TitleBytes,
     /// By slug.
     Slug,
+    /// By permalink, byte by byte.
+    Permalink,
     /// File order.
     #[default]
     None,

@@ -10,7 +10,7 @@ pub fn sort_pages(ids: &[usize], pages: &[Page], by: SortBy) -> (Vec<usize>, Vec
         SortBy::Date | SortBy::UpdateDate => p.date.is_some() || (by == SortBy::UpdateDate && p.updated.is_some()),
         SortBy::Weight => p.meta.weight.is_some(),
         SortBy::Title | SortBy::TitleBytes => p.meta.title.is_some(),
-        SortBy::Slug | SortBy::None => true,
+        SortBy::Slug | SortBy::Permalink | SortBy::None => true,
     };
     let (mut sorted, ignored): (Vec<usize>, Vec<usize>) = ids.iter().partition(|&&i| has_key(&pages[i]));
     let by_permalink = |a: &Page, b: &Page| a.permalink.cmp(&b.permalink);
@@ -30,7 +30,7 @@ pub fn sort_pages(ids: &[usize], pages: &[Page], by: SortBy) -> (Vec<usize>, Vec
             SortBy::Title => natural_cmp(a.title(), b.title()),
             SortBy::TitleBytes => a.title().cmp(b.title()),
             SortBy::Slug => natural_cmp(&a.slug, &b.slug),
-            SortBy::None => Ordering::Equal,
+            SortBy::Permalink | SortBy::None => Ordering::Equal,
         };
         primary.then_with(|| by_permalink(a, b))
     });
