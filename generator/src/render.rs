@@ -477,7 +477,12 @@ impl Site {
                 let template = self.section_template(*sid);
                 let path = Self::pager_path(&s.path, s.paginate_path(), *n);
                 let mut ctx = self.context(&path);
-                let items = ser::listed(self.templates.reads_content(&template, "section"));
+                let content = self.templates.reads_content(&template, "section");
+                // Zola gives each listed page its neighbours too; only a template that names
+                // them pays for them (they are the section's own pages: no new dependency).
+                let neighbours =
+                    self.templates.mentions(&template, "lower") || self.templates.mentions(&template, "higher");
+                let items = ser::Fields { content, siblings: neighbours.then_some(content) };
                 match s.meta.paginate_by.filter(|&b| b > 0) {
                     Some(by) => {
                         put(&mut ctx, "section", ser::section(lib, *sid, None, lang, bl));
