@@ -1,4 +1,5 @@
-//! `+++` TOML front matter of pages and sections, parsed with errors mapped into the file.
+//! Front matter of pages and sections, TOML between `+++` lines or YAML between `---` lines (as
+//! Zola reads both), parsed with errors mapped into the file.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -183,8 +184,10 @@ pub enum SortBy {
 /// A file split into its front matter and body.
 #[derive(Debug, Clone)]
 pub struct Split<'a> {
-    /// The TOML between the `+++` lines.
+    /// The TOML between the `+++` lines (or the YAML between `---` lines).
     pub front_matter: &'a str,
+    /// Whether the front matter is YAML.
+    pub yaml: bool,
     /// 1-based line of the first TOML line in the file.
     pub front_matter_line: usize,
     /// The Markdown after the closing `+++`.
@@ -193,21 +196,15 @@ pub struct Split<'a> {
     pub body_line: usize,
 }
 
-/// Splits a content file at its `+++` fences.
+/// Splits a content file at its `+++` (or `---`) fences.
 pub fn split<'a>(file: &Path, text: &'a str) -> Result<Split<'a>, Diagnostic> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let leading = text.len() - text.trim_start().len();
     let rest = &text[leading..];
     let leading_lines = text[..leading].matches('\n').count();
-    if rest.starts_with("---") {
-        return Err(Diagnostic::at(
-            file,
-            leading_lines + 1,
-            1,
-            "YAML front matter (---) is not supported: write TOML between +++ lines",
-        ));
-    }
-    let Some(after_open) = rest.strip_prefix("+++") else {
+    let yaml = rest.starts_with("---");
+    let fence = if yaml { "---" } else { "+++" };
+    let Some(after_open) = rest.strip_prefix(fence) else {
         return Err(Diagnostic::at(
             file,
             leading_lines + 1,
@@ -216,25 +213,47 @@ pub fn split<'a>(file: &Path, text: &'a str) -> Result<Split<'a>, Diagnostic> {
         ));
     };
     let Some(after_open) = after_open.strip_prefix("\r\n").or_else(|| after_open.strip_prefix('\n')) else {
-        return Err(Diagnostic::at(file, leading_lines + 1, 4, "the opening +++ must stand alone on its line"));
+        return Err(Diagnostic::at(
+            file,
+            leading_lines + 1,
+            4,
+            format!("the opening {fence} must stand alone on its line"),
+        ));
     };
-    // The closing fence is the first line that is exactly +++ (trailing spaces allowed).
+    // The closing fence is the first line that is exactly the opening one (trailing spaces
+    // allowed).
     let mut offset = 0;
     for line in after_open.split_inclusive('\n') {
-        if line.trim_end() == "+++" {
+        if line.trim_end() == fence {
             let front_matter = &after_open[..offset];
             let body = &after_open[offset + line.len()..];
             let front_matter_line = leading_lines + 2;
             let body_line = front_matter_line + front_matter.matches('\n').count() + 1;
-            return Ok(Split { front_matter, front_matter_line, body, body_line });
+            return Ok(Split { front_matter, yaml, front_matter_line, body, body_line });
         }
         offset += line.len();
     }
-    Err(Diagnostic::at(file, leading_lines + 1, 1, "the front matter opened here is never closed with a +++ line"))
+    Err(Diagnostic::at(
+        file,
+        leading_lines + 1,
+        1,
+        format!("the front matter opened here is never closed with a {fence} line"),
+    ))
 }
 
-/// Parses front matter TOML into `T`, mapping errors to the line and column in the file.
+/// Parses front matter into `T`, mapping errors to the line and column in the file.
 pub fn parse<T: serde::de::DeserializeOwned>(file: &Path, split: &Split<'_>) -> Result<T, Diagnostic> {
+    if split.yaml {
+        // An empty YAML document is no mapping at all: read as one with nothing in it.
+        let text = if split.front_matter.trim().is_empty() { "{}" } else { split.front_matter };
+        return serde_yaml::from_str(text).map_err(|e| {
+            let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let message = e.to_string();
+            // serde_yaml ends its message with where it is: the diagnostic says that already.
+            let message = message.split(" at line ").next().unwrap_or(&message);
+            Diagnostic::at(file, split.front_matter_line + line - 1, col, format!("front matter: {message}"))
+        });
+    }
     toml::from_str(split.front_matter).map_err(|e| toml_diagnostic(file, split, &e))
 }
 
@@ -351,7 +370,21 @@ mod tests {
     fn missing_and_unclosed_fences() {
         assert!(p("title = 1").unwrap_err().message.contains("missing front matter"));
         assert!(p("+++\ntitle = \"x\"\n").unwrap_err().message.contains("never closed"));
-        assert!(p("---\ntitle: x\n---\n").unwrap_err().message.contains("YAML"));
+        assert!(p("---\ntitle: x\n").unwrap_err().message.contains("never closed with a --- line"));
+    }
+
+    #[test]
+    fn yaml_front_matter_as_zola_reads_it() {
+        let fm = p("---\ntitle: Hello\ndate: 2024-05-01\ntaxonomies:\n  tags: [a, b]\nextra:\n  mood: calm\n---\nBody")
+            .unwrap();
+        assert_eq!(fm.title.as_deref(), Some("Hello"));
+        assert_eq!(fm.taxonomies["tags"], vec!["a", "b"]);
+        assert_eq!(fm.extra["mood"].as_str(), Some("calm"));
+        assert_eq!(fm.date, Some(toml::Value::String("2024-05-01".into())));
+        assert!(p("---\n---\nBody").is_ok(), "an empty YAML front matter is an empty one");
+        let e = p("---\ntitle: x\nweight: heavy\n---\n").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e:?}");
+        assert!(e.message.starts_with("front matter: weight: invalid type"), "{e:?}");
     }
 
     #[test]

@@ -182,3 +182,8 @@ fn code_highlighted_with_classes_for_light_and_dark_themes() {
 fn every_sort_by_on_the_same_pages() {
     check("sorting");
 }
+
+#[test]
+fn yaml_front_matter_of_pages_and_sections() {
+    check("yaml");
+}

@@ -368,6 +368,8 @@ fn parent_of(dir: &str, section_dirs: &HashSet<String>) -> String {
 pub(crate) fn page_split(page: &Page) -> Split<'_> {
     Split {
         front_matter: &page.front_matter,
+        // Only read to find the line of a field, which looks for TOML's `key =` lines.
+        yaml: false,
         front_matter_line: page.front_matter_line,
         body: &page.raw,
         body_line: page.body_line,
