@@ -72,10 +72,14 @@ pub struct MarkdownConfig {
     pub highlight_code: bool,
     /// `[markdown.highlighting]`: code blocks highlighted as Zola 0.22 highlights them.
     pub highlighting: Option<HighlightingConfig>,
-    /// Accepted for compatibility.
+    /// `:smile:` and the other GitHub emoji shortcodes become their emoji.
     pub render_emoji: bool,
-    /// Open lazily-loaded images.
+    /// Images are written with `loading="lazy" decoding="async"`.
     pub lazy_async_image: bool,
+    /// Definition lists (`Term` then `: definition`).
+    pub definition_list: bool,
+    /// GitHub's alerts (`> [!NOTE]` and its kin) as classed blockquotes.
+    pub github_alerts: bool,
     /// Where to put anchor links on headings (`none`, `left`, `right`, `heading`).
     pub insert_anchor_links: String,
     /// Extra options Zola has that we accept and ignore, kept so the config round-trips.
@@ -95,6 +99,8 @@ impl Default for MarkdownConfig {
             highlighting: None,
             render_emoji: false,
             lazy_async_image: false,
+            definition_list: false,
+            github_alerts: false,
             insert_anchor_links: "none".into(),
             other: toml::Table::new(),
         }

@@ -87,6 +87,12 @@ pub fn options(config: &Config) -> Options {
     if config.markdown.smart_punctuation {
         o |= Options::ENABLE_SMART_PUNCTUATION;
     }
+    if config.markdown.definition_list {
+        o |= Options::ENABLE_DEFINITION_LIST;
+    }
+    if config.markdown.github_alerts {
+        o |= Options::ENABLE_GFM;
+    }
     o
 }
 
@@ -193,6 +199,9 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
     let mut in_fenced_code = false;
     // A fenced block being gathered for the highlighter: (fence info, code).
     let mut highlighted: Option<(String, String)> = None;
+    // An image being written by hand (`lazy_async_image`): its address, title and alt text.
+    let mut lazy_image: Option<(String, String, String)> = None;
+    let emoji = ctx.config.markdown.render_emoji.then(gh_emoji::Replacer::new);
     let md = &ctx.config.markdown;
 
     for (event, _range) in events {
@@ -345,9 +354,36 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
             Event::Text(text) if in_fenced_code => {
                 result.push(Event::Html(escape_attr(&text).replace('\'', "&#39;").into()));
             }
+            Event::Start(Tag::Image { dest_url, title, .. }) if md.lazy_async_image => {
+                lazy_image = Some((colocated(&dest_url, ctx.permalink), title.to_string(), String::new()));
+            }
+            Event::Text(text) | Event::Code(text) if lazy_image.is_some() => {
+                if let Some((_, _, alt)) = lazy_image.as_mut() {
+                    alt.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::Image) if lazy_image.is_some() => {
+                let (src, title, alt) = lazy_image.take().unwrap_or_default();
+                let title =
+                    if title.is_empty() { String::new() } else { format!(" title=\"{}\"", escape_attr(&title)) };
+                result.push(Event::Html(
+                    format!(
+                        "<img src=\"{}\"{title} alt=\"{}\" loading=\"lazy\" decoding=\"async\" />",
+                        escape_attr(&src),
+                        escape_attr(&alt)
+                    )
+                    .into(),
+                ));
+            }
+            // Inside the image, markup (emphasis, code) gives its text only to the alt text.
+            _ if lazy_image.is_some() => {}
             Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
                 let url = colocated(&dest_url, ctx.permalink);
                 result.push(Event::Start(Tag::Image { link_type, dest_url: url.into(), title, id }));
+            }
+            Event::Text(text) if emoji.is_some() && text.contains(':') => {
+                let replaced = emoji.as_ref().map(|r| r.replace_all(&text).into_owned()).unwrap_or_default();
+                result.push(Event::Text(replaced.into()));
             }
             Event::Html(ref h) | Event::InlineHtml(ref h) if !more_found && is_more(h) => {
                 more_found = true;

@@ -187,3 +187,8 @@ fn every_sort_by_on_the_same_pages() {
 fn yaml_front_matter_of_pages_and_sections() {
     check("yaml");
 }
+
+#[test]
+fn lazy_images_definition_lists_alerts_and_emoji() {
+    check("markdown-options");
+}

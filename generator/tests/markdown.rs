@@ -64,3 +64,13 @@ fn summary_stops_at_more() {
     let inline = md("Cut *here <!-- more --> and* there.\n", &config(""));
     assert_eq!(inline.summary.as_deref(), Some("<p>Cut <em>here</em></p>"), "open tags are closed");
 }
+
+#[test]
+fn lazy_images_keep_their_title_as_text_and_their_alt_without_markup() {
+    let c = config("[markdown]\nlazy_async_image = true\n");
+    let html = md("![an *essence* & `oil`](lav.png \"Lavender, \\\"fine\\\"\")", &c).html;
+    assert_eq!(
+        html.trim(),
+        "<p><img src=\"https://shop.example/test/lav.png\" title=\"Lavender, &quot;fine&quot;\" alt=\"an essence &amp; oil\" loading=\"lazy\" decoding=\"async\" /></p>"
+    );
+}
