@@ -80,6 +80,8 @@ pub struct MarkdownConfig {
     pub definition_list: bool,
     /// GitHub's alerts (`> [!NOTE]` and its kin) as classed blockquotes.
     pub github_alerts: bool,
+    /// Footnotes gathered in a list at the end, each with links back to its references.
+    pub bottom_footnotes: bool,
     /// Where to put anchor links on headings (`none`, `left`, `right`, `heading`).
     pub insert_anchor_links: String,
     /// Extra options Zola has that we accept and ignore, kept so the config round-trips.
@@ -101,6 +103,7 @@ impl Default for MarkdownConfig {
             lazy_async_image: false,
             definition_list: false,
             github_alerts: false,
+            bottom_footnotes: false,
             insert_anchor_links: "none".into(),
             other: toml::Table::new(),
         }

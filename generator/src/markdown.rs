@@ -397,6 +397,9 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
         }
     }
 
+    if md.bottom_footnotes {
+        result = bottom_footnotes(result);
+    }
     let mut html_out = String::with_capacity(source.len() * 3 / 2);
     html::push_html(&mut html_out, result.into_iter());
 
@@ -416,6 +419,76 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
     } else {
         Err(diagnostics)
     }
+}
+
+/// Zola's `bottom_footnotes`: each reference numbered by the first reference to its note and
+/// given an id of its own (`fr-NAME-K`), the notes taken from where they are written and listed
+/// at the end in that order, each ending with a link back to every reference (`↩`, `↩2`, …);
+/// a note nobody refers to is left out.
+fn bottom_footnotes(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    let mut main = Vec::with_capacity(events.len());
+    let mut notes: HashMap<String, Vec<Event<'_>>> = HashMap::new();
+    let mut current: Option<(String, Vec<Event<'_>>)> = None;
+    // Names in the order of their first reference, and how often each is referred to.
+    let mut order: Vec<String> = Vec::new();
+    let mut refs: HashMap<String, usize> = HashMap::new();
+    for event in events {
+        match event {
+            Event::Start(Tag::FootnoteDefinition(name)) => current = Some((name.to_string(), Vec::new())),
+            Event::End(TagEnd::FootnoteDefinition) => {
+                if let Some((name, body)) = current.take() {
+                    notes.insert(name, body);
+                }
+            }
+            other if current.is_some() => {
+                if let Some((_, body)) = current.as_mut() {
+                    body.push(other);
+                }
+            }
+            Event::FootnoteReference(name) => {
+                let name = name.to_string();
+                if !refs.contains_key(&name) {
+                    order.push(name.clone());
+                }
+                let k = refs.entry(name.clone()).or_insert(0);
+                *k += 1;
+                let number = order.iter().position(|n| *n == name).map_or(0, |i| i + 1);
+                let id = escape_attr(&name);
+                main.push(Event::Html(
+                    format!(
+                        "<sup class=\"footnote-reference\" id=\"fr-{id}-{k}\"><a href=\"#fn-{id}\">{number}</a></sup>"
+                    )
+                    .into(),
+                ));
+            }
+            other => main.push(other),
+        }
+    }
+    let listed: Vec<&String> = order.iter().filter(|n| notes.contains_key(*n)).collect();
+    if listed.is_empty() {
+        return main;
+    }
+    let mut section = String::from("<section class=\"footnotes\">\n<ol class=\"footnotes-list\">\n");
+    for name in listed {
+        let id = escape_attr(name);
+        let mut body = String::new();
+        html::push_html(&mut body, notes.remove(name).unwrap_or_default().into_iter());
+        let back = (1..=refs.get(name).copied().unwrap_or(1))
+            .map(|k| {
+                let mark = if k == 1 { "↩".to_string() } else { format!("↩{k}") };
+                format!("<a href=\"#fr-{id}-{k}\">{mark}</a>")
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        match body.strip_suffix("</p>\n") {
+            Some(open) => body = format!("{open} {back}</p>\n"),
+            None => body.push_str(&format!(" {back}")),
+        }
+        section.push_str(&format!("<li id=\"fn-{id}\">\n{body}</li>\n"));
+    }
+    section.push_str("</ol>\n</section>\n");
+    main.push(Event::Html(section.into()));
+    main
 }
 
 fn is_external(url: &str) -> bool {
