@@ -54,6 +54,20 @@ pub struct HighlightingConfig {
     pub other: toml::Table,
 }
 
+/// The `[slugify]` table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SlugifyConfig {
+    /// Pages' paths (from their file names or `slug`).
+    pub paths: crate::slugs::Strategy,
+    /// Taxonomy terms.
+    pub taxonomies: crate::slugs::Strategy,
+    /// Headings' ids.
+    pub anchors: crate::slugs::Strategy,
+    /// Keep a file name's leading date in its page's slug.
+    pub paths_keep_dates: bool,
+}
+
 /// The `[markdown]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -203,6 +217,8 @@ pub struct Config {
     /// Link checker options.
     pub link_checker: LinkCheckerConfig,
     /// Whatever the site wants templates to see.
+    /// `[slugify]`: how paths, taxonomy terms and anchors are made.
+    pub slugify: SlugifyConfig,
     #[serde(skip_serializing)]
     pub extra: toml::Table,
     /// Other keys Zola has (translations, languages…), accepted and passed to templates.
@@ -234,6 +250,7 @@ impl Default for Config {
             markdown: MarkdownConfig::default(),
             search: SearchConfig::default(),
             link_checker: LinkCheckerConfig::default(),
+            slugify: SlugifyConfig::default(),
             extra: toml::Table::new(),
             other: toml::Table::new(),
         }

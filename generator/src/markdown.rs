@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::content::Heading;
 use crate::error::{line_col, Diagnostic};
 use crate::shortcodes::{self, Segment};
-use crate::slugs::{slugify, unique_id};
+use crate::slugs::{anchor_slug, unique_id};
 
 /// Which kind of template a shortcode has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,7 +220,7 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
                     .collect();
                 let id = match id {
                     Some(id) => id.to_string(),
-                    None => unique_id(&slugify(&title), &mut taken),
+                    None => unique_id(&anchor_slug(&title, ctx.config.slugify.anchors), &mut taken),
                 };
                 let lvl = level as u32;
                 headings.push((lvl, id.clone(), title));

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::config::{Config, TaxonomyConfig};
 use crate::content::{Library, PageId};
-use crate::slugs::slugify;
+use crate::slugs::{path_slug, Strategy};
 
 /// One declared taxonomy and its terms.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub struct Taxonomy {
     pub permalink: String,
     /// Terms in slug order.
     pub terms: Vec<Term>,
+    /// How its name and terms become URL segments (`[slugify] taxonomies`).
+    pub strategy: Strategy,
 }
 
 /// One term of a taxonomy.
@@ -39,7 +41,7 @@ pub struct Term {
 impl Taxonomy {
     /// The term with that name or slug.
     pub fn term(&self, name: &str) -> Option<&Term> {
-        let slug = slugify(name);
+        let slug = path_slug(name, self.strategy);
         self.terms.iter().find(|t| t.slug == slug)
     }
 }
@@ -50,7 +52,8 @@ pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
         .taxonomies
         .iter()
         .map(|tc| {
-            let slug = slugify(&tc.name);
+            let strategy = config.slugify.taxonomies;
+            let slug = path_slug(&tc.name, strategy);
             let mut terms: BTreeMap<String, Term> = BTreeMap::new();
             // Few distinct names on many pages: slugify each once.
             let mut slugs: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
@@ -62,7 +65,7 @@ pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
                     continue;
                 };
                 for name in names {
-                    let term_slug = slugs.entry(name.as_str()).or_insert_with(|| slugify(name)).clone();
+                    let term_slug = slugs.entry(name.as_str()).or_insert_with(|| path_slug(name, strategy)).clone();
                     let term = terms.entry(term_slug.clone()).or_insert_with(|| {
                         let path = format!("/{slug}/{term_slug}/");
                         Term {
@@ -93,7 +96,7 @@ pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
                 });
             }
             let path = format!("/{slug}/");
-            Taxonomy { config: tc.clone(), permalink: config.permalink(&path), path, slug, terms }
+            Taxonomy { config: tc.clone(), permalink: config.permalink(&path), path, slug, terms, strategy }
         })
         .collect()
 }

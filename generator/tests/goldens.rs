@@ -32,7 +32,7 @@ fn unhash(text: &str) -> String {
 fn rendered_only(sitemap: &str, out: &Path) -> String {
     let re = regex::Regex::new(r"(?s)<url>\s*<loc>https?://[^/<]+/([^<]*)</loc>.*?</url>").unwrap();
     re.replace_all(sitemap, |c: &regex::Captures| {
-        let path = out.join(&c[1]);
+        let path = out.join(c[1].replace("&amp;", "&"));
         if path.join("index.html").is_file() || path.is_file() || c[1].is_empty() {
             c[0].to_string()
         } else {
@@ -191,4 +191,9 @@ fn yaml_front_matter_of_pages_and_sections() {
 #[test]
 fn lazy_images_definition_lists_alerts_and_emoji() {
     check("markdown-options");
+}
+
+#[test]
+fn slugify_strategies_for_paths_terms_and_anchors() {
+    check("slugify");
 }

@@ -9,7 +9,7 @@ use crate::dates::{split_file_date, PageDate};
 use crate::error::{Diagnostic, Error, Result};
 use crate::front_matter::{self, PageFrontMatter, SectionFrontMatter, Split};
 use crate::glob::Glob;
-use crate::slugs::slugify;
+use crate::slugs::path_slug;
 
 /// What to load.
 #[derive(Debug, Clone, Default)]
@@ -240,7 +240,9 @@ pub(crate) fn read_file(
     };
     let mut slug_source = name.as_str();
     if let Some((file_date, rest)) = split_file_date(&name) {
-        slug_source = rest;
+        if !config.slugify.paths_keep_dates {
+            slug_source = rest;
+        }
         if date.is_none() {
             date = Some(file_date);
         }
@@ -250,8 +252,8 @@ pub(crate) fn read_file(
             diagnostics.push(Diagnostic::at(&shown, locate("slug"), 1, "front matter: `slug` cannot be empty"));
             String::new()
         }
-        Some(s) => slugify(s),
-        None => slugify(slug_source),
+        Some(s) => path_slug(s, config.slugify.paths),
+        None => path_slug(slug_source, config.slugify.paths),
     };
     let site_path = match &meta.path {
         Some(p) if p.trim().trim_matches('/').is_empty() => {
