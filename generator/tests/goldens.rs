@@ -197,3 +197,8 @@ fn lazy_images_definition_lists_alerts_and_emoji() {
 fn slugify_strategies_for_paths_terms_and_anchors() {
     check("slugify");
 }
+
+#[test]
+fn load_data_of_json_toml_yaml_csv_and_text() {
+    check("load-data");
+}

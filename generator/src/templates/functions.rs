@@ -426,8 +426,9 @@ fn parse_data(text: &str, format: &str) -> Result<Value, String> {
             }
             Ok(serde_json::json!({ "headers": headers, "records": records }))
         }
+        "yaml" | "yml" => serde_yaml::from_str(text).map_err(|e| format!("invalid YAML: {e}")),
         "plain" | "txt" | "md" | "html" => Ok(Value::String(text.to_string())),
-        other => Err(format!("format `{other}` is not supported (json, toml, csv or plain)")),
+        other => Err(format!("format `{other}` is not supported (json, toml, yaml, csv or plain)")),
     }
 }
 
