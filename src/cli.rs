@@ -201,8 +201,30 @@ pub struct ServeArgs {
     #[arg(long)]
     pub drafts: bool,
     /// Build into a folder that holds files atelier did not write.
-    #[arg(short, long)]
+    #[arg(long)]
     pub force: bool,
+    /// The address the pages link to, instead of the one served on (the port is added unless
+    /// `--no-port-append`): for a tunnel, a phone on the same network, or a proxy.
+    #[arg(short = 'u', long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Use `--base-url` as given, without the port.
+    #[arg(long)]
+    pub no_port_append: bool,
+    /// Open the site in the default browser once it is served.
+    #[arg(short = 'O', long)]
+    pub open: bool,
+    /// Accepted as Zola's: every rebuild already renders only what an edit changed.
+    #[arg(short = 'f', long)]
+    pub fast: bool,
+    /// Accepted as Zola's: the site is always written to the output folder.
+    #[arg(long)]
+    pub store_html: bool,
+    /// Another file or folder whose changes rebuild the site, relative to the root (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub extra_watch_path: Vec<PathBuf>,
+    /// At most how long edits are gathered into one rebuild, in milliseconds.
+    #[arg(short = 'd', long, value_name = "MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..))]
+    pub debounce: u64,
     /// Leave a new shop's shelves empty (by default, with sandbox payments, a database that never
     /// had stock nor an order gets 12 bottles of every size, and says so).
     #[arg(long)]

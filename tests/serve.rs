@@ -132,3 +132,48 @@ fn serves_rebuilds_and_reloads() {
     assert!(msg.contains("\"reload\""), "{msg}");
     assert!(get(port, "/hello/").1.contains("Third words."));
 }
+
+/// Zola's `serve` flags: `--base-url` (with the port, or as given with `--no-port-append`),
+/// `--extra-watch-path` (a change there rebuilds the site), `-d`, and `-f`/`--store-html`
+/// accepted.
+#[test]
+fn zolas_serve_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "config.toml", "base_url = \"https://x.example\"\n");
+    write(root, "templates/index.html", "<html><body>{{ load_data(path=\"notes/motd.txt\") }}</body></html>");
+    write(root, "templates/page.html", "<html><body><a href=\"{{ page.permalink | safe }}\">self</a></body></html>");
+    write(root, "content/hello.md", "+++\ntitle = \"Hello\"\n+++\nWords.\n");
+    write(root, "notes/motd.txt", "first message");
+    let serve = |port: u16, extra: &[&str]| {
+        Server(
+            Command::new(env!("CARGO_BIN_EXE_atelier"))
+                .args(["--root", root.to_str().unwrap(), "serve", "--port", &port.to_string(), "-f", "--store-html"])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+
+    let port = free_port();
+    let server = serve(port, &["--base-url", "192.168.1.20", "--extra-watch-path", "notes", "-d", "50"]);
+    wait_until_up(port);
+    let (_, body) = get(port, "/hello/");
+    assert!(body.contains(&format!("href=\"http://192.168.1.20:{port}/hello/\"")), "{body}");
+    assert!(get(port, "/").1.contains("first message"));
+    let mut ws = websocket(port);
+    ws.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write(root, "notes/motd.txt", "second message");
+    let msg = read_frame(&mut ws);
+    assert!(msg.contains("\"reload\""), "{msg}");
+    assert!(get(port, "/").1.contains("second message"), "a change in an extra watched path rebuilds");
+    drop(server);
+
+    let port = free_port();
+    let _server = serve(port, &["-u", "https://shop.example/", "--no-port-append"]);
+    wait_until_up(port);
+    let (_, body) = get(port, "/hello/");
+    assert!(body.contains("href=\"https://shop.example/hello/\""), "{body}");
+}

@@ -46,6 +46,25 @@ pub struct ServeOptions {
     pub addr: SocketAddr,
     /// Told about every rebuild.
     pub on_rebuild: RebuildHook,
+    /// Files or folders outside the site's own whose changes rebuild it all.
+    pub extra_watch: Vec<PathBuf>,
+    /// At most how long edits are gathered into one rebuild.
+    pub debounce: Duration,
+}
+
+/// The address pages link to when served: `base_url` with the port added (unless
+/// `no_port_append`) and `http://` when it names no scheme, as `zola serve --base-url` makes it.
+pub fn served_base_url(base_url: &str, port: u16, no_port_append: bool) -> String {
+    let (scheme, rest) = match base_url.split_once("://") {
+        Some((scheme, rest)) => (scheme, rest),
+        None => ("http", base_url),
+    };
+    let rest = rest.trim_end_matches('/');
+    if no_port_append {
+        format!("{scheme}://{rest}")
+    } else {
+        format!("{scheme}://{rest}:{port}")
+    }
 }
 
 /// Shared state of the development server.
@@ -121,6 +140,13 @@ pub fn start(opts: ServeOptions) -> Result<DevServer> {
     let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
     let mut watcher = notify::recommended_watcher(tx).map_err(|e| Error::io(&build.root, std::io::Error::other(e)))?;
     watch_sources(&mut watcher, &build.root)?;
+    let extra: Vec<PathBuf> =
+        opts.extra_watch.iter().map(|p| if p.is_absolute() { p.clone() } else { build.root.join(p) }).collect();
+    for path in &extra {
+        let mode = if path.is_dir() { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
+        watcher.watch(path, mode).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+    }
+    let quiet_for = opts.debounce;
     if let Some(dir) = build.data_overlay.as_ref().filter(|d| d.is_dir()) {
         watcher
             .watch(dir, notify::RecursiveMode::NonRecursive)
@@ -130,7 +156,7 @@ pub fn start(opts: ServeOptions) -> Result<DevServer> {
         .name("atelier-rebuild".into())
         .spawn(move || {
             let _keep = watcher;
-            rebuild_loop(site, build, rx, watcher_server, hook);
+            rebuild_loop(site, build, rx, watcher_server, hook, &extra, quiet_for);
         })
         .map_err(|e| Error::io("rebuild thread", e))?;
     Ok(server)
@@ -149,9 +175,13 @@ fn watch_sources(watcher: &mut notify::RecommendedWatcher, root: &Path) -> Resul
 }
 
 /// Collects events until the sources have been quiet for a moment.
-fn debounce(rx: &mpsc::Receiver<notify::Result<notify::Event>>, first: notify::Event) -> Vec<PathBuf> {
+fn debounce(
+    rx: &mpsc::Receiver<notify::Result<notify::Event>>,
+    first: notify::Event,
+    quiet_for: Duration,
+) -> Vec<PathBuf> {
     let mut paths = first.paths;
-    let deadline = Instant::now() + Duration::from_millis(250);
+    let deadline = Instant::now() + quiet_for;
     while let Ok(ev) = rx.recv_timeout(Duration::from_millis(8)) {
         // A file read (the build reading data it watches) is no change.
         if let Ok(ev) = ev {
@@ -174,6 +204,8 @@ fn rebuild_loop(
     rx: mpsc::Receiver<notify::Result<notify::Event>>,
     server: DevServer,
     hook: RebuildHook,
+    extra: &[PathBuf],
+    quiet_for: Duration,
 ) {
     let theme = site.as_ref().and_then(|s| s.config.theme.clone());
     while let Ok(event) = rx.recv() {
@@ -182,8 +214,8 @@ fn rebuild_loop(
             continue;
         }
         let seen_at = Instant::now();
-        let paths = debounce(&rx, event);
-        let changes = incremental::classify(
+        let paths = debounce(&rx, event, quiet_for);
+        let mut changes = incremental::classify(
             &build.root,
             &build.config_file,
             theme.as_deref(),
@@ -191,6 +223,10 @@ fn rebuild_loop(
             build.data_overlay.as_deref(),
             &paths,
         );
+        // A change in an extra watched path may touch anything the build reads: all of it.
+        if paths.iter().any(|p| extra.iter().any(|e| p.starts_with(e))) {
+            changes.config = true;
+        }
         if changes.is_empty() {
             continue;
         }
@@ -430,6 +466,13 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_url_as_zola_serve_makes_it() {
+        assert_eq!(served_base_url("192.168.1.20", 1111, false), "http://192.168.1.20:1111");
+        assert_eq!(served_base_url("https://shop.example/", 1111, true), "https://shop.example");
+        assert_eq!(served_base_url("https://shop.example", 8080, false), "https://shop.example:8080");
+    }
 
     #[test]
     fn resolves_inside_output_only() {

@@ -32,6 +32,26 @@ async fn keep_stock_export(db: atelier_checkout::db::Db, file: std::path::PathBu
     });
 }
 
+/// Opens `url` in the default browser once `addr` answers (`--open`).
+async fn open_when_served(addr: SocketAddr, url: String) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            let opener = if cfg!(target_os = "macos") {
+                std::process::Command::new("open").arg(&url).spawn()
+            } else if cfg!(windows) {
+                std::process::Command::new("cmd").args(["/C", "start", "", &url]).spawn()
+            } else {
+                std::process::Command::new("xdg-open").arg(&url).spawn()
+            };
+            if let Err(e) = opener {
+                eprintln!("warning: could not open a browser ({e}); visit {url}");
+            }
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Bottles of every size on a new shop's shelves under `atelier serve`.
 const DEMO_BOTTLES: i64 = 12;
 
@@ -45,6 +65,13 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     build.output_dir = args.output_dir;
     build.drafts = args.drafts;
     build.force = args.force;
+    // The address pages link to (and the service writes into its e-mails): the one served on,
+    // or `--base-url`'s.
+    let public_url = match &args.base_url {
+        Some(url) => atelier_generator::serve::served_base_url(url, addr.port(), args.no_port_append),
+        None => format!("http://{addr}"),
+    };
+    build.base_url = Some(public_url.clone());
     // The pages read the service's stock export from its data folder, kept current below: the
     // badges as served are the stock as it is, and the site's sources are left alone.
     let data = super::service::data_dir(root);
@@ -53,7 +80,6 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     build.data_overlay = Some(data);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let public_url = format!("http://{addr}");
         let (service_config, db) = super::service::open(root, &public_url).await?;
 
         // After each rebuild that rewrote the catalog export, the service sells from it.
@@ -72,7 +98,13 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
             }
         })));
 
-        let opts = ServeOptions { build, addr, on_rebuild };
+        let opts = ServeOptions {
+            build,
+            addr,
+            on_rebuild,
+            extra_watch: args.extra_watch_path.clone(),
+            debounce: std::time::Duration::from_millis(args.debounce),
+        };
         let dev = tokio::task::spawn_blocking(move || atelier_generator::serve::start(opts)).await??;
         let output = dev.output_dir().to_path_buf();
         let catalog = output.join("catalog.json");
@@ -99,6 +131,9 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
         let workers = Workers::start(&state)?;
         let site = dev.router().layer(axum::middleware::from_fn(atelier_checkout::http::guard::headers));
         let app = atelier_checkout::app(state).merge(site);
+        if args.open {
+            tokio::spawn(open_when_served(addr, public_url.clone()));
+        }
         super::service::serve_until_stopped(addr, app, "The shop is open (site, cart and checkout on one port) at")
             .await?;
         workers.stop().await;
