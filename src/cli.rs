@@ -237,7 +237,11 @@ pub struct CheckArgs {
     /// Include pages and sections marked draft.
     #[arg(long)]
     pub drafts: bool,
-    /// Also check external links (needs the network), waiting at most this many seconds each.
+    /// How long to wait for each external link, in seconds (10 by default).
     #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "10")]
     pub external: Option<f64>,
+    /// Leave external links unchecked (they are checked by default, as Zola checks them; that
+    /// needs the network).
+    #[arg(long, conflicts_with = "external")]
+    pub skip_external_links: bool,
 }
