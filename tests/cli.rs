@@ -432,3 +432,46 @@ fn an_essence_with_a_photograph_shows_it_in_avif_webp_and_jpeg_sized_not_to_shif
     // Search engines are shown the photograph.
     assert!(page.contains(r#""image": "https://a.example/processed_images/photo."#), "{page}");
 }
+
+/// What `load_data(url=…)` is answered on loopback: JSON, a POST that must carry its body,
+/// content type and header, and a 404.
+fn data_server() -> u16 {
+    http_server(|req| {
+        if req.starts_with("GET /essence.json ") {
+            ("200 OK", r#"{"name": "Lavender", "notes": ["floral"]}"#)
+        } else if req.starts_with("POST /render ") {
+            let lower = req.to_ascii_lowercase();
+            if lower.contains("content-type: text/plain") && lower.contains("x-token: abc") && req.ends_with("hello") {
+                ("200 OK", "rendered")
+            } else {
+                ("400 Bad Request", "")
+            }
+        } else {
+            ("404 Not Found", "")
+        }
+    })
+}
+
+#[test]
+fn load_data_from_a_url_as_zola_does() {
+    let port = data_server();
+    let base = format!("http://127.0.0.1:{port}");
+    let index = format!(
+        "{{% set e = load_data(url=\"{base}/essence.json\", format=\"json\") %}}{{{{ e.name }}}} {{{{ e.notes.0 }}}}\n\
+         {{{{ load_data(url=\"{base}/render\", method=\"POST\", body=\"hello\", content_type=\"text/plain\", headers=[\"x-token=abc\"]) }}}}\n\
+         {{% set m = load_data(url=\"{base}/gone\", required=false) %}}{{% if m %}}found{{% else %}}nothing{{% endif %}}"
+    );
+    let dir = site(&[("config.toml", "base_url = \"https://x.example\"\n"), ("templates/index.html", &index)]);
+    let o = atelier(&["build"], dir.path());
+    assert!(o.status.success(), "{}", text(&o).1);
+    let html = std::fs::read_to_string(dir.path().join("public/index.html")).unwrap();
+    assert_eq!(html.lines().collect::<Vec<_>>(), ["Lavender floral", "rendered", "nothing"], "{html}");
+
+    let dir = site(&[
+        ("config.toml", "base_url = \"https://x.example\"\n"),
+        ("templates/index.html", &format!("{{{{ load_data(url=\"{base}/gone\") }}}}")),
+    ]);
+    let o = atelier(&["build"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains(&format!("`load_data`: {base}/gone: answered HTTP 404")), "{}", text(&o).1);
+}

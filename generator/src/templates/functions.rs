@@ -44,13 +44,20 @@ type DataCache = HashMap<(PathBuf, String), (Option<SystemTime>, Value)>;
 pub struct SiteHandle {
     view: Arc<RwLock<Arc<SiteView>>>,
     data: Arc<Mutex<DataCache>>,
+    /// Remote data by request (method, URL, headers, body, format): fetched once per process.
+    remote: Arc<Mutex<HashMap<String, Value>>>,
     images: Arc<Images>,
 }
 
 impl SiteHandle {
     /// A handle on a first view.
     pub fn new(view: SiteView) -> SiteHandle {
-        SiteHandle { view: Arc::new(RwLock::new(Arc::new(view))), data: Arc::default(), images: Arc::default() }
+        SiteHandle {
+            view: Arc::new(RwLock::new(Arc::new(view))),
+            data: Arc::default(),
+            remote: Arc::default(),
+            images: Arc::default(),
+        }
     }
 
     /// The current view.
@@ -343,12 +350,23 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
     tera.register_function("load_data", move |args: &HashMap<String, Value>| {
         let view = h.view();
         let required = bool_arg(args, "required", true);
-        if args.contains_key("url") {
-            return if required {
-                Err(tera::Error::msg("`load_data`: `url` is not supported (builds never reach the network); put the file in data/ and use `path`"))
-            } else {
-                Ok(Value::Null)
+        if let Some(url) = args.get("url") {
+            let url = url.as_str().ok_or_else(|| tera::Error::msg("`load_data`: `url` must be a string"))?;
+            let format = args.get("format").and_then(Value::as_str).unwrap_or("plain").to_string();
+            let request = RemoteRequest::from_args(url, args)?;
+            let key = format!("{request:?} {format}");
+            if let Some(v) = h.remote.lock().ok().and_then(|c| c.get(&key).cloned()) {
+                return Ok(v);
+            }
+            let value = match request.fetch().and_then(|body| parse_data(&body, &format)) {
+                Ok(v) => v,
+                Err(e) if required => return Err(tera::Error::msg(format!("`load_data`: {url}: {e}"))),
+                Err(_) => Value::Null,
             };
+            if let Ok(mut cache) = h.remote.lock() {
+                cache.insert(key, value.clone());
+            }
+            return Ok(value);
         }
         if let Some(Value::String(literal)) = args.get("literal") {
             let format = args.get("format").and_then(Value::as_str).unwrap_or("plain").to_string();
@@ -367,11 +385,9 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
                 Ok(Value::Null)
             };
         };
-        let format = args
-            .get("format")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| file.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_else(|| "plain".into()));
+        let format = args.get("format").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| {
+            file.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_else(|| "plain".into())
+        });
         let mtime = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
         let key = (file.clone(), format.clone());
         if let Ok(cache) = h.data.lock() {
@@ -381,13 +397,93 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
                 }
             }
         }
-        let text = std::fs::read_to_string(&file).map_err(|e| tera::Error::msg(format!("`load_data`: {}: {e}", file.display())))?;
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| tera::Error::msg(format!("`load_data`: {}: {e}", file.display())))?;
         let value = parse_data(&text, &format).map_err(|e| tera::Error::msg(format!("`load_data`: {path}: {e}")))?;
         if let Ok(mut cache) = h.data.lock() {
             cache.insert(key, (mtime, value.clone()));
         }
         Ok(value)
     });
+}
+
+/// A remote `load_data` request, as Zola takes it: GET, or POST with a `body` and its
+/// `content_type`, and `headers` written `name=value`.
+#[derive(Debug)]
+struct RemoteRequest {
+    url: String,
+    post: bool,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+    content_type: Option<String>,
+}
+
+/// How long a remote `load_data` may take.
+const REMOTE_SECONDS: &str = "30";
+
+impl RemoteRequest {
+    fn from_args(url: &str, args: &HashMap<String, Value>) -> tera::Result<RemoteRequest> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(tera::Error::msg(format!("`load_data`: `url` {url} is not an http(s) address")));
+        }
+        let post = match args.get("method").and_then(Value::as_str).map(str::to_ascii_lowercase) {
+            None => false,
+            Some(m) if m == "get" => false,
+            Some(m) if m == "post" => true,
+            Some(m) => return Err(tera::Error::msg(format!("`load_data`: `method` {m} is neither GET nor POST"))),
+        };
+        let mut headers = Vec::new();
+        for h in args.get("headers").and_then(Value::as_array).into_iter().flatten() {
+            let text = h.as_str().unwrap_or_default();
+            let Some((name, value)) = text.split_once('=') else {
+                return Err(tera::Error::msg(format!("`load_data`: header `{text}` is not written name=value")));
+            };
+            headers.push((name.trim().to_string(), value.trim().to_string()));
+        }
+        let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_string);
+        Ok(RemoteRequest {
+            url: url.to_string(),
+            post,
+            headers,
+            body: text("body"),
+            content_type: text("content_type"),
+        })
+    }
+
+    /// The response's body, with `curl` (as `check` reaches external links); an error for an
+    /// answer other than 2xx, or none.
+    fn fetch(&self) -> Result<String, String> {
+        use std::io::Write as _;
+        let mut cmd = std::process::Command::new("curl");
+        cmd.args(["-sS", "-L", "--max-time", REMOTE_SECONDS, "-w", "\n%{http_code}"]);
+        if self.post {
+            cmd.args(["-X", "POST", "--data-binary", "@-"]);
+            if let Some(t) = &self.content_type {
+                cmd.arg("-H").arg(format!("Content-Type: {t}"));
+            }
+        }
+        for (name, value) in &self.headers {
+            cmd.arg("-H").arg(format!("{name}: {value}"));
+        }
+        cmd.arg("--").arg(&self.url);
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run curl to fetch it ({e})"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(self.body.as_deref().unwrap_or_default().as_bytes());
+        }
+        let out = child.wait_with_output().map_err(|e| format!("curl: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+        match code.trim().parse::<u16>() {
+            Ok(c) if (200..300).contains(&c) => Ok(body.to_string()),
+            Ok(0) | Err(_) => Err(format!("no answer ({})", String::from_utf8_lossy(&out.stderr).trim())),
+            Ok(c) => Err(format!("answered HTTP {c}")),
+        }
+    }
 }
 
 /// Finds a file the way Zola's functions do: from the site root, then `static/`, `content/`,
