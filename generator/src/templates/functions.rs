@@ -385,8 +385,15 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
                 Ok(Value::Null)
             };
         };
+        // Without `format`, the extension says, and any file type but the data formats is
+        // text (as Zola reads it: a `.bib` file too, unless `format = "bibtex"`).
         let format = args.get("format").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| {
-            file.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_else(|| "plain".into())
+            let ext = file.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+            if ["json", "toml", "csv", "yaml", "yml", "xml"].contains(&ext.as_str()) {
+                ext
+            } else {
+                "plain".into()
+            }
         });
         let mtime = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
         let key = (file.clone(), format.clone());
@@ -523,9 +530,84 @@ fn parse_data(text: &str, format: &str) -> Result<Value, String> {
             Ok(serde_json::json!({ "headers": headers, "records": records }))
         }
         "yaml" | "yml" => serde_yaml::from_str(text).map_err(|e| format!("invalid YAML: {e}")),
+        "xml" => xml_data(text),
+        "bibtex" => bibtex_data(text),
         "plain" | "txt" | "md" | "html" => Ok(Value::String(text.to_string())),
-        other => Err(format!("format `{other}` is not supported (json, toml, yaml, csv or plain)")),
+        other => Err(format!("format `{other}` is not supported (json, toml, yaml, xml, bibtex, csv or plain)")),
     }
+}
+
+/// XML as Zola loads it: `{root: element}`, where an element without attributes whose first
+/// text is not blank is that text, one with nothing is `{}`, and otherwise a map of its
+/// attributes (`@name`), its child elements (repeated names as lists) and its text (`#text`);
+/// texts are trimmed and read as numbers or booleans when they are one.
+fn xml_data(text: &str) -> Result<Value, String> {
+    let doc = roxmltree::Document::parse(text).map_err(|e| format!("invalid XML: {e}"))?;
+    let root = doc.root_element();
+    let mut map = serde_json::Map::new();
+    map.insert(root.tag_name().name().to_string(), xml_element(root));
+    Ok(Value::Object(map))
+}
+
+fn xml_element(node: roxmltree::Node<'_, '_>) -> Value {
+    let text = node.text().map(str::trim).filter(|t| !t.is_empty());
+    if node.attributes().len() == 0 {
+        if let Some(t) = text {
+            return xml_scalar(t);
+        }
+    }
+    let mut map = serde_json::Map::new();
+    for a in node.attributes() {
+        map.insert(format!("@{}", a.name()), xml_scalar(a.value().trim()));
+    }
+    for child in node.children().filter(roxmltree::Node::is_element) {
+        let name = child.tag_name().name().to_string();
+        let value = xml_element(child);
+        match map.get_mut(&name) {
+            Some(Value::Array(list)) => list.push(value),
+            Some(first) => {
+                let first = first.take();
+                map.insert(name, Value::Array(vec![first, value]));
+            }
+            None => {
+                map.insert(name, value);
+            }
+        }
+    }
+    if let Some(t) = text {
+        map.insert("#text".into(), xml_scalar(t));
+    }
+    Value::Object(map)
+}
+
+fn xml_scalar(t: &str) -> Value {
+    if let Ok(n) = t.parse::<u64>() {
+        return Value::from(n);
+    }
+    if let Some(n) = t.parse::<f64>().ok().filter(|n| n.is_finite()).and_then(serde_json::Number::from_f64) {
+        return Value::Number(n);
+    }
+    match t {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => Value::String(t.to_string()),
+    }
+}
+
+/// BibTeX as Zola loads it (the nom-bibtex crate's reading): preambles, comments, variables
+/// and each entry's type, key and tags.
+fn bibtex_data(text: &str) -> Result<Value, String> {
+    let bib = nom_bibtex::Bibtex::parse(text).map_err(|e| format!("invalid BibTeX: {e}"))?;
+    Ok(serde_json::json!({
+        "preambles": bib.preambles(),
+        "comments": bib.comments(),
+        "variables": bib.variables(),
+        "bibliographies": bib.bibliographies().iter().map(|b| serde_json::json!({
+            "entry_type": b.entry_type(),
+            "citation_key": b.citation_key(),
+            "tags": b.tags(),
+        })).collect::<Vec<_>>(),
+    }))
 }
 
 /// A SHA-2 digest (`bits` 256, 384 or 512) as Zola's `get_hash` writes it: base64, or hex.
