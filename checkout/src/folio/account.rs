@@ -176,14 +176,7 @@ async fn view(state: &AppState, s: Subscription, now: i64) -> ApiResult<Subscrip
             },
         })
         .collect();
-    let a = &s.ship_to;
-    let country = crate::checkout::country(&a.country).map(|c| c.1).unwrap_or(a.country.as_str());
-    let address = [a.name.as_str(), &a.line1, &a.line2, &format!("{} {}", a.postal_code, a.city), country]
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join("\n");
+    let address = s.ship_to.lines();
     Ok(SubscriptionView {
         plan_name: plan.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| s.plan_id.clone()),
         status_label: s.status.label(),

@@ -306,14 +306,7 @@ async fn due(
             email: r.get("email"),
             currency: r.get("currency"),
             created_at: r.get("created_at"),
-            ship: crate::folio::ShipTo {
-                name: r.get("ship_name"),
-                line1: r.get("ship_line1"),
-                line2: r.get("ship_line2"),
-                postal_code: r.get("ship_postal_code"),
-                city: r.get("ship_city"),
-                country: r.get("ship_country"),
-            },
+            ship: crate::folio::ShipTo::from_row(&r),
             gift: (source == Source::Gifts).then(|| GiftNote {
                 from: r.get("from_name"),
                 message: r.get("message"),

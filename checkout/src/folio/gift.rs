@@ -98,14 +98,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Gift {
         from_name: r.get("from_name"),
         message: r.get("message"),
         recipient_email: r.get("recipient_email"),
-        ship: ShipTo {
-            name: r.get("ship_name"),
-            line1: r.get("ship_line1"),
-            line2: r.get("ship_line2"),
-            postal_code: r.get("ship_postal_code"),
-            city: r.get("ship_city"),
-            country: r.get("ship_country"),
-        },
+        ship: ShipTo::from_row(r),
         paid_at: r.get("paid_at"),
         sent: r.get("sent"),
     }
@@ -351,14 +344,7 @@ pub fn editions_label(n: i64) -> String {
 pub async fn view(db: &Db, gift: Gift) -> Result<GiftView, sqlx::Error> {
     let plan = super::plan(db, &gift.plan_id).await?;
     let currency: Currency = gift.currency.parse().unwrap_or(Currency::Eur);
-    let a = &gift.ship;
-    let country = crate::checkout::country(&a.country).map(|c| c.1).unwrap_or(a.country.as_str());
-    let address = [a.name.as_str(), &a.line1, &a.line2, &format!("{} {}", a.postal_code, a.city), country]
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join("\n");
+    let address = gift.ship.lines();
     let state = match (gift.status.as_str(), gift.sent) {
         ("pending", _) => "awaiting payment".to_string(),
         (_, 0) => "paid; the first edition is on its way with the next to leave the atelier".to_string(),

@@ -190,6 +190,31 @@ pub struct ShipTo {
     pub country: String,
 }
 
+impl ShipTo {
+    /// The address of a row's `ship_*` columns (subscriptions and gifts keep it alike).
+    pub fn from_row(r: &sqlx::any::AnyRow) -> ShipTo {
+        ShipTo {
+            name: r.get("ship_name"),
+            line1: r.get("ship_line1"),
+            line2: r.get("ship_line2"),
+            postal_code: r.get("ship_postal_code"),
+            city: r.get("ship_city"),
+            country: r.get("ship_country"),
+        }
+    }
+
+    /// The address as the pages print it: a line each, the country by its name.
+    pub fn lines(&self) -> String {
+        let country = crate::checkout::country(&self.country).map(|c| c.1).unwrap_or(self.country.as_str());
+        [self.name.as_str(), &self.line1, &self.line2, &format!("{} {}", self.postal_code, self.city), country]
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
 /// A subscription as its subscriber (and the API) sees it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Subscription {
@@ -250,14 +275,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Subscription {
         cancel_at_period_end: r.get::<i64, _>("cancel_at_period_end") == 1,
         cancelled_at: r.get("cancelled_at"),
         pause_resumes_at: r.get("pause_resumes_at"),
-        ship_to: ShipTo {
-            name: r.get("ship_name"),
-            line1: r.get("ship_line1"),
-            line2: r.get("ship_line2"),
-            postal_code: r.get("ship_postal_code"),
-            city: r.get("ship_city"),
-            country: r.get("ship_country"),
-        },
+        ship_to: ShipTo::from_row(r),
         created_at: r.get("created_at"),
     }
 }

@@ -43,6 +43,26 @@ struct PlanQuery {
     plan: Option<String>,
 }
 
+/// A form's page, as new or again with its error said beside its field (422 for what to
+/// correct, the error's own status otherwise).
+fn form_page(
+    state: &AppState,
+    title: &str,
+    template: &str,
+    mut ctx: serde_json::Value,
+    error: Option<&ApiError>,
+) -> Response {
+    let Some(e) = error else { return page(state, title, template, ctx).into_response() };
+    let shown = form_errors(std::slice::from_ref(e));
+    ctx["errors"] = shown["errors"].clone();
+    ctx["field_errors"] = shown["field_errors"].clone();
+    let status = match e {
+        ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        other => other.status(),
+    };
+    (status, page(state, title, template, ctx)).into_response()
+}
+
 /// The page a signed-out visitor sees instead of a form: the invitation itself when they came
 /// to subscribe (a link on the site leads there), 401 when they sent something.
 fn sign_in_first(state: &AppState) -> Response {
@@ -96,7 +116,7 @@ async fn subscribe_view(
     };
     let countries: Vec<_> =
         crate::checkout::pricing::COUNTRIES.iter().map(|(c, n, _)| json!({ "code": c, "name": n })).collect();
-    let mut ctx = json!({
+    let ctx = json!({
         "plan": {
             "plan_id": plan.plan_id,
             "name": plan.name,
@@ -110,17 +130,7 @@ async fn subscribe_view(
         "countries": countries,
         "field_errors": {},
     });
-    let Some((e, _)) = again else {
-        return Ok(page(state, "Subscribe to the Folio", "pages/folio/subscribe.html", ctx).into_response());
-    };
-    let shown = form_errors(std::slice::from_ref(e));
-    ctx["errors"] = shown["errors"].clone();
-    ctx["field_errors"] = shown["field_errors"].clone();
-    let status = match e {
-        ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        other => other.status(),
-    };
-    Ok((status, page(state, "Subscribe to the Folio", "pages/folio/subscribe.html", ctx)).into_response())
+    Ok(form_page(state, "Subscribe to the Folio", "pages/folio/subscribe.html", ctx, again.map(|(e, _)| e)))
 }
 
 /// The subscribe form: the plan, and where the editions go.
@@ -260,17 +270,7 @@ async fn account_view(
     if let Some(flash) = flash {
         ctx["flash"] = json!(flash);
     }
-    let Some(e) = error else {
-        return Ok(page(state, "Your Folio", "pages/account/folio.html", ctx).into_response());
-    };
-    let shown = form_errors(std::slice::from_ref(e));
-    ctx["errors"] = shown["errors"].clone();
-    ctx["field_errors"] = shown["field_errors"].clone();
-    let status = match e {
-        ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        other => other.status(),
-    };
-    Ok((status, page(state, "Your Folio", "pages/account/folio.html", ctx)).into_response())
+    Ok(form_page(state, "Your Folio", "pages/account/folio.html", ctx, error))
 }
 
 /// The account's Folio: each subscription, what happens next and when, its invoices, and
@@ -468,7 +468,7 @@ async fn gift_view(
     .await?;
     let countries: Vec<_> =
         crate::checkout::pricing::COUNTRIES.iter().map(|(c, n, _)| json!({ "code": c, "name": n })).collect();
-    let mut ctx = json!({
+    let ctx = json!({
         "plan": {
             "plan_id": plan.plan_id,
             "name": plan.name,
@@ -486,17 +486,7 @@ async fn gift_view(
         "message_max": gift::MESSAGE_MAX,
         "field_errors": {},
     });
-    let Some((e, _)) = again else {
-        return Ok(page(state, "Give the Folio", "pages/folio/gift.html", ctx).into_response());
-    };
-    let shown = form_errors(std::slice::from_ref(e));
-    ctx["errors"] = shown["errors"].clone();
-    ctx["field_errors"] = shown["field_errors"].clone();
-    let status = match e {
-        ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        other => other.status(),
-    };
-    Ok((status, page(state, "Give the Folio", "pages/folio/gift.html", ctx)).into_response())
+    Ok(form_page(state, "Give the Folio", "pages/folio/gift.html", ctx, again.map(|(e, _)| e)))
 }
 
 fn sign_in_to_give(state: &AppState, status: StatusCode) -> Response {
