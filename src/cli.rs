@@ -50,6 +50,40 @@ pub enum Command {
     /// The Folio subscription.
     #[command(subcommand)]
     Folio(FolioCommand),
+    /// The staff who may open the console at /staff (changes are in its audit log).
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+/// `atelier staff …`.
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Add someone to the staff. An address without an account gets one, and an invitation to
+    /// choose its password; the first owner is made this way.
+    Add {
+        /// Their e-mail address.
+        email: String,
+        /// owner, manager, fulfilment, support, or a role made since.
+        #[arg(long)]
+        role: String,
+        /// Their name (needed when the address has no account yet).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List the staff and their roles.
+    List,
+    /// Give a staff member another role.
+    Role {
+        /// Their e-mail address.
+        email: String,
+        /// The new role.
+        role: String,
+    },
+    /// Take someone off the staff (their account stays).
+    Remove {
+        /// Their e-mail address.
+        email: String,
+    },
 }
 
 /// `atelier folio …`.

@@ -222,6 +222,65 @@ fn order_commands_list_and_name_what_is_wrong() {
 }
 
 #[test]
+fn staff_commands_add_the_first_owner_and_keep_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_atelier"))
+            .arg("--root")
+            .arg(dir.path())
+            .args(args)
+            .env("ATELIER_DATA_DIR", dir.path().join("data"))
+            .env("USER", "ada")
+            .env_remove("DATABASE_URL")
+            .env_remove("STRIPE_SECRET_KEY")
+            .output()
+            .expect("runs atelier");
+        let (out, err) = text(&o);
+        (o.status.code(), out, err)
+    };
+    let (code, out, err) = run(&["staff", "add", "--role", "owner", "--name", "Ada", "Owner@Example.com"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("owner@example.com added as owner; an invitation"), "{out}");
+    let (code, _, err) = run(&["staff", "add", "--role", "owner", "owner@example.com"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("on the staff already"), "{err}");
+    let (code, _, err) = run(&["staff", "add", "--role", "captain", "--name", "B", "b@example.com"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("there is no role \"captain\""), "{err}");
+    let (code, _, err) = run(&["staff", "add", "--role", "support", "c@example.com"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("give the new staff member's name"), "{err}");
+    let (_, out, _) = run(&["staff", "list"]);
+    assert!(out.contains("owner@example.com") && out.contains("(invited)") && out.contains("off"), "{out}");
+    let (code, _, err) = run(&["staff", "role", "owner@example.com", "manager"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("last owner"), "{err}");
+    let (code, _, err) = run(&["staff", "remove", "nobody@example.com"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("nobody@example.com is not on the staff"), "{err}");
+    // The invitation went out through the outbox (a file, on the embedded defaults).
+    let sent: Vec<_> =
+        all_files(&dir.path().join("data")).into_iter().filter(|p| p.to_string_lossy().contains("outbox")).collect();
+    assert!(
+        sent.iter().any(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("JOIN THE ATELIER'S STAFF"))),
+        "{sent:?}"
+    );
+}
+
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
 fn mail_retry_names_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_atelier"))

@@ -37,6 +37,9 @@ pub enum ApiError {
     /// Not signed in, or the credentials given do not match an account.
     #[error("{0}")]
     Unauthorized(String),
+    /// Signed in, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// Too much work at once (passwords being hashed); try again after this many seconds.
     #[error("the atelier is busy; try again in {0} seconds")]
     Busy(u64),
@@ -64,7 +67,7 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::Invalid { .. } | ApiError::Signature(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::CrossSite => StatusCode::FORBIDDEN,
+            ApiError::CrossSite | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -118,6 +121,8 @@ pub enum ErrorCode {
     NotFound,
     /// The request conflicts with the current state.
     Conflict,
+    /// Signed in, but not allowed.
+    Forbidden,
     /// A state-changing request from another site.
     CrossSite,
     /// Too many requests.
@@ -147,6 +152,7 @@ impl ApiError {
             ApiError::CrossSite => ErrorCode::CrossSite,
             ApiError::RateLimited(_) => ErrorCode::RateLimited,
             ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::Busy(_) => ErrorCode::Busy,
             ApiError::Signature(_) => ErrorCode::BadSignature,
             ApiError::TooLarge => ErrorCode::TooLarge,

@@ -24,6 +24,7 @@ pub mod notify;
 pub mod orders;
 pub mod payments;
 pub mod secrets;
+pub mod staff;
 pub mod stock;
 pub mod views;
 pub mod wishlist;
@@ -134,9 +135,26 @@ pub enum StartError {
         description = "The shop's service: cart, checkout, payments, orders, stock, newsletter, accounts. \
         JSON under `/api/`; the pages under `/cart`, `/checkout`, `/pay/…`, `/orders/…`, `/account…` and `/newsletter` work without JavaScript."
     ),
-    components(schemas(error::ErrorBody))
+    components(schemas(error::ErrorBody)),
+    modifiers(&StaffScheme)
 )]
 struct ApiDoc;
+
+/// The staff console's security scheme: the session cookie, whose scopes on each `/staff`
+/// route name the permissions it needs (the guard reads them from here).
+struct StaffScheme;
+
+impl utoipa::Modify for StaffScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        let cookie = ApiKeyValue::with_description(
+            staff::guard::cookie_name(),
+            "A session signed in with two factors, of an account on the staff; the scopes are the permissions the route needs.",
+        );
+        components.add_security_scheme(staff::guard::SCHEME, SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));
+    }
+}
 
 /// Every route, with the document that describes it: both are made by the same `routes!`
 /// calls, so neither can list a route the other lacks.
@@ -154,6 +172,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(wishlist::http::router())
         .merge(folio::http::router())
         .merge(folio::pages::router())
+        .merge(staff::http::router())
 }
 
 /// The OpenAPI document of [`api`], as JSON (made once).
@@ -205,6 +224,8 @@ pub fn app(state: AppState) -> Router {
     let (routes, _) = api().split_for_parts();
     let policy = state.policy.clone();
     routes
+        // After routing (it reads the matched route): every `/staff` route's declared permissions.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), staff::guard::enforce))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn_with_state(policy, http::guard::guard))
         .with_state(state)

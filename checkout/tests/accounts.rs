@@ -999,11 +999,11 @@ on_both_engines!(a_sign_in_overtaken_by_a_new_password_makes_no_session, |engine
         .execute(&shop.state.db.pool)
         .await
         .unwrap();
-    assert!(start(&shop.state.db, &id, changed, &Device::default(), None).await.unwrap().is_none());
-    assert!(start(&shop.state.db, &id, changed + 1, &Device::default(), None).await.unwrap().is_some());
+    assert!(start(&shop.state.db, &id, changed, &Device::default(), None, false).await.unwrap().is_none());
+    assert!(start(&shop.state.db, &id, changed + 1, &Device::default(), None, false).await.unwrap().is_some());
     // An account keeps its twenty newest sessions.
     for _ in 0..25 {
-        start(&shop.state.db, &id, changed + 1, &Device::default(), None).await.unwrap().unwrap();
+        start(&shop.state.db, &id, changed + 1, &Device::default(), None, false).await.unwrap().unwrap();
     }
     assert_eq!(shop.count("select count(*) from account_session").await, 20);
 });
@@ -1270,7 +1270,16 @@ on_both_engines!(an_account_can_be_exported_and_deleted, |engine: Engine| async 
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     use atelier_checkout::orders::{advance, Step};
     let (key, url) = (&shop.state.keys.link, &shop.state.config.public_url);
-    advance(&shop.state.db, key, url, &order, &Step::Ship { tracking: Some("LA123".into()) }).await.unwrap();
+    advance(
+        &shop.state.db,
+        key,
+        url,
+        &order,
+        &Step::Ship { tracking: Some("LA123".into()) },
+        &atelier_checkout::staff::audit::Actor::shell(),
+    )
+    .await
+    .unwrap();
     let r = post(&shop, "/api/account/delete", r#"{"password":"wrong"}"#, Some(&session)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = post(&shop, "/api/account/delete", &format!(r#"{{"password":"{PASSWORD}"}}"#), Some(&session)).await;

@@ -263,7 +263,10 @@ on_both_engines!(staff_move_paid_orders_along_and_the_shopper_hears_of_it, |engi
     let key = shop.state.keys.link.clone();
     let go = |step: Step| {
         let (db, key, number) = (shop.state.db.clone(), key.clone(), number.clone());
-        async move { advance(&db, &key, "https://shop.example", &number, &step).await }
+        async move {
+            advance(&db, &key, "https://shop.example", &number, &step, &atelier_checkout::staff::audit::Actor::shell())
+                .await
+        }
     };
     // Not paid yet: nothing moves.
     assert!(matches!(go(Step::Fulfil).await, Err(StepError::WrongState { .. })));
@@ -278,7 +281,15 @@ on_both_engines!(staff_move_paid_orders_along_and_the_shopper_hears_of_it, |engi
     assert_eq!(go(Step::Deliver).await.unwrap().status.as_str(), "delivered");
     assert!(matches!(go(Step::Ship { tracking: None }).await, Err(StepError::WrongState { .. })));
     assert!(matches!(
-        advance(&shop.state.db, &key, "", "AA-1999-000001", &Step::Fulfil).await,
+        advance(
+            &shop.state.db,
+            &key,
+            "",
+            "AA-1999-000001",
+            &Step::Fulfil,
+            &atelier_checkout::staff::audit::Actor::shell()
+        )
+        .await,
         Err(StepError::NotFound(_))
     ));
     // The paid cart is gone; its lingering cookie gets a clear 404, not a server error.

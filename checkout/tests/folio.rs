@@ -386,10 +386,16 @@ on_both_engines!(each_edition_once_on_two_instances_and_after_a_crash, |engine: 
     assert_eq!(lines, [("LAV-10".to_string(), 0, 1), ("ROSE-2".to_string(), 0, 1)]);
     let key = &shop.state.keys.link;
     let url = &shop.state.config.public_url;
-    let fulfilled =
-        atelier_checkout::orders::advance(&shop.state.db, key, url, &number, &atelier_checkout::orders::Step::Fulfil)
-            .await
-            .unwrap();
+    let fulfilled = atelier_checkout::orders::advance(
+        &shop.state.db,
+        key,
+        url,
+        &number,
+        &atelier_checkout::orders::Step::Fulfil,
+        &atelier_checkout::staff::audit::Actor::shell(),
+    )
+    .await
+    .unwrap();
     assert_eq!(fulfilled.status, atelier_checkout::orders::OrderStatus::Fulfilled);
 
     // The e-mail: the edition's own text in the house layout, to the subscriber.
@@ -656,8 +662,10 @@ on_both_engines!(a_payment_still_declined_at_the_last_retry_ends_the_subscriptio
 /// A signed-in session of an account made by [`account`]; its cookie.
 async fn session(shop: &TestShop, acc: &str) -> String {
     let device = atelier_checkout::accounts::session::Device { user_agent: "test".into(), client: "127.0.0.1".into() };
-    let token =
-        atelier_checkout::accounts::session::start(&shop.state.db, acc, 0, &device, None).await.unwrap().unwrap();
+    let token = atelier_checkout::accounts::session::start(&shop.state.db, acc, 0, &device, None, false)
+        .await
+        .unwrap()
+        .unwrap();
     format!("atelier_session={token}")
 }
 

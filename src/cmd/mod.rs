@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Order(cmd) => service::order(&cli.root, cmd),
         Command::Mail(cmd) => service::mail(&cli.root, cmd),
         Command::Folio(cmd) => service::folio(&cli.root, cmd),
+        Command::Staff(cmd) => service::staff(&cli.root, cmd),
     }
 }
 

@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use atelier_checkout::staff::audit::Actor;
 use atelier_checkout::{stock, AppState, Db, ServiceConfig, Workers};
 
-use crate::cli::{CatalogCommand, CheckoutArgs, FolioCommand, MailCommand, OrderCommand, StockCommand};
+use crate::cli::{CatalogCommand, CheckoutArgs, FolioCommand, MailCommand, OrderCommand, StaffCommand, StockCommand};
 
 /// The data folder: `ATELIER_DATA_DIR`, or `.atelier/` under the site root.
 pub fn data_dir(root: &Path) -> PathBuf {
@@ -142,7 +143,7 @@ pub fn order(root: &Path, cmd: OrderCommand) -> anyhow::Result<()> {
             OrderCommand::Deliver { order } => (order, Step::Deliver),
         };
         let keys = atelier_checkout::secrets::Keys::load(&db, &config).await?;
-        let view = orders::advance(&db, &keys.link, &config.public_url, &order, &step).await?;
+        let view = orders::advance(&db, &keys.link, &config.public_url, &order, &step, &Actor::shell()).await?;
         say!("{}: {}", view.number, view.status_label);
         Ok(())
     })
@@ -202,6 +203,67 @@ pub fn folio(root: &Path, cmd: FolioCommand) -> anyhow::Result<()> {
             let waiting =
                 if r.short > 0 { format!(", {} waiting for stock (staff e-mailed)", r.short) } else { String::new() };
             say!("{}: {} orders and e-mails made{waiting}", r.edition, r.delivered);
+        }
+        Ok(())
+    })
+}
+
+/// `atelier staff …`: the same domain functions as the console's team page, audited with the
+/// shell user as the actor.
+pub fn staff(root: &Path, cmd: StaffCommand) -> anyhow::Result<()> {
+    use atelier_checkout::staff::members;
+    runtime()?.block_on(async {
+        let (config, db) = open(root, "http://127.0.0.1:8080").await?;
+        let state = AppState::new(db, config, &root.join("public")).await?;
+        let actor = Actor::shell();
+        let account_of = |email: String| {
+            let db = state.db.clone();
+            async move {
+                let found = members::member_by_email(&db, &email).await?;
+                found.with_context(|| format!("{email} is not on the staff"))
+            }
+        };
+        match cmd {
+            StaffCommand::Add { email, role, name } => {
+                let added = members::add(&state, &actor, &email, &name, &role).await?;
+                let email = &added.email;
+                if added.invited {
+                    say!("{email} added as {role}; an invitation to choose a password is in the outbox");
+                } else {
+                    say!("{email} added as {role}; they have been e-mailed");
+                }
+                // The outbox is sent by the service; send it now when none is running.
+                let c = &state.config;
+                let mailer = atelier_checkout::notify::Mailer::new(
+                    state.db.clone(),
+                    &c.mail,
+                    &c.mail_from,
+                    &c.staff_email,
+                    c.build_hook_url.clone(),
+                )?;
+                mailer.deliver_due().await?;
+            }
+            StaffCommand::List => {
+                say!("{:<32} {:<12} {:<6} name", "e-mail", "role", "2FA");
+                for m in members::members(&state.db).await? {
+                    let joined = if m.joined { "" } else { " (invited)" };
+                    say!(
+                        "{:<32} {:<12} {:<6} {}{joined}",
+                        m.email,
+                        m.role,
+                        if m.two_factor { "on" } else { "off" },
+                        m.name
+                    );
+                }
+            }
+            StaffCommand::Role { email, role } => {
+                members::set_role(&state, &actor, &account_of(email.clone()).await?, &role).await?;
+                say!("{email} is now {role}");
+            }
+            StaffCommand::Remove { email } => {
+                members::remove(&state, &actor, &account_of(email.clone()).await?).await?;
+                say!("{email} is no longer on the staff");
+            }
         }
         Ok(())
     })

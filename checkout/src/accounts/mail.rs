@@ -41,6 +41,18 @@ pub enum Message<'a> {
         /// Where to.
         new_email: &'a str,
     },
+    /// To someone added to the staff who had no account: choose a password.
+    StaffInvite {
+        /// The link's token.
+        token: &'a str,
+        /// The role they were given, as people read it.
+        role: &'a str,
+    },
+    /// To an account holder added to the staff.
+    StaffAdded {
+        /// The role they were given, as people read it.
+        role: &'a str,
+    },
 }
 
 impl Message<'_> {
@@ -54,6 +66,8 @@ impl Message<'_> {
             Message::NewEmail { .. } => "account_new_email",
             Message::AddressTaken => "account_address_taken",
             Message::EmailChanged { .. } => "account_email_changed",
+            Message::StaffInvite { .. } => "staff_invite",
+            Message::StaffAdded { .. } => "staff_added",
         }
     }
 
@@ -117,6 +131,20 @@ impl Message<'_> {
                 Some((format!("{base}/account/forgot"), "It was not me")),
                 vec!["If you did not make this change, choose a new password from the link above with your new address, or write to us."],
             ),
+            Message::StaffInvite { token, role } => text(
+                "You are invited to the staff of Atelier Arôme",
+                "Join the atelier's staff",
+                vec![hello, format!("You have been added to the atelier's staff as {role}. Choose your password to open your account:"), "Then sign in, turn on two-factor sign-in from your account page (staff always sign in with two factors), and open the staff console at /staff.".into()],
+                Some((format!("{base}/account/reset?token={token}"), "Choose my password")),
+                vec!["The link works once, for seven days. If you were not expecting this, ignore this message."],
+            ),
+            Message::StaffAdded { role } => text(
+                "You have joined the staff of Atelier Arôme",
+                "You are on the atelier's staff",
+                vec![hello, format!("Your account has been added to the atelier's staff as {role}."), "Staff always sign in with two factors: turn on two-factor sign-in from your account page if it is not on yet, then open the console.".into()],
+                Some((format!("{base}/staff"), "Open the staff console")),
+                vec!["If you were not expecting this, write to the atelier."],
+            ),
             };
         let ctx = json!({
             "heading": heading,
@@ -170,7 +198,11 @@ pub async fn send(
     // A link that sets a password or opens an account is not kept once sent.
     let carries_link = matches!(
         message,
-        Message::Verify { .. } | Message::AlreadyRegistered { .. } | Message::Reset { .. } | Message::NewEmail { .. }
+        Message::Verify { .. }
+            | Message::AlreadyRegistered { .. }
+            | Message::Reset { .. }
+            | Message::NewEmail { .. }
+            | Message::StaffInvite { .. }
     );
     if carries_link {
         enqueue_secret(tx, message.kind(), &key, recipient, &mail).await?;

@@ -8,7 +8,7 @@ pub mod addresses;
 pub mod attempts;
 pub mod google;
 pub mod http;
-mod mail;
+pub mod mail;
 mod pages;
 pub mod password;
 pub mod profile;
@@ -131,6 +131,7 @@ async fn signed_in(
     password_changed_at: i64,
     account: AccountView,
     browser: &Browser,
+    two_factor: bool,
 ) -> ApiResult<Option<SignedInAs>> {
     claim_guest_orders(state, account_id, &account.email).await?;
     crate::cart::adopt(state, account_id, browser.cart.as_deref()).await?;
@@ -138,8 +139,20 @@ async fn signed_in(
     if let Some(previous) = &browser.session {
         state.sessions.forget_token(previous);
     }
-    let token =
-        session::start(&state.db, account_id, password_changed_at, &browser.device, browser.session.as_deref()).await?;
+    let token = session::start(
+        &state.db,
+        account_id,
+        password_changed_at,
+        &browser.device,
+        browser.session.as_deref(),
+        two_factor,
+    )
+    .await?;
+    if crate::staff::members::is_staff(&state.db, account_id).await? {
+        let client = browser.client.map(|c| c.to_string());
+        crate::staff::audit::record_sign_in(&state.db, account_id, &account.email, client.as_deref(), "staff.sign_in")
+            .await?;
+    }
     let device_mark = device_mark(state, &account.email);
     Ok(token.map(|token| SignedInAs { token, account, device_mark }))
 }
@@ -202,10 +215,14 @@ pub async fn sign_in(state: &AppState, credentials: Credentials<'_>, browser: &B
     .fetch_optional(&state.db.pool)
     .await?;
     let stored = row.as_ref().map(|r| r.2.clone());
+    let known = row.as_ref().map(|r| r.0.clone());
     let (Some((account_id, name, _, changed_at, two_factor)), true) =
         (row, password::verify(credentials.password, stored).await?)
     else {
         attempt.keep();
+        if let Some(account_id) = known {
+            refused_staff(state, &account_id, email.as_str(), client).await?;
+        }
         return Err(wrong());
     };
     let account = AccountView { email: email.as_str().to_string(), name };
@@ -219,13 +236,15 @@ pub async fn sign_in(state: &AppState, credentials: Credentials<'_>, browser: &B
         tx.commit().await?;
         if !good {
             attempt.keep();
+            refused_staff(state, &account_id, &account.email, client).await?;
             return Err(wrong_code());
         }
     }
     attempt.forget(&state.db).await?;
     // The session is made only if the password is still the one just checked: a reset that
     // lands in between ends this sign-in too.
-    let done = signed_in(state, &account_id, changed_at, account, browser).await?.ok_or_else(wrong)?;
+    let done =
+        signed_in(state, &account_id, changed_at, account, browser, two_factor.is_some()).await?.ok_or_else(wrong)?;
     Ok(SignIn::Done(done))
 }
 
@@ -249,12 +268,13 @@ pub async fn answer_challenge(
     if !two_factor::take_code(&mut tx, &waiting.account_id, &waiting.email, code).await? {
         drop(tx);
         attempt.keep();
+        refused_staff(state, &waiting.account_id, &waiting.email, client).await?;
         return Err(wrong_code());
     }
     tx.commit().await?;
     attempt.forget(&state.db).await?;
     let account = AccountView { email: waiting.email.clone(), name: waiting.name.clone() };
-    signed_in(state, &waiting.account_id, waiting.password_changed_at, account, browser).await?.ok_or_else(lapsed)
+    signed_in(state, &waiting.account_id, waiting.password_changed_at, account, browser, true).await?.ok_or_else(lapsed)
 }
 
 /// Guest orders placed with the account's address since it last signed in join it (its address
@@ -280,6 +300,16 @@ pub async fn order_again(
     crate::cart::reorder(state, cart, &lines).await
 }
 
+/// A refused sign-in to a staff account goes in the audit log (a customer's does not).
+async fn refused_staff(state: &AppState, account_id: &str, email: &str, client: Option<IpAddr>) -> ApiResult<()> {
+    if crate::staff::members::is_staff(&state.db, account_id).await? {
+        let client = client.map(|c| c.to_string());
+        crate::staff::audit::record_sign_in(&state.db, account_id, email, client.as_deref(), "staff.sign_in_failed")
+            .await?;
+    }
+    Ok(())
+}
+
 fn wrong_code() -> ApiError {
     ApiError::Unauthorized(
         "that code is not right, or was used already: enter the one your authenticator shows now, or a recovery code"
@@ -299,7 +329,7 @@ pub async fn confirm(state: &AppState, token: &str, password: &str, browser: &Br
         .bind(&made.account_id)
         .fetch_one(&state.db.pool)
         .await?;
-    signed_in(state, &made.account_id, changed_at, made.account, browser)
+    signed_in(state, &made.account_id, changed_at, made.account, browser, false)
         .await?
         .ok_or_else(|| ApiError::Conflict("the password changed meanwhile: sign in".into()))
 }
@@ -320,6 +350,12 @@ pub async fn enable_two_factor(
             let mut tx = state.db.begin_write().await?;
             sqlx::query("delete from account_session where account_id = $1 and session_id <> $2")
                 .bind(&me.account_id)
+                .bind(&me.session_id)
+                .execute(&mut **tx)
+                .await?;
+            // The code just given proves the second factor for this session.
+            sqlx::query("update account_session set two_factor_at = $1 where session_id = $2")
+                .bind(crate::ids::now())
                 .bind(&me.session_id)
                 .execute(&mut **tx)
                 .await?;
@@ -358,6 +394,11 @@ pub async fn disable_two_factor(
         return Err(ApiError::invalid("code", "that code is not right, or was used already"));
     }
     two_factor::disable(&mut tx, &me.account_id).await?;
+    // No session of an account without a second factor counts as having proved one.
+    sqlx::query("update account_session set two_factor_at = null where account_id = $1")
+        .bind(&me.account_id)
+        .execute(&mut **tx)
+        .await?;
     tx.commit().await?;
     attempt.forget(&state.db).await?;
     let token = session::rotate(&state.db, &me.session_id).await?;
@@ -374,11 +415,15 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
     };
     // The token is read twice: first to know whose strength rules apply (without using it up
     // on a password that is refused), then in the transaction that uses it.
-    let owner = tokens::owner(&state.db, token, Purpose::Reset).await?.ok_or_else(lapsed)?;
+    // A staff invitation's link opens the same form, for a first password.
+    let (owner, purpose) = match tokens::owner(&state.db, token, Purpose::Reset).await? {
+        Some(owner) => (owner, Purpose::Reset),
+        None => (tokens::owner(&state.db, token, Purpose::Invite).await?.ok_or_else(lapsed)?, Purpose::Invite),
+    };
     password::check_strength(new_password, &owner.email, &owner.name)?;
     let hash = password::hash(new_password).await?;
     let mut tx = state.db.begin_write().await?;
-    let account_id = tokens::redeem(&mut tx, token, Purpose::Reset).await?.ok_or_else(lapsed)?.account_id;
+    let account_id = tokens::redeem(&mut tx, token, purpose).await?.ok_or_else(lapsed)?.account_id;
     let t = now();
     sqlx::query(
         "update account set password_hash = $1, password_changed_at = $2, updated_at = $2,

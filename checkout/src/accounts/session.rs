@@ -184,7 +184,8 @@ pub struct Device {
 const MOST_SESSIONS: i64 = 20;
 
 /// Starts a session for an account, ending the one the browser had (a new token at every
-/// sign-in: a token planted before it is worth nothing after). Made only while the account's
+/// sign-in: a token planted before it is worth nothing after); `two_factor` says the sign-in
+/// proved a second factor (staff pages ask for it). Made only while the account's
 /// password is still the one the sign-in checked (`password_changed_at`); gives the token, or
 /// nothing when the password changed meanwhile.
 pub async fn start(
@@ -193,6 +194,7 @@ pub async fn start(
     password_changed_at: i64,
     device: &Device,
     previous: Option<&str>,
+    two_factor: bool,
 ) -> Result<Option<String>, sqlx::Error> {
     let token = random_hex(32);
     let t = now();
@@ -204,8 +206,8 @@ pub async fn start(
             .await?;
     }
     let made = sqlx::query(
-        "insert into account_session (session_id, token_hash, account_id, created_at, last_seen_at, expires_at, user_agent, client)
-         select $1, $2, account_id, $3, $3, $4, $5, $6 from account where account_id = $7 and password_changed_at = $8",
+        "insert into account_session (session_id, token_hash, account_id, created_at, last_seen_at, expires_at, user_agent, client, two_factor_at)
+         select $1, $2, account_id, $3, $3, $4, $5, $6, $9 from account where account_id = $7 and password_changed_at = $8",
     )
     .bind(new_id("ses"))
     .bind(digest(&token))
@@ -215,6 +217,7 @@ pub async fn start(
     .bind(&device.client)
     .bind(account_id)
     .bind(password_changed_at)
+    .bind(two_factor.then_some(t))
     .execute(&mut **tx)
     .await?;
     if made.rows_affected() != 1 {

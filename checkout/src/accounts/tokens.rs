@@ -14,6 +14,8 @@ pub enum Purpose {
     Reset,
     /// Confirms a new address for the account (the token's detail).
     NewEmail,
+    /// Sets the first password of an account made for a new staff member.
+    Invite,
 }
 
 impl Purpose {
@@ -22,15 +24,17 @@ impl Purpose {
         match self {
             Purpose::Reset => "reset",
             Purpose::NewEmail => "new_email",
+            Purpose::Invite => "invite",
         }
     }
 
     /// How long a link stays good, in seconds: thirty minutes to reset a password, a day to
-    /// confirm a new address.
+    /// confirm a new address, a week to answer a staff invitation.
     pub fn lifetime(self) -> i64 {
         match self {
             Purpose::Reset => 30 * 60,
             Purpose::NewEmail => 24 * 3600,
+            Purpose::Invite => 7 * 24 * 3600,
         }
     }
 }

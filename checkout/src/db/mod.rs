@@ -53,6 +53,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0022_sandbox_dunning", Migration::Both(include_str!("../../../migrations/0022_sandbox_dunning.sql"))),
     ("0023_folio_gift", Migration::Both(include_str!("../../../migrations/0023_folio_gift.sql"))),
     ("0024_outbox_body", Migration::Both(include_str!("../../../migrations/0024_outbox_body.sql"))),
+    ("0025_staff", Migration::Both(include_str!("../../../migrations/0025_staff.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

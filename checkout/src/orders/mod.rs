@@ -2,6 +2,7 @@
 //! an order's status), readable numbers, signed links for guests, and the views pages, e-mail
 //! and staff see.
 
+pub mod history;
 pub mod http;
 pub mod links;
 mod mine;
@@ -19,7 +20,9 @@ pub use atelier_domain::OrderStatus;
 pub use mine::{claim_guest_orders, erase_personal, for_account, has_undispatched, lines_of, AccountOrder, BoughtLine};
 pub use payment::{cancel, close, pay, refund, settle_kept_refunds, Closing, Payment, Refund, Refunded};
 pub use steps::{advance, Step, StepError};
-pub use view::{date, list, load, load_in, written_date, LineView, OrderRow, OrderView};
+pub use view::{
+    date, find_by_number, list, load, load_in, search, written_date, LineView, OrderRow, OrderSearch, OrderView,
+};
 
 use crate::checkout::pricing::Totals;
 use crate::db::{Db, WriteTx};

@@ -5,6 +5,7 @@ use crate::config::Secret;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::ids::now;
+use crate::staff::audit::{self, Actor, Change};
 
 /// A step staff take with a paid order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,14 @@ impl Step {
             Step::Fulfil => (&[OrderStatus::Paid], OrderStatus::Fulfilled),
             Step::Ship { .. } => (&[OrderStatus::Paid, OrderStatus::Fulfilled], OrderStatus::Shipped),
             Step::Deliver => (&[OrderStatus::Shipped], OrderStatus::Delivered),
+        }
+    }
+
+    fn audit_action(&self) -> &'static str {
+        match self {
+            Step::Fulfil => "order.fulfil",
+            Step::Ship { .. } => "order.ship",
+            Step::Deliver => "order.deliver",
         }
     }
 
@@ -66,13 +75,15 @@ pub enum StepError {
 }
 
 /// Moves an order one step along (one conditional update, so two staff members racing take
-/// the step once); the shopper is e-mailed when the parcel ships.
+/// the step once); the shopper is e-mailed when the parcel ships, and the audit log records
+/// who took the step in the same transaction.
 pub async fn advance(
     db: &Db,
     key: &Secret,
     public_url: &str,
     number_or_id: &str,
     step: &Step,
+    actor: &Actor,
 ) -> Result<OrderView, StepError> {
     let found: Option<(String, String, String)> =
         sqlx::query_as("select order_id, number, status from customer_order where number = $1 or order_id = $1")
@@ -133,6 +144,13 @@ pub async fn advance(
         crate::notify::enqueue(&mut tx, "order_shipped", &format!("order-shipped:{order_id}"), &order.email, &mail)
             .await?;
     }
+    let change = Change {
+        action: step.audit_action(),
+        subject: Some(format!("order:{number}")),
+        before: Some(serde_json::json!({ "status": current.as_str() })),
+        after: Some(serde_json::json!({ "status": to.as_str(), "tracking": order.tracking })),
+    };
+    audit::record(&mut tx, actor, change).await?;
     tx.commit().await?;
     Ok(order)
 }

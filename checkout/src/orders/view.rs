@@ -78,6 +78,18 @@ pub async fn load(db: &Db, order_id: &str) -> Result<Option<OrderView>, sqlx::Er
     load_with(&mut conn, order_id).await
 }
 
+/// Loads an order by its number.
+pub async fn find_by_number(db: &Db, number: &str) -> Result<Option<OrderView>, sqlx::Error> {
+    let id: Option<String> = sqlx::query_scalar("select order_id from customer_order where number = $1")
+        .bind(number.trim())
+        .fetch_optional(&db.pool)
+        .await?;
+    match id {
+        Some(id) => load(db, &id).await,
+        None => Ok(None),
+    }
+}
+
 /// Loads an order inside a transaction (which sees its own changes).
 pub async fn load_in(tx: &mut crate::db::WriteTx, order_id: &str) -> Result<Option<OrderView>, sqlx::Error> {
     load_with(&mut tx.tx, order_id).await
@@ -151,41 +163,94 @@ async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Opt
 }
 
 /// An order as the staff's list shows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct OrderRow {
+    /// Internal id (the list's place marker).
+    pub order_id: String,
     /// Readable number.
     pub number: String,
     /// Status name.
     pub status: String,
     /// Shopper's e-mail.
     pub email: String,
+    /// Shopper's name.
+    pub name: String,
     /// Total in minor units.
     pub total_minor: i64,
     /// The total's currency.
+    #[serde(skip)]
     pub currency: atelier_domain::Currency,
     /// Unix seconds.
     pub created_at: i64,
+    /// The payment must be given back.
+    pub refund_needed: bool,
+}
+
+/// What staff look for in the order list.
+#[derive(Debug, Clone, Default)]
+pub struct OrderSearch {
+    /// A number (or its end: `42` finds AA-2026-000042), an e-mail address, or part of a name.
+    pub text: Option<String>,
+    /// Only orders in this state.
+    pub status: Option<OrderStatus>,
+    /// Only orders whose payment must be given back.
+    pub refund_needed: bool,
+    /// Placed on or after (unix seconds).
+    pub from: Option<i64>,
+    /// Placed before (unix seconds).
+    pub until: Option<i64>,
+    /// Older than this order (created_at, order_id): the next page.
+    pub after: Option<(i64, String)>,
 }
 
 /// Orders for staff, newest first, optionally of one status.
 pub async fn list(db: &Db, status: Option<OrderStatus>, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
+    search(db, &OrderSearch { status, ..OrderSearch::default() }, limit).await
+}
+
+/// Orders for staff matching a search, newest first.
+pub async fn search(db: &Db, q: &OrderSearch, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let text = q.text.as_deref().map(str::trim).unwrap_or("").to_lowercase();
+    // A number's digits match its end; an address matches whole (the index); anything else a
+    // part of the name or the address.
+    let digits =
+        if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) { text.clone() } else { String::new() };
+    let (after_at, after_id) = q.after.clone().unwrap_or((i64::MAX, String::new()));
     let rows = sqlx::query(
-        "select number, status, email, total_minor, currency, created_at from customer_order
-         where ($1 = '' or status = $1) order by created_at desc, number desc limit $2",
+        "select order_id, number, status, email, name, total_minor, currency, created_at, refund_needed from customer_order
+         where ($1 = '' or status = $1)
+           and ($2 = 0 or refund_needed = 1)
+           and created_at >= $3 and created_at < $4
+           and (created_at < $5 or (created_at = $5 and $6 <> '' and order_id < $6))
+           and ($7 = '' or lower(number) = $7 or email = $7
+                or ($8 <> '' and number like '%' || $8)
+                or ($9 <> '' and lower(name) like '%' || $9 || '%'))
+         order by created_at desc, order_id desc limit $10",
     )
-    .bind(status.map(OrderStatus::as_str).unwrap_or(""))
+    .bind(q.status.map(OrderStatus::as_str).unwrap_or(""))
+    .bind(i64::from(q.refund_needed))
+    .bind(q.from.unwrap_or(0))
+    .bind(q.until.unwrap_or(i64::MAX))
+    .bind(after_at)
+    .bind(after_id)
+    .bind(&text)
+    .bind(&digits)
+    .bind(if digits.is_empty() && !text.contains('@') { text.as_str() } else { "" })
     .bind(limit)
     .fetch_all(&db.pool)
     .await?;
     Ok(rows
         .into_iter()
         .map(|r| OrderRow {
+            order_id: r.get("order_id"),
             number: r.get("number"),
             status: r.get("status"),
             email: r.get("email"),
+            name: r.get("name"),
             total_minor: r.get("total_minor"),
             currency: crate::catalog::currency_of(&r.get::<String, _>("currency")),
             created_at: r.get("created_at"),
+            refund_needed: r.get::<i64, _>("refund_needed") == 1,
         })
         .collect())
 }

@@ -317,7 +317,7 @@ async fn sign_in(state: &AppState, person: &Person, browser: &Browser) -> Result
         return Ok(Outcome::SignedIn(SignIn::NeedsCode { challenge }));
     }
     let account = AccountView { email, name };
-    let done: SignedInAs = super::signed_in(state, &account_id, changed_at, account, browser)
+    let done: SignedInAs = super::signed_in(state, &account_id, changed_at, account, browser, false)
         .await?
         .ok_or_else(|| Refused::Untrusted("the account changed during the sign-in".into()))?;
     Ok(Outcome::SignedIn(SignIn::Done(done)))

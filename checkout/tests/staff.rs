@@ -1,0 +1,523 @@
+//! The staff console: every `/staff` route refuses a signed-out visitor, a customer, a session
+//! without a second factor and a role without the route's permission (walked from the router's
+//! own document, not a hand list); nobody grants what they do not hold or leaves the shop
+//! without an owner; every change leaves its audit row; staff sessions idle out.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode};
+use common::{Engine, Reply, TestShop};
+
+use atelier_checkout::staff::audit::Actor;
+use atelier_checkout::staff::{guard, members, Permission};
+
+const PASSWORD: &str = "quiet lavender harvest";
+
+fn shell() -> Actor {
+    Actor::Shell { user: "test".into() }
+}
+
+/// The text of the latest message of a kind to an address.
+async fn latest_mail(shop: &TestShop, to: &str, kind: &str) -> String {
+    for _ in 0..300 {
+        let found: Option<String> = sqlx::query_scalar(
+            "select body_text from outbox natural join outbox_body where recipient = $1 and kind = $2
+             order by created_at desc, outbox_id desc limit 1",
+        )
+        .bind(to)
+        .bind(kind)
+        .fetch_optional(&shop.state.db.pool)
+        .await
+        .unwrap();
+        if let Some(text) = found {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no {kind} mail to {to}")
+}
+
+fn session_of(r: &Reply) -> String {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("atelier_session=") && !v.starts_with("atelier_session=;"))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie in {:?}", r.headers))
+        .to_string()
+}
+
+fn code(secret: &str, email: &str) -> String {
+    atelier_checkout::accounts::two_factor::code_at(secret, email, atelier_checkout::ids::now() as u64).unwrap()
+}
+
+/// Signs in with the password; the session cookie (without a second factor when none is on).
+async fn sign_in(shop: &TestShop, email: &str) -> String {
+    let body = serde_json::json!({ "email": email, "password": PASSWORD }).to_string();
+    let r = shop.json("POST", "/api/account/sign-in", &body, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    session_of(&r)
+}
+
+/// Turns two factors on from a session; a recovery code and the session's new cookie.
+async fn two_factor(shop: &TestShop, email: &str, cookie: &str) -> (String, String) {
+    let r = shop.json("POST", "/api/account/two-factor/setup", "", Some(cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let secret = r.json()["secret"].as_str().unwrap().to_string();
+    let body = format!(r#"{{"code":"{}"}}"#, code(&secret, email));
+    let r = shop.json("POST", "/api/account/two-factor/enable", &body, Some(cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    (r.json()["recovery_codes"][0].as_str().unwrap().to_string(), session_of(&r))
+}
+
+/// Someone added to the staff from the command line, who answers the invitation, signs in and
+/// turns two factors on: their account and a console session.
+async fn staff(shop: &TestShop, email: &str, role: &str) -> (String, String) {
+    let added = members::add(&shop.state, &shell(), email, "Clerk Person", role).await.unwrap();
+    assert!(added.invited);
+    let text = latest_mail(shop, email, "staff_invite").await;
+    let at = text.find("token=").expect("a link") + 6;
+    let token = &text[at..at + 64];
+    let body = serde_json::json!({ "token": token, "password": PASSWORD }).to_string();
+    let r = shop.json("POST", "/api/account/password/reset", &body, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let cookie = sign_in(shop, email).await;
+    let (_, cookie) = two_factor(shop, email, &cookie).await;
+    (added.account_id, cookie)
+}
+
+/// A paid order; its number.
+async fn paid_order(shop: &TestShop, email: &str) -> String {
+    let cart = shop.cart_with("LAV-10", 1).await;
+    let address = common::ADDRESS.replace("ada@example.com", email);
+    let r = shop.json("POST", "/api/checkout", &address, Some(&cart)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let started = r.json();
+    let r = shop.form(started["payment_url"].as_str().unwrap(), "action=pay", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    sqlx::query_scalar("select number from customer_order where order_id = $1")
+        .bind(started["order_id"].as_str().unwrap())
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn request(shop: &TestShop, method: &Method, path: &str, cookie: Option<&str>, body: &str) -> Reply {
+    let mut b = Request::builder().method(method.clone()).uri(path);
+    if *method == Method::POST {
+        b = b.header("content-type", "application/x-www-form-urlencoded");
+    }
+    if let Some(c) = cookie {
+        b = b.header("cookie", c);
+    }
+    let mut req = b.body(Body::from(body.to_string())).unwrap();
+    req.extensions_mut().insert(ConnectInfo(SocketAddr::from(([203, 0, 113, 9], 40000))));
+    shop.call(req).await
+}
+
+/// Sets what a role may do, straight in the database (the test's own lever).
+async fn grant_exactly(shop: &TestShop, role: &str, permissions: &BTreeSet<Permission>) {
+    let mut tx = shop.state.db.begin_write().await.unwrap();
+    sqlx::query("delete from staff_role_permission where role = $1").bind(role).execute(&mut **tx).await.unwrap();
+    for p in permissions {
+        sqlx::query("insert into staff_role_permission (role, permission) values ($1, $2)")
+            .bind(role)
+            .bind(p.as_str())
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn make_role(shop: &TestShop, role: &str, permissions: &[Permission]) {
+    members::ensure_roles(&shop.state.db).await.unwrap();
+    sqlx::query("insert into staff_role (role, label, created_at) values ($1, $1, 0)")
+        .bind(role)
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    grant_exactly(shop, role, &permissions.iter().copied().collect()).await;
+}
+
+on_both_engines!(every_staff_route_refuses_whoever_lacks_its_permission, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    let number = paid_order(&shop, "shopper@example.com").await;
+    make_role(&shop, "probe", &[]).await;
+    let (probe_id, probe) = staff(&shop, "probe@example.com", "probe").await;
+
+    // The routes, from the router's own document.
+    let doc: serde_json::Value = serde_json::from_str(atelier_checkout::openapi_json()).unwrap();
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap().iter().filter(|(p, _)| guard::is_staff(p)) {
+        for method in item.as_object().unwrap().keys() {
+            routes.push((method.to_uppercase().parse::<Method>().unwrap(), path.clone()));
+        }
+    }
+    assert!(routes.len() >= 10, "{routes:?}");
+    for (method, path) in &routes {
+        assert!(
+            guard::table().contains_key(&(method.clone(), path.clone())),
+            "{method} {path} declares no permission (so nobody may use it)"
+        );
+    }
+    let concrete = |path: &str| {
+        path.replace("{number}", &number)
+            .replace("{step}", "fulfil")
+            .replace("{account_id}", &probe_id)
+            .replace("{role}", "fulfilment")
+    };
+    // A customer signed in with two factors, not on the staff.
+    let r = shop
+        .json(
+            "POST",
+            "/api/account/register",
+            r#"{"email":"cust@example.com","password":"quiet lavender harvest","name":"Cust"}"#,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let text = latest_mail(&shop, "cust@example.com", "account_verify").await;
+    let at = text.find("token=").unwrap() + 6;
+    let body = serde_json::json!({ "token": &text[at..at + 64], "password": PASSWORD }).to_string();
+    let r = shop.json("POST", "/api/account/verify", &body, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (_, customer) = two_factor(&shop, "cust@example.com", &session_of(&r)).await;
+
+    for (method, path) in &routes {
+        let at = concrete(path);
+        let needs = guard::table()[&(method.clone(), path.clone())].clone();
+        let r = request(&shop, method, &at, None, "").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {at} signed out: {}", r.body);
+        let r = request(&shop, method, &at, Some(&customer), "").await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {at} as a customer");
+        assert!(r.body.contains("Not a staff account"), "{}", r.body);
+        // Every permission but the ones the route needs.
+        let all_but: BTreeSet<Permission> = Permission::ALL.into_iter().filter(|p| !needs.contains(p)).collect();
+        grant_exactly(&shop, "probe", &all_but).await;
+        let r = request(&shop, method, &at, Some(&probe), "").await;
+        if needs.is_empty() {
+            assert_ne!(r.status, StatusCode::FORBIDDEN, "{method} {at} is any staff member's");
+        } else {
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {at} without {needs:?}: {}", r.body);
+            assert!(r.body.contains("Not allowed"), "{}", r.body);
+        }
+        // With exactly what it needs, a page opens.
+        if *method == Method::GET {
+            grant_exactly(&shop, "probe", &needs.iter().copied().collect()).await;
+            let r = request(&shop, method, &at, Some(&probe), "").await;
+            assert_eq!(r.status, StatusCode::OK, "{method} {at} with {needs:?}: {}", r.body);
+        }
+    }
+
+    // The menu shows only what the role may open.
+    grant_exactly(&shop, "probe", &[Permission::OrdersView].into_iter().collect()).await;
+    let home = request(&shop, &Method::GET, "/staff", Some(&probe), "").await;
+    assert!(
+        home.body.contains(r#"href="/staff/orders""#) && !home.body.contains(r#"href="/staff/team""#),
+        "{}",
+        home.body
+    );
+    assert!(!home.body.contains(r#"href="/staff/audit""#));
+
+    // A session that signed in without a second factor opens nothing, even of an owner.
+    let (_, owner) = staff(&shop, "owner@example.com", "owner").await;
+    assert_eq!(request(&shop, &Method::GET, "/staff", Some(&owner), "").await.status, StatusCode::OK);
+    sqlx::query("update account_session set two_factor_at = null").execute(&shop.state.db.pool).await.unwrap();
+    let r = request(&shop, &Method::GET, "/staff", Some(&owner), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("Two factors needed"), "{}", r.body);
+});
+
+on_both_engines!(nobody_grants_what_they_do_not_hold, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    members::ensure_roles(&shop.state.db).await.unwrap();
+    let (owner_id, owner) = staff(&shop, "owner@example.com", "owner").await;
+    // A lead may manage staff and see orders, nothing more.
+    make_role(&shop, "lead", &[Permission::StaffManage, Permission::OrdersView]).await;
+    make_role(&shop, "picker", &[Permission::OrdersView]).await;
+    let (lead_id, lead) = staff(&shop, "lead@example.com", "lead").await;
+    let post = |path: &'static str, body: &'static str, cookie: String| {
+        let shop = &shop;
+        async move { request(shop, &Method::POST, path, Some(&cookie), body).await }
+    };
+
+    // Making someone an owner, or a support clerk (customers.*), is beyond a lead.
+    let r = post("/staff/team", "email=new%40example.com&name=New&role=owner", lead.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("permissions you do not hold"), "{}", r.body);
+    let r = post("/staff/team", "email=new%40example.com&name=New&role=support", lead.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(shop.count("select count(*) from account where email = 'new@example.com'").await, 0);
+    // Within its own permissions it may.
+    let r = post("/staff/team", "email=new%40example.com&name=New&role=picker", lead.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("invitation"), "{}", r.body);
+
+    // Promoting oneself, or demoting or removing an owner (who holds more), is refused.
+    let own = format!("/staff/team/{lead_id}/role");
+    let r = request(&shop, &Method::POST, &own, Some(&lead), "role=owner").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = request(&shop, &Method::POST, &format!("/staff/team/{owner_id}/role"), Some(&lead), "role=picker").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = request(&shop, &Method::POST, &format!("/staff/team/{owner_id}/remove"), Some(&lead), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(members::members(&shop.state.db).await.unwrap().iter().filter(|m| m.role == "owner").count(), 1);
+
+    // Giving a role a permission one lacks, or taking one away, is refused; the owner role is
+    // not editable at all.
+    let r = request(
+        &shop,
+        &Method::POST,
+        "/staff/roles/picker",
+        Some(&lead),
+        "permission:orders.view=on&permission:orders.refund=on",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = request(&shop, &Method::POST, "/staff/roles/fulfilment", Some(&lead), "permission:orders.view=on").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "taking orders.fulfil away needs holding it: {}", r.body);
+    let r = request(
+        &shop,
+        &Method::POST,
+        "/staff/roles/lead",
+        Some(&lead),
+        "permission:orders.view=on&permission:staff.manage=on&permission:audit.view=on",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a role cannot be widened by its own holder: {}", r.body);
+    let r = request(&shop, &Method::POST, "/staff/roles/owner", Some(&owner), "permission:orders.view=on").await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = request(
+        &shop,
+        &Method::POST,
+        "/staff/roles/picker",
+        Some(&owner),
+        "permission:orders.view=on&permission:orders.nothing=on",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let held = members::permissions_of(&shop.state.db, "picker").await.unwrap();
+    assert_eq!(held, [Permission::OrdersView].into_iter().collect());
+    // The owner may.
+    let r = request(
+        &shop,
+        &Method::POST,
+        "/staff/roles/picker",
+        Some(&owner),
+        "permission:orders.view=on&permission:orders.fulfil=on",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(members::permissions_of(&shop.state.db, "picker").await.unwrap().contains(&Permission::OrdersFulfil));
+
+    // The last owner stays, from the console and the command line alike.
+    let r = request(&shop, &Method::POST, &format!("/staff/team/{owner_id}/role"), Some(&owner), "role=manager").await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("last owner"), "{}", r.body);
+    assert!(members::remove(&shop.state, &shell(), &owner_id).await.is_err());
+    // With a second owner, one may go.
+    members::set_role(&shop.state, &shell(), &lead_id, "owner").await.unwrap();
+    members::remove(&shop.state, &shell(), &owner_id).await.unwrap();
+    let r = request(&shop, &Method::GET, "/staff", Some(&owner), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "off the staff, the console is closed at once");
+
+    // Nobody changes another member's address or password from the console: no route does it.
+    let doc = atelier_checkout::openapi_json();
+    assert!(!doc.contains("/staff/team/{account_id}/email") && !doc.contains("/staff/team/{account_id}/password"));
+});
+
+on_both_engines!(every_change_leaves_its_audit_row, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    let (_, owner) = staff(&shop, "owner@example.com", "owner").await;
+    let (clerk_id, clerk) = staff(&shop, "clerk@example.com", "fulfilment").await;
+    let first = paid_order(&shop, "one@example.com").await;
+    let second = paid_order(&shop, "two@example.com").await;
+
+    let r =
+        request(&shop, &Method::POST, &format!("/staff/orders/{first}/ship"), Some(&clerk), "tracking=LA123456789FR")
+            .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.headers["location"], format!("/staff/orders/{first}?done=ship"));
+    assert!(latest_mail(&shop, "one@example.com", "order_shipped").await.contains("LA123456789FR"));
+    // A step the order is not ready for says so, and changes nothing.
+    let r = request(&shop, &Method::POST, &format!("/staff/orders/{first}/fulfil"), Some(&clerk), "").await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("needs it to be paid"), "{}", r.body);
+    let r = request(
+        &shop,
+        &Method::POST,
+        &format!("/staff/orders/{first}/notes"),
+        Some(&clerk),
+        "body=Left+with+the+neighbour",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = request(&shop, &Method::POST, &format!("/staff/orders/{first}/notes"), Some(&clerk), "body=++").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // From the command line, with the shell user as the actor.
+    atelier_checkout::orders::advance(
+        &shop.state.db,
+        &shop.state.keys.link,
+        "",
+        &second,
+        &atelier_checkout::orders::Step::Fulfil,
+        &shell(),
+    )
+    .await
+    .unwrap();
+    let r = request(&shop, &Method::POST, &format!("/staff/team/{clerk_id}/role"), Some(&owner), "role=support").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = request(
+        &shop,
+        &Method::POST,
+        "/staff/roles/fulfilment",
+        Some(&owner),
+        "permission:orders.view=on&permission:orders.fulfil=on",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // A refused sign-in of a staff account.
+    let r = shop
+        .json("POST", "/api/account/sign-in", r#"{"email":"clerk@example.com","password":"not the one at all"}"#, None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    type Row = (String, String, Option<String>, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select actor_label, action, subject, before_json, after_json, client from audit_log order by at, audit_id",
+    )
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap();
+    let find =
+        |action: &str| rows.iter().find(|r| r.1 == action).unwrap_or_else(|| panic!("no {action} row in {rows:?}"));
+    let ship = find("order.ship");
+    assert_eq!(ship.0, "clerk@example.com");
+    assert_eq!(ship.2.as_deref(), Some(format!("order:{first}").as_str()));
+    assert_eq!(ship.3.as_deref(), Some(r#"{"status":"paid"}"#));
+    assert!(ship.4.as_deref().unwrap().contains("LA123456789FR") && ship.4.as_deref().unwrap().contains("shipped"));
+    assert_eq!(ship.5.as_deref(), Some("203.0.113.9"));
+    assert!(find("order.note").4.as_deref().unwrap().contains("neighbour"));
+    let fulfil = find("order.fulfil");
+    assert_eq!(
+        (fulfil.0.as_str(), fulfil.2.as_deref()),
+        ("test (command line)", Some(format!("order:{second}").as_str()))
+    );
+    let role = find("staff.role");
+    assert!(role.3.as_deref().unwrap().contains("fulfilment") && role.4.as_deref().unwrap().contains("support"));
+    assert!(find("staff.role_permissions").4.as_deref().unwrap().contains("orders.fulfil"));
+    assert_eq!(rows.iter().filter(|r| r.1 == "staff.add").count(), 2);
+    assert!(rows.iter().filter(|r| r.1 == "staff.sign_in").count() >= 2);
+    assert_eq!(find("staff.sign_in_failed").0, "clerk@example.com");
+    assert_eq!(rows.iter().filter(|r| r.1 == "order.ship").count(), 1, "the refused step left no row");
+
+    // The order page tells its history with who and when, and the note; the audit page filters.
+    let page = request(&shop, &Method::GET, &format!("/staff/orders/{first}"), Some(&owner), "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Shipped, tracking LA123456789FR") && page.body.contains("clerk@example.com"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Left with the neighbour"));
+    let log = request(&shop, &Method::GET, "/staff/audit?action=order.&actor=clerk", Some(&owner), "").await;
+    assert_eq!(log.status, StatusCode::OK);
+    assert!(log.body.contains("order.ship") && !log.body.contains("staff.role"), "{}", log.body);
+    // The console offers no way to change the log.
+    let doc = atelier_checkout::openapi_json();
+    assert!(!doc.contains("\"/staff/audit/"), "nothing edits the log");
+});
+
+on_both_engines!(orders_are_found_by_number_address_name_and_state, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    let (_, owner) = staff(&shop, "owner@example.com", "owner").await;
+    let first = paid_order(&shop, "one@example.com").await;
+    let second = paid_order(&shop, "two@example.com").await;
+    atelier_checkout::orders::advance(
+        &shop.state.db,
+        &shop.state.keys.link,
+        "",
+        &second,
+        &atelier_checkout::orders::Step::Fulfil,
+        &shell(),
+    )
+    .await
+    .unwrap();
+    let list = |q: String| {
+        let shop = &shop;
+        let owner = owner.clone();
+        async move { request(shop, &Method::GET, &format!("/staff/orders?{q}"), Some(&owner), "").await }
+    };
+    let all = list(String::new()).await;
+    assert!(all.body.contains(&first) && all.body.contains(&second));
+    let digits = first.rsplit('-').next().unwrap().trim_start_matches('0').to_string();
+    let by_digits = list(format!("q={digits}")).await;
+    assert!(by_digits.body.contains(&first) && !by_digits.body.contains(&second), "{}", by_digits.body);
+    let by_mail = list("q=TWO%40example.com".into()).await;
+    assert!(by_mail.body.contains(&second) && !by_mail.body.contains(&first));
+    let by_state = list("status=fulfilled".into()).await;
+    assert!(by_state.body.contains(&second) && !by_state.body.contains(&first));
+    let by_name = list("q=ada".into()).await;
+    assert!(by_name.body.contains(&first) && by_name.body.contains(&second), "the address's name");
+    assert!(!list("refund=1".into()).await.body.contains(&first));
+    let bad = list("from=yesterday&status=lost".into()).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("is not a day") && bad.body.contains("is not an order state"), "{}", bad.body);
+    let today = atelier_checkout::orders::date(atelier_checkout::ids::now());
+    assert!(list(format!("from={today}&until={today}")).await.body.contains(&first));
+    assert!(!list("until=2001-01-01".into()).await.body.contains(&first));
+});
+
+on_both_engines!(staff_sessions_idle_out_and_need_two_factors, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let (_, clerk) = staff(&shop, "clerk@example.com", "fulfilment").await;
+    assert_eq!(request(&shop, &Method::GET, "/staff", Some(&clerk), "").await.status, StatusCode::OK);
+    // Twelve hours and a second unused.
+    sqlx::query("update account_session set staff_seen_at = staff_seen_at - 43201, created_at = created_at - 43201")
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    let r = request(&shop, &Method::GET, "/staff", Some(&clerk), "").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Sign in again"), "{}", r.body);
+    assert_eq!(shop.count("select count(*) from account_session").await, 0, "the session is over, for the shop too");
+
+    // Signed in again with the password alone, two factors being on, the code is asked for:
+    // the session that follows is a staff one.
+    let body = serde_json::json!({ "email": "clerk@example.com", "password": PASSWORD }).to_string();
+    let r = shop.json("POST", "/api/account/sign-in", &body, None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "a code is asked for: {}", r.body);
+
+    // Invited but without two factors: the console says how to turn them on.
+    members::add(&shop.state, &shell(), "late@example.com", "Late", "support").await.unwrap();
+    let text = latest_mail(&shop, "late@example.com", "staff_invite").await;
+    assert!(text.contains("as Support") && text.contains("seven days"), "{text}");
+    let at = text.find("token=").unwrap() + 6;
+    let body = serde_json::json!({ "token": &text[at..at + 64], "password": PASSWORD }).to_string();
+    assert_eq!(shop.json("POST", "/api/account/password/reset", &body, None).await.status, StatusCode::OK);
+    let plain = sign_in(&shop, "late@example.com").await;
+    let r = request(&shop, &Method::GET, "/staff", Some(&plain), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("Two factors needed") && r.body.contains("Two-factor sign-in"), "{}", r.body);
+    let (recovery, with_two) = two_factor(&shop, "late@example.com", &plain).await;
+    assert_eq!(request(&shop, &Method::GET, "/staff", Some(&with_two), "").await.status, StatusCode::OK);
+    // Turning them off closes the console again, for this very session.
+    let body = format!(r#"{{"code":"{recovery}"}}"#);
+    let r = shop.json("POST", "/api/account/two-factor/disable", &body, Some(&with_two)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let after = session_of(&r);
+    let r = request(&shop, &Method::GET, "/staff", Some(&after), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("Two factors needed"));
+});
