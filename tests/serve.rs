@@ -133,6 +133,48 @@ fn serves_rebuilds_and_reloads() {
     assert!(get(port, "/hello/").1.contains("Third words."));
 }
 
+/// The elasticlunr index is rebuilt beside the edits (it takes seconds on a large site): it
+/// follows every edit, and an older build of it never overwrites a newer one.
+#[test]
+fn the_search_index_follows_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "config.toml", "base_url = \"https://x.example\"\nbuild_search_index = true\n");
+    write(root, "templates/index.html", "<html><body>home</body></html>");
+    write(root, "templates/page.html", "<html><body>{{ page.content | safe }}</body></html>");
+    write(root, "content/hello.md", "+++\ntitle = \"Hello\"\n+++\nFirst marjoram.\n");
+    let port = free_port();
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_atelier"))
+            .args(["--root", root.to_str().unwrap(), "serve", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_up(port);
+    assert!(get(port, "/search_index.en.js").1.contains("marjoram"));
+    let mut ws = websocket(port);
+    ws.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    for word in ["bergamot", "vetiver", "yarrow"] {
+        write(root, "content/hello.md", &format!("+++\ntitle = \"Hello\"\n+++\nNow {word}.\n"));
+        assert!(read_frame(&mut ws).contains("\"reload\""));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let index = get(port, "/search_index.en.js").1;
+        if index.contains("yarrow") {
+            assert!(!index.contains("vetiver") && !index.contains("marjoram"), "{index}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the index never caught up: {index}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // And it stays the newest.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(get(port, "/search_index.en.js").1.contains("yarrow"));
+}
+
 /// Zola's `serve` flags: `--base-url` (with the port, or as given with `--no-port-append`),
 /// `--extra-watch-path` (a change there rebuilds the site), `-d`, and `-f`/`--store-html`
 /// accepted.

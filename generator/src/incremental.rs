@@ -6,7 +6,8 @@ use std::collections::{BTreeSet, HashSet};
 
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::content::{read_file, Library, Loaded};
@@ -536,13 +537,20 @@ fn render_now(
     Ok(Outcome { full: false, rendered: count, rendered_files, changed_files, elapsed: Duration::ZERO, later })
 }
 
-/// Renders the summary outputs an incremental rebuild left for after the reload.
+/// Renders the summary outputs an incremental rebuild left for after the reload. An
+/// elasticlunr search index (seconds of work on a large site) is handed to
+/// [`background_index`], so the next edit is not kept waiting for it.
 pub fn finish(site: &mut Site, later: &[Plan]) -> Result<Vec<String>> {
     if later.is_empty() {
         return Ok(Vec::new());
     }
+    let (search, later): (Vec<&Plan>, Vec<&Plan>) = later.iter().partition(|p| p.job == Job::SearchIndex && lunr(site));
+    for plan in search {
+        background_index(site, &plan.file)?;
+    }
+    let later: Vec<Plan> = later.into_iter().cloned().collect();
     let output = Output::open(&site.output_dir, true)?;
-    let rendered = site.render_plans(later, &output, false)?;
+    let rendered = site.render_plans(&later, &output, false)?;
     let mut files = Vec::new();
     for (job, record, wrote) in rendered {
         if wrote {
@@ -553,7 +561,118 @@ pub fn finish(site: &mut Site, later: &[Plan]) -> Result<Vec<String>> {
     Ok(files)
 }
 
+fn lunr(site: &Site) -> bool {
+    crate::search::IndexFormat::parse(&site.config.search.index_format).is_ok_and(|f| f.is_elasticlunr())
+}
+
+/// The one thread that rebuilds `serve`'s elasticlunr index: it takes the newest texts handed
+/// to it (older ones waiting are dropped), builds the index on a single core of its own (the
+/// edits keep the others) and writes it — unless a newer index was written meanwhile, or a full
+/// rebuild wrote one.
+struct Indexer {
+    /// The last index asked for.
+    latest: AtomicU64,
+    /// Indexes asked for up to this one are older than a full rebuild's.
+    superseded: AtomicU64,
+    /// The newest index written.
+    written: AtomicU64,
+    waiting: Mutex<Option<IndexTask>>,
+    wake: Condvar,
+    writing: Mutex<()>,
+}
+
+struct IndexTask {
+    generation: u64,
+    lunr: crate::search::Lunr,
+    output_dir: std::path::PathBuf,
+    file: String,
+    asked_at: Instant,
+}
+
+fn indexer() -> &'static Indexer {
+    static INDEXER: OnceLock<&'static Indexer> = OnceLock::new();
+    INDEXER.get_or_init(|| {
+        let indexer: &'static Indexer = Box::leak(Box::new(Indexer {
+            latest: AtomicU64::new(0),
+            superseded: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            waiting: Mutex::new(None),
+            wake: Condvar::new(),
+            writing: Mutex::new(()),
+        }));
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).thread_name(|_| "search-index".into()).build().ok();
+        std::thread::Builder::new()
+            .name("search-index".into())
+            .spawn(move || loop {
+                let task = {
+                    let mut waiting = indexer.waiting.lock().unwrap_or_else(|e| e.into_inner());
+                    loop {
+                        if let Some(task) = waiting.take() {
+                            break task;
+                        }
+                        waiting = indexer.wake.wait(waiting).unwrap_or_else(|e| e.into_inner());
+                    }
+                };
+                match &pool {
+                    Some(pool) => pool.install(|| indexer.run(task)),
+                    None => indexer.run(task),
+                }
+            })
+            .ok();
+        indexer
+    })
+}
+
+impl Indexer {
+    fn run(&self, task: IndexTask) {
+        let IndexTask { generation, lunr, output_dir, file, asked_at } = task;
+        let stale = |me: &Indexer| {
+            generation <= me.superseded.load(Ordering::SeqCst) || generation <= me.written.load(Ordering::SeqCst)
+        };
+        if stale(self) {
+            return;
+        }
+        // Edits that come meanwhile wait their turn: this index, newer than the one on disk,
+        // is still written (under a stream of edits it would otherwise never be).
+        let text = lunr.write();
+        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        if stale(self) {
+            return;
+        }
+        self.written.store(generation, Ordering::SeqCst);
+        match Output::open(&output_dir, true).and_then(|o| o.write(&file, text.as_bytes())) {
+            Ok(_) => eprintln!(
+                "  search index updated {:.1} ms after the edit, beside the edits",
+                asked_at.elapsed().as_secs_f64() * 1000.0
+            ),
+            Err(e) => eprintln!("error: writing the search index: {e}"),
+        }
+    }
+}
+
+/// Asks for the search index of the site as it stands now, built on its own thread from a
+/// copy of its texts (holding the site itself would make the next edit copy all of it).
+pub fn background_index(site: &Site, file: &str) -> Result<()> {
+    let asked_at = Instant::now();
+    let Some(lunr) = crate::search::Lunr::gather(&site.config, &site.library)? else { return Ok(()) };
+    let indexer = indexer();
+    let generation = indexer.latest.fetch_add(1, Ordering::SeqCst) + 1;
+    let task = IndexTask { generation, lunr, output_dir: site.output_dir.clone(), file: file.to_string(), asked_at };
+    *indexer.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+    indexer.wake.notify_one();
+    Ok(())
+}
+
+/// A whole build is about to write the search index itself: an index still being built on the
+/// side is older than it, and is not written.
+pub fn supersede_background_index() {
+    let indexer = indexer();
+    let _writing = indexer.writing.lock().unwrap_or_else(|e| e.into_inner());
+    indexer.superseded.store(indexer.latest.load(Ordering::SeqCst), Ordering::SeqCst);
+}
+
 fn full(site: &mut Site, started: Instant) -> Result<Outcome> {
+    supersede_background_index();
     let mut fresh = Site::load(site.opts.clone())?;
     render::build(&mut fresh)?;
     *site = fresh;

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::config::Config;
+use crate::content::Library;
 use crate::error::{Diagnostic, Error, Result};
 use crate::site::Site;
 
@@ -124,8 +126,7 @@ struct Doc<'a> {
 }
 
 /// The indexed sections and pages, in the order of the sections' files.
-fn docs(site: &Site) -> Vec<Doc<'_>> {
-    let lib = &site.library;
+fn docs(lib: &Library) -> Vec<Doc<'_>> {
     let mut out = Vec::new();
     let mut sections: Vec<usize> = (0..lib.sections.len()).collect();
     sections.sort_by(|&a, &b| lib.sections[a].file.relative.cmp(&lib.sections[b].file.relative));
@@ -166,39 +167,86 @@ fn docs(site: &Site) -> Vec<Doc<'_>> {
 
 /// The search index file's text.
 pub fn index(site: &Site) -> Result<String> {
-    let opts = &site.config.search;
-    let format = IndexFormat::parse(&opts.index_format)?;
-    let docs = docs(site);
-    let body = |d: &Doc| clean_body(d.html, opts.truncate_content_length);
-    if format.is_elasticlunr() {
-        let lang = &site.config.default_language;
-        let language = elasticlunr::lang::from_code(lang).ok_or_else(|| {
-            Error::one(Diagnostic::file(
+    match Lunr::gather(&site.config, &site.library)? {
+        Some(lunr) => Ok(lunr.write()),
+        None => fuse(&site.config, &site.library),
+    }
+}
+
+/// An elasticlunr index's every text, gathered from the site and owned: the long part of the
+/// work ([`Lunr::write`]) needs nothing else, so `serve` can do it on a thread of its own while
+/// edits go on.
+pub struct Lunr {
+    format: IndexFormat,
+    lang: String,
+    opts: crate::config::SearchConfig,
+    /// Each document's reference and its fields' texts, in the index's order of fields (the
+    /// body still as HTML).
+    rows: Vec<(String, Vec<String>)>,
+}
+
+impl Lunr {
+    /// The texts of the site's elasticlunr index; nothing when the index is Fuse's.
+    pub fn gather(config: &Config, lib: &Library) -> Result<Option<Lunr>> {
+        use rayon::prelude::*;
+        let opts = &config.search;
+        let format = IndexFormat::parse(&opts.index_format)?;
+        if !format.is_elasticlunr() {
+            return Ok(None);
+        }
+        let lang = &config.default_language;
+        if elasticlunr::lang::from_code(lang).is_none() {
+            return Err(Error::one(Diagnostic::file(
                 "config.toml",
                 format!("the search index cannot be built for the language `{lang}`: elasticlunr knows only English here; use index_format = \"fuse_json\""),
-            ))
-        })?;
-        let fields: Vec<String> = docs
-            .iter()
-            .flat_map(|d| {
-                let mut texts = Vec::new();
+            )));
+        }
+        let docs = docs(lib);
+        let rows: Vec<(String, Vec<String>)> = docs
+            .par_iter()
+            .map(|d| {
+                let mut row = Vec::new();
+                // The texts in the order of the index's fields.
                 if opts.include_title {
-                    texts.push(d.title.to_string());
+                    row.push(d.title.to_string());
                 }
                 if opts.include_description {
-                    texts.push(d.description.to_string());
+                    row.push(d.description.to_string());
                 }
                 if opts.include_date {
-                    texts.extend(d.date.clone());
+                    row.extend(d.date.clone());
+                }
+                if opts.include_path {
+                    row.push(d.path.to_string());
                 }
                 if opts.include_content {
-                    texts.push(body(d));
+                    // As HTML: cleaned by `write`, which may run elsewhere.
+                    row.push(d.html.to_string());
                 }
-                texts
+                (d.url.to_string(), row)
             })
             .collect();
-        let prepared = Prepared::new(language, lang, &fields);
-        let path_pipeline = elasticlunr::lang::from_code(lang).map(|l| l.make_pipeline());
+        Ok(Some(Lunr { format, lang: lang.clone(), opts: opts.clone(), rows }))
+    }
+
+    /// Builds the index and gives its file's text.
+    pub fn write(self) -> String {
+        use rayon::prelude::*;
+        let Lunr { format, lang, opts, mut rows } = self;
+        if opts.include_content {
+            // The body is each row's last text.
+            rows.par_iter_mut().for_each(|(_, row)| {
+                if let Some(html) = row.last_mut() {
+                    *html = clean_body(html, opts.truncate_content_length);
+                }
+            });
+        }
+        // Made ready in parallel (paths too: harmless, as their field has its own tokenizer).
+        let texts: Vec<String> = rows.iter().flat_map(|(_, row)| row.iter().cloned()).collect();
+        let Some(language) = elasticlunr::lang::from_code(&lang) else { return String::new() };
+        let prepared = Prepared::new(language, &lang, &texts);
+        drop(texts);
+        let path_pipeline = elasticlunr::lang::from_code(&lang).map(|l| l.make_pipeline());
         let mut builder = elasticlunr::IndexBuilder::with_language(Box::new(prepared));
         if opts.include_title {
             builder = builder.add_field("title");
@@ -227,34 +275,24 @@ pub fn index(site: &Site) -> Result<String> {
             builder = builder.add_field("body");
         }
         let mut index = builder.build();
-        let mut fields = fields.into_iter();
-        for d in &docs {
-            let mut row = Vec::new();
-            // The texts in the order of the index's fields (gathered above), path among them.
-            if opts.include_title {
-                row.extend(fields.next());
-            }
-            if opts.include_description {
-                row.extend(fields.next());
-            }
-            if opts.include_date && d.date.is_some() {
-                row.extend(fields.next());
-            }
-            if opts.include_path {
-                row.push(d.path.to_string());
-            }
-            if opts.include_content {
-                row.extend(fields.next());
-            }
-            index.add_doc(d.url, row);
+        for (url, row) in rows {
+            index.add_doc(&url, row);
         }
         let json = index.to_json();
-        return Ok(match format {
+        match format {
             // No semicolon: Zola writes none.
             IndexFormat::ElasticlunrJavascript => format!("window.searchIndex = {json}"),
             _ => json,
-        });
+        }
     }
+}
+
+/// The Fuse index file's text.
+fn fuse(config: &Config, lib: &Library) -> Result<String> {
+    let opts = &config.search;
+    let format = IndexFormat::parse(&opts.index_format)?;
+    let docs = docs(lib);
+    let body = |d: &Doc| clean_body(d.html, opts.truncate_content_length);
     let entries: Vec<Entry> = docs
         .iter()
         .map(|d| Entry {

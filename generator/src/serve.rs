@@ -261,7 +261,7 @@ fn rebuild_loop(
                     match incremental::finish(s, &outcome.later) {
                         Ok(files) if !files.is_empty() => {
                             eprintln!(
-                                "  feeds, sitemap, search index and catalog updated in {:.1} ms",
+                                "  feeds, sitemap and catalog updated in {:.1} ms",
                                 t.elapsed().as_secs_f64() * 1000.0
                             );
                             changed.extend(files);
@@ -290,6 +290,7 @@ fn rebuild_loop(
 
 fn full_load(build: &BuildOptions) -> Result<(Site, incremental::Outcome)> {
     let started = Instant::now();
+    incremental::supersede_background_index();
     let mut site = Site::load(build.clone())?;
     let report = render::build(&mut site)?;
     Ok((
