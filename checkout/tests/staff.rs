@@ -521,3 +521,55 @@ on_both_engines!(staff_sessions_idle_out_and_need_two_factors, |engine: Engine| 
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.contains("Two factors needed"));
 });
+
+on_both_engines!(the_pick_list_slips_and_mails_sent_again, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    let (_, clerk) = staff(&shop, "clerk@example.com", "fulfilment").await;
+    let first = paid_order(&shop, "one@example.com").await;
+    let second = paid_order(&shop, "two@example.com").await;
+    let third = paid_order(&shop, "three@example.com").await;
+    atelier_checkout::orders::advance(
+        &shop.state.db,
+        &shop.state.keys.link,
+        "",
+        &third,
+        &atelier_checkout::orders::Step::Fulfil,
+        &shell(),
+    )
+    .await
+    .unwrap();
+
+    // Two paid orders of one bottle each: one line of two bottles, then a slip per order.
+    let r = request(&shop, &Method::GET, "/staff/pick-list", Some(&clerk), "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("2 paid orders to pack, 2 bottles"), "{}", r.body);
+    assert!(r.body.contains(&format!("{first}, {second}")), "{}", r.body);
+    assert_eq!(r.body.matches("class=\"packing-slip\"").count(), 2);
+    assert!(r.body.contains(&format!("Packing slip · order {first}")) && !r.body.contains(&format!("order {third}")));
+
+    // The tracking e-mail exists only once the parcel has left.
+    let path = format!("/staff/orders/{first}/resend");
+    let r = request(&shop, &Method::POST, &path, Some(&clerk), "mail=tracking").await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("its tracking e-mail is sent once it is shipped or delivered"), "{}", r.body);
+    let r = request(&shop, &Method::POST, &path, Some(&clerk), "mail=postcard").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let confirmations =
+        "select count(*) from outbox where recipient = 'one@example.com' and kind = 'order_confirmation'";
+    assert_eq!(shop.count(confirmations).await, 1);
+    let r = request(&shop, &Method::POST, &path, Some(&clerk), "mail=confirmation").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = request(&shop, &Method::POST, &path, Some(&clerk), "mail=confirmation").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "as often as asked");
+    assert_eq!(shop.count(confirmations).await, 3);
+    assert_eq!(shop.count("select count(*) from audit_log where action = 'order.resend'").await, 2);
+    let r = request(&shop, &Method::POST, &format!("/staff/orders/{first}/ship"), Some(&clerk), "tracking=6A1").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = request(&shop, &Method::POST, &path, Some(&clerk), "mail=tracking").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let tracking = "select count(*) from outbox where recipient = 'one@example.com' and kind = 'order_shipped'";
+    assert_eq!(shop.count(tracking).await, 2);
+    let page = request(&shop, &Method::GET, r.headers["location"].to_str().unwrap(), Some(&clerk), "").await;
+    assert!(page.body.contains("The tracking e-mail is on its way to the shopper again."), "{}", page.body);
+});

@@ -18,10 +18,13 @@ use utoipa::openapi::RefOr;
 
 pub use atelier_domain::OrderStatus;
 pub use mine::{claim_guest_orders, erase_personal, for_account, has_undispatched, lines_of, AccountOrder, BoughtLine};
-pub use payment::{cancel, close, pay, refund, settle_kept_refunds, Closing, Payment, Refund, Refunded};
-pub use steps::{advance, Step, StepError};
+pub use payment::{
+    cancel, close, confirmation_mail, pay, refund, settle_kept_refunds, Closing, Payment, Refund, Refunded,
+};
+pub use steps::{advance, resend, shipped_mail, Resend, Step, StepError};
 pub use view::{
-    date, find_by_number, list, load, load_in, search, written_date, LineView, OrderRow, OrderSearch, OrderView,
+    date, find_by_number, list, load, load_in, search, to_pack, written_date, LineView, OrderRow, OrderSearch,
+    OrderView,
 };
 
 use crate::checkout::pricing::Totals;

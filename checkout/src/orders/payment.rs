@@ -333,18 +333,24 @@ async fn flag_refund(tx: &mut WriteTx, order_id: &str, reason: &str) -> ApiResul
 /// Queues the confirmation of a paid order (once, whatever happens).
 async fn queue_confirmation(state: &AppState, tx: &mut WriteTx, order_id: &str) -> ApiResult<()> {
     let order = load_in(tx, order_id).await?.ok_or_else(|| ApiError::Internal(format!("order {order_id} vanished")))?;
+    let mail = confirmation_mail(state, &order);
+    crate::notify::enqueue(tx, "order_confirmation", &format!("order-confirmation:{order_id}"), &order.email, &mail)
+        .await?;
+    Ok(())
+}
+
+/// The confirmation e-mail of a paid order.
+pub fn confirmation_mail(state: &AppState, order: &super::OrderView) -> crate::notify::Mail {
+    let order_id = &order.order_id;
     let ctx = serde_json::json!({
         "order": order,
         "order_url": format!("{}{}", state.config.public_url, links::path(&state.keys.link, order_id)),
         "site_title": state.config.site_title,
         "site_url": state.config.public_url,
     });
-    let mail = crate::notify::Mail {
+    crate::notify::Mail {
         subject: format!("Your order {} at Atelier Arôme", order.number),
         text: crate::views::render("email/order_confirmation.txt", &ctx),
         html: Some(crate::views::render("email/order_confirmation.html", &ctx)),
-    };
-    crate::notify::enqueue(tx, "order_confirmation", &format!("order-confirmation:{order_id}"), &order.email, &mail)
-        .await?;
-    Ok(())
+    }
 }

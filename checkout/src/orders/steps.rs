@@ -74,6 +74,21 @@ pub enum StepError {
     Mail(#[from] ApiError),
 }
 
+/// The e-mail that tells the shopper their parcel left, with its tracking reference.
+pub fn shipped_mail(key: &Secret, public_url: &str, order: &OrderView) -> crate::notify::Mail {
+    let number = &order.number;
+    let link = format!("{public_url}{}", links::path(key, &order.order_id));
+    let tracking =
+        order.tracking.as_deref().map(|t| format!("The carrier's tracking reference is {t}.\n\n")).unwrap_or_default();
+    crate::notify::Mail {
+        subject: format!("Your order {number} is on its way"),
+        text: format!(
+            "Good day,\n\nYour parcel from Atelier Arôme has left the atelier and is travelling to you.\n\n{tracking}You can follow your order here:\n{link}\n\nPlease keep the bottles upright once they arrive.\n\nWith our regards,\nThe atelier\n"
+        ),
+        html: None,
+    }
+}
+
 /// Moves an order one step along (one conditional update, so two staff members racing take
 /// the step once); the shopper is e-mailed when the parcel ships, and the audit log records
 /// who took the step in the same transaction.
@@ -128,19 +143,7 @@ pub async fn advance(
     }
     let order = load_in(&mut tx, &order_id).await?.ok_or_else(|| StepError::NotFound(order_id.clone()))?;
     if to == OrderStatus::Shipped {
-        let link = format!("{public_url}{}", links::path(key, &order_id));
-        let tracking = order
-            .tracking
-            .as_deref()
-            .map(|t| format!("The carrier's tracking reference is {t}.\n\n"))
-            .unwrap_or_default();
-        let mail = crate::notify::Mail {
-            subject: format!("Your order {number} is on its way"),
-            text: format!(
-                "Good day,\n\nYour parcel from Atelier Arôme has left the atelier and is travelling to you.\n\n{tracking}You can follow your order here:\n{link}\n\nPlease keep the bottles upright once they arrive.\n\nWith our regards,\nThe atelier\n"
-            ),
-            html: None,
-        };
+        let mail = shipped_mail(key, public_url, &order);
         crate::notify::enqueue(&mut tx, "order_shipped", &format!("order-shipped:{order_id}"), &order.email, &mail)
             .await?;
     }
@@ -149,6 +152,79 @@ pub async fn advance(
         subject: Some(format!("order:{number}")),
         before: Some(serde_json::json!({ "status": current.as_str() })),
         after: Some(serde_json::json!({ "status": to.as_str(), "tracking": order.tracking })),
+    };
+    audit::record(&mut tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(order)
+}
+
+/// An e-mail staff may send a shopper again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// The order's confirmation (once paid).
+    Confirmation,
+    /// The parcel's tracking e-mail (once shipped).
+    Tracking,
+}
+
+impl Resend {
+    /// The form's name of it.
+    pub fn parse(name: &str) -> Option<Resend> {
+        match name {
+            "confirmation" => Some(Resend::Confirmation),
+            "tracking" => Some(Resend::Tracking),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Resend::Confirmation => "confirmation",
+            Resend::Tracking => "tracking",
+        }
+    }
+}
+
+/// Sends a shopper their confirmation or tracking e-mail again (a new message each time, as
+/// asked), audited.
+pub async fn resend(
+    state: &crate::AppState,
+    actor: &Actor,
+    number: &str,
+    which: Resend,
+) -> Result<OrderView, crate::error::ApiError> {
+    use crate::error::ApiError;
+    let order = super::find_by_number(&state.db, number)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no order {number}")))?;
+    let (allowed, kind, mail): (&[OrderStatus], &str, _) = match which {
+        Resend::Confirmation => (
+            &[OrderStatus::Paid, OrderStatus::Fulfilled, OrderStatus::Shipped, OrderStatus::Delivered],
+            "order_confirmation",
+            super::confirmation_mail(state, &order),
+        ),
+        Resend::Tracking => (
+            &[OrderStatus::Shipped, OrderStatus::Delivered],
+            "order_shipped",
+            shipped_mail(&state.keys.link, &state.config.public_url, &order),
+        ),
+    };
+    if !allowed.contains(&order.status) {
+        return Err(ApiError::Conflict(format!(
+            "order {number} is {}; its {} e-mail is sent once it is {}",
+            order.status.as_str(),
+            which.name(),
+            allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")
+        )));
+    }
+    let mut tx = state.db.begin_write().await?;
+    let key = format!("{kind}:{}:again:{}", order.order_id, crate::ids::new_id("msg"));
+    crate::notify::enqueue(&mut tx, kind, &key, &order.email, &mail).await?;
+    let change = Change {
+        action: "order.resend",
+        subject: Some(format!("order:{number}")),
+        before: None,
+        after: Some(serde_json::json!({ "mail": which.name(), "to": order.email })),
     };
     audit::record(&mut tx, actor, change).await?;
     tx.commit().await?;

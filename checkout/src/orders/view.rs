@@ -90,6 +90,20 @@ pub async fn find_by_number(db: &Db, number: &str) -> Result<Option<OrderView>, 
     }
 }
 
+/// Every paid order not yet packed, oldest first: what the pick list and packing slips hold.
+pub async fn to_pack(db: &Db) -> Result<Vec<OrderView>, sqlx::Error> {
+    let ids: Vec<String> =
+        sqlx::query_scalar("select order_id from customer_order where status = $1 order by created_at, order_id")
+            .bind(OrderStatus::Paid.as_str())
+            .fetch_all(&db.pool)
+            .await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(load(db, &id).await?);
+    }
+    Ok(out)
+}
+
 /// Loads an order inside a transaction (which sees its own changes).
 pub async fn load_in(tx: &mut crate::db::WriteTx, order_id: &str) -> Result<Option<OrderView>, sqlx::Error> {
     load_with(&mut tx.tx, order_id).await

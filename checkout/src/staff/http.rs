@@ -31,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(order_page))
         .routes(routes!(order_step))
         .routes(routes!(order_note))
+        .routes(routes!(order_resend))
+        .routes(routes!(pick_list))
         .routes(routes!(team_page, team_add))
         .routes(routes!(team_role))
         .routes(routes!(team_remove))
@@ -45,6 +47,7 @@ const PAGE: i64 = 50;
 /// The areas of the menu: where under `/staff/`, what it is called, what opens it.
 const MENU: &[(&str, &str, Permission)] = &[
     ("orders", "Orders", Permission::OrdersView),
+    ("pick-list", "Pick list", Permission::OrdersView),
     ("team", "Team", Permission::StaffManage),
     ("roles", "Roles", Permission::StaffManage),
     ("audit", "Audit log", Permission::AuditView),
@@ -282,6 +285,7 @@ async fn order_view(
         "notes": notes,
         "steps": if staff.may(Permission::OrdersFulfil) { steps } else { vec![] },
         "may_note": staff.may(Permission::OrdersNote),
+        "may_mail": staff.may(Permission::OrdersMail),
         "flash": flash,
         "note_max": history::NOTE_MAX,
     });
@@ -310,6 +314,8 @@ async fn order_page(
         "ship" => Some("Marked as shipped; the shopper has been e-mailed."),
         "deliver" => Some("Marked as delivered."),
         "note" => Some("Note added."),
+        "confirmation" => Some("The confirmation e-mail is on its way to the shopper again."),
+        "tracking" => Some("The tracking e-mail is on its way to the shopper again."),
         _ => None,
     });
     order_view(&state, &staff, &number, flash.map(str::to_string), None).await
@@ -392,6 +398,67 @@ async fn order_note(
         Err(e @ ApiError::Invalid { .. }) => order_view(&state, &staff, &number, None, Some(e)).await,
         Err(e) => Err(e),
     }
+}
+
+/// Which e-mail to send again.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+struct ResendInput {
+    /// `confirmation` or `tracking`.
+    mail: String,
+}
+
+/// Sends the shopper their confirmation or tracking e-mail again.
+#[utoipa::path(post, path = "/staff/orders/{number}/resend", tag = "staff",
+    params(("number" = String, Path, description = "The order's number.")),
+    request_body(content = ResendInput, content_type = "application/x-www-form-urlencoded"),
+    security(("staff_session" = ["orders.mail"])),
+    responses(
+        (status = 303, description = "Queued: back to the order."),
+        (status = 404, description = "No such order.", content_type = "application/json"),
+        (status = 409, description = "The order page again: that e-mail does not exist yet (not paid, not shipped).", content_type = "text/html"),
+        (status = 422, description = "Neither `confirmation` nor `tracking`.", content_type = "text/html"),
+    ))]
+async fn order_resend(
+    State(state): State<AppState>,
+    Extension(staff): Extension<Staff>,
+    Path(number): Path<String>,
+    ApiForm(input): ApiForm<ResendInput>,
+) -> ApiResult<Response> {
+    let Some(which) = orders::Resend::parse(&input.mail) else {
+        let e = ApiError::invalid("mail", "choose the confirmation or the tracking e-mail");
+        return order_view(&state, &staff, &number, None, Some(e)).await;
+    };
+    match orders::resend(&state, &staff.actor(), &number, which).await {
+        Ok(_) => Ok(Redirect::to(&format!("/staff/orders/{number}?done={}", input.mail)).into_response()),
+        Err(e @ ApiError::Conflict(_)) => order_view(&state, &staff, &number, None, Some(e)).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// The pick list of every paid order not yet packed (each size and how many), then a packing
+/// slip per order, one to a printed page.
+#[utoipa::path(get, path = "/staff/pick-list", tag = "staff",
+    security(("staff_session" = ["orders.view"])),
+    responses((status = 200, description = "The pick list and slips, ready to print.", content_type = "text/html")))]
+async fn pick_list(State(state): State<AppState>, Extension(staff): Extension<Staff>) -> ApiResult<Response> {
+    let orders = orders::to_pack(&state.db).await?;
+    let mut picks: std::collections::BTreeMap<String, (String, String, i64, Vec<String>)> = Default::default();
+    for o in &orders {
+        for l in &o.items {
+            let e = picks.entry(l.sku.clone()).or_insert_with(|| (l.title.clone(), l.label.clone(), 0, Vec::new()));
+            e.2 += l.quantity;
+            e.3.push(o.number.clone());
+        }
+    }
+    let picks: Vec<_> = picks
+        .into_iter()
+        .map(|(sku, (title, label, quantity, numbers))| {
+            json!({ "sku": sku, "title": title, "label": label, "quantity": quantity, "orders": numbers.join(", ") })
+        })
+        .collect();
+    let bottles: i64 = orders.iter().flat_map(|o| o.items.iter()).map(|l| l.quantity).sum();
+    let ctx = json!({ "orders": orders, "picks": picks, "bottles": bottles, "printed": when(crate::ids::now()) });
+    Ok(console(&state, &staff, "Pick list and packing slips", "pages/staff/pick_list.html", ctx))
 }
 
 async fn team_view(

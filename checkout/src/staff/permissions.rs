@@ -14,6 +14,8 @@ pub enum Permission {
     OrdersRefund,
     /// Write internal notes on orders.
     OrdersNote,
+    /// Send a shopper their order's e-mails again.
+    OrdersMail,
     /// See stock levels and reservations.
     StockView,
     /// Set and adjust stock.
@@ -30,11 +32,12 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in the order the console lists them.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::OrdersView,
         Permission::OrdersFulfil,
         Permission::OrdersRefund,
         Permission::OrdersNote,
+        Permission::OrdersMail,
         Permission::StockView,
         Permission::StockAdjust,
         Permission::CustomersView,
@@ -50,6 +53,7 @@ impl Permission {
             Permission::OrdersFulfil => "orders.fulfil",
             Permission::OrdersRefund => "orders.refund",
             Permission::OrdersNote => "orders.note",
+            Permission::OrdersMail => "orders.mail",
             Permission::StockView => "stock.view",
             Permission::StockAdjust => "stock.adjust",
             Permission::CustomersView => "customers.view",
@@ -66,6 +70,7 @@ impl Permission {
             Permission::OrdersFulfil => "Pack, ship and deliver orders",
             Permission::OrdersRefund => "Refund orders",
             Permission::OrdersNote => "Write notes on orders",
+            Permission::OrdersMail => "Send an order's e-mails again",
             Permission::StockView => "See stock levels",
             Permission::StockAdjust => "Set and adjust stock",
             Permission::CustomersView => "Look up customers",
@@ -97,14 +102,15 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, Vec<Permission>)> {
                 OrdersFulfil,
                 OrdersRefund,
                 OrdersNote,
+                OrdersMail,
                 StockView,
                 StockAdjust,
                 CustomersView,
                 CustomersManage,
             ],
         ),
-        ("fulfilment", "Fulfilment", vec![OrdersView, OrdersFulfil, OrdersNote, StockView]),
-        ("support", "Support", vec![OrdersView, OrdersNote, CustomersView, CustomersManage]),
+        ("fulfilment", "Fulfilment", vec![OrdersView, OrdersFulfil, OrdersNote, OrdersMail, StockView]),
+        ("support", "Support", vec![OrdersView, OrdersNote, OrdersMail, CustomersView, CustomersManage]),
     ]
 }
 
