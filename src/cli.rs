@@ -167,6 +167,9 @@ pub enum StockCommand {
         sku: String,
         /// Bottles on hand.
         quantity: i64,
+        /// Why, for the stock's ledger.
+        #[arg(long, default_value = "counted")]
+        reason: String,
     },
     /// Add (or with a negative number remove) bottles of a SKU.
     Adjust {
@@ -175,6 +178,9 @@ pub enum StockCommand {
         /// Change, e.g. 12 or -1.
         #[arg(allow_hyphen_values = true)]
         delta: i64,
+        /// Why, for the stock's ledger.
+        #[arg(long, default_value = "adjusted")]
+        reason: String,
     },
     /// List stock levels.
     List,

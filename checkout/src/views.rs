@@ -40,6 +40,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pages/staff/orders.html", include_str!("../templates/pages/staff/orders.html")),
     ("pages/staff/order.html", include_str!("../templates/pages/staff/order.html")),
     ("pages/staff/pick_list.html", include_str!("../templates/pages/staff/pick_list.html")),
+    ("pages/staff/stock.html", include_str!("../templates/pages/staff/stock.html")),
+    ("pages/staff/stock_size.html", include_str!("../templates/pages/staff/stock_size.html")),
     ("pages/staff/team.html", include_str!("../templates/pages/staff/team.html")),
     ("pages/staff/roles.html", include_str!("../templates/pages/staff/roles.html")),
     ("pages/staff/audit.html", include_str!("../templates/pages/staff/audit.html")),

@@ -1827,8 +1827,8 @@ on_both_engines!(a_sold_out_size_is_told_of_once_when_it_is_back, |engine: Engin
     assert_eq!(shop.count("select count(*) from stock_alert").await, 2);
 
     // Back in stock: one message each, queued with the change; more stock later sends nothing.
-    change(&shop.state.db, "ROSE-2", Change::Set(3)).await.unwrap();
-    change(&shop.state.db, "ROSE-2", Change::Adjust(2)).await.unwrap();
+    change(&shop.state.db, "ROSE-2", Change::Set(3), "counted", &common::shell()).await.unwrap();
+    change(&shop.state.db, "ROSE-2", Change::Adjust(2), "counted", &common::shell()).await.unwrap();
     for to in ["bea@example.com", "ada@example.com"] {
         let sent = mails(&shop, to, "back_in_stock").await;
         assert_eq!(sent.len(), 1, "{to}: {sent:?}");
@@ -1836,15 +1836,15 @@ on_both_engines!(a_sold_out_size_is_told_of_once_when_it_is_back, |engine: Engin
         assert!(sent[0].1.contains("/compendium/rose/"), "{}", sent[0].1);
     }
     // Sold out and back again: a new request, a new message.
-    change(&shop.state.db, "ROSE-2", Change::Set(0)).await.unwrap();
+    change(&shop.state.db, "ROSE-2", Change::Set(0), "counted", &common::shell()).await.unwrap();
     let r = post(&shop, "/api/wishlist/alerts", r#"{"sku":"ROSE-2","email":"bea@example.com"}"#, None).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    change(&shop.state.db, "ROSE-2", Change::Set(1)).await.unwrap();
+    change(&shop.state.db, "ROSE-2", Change::Set(1), "counted", &common::shell()).await.unwrap();
     assert_eq!(mails(&shop, "bea@example.com", "back_in_stock").await.len(), 2);
     // An address asking too often is told to wait.
     let mut last = StatusCode::OK;
     for _ in 0..6 {
-        change(&shop.state.db, "ROSE-2", Change::Set(0)).await.unwrap();
+        change(&shop.state.db, "ROSE-2", Change::Set(0), "counted", &common::shell()).await.unwrap();
         last = post(&shop, "/api/wishlist/alerts", r#"{"sku":"ROSE-2","email":"cy@example.com"}"#, None).await.status;
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);

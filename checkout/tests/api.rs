@@ -236,15 +236,24 @@ on_both_engines!(stock_endpoint_and_staff_changes, |engine: Engine| async move {
     assert_eq!(items["ROSE-2"]["status"], "sold_out");
     assert!(items.get("LAV-30").is_none());
     use atelier_checkout::stock::{change, Change};
-    assert!(change(&shop.state.db, "LAV-10", Change::Adjust(-10)).await.is_err(), "never below zero");
+    assert!(
+        change(&shop.state.db, "LAV-10", Change::Adjust(-10), "counted", &common::shell()).await.is_err(),
+        "never below zero"
+    );
     let cookie = shop.cart_with("LAV-10", 4).await;
     shop.checkout(&cookie).await;
-    assert!(change(&shop.state.db, "LAV-10", Change::Set(3)).await.is_err(), "never below what is reserved");
-    assert_eq!(change(&shop.state.db, "LAV-10", Change::Adjust(-5)).await.unwrap().available, 0);
+    assert!(
+        change(&shop.state.db, "LAV-10", Change::Set(3), "counted", &common::shell()).await.is_err(),
+        "never below what is reserved"
+    );
+    assert_eq!(
+        change(&shop.state.db, "LAV-10", Change::Adjust(-5), "counted", &common::shell()).await.unwrap().available,
+        0
+    );
     // Crossing the threshold (5) queued one alert; crossing again without a restock does not.
     assert_eq!(shop.count("select count(*) from outbox where kind = 'low_stock'").await, 1);
-    change(&shop.state.db, "LAV-10", Change::Adjust(20)).await.unwrap();
-    change(&shop.state.db, "LAV-10", Change::Adjust(-20)).await.unwrap();
+    change(&shop.state.db, "LAV-10", Change::Adjust(20), "counted", &common::shell()).await.unwrap();
+    change(&shop.state.db, "LAV-10", Change::Adjust(-20), "counted", &common::shell()).await.unwrap();
     assert_eq!(
         shop.count("select count(*) from outbox where kind = 'low_stock'").await,
         2,

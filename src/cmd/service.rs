@@ -88,9 +88,9 @@ pub fn catalog(root: &Path, cmd: CatalogCommand) -> anyhow::Result<()> {
 pub fn stock(root: &Path, cmd: StockCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let (_, db) = open(root, "http://127.0.0.1:8080").await?;
-        let (sku, change) = match cmd {
-            StockCommand::Set { sku, quantity } => (sku, stock::Change::Set(quantity)),
-            StockCommand::Adjust { sku, delta } => (sku, stock::Change::Adjust(delta)),
+        let (sku, change, reason) = match cmd {
+            StockCommand::Set { sku, quantity, reason } => (sku, stock::Change::Set(quantity), reason),
+            StockCommand::Adjust { sku, delta, reason } => (sku, stock::Change::Adjust(delta), reason),
             StockCommand::List => {
                 say!("{:<20} {:>8} {:>9} {:>10}  status", "sku", "on hand", "reserved", "available");
                 for (sku, l) in stock::levels(&db, &[]).await? {
@@ -105,7 +105,7 @@ pub fn stock(root: &Path, cmd: StockCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
         };
-        let level = stock::change(&db, &sku, change).await?;
+        let level = stock::change(&db, &sku, change, &reason, &Actor::shell()).await?;
         say!("{sku}: {} on hand, {} available ({})", level.on_hand, level.available, level.status());
         Ok(())
     })

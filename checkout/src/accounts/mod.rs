@@ -220,9 +220,8 @@ pub async fn sign_in(state: &AppState, credentials: Credentials<'_>, browser: &B
         (row, password::verify(credentials.password, stored).await?)
     else {
         attempt.keep();
-        if let Some(account_id) = known {
-            refused_staff(state, &account_id, email.as_str(), client).await?;
-        }
+        // Asked whether or not the address has an account: the same work either way.
+        refused_staff(state, known.as_deref().unwrap_or(""), email.as_str(), client).await?;
         return Err(wrong());
     };
     let account = AccountView { email: email.as_str().to_string(), name };
@@ -424,6 +423,9 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
     let hash = password::hash(new_password).await?;
     let mut tx = state.db.begin_write().await?;
     let account_id = tokens::redeem(&mut tx, token, purpose).await?.ok_or_else(lapsed)?.account_id;
+    // Whichever link set it, no other link that sets a password stays good.
+    tokens::void(&mut tx, &account_id, Purpose::Reset).await?;
+    tokens::void(&mut tx, &account_id, Purpose::Invite).await?;
     let t = now();
     sqlx::query(
         "update account set password_hash = $1, password_changed_at = $2, updated_at = $2,

@@ -83,6 +83,7 @@ pub async fn change_password(
         .execute(&mut **tx)
         .await?;
     tokens::void(&mut tx, &me.account_id, Purpose::Reset).await?;
+    tokens::void(&mut tx, &me.account_id, Purpose::Invite).await?;
     super::two_factor::end_challenges(&mut tx, &me.account_id).await?;
     mail::send(state, &mut tx, &me.email, &me.name, Message::PasswordChanged).await?;
     tx.commit().await?;

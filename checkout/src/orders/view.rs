@@ -226,7 +226,7 @@ pub async fn list(db: &Db, status: Option<OrderStatus>, limit: i64) -> Result<Ve
 pub async fn search(db: &Db, q: &OrderSearch, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
     let text = q.text.as_deref().map(str::trim).unwrap_or("").to_lowercase();
     // A number's digits match its end; an address matches whole (the index); anything else a
-    // part of the name or the address.
+    // part of the name (lowercased: on SQLite only ASCII letters fold).
     let digits =
         if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) { text.clone() } else { String::new() };
     let (after_at, after_id) = q.after.clone().unwrap_or((i64::MAX, String::new()));

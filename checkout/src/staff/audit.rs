@@ -157,7 +157,7 @@ pub async fn list(db: &Db, filter: &Filter, limit: i64) -> Result<Vec<Entry>, sq
     let rows: Vec<Row> = sqlx::query_as(
         "select audit_id, at, actor, actor_label, action, subject, before_json, after_json, client from audit_log
          where ($1 = '' or lower(actor_label) like '%' || lower($1) || '%')
-           and ($2 = '' or action like $2 || '%')
+           and ($2 = '' or substr(action, 1, length($2)) = $2)
            and ($3 = '' or subject = $3)
            and (at < $4 or (at = $4 and $5 <> '' and audit_id < $5))
          order by at desc, audit_id desc limit $6",

@@ -151,7 +151,9 @@ pub async fn enforce(State(state): State<AppState>, mut req: Request, next: Next
     if !is_staff(&path) {
         return next.run(req).await;
     }
-    let needs = table().get(&(req.method().clone(), path.clone())).cloned();
+    // A HEAD is answered as its GET.
+    let method = if req.method() == Method::HEAD { Method::GET } else { req.method().clone() };
+    let needs = table().get(&(method, path.clone())).cloned();
     let socket = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let client = state.config.trusted_proxies.client(req.headers(), socket).map(|a| a.to_string());
     match who(&state, req.headers(), client).await {
@@ -179,7 +181,7 @@ async fn who(
     let t = now();
     let row: Option<Row> = sqlx::query_as(
         "select s.session_id, s.account_id, a.email, a.name, m.role, s.two_factor_at,
-                coalesce(s.staff_seen_at, s.created_at)
+                coalesce(s.staff_seen_at, s.two_factor_at, s.created_at)
          from account_session s join account a on a.account_id = s.account_id
          left join staff_member m on m.account_id = s.account_id
          where s.token_hash = $1 and s.expires_at > $2",

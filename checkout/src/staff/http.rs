@@ -39,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(roles_page))
         .routes(routes!(role_permissions))
         .routes(routes!(audit_page))
+        .merge(super::stock::router())
 }
 
 /// Orders a page lists at once.
@@ -48,13 +49,20 @@ const PAGE: i64 = 50;
 const MENU: &[(&str, &str, Permission)] = &[
     ("orders", "Orders", Permission::OrdersView),
     ("pick-list", "Pick list", Permission::OrdersView),
+    ("stock", "Stock", Permission::StockView),
     ("team", "Team", Permission::StaffManage),
     ("roles", "Roles", Permission::StaffManage),
     ("audit", "Audit log", Permission::AuditView),
 ];
 
 /// A console page: the menu shows only what this person may open.
-fn console(state: &AppState, staff: &Staff, title: &str, template: &str, mut ctx: serde_json::Value) -> Response {
+pub(super) fn console(
+    state: &AppState,
+    staff: &Staff,
+    title: &str,
+    template: &str,
+    mut ctx: serde_json::Value,
+) -> Response {
     let menu: Vec<_> = MENU
         .iter()
         .filter(|(_, _, p)| staff.may(*p))
@@ -70,7 +78,7 @@ fn console(state: &AppState, staff: &Staff, title: &str, template: &str, mut ctx
 }
 
 /// A console page again with what went wrong (the error's own status).
-fn refused(
+pub(super) fn refused(
     state: &AppState,
     staff: &Staff,
     title: &str,
@@ -91,7 +99,7 @@ fn refused(
     (status, console(state, staff, title, template, ctx)).into_response()
 }
 
-fn when(t: i64) -> String {
+pub(super) fn when(t: i64) -> String {
     let (y, m, d) = atelier_domain::civil(t);
     let s = t.rem_euclid(86_400);
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", s / 3600, s % 3600 / 60)
@@ -425,7 +433,7 @@ async fn order_resend(
     ApiForm(input): ApiForm<ResendInput>,
 ) -> ApiResult<Response> {
     let Some(which) = orders::Resend::parse(&input.mail) else {
-        let e = ApiError::invalid("mail", "choose the confirmation or the tracking e-mail");
+        let e = ApiError::BadRequest("choose the confirmation or the tracking e-mail".into());
         return order_view(&state, &staff, &number, None, Some(e)).await;
     };
     match orders::resend(&state, &staff.actor(), &number, which).await {
@@ -640,7 +648,7 @@ async fn role_permissions(
                 wanted.insert(p);
             }
             None => {
-                let e = ApiError::invalid("permissions", format!("there is no permission “{name}”"));
+                let e = ApiError::BadRequest(format!("there is no permission “{name}”"));
                 return roles_view(&state, &staff, None, Some(e)).await;
             }
         }

@@ -115,21 +115,23 @@ pub async fn roles(db: &Db) -> Result<Vec<Role>, sqlx::Error> {
 
 /// Every staff member, by name.
 pub async fn members(db: &Db) -> Result<Vec<Member>, sqlx::Error> {
-    let rows: Vec<(String, String, String, String, Option<i64>, String)> = sqlx::query_as(
-        "select a.account_id, a.email, a.name, m.role, a.totp_enabled_at, a.password_hash
+    type Row = (String, String, String, String, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select a.account_id, a.email, a.name, m.role, a.totp_enabled_at, a.email_verified_at
          from staff_member m join account a on a.account_id = m.account_id order by lower(a.name), a.email",
     )
     .fetch_all(&db.pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(account_id, email, name, role, totp, hash)| Member {
+        .map(|(account_id, email, name, role, totp, verified)| Member {
             account_id,
             email,
             name,
             role,
             two_factor: totp.is_some(),
-            joined: !hash.is_empty(),
+            // An invitation answered (or any sign-in) proves the address.
+            joined: verified.is_some(),
         })
         .collect())
 }
@@ -139,10 +141,11 @@ async fn held_by(tx: &mut WriteTx, actor: &Actor) -> Result<Option<BTreeSet<Perm
     match actor {
         Actor::Shell { .. } => Ok(None),
         Actor::Staff { account_id, .. } => {
-            let role: Option<String> = sqlx::query_scalar("select role from staff_member where account_id = $1")
-                .bind(account_id)
-                .fetch_optional(&mut *tx.tx)
-                .await?;
+            let role: Option<String> =
+                sqlx::query_scalar(&format!("select role from staff_member where account_id = $1{}", tx.lock_rows()))
+                    .bind(account_id)
+                    .fetch_optional(&mut *tx.tx)
+                    .await?;
             let role = role.ok_or_else(|| ApiError::Forbidden("you are no longer on the staff".into()))?;
             Ok(Some(permissions_in(tx, &role).await?))
         }
@@ -207,9 +210,9 @@ pub async fn add(state: &AppState, actor: &Actor, email: &str, name: &str, role:
             }
             let account_id = new_id("acc");
             // No password yet: nothing matches an empty hash until the invitation is answered.
-            sqlx::query(
+            let made = sqlx::query(
                 "insert into account (account_id, email, name, password_hash, email_verified_at, password_changed_at, created_at, updated_at)
-                 values ($1, $2, $3, '', null, $4, $4, $4)",
+                 values ($1, $2, $3, '', null, $4, $4, $4) on conflict (email) do nothing",
             )
             .bind(&account_id)
             .bind(email)
@@ -217,6 +220,9 @@ pub async fn add(state: &AppState, actor: &Actor, email: &str, name: &str, role:
             .bind(t)
             .execute(&mut *tx.tx)
             .await?;
+            if made.rows_affected() == 0 {
+                return Err(ApiError::Conflict(format!("{email} has just opened an account: add them again")));
+            }
             (account_id, true)
         }
     };
@@ -274,13 +280,21 @@ async fn member_for_change(
     Ok((role, email))
 }
 
+/// Locks every owner's row, first and in one order (on PostgreSQL: two owners demoting each
+/// other at once are then taken one after the other, and the second sees the first's change).
+async fn lock_owners(tx: &mut WriteTx) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "select account_id from staff_member where role = $1 order by account_id{}",
+        tx.lock_rows()
+    ))
+    .bind(OWNER)
+    .fetch_all(&mut *tx.tx)
+    .await
+}
+
 /// Refuses to leave the shop without an owner.
 async fn keeps_an_owner(tx: &mut WriteTx, leaving: &str) -> ApiResult<()> {
-    let others: i64 = sqlx::query_scalar("select count(*) from staff_member where role = $1 and account_id <> $2")
-        .bind(OWNER)
-        .bind(leaving)
-        .fetch_one(&mut *tx.tx)
-        .await?;
+    let others = lock_owners(tx).await?.into_iter().filter(|o| o != leaving).count();
     if others == 0 {
         return Err(ApiError::Conflict("this is the last owner: make someone else an owner first".into()));
     }
@@ -290,6 +304,7 @@ async fn keeps_an_owner(tx: &mut WriteTx, leaving: &str) -> ApiResult<()> {
 /// Gives a staff member another role.
 pub async fn set_role(state: &AppState, actor: &Actor, account_id: &str, role: &str) -> ApiResult<()> {
     let mut tx = state.db.begin_write().await?;
+    lock_owners(&mut tx).await?;
     let label = role_label(&mut tx, role).await?;
     let held = held_by(&mut tx, actor).await?;
     let (before, email) = member_for_change(&mut tx, &held, account_id).await?;
@@ -320,6 +335,7 @@ pub async fn set_role(state: &AppState, actor: &Actor, account_id: &str, role: &
 /// Takes someone off the staff (their customer account stays).
 pub async fn remove(state: &AppState, actor: &Actor, account_id: &str) -> ApiResult<()> {
     let mut tx = state.db.begin_write().await?;
+    lock_owners(&mut tx).await?;
     let held = held_by(&mut tx, actor).await?;
     let (role, email) = member_for_change(&mut tx, &held, account_id).await?;
     if role == OWNER {
@@ -349,7 +365,15 @@ pub async fn set_permissions(
         return Err(ApiError::Conflict("the owner role always holds every permission".into()));
     }
     let mut tx = state.db.begin_write().await?;
-    role_label(&mut tx, role).await?;
+    // Two edits of one role at once: the second reads what the first left.
+    let locked: Option<String> =
+        sqlx::query_scalar(&format!("select role from staff_role where role = $1{}", tx.lock_rows()))
+            .bind(role)
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+    if locked.is_none() {
+        return Err(ApiError::NotFound(format!("there is no role \"{role}\"")));
+    }
     let held = held_by(&mut tx, actor).await?;
     let before = permissions_in(&mut tx, role).await?;
     let touched: BTreeSet<Permission> = before.symmetric_difference(permissions).copied().collect();

@@ -3,12 +3,14 @@
 //! updates say so in their `where` clause and the table's checks say so again.
 
 pub mod alerts;
+pub mod forecast;
 pub mod http;
 
 use sqlx::{Any, Row, Transaction};
 
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
+use crate::staff::audit::{self, Actor};
 
 /// How much of a SKU can be bought.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -134,6 +136,9 @@ pub enum ChangeError {
     /// The change would go below zero or below the reserved bottles.
     #[error("{0}: stock cannot go below zero or below what open checkouts have reserved")]
     Below(String),
+    /// A change needs its reason.
+    #[error("say why the stock changes (a count, breakage, a delivery)")]
+    NoReason,
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -144,19 +149,29 @@ impl From<ChangeError> for ApiError {
         match e {
             ChangeError::NotFound(_) => ApiError::NotFound(e.to_string()),
             ChangeError::Below(_) => ApiError::Conflict(e.to_string()),
+            ChangeError::NoReason => ApiError::invalid("reason", e.to_string()),
             ChangeError::Database(e) => ApiError::Database(e),
         }
     }
 }
 
-/// Applies a staff stock change; refuses to go below what is reserved or below zero.
-pub async fn change(db: &Db, sku: &str, change: Change) -> Result<Level, ChangeError> {
-    let mut tx = db.begin_write().await?;
-    let exists: Option<i64> =
-        sqlx::query_scalar("select on_hand from stock where sku = $1").bind(sku).fetch_optional(&mut **tx).await?;
-    if exists.is_none() {
-        return Err(ChangeError::NotFound(sku.to_string()));
+/// Applies a staff stock change; refuses to go below what is reserved or below zero. The
+/// change, its reason and who made it go in the stock's ledger and the audit log, in the same
+/// transaction.
+pub async fn change(db: &Db, sku: &str, change: Change, reason: &str, actor: &Actor) -> Result<Level, ChangeError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ChangeError::NoReason);
     }
+    let mut tx = db.begin_write().await?;
+    let before: Option<i64> =
+        sqlx::query_scalar(&format!("select on_hand from stock where sku = $1{}", tx.lock_rows()))
+            .bind(sku)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(before) = before else {
+        return Err(ChangeError::NotFound(sku.to_string()));
+    };
     let done = match change {
         Change::Set(n) => {
             sqlx::query("update stock set on_hand = $1 where sku = $2 and $1 >= reserved and $1 >= 0")
@@ -176,6 +191,33 @@ pub async fn change(db: &Db, sku: &str, change: Change) -> Result<Level, ChangeE
     if done.rows_affected() != 1 {
         return Err(ChangeError::Below(sku.to_string()));
     }
+    let after: i64 =
+        sqlx::query_scalar("select on_hand from stock where sku = $1").bind(sku).fetch_one(&mut **tx).await?;
+    let t = crate::ids::now();
+    sqlx::query(
+        "insert into stock_ledger (entry_id, sku, at, delta, on_hand_after, reason, actor, actor_label)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(crate::ids::new_id("led"))
+    .bind(sku)
+    .bind(t)
+    .bind(after - before)
+    .bind(after)
+    .bind(reason)
+    .bind(actor.key())
+    .bind(actor.label())
+    .execute(&mut **tx)
+    .await?;
+    let audit = audit::Change {
+        action: match change {
+            Change::Set(_) => "stock.set",
+            Change::Adjust(_) => "stock.adjust",
+        },
+        subject: Some(format!("sku:{sku}")),
+        before: Some(serde_json::json!({ "on_hand": before })),
+        after: Some(serde_json::json!({ "on_hand": after, "reason": reason })),
+    };
+    audit::record(&mut tx, actor, audit).await?;
     alerts::after_stock_change(&mut tx, sku).await?;
     tx.commit().await?;
     level(db, sku).await?.ok_or_else(|| ChangeError::NotFound(sku.to_string()))

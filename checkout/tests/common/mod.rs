@@ -94,9 +94,16 @@ impl TestShop {
     }
 
     pub async fn set_stock(&self, sku: &str, n: i64) {
-        atelier_checkout::stock::change(&self.state.db, sku, atelier_checkout::stock::Change::Set(n))
-            .await
-            .expect("stock");
+        let actor = atelier_checkout::staff::audit::Actor::Shell { user: "test".into() };
+        atelier_checkout::stock::change(
+            &self.state.db,
+            sku,
+            atelier_checkout::stock::Change::Set(n),
+            "counted",
+            &actor,
+        )
+        .await
+        .expect("stock");
     }
 
     pub async fn available(&self, sku: &str) -> i64 {
@@ -306,6 +313,12 @@ pub fn catalog() -> CatalogExport {
             text: "Four essences of the spring & a leaflet.".into(),
         }],
     }
+}
+
+/// The person at the command line, for the audit log.
+#[allow(dead_code)]
+pub fn shell() -> atelier_checkout::staff::audit::Actor {
+    atelier_checkout::staff::audit::Actor::Shell { user: "test".into() }
 }
 
 /// Runs a test body on both engines.
