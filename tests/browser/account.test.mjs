@@ -2,16 +2,9 @@
 // form, confirm it from the link in the outbox with its password, sign in with the keyboard alone, see the
 // account's page, sign out; the header's link follows; axe finds nothing on any account page.
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
-import { spawnSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ATELIER_BIN, ROOT, WIDTHS, fillAddress, launchBrowser, startSite } from "./lib.mjs";
+import { WIDTHS, axe, fillAddress, launchBrowser, outboxTexts as outboxOf, startSite, totp } from "./lib.mjs";
 
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const EMAIL = "ada@example.com";
 const PASSWORD = "quiet lavender harvest";
 
@@ -27,17 +20,7 @@ after(async () => {
   await site?.stop();
 });
 
-// The text of the outbox's messages (quoted-printable soft breaks joined, `=3D` read).
-function outboxTexts() {
-  const dir = join(site.data, "outbox");
-  try {
-    return readdirSync(dir)
-      .filter((f) => f.endsWith(".eml"))
-      .map((f) => readFileSync(join(dir, f), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "="));
-  } catch {
-    return [];
-  }
-}
+const outboxTexts = () => outboxOf(site.data);
 
 async function linkIn(subject, path, to = EMAIL) {
   for (let i = 0; i < 100; i++) {
@@ -47,29 +30,6 @@ async function linkIn(subject, path, to = EMAIL) {
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.fail(`no mail "${subject}" with a ${path} link in the outbox`);
-}
-
-async function axe(page) {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  return page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  });
-}
-
-// The six digits an authenticator shows for a base32 secret, `steps` time steps from now
-// (RFC 6238: HMAC-SHA1 of the step, dynamically truncated).
-function totp(secret, steps = 0) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const ch of secret.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const step = Math.floor(Date.now() / 30000) + steps;
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac("sha1", key).update(msg).digest();
-  const at = mac[mac.length - 1] & 0xf;
-  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }
 
 // Tab from the top of the page until `selector` has focus (at most 40 presses).

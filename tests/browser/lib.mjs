@@ -1,7 +1,9 @@
 // Shared helpers of the browser suite and the screenshot command: serve the site with
 // `atelier serve`, drive Debian's Chromium through playwright-core, and name every page type.
 import { spawn, spawnSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -207,4 +209,42 @@ export async function fillAddress(page) {
   await page.locator("[name=city]").fill("Grasse");
   await page.locator("[name=postal_code]").fill("06130");
   await page.locator("[name=country]").selectOption("FR");
+}
+
+// The text of the outbox's messages in a data folder (quoted-printable soft breaks joined, `=3D`
+// read).
+export function outboxTexts(data) {
+  try {
+    return readdirSync(join(data, "outbox"))
+      .filter((f) => f.endsWith(".eml"))
+      .map((f) => readFileSync(join(data, "outbox", f), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "="));
+  } catch {
+    return [];
+  }
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+// axe's violations on a page, one line each.
+export async function axe(page) {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+}
+
+// The six digits an authenticator shows for a base32 secret, `steps` time steps from now
+// (RFC 6238: HMAC-SHA1 of the step, dynamically truncated).
+export function totp(secret, steps = 0) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of secret.replace(/=+$/, "")) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const step = Math.floor(Date.now() / 30000) + steps;
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", key).update(msg).digest();
+  const at = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }

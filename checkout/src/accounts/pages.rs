@@ -135,6 +135,7 @@ async fn overview(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult
         "two_factor": two_factor,
         "orders": orders,
         "google": google,
+        "staff": crate::staff::members::is_staff(&state.db, &me.account_id).await?,
     });
     let body = page(&state, "Your account", "pages/account/overview.html", ctx);
     Ok(if me.renewed { (me.cookie(&state.config.public_url), body).into_response() } else { body.into_response() })
