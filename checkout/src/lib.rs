@@ -214,6 +214,23 @@ impl CommonAnswers {
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
             {
                 add(op, "500", "Something failed on our side; nothing was charged.");
+                // The staff guard's answers, before any handler runs.
+                let staff =
+                    serde_json::to_value(&op.security).is_ok_and(|v| v.to_string().contains(staff::guard::SCHEME));
+                if staff {
+                    let page = |text: &str| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(text)
+                                .content("text/html", ContentBuilder::new().build())
+                                .build(),
+                        )
+                    };
+                    op.responses.responses.entry("401".into()).or_insert_with(|| {
+                        page("Signed out, or the staff session idled out: the page says to sign in.")
+                    });
+                    op.responses.responses.entry("403".into()).or_insert_with(|| page("Not staff, signed in without a second factor, or the role lacks the permission the route declares."));
+                }
             }
         }
     }

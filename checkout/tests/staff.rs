@@ -170,7 +170,7 @@ on_both_engines!(every_staff_route_refuses_whoever_lacks_its_permission, |engine
         );
     }
     let concrete = |path: &str| {
-        path.replace("{number}", &number)
+        path.replace("{order_id}", &number)
             .replace("{step}", "fulfil")
             .replace("{account_id}", &probe_id)
             .replace("{role}", "fulfilment")

@@ -87,7 +87,7 @@ pub async fn notes(db: &Db, order_id: &str) -> Result<Vec<Note>, sqlx::Error> {
 /// The longest note kept, in characters.
 pub const NOTE_MAX: usize = 2000;
 
-/// Adds a note to an order (audited).
+/// Adds a note to an order, found by its number or id (audited).
 pub async fn add_note(db: &Db, actor: &Actor, number: &str, body: &str) -> ApiResult<()> {
     let body = body.trim();
     if body.is_empty() {
@@ -97,11 +97,12 @@ pub async fn add_note(db: &Db, actor: &Actor, number: &str, body: &str) -> ApiRe
         return Err(ApiError::invalid("body", format!("a note holds at most {NOTE_MAX} characters")));
     }
     let mut tx = db.begin_write().await?;
-    let order_id: Option<String> = sqlx::query_scalar("select order_id from customer_order where number = $1")
-        .bind(number)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let order_id = order_id.ok_or_else(|| ApiError::NotFound(format!("no order {number}")))?;
+    let found: Option<(String, String)> =
+        sqlx::query_as("select order_id, number from customer_order where number = $1 or order_id = $1")
+            .bind(number)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (order_id, number) = found.ok_or_else(|| ApiError::NotFound(format!("no order {number}")))?;
     sqlx::query("insert into order_note (note_id, order_id, author, body, created_at) values ($1, $2, $3, $4, $5)")
         .bind(new_id("note"))
         .bind(&order_id)

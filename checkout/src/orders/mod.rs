@@ -23,7 +23,7 @@ pub use payment::{
 };
 pub use steps::{advance, resend, shipped_mail, Resend, Step, StepError};
 pub use view::{
-    date, find_by_number, list, load, load_in, search, to_pack, written_date, LineView, OrderRow, OrderSearch,
+    date, find_by_number_or_id, list, load, load_in, search, to_pack, written_date, LineView, OrderRow, OrderSearch,
     OrderView,
 };
 

@@ -194,7 +194,7 @@ pub async fn resend(
     which: Resend,
 ) -> Result<OrderView, crate::error::ApiError> {
     use crate::error::ApiError;
-    let order = super::find_by_number(&state.db, number)
+    let order = super::find_by_number_or_id(&state.db, number)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no order {number}")))?;
     let (allowed, kind, mail): (&[OrderStatus], &str, _) = match which {
@@ -222,7 +222,7 @@ pub async fn resend(
     crate::notify::enqueue(&mut tx, kind, &key, &order.email, &mail).await?;
     let change = Change {
         action: "order.resend",
-        subject: Some(format!("order:{number}")),
+        subject: Some(format!("order:{}", order.number)),
         before: None,
         after: Some(serde_json::json!({ "mail": which.name(), "to": order.email })),
     };

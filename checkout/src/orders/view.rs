@@ -78,12 +78,13 @@ pub async fn load(db: &Db, order_id: &str) -> Result<Option<OrderView>, sqlx::Er
     load_with(&mut conn, order_id).await
 }
 
-/// Loads an order by its number.
-pub async fn find_by_number(db: &Db, number: &str) -> Result<Option<OrderView>, sqlx::Error> {
-    let id: Option<String> = sqlx::query_scalar("select order_id from customer_order where number = $1")
-        .bind(number.trim())
-        .fetch_optional(&db.pool)
-        .await?;
+/// Loads an order by its number or its id.
+pub async fn find_by_number_or_id(db: &Db, number: &str) -> Result<Option<OrderView>, sqlx::Error> {
+    let id: Option<String> =
+        sqlx::query_scalar("select order_id from customer_order where number = $1 or order_id = $1")
+            .bind(number.trim())
+            .fetch_optional(&db.pool)
+            .await?;
     match id {
         Some(id) => load(db, &id).await,
         None => Ok(None),

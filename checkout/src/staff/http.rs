@@ -266,7 +266,7 @@ async fn order_view(
     flash: Option<String>,
     error: Option<ApiError>,
 ) -> ApiResult<Response> {
-    let found = orders::find_by_number(&state.db, number).await?;
+    let found = orders::find_by_number_or_id(&state.db, number).await?;
     let Some(order) = found else {
         return Err(ApiError::NotFound(format!("no order {number}")));
     };
@@ -304,8 +304,8 @@ async fn order_view(
 }
 
 /// An order: its lines, address, full history (who, when), notes, and the next step.
-#[utoipa::path(get, path = "/staff/orders/{number}", tag = "staff",
-    params(("number" = String, Path, description = "The order's number, `AA-2026-000042`."), Done),
+#[utoipa::path(get, path = "/staff/orders/{order_id}", tag = "staff",
+    params(("order_id" = String, Path, description = "The order's number, `AA-2026-000042` (or its id)."), Done),
     security(("staff_session" = ["orders.view"])),
     responses(
         (status = 200, description = "The order.", content_type = "text/html"),
@@ -339,8 +339,8 @@ struct StepInput {
 
 /// Takes an order's next step: `fulfil` (packed), `ship` (with tracking; the shopper is
 /// e-mailed), `deliver`.
-#[utoipa::path(post, path = "/staff/orders/{number}/{step}", tag = "staff",
-    params(("number" = String, Path, description = "The order's number."),
+#[utoipa::path(post, path = "/staff/orders/{order_id}/{step}", tag = "staff",
+    params(("order_id" = String, Path, description = "The order's number (or its id)."),
            ("step" = String, Path, description = "`fulfil`, `ship` or `deliver`.")),
     request_body(content = StepInput, content_type = "application/x-www-form-urlencoded"),
     security(("staff_session" = ["orders.fulfil"])),
@@ -386,8 +386,8 @@ struct NoteInput {
 }
 
 /// Adds an internal note to an order.
-#[utoipa::path(post, path = "/staff/orders/{number}/notes", tag = "staff",
-    params(("number" = String, Path, description = "The order's number.")),
+#[utoipa::path(post, path = "/staff/orders/{order_id}/notes", tag = "staff",
+    params(("order_id" = String, Path, description = "The order's number (or its id).")),
     request_body(content = NoteInput, content_type = "application/x-www-form-urlencoded"),
     security(("staff_session" = ["orders.note"])),
     responses(
@@ -416,8 +416,8 @@ struct ResendInput {
 }
 
 /// Sends the shopper their confirmation or tracking e-mail again.
-#[utoipa::path(post, path = "/staff/orders/{number}/resend", tag = "staff",
-    params(("number" = String, Path, description = "The order's number.")),
+#[utoipa::path(post, path = "/staff/orders/{order_id}/resend", tag = "staff",
+    params(("order_id" = String, Path, description = "The order's number (or its id).")),
     request_body(content = ResendInput, content_type = "application/x-www-form-urlencoded"),
     security(("staff_session" = ["orders.mail"])),
     responses(
