@@ -8,6 +8,21 @@ use std::time::{Duration, Instant};
 
 struct Server(Child);
 
+/// `atelier serve` on a site, on a free port, once it answers; stopped when dropped.
+fn serve(root: &Path) -> (Server, u16) {
+    let port = free_port();
+    let server = Server(
+        Command::new(env!("CARGO_BIN_EXE_atelier"))
+            .args(["--root", root.to_str().unwrap(), "serve", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_up(port);
+    (server, port)
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -92,16 +107,7 @@ fn serves_rebuilds_and_reloads() {
     write(root, "templates/page.html", "<html><body><h1>{{ page.title }}</h1>{{ page.content | safe }}<a href=\"{{ page.permalink | safe }}\">self</a></body></html>");
     write(root, "content/hello.md", "+++\ntitle = \"Hello\"\n+++\nFirst words.\n");
     write(root, "static/style.css", "body{}");
-    let port = free_port();
-    let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_atelier"))
-            .args(["--root", root.to_str().unwrap(), "serve", "--port", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_until_up(port);
+    let (_server, port) = serve(root);
 
     let (status, body) = get(port, "/hello/");
     assert_eq!(status, 200);
@@ -143,16 +149,7 @@ fn the_search_index_follows_edits() {
     write(root, "templates/index.html", "<html><body>home</body></html>");
     write(root, "templates/page.html", "<html><body>{{ page.content | safe }}</body></html>");
     write(root, "content/hello.md", "+++\ntitle = \"Hello\"\n+++\nFirst marjoram.\n");
-    let port = free_port();
-    let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_atelier"))
-            .args(["--root", root.to_str().unwrap(), "serve", "--port", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_until_up(port);
+    let (_server, port) = serve(root);
     assert!(get(port, "/search_index.en.js").1.contains("marjoram"));
     let mut ws = websocket(port);
     ws.set_read_timeout(Some(Duration::from_secs(20))).unwrap();

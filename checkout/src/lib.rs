@@ -149,7 +149,7 @@ impl utoipa::Modify for StaffScheme {
         use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
         let components = doc.components.get_or_insert_with(Default::default);
         let cookie = ApiKeyValue::with_description(
-            staff::guard::cookie_name(),
+            accounts::session::SESSION_COOKIE,
             "A session signed in with two factors, of an account on the staff; the scopes are the permissions the route needs.",
         );
         components.add_security_scheme(staff::guard::SCHEME, SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));

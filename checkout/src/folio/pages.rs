@@ -16,7 +16,7 @@ use super::http::SubscribeInput;
 use super::sandbox::{self, Change};
 use crate::accounts::session::{MaybeSignedIn, SignedIn};
 use crate::error::{ApiError, ApiResult};
-use crate::http::page::{capitalise, form_errors, message, page};
+use crate::http::page::{capitalise, message, page, show_errors};
 use crate::http::ApiForm;
 use crate::AppState;
 
@@ -53,13 +53,7 @@ fn form_page(
     error: Option<&ApiError>,
 ) -> Response {
     let Some(e) = error else { return page(state, title, template, ctx).into_response() };
-    let shown = form_errors(std::slice::from_ref(e));
-    ctx["errors"] = shown["errors"].clone();
-    ctx["field_errors"] = shown["field_errors"].clone();
-    let status = match e {
-        ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        other => other.status(),
-    };
+    let status = show_errors(&mut ctx, std::slice::from_ref(e));
     (status, page(state, title, template, ctx)).into_response()
 }
 

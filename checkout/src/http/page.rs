@@ -31,6 +31,18 @@ pub fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
+/// Puts a form's problems into a page's context and gives the page's status: 422 when all are
+/// for the person to correct, else the first one's own status.
+pub fn show_errors(ctx: &mut serde_json::Value, errors: &[ApiError]) -> StatusCode {
+    let shown = form_errors(errors);
+    ctx["errors"] = shown["errors"].clone();
+    ctx["field_errors"] = shown["field_errors"].clone();
+    errors
+        .iter()
+        .find(|e| !matches!(e, ApiError::Invalid { .. } | ApiError::BadRequest(_)))
+        .map_or(StatusCode::UNPROCESSABLE_ENTITY, ApiError::status)
+}
+
 /// A form's problems as the page shows them (the GOV.UK pattern): `errors`, the summary's list,
 /// each linked to its field (`#field`, the control's id); `field_errors`, each field's own message.
 pub fn form_errors(errors: &[ApiError]) -> serde_json::Value {

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::audit::Actor;
 use super::permissions::Permission;
-use crate::accounts::session::{token_of, SESSION_COOKIE};
+use crate::accounts::session::token_of;
 use crate::accounts::tokens::digest;
 use crate::http::page::message;
 use crate::ids::now;
@@ -214,9 +214,4 @@ async fn who(
     }
     let permissions = super::members::permissions_of(&state.db, &role).await?;
     Ok(Ok(Staff { account_id, email, name, role, permissions, client }))
-}
-
-/// The cookie a staff session rides on (for the document's security scheme).
-pub fn cookie_name() -> &'static str {
-    SESSION_COOKIE
 }

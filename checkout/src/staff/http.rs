@@ -5,7 +5,6 @@
 use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use serde::Deserialize;
@@ -18,7 +17,7 @@ use super::guard::Staff;
 use super::members;
 use super::permissions::Permission;
 use crate::error::{ApiError, ApiResult};
-use crate::http::page::{form_errors, page};
+use crate::http::page::{page, show_errors};
 use crate::http::ApiForm;
 use crate::orders::{self, history, OrderSearch, OrderStatus, Step, StepError};
 use crate::AppState;
@@ -89,13 +88,7 @@ pub(super) fn refused(
     if matches!(e, ApiError::Database(_) | ApiError::Internal(_)) {
         return e.into_response();
     }
-    let shown = form_errors(std::slice::from_ref(&e));
-    ctx["errors"] = shown["errors"].clone();
-    ctx["field_errors"] = shown["field_errors"].clone();
-    let status = match e {
-        ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ref other => other.status(),
-    };
+    let status = show_errors(&mut ctx, std::slice::from_ref(&e));
     (status, console(state, staff, title, template, ctx)).into_response()
 }
 
@@ -233,11 +226,8 @@ async fn order_list(
     if problems.is_empty() {
         return Ok(console(&state, &staff, "Orders", "pages/staff/orders.html", ctx));
     }
-    let shown = form_errors(&problems);
-    ctx["errors"] = shown["errors"].clone();
-    ctx["field_errors"] = shown["field_errors"].clone();
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, console(&state, &staff, "Orders", "pages/staff/orders.html", ctx))
-        .into_response())
+    let status = show_errors(&mut ctx, &problems);
+    Ok((status, console(&state, &staff, "Orders", "pages/staff/orders.html", ctx)).into_response())
 }
 
 fn url_query(q: &OrderQuery) -> Vec<(&'static str, String)> {
