@@ -145,6 +145,22 @@ pub enum OrderCommand {
         /// Order number (AA-2026-000042) or id.
         order: String,
     },
+    /// Refund part or all of a paid order through the payment provider; the order follows the
+    /// provider's confirmation and the shopper is e-mailed.
+    Refund {
+        /// Order number (AA-2026-000042) or id.
+        order: String,
+        /// How much goes back, as a decimal (12.50); all that is left when not given.
+        #[arg(long)]
+        amount: Option<String>,
+        /// Bottles that go back on the shelf once the refund is confirmed, SKU=COUNT
+        /// (repeat for each size).
+        #[arg(long, value_name = "SKU=COUNT")]
+        restock: Vec<String>,
+        /// Why the money goes back (kept with the refund and in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// `atelier catalog …`.

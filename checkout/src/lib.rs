@@ -275,7 +275,7 @@ impl Workers {
                 if let Err(e) = payments::expire_due(&expiry_state).await {
                     tracing::warn!(error = %e, "expiring unpaid checkouts failed; will retry");
                 }
-                match orders::settle_kept_refunds(&expiry_state.db).await {
+                match orders::settle_kept_refunds(&expiry_state).await {
                     Ok(n) if n > 0 => tracing::info!(refunds = n, "kept refunds applied to their orders"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "applying kept refunds failed; will retry"),

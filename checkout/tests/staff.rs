@@ -652,3 +652,223 @@ on_both_engines!(stock_levels_forecast_and_every_change_in_the_ledger, |engine: 
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Delivery from Grasse") && !page.body.contains("Change the stock"), "{}", page.body);
 });
+
+/// A paid order of `n` bottles of LAV-10 (in the sandbox); its number.
+async fn paid_order_of(shop: &TestShop, email: &str, n: i64) -> String {
+    let cart = shop.cart_with("LAV-10", n).await;
+    let address = common::ADDRESS.replace("ada@example.com", email);
+    let r = shop.json("POST", "/api/checkout", &address, Some(&cart)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let started = r.json();
+    let r = shop.form(started["payment_url"].as_str().unwrap(), "action=pay", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    sqlx::query_scalar("select number from customer_order where order_id = $1")
+        .bind(started["order_id"].as_str().unwrap())
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn refunded_minor(shop: &TestShop, number: &str) -> i64 {
+    sqlx::query_scalar("select refunded_minor from customer_order where number = $1")
+        .bind(number)
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn status_of(shop: &TestShop, number: &str) -> String {
+    sqlx::query_scalar("select status from customer_order where number = $1")
+        .bind(number)
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap()
+}
+
+// A manager refunds part of an order, one bottle back on the shelf, then the rest; the sandbox's
+// signed `charge.refunded` moves the order, the stock (through its ledger) and the shopper's
+// e-mail. A clerk may not refund; a wrong ask changes nothing; nothing is refunded twice.
+on_both_engines!(refunds_in_the_sandbox_follow_their_signed_event, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    let number = paid_order_of(&shop, "shopper@example.com", 2).await;
+    assert_eq!(shop.on_hand("LAV-10").await, 8);
+    let (_, manager) = staff(&shop, "manager@example.com", "manager").await;
+    let (_, clerk) = staff(&shop, "clerk@example.com", "fulfilment").await;
+    let at = format!("/staff/orders/{number}/refund");
+
+    let r = request(&shop, &Method::POST, &at, Some(&clerk), "amount=10.00&reason=no").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a clerk may not refund: {}", r.body);
+    let page = request(&shop, &Method::GET, &format!("/staff/orders/{number}"), Some(&clerk), "").await;
+    assert!(!page.body.contains("Amount to refund"), "nor see the form");
+
+    // Asks that are wrong change nothing.
+    for (body, says) in [
+        ("amount=0&reason=x", "refund between €0.01 and €54.90"),
+        ("amount=54.91&reason=x", "refund between €0.01 and €54.90"),
+        ("amount=ten&reason=x", "write the amount as a decimal"),
+        ("amount=10.00&reason=+", "say why the money goes back"),
+        ("amount=10.00&reason=x&restock%3ALAV-10=3", "put back between 0 and 2 of LAV-10"),
+        ("amount=10.00&reason=x&restock%3AROSE-2=1", "ROSE-2 is not in order"),
+        ("amount=10.00&reason=x&restock%3ALAV-10=-1", "put back between 0 and 2 of LAV-10"),
+    ] {
+        let r = request(&shop, &Method::POST, &at, Some(&manager), body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.body);
+        assert!(r.body.to_lowercase().contains(&says.to_lowercase()), "{body} says “{says}”: {}", r.body);
+    }
+    assert_eq!(shop.count("select count(*) from order_refund").await, 0);
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'order_refunded'").await, 0);
+
+    // Part of it, one broken bottle's worth, and the unbroken one back on the shelf.
+    let r = request(
+        &shop,
+        &Method::POST,
+        &at,
+        Some(&manager),
+        "amount=24.00&reason=One+bottle+arrived+broken&restock%3ALAV-10=1",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), format!("/staff/orders/{number}?done=refund"));
+    assert_eq!(status_of(&shop, &number).await, "paid", "a partial refund leaves the order to be sent");
+    assert_eq!(refunded_minor(&shop, &number).await, 2400);
+    assert_eq!(shop.on_hand("LAV-10").await, 9, "one bottle back");
+    let ledger: (i64, String, String) = sqlx::query_as(
+        "select delta, reason, actor_label from stock_ledger where sku = 'LAV-10' order by at desc, entry_id desc limit 1",
+    )
+    .fetch_one(&shop.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(ledger, (1, format!("refund of order {number}"), "manager@example.com".to_string()));
+    let audit: (String, String) =
+        sqlx::query_as("select actor_label, after_json from audit_log where action = 'order.refund' and subject = $1")
+            .bind(format!("order:{number}"))
+            .fetch_one(&shop.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(audit.0, "manager@example.com");
+    assert!(audit.1.contains("€24.00") && audit.1.contains("One bottle arrived broken"), "{}", audit.1);
+    let mail = latest_mail(&shop, "shopper@example.com", "order_refunded").await;
+    assert!(mail.contains("We have refunded €24.00") && mail.contains("In all, €24.00"), "{mail}");
+    let page = request(&shop, &Method::GET, &format!("/staff/orders/{number}"), Some(&manager), "").await;
+    assert!(page.body.contains("At most 30.90"), "what is left: {}", page.body);
+    assert!(page.body.contains("Refund of €24.00 confirmed"), "in the history");
+    assert!(page.body.contains("at most 1"), "one bottle may still go back");
+
+    // The rest refunds the order in full.
+    let r = request(&shop, &Method::POST, &at, Some(&manager), "amount=30.90&reason=Customer+cancelled").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(status_of(&shop, &number).await, "refunded");
+    assert_eq!(refunded_minor(&shop, &number).await, 5490);
+    assert_eq!(shop.on_hand("LAV-10").await, 9, "no more bottles back than asked");
+    let mail = latest_mail(&shop, "shopper@example.com", "order_refunded").await;
+    assert!(mail.contains("refunded €30.90") && mail.contains("refunded in full (€54.90)"), "{mail}");
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'order_refunded'").await, 2);
+
+    // Nothing is left; the form is gone.
+    let r = request(&shop, &Method::POST, &at, Some(&manager), "amount=1.00&reason=again").await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("nothing is left to refund"), "{}", r.body);
+    assert_eq!(shop.count("select count(*) from order_refund").await, 2);
+});
+
+// Through Stripe: the console asks Stripe's refund API (with our refund id as the idempotency
+// key); until Stripe's signed `charge.refunded` arrives the order, the stock and the shopper's
+// inbox do not move. The command line refunds the same way.
+on_both_engines!(a_refund_through_stripe_waits_for_stripes_event, |engine: Engine| async move {
+    use atelier_checkout::config::{PaymentMode, Secret};
+    use stripe_standin::{StripeStandIn, SECRET_KEY};
+    let stripe = StripeStandIn::start("whsec_test_secret").await;
+    let base = stripe.url.clone();
+    let shop = TestShop::configured(engine, move |c| {
+        c.payments =
+            PaymentMode::Stripe { secret_key: Secret::new(SECRET_KEY), checkout_origin: base.clone(), api_base: base };
+    })
+    .await;
+    let url = shop.serve().await;
+    stripe.deliver_to(&format!("{url}/api/webhooks/stripe"));
+    shop.set_stock("LAV-10", 10).await;
+    let cookie = shop.cart_with("LAV-10", 2).await;
+    let started = shop.checkout(&cookie).await.json();
+    let order = started["order_id"].as_str().unwrap().to_string();
+    let session = started["payment_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    assert_eq!(stripe.pay(&session).await, 200);
+    let number: String = sqlx::query_scalar("select number from customer_order where order_id = $1")
+        .bind(&order)
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    let (_, manager) = staff(&shop, "manager@example.com", "manager").await;
+
+    stripe.hold_events();
+    let r = request(
+        &shop,
+        &Method::POST,
+        &format!("/staff/orders/{number}/refund"),
+        Some(&manager),
+        "amount=10.00&reason=Late+parcel&restock%3ALAV-10=1",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), format!("/staff/orders/{number}?done=refund-asked"));
+    let asked = stripe.received().into_iter().find(|r| r.route == "POST /v1/refunds").expect("Stripe was asked");
+    let intent = started_intent(&shop, &order).await;
+    assert_eq!(asked.field("payment_intent"), Some(intent.as_str()));
+    assert_eq!(asked.field("amount"), Some("1000"));
+    assert_eq!(asked.field("metadata[order_id]"), Some(order.as_str()));
+    assert!(asked.field("metadata[refund_id]").is_some_and(|id| id.starts_with("rfd_")));
+    // The button alone moves nothing.
+    assert_eq!((status_of(&shop, &number).await, refunded_minor(&shop, &number).await), ("paid".into(), 0));
+    assert_eq!(shop.on_hand("LAV-10").await, 8);
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'order_refunded'").await, 0);
+    let page = request(&shop, &Method::GET, &format!("/staff/orders/{number}"), Some(&manager), "").await;
+    assert!(page.body.contains("asked, awaiting the payment provider"), "{}", page.body);
+    assert!(page.body.contains("At most 44.90"), "what is asked is not offered again: {}", page.body);
+
+    // Stripe's event arrives (twice: Stripe retries); it applies once.
+    assert_eq!(stripe.release_events().await, vec![200]);
+    assert_eq!(refunded_minor(&shop, &number).await, 1000);
+    assert_eq!(status_of(&shop, &number).await, "paid");
+    assert_eq!(shop.on_hand("LAV-10").await, 9);
+    assert_eq!(shop.count("select count(*) from order_refund where state = 'confirmed'").await, 1);
+    let mail = latest_mail(&shop, "ada@example.com", "order_refunded").await;
+    assert!(mail.contains("We have refunded €10.00"), "{mail}");
+    let charge = stripe_standin::objects::charge_refunded(
+        "ch_again",
+        Some(&intent),
+        5490,
+        1000,
+        "eur",
+        serde_json::json!({ "order_id": order }),
+    );
+    assert_eq!(stripe.send_event("charge.refunded", charge).await, 200);
+    assert_eq!(shop.on_hand("LAV-10").await, 9, "a repeated report puts nothing back twice");
+    assert_eq!(shop.count("select count(*) from outbox where kind = 'order_refunded'").await, 1);
+
+    // The rest from the command line's function, as the shell user; Stripe's event follows.
+    let ask =
+        atelier_checkout::orders::refunds::Ask { amount_minor: 4490, restock: vec![], reason: "Cancelled".into() };
+    let done = atelier_checkout::orders::refunds::request(&shop.state, &shell(), &number, &ask).await.unwrap();
+    assert_eq!(done.number, number);
+    for _ in 0..300 {
+        if status_of(&shop, &number).await == "refunded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status_of(&shop, &number).await, "refunded");
+    assert_eq!(refunded_minor(&shop, &number).await, 5490);
+    let who: String = sqlx::query_scalar("select actor_label from order_refund where amount_minor = 4490")
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(who, "test (command line)");
+});
+
+async fn started_intent(shop: &TestShop, order: &str) -> String {
+    sqlx::query_scalar("select payment_intent from customer_order where order_id = $1")
+        .bind(order)
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap()
+}

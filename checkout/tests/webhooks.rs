@@ -297,7 +297,7 @@ on_both_engines!(a_refund_kept_by_its_intent_is_settled_by_the_workers, |engine:
         .execute(&shop.state.db.pool)
         .await
         .unwrap();
-    assert_eq!(atelier_checkout::orders::settle_kept_refunds(&shop.state.db).await.unwrap(), 1);
+    assert_eq!(atelier_checkout::orders::settle_kept_refunds(&shop.state).await.unwrap(), 1);
     assert_eq!(shop.status(&order).await, "refunded");
     assert_eq!(shop.count("select count(*) from early_refund").await, 0);
 });

@@ -141,12 +141,52 @@ pub fn order(root: &Path, cmd: OrderCommand) -> anyhow::Result<()> {
             OrderCommand::Fulfil { order } => (order, Step::Fulfil),
             OrderCommand::Ship { order, tracking } => (order, Step::Ship { tracking }),
             OrderCommand::Deliver { order } => (order, Step::Deliver),
+            OrderCommand::Refund { order, amount, restock, reason } => {
+                let state = AppState::new(db, config, &root.join("public")).await?;
+                return refund(&state, &order, amount.as_deref(), &restock, reason).await;
+            }
         };
         let keys = atelier_checkout::secrets::Keys::load(&db, &config).await?;
         let view = orders::advance(&db, &keys.link, &config.public_url, &order, &step, &Actor::shell()).await?;
         say!("{}: {}", view.number, view.status_label);
         Ok(())
     })
+}
+
+/// `atelier order refund`: the console's refund, from the command line.
+async fn refund(
+    state: &AppState,
+    order: &str,
+    amount: Option<&str>,
+    restock: &[String],
+    reason: String,
+) -> anyhow::Result<()> {
+    use atelier_checkout::orders::refunds;
+    let view = atelier_checkout::orders::find_by_number_or_id(&state.db, order)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no order {order}"))?;
+    let amount_minor = match amount {
+        Some(a) => atelier_domain::Money::parse_decimal(a, atelier_domain::Currency::Eur)?.minor,
+        None => match refunds::refundable(&state.db, &view.order_id).await? {
+            Some(left) => left.remaining_minor,
+            None => anyhow::bail!("order {} is {}: nothing is left to refund", view.number, view.status),
+        },
+    };
+    let mut back = Vec::new();
+    for r in restock {
+        let (sku, n) =
+            r.split_once('=').ok_or_else(|| anyhow::anyhow!("--restock {r}: write SKU=COUNT, such as LAV-10=1"))?;
+        let n: i64 = n.trim().parse().map_err(|_| anyhow::anyhow!("--restock {r}: the count is a whole number"))?;
+        back.push((sku.trim().to_string(), n));
+    }
+    let ask = refunds::Ask { amount_minor, restock: back, reason };
+    let done = refunds::request(state, &Actor::shell(), &view.number, &ask).await?;
+    if done.confirmed {
+        say!("{}: refunded; the shopper has been e-mailed", done.number);
+    } else {
+        say!("{}: refund asked of the payment provider; the order follows its confirmation", done.number);
+    }
+    Ok(())
 }
 
 /// `atelier mail …`.

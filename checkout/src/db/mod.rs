@@ -55,6 +55,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0024_outbox_body", Migration::Both(include_str!("../../../migrations/0024_outbox_body.sql"))),
     ("0025_staff", Migration::Both(include_str!("../../../migrations/0025_staff.sql"))),
     ("0026_stock_ledger", Migration::Both(include_str!("../../../migrations/0026_stock_ledger.sql"))),
+    ("0027_refunds", Migration::Both(include_str!("../../../migrations/0027_refunds.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

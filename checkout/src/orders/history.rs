@@ -44,6 +44,17 @@ pub async fn history(db: &Db, order_id: &str) -> Result<Vec<Event>, sqlx::Error>
     for r in rows.into_iter().rev() {
         events.push(Event { at: r.at, what: describe(&r.action, r.after_json.as_deref()), who: r.actor_label });
     }
+    let confirmed: Vec<(i64, i64, String)> = sqlx::query_as(
+        "select r.amount_minor, r.confirmed_at, o.currency from order_refund r join customer_order o on o.order_id = r.order_id
+         where r.order_id = $1 and r.confirmed_at is not null",
+    )
+    .bind(order_id)
+    .fetch_all(&db.pool)
+    .await?;
+    for (amount, at, currency) in confirmed {
+        let amount = crate::checkout::pricing::display(amount, crate::catalog::currency_of(&currency));
+        events.push(Event { at, what: format!("Refund of {amount} confirmed"), who: "payment provider".into() });
+    }
     events.sort_by_key(|e| e.at);
     Ok(events)
 }
@@ -58,6 +69,17 @@ fn describe(action: &str, after: Option<&str>) -> String {
         },
         "order.deliver" => "Delivered".into(),
         "order.note" => "Note added".into(),
+        "order.refund" => {
+            let back: Vec<&str> =
+                after["restock"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+            let back =
+                if back.is_empty() { String::new() } else { format!("; back on the shelf: {}", back.join(", ")) };
+            format!(
+                "Refund of {} asked ({}){back}",
+                after["refund"].as_str().unwrap_or("?"),
+                after["reason"].as_str().unwrap_or("")
+            )
+        }
         other => other.to_string(),
     }
 }

@@ -7,6 +7,7 @@ pub mod http;
 pub mod links;
 mod mine;
 mod payment;
+pub mod refunds;
 mod steps;
 mod view;
 

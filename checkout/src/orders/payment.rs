@@ -155,8 +155,8 @@ pub enum Refunded {
     Ignored,
 }
 
-/// A full refund reported by the provider's event `event_id`, about `order_id` when the event
-/// names it, and about the payment intent `intent`.
+/// A refund reported by the provider's event `event_id`, about `order_id` when the event names
+/// it, and about the payment intent `intent`.
 #[derive(Debug, Clone, Copy)]
 pub struct Refund<'a> {
     /// The event that reported it.
@@ -165,21 +165,22 @@ pub struct Refund<'a> {
     pub order_id: Option<&'a str>,
     /// The provider's payment intent.
     pub intent: Option<&'a str>,
-    /// Whether all the money went back (a partial refund leaves the order as it is, for staff
-    /// to settle with the shopper).
+    /// Whether all the money went back.
     pub full: bool,
+    /// How much of the charge has gone back in all, in minor units (when the provider says).
+    pub amount_refunded: Option<i64>,
 }
 
-/// Marks an order refunded. A paid order is refunded; so is one staff were told to refund (paid
-/// after its stock had gone). A refund that overtook its payment (the order awaits it, lapsed
+/// Records how much of an order's payment went back, as the provider reports it (a paid order,
+/// or one staff were told to refund, paid after its stock had gone): refunds asked for in the
+/// console are confirmed, their bottles put back, the shopper told; in full, the order is
+/// refunded. An event that reports no more than is already recorded changes nothing (events
+/// arrive in any order). A full refund that overtook its payment (the order awaits it, lapsed
 /// before it, or is not known yet by its payment intent) is kept: [`pay`] applies it when the
 /// payment arrives, and [`settle_kept_refunds`] once the intent's order is known.
-pub async fn refund(tx: &mut WriteTx, refund: &Refund<'_>) -> ApiResult<Refunded> {
-    if !refund.full {
-        return Ok(Refunded::Ignored);
-    }
+pub async fn refund(state: &AppState, tx: &mut WriteTx, refund: &Refund<'_>) -> ApiResult<Refunded> {
     let Some(order_id) = refund.order_id else {
-        if refund.intent.is_none() {
+        if refund.intent.is_none() || !refund.full {
             return Ok(Refunded::Ignored);
         }
         keep_early_refund(tx, refund).await?;
@@ -188,16 +189,34 @@ pub async fn refund(tx: &mut WriteTx, refund: &Refund<'_>) -> ApiResult<Refunded
     let order = lock(tx, order_id).await?;
     let flagged = matches!(order.status, OrderStatus::Expired | OrderStatus::Cancelled) && order.refund_needed;
     if order.status.is_paid() || flagged {
-        sqlx::query("update customer_order set status = $1, refund_needed = 0, updated_at = $2 where order_id = $3")
-            .bind(OrderStatus::Refunded.as_str())
-            .bind(now())
-            .bind(order_id)
-            .execute(&mut ***tx)
-            .await?;
+        let (total, before): (i64, i64) =
+            sqlx::query_as("select total_minor, refunded_minor from customer_order where order_id = $1")
+                .bind(order_id)
+                .fetch_one(&mut ***tx)
+                .await?;
+        let refunded = if refund.full { total } else { refund.amount_refunded.unwrap_or(0).clamp(0, total) };
+        if refunded <= before {
+            return Ok(Refunded::Ignored);
+        }
+        let full = refunded >= total;
+        sqlx::query(
+            "update customer_order set refunded_minor = $1, updated_at = $2,
+               status = case when $3 = 1 then $4 else status end,
+               refund_needed = case when $3 = 1 then 0 else refund_needed end
+             where order_id = $5",
+        )
+        .bind(refunded)
+        .bind(now())
+        .bind(i64::from(full))
+        .bind(OrderStatus::Refunded.as_str())
+        .bind(order_id)
+        .execute(&mut ***tx)
+        .await?;
+        super::refunds::confirm(state, tx, order_id, before, refunded).await?;
         return Ok(Refunded::Applied);
     }
     match order.status {
-        OrderStatus::PendingPayment | OrderStatus::Expired | OrderStatus::Cancelled => {
+        OrderStatus::PendingPayment | OrderStatus::Expired | OrderStatus::Cancelled if refund.full => {
             keep_early_refund(tx, refund).await?;
             Ok(Refunded::Deferred)
         }
@@ -274,7 +293,8 @@ const KEEP_REFUNDS_SECONDS: i64 = 7 * 24 * 3600;
 /// Applies kept refunds whose payment intent now names a paid order (the payment's event was
 /// being applied while the refund's was kept), and forgets those older than a week (charges
 /// of other products on the same Stripe account). Gives how many it applied.
-pub async fn settle_kept_refunds(db: &Db) -> ApiResult<usize> {
+pub async fn settle_kept_refunds(state: &AppState) -> ApiResult<usize> {
+    let db = &state.db;
     let due: Vec<(String, String, String)> = sqlx::query(
         "select r.event_id, o.order_id, r.payment_intent from early_refund r
          join customer_order o on o.payment_intent = r.payment_intent
@@ -288,8 +308,14 @@ pub async fn settle_kept_refunds(db: &Db) -> ApiResult<usize> {
     let mut applied = 0;
     for (event_id, order_id, intent) in due {
         let mut tx = db.begin_write().await?;
-        let r = Refund { event_id: &event_id, order_id: Some(&order_id), intent: Some(&intent), full: true };
-        let outcome = refund(&mut tx, &r).await?;
+        let r = Refund {
+            event_id: &event_id,
+            order_id: Some(&order_id),
+            intent: Some(&intent),
+            full: true,
+            amount_refunded: None,
+        };
+        let outcome = refund(state, &mut tx, &r).await?;
         if outcome != Refunded::Deferred {
             applied += usize::from(outcome == Refunded::Applied);
             sqlx::query("delete from early_refund where event_id = $1 and order_id is null")

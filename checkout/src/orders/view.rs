@@ -70,6 +70,8 @@ pub struct OrderView {
     pub tracking: Option<String>,
     /// The payment must be given back (it came after the stock had gone).
     pub refund_needed: bool,
+    /// How much of the payment has gone back, `€12.00`, once any has.
+    pub refunded: Option<String>,
 }
 
 /// Loads an order by id.
@@ -113,7 +115,7 @@ pub async fn load_in(tx: &mut crate::db::WriteTx, order_id: &str) -> Result<Opti
 async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Option<OrderView>, sqlx::Error> {
     let Some(r) = sqlx::query(
         "select order_id, number, status, email, name, address, currency, subtotal_minor, shipping_minor, vat_minor, total_minor,
-                created_at, payment_session, payment_url, tracking, refund_needed from customer_order where order_id = $1",
+                created_at, payment_session, payment_url, tracking, refund_needed, refunded_minor from customer_order where order_id = $1",
     )
     .bind(order_id)
     .fetch_optional(&mut *conn)
@@ -174,6 +176,7 @@ async fn load_with(conn: &mut sqlx::AnyConnection, order_id: &str) -> Result<Opt
         payment_url: r.get("payment_url"),
         tracking: r.get("tracking"),
         refund_needed: r.get::<i64, _>("refund_needed") == 1,
+        refunded: Some(r.get::<i64, _>("refunded_minor")).filter(|m| *m > 0).map(|m| display(m, currency)),
     }))
 }
 

@@ -79,3 +79,53 @@ pub async fn act(state: &AppState, session: &str, action: SandboxAction) -> ApiR
         }
     }
 }
+
+/// The sandbox refunds at once: it delivers the Stripe-shaped `charge.refunded` Stripe would
+/// send for the order's charge after refund `refund_id` (the charge's `amount_refunded` counts
+/// every refund asked of it that was not refused), signed, through the webhook handler.
+pub async fn refund(state: &AppState, order_id: &str, intent: &str, refund_id: &str) -> ApiResult<Applied> {
+    let (total, currency): (i64, String) =
+        sqlx::query_as("select total_minor, currency from customer_order where order_id = $1")
+            .bind(order_id)
+            .fetch_one(&state.db.pool)
+            .await?;
+    let refunded: i64 = sqlx::query_scalar(
+        "select cast(coalesce(sum(amount_minor), 0) as bigint) from order_refund where order_id = $1 and state <> 'failed'",
+    )
+    .bind(order_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    let refunded = refunded.min(total);
+    let charge = json!({
+        "id": format!("ch_sandbox_{}", intent.trim_start_matches("pi_sandbox_")),
+        "object": "charge",
+        "amount": total,
+        "amount_captured": total,
+        "amount_refunded": refunded,
+        "billing_details": { "address": null, "email": null, "name": null, "phone": null },
+        "captured": true,
+        "created": now(),
+        "currency": currency.to_lowercase(),
+        "disputed": false,
+        "livemode": false,
+        "metadata": { "order_id": order_id },
+        "paid": true,
+        "payment_intent": intent,
+        "refunded": refunded >= total,
+        "status": "succeeded",
+    });
+    let event = json!({
+        "id": format!("evt_sandbox_refund_{refund_id}"),
+        "object": "event",
+        "api_version": webhook::api_version(),
+        "created": now(),
+        "livemode": false,
+        "pending_webhooks": 1,
+        "request": { "id": null, "idempotency_key": null },
+        "type": "charge.refunded",
+        "data": { "object": charge },
+    });
+    let body = serde_json::to_vec(&event).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let header = webhook::signature_header(state.keys.webhook.expose(), now(), &body);
+    webhook::handle(state, Some(&header), &body).await
+}

@@ -52,6 +52,8 @@ pub struct ChargeFacts {
     pub intent: Option<String>,
     /// Whether the whole amount went back.
     pub full: bool,
+    /// How much has gone back in all, in minor units.
+    pub amount_refunded: Option<i64>,
 }
 
 /// An event the shop acts on, read from Stripe's typed object.
@@ -157,6 +159,7 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> ApiResult<Ve
             order_id: c.metadata.get("order_id").cloned(),
             intent: c.payment_intent.as_ref().map(|p| p.id().to_string()),
             full: c.refunded,
+            amount_refunded: Some(c.amount_refunded),
         }),
         _ => PaymentEvent::Other,
     };
@@ -205,6 +208,7 @@ fn untyped(text: &str, why: &str) -> ApiResult<Verified> {
             order_id,
             intent: id_of(&object["payment_intent"]),
             full: object["refunded"].as_bool().unwrap_or(false),
+            amount_refunded: object["amount_refunded"].as_i64(),
         })
     } else {
         let Some(session) = field(object, "id") else {
@@ -316,8 +320,14 @@ pub async fn apply(state: &AppState, verified: &Verified) -> ApiResult<Applied> 
     let outcome = match (&verified.event, order_id.as_deref()) {
         // A refund is kept even before we know its order: its payment intent finds it later.
         (PaymentEvent::ChargeRefunded(c), order_id) => {
-            let refund = Refund { event_id: &verified.id, order_id, intent: c.intent.as_deref(), full: c.full };
-            match orders::refund(&mut tx, &refund).await? {
+            let refund = Refund {
+                event_id: &verified.id,
+                order_id,
+                intent: c.intent.as_deref(),
+                full: c.full,
+                amount_refunded: c.amount_refunded,
+            };
+            match orders::refund(state, &mut tx, &refund).await? {
                 Refunded::Applied => Applied::Applied,
                 Refunded::Deferred => Applied::Deferred,
                 Refunded::Ignored => Applied::Ignored,

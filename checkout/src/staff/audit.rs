@@ -24,6 +24,14 @@ pub enum Actor {
         /// The shell user.
         user: String,
     },
+    /// Whoever asked earlier for what a later event carries out (a refund's bottles go back on
+    /// the shelf when the payment provider confirms it), as their request recorded them.
+    Recorded {
+        /// Their stored key, [`Actor::key`].
+        key: String,
+        /// Their stored label, [`Actor::label`].
+        label: String,
+    },
 }
 
 impl Actor {
@@ -38,6 +46,7 @@ impl Actor {
         match self {
             Actor::Staff { account_id, .. } => format!("account:{account_id}"),
             Actor::Shell { user } => format!("shell:{user}"),
+            Actor::Recorded { key, .. } => key.clone(),
         }
     }
 
@@ -46,13 +55,14 @@ impl Actor {
         match self {
             Actor::Staff { email, .. } => email.clone(),
             Actor::Shell { user } => format!("{user} (command line)"),
+            Actor::Recorded { label, .. } => label.clone(),
         }
     }
 
     fn client(&self) -> Option<&str> {
         match self {
             Actor::Staff { client, .. } => client.as_deref(),
-            Actor::Shell { .. } => None,
+            Actor::Shell { .. } | Actor::Recorded { .. } => None,
         }
     }
 }

@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(order_step))
         .routes(routes!(order_note))
         .routes(routes!(order_resend))
+        .routes(routes!(order_refund))
         .routes(routes!(pick_list))
         .routes(routes!(team_page, team_add))
         .routes(routes!(team_role))
@@ -276,9 +277,22 @@ async fn order_view(
         OrderStatus::Shipped => vec!["deliver"],
         _ => vec![],
     };
+    let refunds: Vec<_> = orders::refunds::of_order(&state.db, &order.order_id, &order.currency)
+        .await?
+        .into_iter()
+        .map(|r| json!({ "when": when(r.requested_at), "refund": r }))
+        .collect();
+    let refundable = if staff.may(Permission::OrdersRefund) {
+        orders::refunds::refundable(&state.db, &order.order_id).await?
+    } else {
+        None
+    };
     let title = format!("Order {}", order.number);
     let ctx = json!({
         "order": order,
+        "refunds": refunds,
+        "refundable": refundable,
+        "reason_max": orders::refunds::REASON_MAX,
         "events": events,
         "notes": notes,
         "steps": if staff.may(Permission::OrdersFulfil) { steps } else { vec![] },
@@ -314,6 +328,8 @@ async fn order_page(
         "note" => Some("Note added."),
         "confirmation" => Some("The confirmation e-mail is on its way to the shopper again."),
         "tracking" => Some("The tracking e-mail is on its way to the shopper again."),
+        "refund" => Some("Refunded: the payment provider confirmed it and the shopper has been e-mailed."),
+        "refund-asked" => Some("Refund asked: the order follows when the payment provider confirms it."),
         _ => None,
     });
     order_view(&state, &staff, &number, flash.map(str::to_string), None).await
@@ -431,6 +447,67 @@ async fn order_resend(
         Err(e @ ApiError::Conflict(_)) => order_view(&state, &staff, &number, None, Some(e)).await,
         Err(e) => Err(e),
     }
+}
+
+/// Refunds part or all of an order through the payment provider, putting bottles back on the
+/// shelf or not; the order and the shopper's e-mail follow the provider's confirmation.
+#[utoipa::path(post, path = "/staff/orders/{order_id}/refund", tag = "staff",
+    params(("order_id" = String, Path, description = "The order's number (or its id).")),
+    request_body(content = HashMap<String, String>, content_type = "application/x-www-form-urlencoded",
+        description = "`amount=12.50` (what goes back), `reason=…`, and `restock:LAV-10=1` for each size whose bottles go back on the shelf."),
+    security(("staff_session" = ["orders.refund"])),
+    responses(
+        (status = 303, description = "Asked (and, in the sandbox, confirmed): back to the order."),
+        (status = 404, description = "No such order.", content_type = "application/json"),
+        (status = 409, description = "The order page again: nothing is left to refund.", content_type = "text/html"),
+        (status = 422, description = "The order page again: the amount, a quantity to put back or the reason is wrong.", content_type = "text/html"),
+        (status = 502, description = "The payment provider refused the refund (it is marked failed on the order).", content_type = "application/json"),
+    ))]
+async fn order_refund(
+    State(state): State<AppState>,
+    Extension(staff): Extension<Staff>,
+    Path(number): Path<String>,
+    ApiForm(input): ApiForm<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let ask = match refund_ask(&input) {
+        Ok(ask) => ask,
+        Err(e) => return order_view(&state, &staff, &number, None, Some(e)).await,
+    };
+    match orders::refunds::request(&state, &staff.actor(), &number, &ask).await {
+        Ok(done) => {
+            let flash = if done.confirmed { "refund" } else { "refund-asked" };
+            Ok(Redirect::to(&format!("/staff/orders/{}?done={flash}", done.number)).into_response())
+        }
+        Err(e @ (ApiError::Conflict(_) | ApiError::Invalid { .. })) => {
+            order_view(&state, &staff, &number, None, Some(e)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads the refund form: the amount as a decimal, each `restock:SKU` as a count.
+fn refund_ask(input: &HashMap<String, String>) -> Result<orders::refunds::Ask, ApiError> {
+    let amount = input.get("amount").map(String::as_str).unwrap_or("");
+    let amount = atelier_domain::Money::parse_decimal(amount, atelier_domain::Currency::Eur)
+        .map_err(|_| ApiError::invalid("amount", "write the amount as a decimal, such as 12.50"))?;
+    let mut restock = Vec::new();
+    for (key, value) in input {
+        let Some(sku) = key.strip_prefix("restock:") else { continue };
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let q: i64 = value
+            .parse()
+            .map_err(|_| ApiError::invalid("restock", format!("how many of {sku} go back is a whole number")))?;
+        restock.push((sku.to_string(), q));
+    }
+    restock.sort();
+    Ok(orders::refunds::Ask {
+        amount_minor: amount.minor,
+        restock,
+        reason: input.get("reason").cloned().unwrap_or_default(),
+    })
 }
 
 /// The pick list of every paid order not yet packed (each size and how many), then a packing

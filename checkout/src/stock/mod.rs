@@ -159,15 +159,29 @@ impl From<ChangeError> for ApiError {
 /// change, its reason and who made it go in the stock's ledger and the audit log, in the same
 /// transaction.
 pub async fn change(db: &Db, sku: &str, change: Change, reason: &str, actor: &Actor) -> Result<Level, ChangeError> {
+    let mut tx = db.begin_write().await?;
+    change_in(&mut tx, sku, change, reason, actor).await?;
+    tx.commit().await?;
+    level(db, sku).await?.ok_or_else(|| ChangeError::NotFound(sku.to_string()))
+}
+
+/// [`change`] inside a transaction that makes another change with it (a refund's bottles put
+/// back, a delivery received against a purchase order).
+pub async fn change_in(
+    tx: &mut crate::db::WriteTx,
+    sku: &str,
+    change: Change,
+    reason: &str,
+    actor: &Actor,
+) -> Result<(), ChangeError> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(ChangeError::NoReason);
     }
-    let mut tx = db.begin_write().await?;
     let before: Option<i64> =
         sqlx::query_scalar(&format!("select on_hand from stock where sku = $1{}", tx.lock_rows()))
             .bind(sku)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut ***tx)
             .await?;
     let Some(before) = before else {
         return Err(ChangeError::NotFound(sku.to_string()));
@@ -177,7 +191,7 @@ pub async fn change(db: &Db, sku: &str, change: Change, reason: &str, actor: &Ac
             sqlx::query("update stock set on_hand = $1 where sku = $2 and $1 >= reserved and $1 >= 0")
                 .bind(n)
                 .bind(sku)
-                .execute(&mut **tx)
+                .execute(&mut ***tx)
                 .await?
         }
         Change::Adjust(d) => sqlx::query(
@@ -185,14 +199,14 @@ pub async fn change(db: &Db, sku: &str, change: Change, reason: &str, actor: &Ac
         )
         .bind(d)
         .bind(sku)
-        .execute(&mut **tx)
+        .execute(&mut ***tx)
         .await?,
     };
     if done.rows_affected() != 1 {
         return Err(ChangeError::Below(sku.to_string()));
     }
     let after: i64 =
-        sqlx::query_scalar("select on_hand from stock where sku = $1").bind(sku).fetch_one(&mut **tx).await?;
+        sqlx::query_scalar("select on_hand from stock where sku = $1").bind(sku).fetch_one(&mut ***tx).await?;
     let t = crate::ids::now();
     sqlx::query(
         "insert into stock_ledger (entry_id, sku, at, delta, on_hand_after, reason, actor, actor_label)
@@ -206,7 +220,7 @@ pub async fn change(db: &Db, sku: &str, change: Change, reason: &str, actor: &Ac
     .bind(reason)
     .bind(actor.key())
     .bind(actor.label())
-    .execute(&mut **tx)
+    .execute(&mut ***tx)
     .await?;
     let audit = audit::Change {
         action: match change {
@@ -217,10 +231,9 @@ pub async fn change(db: &Db, sku: &str, change: Change, reason: &str, actor: &Ac
         before: Some(serde_json::json!({ "on_hand": before })),
         after: Some(serde_json::json!({ "on_hand": after, "reason": reason })),
     };
-    audit::record(&mut tx, actor, audit).await?;
-    alerts::after_stock_change(&mut tx, sku).await?;
-    tx.commit().await?;
-    level(db, sku).await?.ok_or_else(|| ChangeError::NotFound(sku.to_string()))
+    audit::record(tx, actor, audit).await?;
+    alerts::after_stock_change(tx, sku).await?;
+    Ok(())
 }
 
 /// Stocks the shelves of a shop that never had stock nor an order (a new database), `quantity`

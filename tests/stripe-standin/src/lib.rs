@@ -53,6 +53,12 @@ struct Inner {
     origin: String,
     /// How long creating a session takes (Stripe is not instant).
     session_delay: std::time::Duration,
+    /// What each payment intent has had refunded, in cents.
+    refunded: BTreeMap<String, i64>,
+    /// Refunds made, by the idempotency key that made them.
+    refunds_by_key: BTreeMap<String, Value>,
+    /// Events kept back instead of sent, while held (Stripe's deliveries can lag).
+    held: Option<Vec<(String, Value)>>,
 }
 
 /// The running stand-in.
@@ -85,6 +91,7 @@ impl StripeStandIn {
             .route("/v1/checkout/sessions", post(create_session))
             .route("/v1/checkout/sessions/{id}", get(retrieve_session))
             .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
+            .route("/v1/refunds", post(create_refund))
             .route("/c/pay/{id}", get(hosted_page).post(hosted_pay))
             .with_state(inner.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -142,10 +149,15 @@ impl StripeStandIn {
         s.clone()
     }
 
+    /// The charge id the stand-in gives a session's payment.
+    fn charge_id(session_id: &str) -> String {
+        format!("ch_standin_{}", &session_id[session_id.len().saturating_sub(8)..])
+    }
+
     /// The payment is refunded in full: Stripe sends `charge.refunded` for the charge.
     pub async fn refund(&self, session_id: &str) -> u16 {
         let session = self.session(session_id);
-        let id = format!("ch_standin_{}", &session_id[session_id.len().saturating_sub(8)..]);
+        let id = StripeStandIn::charge_id(session_id);
         let amount = session["amount_total"].as_i64().unwrap_or(0);
         let currency = session["currency"].as_str().unwrap_or("eur").to_string();
         let intent = session["payment_intent"].as_str().map(str::to_string);
@@ -163,6 +175,22 @@ impl StripeStandIn {
     /// Sends a signed event about an object, as Stripe does.
     pub async fn send_event(&self, kind: &str, object: Value) -> u16 {
         send_event(&self.inner, kind, object).await
+    }
+
+    /// From now on, the events Stripe sends by itself (after a refund) are kept back until
+    /// [`StripeStandIn::release_events`].
+    pub fn hold_events(&self) {
+        self.inner.lock().unwrap().held.get_or_insert_with(Vec::new);
+    }
+
+    /// Sends the events kept back, in order, and stops holding them; the service's statuses.
+    pub async fn release_events(&self) -> Vec<u16> {
+        let held = self.inner.lock().unwrap().held.take().unwrap_or_default();
+        let mut statuses = Vec::new();
+        for (kind, object) in held {
+            statuses.push(send_event(&self.inner, &kind, object).await);
+        }
+        statuses
     }
 }
 
@@ -475,4 +503,99 @@ async fn expire_session(State(shared): State<Shared>, headers: HeaderMap, Path(i
     s["status"] = json!("expired");
     s["url"] = Value::Null;
     Json(s.clone()).into_response()
+}
+
+/// `POST /v1/refunds`: refunds (part of) a payment intent's charge, at most what is left of it;
+/// a request repeated with its `Idempotency-Key` gets the first answer and refunds nothing more.
+/// Stripe then sends `charge.refunded`, after answering.
+async fn create_refund(State(shared): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if !authorised(&headers) {
+        return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided", None);
+    }
+    let form = form_pairs(&body);
+    let field = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (refund, charge) = {
+        let mut inner = shared.lock().unwrap();
+        inner.received.push(Received { route: "POST /v1/refunds".into(), form: form.clone() });
+        if let Some(done) = key.as_ref().and_then(|k| inner.refunds_by_key.get(k)) {
+            return Json(done.clone()).into_response();
+        }
+        let Some(intent) = field("payment_intent") else {
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "You must pass either charge or payment_intent.",
+                None,
+            );
+        };
+        let Some((session_id, session)) = inner
+            .sessions
+            .iter()
+            .find(|(_, s)| s["payment_intent"] == intent.as_str())
+            .map(|(k, v)| (k.clone(), v.clone()))
+        else {
+            let message = format!("No such payment_intent: '{intent}'");
+            return stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", &message, Some("payment_intent"));
+        };
+        let total = session["amount_total"].as_i64().unwrap_or(0);
+        let currency = session["currency"].as_str().unwrap_or("eur").to_string();
+        let before = inner.refunded.get(&intent).copied().unwrap_or(0);
+        let left = total - before;
+        if left <= 0 {
+            let message = format!("Charge {} has already been refunded.", StripeStandIn::charge_id(&session_id));
+            return stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", &message, None);
+        }
+        let amount = match field("amount").map(|a| a.parse::<i64>()) {
+            None => left,
+            Some(Ok(a)) if a > 0 => a,
+            Some(_) => {
+                return stripe_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "Invalid integer.",
+                    Some("amount"),
+                )
+            }
+        };
+        if amount > left {
+            let message = format!("Refund amount ({amount}) is greater than unrefunded amount on charge ({left})");
+            return stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", &message, Some("amount"));
+        }
+        inner.refunded.insert(intent.clone(), before + amount);
+        inner.counter += 1;
+        let charge_id = StripeStandIn::charge_id(&session_id);
+        let metadata: serde_json::Map<String, Value> = form
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("metadata[").and_then(|k| k.strip_suffix(']')).map(|k| (k.to_string(), json!(v)))
+            })
+            .collect();
+        let refund = objects::refund(
+            &format!("re_standin_{:06}", inner.counter),
+            &charge_id,
+            &intent,
+            amount,
+            &currency,
+            Value::Object(metadata),
+        );
+        if let Some(k) = key {
+            inner.refunds_by_key.insert(k, refund.clone());
+        }
+        let intent_metadata = inner.intent_metadata.get(&session_id).cloned().unwrap_or_else(|| json!({}));
+        let charge =
+            objects::charge_refunded(&charge_id, Some(&intent), total, before + amount, &currency, intent_metadata);
+        (refund, charge)
+    };
+    // Stripe answers, then tells the webhook endpoint.
+    if let Some(held) = shared.lock().unwrap().held.as_mut() {
+        held.push(("charge.refunded".into(), charge));
+        return Json(refund).into_response();
+    }
+    let events = shared.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        send_event(&events, "charge.refunded", charge).await;
+    });
+    Json(refund).into_response()
 }

@@ -26,15 +26,27 @@ pub fn session(id: &str, order: &str, paid: bool, intent: Option<&str>) -> Value
     })
 }
 
-/// A card charge of `amount` cents, refunded in full (or not), whose payment intent carried
+/// A card charge of `amount` cents, refunded in full (or half), whose payment intent carried
 /// `metadata` (Stripe copies a payment intent's metadata onto the charge it makes).
 pub fn charge(id: &str, intent: Option<&str>, amount: i64, currency: &str, metadata: Value, refunded: bool) -> Value {
+    charge_refunded(id, intent, amount, if refunded { amount } else { amount / 2 }, currency, metadata)
+}
+
+/// A card charge of `amount` cents of which `refunded` have gone back in all.
+pub fn charge_refunded(
+    id: &str,
+    intent: Option<&str>,
+    amount: i64,
+    refunded: i64,
+    currency: &str,
+    metadata: Value,
+) -> Value {
     json!({
         "id": id,
         "object": "charge",
         "amount": amount,
         "amount_captured": amount,
-        "amount_refunded": if refunded { amount } else { amount / 2 },
+        "amount_refunded": refunded,
         "billing_details": { "address": null, "email": null, "name": null, "phone": null },
         "captured": true,
         "created": now(),
@@ -44,7 +56,22 @@ pub fn charge(id: &str, intent: Option<&str>, amount: i64, currency: &str, metad
         "metadata": metadata,
         "paid": true,
         "payment_intent": intent,
-        "refunded": refunded,
+        "refunded": refunded >= amount,
+        "status": "succeeded",
+    })
+}
+
+/// A refund Stripe made.
+pub fn refund(id: &str, charge: &str, intent: &str, amount: i64, currency: &str, metadata: Value) -> Value {
+    json!({
+        "id": id,
+        "object": "refund",
+        "amount": amount,
+        "charge": charge,
+        "created": now(),
+        "currency": currency,
+        "metadata": metadata,
+        "payment_intent": intent,
         "status": "succeeded",
     })
 }
