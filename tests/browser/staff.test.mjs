@@ -1,8 +1,8 @@
 // A day at the atelier, in the browser against `atelier serve`: the first owner is added from
 // the command line and answers the invitation → turns two factors on → invites a fulfilment
 // clerk from the team page → the clerk answers, is told two factors are needed, turns them on
-// → prints the pick list → ships two orders with tracking, one by keyboard alone → the owner's
-// audit log shows it all. axe finds nothing on the console's pages.
+// → prints the pick list → ships two orders with tracking, one by keyboard alone → a manager
+// refunds one, a bottle back on the shelf → the owner's audit log shows it all. axe finds nothing on the console's pages.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
@@ -11,6 +11,7 @@ import { ATELIER_BIN, ROOT, axe, launchBrowser, outboxTexts, startSite, totp } f
 const PASSWORD = "quiet lavender harvest";
 const OWNER = "odile@example.com";
 const CLERK = "claude@example.com";
+const MANAGER = "margot@example.com";
 
 let site;
 let browser;
@@ -97,7 +98,7 @@ async function noViolations(page, what) {
 }
 
 describe("the staff console", { concurrency: 1 }, () => {
-  test("a day at the atelier: invite, two factors, pick list, shipping, audit", async () => {
+  test("a day at the atelier: invite, two factors, pick list, shipping, a refund, audit", async () => {
     const added = spawnSync(
       ATELIER_BIN,
       ["--root", ROOT, "staff", "add", "--role", "owner", "--name", "Odile Marchand", OWNER],
@@ -168,10 +169,39 @@ describe("the staff console", { concurrency: 1 }, () => {
     for (let i = 0; i < 100 && shipped().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(shipped().length, 2, "both shoppers are told");
 
+    // A manager (added at the command line) refunds the first order, one bottle back on the shelf.
+    const manager = spawnSync(
+      ATELIER_BIN,
+      ["--root", ROOT, "staff", "add", "--role", "manager", "--name", "Margot Roux", MANAGER],
+      { env: { ...process.env, ATELIER_DATA_DIR: site.data, USER: "setup" }, encoding: "utf8" },
+    );
+    assert.equal(manager.status, 0, manager.stderr);
+    const managerContext = await browser.newContext({ viewport: { width: 390, height: 900 }, bypassCSP: true });
+    const margot = await join(managerContext, MANAGER);
+    await margot.goto(`${site.base}/staff/orders/${first}`);
+    await noViolations(margot, "order with its refund form");
+    await margot.getByLabel(/Provence Lavender/).fill("1");
+    await margot.getByLabel(/^Why/).fill("The parcel came back unopened");
+    await margot.getByRole("button", { name: "Refund", exact: true }).click();
+    await margot.waitForURL(/\?done=refund$/);
+    const refunded = await margot.locator("main").innerText();
+    assert.match(refunded, /Refunded: the payment provider confirmed it and the shopper has been e-mailed\./);
+    assert.match(refunded, /Order .* · Refunded/);
+    assert.match(refunded, /back on the shelf: LAV-PROV-30 × 1/);
+    await noViolations(margot, "order refunded");
+    const told = () => outboxTexts(site.data).filter((t) => /Subject: A refund of .* for your order/.test(t));
+    for (let i = 0; i < 100 && told().length < 1; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(told().length, 1, "the shopper is told");
+    assert.match(told()[0], /refunded in full/);
+    await managerContext.close();
+
     // The owner's audit log has the whole day, who and what.
     await owner.goto(`${site.base}/staff/audit`);
     const log = await owner.locator("main").innerText();
-    for (const seen of ["staff.add", "staff.sign_in", "order.ship", CLERK, "setup (command line)", `order:${first}`, `order:${second}`]) {
+    for (const seen of [
+      "staff.add", "staff.sign_in", "order.ship", "order.refund", CLERK, MANAGER, "setup (command line)",
+      `order:${first}`, `order:${second}`,
+    ]) {
       assert.ok(log.includes(seen), `the audit log shows ${seen}:\n${log}`);
     }
     await noViolations(owner, "audit log");
