@@ -16,6 +16,7 @@ use common::{Engine, Reply, TestShop};
 
 use atelier_checkout::staff::audit::Actor;
 use atelier_checkout::staff::{guard, members, Permission};
+use atelier_checkout::stock::purchasing;
 
 const PASSWORD: &str = "quiet lavender harvest";
 
@@ -151,6 +152,9 @@ on_both_engines!(every_staff_route_refuses_whoever_lacks_its_permission, |engine
     let shop = TestShop::new(engine).await;
     shop.set_stock("LAV-10", 10).await;
     let number = paid_order(&shop, "shopper@example.com").await;
+    let supplier = purchasing::add_supplier(&shop.state.db, &shell(), "Distillerie", "", 14).await.unwrap();
+    let po =
+        purchasing::draft(&shop.state.db, &shell(), &supplier.supplier_id, &[("LAV-10".into(), 5)], "").await.unwrap();
     make_role(&shop, "probe", &[]).await;
     let (probe_id, probe) = staff(&shop, "probe@example.com", "probe").await;
 
@@ -175,6 +179,8 @@ on_both_engines!(every_staff_route_refuses_whoever_lacks_its_permission, |engine
             .replace("{account_id}", &probe_id)
             .replace("{role}", "fulfilment")
             .replace("{sku}", "LAV-10")
+            .replace("{po_id}", &po)
+            .replace("{action}", "send")
     };
     // A customer signed in with two factors, not on the staff.
     let r = shop
@@ -872,3 +878,138 @@ async fn started_intent(shop: &TestShop, order: &str) -> String {
         .await
         .unwrap()
 }
+
+async fn po_state(shop: &TestShop, number: &str) -> String {
+    sqlx::query_scalar("select state from purchase_order where number = $1")
+        .bind(number)
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn on_order(shop: &TestShop, sku: &str) -> i64 {
+    let rows = atelier_checkout::stock::forecast::overview(&shop.state.db, atelier_checkout::ids::now()).await.unwrap();
+    rows.into_iter().find(|r| r.sku == sku).unwrap().on_order
+}
+
+// A supplier, a purchase order drafted, sent (the supplier e-mailed), received in two deliveries:
+// each adds its bottles through the stock's ledger, and what is on order counts against the
+// reorder suggestion until it arrives. Wrong quantities and wrong states change nothing.
+on_both_engines!(a_purchase_order_received_moves_stock_through_the_ledger, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 2).await;
+    shop.set_stock("ROSE-2", 0).await;
+    let (_, manager) = staff(&shop, "manager@example.com", "manager").await;
+    let post = |path: String, body: &'static str| {
+        let (shop, manager) = (&shop, manager.clone());
+        async move { request(shop, &Method::POST, &path, Some(&manager), body).await }
+    };
+
+    let r = post("/staff/suppliers".into(), "name=Distillerie+du+Lub%C3%A9ron&email=orders%40lub.example&lead_days=10")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Supplier added.") && r.body.contains("Distillerie du Lubéron"), "{}", r.body);
+    let r = post("/staff/suppliers".into(), "name=DISTILLERIE+DU+LUB%C3%A9RON&lead_days=3").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a name once: {}", r.body);
+    let r = post("/staff/suppliers".into(), "name=Other&lead_days=0").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let supplier: String =
+        sqlx::query_scalar("select supplier_id from supplier").fetch_one(&shop.state.db.pool).await.unwrap();
+
+    let form = request(&shop, &Method::GET, "/staff/purchase-orders/new", Some(&manager), "").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains(r#"name="qty:LAV-10""#) && form.body.contains(&supplier), "{}", form.body);
+
+    let r = request(
+        &shop,
+        &Method::POST,
+        "/staff/purchase-orders",
+        Some(&manager),
+        &format!("supplier={supplier}&qty%3ALAV-10=0"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Order at least one bottle"), "{}", r.body);
+    let body = format!("supplier={supplier}&qty%3ALAV-10=12&qty%3AROSE-2=4&note=Before+the+harvest");
+    let r = request(&shop, &Method::POST, "/staff/purchase-orders", Some(&manager), &body).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let number = r.location().rsplit('/').next().unwrap().to_string();
+    assert!(number.starts_with("PO-") && number.ends_with("-0001"), "{number}");
+    assert_eq!(po_state(&shop, &number).await, "draft");
+    assert_eq!(on_order(&shop, "LAV-10").await, 0, "a draft is not on order");
+
+    let r = post(format!("/staff/purchase-orders/{number}/receive"), "qty%3ALAV-10=1").await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "nothing arrives of a draft: {}", r.body);
+    let r = post(format!("/staff/purchase-orders/{number}/send"), "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(po_state(&shop, &number).await, "sent");
+    let mail = latest_mail(&shop, "orders@lub.example", "purchase_order").await;
+    assert!(mail.contains(&number) && mail.contains("12 × ") && mail.contains("Before the harvest"), "{mail}");
+    assert_eq!((on_order(&shop, "LAV-10").await, on_order(&shop, "ROSE-2").await), (12, 4));
+
+    // The first delivery: five bottles of lavender.
+    let r = post(format!("/staff/purchase-orders/{number}/receive"), "qty%3ALAV-10=5").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(po_state(&shop, &number).await, "partly_received");
+    assert_eq!(shop.on_hand("LAV-10").await, 7);
+    let ledger: (i64, i64, String, String) = sqlx::query_as(
+        "select delta, on_hand_after, reason, actor_label from stock_ledger where sku = 'LAV-10' order by at desc, entry_id desc limit 1",
+    )
+    .fetch_one(&shop.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        ledger,
+        (
+            5,
+            7,
+            format!("received on purchase order {number} from Distillerie du Lubéron"),
+            "manager@example.com".into()
+        )
+    );
+    assert_eq!(on_order(&shop, "LAV-10").await, 7);
+
+    // More than is still to come, or a size not ordered, is refused whole.
+    for body in
+        ["qty%3ALAV-10=8", "qty%3ALAV-10=1&qty%3AROSE-2=5", "qty%3ALAV-10=-1", "qty%3ALAV-20=1", "qty%3ALAV-10=x"]
+    {
+        let r = post(format!("/staff/purchase-orders/{number}/receive"), body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.body);
+    }
+    assert_eq!((shop.on_hand("LAV-10").await, shop.on_hand("ROSE-2").await), (7, 0), "nothing half-received");
+
+    // The rest arrives.
+    let r = post(format!("/staff/purchase-orders/{number}/receive"), "qty%3ALAV-10=7&qty%3AROSE-2=4").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(po_state(&shop, &number).await, "received");
+    assert_eq!((shop.on_hand("LAV-10").await, shop.on_hand("ROSE-2").await), (14, 4));
+    assert_eq!((on_order(&shop, "LAV-10").await, on_order(&shop, "ROSE-2").await), (0, 0));
+    let r = post(format!("/staff/purchase-orders/{number}/cancel"), "").await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let page = request(&shop, &Method::GET, &format!("/staff/purchase-orders/{number}"), Some(&manager), "").await;
+    assert!(page.body.contains("Received") && !page.body.contains("Receive these bottles"), "{}", page.body);
+
+    // Another, called off before it was sent.
+    let body = format!("supplier={supplier}&qty%3ALAV-10=3");
+    let r = request(&shop, &Method::POST, "/staff/purchase-orders", Some(&manager), &body).await;
+    let second = r.location().rsplit('/').next().unwrap().to_string();
+    assert!(second.ends_with("-0002"), "{second}");
+    assert_eq!(post(format!("/staff/purchase-orders/{second}/cancel"), "").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(po_state(&shop, &second).await, "cancelled");
+    let list = request(&shop, &Method::GET, "/staff/purchase-orders", Some(&manager), "").await;
+    assert!(list.body.contains(&number) && list.body.contains(&second), "{}", list.body);
+
+    // Each change is in the audit log.
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_log where action like 'po.%' or action = 'supplier.add' order by at, audit_id",
+    )
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap();
+    let count = |a: &str| actions.iter().filter(|x| *x == a).count();
+    assert_eq!(
+        (count("supplier.add"), count("po.draft"), count("po.send"), count("po.receive"), count("po.cancel")),
+        (1, 2, 1, 2, 1),
+        "{actions:?}"
+    );
+});

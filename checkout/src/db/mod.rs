@@ -56,6 +56,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0025_staff", Migration::Both(include_str!("../../../migrations/0025_staff.sql"))),
     ("0026_stock_ledger", Migration::Both(include_str!("../../../migrations/0026_stock_ledger.sql"))),
     ("0027_refunds", Migration::Both(include_str!("../../../migrations/0027_refunds.sql"))),
+    ("0028_purchasing", Migration::Both(include_str!("../../../migrations/0028_purchasing.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

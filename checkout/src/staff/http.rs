@@ -40,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(role_permissions))
         .routes(routes!(audit_page))
         .merge(super::stock::router())
+        .merge(super::purchasing::router())
 }
 
 /// Orders a page lists at once.
@@ -50,6 +51,7 @@ const MENU: &[(&str, &str, Permission)] = &[
     ("orders", "Orders", Permission::OrdersView),
     ("pick-list", "Pick list", Permission::OrdersView),
     ("stock", "Stock", Permission::StockView),
+    ("purchase-orders", "Purchase orders", Permission::StockView),
     ("team", "Team", Permission::StaffManage),
     ("roles", "Roles", Permission::StaffManage),
     ("audit", "Audit log", Permission::AuditView),

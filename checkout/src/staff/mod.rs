@@ -8,6 +8,7 @@ pub mod guard;
 pub mod http;
 pub mod members;
 pub mod permissions;
+pub mod purchasing;
 pub mod stock;
 
 pub use guard::Staff;

@@ -58,7 +58,7 @@ async fn stock_page(
             json!({
                 "sku": r.sku, "title": r.title, "label": r.label, "on_hand": r.on_hand, "reserved": r.reserved,
                 "available": r.available, "status": r.status, "sold_30": r.sold_30, "sold_90": r.sold_90,
-                "per_day": format!("{:.1}", r.per_day), "cover": days(r.cover_days), "reorder": r.reorder,
+                "per_day": format!("{:.1}", r.per_day), "cover": days(r.cover_days), "on_order": r.on_order, "reorder": r.reorder,
             })
         })
         .collect();

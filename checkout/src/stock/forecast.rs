@@ -40,7 +40,10 @@ pub struct Row {
     pub per_day: f64,
     /// Days the available bottles last at that rate (none when it does not sell).
     pub cover_days: Option<f64>,
-    /// Bottles to order now to last the lead time and the safety margin.
+    /// Bottles ordered from suppliers and not arrived yet.
+    pub on_order: i64,
+    /// Bottles to order now to last the lead time and the safety margin, counting those on
+    /// order.
     pub reorder: i64,
 }
 
@@ -66,6 +69,7 @@ pub async fn overview(db: &Db, now: i64) -> Result<Vec<Row>, sqlx::Error> {
     .bind(sold[3].as_str())
     .fetch_all(&db.pool)
     .await?;
+    let coming: std::collections::HashMap<String, i64> = super::purchasing::on_order(db).await?.into_iter().collect();
     Ok(rows
         .into_iter()
         .map(|(sku, title, label, on_hand, reserved, threshold, sold_30, sold_90)| {
@@ -74,6 +78,7 @@ pub async fn overview(db: &Db, now: i64) -> Result<Vec<Row>, sqlx::Error> {
             let available = level.available;
             let cover_days = (per_day > 0.0).then(|| available as f64 / per_day);
             let needed = (per_day * (LEAD_DAYS + SAFETY_DAYS) as f64).ceil() as i64;
+            let on_order = coming.get(&sku).copied().unwrap_or(0);
             Row {
                 sku,
                 title,
@@ -87,7 +92,8 @@ pub async fn overview(db: &Db, now: i64) -> Result<Vec<Row>, sqlx::Error> {
                 sold_90,
                 per_day,
                 cover_days,
-                reorder: (needed - available).max(0),
+                on_order,
+                reorder: (needed - available - on_order).max(0),
             }
         })
         .collect())

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod forecast;
 pub mod http;
+pub mod purchasing;
 
 use sqlx::{Any, Row, Transaction};
 
