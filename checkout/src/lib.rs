@@ -275,6 +275,11 @@ impl Workers {
                 if let Err(e) = payments::expire_due(&expiry_state).await {
                     tracing::warn!(error = %e, "expiring unpaid checkouts failed; will retry");
                 }
+                match orders::refunds::send_unsent(&expiry_state).await {
+                    Ok(n) if n > 0 => tracing::info!(refunds = n, "refunds without an answer sent to Stripe again"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "sending unanswered refunds again failed; will retry"),
+                }
                 match orders::settle_kept_refunds(&expiry_state).await {
                     Ok(n) if n > 0 => tracing::info!(refunds = n, "kept refunds applied to their orders"),
                     Ok(_) => {}

@@ -181,6 +181,8 @@ on_both_engines!(every_staff_route_refuses_whoever_lacks_its_permission, |engine
             .replace("{sku}", "LAV-10")
             .replace("{po_id}", &po)
             .replace("{action}", "send")
+            .replace("{email}", "shopper%40example.com")
+            .replace("{subscription_id}", "sub_none")
     };
     // A customer signed in with two factors, not on the staff.
     let r = shop
@@ -725,18 +727,33 @@ on_both_engines!(refunds_in_the_sandbox_follow_their_signed_event, |engine: Engi
     assert_eq!(shop.count("select count(*) from order_refund").await, 0);
     assert_eq!(shop.count("select count(*) from outbox where kind = 'order_refunded'").await, 0);
 
-    // Part of it, one broken bottle's worth, and the unbroken one back on the shelf.
-    let r = request(
-        &shop,
-        &Method::POST,
-        &at,
-        Some(&manager),
-        "amount=24.00&reason=One+bottle+arrived+broken&restock%3ALAV-10=1",
+    // Before the parcel leaves, its bottles are still to be packed: none go back with a part.
+    let partial = "amount=24.00&reason=One+bottle+arrived+broken&restock%3ALAV-10=1";
+    let r = request(&shop, &Method::POST, &at, Some(&manager), partial).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("parcel has not left"), "{}", r.body);
+    assert!(
+        r.body.contains(r#"value="24.00""#) && r.body.contains("One bottle arrived broken</textarea>"),
+        "kept: {}",
+        r.body
+    );
+    let key = atelier_checkout::config::Secret::new("k");
+    atelier_checkout::orders::advance(
+        &shop.state.db,
+        &key,
+        "",
+        &number,
+        &atelier_checkout::orders::Step::Ship { tracking: None },
+        &shell(),
     )
-    .await;
+    .await
+    .unwrap();
+
+    // Once shipped: part of it, one broken bottle's worth, and the unbroken one back on the shelf.
+    let r = request(&shop, &Method::POST, &at, Some(&manager), partial).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.location(), format!("/staff/orders/{number}?done=refund"));
-    assert_eq!(status_of(&shop, &number).await, "paid", "a partial refund leaves the order to be sent");
+    assert_eq!(status_of(&shop, &number).await, "shipped", "a partial refund leaves the order as it is");
     assert_eq!(refunded_minor(&shop, &number).await, 2400);
     assert_eq!(shop.on_hand("LAV-10").await, 9, "one bottle back");
     let ledger: (i64, String, String) = sqlx::query_as(
@@ -760,6 +777,15 @@ on_both_engines!(refunds_in_the_sandbox_follow_their_signed_event, |engine: Engi
     assert!(page.body.contains("At most 30.90"), "what is left: {}", page.body);
     assert!(page.body.contains("Refund of €24.00 confirmed"), "in the history");
     assert!(page.body.contains("at most 1"), "one bottle may still go back");
+
+    // A size named twice is added up (the command line can): one bottle is left to put back.
+    let twice = atelier_checkout::orders::refunds::Ask {
+        amount_minor: 100,
+        restock: vec![("LAV-10".into(), 1), ("LAV-10".into(), 1)],
+        reason: "twice".into(),
+    };
+    let r = atelier_checkout::orders::refunds::request(&shop.state, &shell(), &number, &twice).await;
+    assert!(matches!(r, Err(atelier_checkout::error::ApiError::Invalid { .. })), "{r:?}");
 
     // The rest refunds the order in full.
     let r = request(&shop, &Method::POST, &at, Some(&manager), "amount=30.90&reason=Customer+cancelled").await;
@@ -805,6 +831,9 @@ on_both_engines!(a_refund_through_stripe_waits_for_stripes_event, |engine: Engin
         .await
         .unwrap();
     let (_, manager) = staff(&shop, "manager@example.com", "manager").await;
+    let key = atelier_checkout::config::Secret::new("k");
+    let ship = atelier_checkout::orders::Step::Ship { tracking: None };
+    atelier_checkout::orders::advance(&shop.state.db, &key, "", &number, &ship, &shell()).await.unwrap();
 
     stripe.hold_events();
     let r = request(
@@ -824,7 +853,7 @@ on_both_engines!(a_refund_through_stripe_waits_for_stripes_event, |engine: Engin
     assert_eq!(asked.field("metadata[order_id]"), Some(order.as_str()));
     assert!(asked.field("metadata[refund_id]").is_some_and(|id| id.starts_with("rfd_")));
     // The button alone moves nothing.
-    assert_eq!((status_of(&shop, &number).await, refunded_minor(&shop, &number).await), ("paid".into(), 0));
+    assert_eq!((status_of(&shop, &number).await, refunded_minor(&shop, &number).await), ("shipped".into(), 0));
     assert_eq!(shop.on_hand("LAV-10").await, 8);
     assert_eq!(shop.count("select count(*) from outbox where kind = 'order_refunded'").await, 0);
     let page = request(&shop, &Method::GET, &format!("/staff/orders/{number}"), Some(&manager), "").await;
@@ -834,7 +863,7 @@ on_both_engines!(a_refund_through_stripe_waits_for_stripes_event, |engine: Engin
     // Stripe's event arrives (twice: Stripe retries); it applies once.
     assert_eq!(stripe.release_events().await, vec![200]);
     assert_eq!(refunded_minor(&shop, &number).await, 1000);
-    assert_eq!(status_of(&shop, &number).await, "paid");
+    assert_eq!(status_of(&shop, &number).await, "shipped");
     assert_eq!(shop.on_hand("LAV-10").await, 9);
     assert_eq!(shop.count("select count(*) from order_refund where state = 'confirmed'").await, 1);
     let mail = latest_mail(&shop, "ada@example.com", "order_refunded").await;
@@ -851,9 +880,63 @@ on_both_engines!(a_refund_through_stripe_waits_for_stripes_event, |engine: Engin
     assert_eq!(shop.on_hand("LAV-10").await, 9, "a repeated report puts nothing back twice");
     assert_eq!(shop.count("select count(*) from outbox where kind = 'order_refunded'").await, 1);
 
+    // Stripe refuses one: nothing moves, the refund is marked refused, and the refusal audited.
+    stripe.fail_refunds(Some((400, "This charge is disputed and cannot be refunded.")));
+    let at = format!("/staff/orders/{number}/refund");
+    let r = request(&shop, &Method::POST, &at, Some(&manager), "amount=5.00&reason=Disputed").await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("refused the refund: This charge is disputed"), "{}", r.body);
+    assert!(r.body.contains("refused by the payment provider"), "listed: {}", r.body);
+    assert_eq!(shop.count("select count(*) from order_refund where state = 'failed'").await, 1);
+    assert_eq!(shop.count("select count(*) from audit_log where action = 'order.refund_refused'").await, 1);
+
+    // Stripe fails to answer: the refund stays asked and is sent again under the same key.
+    stripe.fail_refunds(Some((500, "An unknown error occurred")));
+    let r = request(&shop, &Method::POST, &at, Some(&manager), "amount=5.00&reason=Late").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), format!("/staff/orders/{number}?done=refund-unsent"));
+    stripe.fail_refunds(None);
+    assert_eq!(atelier_checkout::orders::refunds::send_unsent(&shop.state).await.unwrap(), 0, "not before a minute");
+    sqlx::query("update order_refund set requested_at = requested_at - 120 where state = 'requested'")
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(atelier_checkout::orders::refunds::send_unsent(&shop.state).await.unwrap(), 1);
+    let keys: Vec<Option<String>> = stripe
+        .received()
+        .into_iter()
+        .filter(|r| r.route == "POST /v1/refunds" && r.field("amount") == Some("500"))
+        .map(|r| r.idempotency_key)
+        .collect();
+    assert_eq!(keys.len(), 3, "refused, unanswered, sent again: {keys:?}");
+    assert_eq!(keys[1], keys[2], "sent again under the same key");
+    for _ in 0..300 {
+        if refunded_minor(&shop, &number).await == 1500 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(refunded_minor(&shop, &number).await, 1500);
+
+    // Two asked at once, made by Stripe in the other order: each is confirmed once covered.
+    stripe.hold_events();
+    for body in ["amount=10.00&reason=First", "amount=5.00&reason=Second"] {
+        let r = request(&shop, &Method::POST, &at, Some(&manager), body).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    stripe.drop_events();
+    let meta = serde_json::json!({ "order_id": order });
+    for so_far in [2000, 3000] {
+        let charge = stripe_standin::objects::charge_refunded("ch_x", Some(&intent), 5490, so_far, "eur", meta.clone());
+        assert_eq!(stripe.send_event("charge.refunded", charge).await, 200);
+    }
+    assert_eq!(refunded_minor(&shop, &number).await, 3000);
+    assert_eq!(shop.count("select count(*) from order_refund where state = 'requested'").await, 0, "none stranded");
+    assert_eq!(shop.count("select count(*) from order_refund where state = 'confirmed'").await, 4);
+
     // The rest from the command line's function, as the shell user; Stripe's event follows.
     let ask =
-        atelier_checkout::orders::refunds::Ask { amount_minor: 4490, restock: vec![], reason: "Cancelled".into() };
+        atelier_checkout::orders::refunds::Ask { amount_minor: 2490, restock: vec![], reason: "Cancelled".into() };
     let done = atelier_checkout::orders::refunds::request(&shop.state, &shell(), &number, &ask).await.unwrap();
     assert_eq!(done.number, number);
     for _ in 0..300 {
@@ -864,7 +947,7 @@ on_both_engines!(a_refund_through_stripe_waits_for_stripes_event, |engine: Engin
     }
     assert_eq!(status_of(&shop, &number).await, "refunded");
     assert_eq!(refunded_minor(&shop, &number).await, 5490);
-    let who: String = sqlx::query_scalar("select actor_label from order_refund where amount_minor = 4490")
+    let who: String = sqlx::query_scalar("select actor_label from order_refund where amount_minor = 2490")
         .fetch_one(&shop.state.db.pool)
         .await
         .unwrap();
@@ -907,7 +990,9 @@ on_both_engines!(a_purchase_order_received_moves_stock_through_the_ledger, |engi
 
     let r = post("/staff/suppliers".into(), "name=Distillerie+du+Lub%C3%A9ron&email=orders%40lub.example&lead_days=10")
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/staff/purchase-orders?done=supplier");
+    let r = request(&shop, &Method::GET, "/staff/purchase-orders?done=supplier", Some(&manager), "").await;
     assert!(r.body.contains("Supplier added.") && r.body.contains("Distillerie du Lubéron"), "{}", r.body);
     let r = post("/staff/suppliers".into(), "name=DISTILLERIE+DU+LUB%C3%A9RON&lead_days=3").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a name once: {}", r.body);
@@ -1012,4 +1097,136 @@ on_both_engines!(a_purchase_order_received_moves_stock_through_the_ledger, |engi
         (1, 2, 1, 2, 1),
         "{actions:?}"
     );
+});
+
+// A customer looked up by address or name (an account, or a guest known by their orders), their
+// orders, addresses and Folio subscription, paused, resumed and cancelled on their behalf (each
+// audited, each the subscriber's own e-mail); the newsletter's confirmed subscribers exported as
+// CSV a spreadsheet cannot run (audited). Who may only look sees no buttons.
+on_both_engines!(customers_and_subscribers_on_their_behalf, |engine: Engine| async move {
+    use atelier_checkout::folio;
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    let guest_order = paid_order(&shop, "guest@example.com").await;
+    sqlx::query(
+        "insert into account (account_id, email, name, password_hash, password_changed_at, created_at, updated_at)
+         values ('acc_ada', 'ada.l@example.com', 'Ada Lovelace', 'x', 0, 0, 0)",
+    )
+    .execute(&shop.state.db.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into account_address (address_id, account_id, name, line1, line2, postal_code, city, country, created_at)
+         values ('adr_1', 'acc_ada', 'Ada Lovelace', '12 St James''s Square', '', 'D02 X285', 'Dublin', 'IE', 0)",
+    )
+    .execute(&shop.state.db.pool)
+    .await
+    .unwrap();
+    let address = atelier_checkout::checkout::AddressInput {
+        name: "Ada Lovelace".into(),
+        line1: "12 St James's Square".into(),
+        city: "Dublin".into(),
+        postal_code: "D02 X285".into(),
+        country: "IE".into(),
+        ..Default::default()
+    };
+    let ask = folio::Subscribe {
+        account_id: "acc_ada",
+        plan_id: "quarterly",
+        address: &address,
+        provider: "sandbox",
+        another: false,
+    };
+    let sub = folio::begin(&shop.state.db, &ask).await.unwrap();
+    folio::sandbox::start(&shop.state, &sub, true).await.unwrap();
+    let id = sub.subscription_id.clone();
+    let status = |shop: &TestShop, id: String| {
+        let db = shop.state.db.clone();
+        async move { folio::load(&db, &id).await.unwrap().unwrap() }
+    };
+    assert_eq!(status(&shop, id.clone()).await.status.as_str(), "active");
+    let (_, manager) = staff(&shop, "manager@example.com", "support").await;
+    make_role(&shop, "viewer", &[Permission::CustomersView]).await;
+    let (_, viewer) = staff(&shop, "viewer@example.com", "viewer").await;
+    let get = |path: &str, who: &str| {
+        let (shop, path, who) = (&shop, path.to_string(), who.to_string());
+        async move { request(shop, &Method::GET, &path, Some(&who), "").await }
+    };
+
+    let r = get("/staff/customers?q=guest%40", &viewer).await;
+    assert!(r.body.contains("guest@example.com") && r.body.contains("guest</td>"), "{}", r.body);
+    let r = get("/staff/customers?q=lovelace", &viewer).await;
+    assert!(r.body.contains("ada.l@example.com") && r.body.contains("account</td>"), "{}", r.body);
+    let r = get("/staff/customers?q=%25", &viewer).await;
+    assert!(r.body.contains("No customer matches"), "a % is a %, not a wildcard: {}", r.body);
+
+    let r = get("/staff/customers/guest%40example.com", &viewer).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains(&guest_order) && r.body.contains("none: orders as a guest"), "{}", r.body);
+    assert_eq!(get("/staff/customers/nobody%40example.com", &viewer).await.status, StatusCode::NOT_FOUND);
+    let r = get("/staff/customers/ada.l%40example.com", &viewer).await;
+    assert!(r.body.contains("Dublin") && r.body.contains("Running"), "{}", r.body);
+    assert!(!r.body.contains("on their behalf"), "who may only look sees no buttons");
+    let page = get("/staff/customers/ada.l%40example.com", &manager).await;
+    assert!(page.body.contains("Pause on their behalf"), "{}", page.body);
+
+    let at = |action: &str| format!("/staff/customers/ada.l%40example.com/subscriptions/{id}/{action}");
+    let r = request(&shop, &Method::POST, &at("pause"), Some(&viewer), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = request(&shop, &Method::POST, &at("pause"), Some(&manager), "until=someday").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let mails_before = shop.count("select count(*) from outbox where recipient = 'ada.l@example.com'").await;
+    let r = request(&shop, &Method::POST, &at("pause"), Some(&manager), "until=").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/staff/customers/ada%2El%40example%2Ecom?done=pause");
+    assert_eq!(status(&shop, id.clone()).await.status.as_str(), "paused");
+    let r = request(&shop, &Method::POST, &at("resume"), Some(&manager), "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(status(&shop, id.clone()).await.status.as_str(), "active");
+    let r = request(&shop, &Method::POST, &at("cancel"), Some(&manager), "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(status(&shop, id.clone()).await.cancel_at_period_end);
+    let r = request(&shop, &Method::POST, &at("cancel"), Some(&manager), "").await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "already ending: {}", r.body);
+    assert!(
+        shop.count("select count(*) from outbox where recipient = 'ada.l@example.com'").await >= mails_before + 3,
+        "the subscriber hears of each change"
+    );
+    let audited: Vec<(String, String, String)> = sqlx::query_as(
+        "select action, subject, actor_label from audit_log where action like 'folio.%' order by at, audit_id",
+    )
+    .fetch_all(&shop.state.db.pool)
+    .await
+    .unwrap();
+    let subject = format!("subscription:{id}");
+    assert_eq!(
+        audited,
+        ["folio.pause", "folio.resume", "folio.cancel"]
+            .map(|a| (a.to_string(), subject.clone(), "manager@example.com".to_string()))
+            .to_vec()
+    );
+
+    // The newsletter: two confirmed (one whose address a spreadsheet would run), one not.
+    for (email, confirmed) in
+        [("=1+2@example.com", Some(5)), ("reader@example.com", Some(6)), ("maybe@example.com", None)]
+    {
+        sqlx::query("insert into newsletter_subscriber (email, created_at, confirmed_at) values ($1, 1, $2)")
+            .bind(email)
+            .bind(confirmed)
+            .execute(&shop.state.db.pool)
+            .await
+            .unwrap();
+    }
+    let r = get("/staff/subscribers", &viewer).await;
+    assert!(r.body.contains("2 confirmed subscribers, and 1 who asked"), "{}", r.body);
+    assert!(!r.body.contains("subscribers.csv"), "who may only look cannot export");
+    assert_eq!(get("/staff/subscribers.csv", &viewer).await.status, StatusCode::FORBIDDEN);
+    let r = get("/staff/subscribers.csv", &manager).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        r.body,
+        "email,subscribed_on,confirmed_on\r\n\"'=1+2@example.com\",1970-01-01,1970-01-01\r\n\"reader@example.com\",1970-01-01,1970-01-01\r\n"
+    );
+    assert_eq!(shop.count("select count(*) from audit_log where action = 'newsletter.export'").await, 1);
 });

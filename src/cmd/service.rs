@@ -183,6 +183,11 @@ async fn refund(
     let done = refunds::request(state, &Actor::shell(), &view.number, &ask).await?;
     if done.confirmed {
         say!("{}: refunded; the shopper has been e-mailed", done.number);
+    } else if done.unsent {
+        say!(
+            "{}: the payment provider gave no clear answer; `atelier serve` sends the refund again under the same key",
+            done.number
+        );
     } else {
         say!("{}: refund asked of the payment provider; the order follows its confirmation", done.number);
     }

@@ -50,7 +50,7 @@ pub async fn pay(state: &AppState, tx: &mut WriteTx, order_id: &str, payment: &P
         close(tx, order_id, Closing::Cancelled).await?;
         let reason =
             format!("the payment was {:?} {:?}, the order totals {total} {currency}", payment.amount, payment.currency);
-        flag_refund(tx, order_id, &reason).await?;
+        flag_refund(tx, order_id, payment.intent, &reason).await?;
         return Ok(false);
     }
     if lapsed {
@@ -59,8 +59,8 @@ pub async fn pay(state: &AppState, tx: &mut WriteTx, order_id: &str, payment: &P
         let lines = items(tx, order_id).await?;
         for (sku, q) in &lines {
             if !stock::available_for(tx, sku, *q).await? {
-                flag_refund(tx, order_id, &format!("it was paid after its reservation lapsed and {sku} is sold out"))
-                    .await?;
+                let why = format!("it was paid after its reservation lapsed and {sku} is sold out");
+                flag_refund(tx, order_id, payment.intent, &why).await?;
                 return Ok(true);
             }
         }
@@ -334,13 +334,16 @@ pub async fn settle_kept_refunds(state: &AppState) -> ApiResult<usize> {
     Ok(applied)
 }
 
-/// Marks an order whose money must go back, and tells staff (once).
-async fn flag_refund(tx: &mut WriteTx, order_id: &str, reason: &str) -> ApiResult<()> {
+/// Marks an order whose money must go back (keeping the payment it refunds), and tells staff
+/// (once).
+async fn flag_refund(tx: &mut WriteTx, order_id: &str, intent: Option<&str>, reason: &str) -> ApiResult<()> {
     let number: String = sqlx::query_scalar(
-        "update customer_order set refund_needed = 1, updated_at = $1 where order_id = $2 returning number",
+        "update customer_order set refund_needed = 1, updated_at = $1, payment_intent = coalesce($3, payment_intent)
+         where order_id = $2 returning number",
     )
     .bind(now())
     .bind(order_id)
+    .bind(intent)
     .fetch_one(&mut ***tx)
     .await?;
     tracing::error!(order = %order_id, %reason, "payment needs a refund");

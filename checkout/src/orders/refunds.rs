@@ -12,6 +12,7 @@ use crate::checkout::pricing::display;
 use crate::db::{Db, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{new_id, now};
+use crate::payments::stripe::RefundSent;
 use crate::payments::Payments;
 use crate::staff::audit::{self, Actor, Change};
 use crate::{stock, AppState};
@@ -205,6 +206,8 @@ pub struct Requested {
     /// Whether the provider's confirmation has already been applied (the sandbox's comes at
     /// once; Stripe's follows by webhook).
     pub confirmed: bool,
+    /// Whether the provider gave no clear answer: the refund is sent again shortly.
+    pub unsent: bool,
 }
 
 /// Asks for a refund of an order (found by its number or id): checked against what is left to
@@ -240,12 +243,20 @@ pub async fn request(state: &AppState, actor: &Actor, number_or_id: &str, ask: &
             format!("refund between {} and {}", display(1, currency), display(left.remaining_minor, currency)),
         ));
     }
-    let mut restock = Vec::new();
+    // The same size named twice counts once, added up.
+    let mut asked: Vec<(String, i64)> = Vec::new();
     for (sku, q) in &ask.restock {
-        if *q == 0 {
+        match asked.iter_mut().find(|(s, _)| s == sku) {
+            Some((_, n)) => *n += q,
+            None => asked.push((sku.clone(), *q)),
+        }
+    }
+    let mut restock = Vec::new();
+    for (sku, q) in asked {
+        if q == 0 {
             continue;
         }
-        let Some(most) = left.restockable.iter().find(|r| r.sku == *sku).map(|r| r.most) else {
+        let Some(most) = left.restockable.iter().find(|r| r.sku == sku).map(|r| r.most) else {
             return Err(ApiError::invalid(
                 "restock",
                 if left.restockable.is_empty() {
@@ -255,10 +266,19 @@ pub async fn request(state: &AppState, actor: &Actor, number_or_id: &str, ask: &
                 },
             ));
         };
-        if *q < 0 || *q > most {
+        if q < 0 || q > most {
             return Err(ApiError::invalid("restock", format!("put back between 0 and {most} of {sku}")));
         }
-        restock.push((sku.clone(), *q));
+        restock.push((sku, q));
+    }
+    // Until the parcel has left, its bottles are still to be packed: they go back on the shelf
+    // only when the order will not ship at all (refunded in full).
+    let gone = matches!(order.status, OrderStatus::Shipped | OrderStatus::Delivered);
+    if !restock.is_empty() && !gone && ask.amount_minor < left.remaining_minor {
+        return Err(ApiError::invalid(
+            "restock",
+            "the parcel has not left: its bottles go back on the shelf only with a refund of all that is left",
+        ));
     }
     let intent: String = sqlx::query_scalar("select payment_intent from customer_order where order_id = $1")
         .bind(&order_id)
@@ -295,37 +315,92 @@ pub async fn request(state: &AppState, actor: &Actor, number_or_id: &str, ask: &
 
     let sent = match &state.payments {
         Payments::Sandbox => {
-            crate::payments::sandbox::refund(state, &order_id, &intent, &refund_id).await.map(|_| None)
+            crate::payments::sandbox::refund(state, &order_id, &intent, &refund_id).await?;
+            RefundSent::Made(format!("re_sandbox_{refund_id}"))
         }
-        Payments::Stripe(gateway) => gateway.refund(&intent, ask.amount_minor, &order_id, &refund_id).await.map(Some),
+        Payments::Stripe(gateway) => gateway.refund(&intent, ask.amount_minor, &order_id, &refund_id).await,
     };
-    match sent {
-        Ok(provider_refund) => {
-            if let Some(id) = provider_refund {
-                sqlx::query("update order_refund set provider_refund = $1 where refund_id = $2")
-                    .bind(id)
-                    .bind(&refund_id)
-                    .execute(&state.db.pool)
-                    .await?;
-            }
-        }
-        Err(e) => {
-            tracing::warn!(order = %number, refund = %refund_id, error = %e, "the payment provider refused a refund");
-            sqlx::query("update order_refund set state = $1, failure = $2 where refund_id = $3 and state = $4")
-                .bind(RefundState::Failed.as_str())
-                .bind(e.to_string())
-                .bind(&refund_id)
-                .bind(RefundState::Requested.as_str())
-                .execute(&state.db.pool)
-                .await?;
-            return Err(e);
-        }
-    }
+    let unsent = settle_sending(state, &refund_id, &number, sent, actor).await?;
     let state_now: String = sqlx::query_scalar("select state from order_refund where refund_id = $1")
         .bind(&refund_id)
         .fetch_one(&state.db.pool)
         .await?;
-    Ok(Requested { refund_id, number, confirmed: state_now == RefundState::Confirmed.as_str() })
+    Ok(Requested { refund_id, number, confirmed: state_now == RefundState::Confirmed.as_str(), unsent })
+}
+
+/// Records what the provider answered a refund: its id; or a refusal (the refund failed, and
+/// the reason is the error); or no clear answer (it stays asked, and [`send_unsent`] sends it
+/// again with the same key). Says whether it is still to be sent.
+async fn settle_sending(
+    state: &AppState,
+    refund_id: &str,
+    number: &str,
+    sent: RefundSent,
+    actor: &Actor,
+) -> ApiResult<bool> {
+    match sent {
+        RefundSent::Made(id) => {
+            sqlx::query("update order_refund set provider_refund = $1 where refund_id = $2")
+                .bind(id)
+                .bind(refund_id)
+                .execute(&state.db.pool)
+                .await?;
+            Ok(false)
+        }
+        RefundSent::Refused(why) => {
+            tracing::warn!(order = %number, refund = %refund_id, %why, "the payment provider refused a refund");
+            let mut tx = state.db.begin_write().await?;
+            sqlx::query("update order_refund set state = $1, failure = $2 where refund_id = $3 and state = $4")
+                .bind(RefundState::Failed.as_str())
+                .bind(&why)
+                .bind(refund_id)
+                .bind(RefundState::Requested.as_str())
+                .execute(&mut **tx)
+                .await?;
+            let change = Change {
+                action: "order.refund_refused",
+                subject: Some(format!("order:{number}")),
+                before: None,
+                after: Some(json!({ "refund": refund_id, "why": why })),
+            };
+            audit::record(&mut tx, actor, change).await?;
+            tx.commit().await?;
+            Err(ApiError::Conflict(format!("the payment provider refused the refund: {why}")))
+        }
+        RefundSent::Unknown(why) => {
+            tracing::warn!(order = %number, refund = %refund_id, %why, "no clear answer to a refund; it is sent again");
+            Ok(true)
+        }
+    }
+}
+
+/// A refund asked of Stripe without a clear answer is sent again, with the same idempotency
+/// key, once a minute has passed (so it never races the request still waiting for Stripe).
+/// Gives how many Stripe has now answered.
+pub async fn send_unsent(state: &AppState) -> ApiResult<usize> {
+    let Payments::Stripe(gateway) = &state.payments else { return Ok(0) };
+    type Row = (String, String, String, i64, Option<String>, String, String);
+    let due: Vec<Row> = sqlx::query_as(
+        "select r.refund_id, r.order_id, o.number, r.amount_minor, o.payment_intent, r.actor, r.actor_label
+         from order_refund r join customer_order o on o.order_id = r.order_id
+         where r.state = $1 and r.provider_refund is null and r.requested_at < $2 limit 20",
+    )
+    .bind(RefundState::Requested.as_str())
+    .bind(now() - 60)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut answered = 0;
+    for (refund_id, order_id, number, amount, intent, key, label) in due {
+        let Some(intent) = intent else { continue };
+        let sent = gateway.refund(&intent, amount, &order_id, &refund_id).await;
+        let who = Actor::Recorded { key, label };
+        match settle_sending(state, &refund_id, &number, sent, &who).await {
+            Ok(false) | Err(ApiError::Conflict(_)) => answered += 1,
+            Ok(true) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(answered)
 }
 
 /// How much of an order's payment the provider says went back in all, applied: the asked-for
@@ -352,12 +427,22 @@ pub(super) async fn confirm(
             .bind(order_id)
             .fetch_one(&mut ***tx)
             .await?;
+    // Requests are confirmed oldest first while what they add up to (with those confirmed
+    // before) is covered by what the provider says went back; one that does not fit yet waits
+    // for a later event, and a younger one that fits goes ahead of it (the provider may make
+    // them in another order).
+    let mut covered: i64 = sqlx::query_scalar(
+        "select cast(coalesce(sum(amount_minor), 0) as bigint) from order_refund where order_id = $1 and state = $2",
+    )
+    .bind(order_id)
+    .bind(RefundState::Confirmed.as_str())
+    .fetch_one(&mut ***tx)
+    .await?;
     let t = now();
-    let mut covered = 0;
     for r in rows {
         let amount: i64 = r.get("amount_minor");
-        if covered + amount > refunded - before {
-            break;
+        if covered + amount > refunded {
+            continue;
         }
         covered += amount;
         let who = Actor::Recorded { key: r.get("actor"), label: r.get("actor_label") };

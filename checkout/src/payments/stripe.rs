@@ -27,6 +27,18 @@ pub const MAX_SESSION_SECONDS: i64 = 24 * 60 * 60;
 #[error("STRIPE_API_BASE / STRIPE_SECRET_KEY: {0}")]
 pub struct GatewayError(String);
 
+/// How asking Stripe for a refund ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundSent {
+    /// Made: Stripe's refund id (its event follows).
+    Made(String),
+    /// Refused, with Stripe's reason: nothing was refunded.
+    Refused(String),
+    /// No clear answer (a timeout, a lost connection, a 5xx): it may have been made, and is
+    /// sent again with the same key until Stripe answers.
+    Unknown(String),
+}
+
 /// Where a session stands at Stripe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionStatus {
@@ -114,27 +126,36 @@ impl StripeGateway {
         Ok(Session { id: session.id.to_string(), url })
     }
 
-    /// Refunds `amount` (minor units) of a payment intent; gives Stripe's refund id. Our refund
-    /// id is the idempotency key, so a retried request never refunds twice; the order follows
-    /// Stripe's `charge.refunded`, not this answer.
+    /// Refunds `amount` (minor units) of a payment intent. Our refund id is the idempotency
+    /// key: sending the same refund again (after no answer) can never refund twice. The order
+    /// follows Stripe's `charge.refunded`, not this answer.
     #[tracing::instrument(skip(self))]
-    pub async fn refund(&self, intent: &str, amount: i64, order_id: &str, refund_id: &str) -> ApiResult<String> {
-        let key =
-            IdempotencyKey::new(refund_id).map_err(|e| ApiError::Internal(format!("refund id {refund_id}: {e}")))?;
+    pub async fn refund(&self, intent: &str, amount: i64, order_id: &str, refund_id: &str) -> RefundSent {
+        let key = match IdempotencyKey::new(refund_id) {
+            Ok(key) => key,
+            Err(e) => return RefundSent::Refused(format!("refund id {refund_id}: {e}")),
+        };
         let metadata = HashMap::from([
             ("order_id".to_string(), order_id.to_string()),
             ("refund_id".to_string(), refund_id.to_string()),
         ]);
-        let refund = CreateRefund::new()
+        let sent = CreateRefund::new()
             .payment_intent(intent)
             .amount(amount)
             .metadata(metadata)
             .customize()
             .request_strategy(RequestStrategy::Idempotent(key))
             .send(&self.client)
-            .await
-            .map_err(provider_error)?;
-        Ok(refund.id.to_string())
+            .await;
+        match sent {
+            Ok(refund) => RefundSent::Made(refund.id.to_string()),
+            // A definite no (a 4xx other than a conflict or too many requests): nothing was made.
+            Err(StripeError::Stripe(e, status)) if (400..500).contains(&status) && status != 409 && status != 429 => {
+                RefundSent::Refused(e.message.clone().unwrap_or_else(|| format!("Stripe answered {status}")))
+            }
+            // No answer, or one that does not say: Stripe may have made it.
+            Err(e) => RefundSent::Unknown(e.to_string()),
+        }
     }
 
     /// Asks Stripe to close a session; says where it stands afterwards (a session already

@@ -41,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit_page))
         .merge(super::stock::router())
         .merge(super::purchasing::router())
+        .merge(super::customers::router())
 }
 
 /// Orders a page lists at once.
@@ -52,6 +53,8 @@ const MENU: &[(&str, &str, Permission)] = &[
     ("pick-list", "Pick list", Permission::OrdersView),
     ("stock", "Stock", Permission::StockView),
     ("purchase-orders", "Purchase orders", Permission::StockView),
+    ("customers", "Customers", Permission::CustomersView),
+    ("subscribers", "Newsletter", Permission::CustomersView),
     ("team", "Team", Permission::StaffManage),
     ("roles", "Roles", Permission::StaffManage),
     ("audit", "Audit log", Permission::AuditView),
@@ -259,6 +262,18 @@ async fn order_view(
     flash: Option<String>,
     error: Option<ApiError>,
 ) -> ApiResult<Response> {
+    order_view_typed(state, staff, number, flash, error, json!({})).await
+}
+
+/// [`order_view`] with what was typed into the refund form kept in it.
+async fn order_view_typed(
+    state: &AppState,
+    staff: &Staff,
+    number: &str,
+    flash: Option<String>,
+    error: Option<ApiError>,
+    typed: serde_json::Value,
+) -> ApiResult<Response> {
     let found = orders::find_by_number_or_id(&state.db, number).await?;
     let Some(order) = found else {
         return Err(ApiError::NotFound(format!("no order {number}")));
@@ -295,6 +310,7 @@ async fn order_view(
         "refunds": refunds,
         "refundable": refundable,
         "reason_max": orders::refunds::REASON_MAX,
+        "typed": typed,
         "events": events,
         "notes": notes,
         "steps": if staff.may(Permission::OrdersFulfil) { steps } else { vec![] },
@@ -332,6 +348,9 @@ async fn order_page(
         "tracking" => Some("The tracking e-mail is on its way to the shopper again."),
         "refund" => Some("Refunded: the payment provider confirmed it and the shopper has been e-mailed."),
         "refund-asked" => Some("Refund asked: the order follows when the payment provider confirms it."),
+        "refund-unsent" => Some(
+            "The payment provider gave no clear answer: the refund is sent again within minutes under the same key, so it cannot be made twice; the order follows its confirmation.",
+        ),
         _ => None,
     });
     order_view(&state, &staff, &number, flash.map(str::to_string), None).await
@@ -461,9 +480,8 @@ async fn order_resend(
     responses(
         (status = 303, description = "Asked (and, in the sandbox, confirmed): back to the order."),
         (status = 404, description = "No such order.", content_type = "application/json"),
-        (status = 409, description = "The order page again: nothing is left to refund.", content_type = "text/html"),
+        (status = 409, description = "The order page again: nothing is left to refund, or the payment provider refused it (it is marked refused on the order).", content_type = "text/html"),
         (status = 422, description = "The order page again: the amount, a quantity to put back or the reason is wrong.", content_type = "text/html"),
-        (status = 502, description = "The payment provider refused the refund (it is marked failed on the order).", content_type = "application/json"),
     ))]
 async fn order_refund(
     State(state): State<AppState>,
@@ -471,17 +489,22 @@ async fn order_refund(
     Path(number): Path<String>,
     ApiForm(input): ApiForm<HashMap<String, String>>,
 ) -> ApiResult<Response> {
+    let typed = json!(input);
     let ask = match refund_ask(&input) {
         Ok(ask) => ask,
-        Err(e) => return order_view(&state, &staff, &number, None, Some(e)).await,
+        Err(e) => return order_view_typed(&state, &staff, &number, None, Some(e), typed).await,
     };
     match orders::refunds::request(&state, &staff.actor(), &number, &ask).await {
         Ok(done) => {
-            let flash = if done.confirmed { "refund" } else { "refund-asked" };
+            let flash = match (done.confirmed, done.unsent) {
+                (true, _) => "refund",
+                (false, true) => "refund-unsent",
+                (false, false) => "refund-asked",
+            };
             Ok(Redirect::to(&format!("/staff/orders/{}?done={flash}", done.number)).into_response())
         }
         Err(e @ (ApiError::Conflict(_) | ApiError::Invalid { .. })) => {
-            order_view(&state, &staff, &number, None, Some(e)).await
+            order_view_typed(&state, &staff, &number, None, Some(e), typed).await
         }
         Err(e) => Err(e),
     }

@@ -4,6 +4,7 @@
 //! that leaves an [`audit`] row in the same transaction.
 
 pub mod audit;
+pub mod customers;
 pub mod guard;
 pub mod http;
 pub mod members;

@@ -66,11 +66,16 @@ async fn list_view(
 }
 
 /// Purchase orders (open ones first) and suppliers.
-#[utoipa::path(get, path = "/staff/purchase-orders", tag = "staff",
+#[utoipa::path(get, path = "/staff/purchase-orders", tag = "staff", params(Done),
     security(("staff_session" = ["stock.view"])),
     responses((status = 200, description = "Purchase orders and suppliers.", content_type = "text/html")))]
-async fn list_page(State(state): State<AppState>, Extension(staff): Extension<Staff>) -> ApiResult<Response> {
-    list_view(&state, &staff, None, None, json!({})).await
+async fn list_page(
+    State(state): State<AppState>,
+    Extension(staff): Extension<Staff>,
+    Query(done): Query<Done>,
+) -> ApiResult<Response> {
+    let flash = (done.done.as_deref() == Some("supplier")).then_some("Supplier added.");
+    list_view(&state, &staff, flash, None, json!({})).await
 }
 
 /// A new supplier.
@@ -92,7 +97,7 @@ struct SupplierInput {
     request_body(content = SupplierInput, content_type = "application/x-www-form-urlencoded"),
     security(("staff_session" = ["stock.adjust"])),
     responses(
-        (status = 200, description = "The purchase orders page, the supplier added.", content_type = "text/html"),
+        (status = 303, description = "Added: back to the purchase orders."),
         (status = 422, description = "The page again: what to correct.", content_type = "text/html"),
     ))]
 async fn add_supplier(
@@ -106,7 +111,7 @@ async fn add_supplier(
         return list_view(&state, &staff, None, Some(e), typed).await;
     };
     match purchasing::add_supplier(&state.db, &staff.actor(), &input.name, &input.email, lead_days).await {
-        Ok(_) => list_view(&state, &staff, Some("Supplier added."), None, json!({})).await,
+        Ok(_) => Ok(Redirect::to("/staff/purchase-orders?done=supplier").into_response()),
         Err(e @ ApiError::Invalid { .. }) => list_view(&state, &staff, None, Some(e), typed).await,
         Err(e) => Err(e),
     }
@@ -221,7 +226,7 @@ async fn po_view(
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct Done {
-    /// The action just taken (`send`, `receive`, `cancel`).
+    /// The action just taken (`send`, `receive`, `cancel`; `supplier`: one added).
     #[serde(default)]
     done: Option<String>,
 }

@@ -113,7 +113,14 @@ pub async fn add_supplier(db: &Db, actor: &Actor, name: &str, email: &str, lead_
         .bind(lead_days)
         .bind(now())
         .execute(&mut **tx)
-        .await?;
+        .await
+        .map_err(|e| match &e {
+            // Added at the same moment by someone else.
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                ApiError::invalid("name", format!("there is already a supplier called {name}"))
+            }
+            _ => e.into(),
+        })?;
     let change = Change {
         action: "supplier.add",
         subject: Some(format!("supplier:{name}")),
@@ -254,6 +261,18 @@ pub async fn on_order(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
     .await
 }
 
+/// Lines with a size named twice added up into one, in the order first named.
+fn added_up(lines: &[(String, i64)]) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for (sku, q) in lines {
+        match out.iter_mut().find(|(s, _)| s == sku) {
+            Some((_, n)) => *n += q,
+            None => out.push((sku.clone(), *q)),
+        }
+    }
+    out
+}
+
 /// Drafts a purchase order of `lines` (SKU, bottles; lines of none are left out) for a
 /// supplier (audited).
 pub async fn draft(
@@ -267,7 +286,7 @@ pub async fn draft(
     if note.chars().count() > 1000 {
         return Err(ApiError::invalid("note", "a note holds at most 1,000 characters"));
     }
-    let lines: Vec<&(String, i64)> = lines.iter().filter(|(_, q)| *q != 0).collect();
+    let lines: Vec<(String, i64)> = added_up(lines).into_iter().filter(|(_, q)| *q != 0).collect();
     if lines.is_empty() {
         return Err(ApiError::invalid("lines", "order at least one bottle"));
     }
@@ -413,12 +432,14 @@ pub async fn send(db: &Db, actor: &Actor, number: &str) -> ApiResult<PurchaseOrd
     Ok(load(db, &po.po_id).await?.unwrap_or(po))
 }
 
-/// Cancels a purchase order nothing of which has arrived (audited).
+/// Cancels a purchase order, or what has not come of one partly received (the supplier will
+/// not send the rest): nothing more is on order (audited).
 pub async fn cancel(db: &Db, actor: &Actor, number: &str) -> ApiResult<PurchaseOrder> {
     let mut tx = db.begin_write().await?;
     let po = lock(&mut tx, number).await?;
-    if !matches!(po.state, PoState::Draft | PoState::Sent) {
-        return Err(wrong_state(&po, "cancelled", &[PoState::Draft, PoState::Sent]));
+    let from = [PoState::Draft, PoState::Sent, PoState::PartlyReceived];
+    if !from.contains(&po.state) {
+        return Err(wrong_state(&po, "cancelled", &from));
     }
     set_state(&mut tx, &po, PoState::Cancelled).await?;
     let change = Change {
@@ -441,7 +462,7 @@ pub async fn receive(db: &Db, actor: &Actor, number: &str, delivered: &[(String,
     if !matches!(po.state, PoState::Sent | PoState::PartlyReceived) {
         return Err(wrong_state(&po, "received", &[PoState::Sent, PoState::PartlyReceived]));
     }
-    let delivered: Vec<&(String, i64)> = delivered.iter().filter(|(_, q)| *q != 0).collect();
+    let delivered: Vec<(String, i64)> = added_up(delivered).into_iter().filter(|(_, q)| *q != 0).collect();
     if delivered.is_empty() {
         return Err(ApiError::invalid("lines", "say how many bottles of each size arrived"));
     }

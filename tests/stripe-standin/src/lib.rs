@@ -29,6 +29,8 @@ pub struct Received {
     pub route: String,
     /// The form's fields, in the order sent.
     pub form: Vec<(String, String)>,
+    /// Its `Idempotency-Key` header, when it had one.
+    pub idempotency_key: Option<String>,
 }
 
 impl Received {
@@ -59,6 +61,8 @@ struct Inner {
     refunds_by_key: BTreeMap<String, Value>,
     /// Events kept back instead of sent, while held (Stripe's deliveries can lag).
     held: Option<Vec<(String, Value)>>,
+    /// How refund requests are answered meanwhile: an HTTP status and Stripe's message.
+    refund_failure: Option<(u16, String)>,
 }
 
 /// The running stand-in.
@@ -181,6 +185,17 @@ impl StripeStandIn {
     /// [`StripeStandIn::release_events`].
     pub fn hold_events(&self) {
         self.inner.lock().unwrap().held.get_or_insert_with(Vec::new);
+    }
+
+    /// From now on refund requests are answered with this HTTP status and message (a 4xx is
+    /// Stripe refusing; a 5xx is Stripe failing, the refund perhaps made); `None`: answered.
+    pub fn fail_refunds(&self, failure: Option<(u16, &str)>) {
+        self.inner.lock().unwrap().refund_failure = failure.map(|(s, m)| (s, m.to_string()));
+    }
+
+    /// Forgets the events kept back and stops holding them.
+    pub fn drop_events(&self) {
+        self.inner.lock().unwrap().held = None;
     }
 
     /// Sends the events kept back, in order, and stops holding them; the service's statuses.
@@ -315,7 +330,11 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
     let form = form_pairs(&body);
     let field = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let mut inner = inner.lock().unwrap();
-    inner.received.push(Received { route: "POST /v1/checkout/sessions".into(), form: form.clone() });
+    inner.received.push(Received {
+        route: "POST /v1/checkout/sessions".into(),
+        form: form.clone(),
+        idempotency_key: None,
+    });
     if field("mode").as_deref() != Some("payment") {
         return stripe_error(
             StatusCode::BAD_REQUEST,
@@ -470,7 +489,11 @@ async fn retrieve_session(State(inner): State<Shared>, headers: HeaderMap, Path(
         return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided", None);
     }
     let mut inner = inner.lock().unwrap();
-    inner.received.push(Received { route: format!("GET /v1/checkout/sessions/{id}"), form: Vec::new() });
+    inner.received.push(Received {
+        route: format!("GET /v1/checkout/sessions/{id}"),
+        form: Vec::new(),
+        idempotency_key: None,
+    });
     match inner.sessions.get(&id) {
         Some(s) => Json(s.clone()).into_response(),
         None => stripe_error(
@@ -487,7 +510,11 @@ async fn expire_session(State(shared): State<Shared>, headers: HeaderMap, Path(i
         return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided", None);
     }
     let mut inner = shared.lock().unwrap();
-    inner.received.push(Received { route: format!("POST /v1/checkout/sessions/{id}/expire"), form: Vec::new() });
+    inner.received.push(Received {
+        route: format!("POST /v1/checkout/sessions/{id}/expire"),
+        form: Vec::new(),
+        idempotency_key: None,
+    });
     let Some(s) = inner.sessions.get_mut(&id) else {
         return stripe_error(
             StatusCode::NOT_FOUND,
@@ -517,7 +544,16 @@ async fn create_refund(State(shared): State<Shared>, headers: HeaderMap, body: a
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
     let (refund, charge) = {
         let mut inner = shared.lock().unwrap();
-        inner.received.push(Received { route: "POST /v1/refunds".into(), form: form.clone() });
+        inner.received.push(Received {
+            route: "POST /v1/refunds".into(),
+            form: form.clone(),
+            idempotency_key: key.clone(),
+        });
+        if let Some((status, message)) = inner.refund_failure.clone() {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let kind = if status.is_server_error() { "api_error" } else { "invalid_request_error" };
+            return stripe_error(status, kind, &message, None);
+        }
         if let Some(done) = key.as_ref().and_then(|k| inner.refunds_by_key.get(k)) {
             return Json(done.clone()).into_response();
         }
