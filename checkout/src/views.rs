@@ -48,6 +48,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pages/staff/customers.html", include_str!("../templates/pages/staff/customers.html")),
     ("pages/staff/customer.html", include_str!("../templates/pages/staff/customer.html")),
     ("pages/staff/subscribers.html", include_str!("../templates/pages/staff/subscribers.html")),
+    ("pages/staff/dashboard.html", include_str!("../templates/pages/staff/dashboard.html")),
     ("pages/staff/team.html", include_str!("../templates/pages/staff/team.html")),
     ("pages/staff/roles.html", include_str!("../templates/pages/staff/roles.html")),
     ("pages/staff/audit.html", include_str!("../templates/pages/staff/audit.html")),

@@ -1230,3 +1230,56 @@ on_both_engines!(customers_and_subscribers_on_their_behalf, |engine: Engine| asy
     );
     assert_eq!(shop.count("select count(*) from audit_log where action = 'newsletter.export'").await, 1);
 });
+
+// The dashboard's figures: paid orders today and this month, refunds taken off and VAT apart,
+// the average basket, what sells, what is low; the page draws its charts as SVG with titles.
+// The health check says `degraded` when a message has waited too long.
+on_both_engines!(the_dashboard_counts_what_was_paid_and_health_says_when_mail_is_stuck, |engine: Engine| async move {
+    use atelier_checkout::staff::dashboard;
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    let first = paid_order_of(&shop, "one@example.com", 2).await;
+    paid_order_of(&shop, "two@example.com", 1).await;
+    let key = atelier_checkout::config::Secret::new("k");
+    let ship = atelier_checkout::orders::Step::Ship { tracking: None };
+    atelier_checkout::orders::advance(&shop.state.db, &key, "", &first, &ship, &shell()).await.unwrap();
+    let ask = atelier_checkout::orders::refunds::Ask { amount_minor: 1000, restock: vec![], reason: "Late".into() };
+    atelier_checkout::orders::refunds::request(&shop.state, &shell(), &first, &ask).await.unwrap();
+
+    let f = dashboard::figures(&shop.state.db, atelier_checkout::ids::now()).await.unwrap();
+    // €54.90 less €10.00 refunded, and €30.90; VAT (20 %) in proportion to what was kept.
+    assert_eq!((f.today.orders, f.today.revenue_minor), (2, 4490 + 3090));
+    assert_eq!(f.today.vat_minor, 915 * 4490 / 5490 + 515);
+    assert_eq!(f.today.average_minor(), 3790);
+    assert_eq!(f.month.revenue_minor, 7580, "today is in this month");
+    assert_eq!(f.by_day.len(), 90);
+    let count = |s: &str| f.by_status.iter().find(|(x, _)| x.as_str() == s).unwrap().1;
+    assert_eq!((count("paid"), count("shipped"), count("expired")), (1, 1, 0));
+    assert_eq!(f.top[0].1, 3, "three bottles of lavender: {:?}", f.top);
+    assert_eq!(f.outbox.failed, 0);
+
+    let (_, manager) = staff(&shop, "manager@example.com", "manager").await;
+    let r = request(&shop, &Method::GET, "/staff/dashboard", Some(&manager), "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("€75.80") && r.body.contains("€37.90"), "revenue and basket: {}", r.body);
+    assert!(r.body.contains(r#"<svg class="chart""#) && r.body.contains("Revenue by day over the last 90 days"));
+    let (_, clerk) = staff(&shop, "clerk@example.com", "fulfilment").await;
+    assert_eq!(request(&shop, &Method::GET, "/staff/dashboard", Some(&clerk), "").await.status, StatusCode::FORBIDDEN);
+
+    let health = shop.get("/api/health", None).await.json();
+    assert_eq!(health["status"], "ok", "{health}");
+    sqlx::query(
+        "insert into outbox (outbox_id, dedupe_key, kind, recipient, subject, status, attempts, next_attempt_at, created_at)
+         values ('out_old', 'old', 'test', 'x@example.com', 'Old', 'pending', 3, $1, $2)",
+    )
+    .bind(atelier_checkout::ids::now() + 60)
+    .bind(atelier_checkout::ids::now() - 3600)
+    .execute(&shop.state.db.pool)
+    .await
+    .unwrap();
+    let health = shop.get("/api/health", None).await.json();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert!(health["problems"][0].as_str().unwrap().contains("has waited 60 minutes"), "{health}");
+    let r = request(&shop, &Method::GET, "/staff/dashboard", Some(&manager), "").await;
+    assert!(r.body.contains("stuck"), "the dashboard says so too");
+});

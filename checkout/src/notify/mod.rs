@@ -283,3 +283,28 @@ pub async fn enqueue_build_hook(tx: &mut Transaction<'static, Any>, key: &str) -
     }
     Ok(())
 }
+
+/// How the outbox is doing: what waits, for how long, and what was given up on.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct OutboxHealth {
+    /// Messages waiting to be sent (or sent again).
+    pub pending: i64,
+    /// How long the oldest of them has waited, in seconds (0 when none waits).
+    pub oldest_pending_seconds: i64,
+    /// Messages given up on (staff were told).
+    pub failed: i64,
+}
+
+/// Reads the outbox's health (two index scans on `outbox_due`).
+pub async fn health(db: &crate::db::Db) -> Result<OutboxHealth, sqlx::Error> {
+    let (pending, oldest): (i64, Option<i64>) =
+        sqlx::query_as("select count(*), min(created_at) from outbox where status = $1")
+            .bind(Status::Pending.as_str())
+            .fetch_one(&db.pool)
+            .await?;
+    let failed: i64 = sqlx::query_scalar("select count(*) from outbox where status = $1")
+        .bind(Status::Failed.as_str())
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(OutboxHealth { pending, oldest_pending_seconds: oldest.map(|t| (now() - t).max(0)).unwrap_or(0), failed })
+}

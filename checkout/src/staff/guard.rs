@@ -212,6 +212,11 @@ async fn who(
             .await?;
         tx.commit().await?;
     }
-    let permissions = super::members::permissions_of(&state.db, &role).await?;
+    // The owner role holds everything, a permission newer than the shop's roles too.
+    let permissions = if role == super::permissions::OWNER {
+        Permission::ALL.into_iter().collect()
+    } else {
+        super::members::permissions_of(&state.db, &role).await?
+    };
     Ok(Ok(Staff { account_id, email, name, role, permissions, client }))
 }

@@ -42,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::stock::router())
         .merge(super::purchasing::router())
         .merge(super::customers::router())
+        .merge(super::dashboard::router())
 }
 
 /// Orders a page lists at once.
@@ -49,6 +50,7 @@ const PAGE: i64 = 50;
 
 /// The areas of the menu: where under `/staff/`, what it is called, what opens it.
 const MENU: &[(&str, &str, Permission)] = &[
+    ("dashboard", "Dashboard", Permission::ReportsView),
     ("orders", "Orders", Permission::OrdersView),
     ("pick-list", "Pick list", Permission::OrdersView),
     ("stock", "Stock", Permission::StockView),

@@ -53,7 +53,7 @@ pub async fn ensure_roles(db: &Db) -> Result<(), sqlx::Error> {
     let any: Option<String> =
         sqlx::query_scalar("select role from staff_role limit 1").fetch_optional(&db.pool).await?;
     if any.is_some() {
-        return Ok(());
+        return owner_holds_everything(db).await;
     }
     let mut tx = db.begin_write().await?;
     let t = now();
@@ -74,6 +74,23 @@ pub async fn ensure_roles(db: &Db) -> Result<(), sqlx::Error> {
                     .await?;
             }
         }
+    }
+    tx.commit().await
+}
+
+/// The owner role holds every permission, those added to the code since the shop began too.
+async fn owner_holds_everything(db: &Db) -> Result<(), sqlx::Error> {
+    let held = permissions_of(db, OWNER).await?;
+    if Permission::ALL.iter().all(|p| held.contains(p)) {
+        return Ok(());
+    }
+    let mut tx = db.begin_write().await?;
+    for p in Permission::ALL {
+        sqlx::query("insert into staff_role_permission (role, permission) values ($1, $2) on conflict do nothing")
+            .bind(OWNER)
+            .bind(p.as_str())
+            .execute(&mut *tx.tx)
+            .await?;
     }
     tx.commit().await
 }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod customers;
+pub mod dashboard;
 pub mod guard;
 pub mod http;
 pub mod members;

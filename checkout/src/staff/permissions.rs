@@ -28,11 +28,13 @@ pub enum Permission {
     StaffManage,
     /// Read the audit log.
     AuditView,
+    /// See the dashboard: sales, revenue, subscribers, the outbox.
+    ReportsView,
 }
 
 impl Permission {
     /// Every permission, in the order the console lists them.
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::OrdersView,
         Permission::OrdersFulfil,
         Permission::OrdersRefund,
@@ -44,6 +46,7 @@ impl Permission {
         Permission::CustomersManage,
         Permission::StaffManage,
         Permission::AuditView,
+        Permission::ReportsView,
     ];
 
     /// The stored name.
@@ -60,6 +63,7 @@ impl Permission {
             Permission::CustomersManage => "customers.manage",
             Permission::StaffManage => "staff.manage",
             Permission::AuditView => "audit.view",
+            Permission::ReportsView => "reports.view",
         }
     }
 
@@ -74,9 +78,10 @@ impl Permission {
             Permission::StockView => "See stock levels",
             Permission::StockAdjust => "Set and adjust stock",
             Permission::CustomersView => "Look up customers",
-            Permission::CustomersManage => "Change a customer's subscription for them",
+            Permission::CustomersManage => "Change a customer's subscription for them; export the newsletter's list",
             Permission::StaffManage => "Add staff and change roles",
             Permission::AuditView => "Read the audit log",
+            Permission::ReportsView => "See the dashboard: sales, revenue, subscribers",
         }
     }
 
@@ -107,6 +112,7 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, Vec<Permission>)> {
                 StockAdjust,
                 CustomersView,
                 CustomersManage,
+                ReportsView,
             ],
         ),
         ("fulfilment", "Fulfilment", vec![OrdersView, OrdersFulfil, OrdersNote, OrdersMail, StockView]),
