@@ -21,16 +21,21 @@
 # then 1,000 connections for 60 s on the stock read. Prints requests/s, the ratio to the
 # ceiling, p99 latency and errors. With --baseline BIN, the same loads run against that build
 # too (an earlier `atelier`, say), in the same run, and the table gives both and their ratio.
+# With --metrics-cost, only what `/metrics` costs: cart adds on two SQLite services of this
+# build, one with METRICS_TOKEN set (every request counted and timed) and one without, taking
+# turns five times, and the ratio of their medians.
 #
-#   benches/service.sh [seconds per load, default 15] [--no-soak] [--baseline BIN]
+#   benches/service.sh [seconds per load, default 15] [--no-soak] [--baseline BIN] [--metrics-cost]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=15
 SOAK=1
 BASELINE=
+METRICS_COST=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-soak) SOAK=0 ;;
+    --metrics-cost) METRICS_COST=1 ;;
     --baseline) BASELINE="$2"; shift ;;
     *) DURATION="$1" ;;
   esac
@@ -171,12 +176,13 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 }
 
-start_service() { # bin name port database-url
+start_service() { # bin name port database-url [NAME=value…]
   local dir="$WORK/$2"
   mkdir -p "$dir"
   local env=(ATELIER_DATA_DIR="$dir" CHECKOUTS_PER_MINUTE=20 TRUSTED_PROXIES=127.0.0.1 RUST_LOG=error
     PUBLIC_URL="http://127.0.0.1:$3")
   [ -n "$4" ] && env+=(DATABASE_URL="$4")
+  env+=("${@:5}")
   env "${env[@]}" "$1" catalog sync --file "$WORK/public/catalog.json" >/dev/null
   env "${env[@]}" "$1" stock set LAV-PROV-30 100000000 >/dev/null
   env "${env[@]}" "$1" stock set LAV-PROV-100 100000000 >/dev/null
@@ -235,6 +241,29 @@ measure() { # bin first-port tag
     run "sign-in, $name" "http://127.0.0.1:$p/api/account/sign-in" "$WORK/sign-in-$tag-$engine.lua" 2
   done
 }
+
+if [ "$METRICS_COST" = 1 ]; then
+  TOKEN=bench-metrics-token-0123456789
+  start_service "$BIN" off 8391 ""
+  start_service "$BIN" on 8392 "" METRICS_TOKEN=$TOKEN
+  sleep 0.5
+  for round in 1 2 3 4 5; do
+    run "off" "http://127.0.0.1:8391/api/cart/items" "$WORK/add.lua" >> "$WORK/off.tsv"
+    run "on" "http://127.0.0.1:8392/api/cart/items" "$WORK/add.lua" >> "$WORK/on.tsv"
+  done
+  median() { cut -f2 "$1" | sort -n | sed -n 3p; }
+  OFF=$(median "$WORK/off.tsv"); ON=$(median "$WORK/on.tsv")
+  printf 'cart add, SQLite, 64 connections, five %s-second turns each:
+' "$DURATION"
+  printf '  without metrics: %s requests/s (each turn: %s)
+' "$OFF" "$(cut -f2 "$WORK/off.tsv" | tr '\n' ' ')"
+  printf '  with metrics:    %s requests/s (each turn: %s)
+' "$ON" "$(cut -f2 "$WORK/on.tsv" | tr '\n' ' ')"
+  awk -v a="$OFF" -v b="$ON" 'BEGIN { printf "  cost: %.1f%% of the throughput\n", 100 * (a - b) / a }'
+  curl -fsS -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8392/metrics \
+    | grep -E '^atelier_(http_requests_total\{route="/api/cart/items"|cart_writer_batch_edits_(count|sum))' | sed 's/^/  /'
+  exit 0
+fi
 
 target/release/examples/bare_json 8190 & PIDS+=($!)
 sleep 0.3

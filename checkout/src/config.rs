@@ -35,6 +35,7 @@ pub const SETTINGS: &[&str] = &[
     "GOOGLE_CLIENT_ID",
     "GOOGLE_CLIENT_SECRET",
     "GOOGLE_ISSUER_URL",
+    "METRICS_TOKEN",
 ];
 
 /// A secret that never prints.
@@ -167,6 +168,8 @@ pub struct ServiceConfig {
     pub shipping: ShippingRates,
     /// Sign-in with Google, when the shop has an OAuth client.
     pub google: Option<GoogleConfig>,
+    /// The bearer token `/metrics` answers to; unset, metrics are off.
+    pub metrics_token: Option<Secret>,
 }
 
 impl fmt::Debug for ServiceConfig {
@@ -294,7 +297,12 @@ impl ServiceConfig {
         let amount = |name, default| integer(name, default, 0, "an amount in cents (0 or more)");
         let defaults = ShippingRates::default();
         let google = google(&var)?;
+        let metrics_token = var("METRICS_TOKEN").map(Secret::new);
+        if metrics_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            return Err(ConfigError { name: "METRICS_TOKEN", message: "use at least 16 characters".into() });
+        }
         Ok(ServiceConfig {
+            metrics_token,
             google,
             database_url,
             payments,
@@ -341,6 +349,7 @@ impl ServiceConfig {
             link_key: None,
             shipping: ShippingRates::default(),
             google: None,
+            metrics_token: None,
             data_dir,
         }
     }

@@ -153,6 +153,11 @@ impl utoipa::Modify for StaffScheme {
             "A session signed in with two factors, of an account on the staff; the scopes are the permissions the route needs.",
         );
         components.add_security_scheme(staff::guard::SCHEME, SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));
+        let bearer = utoipa::openapi::security::HttpBuilder::new()
+            .scheme(utoipa::openapi::security::HttpAuthScheme::Bearer)
+            .description(Some("The operators' METRICS_TOKEN."))
+            .build();
+        components.add_security_scheme("metrics_token", SecurityScheme::Http(bearer));
     }
 }
 
@@ -240,12 +245,18 @@ impl CommonAnswers {
 pub fn app(state: AppState) -> Router {
     let (routes, _) = api().split_for_parts();
     let policy = state.policy.clone();
-    routes
+    let routes = routes
         // After routing (it reads the matched route): every `/staff` route's declared permissions.
         .layer(axum::middleware::from_fn_with_state(state.clone(), staff::guard::enforce))
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(axum::middleware::from_fn_with_state(policy, http::guard::guard))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(policy, http::guard::guard));
+    // Outermost, when someone may read them: every answer counted and timed, the guards'
+    // refusals too.
+    let routes = match state.config.metrics_token {
+        Some(_) => routes.layer(axum::middleware::from_fn(http::metrics::observe)),
+        None => routes,
+    };
+    routes.with_state(state)
 }
 
 /// Background work every instance runs: the outbox, the expiry of unpaid checkouts, kept

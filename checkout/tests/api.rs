@@ -2,7 +2,8 @@
 
 mod common;
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use common::{Engine, TestShop, ADDRESS};
 
 on_both_engines!(cart_adds_updates_and_removes, |engine: Engine| async move {
@@ -780,4 +781,50 @@ on_both_engines!(a_letter_from_the_contact_form_reaches_staff_and_its_sender, |e
     // The form's own page is the Contact page.
     let r = shop.get("/contact/send", None).await;
     assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/contact/#write"));
+});
+
+// `/metrics` answers only to its token, in the OpenMetrics text format: requests by route,
+// method and status with their latency, webhook refusals, cart-writer batches, the outbox.
+on_both_engines!(metrics_answer_only_to_their_token, |engine: Engine| async move {
+    let off = TestShop::new(engine).await;
+    assert_eq!(off.get("/metrics", None).await.status, StatusCode::NOT_FOUND, "off without METRICS_TOKEN");
+    const TOKEN: &str = "scrape-me-please-0123";
+    let shop = TestShop::configured(engine, |c| {
+        c.metrics_token = Some(atelier_checkout::config::Secret::new(TOKEN));
+    })
+    .await;
+    let scrape = |auth: Option<&str>| {
+        let mut b = Request::get("/metrics");
+        if let Some(a) = auth {
+            b = b.header("authorization", a);
+        }
+        shop.call(b.body(Body::empty()).unwrap())
+    };
+    assert_eq!(scrape(None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(scrape(Some("Bearer scrape-me-please-0124")).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(scrape(Some(TOKEN)).await.status, StatusCode::UNAUTHORIZED, "the scheme is needed");
+
+    shop.get("/api/health", None).await;
+    shop.set_stock("LAV-10", 5).await;
+    shop.cart_with("LAV-10", 1).await;
+    let r = shop.json("POST", "/api/webhooks/stripe", "{}", None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = scrape(Some(&format!("Bearer {TOKEN}"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.headers["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    for line in [
+        r#"atelier_http_requests_total{route="/api/health",method="GET",status="200"}"#,
+        r#"atelier_http_request_duration_seconds_bucket{le="0.005",route="/api/cart/items",method="POST"}"#,
+        r#"atelier_webhook_failures_total{reason="signature"}"#,
+        "atelier_cart_writer_batch_edits_count",
+        "atelier_outbox_pending ",
+        "atelier_outbox_oldest_pending_seconds ",
+        "# EOF",
+    ] {
+        assert!(r.body.contains(line), "{line} in:\n{}", r.body);
+    }
+    // A made-up path is counted as unmatched, not by its own name.
+    shop.get("/no/such/page/4711", None).await;
+    let r = scrape(Some(&format!("Bearer {TOKEN}"))).await;
+    assert!(!r.body.contains("4711") && r.body.contains(r#"route="unmatched""#), "{}", r.body);
 });

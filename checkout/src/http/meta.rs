@@ -14,8 +14,15 @@ use crate::AppState;
 
 /// The service's own routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_health)).routes(routes!(get_openapi))
+    OpenApiRouter::new()
+        .routes(routes!(get_health))
+        .routes(routes!(get_openapi))
+        .routes(routes!(super::metrics::get_metrics))
 }
+
+/// The service's routes the CDN must not hand to the service (`netlify.toml` leaves them out;
+/// a test checks it): what is for the operators' own scraper.
+pub const NOT_PROXIED: &[&str] = &["/metrics"];
 
 /// A message waiting longer than this means the outbox is stuck (the mail server refuses, or
 /// no instance runs the worker).

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod guard;
 pub mod limit;
 pub mod meta;
+pub mod metrics;
 pub mod outbound;
 pub mod page;
 

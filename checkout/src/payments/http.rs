@@ -47,7 +47,14 @@ async fn post_stripe_webhook(
     body: Bytes,
 ) -> ApiResult<Json<Received>> {
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
-    let result = webhook::handle(&state, signature, &body).await?;
+    let result = webhook::handle(&state, signature, &body).await.inspect_err(|e| {
+        crate::http::metrics::webhook_failed(match e {
+            ApiError::Signature(_) => "signature",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Conflict(_) => "conflict",
+            _ => "internal",
+        })
+    })?;
     Ok(Json(Received { received: true, result }))
 }
 

@@ -73,6 +73,7 @@ impl CartWriter {
 /// Answers a batch: each edit its outcome, or all of them the error that kept the batch from
 /// being saved.
 fn answer<E: std::fmt::Display>(jobs: Vec<Job>, outcomes: Result<Vec<Result<Edited, EditError>>, E>) {
+    crate::http::metrics::cart_batch(jobs.len());
     match outcomes {
         Ok(outcomes) => {
             for (job, outcome) in jobs.into_iter().zip(outcomes) {
