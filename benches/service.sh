@@ -23,7 +23,7 @@
 # too (an earlier `atelier`, say), in the same run, and the table gives both and their ratio.
 # With --metrics-cost, only what `/metrics` costs: cart adds on two SQLite services of this
 # build, one with METRICS_TOKEN set (every request counted and timed) and one without, taking
-# turns five times, and the ratio of their medians.
+# turns eight times (which goes first alternating), and the median of the eight pairs' ratios.
 #
 #   benches/service.sh [seconds per load, default 15] [--no-soak] [--baseline BIN] [--metrics-cost]
 set -euo pipefail
@@ -247,19 +247,22 @@ if [ "$METRICS_COST" = 1 ]; then
   start_service "$BIN" off 8391 ""
   start_service "$BIN" on 8392 "" METRICS_TOKEN=$TOKEN
   sleep 0.5
-  for round in 1 2 3 4 5; do
-    run "off" "http://127.0.0.1:8391/api/cart/items" "$WORK/add.lua" >> "$WORK/off.tsv"
-    run "on" "http://127.0.0.1:8392/api/cart/items" "$WORK/add.lua" >> "$WORK/on.tsv"
+  for round in 1 2 3 4 5 6 7 8; do
+    if [ $((round % 2)) = 1 ]; then
+      run "off" "http://127.0.0.1:8391/api/cart/items" "$WORK/add.lua" >> "$WORK/off.tsv"
+      run "on" "http://127.0.0.1:8392/api/cart/items" "$WORK/add.lua" >> "$WORK/on.tsv"
+    else
+      run "on" "http://127.0.0.1:8392/api/cart/items" "$WORK/add.lua" >> "$WORK/on.tsv"
+      run "off" "http://127.0.0.1:8391/api/cart/items" "$WORK/add.lua" >> "$WORK/off.tsv"
+    fi
   done
-  median() { cut -f2 "$1" | sort -n | sed -n 3p; }
-  OFF=$(median "$WORK/off.tsv"); ON=$(median "$WORK/on.tsv")
-  printf 'cart add, SQLite, 64 connections, five %s-second turns each:
-' "$DURATION"
-  printf '  without metrics: %s requests/s (each turn: %s)
-' "$OFF" "$(cut -f2 "$WORK/off.tsv" | tr '\n' ' ')"
-  printf '  with metrics:    %s requests/s (each turn: %s)
-' "$ON" "$(cut -f2 "$WORK/on.tsv" | tr '\n' ' ')"
-  awk -v a="$OFF" -v b="$ON" 'BEGIN { printf "  cost: %.1f%% of the throughput\n", 100 * (a - b) / a }'
+  median() { sort -n | awk '{ v[NR] = $1 } END { print (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'; }
+  OFF=$(cut -f2 "$WORK/off.tsv" | median); ON=$(cut -f2 "$WORK/on.tsv" | median)
+  RATIO=$(paste "$WORK/off.tsv" "$WORK/on.tsv" | awk -F'\t' '{ print $6 / $2 }' | median)
+  printf 'cart add, SQLite, 64 connections, eight %s-second turns each:\n' "$DURATION"
+  printf '  without metrics: median %.0f requests/s (turns: %s)\n' "$OFF" "$(cut -f2 "$WORK/off.tsv" | xargs printf '%.0f ')"
+  printf '  with metrics:    median %.0f requests/s (turns: %s)\n' "$ON" "$(cut -f2 "$WORK/on.tsv" | xargs printf '%.0f ')"
+  awk -v r="$RATIO" 'BEGIN { printf "  with/without, median of the pairs: %.3f (a cost of %.1f%%)\n", r, 100 * (1 - r) }'
   curl -fsS -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8392/metrics \
     | grep -E '^atelier_(http_requests_total\{route="/api/cart/items"|cart_writer_batch_edits_(count|sum))' | sed 's/^/  /'
   exit 0

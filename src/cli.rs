@@ -39,7 +39,8 @@ pub enum Command {
     /// Stock levels.
     #[command(subcommand)]
     Stock(StockCommand),
-    /// Write data/stock.json for the site's stock badges.
+    /// Write data/stock.json for the site's stock badges, and data/testimonials.json with the
+    /// approved testimonials for the home page.
     Export,
     /// Orders: list them, and move paid ones along (fulfil, ship, deliver).
     #[command(subcommand)]
@@ -239,6 +240,11 @@ pub struct BuildArgs {
     /// pages claim no availability.
     #[arg(long, value_name = "URL")]
     pub stock_from: Option<String>,
+    /// Fetch the approved testimonials the home page shows from the service first (its
+    /// `/api/testimonials`), into data/testimonials.json; if it cannot answer, the file is left
+    /// as it is.
+    #[arg(long, value_name = "URL")]
+    pub testimonials_from: Option<String>,
 }
 
 /// Options of `serve`.

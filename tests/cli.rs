@@ -376,6 +376,39 @@ fn a_production_build_fetches_the_stock_and_never_shows_a_stale_one() {
     assert!(text(&o).1.contains("warning: no stock from http://127.0.0.1:1/api/stock"), "{:?}", text(&o));
 }
 
+#[test]
+fn a_production_build_fetches_the_approved_testimonials() {
+    let dir = site(&[
+        ("config.toml", "base_url = \"https://x.example\"\n"),
+        (
+            "templates/index.html",
+            r#"{% for t in load_data(path="data/testimonials.json", required=false) %}<q>{{ t.quote }}</q> {{ t.author }}{% endfor %}"#,
+        ),
+    ]);
+    let root = dir.path();
+    let port = http_server(|req| {
+        if req.starts_with("GET /api/testimonials ") {
+            ("200 OK", r#"[{"quote":"Like a walk at dusk.","author":"Mme Roux","place":"Grasse","featured":true}]"#)
+        } else if req.starts_with("GET /elsewhere ") {
+            ("200 OK", r#"{"items":{}}"#)
+        } else {
+            ("503 Service Unavailable", "")
+        }
+    });
+    let shown = || std::fs::read_to_string(root.join("public/index.html")).unwrap();
+    let o = atelier(&["build", "--testimonials-from", &format!("http://127.0.0.1:{port}/api/testimonials")], root);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("1 testimonials fetched"), "{:?}", text(&o));
+    assert_eq!(shown(), "<q>Like a walk at dusk.</q> Mme Roux");
+    // Down, or not the service's answer: said, and the file kept as it was.
+    for path in ["down", "elsewhere"] {
+        let o = atelier(&["build", "--testimonials-from", &format!("http://127.0.0.1:{port}/{path}")], root);
+        assert!(o.status.success(), "{:?}", text(&o));
+        assert!(text(&o).1.contains("data/testimonials.json is left as it is"), "{:?}", text(&o));
+        assert_eq!(shown(), "<q>Like a walk at dusk.</q> Mme Roux");
+    }
+}
+
 /// Zola 0.22 reads `zola.toml` before `config.toml`, and hashes as `get_hash` and cachebusting
 /// write them; the expected line is what Zola 0.22.1 itself built from these files.
 #[test]

@@ -26,6 +26,7 @@ pub mod payments;
 pub mod secrets;
 pub mod staff;
 pub mod stock;
+pub mod testimonials;
 pub mod views;
 pub mod wishlist;
 
@@ -91,7 +92,9 @@ impl AppState {
     /// built site. Starts the cart writer, so it must be called inside the Tokio runtime.
     pub async fn new(db: Db, config: ServiceConfig, site_dir: &Path) -> Result<AppState, StartError> {
         let keys = secrets::Keys::load(&db, &config).await.map_err(StartError::Keys)?;
-        let policy = http::guard::Policy::for_payments(&config.payments).ok_or(StartError::Policy)?;
+        let policy = http::guard::Policy::for_payments(&config.payments)
+            .ok_or(StartError::Policy)?
+            .with_metrics(config.metrics_token.is_some());
         tokio::spawn(accounts::password::warm_up());
         Ok(AppState(Arc::new(Shared {
             keys,
@@ -178,6 +181,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(folio::http::router())
         .merge(folio::pages::router())
         .merge(staff::http::router())
+        .merge(testimonials::http::router())
 }
 
 /// The OpenAPI document of [`api`], as JSON (made once).
@@ -245,18 +249,13 @@ impl CommonAnswers {
 pub fn app(state: AppState) -> Router {
     let (routes, _) = api().split_for_parts();
     let policy = state.policy.clone();
-    let routes = routes
+    routes
         // After routing (it reads the matched route): every `/staff` route's declared permissions.
         .layer(axum::middleware::from_fn_with_state(state.clone(), staff::guard::enforce))
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(axum::middleware::from_fn_with_state(policy, http::guard::guard));
-    // Outermost, when someone may read them: every answer counted and timed, the guards'
-    // refusals too.
-    let routes = match state.config.metrics_token {
-        Some(_) => routes.layer(axum::middleware::from_fn(http::metrics::observe)),
-        None => routes,
-    };
-    routes.with_state(state)
+        // Outermost: every answer logged (and, when metrics are on, counted), refusals too.
+        .layer(axum::middleware::from_fn_with_state(policy, http::guard::guard))
+        .with_state(state)
 }
 
 /// Background work every instance runs: the outbox, the expiry of unpaid checkouts, kept

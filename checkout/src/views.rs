@@ -49,6 +49,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pages/staff/customer.html", include_str!("../templates/pages/staff/customer.html")),
     ("pages/staff/subscribers.html", include_str!("../templates/pages/staff/subscribers.html")),
     ("pages/staff/dashboard.html", include_str!("../templates/pages/staff/dashboard.html")),
+    ("pages/staff/testimonials.html", include_str!("../templates/pages/staff/testimonials.html")),
     ("pages/staff/team.html", include_str!("../templates/pages/staff/team.html")),
     ("pages/staff/roles.html", include_str!("../templates/pages/staff/roles.html")),
     ("pages/staff/audit.html", include_str!("../templates/pages/staff/audit.html")),

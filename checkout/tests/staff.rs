@@ -183,6 +183,8 @@ on_both_engines!(every_staff_route_refuses_whoever_lacks_its_permission, |engine
             .replace("{action}", "send")
             .replace("{email}", "shopper%40example.com")
             .replace("{subscription_id}", "sub_none")
+            .replace("{testimonial_id}", "tst_none")
+            .replace("{edit}", "approve")
     };
     // A customer signed in with two factors, not on the staff.
     let r = shop
@@ -466,6 +468,8 @@ on_both_engines!(orders_are_found_by_number_address_name_and_state, |engine: Eng
     let digits = first.rsplit('-').next().unwrap().trim_start_matches('0').to_string();
     let by_digits = list(format!("q={digits}")).await;
     assert!(by_digits.body.contains(&first) && !by_digits.body.contains(&second), "{}", by_digits.body);
+    let whole = list(format!("q={}", first.to_lowercase())).await;
+    assert!(whole.body.contains(&first) && !whole.body.contains(&second), "{}", whole.body);
     let by_mail = list("q=TWO%40example.com".into()).await;
     assert!(by_mail.body.contains(&second) && !by_mail.body.contains(&first));
     let by_state = list("status=fulfilled".into()).await;
@@ -1282,4 +1286,76 @@ on_both_engines!(the_dashboard_counts_what_was_paid_and_health_says_when_mail_is
     assert!(health["problems"][0].as_str().unwrap().contains("has waited 60 minutes"), "{health}");
     let r = request(&shop, &Method::GET, "/staff/dashboard", Some(&manager), "").await;
     assert!(r.body.contains("stuck"), "the dashboard says so too");
+});
+
+// Testimonials: written down waiting for approval, approved, featured, hidden, deleted, each
+// audited; what the home page shows (the export and `/api/testimonials`) follows, featured
+// first, and each change to it calls the build hook.
+on_both_engines!(testimonials_written_approved_and_exported, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    let (_, support) = staff(&shop, "support@example.com", "support").await;
+    let (_, clerk) = staff(&shop, "clerk@example.com", "fulfilment").await;
+    let post = |path: &str, body: &str, who: &str| {
+        let (shop, path, body, who) = (&shop, path.to_string(), body.to_string(), who.to_string());
+        async move { request(shop, &Method::POST, &path, Some(&who), &body).await }
+    };
+    let hooks = || shop.count("select count(*) from outbox where kind = 'build_hook'");
+    assert_eq!(post("/staff/testimonials", "author=A&quote=Lovely", &clerk).await.status, StatusCode::FORBIDDEN);
+
+    let r = post("/staff/testimonials", "author=&quote=Lovely&rating=9", &support).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("Lovely</textarea>"), "kept: {}", r.body);
+    let r =
+        post("/staff/testimonials", "author=Mme+Roux&title=Grasse&quote=Like+a+walk+at+dusk.&rating=5", &support).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = post("/staff/testimonials", "author=Jean+P.&quote=The+rose+is+a+marvel.&approved=on", &support).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(hooks().await, 1, "one shown at once: the site is rebuilt");
+    let shown = || async { shop.get("/api/testimonials", None).await.json() };
+    assert_eq!(
+        shown().await,
+        serde_json::json!([{ "quote": "The rose is a marvel.", "author": "Jean P.", "featured": false }])
+    );
+
+    let waiting: String = sqlx::query_scalar("select testimonial_id from testimonial where approved = 0")
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    for edit in ["approve", "feature"] {
+        let r = post(&format!("/staff/testimonials/{waiting}/{edit}"), "", &support).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let list = shown().await;
+    assert_eq!(list[0]["author"], "Mme Roux", "featured first: {list}");
+    assert_eq!((list[0]["place"].as_str(), list[0]["rating"].as_i64()), (Some("Grasse"), Some(5)));
+    assert_eq!(hooks().await, 3);
+    let export = atelier_checkout::testimonials::export_text(&shop.state.db).await.unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&export).unwrap(), list, "the export is what the API gives");
+    let r = post(&format!("/staff/testimonials/{waiting}/hide"), "", &support).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(shown().await.as_array().unwrap().len(), 1);
+    let r = post(&format!("/staff/testimonials/{waiting}/delete"), "", &support).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(hooks().await, 4, "deleting a hidden one changes nothing shown");
+    assert_eq!(
+        post(&format!("/staff/testimonials/{waiting}/approve"), "", &support).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(post("/staff/testimonials/x/polish", "", &support).await.status, StatusCode::NOT_FOUND);
+    let actions: Vec<String> =
+        sqlx::query_scalar("select action from audit_log where action like 'testimonial.%' order by at, audit_id")
+            .fetch_all(&shop.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "testimonial.add",
+            "testimonial.add",
+            "testimonial.approve",
+            "testimonial.feature",
+            "testimonial.hide",
+            "testimonial.delete"
+        ]
+    );
 });

@@ -25,6 +25,14 @@ pub fn run(root: &Path, config: &Path, args: BuildArgs) -> anyhow::Result<()> {
             ),
         }
     }
+    if let Some(url) = &args.testimonials_from {
+        match super::stock_from::fetch_testimonials(root, url) {
+            Ok(n) => say!("{n} testimonials fetched from {url}"),
+            Err(why) => {
+                eprintln!("warning: no testimonials from {url} ({why:#}); data/testimonials.json is left as it is")
+            }
+        }
+    }
     let mut opts = BuildOptions::new(root);
     opts.config_file = config.to_path_buf();
     opts.output_dir = args.output_dir;

@@ -12,22 +12,33 @@ use atelier_generator::BuildOptions;
 
 use crate::cli::ServeArgs;
 
-/// How often `serve` looks whether the stock changed (a sale, `atelier stock`, a return).
+/// How often `serve` looks whether the stock (a sale, `atelier stock`, a return) or the
+/// approved testimonials changed.
 const STOCK_EXPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Writes the stock export now, then whenever the levels change; the watcher rebuilds the pages
-/// that read it.
-async fn keep_stock_export(db: atelier_checkout::db::Db, file: std::path::PathBuf) {
-    if let Err(e) = super::service::write_stock_export(&file, &db).await {
-        eprintln!("error: the stock export: {e:#}");
-    }
+/// Writes the stock and testimonials exports now, then whenever they change; the watcher
+/// rebuilds the pages that read them.
+async fn keep_exports(db: atelier_checkout::db::Db, data: std::path::PathBuf) {
+    let write = |db: atelier_checkout::db::Db, data: std::path::PathBuf| async move {
+        if let Err(e) = super::service::write_stock_export(&data.join("stock.json"), &db).await {
+            eprintln!("error: the stock export: {e:#}");
+        }
+        let testimonials = data.join("testimonials.json");
+        match super::service::write_testimonials_export(&testimonials, &db).await {
+            // None approved (any more): the site's own file, if it has one, shows.
+            Ok(0) => {
+                let _ = std::fs::remove_file(&testimonials);
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("error: the testimonials export: {e:#}"),
+        }
+    };
+    write(db.clone(), data.clone()).await;
     tokio::spawn(async move {
         let mut every = tokio::time::interval(STOCK_EXPORT_EVERY);
         loop {
             every.tick().await;
-            if let Err(e) = super::service::write_stock_export(&file, &db).await {
-                eprintln!("error: the stock export: {e:#}");
-            }
+            write(db.clone(), data.clone()).await;
         }
     });
 }
@@ -76,8 +87,7 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     // badges as served are the stock as it is, and the site's sources are left alone.
     let data = super::service::data_dir(root);
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
-    let stock_file = data.join("stock.json");
-    build.data_overlay = Some(data);
+    build.data_overlay = Some(data.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let (service_config, db) = super::service::open(root, &public_url).await?;
@@ -126,7 +136,7 @@ pub fn run(root: &Path, config: &Path, args: ServeArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        keep_stock_export(db.clone(), stock_file).await;
+        keep_exports(db.clone(), data).await;
         let state = AppState::new(db, service_config, &output).await?;
         let workers = Workers::start(&state)?;
         let site = dev.router().layer(axum::middleware::from_fn(atelier_checkout::http::guard::headers));

@@ -320,6 +320,11 @@ pub fn export(root: &Path) -> anyhow::Result<()> {
         let (_, db) = open(root, "http://127.0.0.1:8080").await?;
         let path = write_stock_export(&root.join("data").join("stock.json"), &db).await?;
         say!("Wrote {}", path.display());
+        let file = root.join("data").join("testimonials.json");
+        match write_testimonials_export(&file, &db).await? {
+            0 => say!("No testimonial is approved: {} left as it is", file.display()),
+            n => say!("Wrote {} ({n} testimonials)", file.display()),
+        }
         Ok(())
     })
 }
@@ -339,6 +344,23 @@ pub async fn write_stock_export(path: &Path, db: &Db) -> anyhow::Result<PathBuf>
         write_whole(path, &text)?;
     }
     Ok(path.to_path_buf())
+}
+
+/// Writes the approved testimonials at `path` (only when its content changes); gives how many.
+/// With none approved the file is left alone, so a site's own file still shows.
+pub async fn write_testimonials_export(path: &Path, db: &Db) -> anyhow::Result<usize> {
+    let shown = atelier_checkout::testimonials::shown(db).await?;
+    if shown.is_empty() {
+        return Ok(0);
+    }
+    let text = atelier_checkout::testimonials::export_text(db).await?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
+        write_whole(path, &text)?;
+    }
+    Ok(shown.len())
 }
 
 /// Writes a data file aside, then renames it into place: a build never reads half of one.

@@ -70,3 +70,23 @@ async fn levels(url: &str) -> Result<(String, usize), String> {
     let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())? + "\n";
     Ok((text, items.len()))
 }
+
+/// `atelier build --testimonials-from URL`: the approved testimonials, fetched from the
+/// service's `/api/testimonials` into `<root>/data/testimonials.json`; gives how many. The
+/// answer must be a list of testimonials (a quote and an author each), or nothing is written.
+pub fn fetch_testimonials(root: &Path, url: &str) -> anyhow::Result<usize> {
+    let text = super::service::runtime()?.block_on(async {
+        let http = atelier_checkout::http::outbound::Http::new();
+        let answer = http.get(url, "application/json").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !answer.status().is_success() {
+            anyhow::bail!("the service answered {}", answer.status());
+        }
+        Ok(answer.body().to_vec())
+    })?;
+    let list: Vec<atelier_checkout::testimonials::Shown> = serde_json::from_slice(&text)
+        .context("the answer is not a list of testimonials: is this the service's /api/testimonials?")?;
+    let pretty = serde_json::to_string_pretty(&list)? + "\n";
+    std::fs::create_dir_all(root.join("data"))?;
+    super::service::write_whole(&root.join("data").join("testimonials.json"), &pretty)?;
+    Ok(list.len())
+}

@@ -57,6 +57,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0026_stock_ledger", Migration::Both(include_str!("../../../migrations/0026_stock_ledger.sql"))),
     ("0027_refunds", Migration::Both(include_str!("../../../migrations/0027_refunds.sql"))),
     ("0028_purchasing", Migration::Both(include_str!("../../../migrations/0028_purchasing.sql"))),
+    ("0029_testimonials", Migration::Both(include_str!("../../../migrations/0029_testimonials.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so
@@ -518,4 +519,9 @@ mod values_tests {
         assert_eq!(super::values(2, 3), "values ($1, $2, $3), ($4, $5, $6)");
         assert_eq!(super::values(1, 1), "values ($1)");
     }
+}
+
+/// Text for a `like … escape '\'` pattern, its own `%`, `_` and `\` matching only themselves.
+pub fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }

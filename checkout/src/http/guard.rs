@@ -31,13 +31,18 @@ pub fn service_csp(payments: &PaymentMode) -> String {
 
 /// The policy a layer adds to every response.
 #[derive(Clone, Debug)]
-pub struct Policy(HeaderValue);
+pub struct Policy(HeaderValue, bool);
 
 impl Policy {
     /// The service's policy for a payment mode; `None` when it cannot be a header (the
     /// configuration's check of Stripe's origin lets no such value through).
     pub fn for_payments(payments: &PaymentMode) -> Option<Policy> {
-        HeaderValue::from_str(&service_csp(payments)).ok().map(Policy)
+        HeaderValue::from_str(&service_csp(payments)).ok().map(|v| Policy(v, false))
+    }
+
+    /// The same, every request also counted and timed for `/metrics`.
+    pub fn with_metrics(self, on: bool) -> Policy {
+        Policy(self.0, on)
     }
 }
 
@@ -85,11 +90,14 @@ pub fn same_origin(method: &Method, path: &str, headers: &HeaderMap) -> bool {
 }
 
 /// Every request's guard, in one layer (each layer costs a service clone per request): refuses
-/// cross-site state changes, adds the security headers with the service's policy, and logs the request with its method,
-/// path, status and time (POSTs and failures at info, the rest at debug), as structured fields.
+/// cross-site state changes, adds the security headers with the service's policy, logs the
+/// request with its method, path, status and time (POSTs and failures at info, the rest at
+/// debug), as structured fields, and, when metrics are on, counts and times it by its route.
 pub async fn guard(State(policy): State<Policy>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
+    // The matched route (an `Arc<str>`: no allocation), read before the request is handed on.
+    let route = if policy.1 { req.extensions().get::<axum::extract::MatchedPath>().cloned() } else { None };
     // A clone of the URI shares its bytes: no allocation per request just in case it is logged.
     let uri = req.uri().clone();
     let mut res = if same_origin(&method, uri.path(), req.headers()) {
@@ -104,7 +112,11 @@ pub async fn guard(State(policy): State<Policy>, req: Request, next: Next) -> Re
         res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let status = res.status().as_u16();
-    let micros = started.elapsed().as_micros() as u64;
+    let took = started.elapsed();
+    if policy.1 {
+        super::metrics::request(route.as_ref().map(|r| r.as_str()), &method, status, took);
+    }
+    let micros = took.as_micros() as u64;
     if method != Method::GET || status >= 400 {
         tracing::info!(%method, path = uri.path(), status, micros, "request");
     } else {

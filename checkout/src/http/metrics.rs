@@ -2,14 +2,14 @@
 //! status, their latency by route, webhook deliveries refused or failed, the cart writer's batch
 //! sizes, and the outbox's depth, oldest wait and messages given up on (read at each scrape).
 //! Closed unless `METRICS_TOKEN` is set, and then only to `Authorization: Bearer` that token;
-//! the CDN does not proxy it ([`super::meta::NOT_PROXIED`]).
+//! the CDN does not proxy it ([`super::meta::NOT_PROXIED`]). Requests are counted by the one
+//! guard every request passes ([`super::guard::guard`]), only when metrics are on.
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -92,11 +92,6 @@ impl Metrics {
             outbox_failed,
         }
     }
-
-    fn request(&self, route: String, method: &'static str, status: u16, took: Duration) {
-        self.latency.get_or_create(&RouteLabels { route: route.clone(), method }).observe(took.as_secs_f64());
-        self.requests.get_or_create(&RequestLabels { route, method, status }).inc();
-    }
 }
 
 /// The process's metrics, made on first use.
@@ -129,16 +124,41 @@ fn method_label(m: &Method) -> &'static str {
     }
 }
 
-/// Counts and times every request by the route it matched (`unmatched` for the rest, so that
-/// a scan of made-up paths cannot grow the labels).
-pub async fn observe(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let method = method_label(req.method());
-    let started = Instant::now();
-    let response = next.run(req).await;
-    let route = route.unwrap_or_else(|| "unmatched".to_owned());
-    metrics().request(route, method, response.status().as_u16(), started.elapsed());
-    response
+/// Each route's counters and timers, kept by each thread once made (by method and status): a
+/// request costs a lookup by its route's text, no allocation and no shared lock but the
+/// timer's.
+type Handles = std::collections::HashMap<String, Vec<(&'static str, u16, Counter, Histogram)>>;
+
+thread_local! {
+    static HANDLES: std::cell::RefCell<Handles> = std::cell::RefCell::new(Handles::new());
+}
+
+/// Counts and times a request by the route it matched (`unmatched` for the rest, so that a
+/// scan of made-up paths cannot grow the labels).
+pub fn request(route: Option<&str>, method: &Method, status: u16, took: Duration) {
+    let route = route.unwrap_or("unmatched");
+    let method = method_label(method);
+    HANDLES.with(|cell| {
+        let mut handles = cell.borrow_mut();
+        if !handles.contains_key(route) {
+            handles.insert(route.to_owned(), Vec::new());
+        }
+        let Some(kinds) = handles.get_mut(route) else { return };
+        let at = match kinds.iter().position(|(m, s, ..)| *m == method && *s == status) {
+            Some(at) => at,
+            None => {
+                let m = metrics();
+                let counter =
+                    m.requests.get_or_create_owned(&RequestLabels { route: route.to_owned(), method, status });
+                let timer = m.latency.get_or_create_owned(&RouteLabels { route: route.to_owned(), method });
+                kinds.push((method, status, counter, timer));
+                kinds.len() - 1
+            }
+        };
+        let (_, _, counter, timer) = &kinds[at];
+        counter.inc();
+        timer.observe(took.as_secs_f64());
+    });
 }
 
 /// Whether the request carries the metrics token (compared in constant time).

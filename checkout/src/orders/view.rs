@@ -6,6 +6,7 @@ use sqlx::Row;
 use super::{OrderStatus, StatusName};
 use crate::checkout::pricing::display;
 use crate::db::Db;
+use crate::ids::now;
 
 /// A line of an order as shown.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -226,37 +227,78 @@ pub async fn list(db: &Db, status: Option<OrderStatus>, limit: i64) -> Result<Ve
     search(db, &OrderSearch { status, ..OrderSearch::default() }, limit).await
 }
 
+/// What a search's text looks for, each by the index that finds it.
+enum Looking {
+    /// Nothing: the newest orders (the `created_at` index).
+    Anything,
+    /// Orders of an address (the `email` index).
+    Email(String),
+    /// One order by its number, typed whole or as its counter's digits (`42` is
+    /// AA-<year>-000042, whichever year it was placed: the `number` index).
+    Number(Vec<String>),
+    /// Part of a name (lowercased; on SQLite only ASCII letters fold): a scan.
+    Name(String),
+}
+
+fn looking(text: &str) -> Looking {
+    let text = text.trim().to_lowercase();
+    if text.is_empty() {
+        return Looking::Anything;
+    }
+    if text.contains('@') {
+        return Looking::Email(text);
+    }
+    if text.starts_with("aa-") {
+        return Looking::Number(vec![text.to_uppercase()]);
+    }
+    if text.len() <= 12 && text.chars().all(|c| c.is_ascii_digit()) {
+        let n: i64 = text.parse().unwrap_or(0);
+        let (this_year, _, _) = atelier_domain::civil(now());
+        return Looking::Number((2020..=this_year + 1).map(|y| format!("AA-{y}-{n:06}")).collect());
+    }
+    Looking::Name(format!("%{}%", crate::db::like_escaped(&text)))
+}
+
 /// Orders for staff matching a search, newest first.
 pub async fn search(db: &Db, q: &OrderSearch, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
-    let text = q.text.as_deref().map(str::trim).unwrap_or("").to_lowercase();
-    // A number's digits match its end; an address matches whole (the index); anything else a
-    // part of the name (lowercased: on SQLite only ASCII letters fold).
-    let digits =
-        if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) { text.clone() } else { String::new() };
+    let looking = looking(q.text.as_deref().unwrap_or(""));
     let (after_at, after_id) = q.after.clone().unwrap_or((i64::MAX, String::new()));
-    let rows = sqlx::query(
+    let text_condition = match &looking {
+        Looking::Anything => String::new(),
+        Looking::Email(_) => "and email = $8".into(),
+        Looking::Number(candidates) => {
+            let marks: Vec<String> = (0..candidates.len()).map(|k| format!("${}", k + 8)).collect();
+            format!("and number in ({})", marks.join(", "))
+        }
+        Looking::Name(_) => "and lower(name) like $8 escape '\\'".into(),
+    };
+    let sql = format!(
         "select order_id, number, status, email, name, total_minor, currency, created_at, refund_needed from customer_order
          where ($1 = '' or status = $1)
            and ($2 = 0 or refund_needed = 1)
            and created_at >= $3 and created_at < $4
            and (created_at < $5 or (created_at = $5 and $6 <> '' and order_id < $6))
-           and ($7 = '' or lower(number) = $7 or email = $7
-                or ($8 <> '' and number like '%' || $8)
-                or ($9 <> '' and lower(name) like '%' || $9 || '%'))
-         order by created_at desc, order_id desc limit $10",
-    )
-    .bind(q.status.map(OrderStatus::as_str).unwrap_or(""))
-    .bind(i64::from(q.refund_needed))
-    .bind(q.from.unwrap_or(0))
-    .bind(q.until.unwrap_or(i64::MAX))
-    .bind(after_at)
-    .bind(after_id)
-    .bind(&text)
-    .bind(&digits)
-    .bind(if digits.is_empty() && !text.contains('@') { text.as_str() } else { "" })
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?;
+           {text_condition}
+         order by created_at desc, order_id desc limit $7"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(q.status.map(OrderStatus::as_str).unwrap_or(""))
+        .bind(i64::from(q.refund_needed))
+        .bind(q.from.unwrap_or(0))
+        .bind(q.until.unwrap_or(i64::MAX))
+        .bind(after_at)
+        .bind(after_id)
+        .bind(limit);
+    match looking {
+        Looking::Anything => {}
+        Looking::Email(t) | Looking::Name(t) => query = query.bind(t),
+        Looking::Number(candidates) => {
+            for c in candidates {
+                query = query.bind(c);
+            }
+        }
+    }
+    let rows = query.fetch_all(&db.pool).await?;
     Ok(rows
         .into_iter()
         .map(|r| OrderRow {

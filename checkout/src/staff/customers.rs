@@ -59,7 +59,7 @@ pub async fn search(state: &AppState, text: &str) -> Result<Vec<Found>, sqlx::Er
     if text.is_empty() {
         return Ok(Vec::new());
     }
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = crate::db::like_escaped(&text);
     let (by, pattern) =
         if text.contains('@') { ("email", format!("{escaped}%")) } else { ("lower(name)", format!("%{escaped}%")) };
     let accounts = sqlx::query(&format!(

@@ -43,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::purchasing::router())
         .merge(super::customers::router())
         .merge(super::dashboard::router())
+        .merge(super::testimonials::router())
 }
 
 /// Orders a page lists at once.
@@ -57,6 +58,7 @@ const MENU: &[(&str, &str, Permission)] = &[
     ("purchase-orders", "Purchase orders", Permission::StockView),
     ("customers", "Customers", Permission::CustomersView),
     ("subscribers", "Newsletter", Permission::CustomersView),
+    ("testimonials", "Testimonials", Permission::TestimonialsManage),
     ("team", "Team", Permission::StaffManage),
     ("roles", "Roles", Permission::StaffManage),
     ("audit", "Audit log", Permission::AuditView),

@@ -12,6 +12,7 @@ pub mod members;
 pub mod permissions;
 pub mod purchasing;
 pub mod stock;
+pub mod testimonials;
 
 pub use guard::Staff;
 pub use permissions::Permission;

@@ -30,11 +30,13 @@ pub enum Permission {
     AuditView,
     /// See the dashboard: sales, revenue, subscribers, the outbox.
     ReportsView,
+    /// Write testimonials down, approve, feature and delete them.
+    TestimonialsManage,
 }
 
 impl Permission {
     /// Every permission, in the order the console lists them.
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::OrdersView,
         Permission::OrdersFulfil,
         Permission::OrdersRefund,
@@ -47,6 +49,7 @@ impl Permission {
         Permission::StaffManage,
         Permission::AuditView,
         Permission::ReportsView,
+        Permission::TestimonialsManage,
     ];
 
     /// The stored name.
@@ -64,6 +67,7 @@ impl Permission {
             Permission::StaffManage => "staff.manage",
             Permission::AuditView => "audit.view",
             Permission::ReportsView => "reports.view",
+            Permission::TestimonialsManage => "testimonials.manage",
         }
     }
 
@@ -82,6 +86,7 @@ impl Permission {
             Permission::StaffManage => "Add staff and change roles",
             Permission::AuditView => "Read the audit log",
             Permission::ReportsView => "See the dashboard: sales, revenue, subscribers",
+            Permission::TestimonialsManage => "Write down, approve and feature testimonials",
         }
     }
 
@@ -113,10 +118,15 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, Vec<Permission>)> {
                 CustomersView,
                 CustomersManage,
                 ReportsView,
+                TestimonialsManage,
             ],
         ),
         ("fulfilment", "Fulfilment", vec![OrdersView, OrdersFulfil, OrdersNote, OrdersMail, StockView]),
-        ("support", "Support", vec![OrdersView, OrdersNote, OrdersMail, CustomersView, CustomersManage]),
+        (
+            "support",
+            "Support",
+            vec![OrdersView, OrdersNote, OrdersMail, CustomersView, CustomersManage, TestimonialsManage],
+        ),
     ]
 }
 
