@@ -23,14 +23,8 @@ async fn keep_exports(db: atelier_checkout::db::Db, data: std::path::PathBuf) {
         if let Err(e) = super::service::write_stock_export(&data.join("stock.json"), &db).await {
             eprintln!("error: the stock export: {e:#}");
         }
-        let testimonials = data.join("testimonials.json");
-        match super::service::write_testimonials_export(&testimonials, &db).await {
-            // None approved (any more): the site's own file, if it has one, shows.
-            Ok(0) => {
-                let _ = std::fs::remove_file(&testimonials);
-            }
-            Ok(_) => {}
-            Err(e) => eprintln!("error: the testimonials export: {e:#}"),
+        if let Err(e) = super::service::write_testimonials_export(&data.join("testimonials.json"), &db).await {
+            eprintln!("error: the testimonials export: {e:#}");
         }
     };
     write(db.clone(), data.clone()).await;

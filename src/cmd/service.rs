@@ -321,10 +321,8 @@ pub fn export(root: &Path) -> anyhow::Result<()> {
         let path = write_stock_export(&root.join("data").join("stock.json"), &db).await?;
         say!("Wrote {}", path.display());
         let file = root.join("data").join("testimonials.json");
-        match write_testimonials_export(&file, &db).await? {
-            0 => say!("No testimonial is approved: {} left as it is", file.display()),
-            n => say!("Wrote {} ({n} testimonials)", file.display()),
-        }
+        let n = write_testimonials_export(&file, &db).await?;
+        say!("Wrote {} ({n} approved testimonials)", file.display());
         Ok(())
     })
 }
@@ -346,13 +344,10 @@ pub async fn write_stock_export(path: &Path, db: &Db) -> anyhow::Result<PathBuf>
     Ok(path.to_path_buf())
 }
 
-/// Writes the approved testimonials at `path` (only when its content changes); gives how many.
-/// With none approved the file is left alone, so a site's own file still shows.
+/// Writes the approved testimonials at `path` (only when its content changes), none too: the
+/// database is their one source, and one hidden or deleted leaves the site; gives how many.
 pub async fn write_testimonials_export(path: &Path, db: &Db) -> anyhow::Result<usize> {
     let shown = atelier_checkout::testimonials::shown(db).await?;
-    if shown.is_empty() {
-        return Ok(0);
-    }
     let text = atelier_checkout::testimonials::export_text(db).await?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;

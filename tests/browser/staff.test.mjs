@@ -209,6 +209,41 @@ describe("the staff console", { concurrency: 1 }, () => {
     await noViolations(owner, "roles");
     await owner.goto(`${site.base}/staff/stock`);
     await noViolations(owner, "stock");
+
+    // The rest of the console, each page checked by axe: the dashboard, a customer, a supplier
+    // and a purchase order drafted from the reorder suggestions, a testimonial, the newsletter.
+    await owner.goto(`${site.base}/staff/dashboard`);
+    assert.match(await owner.locator("main").innerText(), /Revenue by day, the last 90 days/);
+    assert.equal(await owner.locator("svg.chart").count(), 2);
+    await noViolations(owner, "dashboard");
+    await owner.goto(`${site.base}/staff/customers?q=first%40`);
+    await owner.getByRole("link", { name: "first@example.com" }).click();
+    assert.match(await owner.locator("main").innerText(), new RegExp(first));
+    await noViolations(owner, "customer");
+    await owner.goto(`${site.base}/staff/purchase-orders`);
+    await owner.getByLabel(/^Name/).fill("Distillerie du Lubéron");
+    await owner.getByLabel(/^E-mail/).fill("orders@luberon.example");
+    await owner.getByRole("button", { name: "Add the supplier" }).click();
+    assert.match(await owner.locator("main").innerText(), /Supplier added\./);
+    await noViolations(owner, "purchase orders");
+    await owner.getByRole("link", { name: "Draft a purchase order" }).click();
+    await noViolations(owner, "new purchase order");
+    await owner.getByLabel(/Provence Lavender, 30 ml/).fill("24");
+    await owner.getByRole("button", { name: "Draft the order" }).click();
+    await owner.waitForURL(/\/staff\/purchase-orders\/PO-/);
+    await owner.getByRole("button", { name: /^Send to/ }).click();
+    await owner.getByRole("button", { name: "Receive these bottles" }).click();
+    assert.match(await owner.locator("main").innerText(), /Received: the bottles are on the shelf/);
+    await noViolations(owner, "purchase order");
+    await owner.goto(`${site.base}/staff/testimonials`);
+    await owner.getByLabel(/^Who said it/).fill("Mme Roux");
+    await owner.getByLabel(/^What they said/).fill("Like a walk at dusk in Grasse.");
+    await owner.getByLabel("Show it on the home page").check();
+    await owner.getByRole("button", { name: "Write it down" }).click();
+    assert.match(await owner.locator("main").innerText(), /Like a walk at dusk in Grasse\./);
+    await noViolations(owner, "testimonials");
+    await owner.goto(`${site.base}/staff/subscribers`);
+    await noViolations(owner, "newsletter");
     await ownerContext.close();
     await clerkContext.close();
   });

@@ -43,8 +43,6 @@ struct Health {
     database_ms: u64,
     /// `sandbox` or `stripe`.
     payments: &'static str,
-    /// The outbox: what waits, for how long, what was given up on.
-    outbox: crate::notify::OutboxHealth,
 }
 
 /// Health of the service, its database and its outbox: `degraded` when the database is slow
@@ -81,7 +79,6 @@ async fn get_health(State(state): State<AppState>) -> ApiResult<Json<Health>> {
         database,
         database_ms: elapsed as u64,
         payments: state.payments.name(),
-        outbox,
     }))
 }
 

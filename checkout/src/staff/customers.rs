@@ -42,7 +42,7 @@ const FOUND_MAX: i64 = 50;
 pub struct Found {
     /// Their address.
     pub email: String,
-    /// Their name (an account's, or the latest order's).
+    /// Their name (an account's, or one their orders carry).
     pub name: String,
     /// Whether they have an account.
     pub account: bool,
@@ -72,9 +72,11 @@ pub async fn search(state: &AppState, text: &str) -> Result<Vec<Found>, sqlx::Er
     .bind(FOUND_MAX)
     .fetch_all(&state.db.pool)
     .await?;
+    // Addresses with an account are the account's (found above when they match).
     let guests = sqlx::query(&format!(
         "select email, max(name) as name, count(*) as orders, max(created_at) as last_order
-         from customer_order where account_id is null and {by} like $1 escape '\\'
+         from customer_order o where account_id is null and {by} like $1 escape '\\'
+           and not exists (select 1 from account a where a.email = o.email)
          group by email order by email limit $2"
     ))
     .bind(&pattern)
@@ -158,8 +160,13 @@ async fn customer_view(
     .bind(&account_id)
     .fetch_all(&state.db.pool)
     .await?;
-    if account.is_none() && rows.is_empty() {
-        return Err(ApiError::NotFound(format!("no account and no order of {email}")));
+    let newsletter: Option<(i64, Option<i64>)> =
+        sqlx::query_as("select created_at, confirmed_at from newsletter_subscriber where email = $1")
+            .bind(&email)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    if account.is_none() && rows.is_empty() && newsletter.is_none() {
+        return Err(ApiError::NotFound("no account, order or newsletter subscription of that address".into()));
     }
     let orders: Vec<_> = rows
         .iter()
@@ -197,14 +204,20 @@ async fn customer_view(
         Some((id, ..)) => folio_account::views(state, id).await?,
         None => Vec::new(),
     };
-    let newsletter: Option<(i64, Option<i64>)> =
-        sqlx::query_as("select created_at, confirmed_at from newsletter_subscriber where email = $1")
-            .bind(&email)
-            .fetch_optional(&state.db.pool)
-            .await?;
+    // The first pause form's day is `#until`, where a mistake in it is said (and linked to).
+    let first_pausable = subscriptions.iter().position(|s| s.actions.contains(&"pause"));
+    let subscriptions: Vec<_> = subscriptions
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let until = if Some(i) == first_pausable { "until".to_string() } else { format!("until-{i}") };
+            json!({ "until_id": until, "s": s })
+        })
+        .collect();
     let title = if name.is_empty() { email.clone() } else { name.clone() };
     let ctx = json!({
         "email": email,
+        "page": page_of(&email),
         "name": name,
         "account": account.as_ref().map(|(_, _, since, verified)| json!({ "since": when(*since), "verified": verified.is_some() })),
         "orders": orders,
@@ -221,30 +234,41 @@ async fn customer_view(
     })
 }
 
-/// What a customer's page says after an action, from its query.
+/// Which customer, and what their page says after an action.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct Done {
+struct Which {
+    /// The customer's e-mail address (in the query, so that it stays out of the request log).
+    #[serde(default)]
+    email: String,
     /// The action just taken on a subscription (`pause`, `resume`, `cancel`, `cancel_now`).
     #[serde(default)]
     done: Option<String>,
 }
 
+/// A customer's page: its address, the e-mail in the query.
+fn page_of(email: &str) -> String {
+    format!(
+        "/staff/customers/one?email={}",
+        percent_encoding::utf8_percent_encode(email, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
 /// A customer: their orders, addresses, Folio subscriptions and newsletter subscription.
-#[utoipa::path(get, path = "/staff/customers/{email}", tag = "staff",
-    params(("email" = String, Path, description = "The customer's e-mail address."), Done),
+#[utoipa::path(get, path = "/staff/customers/one", tag = "staff",
+    params(Which),
     security(("staff_session" = ["customers.view"])),
     responses(
         (status = 200, description = "The customer.", content_type = "text/html"),
-        (status = 404, description = "No account and no order of that address.", content_type = "application/json"),
+        (status = 404, description = "No account, order or newsletter subscription of that address.", content_type = "application/json"),
     ))]
 async fn customer_page(
     State(state): State<AppState>,
     Extension(staff): Extension<Staff>,
-    Path(email): Path<String>,
-    Query(done): Query<Done>,
+    Query(which): Query<Which>,
 ) -> ApiResult<Response> {
-    let flash = done.done.as_deref().and_then(|d| match d {
+    let email = which.email;
+    let flash = which.done.as_deref().and_then(|d| match d {
         "pause" => Some("Paused on their behalf; they have been e-mailed."),
         "resume" => Some("Resumed on their behalf; they have been e-mailed."),
         "cancel" | "cancel_now" => Some("Cancelled on their behalf; they have been e-mailed."),
@@ -263,31 +287,32 @@ struct ActionInput {
 
 /// Pauses, resumes or cancels a customer's Folio subscription on their behalf, as they could
 /// themselves (the same rules, the same e-mail to them); audited.
-#[utoipa::path(post, path = "/staff/customers/{email}/subscriptions/{subscription_id}/{action}", tag = "staff",
-    params(("email" = String, Path, description = "The customer's e-mail address."),
-           ("subscription_id" = String, Path, description = "Their subscription."),
+#[utoipa::path(post, path = "/staff/customers/subscriptions/{subscription_id}/{action}", tag = "staff",
+    params(("subscription_id" = String, Path, description = "The customer's subscription."),
            ("action" = String, Path, description = "`pause`, `resume`, `cancel` (with the paid period) or `cancel_now`.")),
     request_body(content = ActionInput, content_type = "application/x-www-form-urlencoded"),
     security(("staff_session" = ["customers.manage"])),
     responses(
         (status = 303, description = "Done: back to the customer."),
-        (status = 404, description = "No such customer, subscription or action.", content_type = "application/json"),
+        (status = 404, description = "No such subscription or action.", content_type = "application/json"),
         (status = 409, description = "The customer's page again: the subscription cannot be changed so now.", content_type = "text/html"),
         (status = 422, description = "The customer's page again: the pause's day is wrong.", content_type = "text/html"),
     ))]
 async fn subscription_action(
     State(state): State<AppState>,
     Extension(staff): Extension<Staff>,
-    Path((email, subscription_id, action)): Path<(String, String, String)>,
+    Path((subscription_id, action)): Path<(String, String)>,
     ApiForm(input): ApiForm<ActionInput>,
 ) -> ApiResult<Response> {
-    let email = email.trim().to_lowercase();
-    let account_id: Option<String> = sqlx::query_scalar("select account_id from account where email = $1")
-        .bind(&email)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    let Some(account_id) = account_id else {
-        return Err(ApiError::NotFound(format!("no account {email}")));
+    let owner: Option<(String, String)> = sqlx::query_as(
+        "select a.account_id, a.email from subscription s join account a on a.account_id = s.account_id
+         where s.subscription_id = $1",
+    )
+    .bind(&subscription_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some((account_id, email)) = owner else {
+        return Err(ApiError::NotFound(format!("no subscription {subscription_id}")));
     };
     let change = match action.as_str() {
         "pause" => folio_account::pause_of(&state, &PauseInput { until: input.until.clone() }).await,
@@ -321,11 +346,7 @@ async fn subscription_action(
             };
             audit::record(&mut tx, &staff.actor(), change).await?;
             tx.commit().await?;
-            let path = format!(
-                "/staff/customers/{}?done={action}",
-                percent_encoding::utf8_percent_encode(&email, percent_encoding::NON_ALPHANUMERIC)
-            );
-            Ok(Redirect::to(&path).into_response())
+            Ok(Redirect::to(&format!("{}&done={action}", page_of(&email))).into_response())
         }
         Err(e @ (ApiError::Conflict(_) | ApiError::Invalid { .. })) => {
             customer_view(&state, &staff, &email, None, Some(e)).await

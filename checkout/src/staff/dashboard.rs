@@ -201,7 +201,9 @@ fn esc(s: &str) -> String {
 /// the highest day; one `<title>` per bar for a pointer's hover.
 pub fn revenue_chart(f: &Figures) -> String {
     let (w, h, pad) = (720.0_f64, 180.0_f64, 24.0_f64);
-    let most = f.by_day.iter().map(|(_, s)| s.revenue_minor).max().unwrap_or(0).max(1) as f64;
+    let best = f.by_day.iter().map(|(_, s)| s.revenue_minor).max().unwrap_or(0).max(0);
+    // The bars' scale (never zero); the title says the real best day.
+    let most = best.max(1) as f64;
     let step = w / f.by_day.len().max(1) as f64;
     let mut bars = String::new();
     for (i, (day, s)) in f.by_day.iter().enumerate() {
@@ -219,7 +221,7 @@ pub fn revenue_chart(f: &Figures) -> String {
     }
     format!(
         r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="revenue-chart-title" preserveAspectRatio="none"><title id="revenue-chart-title">Revenue by day over the last {DAYS} days; the best day brought {top}</title><line class="chart__rule" x1="0" y1="{pad}" x2="{w}" y2="{pad}"/><g class="chart__bars">{bars}</g><line class="chart__axis" x1="0" y1="{h}" x2="{w}" y2="{h}"/></svg>"#,
-        top = esc(&display(most as i64, f.currency)),
+        top = esc(&display(best, f.currency)),
     )
 }
 

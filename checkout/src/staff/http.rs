@@ -58,7 +58,7 @@ const MENU: &[(&str, &str, Permission)] = &[
     ("purchase-orders", "Purchase orders", Permission::StockView),
     ("customers", "Customers", Permission::CustomersView),
     ("subscribers", "Newsletter", Permission::CustomersView),
-    ("testimonials", "Testimonials", Permission::TestimonialsManage),
+    ("testimonials", "Testimonials", Permission::TestimonialsWrite),
     ("team", "Team", Permission::StaffManage),
     ("roles", "Roles", Permission::StaffManage),
     ("audit", "Audit log", Permission::AuditView),
@@ -136,7 +136,7 @@ async fn home(State(state): State<AppState>, Extension(staff): Extension<Staff>)
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct OrderQuery {
-    /// A number (or its last digits), an e-mail address, or part of a name.
+    /// A number (whole, or its counter's digits: `42`), an e-mail address, or part of a name.
     #[serde(default)]
     q: Option<String>,
     /// Only orders in this state.

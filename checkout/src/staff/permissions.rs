@@ -30,13 +30,15 @@ pub enum Permission {
     AuditView,
     /// See the dashboard: sales, revenue, subscribers, the outbox.
     ReportsView,
-    /// Write testimonials down, approve, feature and delete them.
-    TestimonialsManage,
+    /// Write testimonials down, to wait for approval.
+    TestimonialsWrite,
+    /// Approve, hide, feature and delete testimonials (what the home page shows).
+    TestimonialsApprove,
 }
 
 impl Permission {
     /// Every permission, in the order the console lists them.
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::OrdersView,
         Permission::OrdersFulfil,
         Permission::OrdersRefund,
@@ -49,7 +51,8 @@ impl Permission {
         Permission::StaffManage,
         Permission::AuditView,
         Permission::ReportsView,
-        Permission::TestimonialsManage,
+        Permission::TestimonialsWrite,
+        Permission::TestimonialsApprove,
     ];
 
     /// The stored name.
@@ -67,7 +70,8 @@ impl Permission {
             Permission::StaffManage => "staff.manage",
             Permission::AuditView => "audit.view",
             Permission::ReportsView => "reports.view",
-            Permission::TestimonialsManage => "testimonials.manage",
+            Permission::TestimonialsWrite => "testimonials.write",
+            Permission::TestimonialsApprove => "testimonials.approve",
         }
     }
 
@@ -86,7 +90,8 @@ impl Permission {
             Permission::StaffManage => "Add staff and change roles",
             Permission::AuditView => "Read the audit log",
             Permission::ReportsView => "See the dashboard: sales, revenue, subscribers",
-            Permission::TestimonialsManage => "Write down, approve and feature testimonials",
+            Permission::TestimonialsWrite => "Write testimonials down, to wait for approval",
+            Permission::TestimonialsApprove => "Approve, feature and delete testimonials",
         }
     }
 
@@ -118,14 +123,15 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, Vec<Permission>)> {
                 CustomersView,
                 CustomersManage,
                 ReportsView,
-                TestimonialsManage,
+                TestimonialsWrite,
+                TestimonialsApprove,
             ],
         ),
         ("fulfilment", "Fulfilment", vec![OrdersView, OrdersFulfil, OrdersNote, OrdersMail, StockView]),
         (
             "support",
             "Support",
-            vec![OrdersView, OrdersNote, OrdersMail, CustomersView, CustomersManage, TestimonialsManage],
+            vec![OrdersView, OrdersNote, OrdersMail, CustomersView, CustomersManage, TestimonialsWrite],
         ),
     ]
 }

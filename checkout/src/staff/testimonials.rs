@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::guard::Staff;
 use super::http::{console, refused, when};
+use super::permissions::Permission;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiForm;
 use crate::testimonials::{self, Draft, Edit};
@@ -33,7 +34,10 @@ async fn view(
         .into_iter()
         .map(|t| json!({ "when": when(t.created_at), "t": t }))
         .collect();
-    let ctx = json!({ "all": all, "flash": flash, "typed": typed, "quote_max": testimonials::QUOTE_MAX });
+    let ctx = json!({
+        "all": all, "flash": flash, "typed": typed, "quote_max": testimonials::QUOTE_MAX,
+        "may_approve": staff.may(Permission::TestimonialsApprove),
+    });
     let template = "pages/staff/testimonials.html";
     Ok(match error {
         None => console(state, staff, "Testimonials", template, ctx),
@@ -52,7 +56,7 @@ struct Done {
 
 /// Every testimonial, those waiting for approval first, and the form to write one down.
 #[utoipa::path(get, path = "/staff/testimonials", tag = "staff", params(Done),
-    security(("staff_session" = ["testimonials.manage"])),
+    security(("staff_session" = ["testimonials.write"])),
     responses((status = 200, description = "The testimonials.", content_type = "text/html")))]
 async fn testimonials_page(
     State(state): State<AppState>,
@@ -96,9 +100,10 @@ struct TestimonialInput {
 /// Writes a testimonial down.
 #[utoipa::path(post, path = "/staff/testimonials", tag = "staff",
     request_body(content = TestimonialInput, content_type = "application/x-www-form-urlencoded"),
-    security(("staff_session" = ["testimonials.manage"])),
+    security(("staff_session" = ["testimonials.write"])),
     responses(
         (status = 303, description = "Written down: back to the testimonials."),
+        (status = 403, description = "The page again: showing one at once needs testimonials.approve.", content_type = "text/html"),
         (status = 422, description = "The page again: what to correct.", content_type = "text/html"),
     ))]
 async fn add_testimonial(
@@ -106,7 +111,15 @@ async fn add_testimonial(
     Extension(staff): Extension<Staff>,
     ApiForm(input): ApiForm<TestimonialInput>,
 ) -> ApiResult<Response> {
-    let typed = json!({ "author": input.author, "title": input.title, "quote": input.quote, "rating": input.rating });
+    let typed = json!({
+        "author": input.author, "title": input.title, "quote": input.quote, "rating": input.rating,
+        "approved": input.approved.is_some(), "featured": input.featured.is_some(),
+    });
+    // Shown at once, or featured, only by who may approve.
+    if (input.approved.is_some() || input.featured.is_some()) && !staff.may(Permission::TestimonialsApprove) {
+        let e = ApiError::Forbidden("only who may approve testimonials shows one at once".into());
+        return view(&state, &staff, None, Some(e), typed).await;
+    }
     let rating = match input.rating.trim() {
         "" => Ok(None),
         r => r.parse::<i64>().map(Some).map_err(|_| ApiError::invalid("rating", "a rating is from 1 to 5, or none")),
@@ -136,7 +149,7 @@ async fn add_testimonial(
 #[utoipa::path(post, path = "/staff/testimonials/{testimonial_id}/{edit}", tag = "staff",
     params(("testimonial_id" = String, Path, description = "The testimonial."),
            ("edit" = String, Path, description = "`approve`, `hide`, `feature`, `unfeature` or `delete`.")),
-    security(("staff_session" = ["testimonials.manage"])),
+    security(("staff_session" = ["testimonials.approve"])),
     responses(
         (status = 303, description = "Done: back to the testimonials."),
         (status = 404, description = "No such testimonial or change.", content_type = "application/json"),
