@@ -156,7 +156,12 @@ async fn main() {
     .await
     .expect("an owner");
     let device = atelier_checkout::accounts::session::Device { user_agent: "bench".into(), client: "127.0.0.1".into() };
-    let token = atelier_checkout::accounts::session::start(&db, &owner.account_id, 0, &device, None, true)
+    let changed: i64 = sqlx::query_scalar("select password_changed_at from account where account_id = $1")
+        .bind(&owner.account_id)
+        .fetch_one(&db.pool)
+        .await
+        .expect("the owner's account");
+    let token = atelier_checkout::accounts::session::start(&db, &owner.account_id, changed, &device, None, true)
         .await
         .expect("a session")
         .expect("a session");
@@ -171,7 +176,8 @@ async fn main() {
         ("order search, last digits", "/staff/orders?q=4242".to_string()),
         ("order search, name", "/staff/orders?q=customer+777+".to_string()),
         ("an order", format!("/staff/orders/AA-2026-{:06}", orders / 3)),
-        ("customer look-up, e-mail", "/staff/customers?q=customer1234%40".to_string()),
+        ("customer look-up, address", "/staff/customers?q=customer1234%40example.com".to_string()),
+        ("customer look-up, its start", "/staff/customers?q=customer1234%40".to_string()),
         ("customer look-up, name", "/staff/customers?q=customer+4321".to_string()),
         ("a customer", "/staff/customers/one?email=customer4321%40example.com".to_string()),
         ("dashboard", "/staff/dashboard".to_string()),

@@ -270,6 +270,8 @@ pub async fn search(db: &Db, q: &OrderSearch, limit: i64) -> Result<Vec<OrderRow
             let marks: Vec<String> = (0..candidates.len()).map(|k| format!("${}", k + 8)).collect();
             format!("and number in ({})", marks.join(", "))
         }
+        // SQLite's LIKE already ignores ASCII case (and its lower() folds no more than that).
+        Looking::Name(_) if db.engine == crate::db::Engine::Sqlite => "and name like $8 escape '\\'".into(),
         Looking::Name(_) => "and lower(name) like $8 escape '\\'".into(),
     };
     let sql = format!(

@@ -60,13 +60,23 @@ pub async fn search(state: &AppState, text: &str) -> Result<Vec<Found>, sqlx::Er
         return Ok(Vec::new());
     }
     let escaped = crate::db::like_escaped(&text);
-    let (by, pattern) =
-        if text.contains('@') { ("email", format!("{escaped}%")) } else { ("lower(name)", format!("%{escaped}%")) };
+    // A whole address is found by its index; the start of one, or part of a name, by a scan.
+    let whole = text.contains('@') && crate::accounts::parse_email(&text).is_ok();
+    let (by, pattern) = if whole {
+        ("email", text.clone())
+    } else if text.contains('@') {
+        ("email", format!("{escaped}%"))
+    } else {
+        // SQLite's LIKE already ignores ASCII case (and its lower() folds no more than that).
+        (if state.db.engine == crate::db::Engine::Sqlite { "name" } else { "lower(name)" }, format!("%{escaped}%"))
+    };
+    let op = if whole { "=" } else { "like" };
+    let escape = if whole { "" } else { "escape '\\'" };
     let accounts = sqlx::query(&format!(
         "select a.email, a.name,
                 (select count(*) from customer_order o where o.account_id = a.account_id) as orders,
                 (select max(o.created_at) from customer_order o where o.account_id = a.account_id) as last_order
-         from account a where {by} like $1 escape '\\' order by a.email limit $2"
+         from account a where {by} {op} $1 {escape} order by a.email limit $2"
     ))
     .bind(&pattern)
     .bind(FOUND_MAX)
@@ -75,7 +85,7 @@ pub async fn search(state: &AppState, text: &str) -> Result<Vec<Found>, sqlx::Er
     // Addresses with an account are the account's (found above when they match).
     let guests = sqlx::query(&format!(
         "select email, max(name) as name, count(*) as orders, max(created_at) as last_order
-         from customer_order o where account_id is null and {by} like $1 escape '\\'
+         from customer_order o where account_id is null and {by} {op} $1 {escape}
            and not exists (select 1 from account a where a.email = o.email)
          group by email order by email limit $2"
     ))
