@@ -92,7 +92,12 @@ async function paidOrder(email) {
   return number;
 }
 
+// STAFF_SHOTS=folder keeps a full-page screenshot of every page checked (for looking at them).
 async function noViolations(page, what) {
+  if (process.env.STAFF_SHOTS) {
+    const width = page.viewportSize().width;
+    await page.screenshot({ path: `${process.env.STAFF_SHOTS}/${what.replace(/\W+/g, "-")}-${width}.png`, fullPage: true });
+  }
   const found = await axe(page);
   assert.deepEqual(found, [], `${what}: ${found.join("\n")}`);
 }
