@@ -269,6 +269,12 @@ on_both_engines!(nobody_grants_what_they_do_not_hold, |engine: Engine| async mov
     assert!(r.body.contains("permissions you do not hold"), "{}", r.body);
     let r = post("/staff/team", "email=new%40example.com&name=New&role=support", lead.clone()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(
+        r.body.contains(r#"value="new@example.com""#) && r.body.contains(r#"value="New""#),
+        "the form keeps what was typed: {}",
+        r.body
+    );
+    assert!(r.body.contains(r#"<option value="support" selected>"#), "and the role chosen: {}", r.body);
     assert_eq!(shop.count("select count(*) from account where email = 'new@example.com'").await, 0);
     // Within its own permissions it may.
     let r = post("/staff/team", "email=new%40example.com&name=New&role=picker", lead.clone()).await;

@@ -571,9 +571,20 @@ async fn team_view(
     flash: Option<&str>,
     error: Option<ApiError>,
 ) -> ApiResult<Response> {
+    team_view_typed(state, staff, flash, error, json!({})).await
+}
+
+/// [`team_view`] with what was typed into the form to add someone kept in it.
+async fn team_view_typed(
+    state: &AppState,
+    staff: &Staff,
+    flash: Option<&str>,
+    error: Option<ApiError>,
+    typed: serde_json::Value,
+) -> ApiResult<Response> {
     let team = members::members(&state.db).await?;
     let roles = members::roles(&state.db).await?;
-    let ctx = json!({ "team": team, "roles": roles, "flash": flash, "me_id": staff.account_id });
+    let ctx = json!({ "team": team, "roles": roles, "flash": flash, "me_id": staff.account_id, "typed": typed });
     Ok(match error {
         None => console(state, staff, "Team", "pages/staff/team.html", ctx),
         Some(e) => refused(state, staff, "Team", "pages/staff/team.html", ctx, e),
@@ -625,7 +636,10 @@ async fn team_add(
             };
             team_view(&state, &staff, Some(flash), None).await
         }
-        Err(e) => team_view(&state, &staff, None, Some(e)).await,
+        Err(e) => {
+            let typed = json!({ "email": input.email, "name": input.name, "role": input.role });
+            team_view_typed(&state, &staff, None, Some(e), typed).await
+        }
     }
 }
 
