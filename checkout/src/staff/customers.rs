@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::audit::{self, Change};
 use super::guard::Staff;
-use super::http::{console, refused, when};
+use super::http::{console, console_after, when};
 use super::permissions::Permission;
 use crate::checkout::pricing::display;
 use crate::error::{ApiError, ApiResult};
@@ -238,10 +238,7 @@ async fn customer_view(
         "flash": flash,
     });
     let template = "pages/staff/customer.html";
-    Ok(match error {
-        None => console(state, staff, &title, template, ctx),
-        Some(e) => refused(state, staff, &title, template, ctx, e),
-    })
+    Ok(console_after(state, staff, &title, template, ctx, error))
 }
 
 /// Which customer, and what their page says after an action.

@@ -86,15 +86,16 @@ pub(super) fn console(
     page(state, title, template, ctx).into_response()
 }
 
-/// A console page again with what went wrong (the error's own status).
-pub(super) fn refused(
+/// A console page, again with what went wrong when something did (the error's own status).
+pub(super) fn console_after(
     state: &AppState,
     staff: &Staff,
     title: &str,
     template: &str,
     mut ctx: serde_json::Value,
-    e: ApiError,
+    error: Option<ApiError>,
 ) -> Response {
+    let Some(e) = error else { return console(state, staff, title, template, ctx) };
     if matches!(e, ApiError::Database(_) | ApiError::Internal(_)) {
         return e.into_response();
     }
@@ -250,13 +251,13 @@ fn url_query(q: &OrderQuery) -> Vec<(&'static str, String)> {
     out
 }
 
-/// What an order page says after a step, from its query.
+/// What a console page says after a change, from its query.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct Done {
-    /// The step just taken (`fulfil`, `ship`, `deliver`, `note`).
+pub(super) struct Done {
+    /// What was just done, which the page says (`ship`, `note`, `refund`, `send`, `approve`, …).
     #[serde(default)]
-    done: Option<String>,
+    pub(super) done: Option<String>,
 }
 
 async fn order_view(
@@ -323,10 +324,7 @@ async fn order_view_typed(
         "flash": flash,
         "note_max": history::NOTE_MAX,
     });
-    Ok(match error {
-        None => console(state, staff, &title, "pages/staff/order.html", ctx),
-        Some(e) => refused(state, staff, &title, "pages/staff/order.html", ctx, e),
-    })
+    Ok(console_after(state, staff, &title, "pages/staff/order.html", ctx, error))
 }
 
 /// An order: its lines, address, full history (who, when), notes, and the next step.
@@ -585,10 +583,7 @@ async fn team_view_typed(
     let team = members::members(&state.db).await?;
     let roles = members::roles(&state.db).await?;
     let ctx = json!({ "team": team, "roles": roles, "flash": flash, "me_id": staff.account_id, "typed": typed });
-    Ok(match error {
-        None => console(state, staff, "Team", "pages/staff/team.html", ctx),
-        Some(e) => refused(state, staff, "Team", "pages/staff/team.html", ctx, e),
-    })
+    Ok(console_after(state, staff, "Team", "pages/staff/team.html", ctx, error))
 }
 
 /// The staff and their roles, and the form to add someone.
@@ -718,10 +713,7 @@ async fn roles_view(
         })
         .collect();
     let ctx = json!({ "roles": roles, "flash": flash });
-    Ok(match error {
-        None => console(state, staff, "Roles", "pages/staff/roles.html", ctx),
-        Some(e) => refused(state, staff, "Roles", "pages/staff/roles.html", ctx, e),
-    })
+    Ok(console_after(state, staff, "Roles", "pages/staff/roles.html", ctx, error))
 }
 
 /// Each role and what it may do, editable.

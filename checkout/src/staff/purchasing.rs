@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::guard::Staff;
-use super::http::{console, refused, when};
+use super::http::{console_after, when, Done};
 use super::permissions::Permission;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiForm;
@@ -59,10 +59,7 @@ async fn list_view(
         "typed": typed,
     });
     let template = "pages/staff/purchase_orders.html";
-    Ok(match error {
-        None => console(state, staff, "Purchase orders", template, ctx),
-        Some(e) => refused(state, staff, "Purchase orders", template, ctx, e),
-    })
+    Ok(console_after(state, staff, "Purchase orders", template, ctx, error))
 }
 
 /// Purchase orders (open ones first) and suppliers.
@@ -135,10 +132,7 @@ async fn new_view(state: &AppState, staff: &Staff, error: Option<ApiError>) -> A
         "safety_days": forecast::SAFETY_DAYS,
     });
     let template = "pages/staff/purchase_order_new.html";
-    Ok(match error {
-        None => console(state, staff, "New purchase order", template, ctx),
-        Some(e) => refused(state, staff, "New purchase order", template, ctx, e),
-    })
+    Ok(console_after(state, staff, "New purchase order", template, ctx, error))
 }
 
 /// The form for a new purchase order, each size's suggested reorder filled in.
@@ -216,19 +210,7 @@ async fn po_view(
         "flash": flash,
     });
     let template = "pages/staff/purchase_order.html";
-    Ok(match error {
-        None => console(state, staff, &title, template, ctx),
-        Some(e) => refused(state, staff, &title, template, ctx, e),
-    })
-}
-
-/// What a purchase order page says after an action, from its query.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct Done {
-    /// The action just taken (`send`, `receive`, `cancel`; `supplier`: one added).
-    #[serde(default)]
-    done: Option<String>,
+    Ok(console_after(state, staff, &title, template, ctx, error))
 }
 
 /// A purchase order: its supplier, lines (ordered, received, still to come), and what can be

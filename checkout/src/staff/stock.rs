@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::guard::Staff;
-use super::http::{console, refused, when};
+use super::http::{console, console_after, when};
 use super::permissions::Permission;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiForm;
@@ -89,10 +89,7 @@ async fn size_view(
         "row": row, "cover": days(row.cover_days), "per_day": format!("{:.1}", row.per_day), "ledger": ledger,
         "flash": flash, "may_adjust": staff.may(Permission::StockAdjust),
     });
-    Ok(match error {
-        None => console(state, staff, &title, "pages/staff/stock_size.html", ctx),
-        Some(e) => refused(state, staff, &title, "pages/staff/stock_size.html", ctx, e),
-    })
+    Ok(console_after(state, staff, &title, "pages/staff/stock_size.html", ctx, error))
 }
 
 /// A size: its level, forecast and ledger, and the form to change what is on the shelf.

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::guard::Staff;
-use super::http::{console, refused, when};
+use super::http::{console_after, when, Done};
 use super::permissions::Permission;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ApiForm;
@@ -39,19 +39,7 @@ async fn view(
         "may_approve": staff.may(Permission::TestimonialsApprove),
     });
     let template = "pages/staff/testimonials.html";
-    Ok(match error {
-        None => console(state, staff, "Testimonials", template, ctx),
-        Some(e) => refused(state, staff, "Testimonials", template, ctx, e),
-    })
-}
-
-/// What a testimonials page says after a change, from its query.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct Done {
-    /// The change just made (`added`, `approve`, `hide`, `feature`, `unfeature`, `delete`).
-    #[serde(default)]
-    done: Option<String>,
+    Ok(console_after(state, staff, "Testimonials", template, ctx, error))
 }
 
 /// Every testimonial, those waiting for approval first, and the form to write one down.
