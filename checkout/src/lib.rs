@@ -313,6 +313,14 @@ impl Workers {
                     if let Err(e) = folio::notices::price_changes(&expiry_state).await {
                         tracing::warn!(error = %e, "telling subscribers of a new price failed; will retry");
                     }
+                    // Stripe bills a changed price once its notice has run, when told to.
+                    if let payments::Payments::Stripe(gateway) = &expiry_state.payments {
+                        match folio::stripe::reprice_due(&expiry_state, gateway).await {
+                            Ok(n) if n > 0 => tracing::info!(subscriptions = n, "moved to a changed Folio price at Stripe"),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "moving subscriptions to a changed price failed; will retry"),
+                        }
+                    }
                     if let Err(e) = folio::delivery::deliver_due(&expiry_state).await {
                         tracing::warn!(error = %e, "delivering Folio editions failed; will retry");
                     }

@@ -504,7 +504,7 @@ async fn paid_invoices(shop: &TestShop, id: &str) -> Vec<(i64, i64)> {
 
 on_both_engines!(the_sandbox_bills_a_year_pause_resume_price_change_and_cancel, |engine: Engine| async move {
     use atelier_domain::add_months;
-    use folio::sandbox::{self, Change};
+    use folio::{sandbox, Change};
     let shop = TestShop::new(engine).await;
     let other = shop.second_instance().await;
     shop.set_stock("LAV-10", 50).await;
@@ -891,4 +891,265 @@ on_both_engines!(a_new_price_is_told_then_paid_from_the_first_renewal_after_its_
     let late = folio::begin(&shop.state.db, &ask("acc_2", &address())).await.unwrap();
     sandbox::start(&shop.state, &late, true).await.unwrap();
     assert_eq!(paid_invoices(&shop, &late.subscription_id).await.iter().map(|p| p.1).collect::<Vec<_>>(), [7000]);
+});
+
+/// A Stripe-configured shop with the stand-in delivering its events to it.
+async fn stripe_folio(engine: Engine) -> (TestShop, stripe_standin::StripeStandIn) {
+    let stripe = stripe_standin::StripeStandIn::start(SECRET).await;
+    let (shop, url) = common::stripe_shop(engine, &stripe.url).await;
+    stripe.deliver_to(&format!("{url}/api/webhooks/stripe"));
+    (shop, stripe)
+}
+
+/// The requests the stand-in received on a route, their forms.
+fn sent(stripe: &stripe_standin::StripeStandIn, route: &str) -> Vec<stripe_standin::Received> {
+    stripe.received().into_iter().filter(|r| r.route == route).collect()
+}
+
+const SUBSCRIBE: &str = r#"{"plan_id":"quarterly","name":"Ada Lovelace","line1":"1 Rue Royale","postal_code":"75008","city":"Paris","country":"FR"}"#;
+
+/// Subscribes `acc` through the API: the subscription's id and Stripe's session id.
+async fn subscribe_at_stripe(shop: &TestShop, stripe: &stripe_standin::StripeStandIn, me: &str) -> (String, String) {
+    let r = shop.json("POST", "/api/subscriptions", SUBSCRIBE, Some(me)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let pay_url = r.json()["pay_url"].as_str().unwrap().to_string();
+    let prefix = format!("{}/c/pay/", stripe.url);
+    assert!(pay_url.starts_with(&prefix), "Stripe's hosted page: {pay_url}");
+    let id = r.json()["subscription"]["subscription"]["subscription_id"].as_str().unwrap().to_string();
+    (id, pay_url[prefix.len()..].to_string())
+}
+
+on_both_engines!(a_folio_through_stripe_checkout_then_paused_resumed_and_cancelled, |engine: Engine| async move {
+    let (shop, stripe) = stripe_folio(engine).await;
+    account(&shop, "acc_1").await;
+    let me = session(&shop, "acc_1").await;
+
+    // Subscribing opens Checkout in subscription mode on a Price made from git's plan; a
+    // double click opens the same session.
+    let (id, session_id) = subscribe_at_stripe(&shop, &stripe, &me).await;
+    let (again, again_session) = subscribe_at_stripe(&shop, &stripe, &me).await;
+    assert_eq!((again, again_session), (id.clone(), session_id.clone()));
+    assert_eq!(stripe.open_sessions(), std::slice::from_ref(&session_id));
+    let prices = sent(&stripe, "POST /v1/prices");
+    assert_eq!(prices.len(), 1, "one Price, then found again: {prices:?}");
+    let p = &prices[0];
+    assert_eq!(
+        (p.field("unit_amount"), p.field("recurring[interval]"), p.field("recurring[interval_count]")),
+        (Some("6400"), Some("month"), Some("3"))
+    );
+    assert_eq!(p.field("lookup_key"), Some("folio_quarterly_quarterly_eur_6400"));
+    assert_eq!(sent(&stripe, "POST /v1/products").len(), 1);
+    let s = &sent(&stripe, "POST /v1/checkout/sessions")[0];
+    assert_eq!(s.field("mode"), Some("subscription"));
+    assert_eq!(s.field("line_items[0][price]"), stripe.prices()[0]["id"].as_str());
+    assert_eq!(s.field("subscription_data[metadata][subscription_id]"), Some(id.as_str()));
+    assert_eq!(s.field("customer_email"), Some("acc_1@example.com"));
+    assert_eq!(folio::load(&shop.state.db, &id).await.unwrap().unwrap().status, SubscriptionStatus::Pending);
+
+    // Paid at Stripe: its events, in reverse and five times each, start it once.
+    let events = stripe.complete_with_events(&session_id);
+    assert_eq!(
+        events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+        ["customer.subscription.created", "invoice.paid", "checkout.session.completed"]
+    );
+    for _ in 0..5 {
+        for (kind, object) in events.iter().rev() {
+            assert_eq!(stripe.send_event(kind, object.clone()).await, 200);
+        }
+    }
+    let s = subscription(&shop, &id).await;
+    let at_stripe = stripe.subscriptions()[0].clone();
+    assert_eq!(s.status, SubscriptionStatus::Active);
+    assert_eq!(s.provider_subscription_id.as_deref(), Some(at_stripe.as_str()));
+    assert_eq!(paid_invoices(&shop, &id).await.len(), 1);
+    assert_eq!(notices(&shop).await, ["folio_active"]);
+    let period_end = s.current_period_end.unwrap();
+    // Back from Checkout once started: no waiting note.
+    let page = shop.get(&format!("/account/folio?paid={id}"), Some(&me)).await;
+    assert!(page.body.contains("Running") && !page.body.contains("your payment is with Stripe"), "{}", page.body);
+
+    // Pause: `pause_collection` with `void`; the answer waits for Stripe's event.
+    let path = |what: &str| format!("/api/subscriptions/{id}/{what}");
+    let r = shop.json("PUT", &path("pause"), "{}", Some(&me)).await;
+    assert_eq!((r.status, r.json()["subscription"]["status"].as_str()), (StatusCode::OK, Some("paused")), "{}", r.body);
+    assert_eq!(stripe.subscription(&at_stripe)["pause_collection"]["behavior"], "void");
+    // A period passes paused: nothing is billed.
+    assert_eq!(stripe.renew(&at_stripe).await, [200]);
+    assert_eq!(paid_invoices(&shop, &id).await.len(), 1);
+    assert_eq!(subscription(&shop, &id).await.status, SubscriptionStatus::Paused);
+
+    // Resume: collection unpaused, nothing charged now, the billing date Stripe's.
+    let r = shop.json("PUT", &path("resume"), "", Some(&me)).await;
+    assert_eq!(r.json()["subscription"]["status"], "active", "{}", r.body);
+    let update = sent(&stripe, &format!("POST /v1/subscriptions/{at_stripe}")).pop().unwrap();
+    assert_eq!(update.form, [("pause_collection".to_string(), String::new())]);
+    assert_eq!(paid_invoices(&shop, &id).await.len(), 1);
+    let end_at_stripe = stripe.subscription(&at_stripe)["items"]["data"][0]["current_period_end"].as_i64().unwrap();
+    assert_eq!(r.json()["subscription"]["current_period_end"], end_at_stripe);
+    assert!(end_at_stripe > period_end, "the paused period passed");
+
+    // Cancel with the period, keep it after all, then end it now.
+    let r = shop.form(&format!("/account/folio/{id}/cancel"), "", Some(&me)).await;
+    assert!(r.body.contains("will end with the period you have paid for"), "{}", r.body);
+    assert_eq!(stripe.subscription(&at_stripe)["cancel_at_period_end"], true);
+    let r = shop.json("PUT", &path("resume"), "", Some(&me)).await;
+    assert_eq!(r.json()["subscription"]["cancel_at_period_end"], false, "{}", r.body);
+    let r = shop.form(&format!("/account/folio/{id}/cancel"), "now=true", Some(&me)).await;
+    assert!(r.body.contains("Your Folio has ended"), "{}", r.body);
+    let cancel = sent(&stripe, &format!("DELETE /v1/subscriptions/{at_stripe}")).pop().unwrap();
+    assert_eq!((cancel.field("prorate"), cancel.field("invoice_now")), (Some("false"), Some("false")));
+    assert_eq!(stripe.subscription(&at_stripe)["status"], "canceled");
+    assert_eq!(
+        notices(&shop).await,
+        ["folio_active", "folio_active", "folio_active", "folio_cancelled", "folio_ending", "folio_paused"]
+    );
+});
+
+on_both_engines!(a_failed_stripe_renewal_is_mended_in_the_billing_portal_or_ends_it, |engine: Engine| async move {
+    let (shop, stripe) = stripe_folio(engine).await;
+    account(&shop, "acc_1").await;
+    let me = session(&shop, "acc_1").await;
+    let (id, session_id) = subscribe_at_stripe(&shop, &stripe, &me).await;
+    // Paid on Stripe's hosted page, over HTTP: back to the account's page.
+    let (status, _) = common::http(&stripe.url, "POST", &format!("/c/pay/{session_id}"), &[], "").await;
+    assert_eq!(status, 303);
+    let at_stripe = stripe.subscriptions()[0].clone();
+    let customer = stripe.subscription(&at_stripe)["customer"].as_str().unwrap().to_string();
+    assert_eq!(subscription(&shop, &id).await.status, SubscriptionStatus::Active);
+
+    // The card lapses: the renewal fails, the subscriber is told where to mend it.
+    stripe.card_declines(&customer, true);
+    assert_eq!(stripe.renew(&at_stripe).await, [200, 200]);
+    assert_eq!(subscription(&shop, &id).await.status, SubscriptionStatus::PastDue);
+    let mail: String =
+        sqlx::query_scalar("select body_text from outbox natural join outbox_body where kind = 'folio_past_due'")
+            .fetch_one(&shop.state.db.pool)
+            .await
+            .unwrap();
+    let link = format!("/account/folio/{id}/card");
+    assert!(mail.contains(&link), "{mail}");
+
+    // The link opens Stripe's billing portal for the subscriber's customer (their own only).
+    account(&shop, "acc_2").await;
+    let stranger = session(&shop, "acc_2").await;
+    assert_eq!(shop.get(&link, Some(&stranger)).await.status, StatusCode::NOT_FOUND);
+    let r = shop.get(&link, Some(&me)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let portal = r.location();
+    assert!(portal.starts_with(&format!("{}/p/session/", stripe.url)), "{portal}");
+    let asked = sent(&stripe, "POST /v1/billing_portal/sessions").pop().unwrap();
+    assert_eq!(asked.field("customer"), Some(customer.as_str()));
+    // Mended there: what is owed is paid, and the Folio runs again.
+    let (status, _) = common::http(&stripe.url, "POST", &portal[stripe.url.len()..], &[], "").await;
+    assert_eq!(status, 303);
+    assert_eq!(subscription(&shop, &id).await.status, SubscriptionStatus::Active);
+    assert_eq!(paid_invoices(&shop, &id).await.len(), 2);
+
+    // Lapsed again and never mended: after the last retry Stripe ends it, and so does the shop.
+    stripe.card_declines(&customer, true);
+    stripe.renew(&at_stripe).await;
+    // Stripe's schedule: three more attempts, the last of which ends it.
+    for _ in 0..2 {
+        stripe.retry(&at_stripe).await;
+        assert_eq!(subscription(&shop, &id).await.status, SubscriptionStatus::PastDue);
+    }
+    stripe.retry(&at_stripe).await;
+    let s = subscription(&shop, &id).await;
+    assert_eq!(s.status, SubscriptionStatus::Cancelled);
+    assert_eq!(paid_invoices(&shop, &id).await.len(), 2);
+    assert_eq!(
+        notices(&shop).await,
+        ["folio_active", "folio_active", "folio_cancelled", "folio_past_due", "folio_past_due"]
+    );
+});
+
+on_both_engines!(a_folio_stripe_paused_resumes_without_a_charge_or_a_new_billing_date, |engine: Engine| async move {
+    let (shop, stripe) = stripe_folio(engine).await;
+    account(&shop, "acc_1").await;
+    let me = session(&shop, "acc_1").await;
+    let (id, session_id) = subscribe_at_stripe(&shop, &stripe, &me).await;
+    assert_eq!(stripe.pay(&session_id).await, 200);
+    let at_stripe = stripe.subscriptions()[0].clone();
+    let end = subscription(&shop, &id).await.current_period_end;
+
+    // Stripe paused it itself (its `paused` status, not a paused collection).
+    assert_eq!(stripe.pause_at_stripe(&at_stripe).await, 200);
+    assert_eq!(subscription(&shop, &id).await.status, SubscriptionStatus::Paused);
+    // Stripe's resume re-anchors the cycle and charges a whole period unless told not to.
+    let r = shop.json("PUT", &format!("/api/subscriptions/{id}/resume"), "", Some(&me)).await;
+    assert_eq!(r.json()["subscription"]["status"], "active", "{}", r.body);
+    let resume = sent(&stripe, &format!("POST /v1/subscriptions/{at_stripe}/resume")).pop().unwrap();
+    assert_eq!(
+        (resume.field("billing_cycle_anchor"), resume.field("proration_behavior")),
+        (Some("unchanged"), Some("none"))
+    );
+    assert_eq!(paid_invoices(&shop, &id).await.len(), 1, "nothing charged on resuming");
+    assert_eq!(subscription(&shop, &id).await.current_period_end, end);
+});
+
+on_both_engines!(a_gift_of_the_folio_paid_through_stripe_checkout, |engine: Engine| async move {
+    let (shop, stripe) = stripe_folio(engine).await;
+    account(&shop, "acc_g").await;
+    let giver = session(&shop, "acc_g").await;
+    let form = "plan_id=quarterly&editions=4&recipient_email=grace%40example.com&from_name=Ada&message=Happy+spring\
+                &name=Grace+Hopper&line1=2+Quai+Voltaire&postal_code=75007&city=Paris&country=FR";
+    let r = shop.form("/folio/gift", form, Some(&giver)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = r.location();
+    assert!(page.starts_with(&format!("{}/c/pay/", stripe.url)), "{page}");
+    // Sent again (a double submit): the same session.
+    assert_eq!(shop.form("/folio/gift", form, Some(&giver)).await.location(), page);
+    let s = &sent(&stripe, "POST /v1/checkout/sessions")[0];
+    assert_eq!((s.field("mode"), s.field("line_items[0][price_data][unit_amount]")), (Some("payment"), Some("25600")));
+    let gift_id = s.field("metadata[folio_gift]").unwrap().to_string();
+    // The account page's link to pay goes on to the same session.
+    let r = shop.form(&format!("/folio/gift/{gift_id}/pay"), "action=pay", Some(&giver)).await;
+    assert_eq!(r.location(), page);
+    let (status, _) = common::http(&stripe.url, "POST", &page[stripe.url.len()..], &[], "").await;
+    assert_eq!(status, 303);
+    let state: String = sqlx::query_scalar("select status from folio_gift where gift_id = $1")
+        .bind(&gift_id)
+        .fetch_one(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "paid");
+});
+
+on_both_engines!(a_new_price_reaches_stripe_subscriptions_when_its_notice_has_run, |engine: Engine| async move {
+    let (shop, stripe) = stripe_folio(engine).await;
+    account(&shop, "acc_1").await;
+    let me = session(&shop, "acc_1").await;
+    let (id, session_id) = subscribe_at_stripe(&shop, &stripe, &me).await;
+    assert_eq!(stripe.pay(&session_id).await, 200);
+    let at_stripe = stripe.subscriptions()[0].clone();
+    let gateway = match &shop.state.payments {
+        atelier_checkout::payments::Payments::Stripe(g) => g.clone(),
+        _ => unreachable!("a Stripe shop"),
+    };
+
+    // Git's price rises: during the notice Stripe keeps billing the old Price.
+    let mut c = common::catalog();
+    c.folio_plans[0].price = 7200;
+    atelier_checkout::catalog::sync(&shop.state.db, &c).await.unwrap();
+    assert_eq!(folio::stripe::reprice_due(&shop.state, &gateway).await.unwrap(), 0);
+    assert_eq!(stripe.renew(&at_stripe).await, [200, 200]);
+    assert_eq!(paid_invoices(&shop, &id).await.iter().map(|p| p.1).collect::<Vec<_>>(), [6400, 6400]);
+
+    // The notice has run: moved onto a Price at the new price, without proration, once.
+    sqlx::query("update folio_plan set price_changed_at = price_changed_at - $1")
+        .bind(folio::PRICE_NOTICE_SECONDS + 60)
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(folio::stripe::reprice_due(&shop.state, &gateway).await.unwrap(), 1);
+    assert_eq!(folio::stripe::reprice_due(&shop.state, &gateway).await.unwrap(), 0);
+    let moved = sent(&stripe, &format!("POST /v1/subscriptions/{at_stripe}")).pop().unwrap();
+    let new_price = stripe.prices().into_iter().find(|p| p["unit_amount"] == 7200).unwrap();
+    assert_eq!(
+        (moved.field("items[0][price]"), moved.field("proration_behavior")),
+        (new_price["id"].as_str(), Some("none"))
+    );
+    assert_eq!(new_price["lookup_key"], "folio_quarterly_quarterly_eur_7200");
+    assert_eq!(stripe.renew(&at_stripe).await, [200, 200]);
+    assert_eq!(paid_invoices(&shop, &id).await.iter().map(|p| p.1).collect::<Vec<_>>(), [6400, 6400, 7200]);
 });

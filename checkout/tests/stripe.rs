@@ -5,22 +5,10 @@ mod common;
 
 use atelier_checkout::config::{PaymentMode, Secret};
 use axum::http::StatusCode;
-use common::{Engine, TestShop};
-use stripe_standin::{StripeStandIn, SECRET_KEY};
+use common::{stripe_shop, Engine, TestShop};
+use stripe_standin::StripeStandIn;
 
 const WEBHOOK_SECRET: &str = "whsec_test_secret";
-
-/// A Stripe-configured shop served on loopback, with the stand-in delivering to it.
-async fn stripe_shop(engine: Engine, api_base: &str) -> (TestShop, String) {
-    let base = api_base.to_string();
-    let shop = TestShop::configured(engine, move |c| {
-        c.payments =
-            PaymentMode::Stripe { secret_key: Secret::new(SECRET_KEY), checkout_origin: base.clone(), api_base: base };
-    })
-    .await;
-    let url = shop.serve().await;
-    (shop, url)
-}
 
 on_both_engines!(a_stripe_payment_from_session_to_confirmation, |engine: Engine| async move {
     let stripe = StripeStandIn::start(WEBHOOK_SECRET).await;

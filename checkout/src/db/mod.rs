@@ -58,6 +58,7 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0027_refunds", Migration::Both(include_str!("../../../migrations/0027_refunds.sql"))),
     ("0028_purchasing", Migration::Both(include_str!("../../../migrations/0028_purchasing.sql"))),
     ("0029_testimonials", Migration::Both(include_str!("../../../migrations/0029_testimonials.sql"))),
+    ("0030_folio_billed_price", Migration::Both(include_str!("../../../migrations/0030_folio_billed_price.sql"))),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so

@@ -5,11 +5,13 @@
 use atelier_domain::{ships_at, Currency, SubscriptionStatus};
 use serde::{Deserialize, Serialize};
 
-use super::sandbox::{self, Change};
+use super::sandbox;
+use super::Change;
 use super::{invoices, load, of_account, Invoice, Subscription};
 use crate::checkout::pricing::display;
 use crate::error::{ApiError, ApiResult};
 use crate::orders::written_date;
+use crate::payments::Payments;
 use crate::AppState;
 
 /// The time the Folio runs by: the sandbox's clock when the sandbox bills, else the real one.
@@ -61,6 +63,8 @@ pub struct SubscriptionView {
     pub invoices: Vec<Invoice>,
     /// The same as its page lists them, in words.
     pub payments: Vec<PaymentLine>,
+    /// A change was sent to the provider whose event has not come yet: the page says so.
+    pub confirming: bool,
 }
 
 /// An invoice as the subscriber's page lists it.
@@ -188,6 +192,7 @@ async fn view(state: &AppState, s: Subscription, now: i64) -> ApiResult<Subscrip
         actions,
         invoices,
         payments,
+        confirming: false,
         subscription: s,
     })
 }
@@ -253,13 +258,19 @@ pub async fn ask(
         (Change::Cancel { .. }, _) => Ok(()),
     };
     allowed.map_err(|why| ApiError::Conflict(format!("this subscription cannot be changed so: {why}")))?;
-    match s.provider.as_str() {
-        "sandbox" => sandbox::change(state, &s, change).await?,
-        other => {
+    let confirmed = match (s.provider.as_str(), &state.payments) {
+        ("sandbox", _) => {
+            sandbox::change(state, &s, change).await?;
+            true
+        }
+        ("stripe", Payments::Stripe(gateway)) => super::stripe::change(state, gateway, &s, change).await?,
+        (other, _) => {
             return Err(ApiError::Conflict(format!(
-                "this subscription is billed by {other}, whose changes this service does not make yet: write to us"
+                "this subscription is billed by {other}, which this service is not set up to reach: write to us"
             )))
         }
-    }
-    view_of(state, account_id, subscription_id).await
+    };
+    let mut view = view_of(state, account_id, subscription_id).await?;
+    view.confirming = !confirmed;
+    Ok(view)
 }

@@ -11,13 +11,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::account::{self, CancelInput, PauseInput, SubscriptionView};
-use super::sandbox::Change;
+use super::Change;
 use super::Subscribe;
 use crate::accounts::http::required;
-use crate::accounts::session::MaybeSignedIn;
+use crate::accounts::session::{MaybeSignedIn, SignedIn};
 use crate::checkout::AddressInput;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::ApiJson;
+use crate::payments::Payments;
 use crate::AppState;
 
 /// The Folio's API routes.
@@ -81,6 +82,7 @@ pub struct Subscribed {
         (status = 401, description = "Not signed in.", body = ErrorBody),
         (status = 404, description = "No plan of that id is open.", body = ErrorBody),
         (status = 409, description = "The account subscribes to that plan already (ask for `another`).", body = ErrorBody),
+        (status = 502, description = "Stripe could not be reached: nothing was made at Stripe or charged.", body = ErrorBody),
     ))]
 async fn subscribe(
     State(state): State<AppState>,
@@ -88,17 +90,14 @@ async fn subscribe(
     ApiJson(input): ApiJson<SubscribeInput>,
 ) -> ApiResult<impl IntoResponse> {
     let me = required(me)?;
-    let made = begin(&state, &me.account_id, &input).await?;
+    let made = begin(&state, &me, &input).await?;
     Ok((StatusCode::CREATED, Json(made)))
 }
 
-/// Begins a subscription for the API and the subscribe page alike.
-pub async fn begin(state: &AppState, account_id: &str, input: &SubscribeInput) -> ApiResult<Subscribed> {
-    if !state.payments.is_sandbox() {
-        return Err(ApiError::Conflict(
-            "the Folio takes subscriptions with sandbox payments only for now: write to us to subscribe".into(),
-        ));
-    }
+/// Begins a subscription for the API and the subscribe page alike: its payment page is the
+/// sandbox's, or Stripe Checkout's in subscription mode.
+pub async fn begin(state: &AppState, me: &SignedIn, input: &SubscribeInput) -> ApiResult<Subscribed> {
+    let account_id = me.account_id.as_str();
     let ask = Subscribe {
         account_id,
         plan_id: input.plan_id.trim(),
@@ -107,8 +106,20 @@ pub async fn begin(state: &AppState, account_id: &str, input: &SubscribeInput) -
         another: input.another,
     };
     let s = super::begin(&state.db, &ask).await?;
-    let pay_url = format!("/folio/pay/{}", s.subscription_id);
+    let pay_url = pay_url(state, me, &s).await?;
     Ok(Subscribed { subscription: account::view_of(state, account_id, &s.subscription_id).await?, pay_url })
+}
+
+/// Where a pending subscription's first period is paid: the sandbox's page, or a Stripe
+/// Checkout Session opened for it.
+pub async fn pay_url(state: &AppState, me: &SignedIn, s: &super::Subscription) -> ApiResult<String> {
+    match (&state.payments, s.provider.as_str()) {
+        (Payments::Sandbox, "sandbox") => Ok(format!("/folio/pay/{}", s.subscription_id)),
+        (Payments::Stripe(gateway), "stripe") => super::stripe::checkout(state, gateway, s, &me.email).await,
+        (_, other) => Err(ApiError::Conflict(format!(
+            "this subscription was begun with {other} payments, which this service no longer takes: begin it again"
+        ))),
+    }
 }
 
 /// One of the account's subscriptions.
@@ -138,6 +149,7 @@ async fn one(
         (status = 401, description = "Not signed in.", body = ErrorBody),
         (status = 404, description = "The account has no such subscription.", body = ErrorBody),
         (status = 409, description = "It cannot be paused now (ended, ending, past due, not started).", body = ErrorBody),
+        (status = 502, description = "Stripe could not be reached: nothing changed.", body = ErrorBody),
     ))]
 async fn pause(
     State(state): State<AppState>,
@@ -159,6 +171,7 @@ async fn pause(
         (status = 401, description = "Not signed in.", body = ErrorBody),
         (status = 404, description = "The account has no such subscription.", body = ErrorBody),
         (status = 409, description = "It is neither paused nor ending.", body = ErrorBody),
+        (status = 502, description = "Stripe could not be reached: nothing changed.", body = ErrorBody),
     ))]
 async fn resume(
     State(state): State<AppState>,
@@ -178,6 +191,7 @@ async fn resume(
         (status = 401, description = "Not signed in.", body = ErrorBody),
         (status = 404, description = "The account has no such subscription.", body = ErrorBody),
         (status = 409, description = "It has ended already, or ends with its period already.", body = ErrorBody),
+        (status = 502, description = "Stripe could not be reached: nothing changed.", body = ErrorBody),
     ))]
 async fn cancel(
     State(state): State<AppState>,

@@ -11,6 +11,7 @@ pub mod http;
 pub mod notices;
 pub mod pages;
 pub mod sandbox;
+pub mod stripe;
 
 use atelier_domain::{FolioEdition, FolioPlan, SubscriptionStatus};
 use serde::Serialize;
@@ -20,6 +21,24 @@ use crate::checkout::{check_address, AddressInput};
 use crate::db::{Db, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{new_id, now};
+
+/// What a subscriber asks of their subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Skip editions, nothing billed, until that moment or until resumed.
+    Pause {
+        /// When collection resumes by itself.
+        until: Option<i64>,
+    },
+    /// Bill again from the next renewal, nothing now and the billing date kept; or, ending,
+    /// run on after all.
+    Resume,
+    /// End it: with the paid period, or now.
+    Cancel {
+        /// Now rather than at the period's end.
+        now: bool,
+    },
+}
 
 /// What a catalog sync did to the Folio.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -111,7 +111,12 @@ pub async fn after_change(state: &AppState, tx: &mut WriteTx, subscription_id: &
         "paragraphs": std::iter::once(if name.is_empty() { "Hello,".to_string() } else { format!("Dear {name},") })
             .chain(text.paragraphs.into_iter().filter(|p| !p.is_empty()))
             .collect::<Vec<_>>(),
-        "action_url": format!("{base}/account/folio"),
+        // A failed payment links straight to where the card is mended (Stripe's billing portal).
+        "action_url": if now == Situation::PastDue {
+            format!("{base}/account/folio/{subscription_id}/card")
+        } else {
+            format!("{base}/account/folio")
+        },
         "action_text": text.action,
         "after": text.after,
         "recipient": email,

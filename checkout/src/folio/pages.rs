@@ -13,11 +13,13 @@ use utoipa_axum::routes;
 use super::account::{self, CancelInput, PauseInput};
 use super::gift::{self, GiftInput};
 use super::http::SubscribeInput;
-use super::sandbox::{self, Change};
+use super::sandbox;
+use super::Change;
 use crate::accounts::session::{MaybeSignedIn, SignedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::http::page::{capitalise, message, page, show_errors};
 use crate::http::ApiForm;
+use crate::payments::Payments;
 use crate::AppState;
 
 /// The Folio's page routes.
@@ -31,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pause_form))
         .routes(routes!(resume_form))
         .routes(routes!(cancel_form))
-        .routes(routes!(card_form))
+        .routes(routes!(card_page, card_form))
 }
 
 /// The plan a subscribe page is for.
@@ -157,20 +159,25 @@ async fn subscribe_form(
     ApiForm(input): ApiForm<SubscribeInput>,
 ) -> ApiResult<Response> {
     let Some(me) = me.0 else { return Ok(sign_in_first(&state)) };
-    match super::http::begin(&state, &me.account_id, &input).await {
+    match super::http::begin(&state, &me, &input).await {
         Ok(made) => Ok(Redirect::to(&made.pay_url).into_response()),
         Err(
-            e @ (ApiError::Invalid { .. } | ApiError::BadRequest(_) | ApiError::Conflict(_) | ApiError::NotFound(_)),
+            e @ (ApiError::Invalid { .. }
+            | ApiError::BadRequest(_)
+            | ApiError::Conflict(_)
+            | ApiError::NotFound(_)
+            | ApiError::Provider(_)),
         ) => subscribe_view(&state, &me, Some(input.plan_id.as_str()), Some((&e, &input))).await,
         Err(e) => Err(e),
     }
 }
 
-/// The sandbox's payment page for a subscription's first period.
+/// The payment page for a subscription's first period: the sandbox's, or a page that goes on
+/// to Stripe Checkout.
 #[utoipa::path(get, path = "/folio/pay/{subscription_id}", tag = "pages",
     params(("subscription_id" = String, Path, description = "The subscription, `sub_…`.")),
     responses(
-        (status = 200, description = "The sandbox's page: pay or decline.", content_type = "text/html"),
+        (status = 200, description = "The sandbox's page (pay or decline), or Stripe's button.", content_type = "text/html"),
         (status = 303, description = "Paid already: to the account's Folio page."),
         (status = 401, description = "Not signed in.", content_type = "text/html"),
         (status = 404, description = "No such subscription of the account.", content_type = "text/html"),
@@ -185,7 +192,7 @@ async fn pay_page(State(state): State<AppState>, me: MaybeSignedIn, Path(id): Pa
     if !view.actions.contains(&"pay") {
         return Ok(Redirect::to("/account/folio").into_response());
     }
-    let ctx = json!({ "s": view });
+    let ctx = json!({ "s": view, "stripe": !state.payments.is_sandbox() });
     Ok(page(&state, "Payment", "pages/folio/pay.html", ctx).into_response())
 }
 
@@ -196,15 +203,17 @@ struct PayInput {
     action: String,
 }
 
-/// Pays (or declines) a subscription's first period on the sandbox's page.
+/// Pays (or declines) a subscription's first period on the sandbox's page; with Stripe, goes on
+/// to a Checkout Session for it.
 #[utoipa::path(post, path = "/folio/pay/{subscription_id}", tag = "pages",
     params(("subscription_id" = String, Path, description = "The subscription, `sub_…`.")),
     request_body(content = PayInput, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 303, description = "To the account's Folio page."),
+        (status = 303, description = "To the account's Folio page, or to Stripe Checkout."),
         (status = 400, description = "Neither `pay` nor `decline`.", content_type = "application/json"),
         (status = 401, description = "Not signed in.", content_type = "text/html"),
         (status = 404, description = "No such subscription of the account.", content_type = "text/html"),
+        (status = 502, description = "Stripe could not be reached: nothing was charged.", content_type = "application/json"),
     ))]
 async fn pay_form(
     State(state): State<AppState>,
@@ -222,7 +231,13 @@ async fn pay_form(
         Some(s) => s,
         None => return Ok(not_yours(&state, &ApiError::NotFound(format!("you have no subscription {id}")))),
     };
-    if !state.payments.is_sandbox() || s.provider != "sandbox" {
+    if !state.payments.is_sandbox() {
+        if !pay || s.status != atelier_domain::SubscriptionStatus::Pending {
+            return Ok(Redirect::to("/account/folio").into_response());
+        }
+        return Ok(Redirect::to(&super::http::pay_url(&state, &me, &s).await?).into_response());
+    }
+    if s.provider != "sandbox" {
         return Err(ApiError::NotFound("the sandbox's payment page is not served here".into()));
     }
     if !pay {
@@ -270,13 +285,40 @@ async fn account_view(
 /// The account's Folio: each subscription, what happens next and when, its invoices, and
 /// pause, resume and cancel.
 #[utoipa::path(get, path = "/account/folio", tag = "pages",
+    params(PaidQuery),
     responses(
         (status = 200, description = "The subscriptions.", content_type = "text/html"),
         (status = 303, description = "Not signed in: to the sign-in page."),
     ))]
-async fn account_page(State(state): State<AppState>, me: MaybeSignedIn) -> ApiResult<Response> {
+async fn account_page(
+    State(state): State<AppState>,
+    me: MaybeSignedIn,
+    Query(q): Query<PaidQuery>,
+) -> ApiResult<Response> {
     let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
-    account_view(&state, &me, None, None).await
+    // Back from Stripe Checkout before its event: the payment is made, the page not yet told.
+    let waiting = match q.paid.as_deref() {
+        Some(id) => super::load(&state.db, id)
+            .await?
+            .is_some_and(|s| s.account_id == me.account_id && s.status == atelier_domain::SubscriptionStatus::Pending),
+        None => false,
+    };
+    account_view(&state, &me, waiting.then_some(PAID_WAITING), None).await
+}
+
+/// The page's note when a change has gone to Stripe and its event has not come back yet.
+const CONFIRMING: &str =
+    "Stripe has your change. This page shows it as soon as Stripe confirms it, usually within a minute; an e-mail confirms it too.";
+
+/// The page's note when Stripe Checkout sent the subscriber back before its event came.
+const PAID_WAITING: &str =
+    "Thank you: your payment is with Stripe. Your Folio starts as soon as Stripe confirms it, usually within a minute; an e-mail confirms it.";
+
+/// Stripe Checkout's way back after a payment.
+#[derive(Deserialize, utoipa::IntoParams)]
+struct PaidQuery {
+    /// The subscription just paid for.
+    paid: Option<String>,
 }
 
 /// A change from the account's page, answered with the page saying what happened.
@@ -289,11 +331,12 @@ async fn changed(
 ) -> ApiResult<Response> {
     let Some(me) = me.0 else { return Ok(sign_in_first(state)) };
     let result = match change {
-        Ok(change) => account::ask(state, &me.account_id, id, change).await.map(|_| ()),
+        Ok(change) => account::ask(state, &me.account_id, id, change).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => account_view(state, &me, Some(done), None).await,
+        Ok(view) if view.confirming => account_view(state, &me, Some(CONFIRMING), None).await,
+        Ok(_) => account_view(state, &me, Some(done), None).await,
         Err(e @ (ApiError::Invalid { .. } | ApiError::Conflict(_) | ApiError::NotFound(_))) => {
             account_view(state, &me, None, Some(&e)).await
         }
@@ -355,6 +398,29 @@ async fn cancel_form(
         "Your Folio will end with the period you have paid for; an e-mail confirms it."
     };
     changed(&state, me, &id, Ok(Change::Cancel { now: input.now }), done).await
+}
+
+/// Where a subscriber mends their card (the failed-payment e-mail links here): Stripe's billing
+/// portal for their customer, or, in the sandbox, the Folio page with its card controls.
+#[utoipa::path(get, path = "/account/folio/{subscription_id}/card", tag = "pages",
+    params(("subscription_id" = String, Path, description = "The subscription, `sub_…`.")),
+    responses(
+        (status = 303, description = "To Stripe's billing portal; in the sandbox, or not signed in, to the Folio page or the sign-in page."),
+        (status = 404, description = "No subscription of the account has that id.", content_type = "text/html"),
+        (status = 409, description = "Stripe has not confirmed the subscription yet.", content_type = "application/json"),
+        (status = 502, description = "Stripe could not be reached.", content_type = "application/json"),
+    ))]
+async fn card_page(State(state): State<AppState>, me: MaybeSignedIn, Path(id): Path<String>) -> ApiResult<Response> {
+    let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
+    let Some(s) = super::load(&state.db, &id).await?.filter(|s| s.account_id == me.account_id) else {
+        return Ok(not_yours(&state, &ApiError::NotFound(format!("you have no subscription {id}"))));
+    };
+    match (&state.payments, s.provider.as_str()) {
+        (Payments::Stripe(gateway), "stripe") => {
+            Ok(Redirect::to(&super::stripe::portal(&state, gateway, &s).await?).into_response())
+        }
+        _ => Ok(Redirect::to(&format!("/account/folio#{id}-card-title")).into_response()),
+    }
 }
 
 /// The sandbox's card for a subscription.
@@ -515,7 +581,7 @@ async fn gift_page(
         (status = 303, description = "Made: to its payment page."),
         (status = 401, description = "Not signed in: nothing was made.", content_type = "text/html"),
         (status = 404, description = "The form again: no such plan is open.", content_type = "text/html"),
-        (status = 409, description = "The form again: gifts are paid through the sandbox only for now.", content_type = "text/html"),
+        (status = 502, description = "The form again: Stripe could not be reached.", content_type = "text/html"),
         (status = 422, description = "The form again: what to correct.", content_type = "text/html"),
     ))]
 async fn gift_form(
@@ -524,19 +590,28 @@ async fn gift_form(
     ApiForm(input): ApiForm<GiftInput>,
 ) -> ApiResult<Response> {
     let Some(me) = me.0 else { return Ok(sign_in_to_give(&state, StatusCode::UNAUTHORIZED)) };
-    let made = if state.payments.is_sandbox() {
-        gift::begin(&state.db, &me.account_id, &input).await
-    } else {
-        Err(ApiError::Conflict(
-            "gifts of the Folio are paid with sandbox payments only for now: write to us to give one".into(),
-        ))
+    let made = match gift::begin(&state.db, &me.account_id, &input).await {
+        Ok(g) => gift_pay_url(&state, &me, &g).await,
+        Err(e) => Err(e),
     };
     match made {
-        Ok(g) => Ok(Redirect::to(&format!("/folio/gift/{}/pay", g.gift_id)).into_response()),
+        Ok(url) => Ok(Redirect::to(&url).into_response()),
         Err(
-            e @ (ApiError::Invalid { .. } | ApiError::BadRequest(_) | ApiError::Conflict(_) | ApiError::NotFound(_)),
+            e @ (ApiError::Invalid { .. }
+            | ApiError::BadRequest(_)
+            | ApiError::Conflict(_)
+            | ApiError::NotFound(_)
+            | ApiError::Provider(_)),
         ) => gift_view(&state, &me, Some(input.plan_id.as_str()), Some((&e, &input))).await,
         Err(e) => Err(e),
+    }
+}
+
+/// Where a gift is paid: the sandbox's page, or a Stripe Checkout Session opened for it.
+async fn gift_pay_url(state: &AppState, me: &SignedIn, g: &gift::Gift) -> ApiResult<String> {
+    match &state.payments {
+        Payments::Sandbox => Ok(format!("/folio/gift/{}/pay", g.gift_id)),
+        Payments::Stripe(gateway) => super::stripe::gift_checkout(state, gateway, g, &me.email).await,
     }
 }
 
@@ -576,7 +651,7 @@ async fn gift_pay_page(
     if g.status != "pending" {
         return Ok(Redirect::to("/account/folio").into_response());
     }
-    let ctx = json!({ "g": gift::view(&state.db, g).await? });
+    let ctx = json!({ "g": gift::view(&state.db, g).await?, "stripe": !state.payments.is_sandbox() });
     Ok(page(&state, "Payment", "pages/folio/gift_pay.html", ctx).into_response())
 }
 
@@ -585,7 +660,7 @@ async fn gift_pay_page(
     params(("gift_id" = String, Path, description = "The gift, `gft_…`.")),
     request_body(content = PayInput, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 303, description = "Paid (or paid already): to the account's Folio page."),
+        (status = 303, description = "Paid (or paid already): to the account's Folio page; with Stripe, to Stripe Checkout."),
         (status = 400, description = "Neither `pay` nor `decline`.", content_type = "application/json"),
         (status = 401, description = "Not signed in.", content_type = "text/html"),
         (status = 402, description = "Declined: nothing was charged.", content_type = "text/html"),
@@ -608,7 +683,10 @@ async fn gift_pay_form(
         Err(page) => return Ok(page),
     };
     if !state.payments.is_sandbox() {
-        return Err(ApiError::NotFound("the sandbox's payment page is not served here".into()));
+        if !pay || g.status != "pending" {
+            return Ok(Redirect::to("/account/folio").into_response());
+        }
+        return Ok(Redirect::to(&gift_pay_url(&state, &me, &g).await?).into_response());
     }
     if !pay {
         return Ok(message(

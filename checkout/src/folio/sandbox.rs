@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use super::Subscription;
+use super::{Change, Subscription};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{now, random_hex};
 use crate::payments::webhook::{self, Applied};
@@ -246,24 +246,6 @@ pub async fn start(state: &AppState, sub: &Subscription, pay: bool) -> ApiResult
     });
     send(state, &format!("evt_{key}_session"), "checkout.session.completed", session_object, created).await?;
     Ok(())
-}
-
-/// What a subscriber asks of their subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// Skip editions, nothing billed, until that moment or until resumed.
-    Pause {
-        /// When collection resumes by itself.
-        until: Option<i64>,
-    },
-    /// Bill again from the next renewal, nothing now and the billing date kept; or, ending,
-    /// run on after all.
-    Resume,
-    /// End it: with the paid period, or now.
-    Cancel {
-        /// Now rather than at the period's end.
-        now: bool,
-    },
 }
 
 /// Applies a subscriber's change on the sandbox's side and sends the event Stripe would.

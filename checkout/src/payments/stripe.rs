@@ -53,6 +53,8 @@ pub enum SessionStatus {
 /// A Stripe account, reached at its API base.
 pub struct StripeGateway {
     client: Client,
+    /// Ids found at Stripe by a lookup key (a Folio plan's Price), kept for the process.
+    looked_up: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl StripeGateway {
@@ -68,7 +70,22 @@ impl StripeGateway {
             .app_info("atelier-arome", Some(env!("CARGO_PKG_VERSION").to_string()), None)
             .build()
             .map_err(|e| GatewayError(e.to_string()))?;
-        Ok(StripeGateway { client })
+        Ok(StripeGateway { client, looked_up: Default::default() })
+    }
+
+    /// The client, for the requests other domains make (the Folio's).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// An id found before under a lookup key.
+    pub fn looked_up(&self, key: &str) -> Option<String> {
+        self.looked_up.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
+    }
+
+    /// Keeps an id found under a lookup key.
+    pub fn remember(&self, key: &str, id: &str) {
+        self.looked_up.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_string(), id.to_string());
     }
 
     /// Opens a hosted Checkout Session for the order.
@@ -176,6 +193,6 @@ impl StripeGateway {
 }
 
 /// Stripe failed or could not be reached: a 502 to the shopper, the detail in the log.
-fn provider_error(e: StripeError) -> ApiError {
+pub fn provider_error(e: StripeError) -> ApiError {
     ApiError::Provider(e.to_string())
 }

@@ -20,7 +20,7 @@ use super::permissions::Permission;
 use crate::checkout::pricing::display;
 use crate::error::{ApiError, ApiResult};
 use crate::folio::account::{self as folio_account, PauseInput};
-use crate::folio::sandbox::Change as FolioChange;
+use crate::folio::Change as FolioChange;
 use crate::http::ApiForm;
 use crate::AppState;
 

@@ -366,3 +366,20 @@ pub fn sdk_signature(secret: &str, body: &str) -> String {
     assert!(header.starts_with("t=") && header.contains(",v1="), "{header}");
     header
 }
+
+/// A Stripe-configured shop served on loopback, its payments through the stand-in at
+/// `api_base`; the shop and its address.
+pub async fn stripe_shop(engine: Engine, api_base: &str) -> (TestShop, String) {
+    use atelier_checkout::config::{PaymentMode, Secret};
+    let base = api_base.to_string();
+    let shop = TestShop::configured(engine, move |c| {
+        c.payments = PaymentMode::Stripe {
+            secret_key: Secret::new(stripe_standin::SECRET_KEY),
+            checkout_origin: base.clone(),
+            api_base: base,
+        };
+    })
+    .await;
+    let url = shop.serve().await;
+    (shop, url)
+}

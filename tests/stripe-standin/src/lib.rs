@@ -6,6 +6,7 @@
 //! browser pays. Stripe itself cannot be reached from here. The service's Rust tests use it as
 //! a library; the browser suite runs its binary.
 
+pub mod billing;
 pub mod objects;
 
 use std::collections::BTreeMap;
@@ -41,7 +42,7 @@ impl Received {
 }
 
 #[derive(Default)]
-struct Inner {
+pub(crate) struct Inner {
     sessions: BTreeMap<String, Value>,
     received: Vec<Received>,
     webhook_url: Option<String>,
@@ -63,6 +64,29 @@ struct Inner {
     held: Option<Vec<(String, Value)>>,
     /// How refund requests are answered meanwhile: an HTTP status and Stripe's message.
     refund_failure: Option<(u16, String)>,
+    /// Billing's products, prices (by id), subscriptions, customers and portal sessions.
+    products: BTreeMap<String, Value>,
+    prices: BTreeMap<String, Value>,
+    subscriptions: BTreeMap<String, billing::Sub>,
+    customers: BTreeMap<String, billing::Customer>,
+    portal_sessions: BTreeMap<String, Value>,
+    /// Each subscription's invoice still owed, while it is past due.
+    open_invoices: BTreeMap<String, Value>,
+    /// `subscription_data[metadata]` of each subscription-mode session, and the price it bills.
+    subscription_metadata: BTreeMap<String, Value>,
+    session_prices: BTreeMap<String, String>,
+    /// Answers kept by idempotency key (products, prices, sessions).
+    replies: BTreeMap<String, Value>,
+    /// How far Stripe's clock is ahead of the real one: a renewal happens when its period
+    /// ends, and what follows it happens after.
+    clock_ahead: i64,
+}
+
+impl Inner {
+    /// Stripe's time now.
+    pub(crate) fn clock(&self) -> i64 {
+        objects::now() + self.clock_ahead
+    }
 }
 
 /// The running stand-in.
@@ -74,7 +98,7 @@ pub struct StripeStandIn {
     inner: Shared,
 }
 
-type Shared = Arc<Mutex<Inner>>;
+pub(crate) type Shared = Arc<Mutex<Inner>>;
 
 impl StripeStandIn {
     /// Starts the stand-in on a free loopback port; events are signed with `webhook_secret`.
@@ -96,7 +120,18 @@ impl StripeStandIn {
             .route("/v1/checkout/sessions/{id}", get(retrieve_session))
             .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
             .route("/v1/refunds", post(create_refund))
+            .route("/v1/products", post(billing::create_product))
+            .route("/v1/prices", get(billing::list_prices).post(billing::create_price))
+            .route(
+                "/v1/subscriptions/{id}",
+                get(billing::retrieve_subscription)
+                    .post(billing::update_subscription)
+                    .delete(billing::cancel_subscription),
+            )
+            .route("/v1/subscriptions/{id}/resume", post(billing::resume_subscription))
+            .route("/v1/billing_portal/sessions", post(billing::create_portal))
             .route("/c/pay/{id}", get(hosted_page).post(hosted_pay))
+            .route("/p/session/{id}", get(billing::portal_page).post(billing::portal_mend))
             .with_state(inner.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(StripeStandIn { url, inner })
@@ -135,22 +170,26 @@ impl StripeStandIn {
 
     /// The shopper pays on the hosted page: the session completes and Stripe sends
     /// `checkout.session.completed`. Returns the service's HTTP status.
+    /// In subscription mode, the subscription is made first, with `customer.subscription.created`
+    /// and `invoice.paid`.
     pub async fn pay(&self, session_id: &str) -> u16 {
-        let session = self.complete_quietly(session_id);
-        self.send_event("checkout.session.completed", session).await
+        let mut events = self.complete_with_events(session_id);
+        let (kind, session) = events.pop().expect("the session's own event");
+        for (kind, object) in events {
+            self.send_event(&kind, object).await;
+        }
+        self.send_event(&kind, session).await
     }
 
     /// The session completes at Stripe, and its event has not arrived yet.
     pub fn complete_quietly(&self, session_id: &str) -> Value {
-        let mut inner = self.inner.lock().unwrap();
-        inner.counter += 1;
-        let intent = format!("pi_standin_{:06}", inner.counter);
-        let s = inner.sessions.get_mut(session_id).expect("a session the stand-in made");
-        s["status"] = json!("complete");
-        s["payment_status"] = json!("paid");
-        s["payment_intent"] = json!(intent);
-        s["url"] = Value::Null;
-        s.clone()
+        self.complete_with_events(session_id).pop().expect("the session's own event").1
+    }
+
+    /// The session completes at Stripe; the events Stripe sends about it, unsent (the
+    /// session's own last), for a test to deliver in any order and as often as it likes.
+    pub fn complete_with_events(&self, session_id: &str) -> Vec<(String, Value)> {
+        complete(&mut self.inner.lock().unwrap(), session_id).expect("an open session the stand-in made")
     }
 
     /// The charge id the stand-in gives a session's payment.
@@ -210,17 +249,20 @@ impl StripeStandIn {
 }
 
 /// Sends a signed event about an object to the service, as Stripe does; the service's status.
-async fn send_event(shared: &Shared, kind: &str, object: Value) -> u16 {
-    let (url, secret, id) = {
+pub(crate) async fn send_event(shared: &Shared, kind: &str, object: Value) -> u16 {
+    let (url, secret, id, created) = {
         let mut inner = shared.lock().unwrap();
         inner.counter += 1;
         (
             inner.webhook_url.clone().expect("deliver_to first"),
             inner.webhook_secret.clone(),
             format!("evt_standin_{:06}", inner.counter),
+            inner.clock(),
         )
     };
-    let body = objects::event(&id, kind, object).to_string();
+    let mut event = objects::event(&id, kind, object);
+    event["created"] = json!(created);
+    let body = event.to_string();
     let signature = signature_header(&secret, objects::now(), body.as_bytes());
     let status = post_json(&url, &body, &signature).await;
     shared.lock().unwrap().delivered.push((kind.to_string(), status));
@@ -266,28 +308,43 @@ async fn hosted_page(State(shared): State<Shared>, Path(id): Path<String>) -> Re
 /// The shopper pays on the hosted page: the session completes, Stripe's event goes to the
 /// service, and the browser is sent to the session's success address.
 async fn hosted_pay(State(shared): State<Shared>, Path(id): Path<String>) -> Response {
-    let session = {
-        let mut inner = shared.lock().unwrap();
-        inner.counter += 1;
-        let intent = format!("pi_standin_{:06}", inner.counter);
-        let Some(s) = inner.sessions.get_mut(&id) else {
-            return StatusCode::NOT_FOUND.into_response();
-        };
-        if s["status"] != "open" {
-            return StatusCode::GONE.into_response();
-        }
-        s["status"] = json!("complete");
-        s["payment_status"] = json!("paid");
-        s["payment_intent"] = json!(intent);
-        s["url"] = Value::Null;
-        s.clone()
+    let events = match complete(&mut shared.lock().unwrap(), &id) {
+        Ok(events) => events,
+        Err(status) => return status.into_response(),
     };
-    send_event(&shared, "checkout.session.completed", session.clone()).await;
+    let session = events.last().map(|e| e.1.clone()).unwrap_or_default();
+    for (kind, object) in events {
+        send_event(&shared, &kind, object).await;
+    }
     let success = session["success_url"].as_str().unwrap_or("/").to_string();
     (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, success)]).into_response()
 }
 
-fn html_escape(s: &str) -> String {
+/// An open session is paid: a payment intent (payment mode) or a subscription (subscription
+/// mode) is made. The events Stripe sends, the session's `checkout.session.completed` last.
+fn complete(inner: &mut Inner, id: &str) -> Result<Vec<(String, Value)>, StatusCode> {
+    inner.counter += 1;
+    let intent = format!("pi_standin_{:06}", inner.counter);
+    let mut session = inner.sessions.get(id).cloned().ok_or(StatusCode::NOT_FOUND)?;
+    if session["status"] != "open" {
+        return Err(StatusCode::GONE);
+    }
+    session["status"] = json!("complete");
+    session["payment_status"] = json!("paid");
+    session["url"] = Value::Null;
+    let mut events = Vec::new();
+    if session["mode"] == "subscription" {
+        let price = inner.session_prices.get(id).cloned().unwrap_or_default();
+        events = billing::start(inner, &mut session, &price);
+    } else {
+        session["payment_intent"] = json!(intent);
+    }
+    inner.sessions.insert(id.to_string(), session.clone());
+    events.push(("checkout.session.completed".to_string(), session));
+    Ok(events)
+}
+
+pub(crate) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -308,16 +365,16 @@ async fn post_json(url: &str, body: &str, signature: &str) -> u16 {
 }
 
 /// Stripe's error envelope.
-fn stripe_error(status: StatusCode, kind: &str, message: &str, param: Option<&str>) -> Response {
+pub(crate) fn stripe_error(status: StatusCode, kind: &str, message: &str, param: Option<&str>) -> Response {
     (status, Json(json!({ "error": { "type": kind, "message": message, "param": param } }))).into_response()
 }
 
-fn authorised(headers: &HeaderMap) -> bool {
+pub(crate) fn authorised(headers: &HeaderMap) -> bool {
     headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(format!("Bearer {SECRET_KEY}").as_str())
 }
 
 /// Reads a form-encoded body as async-stripe writes it (`a[b][0][c]=v`), keeping the order.
-fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
 }
 
@@ -329,13 +386,18 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
     tokio::time::sleep(delay).await;
     let form = form_pairs(&body);
     let field = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut inner = inner.lock().unwrap();
     inner.received.push(Received {
         route: "POST /v1/checkout/sessions".into(),
         form: form.clone(),
-        idempotency_key: None,
+        idempotency_key: key.clone(),
     });
-    if field("mode").as_deref() != Some("payment") {
+    if let Some(done) = key.as_ref().and_then(|k| inner.replies.get(k)) {
+        return Json(done.clone()).into_response();
+    }
+    let mode = field("mode").unwrap_or_default();
+    if mode != "payment" && mode != "subscription" {
         return stripe_error(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",
@@ -354,7 +416,25 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
     let mut total = 0i64;
     let mut currency = None;
     let mut i = 0;
+    let mut price_id = None;
     while let Some(quantity) = field(&format!("line_items[{i}][quantity]")) {
+        if mode == "subscription" {
+            let price = field(&format!("line_items[{i}][price]")).unwrap_or_default();
+            let (Some((amount, c, _)), Ok(quantity)) = (billing::recurring(&inner, &price), quantity.parse::<i64>())
+            else {
+                return stripe_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "In subscription mode, each line item needs the id of a recurring price.",
+                    Some(&format!("line_items[{i}][price]")),
+                );
+            };
+            currency = Some(c);
+            total += amount * quantity;
+            price_id = Some(price);
+            i += 1;
+            continue;
+        }
         let p = |k: &str| field(&format!("line_items[{i}][price_data][{k}]"));
         let (Some(c), Some(amount), Some(_name)) = (p("currency"), p("unit_amount"), p("product_data][name")) else {
             return stripe_error(
@@ -433,7 +513,7 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
     });
     // Split in two: one `json!` this size exceeds the macro recursion limit.
     let rest = json!({
-        "customer": null,
+        "customer": field("customer"),
         "customer_creation": "if_required",
         "customer_details": null,
         "customer_email": field("customer_email"),
@@ -444,7 +524,7 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
         "livemode": false,
         "locale": null,
         "metadata": metadata,
-        "mode": "payment",
+        "mode": mode,
         "payment_intent": null,
         "payment_link": null,
         "payment_method_collection": "if_required",
@@ -480,6 +560,13 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
         })
         .collect();
     inner.intent_metadata.insert(id.clone(), Value::Object(intent_metadata));
+    inner.subscription_metadata.insert(id.clone(), billing::metadata_of(&form, "subscription_data[metadata]["));
+    if let Some(price) = price_id {
+        inner.session_prices.insert(id.clone(), price);
+    }
+    if let Some(k) = key {
+        inner.replies.insert(k, session.clone());
+    }
     inner.sessions.insert(id, session.clone());
     Json(session).into_response()
 }
