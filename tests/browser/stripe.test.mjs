@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ATELIER_BIN, HERE, ROOT, fillAddress, freePort, launchBrowser, startSite } from "./lib.mjs";
+import { ATELIER_BIN, HERE, ROOT, axe, fillAddress, freePort, launchBrowser, outboxTexts, startSite } from "./lib.mjs";
 
 const SKU = "LAV-PROV-30";
 const STANDIN_BIN = process.env.STRIPE_STANDIN_BIN
@@ -92,4 +92,71 @@ describe("paying through Stripe", { concurrency: 1 }, () => {
       await context.close();
     });
   }
+});
+
+// The first mail to `to` holding `text`, once the outbox has it.
+async function mailWith(text, to) {
+  for (let i = 0; i < 100; i++) {
+    const mail = outboxTexts(site.data).find((t) => t.includes(text) && t.includes(`To: ${to}`));
+    if (mail) return mail;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`no mail with "${text}" to ${to} in the outbox`);
+}
+
+describe("the Folio through Stripe", { concurrency: 1 }, () => {
+  test("subscribe → Stripe Checkout in subscription mode → running → pause and resume at Stripe", async () => {
+    const email = "caroline@example.com";
+    const password = "comet sweeping slowly";
+    const context = await browser.newContext({ viewport: { width: 390, height: 900 }, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${site.base}/account/register`);
+    await page.getByLabel("Your name").fill("Caroline Herschel");
+    await page.getByLabel("E-mail").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Open my account" }).click();
+    const confirm = (await mailWith("Confirm your address", email)).match(/https?:\/\/[^\s"<>]*\/account\/verify\?token=[0-9a-f]{64}/)[0];
+    await page.goto(confirm);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Confirm and sign in" }).click();
+    await page.waitForURL(/\/account$/);
+
+    await page.goto(`${site.base}/folio/subscribe?plan=quarterly`);
+    await page.locator("[name=name]").fill("Caroline Herschel");
+    await page.locator("[name=line1]").fill("19 New King Street");
+    await page.locator("[name=postal_code]").fill("D02 X285");
+    await page.locator("[name=city]").fill("Dublin");
+    await page.locator("[name=country]").selectOption("IE");
+    await page.getByRole("button", { name: "Continue to payment" }).click();
+
+    // Stripe's page on its own origin, for the plan's price.
+    await page.waitForURL((u) => u.href.startsWith(`${standin.url}/c/pay/cs_test_`), { timeout: 10_000 });
+    assert.match(await page.locator("#amount").innerText(), /64\.00 EUR/);
+    await page.getByRole("button", { name: /^pay$/i }).click();
+
+    // Back at the atelier: running, from Stripe's events.
+    await page.waitForURL(/\/account\/folio\?paid=sub_/, { timeout: 10_000 });
+    await page.goto(`${site.base}/account/folio`);
+    let main = await page.locator("main").innerText();
+    assert.match(main, /Running/);
+    assert.match(main, /Your next payment, €64\.00 an edition/);
+    await mailWith("Welcome to the Folio", email);
+
+    // Pause and resume go to Stripe; the page shows what its events say.
+    await page.getByRole("button", { name: "Pause my Folio" }).click();
+    main = await page.locator("main").innerText();
+    assert.match(main, /Paused until you resume it/);
+    await page.getByRole("button", { name: "Resume my Folio" }).click();
+    main = await page.locator("main").innerText();
+    assert.match(main, /Running/);
+    assert.equal((main.match(/Paid/g) || []).length, 1, `one payment: ${main}`);
+
+    // axe on the account's Folio page as Stripe left it.
+    const seen = await browser.newContext({ viewport: { width: 390, height: 900 }, bypassCSP: true, storageState: await context.storageState() });
+    const p = await seen.newPage();
+    await p.goto(`${site.base}/account/folio`);
+    assert.deepEqual(await axe(p), []);
+    await seen.close();
+    await context.close();
+  });
 });
