@@ -497,6 +497,42 @@ on_both_engines!(orders_are_found_by_number_address_name_and_state, |engine: Eng
     assert!(!old.body.contains(&first) && old.body.contains("No order matches."));
 });
 
+on_both_engines!(names_are_found_by_any_part_of_three_letters_or_more, |engine: Engine| async move {
+    let shop = TestShop::new(engine).await;
+    shop.set_stock("LAV-10", 10).await;
+    let (_, owner) = staff(&shop, "owner@example.com", "owner").await;
+    let elodie = paid_order(&shop, "elodie@example.com").await;
+    let grace = paid_order(&shop, "grace@example.com").await;
+    let ada = paid_order(&shop, "ada@example.com").await;
+    // Names written after the order was placed (the index follows every write), one beyond
+    // ASCII and one holding LIKE's wildcard.
+    for (number, name) in [(&elodie, "Élodie Ørsted"), (&grace, "Grace_Hopper")] {
+        sqlx::query("update customer_order set name = $1 where number = $2")
+            .bind(name)
+            .bind(number)
+            .execute(&shop.state.db.pool)
+            .await
+            .unwrap();
+    }
+    let numbers = vec![elodie.clone(), grace.clone(), ada.clone()];
+    let found = |q: &str| {
+        let (shop, owner, q, numbers) = (&shop, owner.clone(), q.to_string(), numbers.clone());
+        async move {
+            let r = request(shop, &Method::GET, &format!("/staff/orders?q={q}"), Some(&owner), "").await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            numbers.into_iter().filter(|n| r.body.contains(n.as_str())).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("%C3%89LODIE").await, std::slice::from_ref(&elodie), "capitals beyond ASCII fold");
+    assert_eq!(found("rsted").await, std::slice::from_ref(&elodie), "the middle of a word");
+    assert_eq!(found("e_h").await, std::slice::from_ref(&grace), "an underscore is an underscore");
+    assert_eq!(found("lovelace").await, std::slice::from_ref(&ada));
+    assert_eq!(found("ad").await, std::slice::from_ref(&ada), "two letters: read in full, still found");
+    // A guest by name on the customers' page, through the same index.
+    let r = request(&shop, &Method::GET, "/staff/customers?q=%C3%B8rsted", Some(&owner), "").await;
+    assert!(r.body.contains("elodie@example.com") && !r.body.contains("grace@example.com"), "{}", r.body);
+});
+
 on_both_engines!(staff_sessions_idle_out_and_need_two_factors, |engine: Engine| async move {
     let shop = TestShop::new(engine).await;
     let (_, clerk) = staff(&shop, "clerk@example.com", "fulfilment").await;

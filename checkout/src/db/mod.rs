@@ -59,6 +59,13 @@ const MIGRATIONS: &[(&str, Migration)] = &[
     ("0028_purchasing", Migration::Both(include_str!("../../../migrations/0028_purchasing.sql"))),
     ("0029_testimonials", Migration::Both(include_str!("../../../migrations/0029_testimonials.sql"))),
     ("0030_folio_billed_price", Migration::Both(include_str!("../../../migrations/0030_folio_billed_price.sql"))),
+    (
+        "0031_name_search",
+        Migration::Each {
+            sqlite: include_str!("../../../migrations/0031_name_search.sqlite.sql"),
+            postgres: include_str!("../../../migrations/0031_name_search.postgres.sql"),
+        },
+    ),
 ];
 
 /// A migration's SQL and the engines it is for; on the others it is recorded as applied, so
@@ -68,6 +75,13 @@ enum Migration {
     Both(&'static str),
     /// SQLite's own storage.
     Sqlite(&'static str),
+    /// The same end reached each engine's own way (its own kind of index).
+    Each {
+        /// For SQLite.
+        sqlite: &'static str,
+        /// For PostgreSQL.
+        postgres: &'static str,
+    },
 }
 
 impl Migration {
@@ -75,6 +89,8 @@ impl Migration {
         match (self, engine) {
             (Migration::Both(sql), _) | (Migration::Sqlite(sql), Engine::Sqlite) => sql,
             (Migration::Sqlite(_), Engine::Postgres) => "",
+            (Migration::Each { sqlite, .. }, Engine::Sqlite) => sqlite,
+            (Migration::Each { postgres, .. }, Engine::Postgres) => postgres,
         }
     }
 }

@@ -24,8 +24,8 @@ pub use payment::{
 };
 pub use steps::{advance, resend, shipped_mail, Resend, Step, StepError};
 pub use view::{
-    date, find_by_number_or_id, list, load, load_in, search, to_pack, written_date, LineView, OrderRow, OrderSearch,
-    OrderView,
+    date, find_by_number_or_id, list, load, load_in, name_condition, search, to_pack, written_date, LineView, OrderRow,
+    OrderSearch, OrderView,
 };
 
 use crate::checkout::pricing::Totals;

@@ -236,8 +236,29 @@ enum Looking {
     /// One order by its number, typed whole or as its counter's digits (`42` is
     /// AA-<year>-000042, whichever year it was placed: the `number` index).
     Number(Vec<String>),
-    /// Part of a name (lowercased; on SQLite only ASCII letters fold): a scan.
+    /// Part of a name, as a `LIKE` pattern (lowercased): the trigram index (see
+    /// [`name_condition`]).
     Name(String),
+}
+
+/// The condition (on `customer_order`) that finds orders whose name holds `$n` (a `%…%` pattern of lowercase text):
+/// on PostgreSQL `lower(name)` through its trigram index; on SQLite its trigram index
+/// `order_name_search` (which also folds letters beyond ASCII), unless the text holds a
+/// wildcard of `LIKE`'s or is too short for trigrams, which read every order instead.
+pub fn name_condition(engine: crate::db::Engine, pattern: &str, n: usize) -> String {
+    let plain = pattern.trim_matches('%');
+    let indexable = plain.chars().count() >= 3 && !plain.contains(['%', '_', '\\']);
+    match engine {
+        crate::db::Engine::Postgres => format!("lower(name) like ${n} escape '\\'"),
+        // A phrase of the text: the trigram tokenizer matches it anywhere in a name, folding
+        // case beyond ASCII (its LIKE would fold ASCII only).
+        crate::db::Engine::Sqlite if indexable => format!(
+            "order_id in (select s.order_id from order_name_search join order_search s on s.n = order_name_search.rowid
+             where order_name_search match '\"' || replace(trim(${n}, '%'), '\"', '\"\"') || '\"')"
+        ),
+        // SQLite's LIKE ignores ASCII case by itself.
+        crate::db::Engine::Sqlite => format!("name like ${n} escape '\\'"),
+    }
 }
 
 fn looking(text: &str) -> Looking {
@@ -270,9 +291,7 @@ pub async fn search(db: &Db, q: &OrderSearch, limit: i64) -> Result<Vec<OrderRow
             let marks: Vec<String> = (0..candidates.len()).map(|k| format!("${}", k + 8)).collect();
             format!("and number in ({})", marks.join(", "))
         }
-        // SQLite's LIKE already ignores ASCII case (and its lower() folds no more than that).
-        Looking::Name(_) if db.engine == crate::db::Engine::Sqlite => "and name like $8 escape '\\'".into(),
-        Looking::Name(_) => "and lower(name) like $8 escape '\\'".into(),
+        Looking::Name(pattern) => format!("and {}", name_condition(db.engine, pattern, 8)),
     };
     let sql = format!(
         "select order_id, number, status, email, name, total_minor, currency, created_at, refund_needed from customer_order

@@ -53,7 +53,7 @@ pub struct Found {
 }
 
 /// `ada@` finds addresses starting so; a whole address finds it; anything else a part of a name
-/// (lowercased; on SQLite only ASCII letters fold). Accounts first, then guests.
+/// (lowercased; a guest's through the orders' trigram index). Accounts first, then guests.
 pub async fn search(state: &AppState, text: &str) -> Result<Vec<Found>, sqlx::Error> {
     let text = text.trim().to_lowercase();
     if text.is_empty() {
@@ -82,10 +82,16 @@ pub async fn search(state: &AppState, text: &str) -> Result<Vec<Found>, sqlx::Er
     .bind(FOUND_MAX)
     .fetch_all(&state.db.pool)
     .await?;
-    // Addresses with an account are the account's (found above when they match).
+    // Addresses with an account are the account's (found above when they match); guests by
+    // name through the orders' trigram index.
+    let guest_condition = if by == "email" {
+        format!("email {op} $1 {escape}")
+    } else {
+        crate::orders::name_condition(state.db.engine, &pattern, 1)
+    };
     let guests = sqlx::query(&format!(
         "select email, max(name) as name, count(*) as orders, max(created_at) as last_order
-         from customer_order o where account_id is null and {by} {op} $1 {escape}
+         from customer_order o where account_id is null and {guest_condition}
            and not exists (select 1 from account a where a.email = o.email)
          group by email order by email limit $2"
     ))
