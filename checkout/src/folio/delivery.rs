@@ -26,7 +26,7 @@ use crate::AppState;
 /// touch: larger chunks, fewer round trips.
 fn chunk(engine: Engine) -> i64 {
     match engine {
-        Engine::Sqlite => 10,
+        Engine::Sqlite => 4,
         Engine::Postgres => 100,
     }
 }
