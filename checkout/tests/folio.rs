@@ -950,7 +950,12 @@ on_both_engines!(a_folio_through_stripe_checkout_then_paused_resumed_and_cancell
     let events = stripe.complete_with_events(&session_id);
     assert_eq!(
         events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
-        ["customer.subscription.created", "invoice.paid", "checkout.session.completed"]
+        [
+            "customer.subscription.created",
+            "invoice.paid",
+            "customer.subscription.updated",
+            "checkout.session.completed"
+        ]
     );
     for _ in 0..5 {
         for (kind, object) in events.iter().rev() {
@@ -964,6 +969,17 @@ on_both_engines!(a_folio_through_stripe_checkout_then_paused_resumed_and_cancell
     assert_eq!(paid_invoices(&shop, &id).await.len(), 1);
     assert_eq!(notices(&shop).await, ["folio_active"]);
     let period_end = s.current_period_end.unwrap();
+    // A second Stripe subscription naming this one (two sessions of it both paid) is refused,
+    // and never takes the place of the one the subscriber holds.
+    let second = stripe_objects::subscription(
+        "sub_second",
+        &id,
+        "cus_2",
+        "price_q",
+        &SubscriptionState { status: "canceled", period: (0, 1), cancel_at_period_end: false, paused: None },
+    );
+    assert_eq!(stripe.send_event("customer.subscription.deleted", second).await, 200);
+    assert_eq!(subscription(&shop, &id).await.status, SubscriptionStatus::Active);
     // Back from Checkout once started: no waiting note.
     let page = shop.get(&format!("/account/folio?paid={id}"), Some(&me)).await;
     assert!(page.body.contains("Running") && !page.body.contains("your payment is with Stripe"), "{}", page.body);
@@ -1099,7 +1115,25 @@ on_both_engines!(a_gift_of_the_folio_paid_through_stripe_checkout, |engine: Engi
     assert!(page.starts_with(&format!("{}/c/pay/", stripe.url)), "{page}");
     // Sent again (a double submit): the same session.
     assert_eq!(shop.form("/folio/gift", form, Some(&giver)).await.location(), page);
-    let s = &sent(&stripe, "POST /v1/checkout/sessions")[0];
+    // Changed to one edition: the session for four is closed and another opened; a payment of
+    // a session for another price never gives the gift.
+    let one = form.replace("editions=4", "editions=1");
+    let cheaper = shop.form("/folio/gift", &one, Some(&giver)).await.location();
+    assert_ne!(cheaper, page);
+    let four = page.rsplit('/').next().unwrap().to_string();
+    assert_eq!(stripe.session(&four)["status"], "expired");
+    let mut forged = stripe.session(&four);
+    forged["status"] = serde_json::json!("complete");
+    forged["payment_status"] = serde_json::json!("paid");
+    assert_eq!(stripe.send_event("checkout.session.completed", forged).await, 200);
+    let pending: String =
+        sqlx::query_scalar("select status from folio_gift").fetch_one(&shop.state.db.pool).await.unwrap();
+    assert_eq!(pending, "pending", "a session at another price does not give the gift");
+    // Back to four: a new session for four.
+    let r = shop.form("/folio/gift", form, Some(&giver)).await;
+    let page = r.location();
+    assert!(page != cheaper && stripe.session(page.rsplit('/').next().unwrap())["amount_total"] == 25600);
+    let s = sent(&stripe, "POST /v1/checkout/sessions").pop().unwrap();
     assert_eq!((s.field("mode"), s.field("line_items[0][price_data][unit_amount]")), (Some("payment"), Some("25600")));
     let gift_id = s.field("metadata[folio_gift]").unwrap().to_string();
     // The account page's link to pay goes on to the same session.
@@ -1131,6 +1165,19 @@ on_both_engines!(a_new_price_reaches_stripe_subscriptions_when_its_notice_has_ru
     let mut c = common::catalog();
     c.folio_plans[0].price = 7200;
     atelier_checkout::catalog::sync(&shop.state.db, &c).await.unwrap();
+    // Nobody is moved before being told.
+    sqlx::query("update folio_plan set price_changed_at = price_changed_at - $1")
+        .bind(folio::PRICE_NOTICE_SECONDS + 60)
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(folio::stripe::reprice_due(&shop.state, &gateway).await.unwrap(), 0);
+    sqlx::query("update folio_plan set price_changed_at = price_changed_at + $1")
+        .bind(folio::PRICE_NOTICE_SECONDS + 60)
+        .execute(&shop.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(folio::notices::price_changes(&shop.state).await.unwrap(), 1);
     assert_eq!(folio::stripe::reprice_due(&shop.state, &gateway).await.unwrap(), 0);
     assert_eq!(stripe.renew(&at_stripe).await, [200, 200]);
     assert_eq!(paid_invoices(&shop, &id).await.iter().map(|p| p.1).collect::<Vec<_>>(), [6400, 6400]);

@@ -95,6 +95,9 @@ pub struct GiftFacts {
     pub gift_id: String,
     /// Whether it is paid.
     pub paid: bool,
+    /// What it charged, in minor units, and in what currency (lowercase): a gift is given only
+    /// for its price.
+    pub amount: Option<(i64, String)>,
 }
 
 /// What a Folio event changed.
@@ -123,6 +126,8 @@ pub fn read(kind: &str, object: &Value) -> Option<FolioEvent> {
         "checkout.session.completed" => {
             session_facts(object).map(FolioEvent::Session).or_else(|| gift_facts(object).map(FolioEvent::Gift))
         }
+        // A gift paid by a bank debit is paid when this comes, not at the session's completion.
+        "checkout.session.async_payment_succeeded" => gift_facts(object).map(FolioEvent::Gift),
         "invoice.paid" => invoice_facts(object).map(|f| FolioEvent::Invoice(f, InvoiceOutcome::Paid)),
         "invoice.payment_failed" => invoice_facts(object).map(|f| FolioEvent::Invoice(f, InvoiceOutcome::Failed)),
         k if k.starts_with("customer.subscription.") => subscription_facts(object).map(FolioEvent::Subscription),
@@ -137,9 +142,7 @@ pub async fn apply(tx: &mut WriteTx, at: i64, event: &FolioEvent) -> Result<Opti
         FolioEvent::Subscription(f) => apply_subscription(tx, at, f).await?.map(Changed::Subscription),
         FolioEvent::Invoice(f, outcome) => apply_invoice(tx, at, f, *outcome).await?.map(Changed::Subscription),
         FolioEvent::Session(f) => apply_session(tx, at, f).await?.map(Changed::Subscription),
-        FolioEvent::Gift(f) if f.paid => {
-            super::gift::apply_paid(tx, at, &f.gift_id, &f.session).await?.map(Changed::Gift)
-        }
+        FolioEvent::Gift(f) if f.paid => super::gift::apply_paid(tx, at, f).await?.map(Changed::Gift),
         FolioEvent::Gift(_) => None,
     })
 }
@@ -154,6 +157,7 @@ pub fn gift_facts(o: &Value) -> Option<GiftFacts> {
         session: text(&o["id"])?,
         gift_id: text(&o["metadata"]["folio_gift"])?,
         paid: o["payment_status"].as_str() == Some("paid"),
+        amount: o["amount_total"].as_i64().zip(text(&o["currency"]).map(|c| c.to_lowercase())),
     })
 }
 
@@ -226,15 +230,27 @@ pub fn session_facts(o: &Value) -> Option<SessionFacts> {
 }
 
 /// Our subscription an event is about: by the id its metadata carries, or by the provider's.
+///
+/// A second subscription at the provider naming one of ours that already has its own (two
+/// checkouts of one subscription both paid) is not ours to follow: it is refused, loudly, for
+/// staff to cancel and refund, and never overwrites the one the subscriber holds.
 async fn ours(tx: &mut WriteTx, ours: Option<&str>, provider: Option<&str>) -> Result<Option<String>, sqlx::Error> {
     if let Some(id) = ours {
-        let found: Option<String> =
-            sqlx::query_scalar("select subscription_id from subscription where subscription_id = $1")
-                .bind(id)
-                .fetch_optional(&mut ***tx)
-                .await?;
-        if found.is_some() {
-            return Ok(found);
+        let found: Option<(String, Option<String>)> = sqlx::query_as(
+            "select subscription_id, provider_subscription_id from subscription where subscription_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut ***tx)
+        .await?;
+        if let Some((found, held)) = found {
+            if let (Some(held), Some(provider)) = (held.as_deref(), provider) {
+                if held != provider {
+                    tracing::error!(subscription = %found, held, second = provider,
+                        "a second provider subscription names this one: not applied; cancel and refund it at the provider");
+                    return Ok(None);
+                }
+            }
+            return Ok(Some(found));
         }
     }
     let Some(provider) = provider else { return Ok(None) };

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 
+use super::events::GiftFacts;
 use super::ShipTo;
 use crate::checkout::pricing::display;
 use crate::checkout::{check_address, AddressInput};
@@ -239,24 +240,39 @@ pub async fn sandbox_pay(state: &AppState, gift: &Gift) -> ApiResult<()> {
 }
 
 /// Applies a paid payment-mode session naming a gift, created at `at`: the gift is paid from
-/// then (its editions are the first to ship after). Gives the gift when it changed.
-pub async fn apply_paid(
-    tx: &mut WriteTx,
-    at: i64,
-    gift_id: &str,
-    session: &str,
-) -> Result<Option<String>, sqlx::Error> {
+/// then (its editions are the first to ship after), when the session charged its price in its
+/// currency (a session opened before the gift was changed does not give the changed gift).
+/// Gives the gift when it changed.
+pub async fn apply_paid(tx: &mut WriteTx, at: i64, f: &GiftFacts) -> Result<Option<String>, sqlx::Error> {
+    let Some((amount, currency)) = &f.amount else {
+        tracing::error!(gift = %f.gift_id, session = %f.session, "a gift's payment without its amount: not given");
+        return Ok(None);
+    };
     let done = sqlx::query(
         "update folio_gift set status = 'paid', paid_at = $1, checkout_session_id = $2, updated_at = $3
-         where gift_id = $4 and status = 'pending'",
+         where gift_id = $4 and status = 'pending' and price_minor = $5 and lower(currency) = $6",
     )
     .bind(at)
-    .bind(session)
+    .bind(&f.session)
     .bind(now())
-    .bind(gift_id)
+    .bind(&f.gift_id)
+    .bind(amount)
+    .bind(currency)
     .execute(&mut ***tx)
     .await?;
-    Ok((done.rows_affected() == 1).then(|| gift_id.to_string()))
+    if done.rows_affected() == 0 {
+        let state: Option<(String, i64)> =
+            sqlx::query_as("select status, price_minor from folio_gift where gift_id = $1")
+                .bind(&f.gift_id)
+                .fetch_optional(&mut ***tx)
+                .await?;
+        if matches!(&state, Some((status, price)) if status == "pending" && price != amount) {
+            tracing::error!(gift = %f.gift_id, session = %f.session, paid = amount, price = state.map(|s| s.1),
+                "a gift paid at a price it no longer has: not given; refund the payment");
+        }
+        return Ok(None);
+    }
+    Ok(Some(f.gift_id.clone()))
 }
 
 /// Tells the giver their gift is paid and what the recipient receives when, in the

@@ -213,7 +213,8 @@ struct PayInput {
         (status = 400, description = "Neither `pay` nor `decline`.", content_type = "application/json"),
         (status = 401, description = "Not signed in.", content_type = "text/html"),
         (status = 404, description = "No such subscription of the account.", content_type = "text/html"),
-        (status = 502, description = "Stripe could not be reached: nothing was charged.", content_type = "application/json"),
+        (status = 409, description = "The Folio page: the payment has been made, Stripe's confirmation is awaited.", content_type = "text/html"),
+        (status = 502, description = "The Folio page, saying Stripe could not be reached: nothing was charged.", content_type = "text/html"),
     ))]
 async fn pay_form(
     State(state): State<AppState>,
@@ -235,7 +236,11 @@ async fn pay_form(
         if !pay || s.status != atelier_domain::SubscriptionStatus::Pending {
             return Ok(Redirect::to("/account/folio").into_response());
         }
-        return Ok(Redirect::to(&super::http::pay_url(&state, &me, &s).await?).into_response());
+        return match super::http::pay_url(&state, &me, &s).await {
+            Ok(url) => Ok(Redirect::to(&url).into_response()),
+            Err(e @ (ApiError::Conflict(_) | ApiError::Provider(_))) => account_view(&state, &me, None, Some(&e)).await,
+            Err(e) => Err(e),
+        };
     }
     if s.provider != "sandbox" {
         return Err(ApiError::NotFound("the sandbox's payment page is not served here".into()));
@@ -337,7 +342,7 @@ async fn changed(
     match result {
         Ok(view) if view.confirming => account_view(state, &me, Some(CONFIRMING), None).await,
         Ok(_) => account_view(state, &me, Some(done), None).await,
-        Err(e @ (ApiError::Invalid { .. } | ApiError::Conflict(_) | ApiError::NotFound(_))) => {
+        Err(e @ (ApiError::Invalid { .. } | ApiError::Conflict(_) | ApiError::NotFound(_) | ApiError::Provider(_))) => {
             account_view(state, &me, None, Some(&e)).await
         }
         Err(e) => Err(e),
@@ -407,8 +412,8 @@ async fn cancel_form(
     responses(
         (status = 303, description = "To Stripe's billing portal; in the sandbox, or not signed in, to the Folio page or the sign-in page."),
         (status = 404, description = "No subscription of the account has that id.", content_type = "text/html"),
-        (status = 409, description = "Stripe has not confirmed the subscription yet.", content_type = "application/json"),
-        (status = 502, description = "Stripe could not be reached.", content_type = "application/json"),
+        (status = 409, description = "The Folio page, saying Stripe has not confirmed the subscription yet.", content_type = "text/html"),
+        (status = 502, description = "The Folio page, saying Stripe could not be reached.", content_type = "text/html"),
     ))]
 async fn card_page(State(state): State<AppState>, me: MaybeSignedIn, Path(id): Path<String>) -> ApiResult<Response> {
     let Some(me) = me.0 else { return Ok(Redirect::to("/account/sign-in").into_response()) };
@@ -416,9 +421,11 @@ async fn card_page(State(state): State<AppState>, me: MaybeSignedIn, Path(id): P
         return Ok(not_yours(&state, &ApiError::NotFound(format!("you have no subscription {id}"))));
     };
     match (&state.payments, s.provider.as_str()) {
-        (Payments::Stripe(gateway), "stripe") => {
-            Ok(Redirect::to(&super::stripe::portal(&state, gateway, &s).await?).into_response())
-        }
+        (Payments::Stripe(gateway), "stripe") => match super::stripe::portal(&state, gateway, &s).await {
+            Ok(url) => Ok(Redirect::to(&url).into_response()),
+            Err(e @ (ApiError::Conflict(_) | ApiError::Provider(_))) => account_view(&state, &me, None, Some(&e)).await,
+            Err(e) => Err(e),
+        },
         _ => Ok(Redirect::to(&format!("/account/folio#{id}-card-title")).into_response()),
     }
 }
@@ -665,6 +672,8 @@ async fn gift_pay_page(
         (status = 401, description = "Not signed in.", content_type = "text/html"),
         (status = 402, description = "Declined: nothing was charged.", content_type = "text/html"),
         (status = 404, description = "No such gift of the account.", content_type = "text/html"),
+        (status = 409, description = "The Folio page: the gift has been paid, Stripe's confirmation is awaited.", content_type = "text/html"),
+        (status = 502, description = "The Folio page, saying Stripe could not be reached: nothing was charged.", content_type = "text/html"),
     ))]
 async fn gift_pay_form(
     State(state): State<AppState>,
@@ -686,7 +695,11 @@ async fn gift_pay_form(
         if !pay || g.status != "pending" {
             return Ok(Redirect::to("/account/folio").into_response());
         }
-        return Ok(Redirect::to(&gift_pay_url(&state, &me, &g).await?).into_response());
+        return match gift_pay_url(&state, &me, &g).await {
+            Ok(url) => Ok(Redirect::to(&url).into_response()),
+            Err(e @ (ApiError::Conflict(_) | ApiError::Provider(_))) => account_view(&state, &me, None, Some(&e)).await,
+            Err(e) => Err(e),
+        };
     }
     if !pay {
         return Ok(message(

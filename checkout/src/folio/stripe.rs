@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use atelier_domain::{Cadence, SubscriptionStatus};
-use sha2::Digest;
+use sha2::Digest as _;
 use stripe::{IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_billing::subscription::{
@@ -21,6 +21,7 @@ use stripe_billing::subscription::{
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
     CreateCheckoutSessionPaymentIntentData, CreateCheckoutSessionSubscriptionData, ProductData,
+    RetrieveCheckoutSession,
 };
 use stripe_checkout::CheckoutSessionMode;
 use stripe_client_core::{RequestBuilder, StripeMethod};
@@ -92,12 +93,9 @@ pub async fn price(gateway: &StripeGateway, plan: &Plan, per_edition: i64) -> Ap
         Some(found) => found.id,
         None => {
             let product = format!("folio_{}", plan.plan_id);
-            let made = send::<Answer>(
-                gateway,
-                CreateProduct::new(plan.name.clone()).id(product.clone()).build(),
-                Some(&format!("product-{product}")),
-            )
-            .await;
+            // Its fixed id keeps it single; a key would refuse a renamed plan for a day.
+            let made =
+                send::<Answer>(gateway, CreateProduct::new(plan.name.clone()).id(product.clone()).build(), None).await;
             match made {
                 Ok(_) => {}
                 // Made before (by another instance, or an earlier price): it is the one wanted.
@@ -140,10 +138,42 @@ async fn customer_of(state: &AppState, account_id: &str) -> ApiResult<Option<Str
     .await?)
 }
 
-/// Opens Stripe Checkout in subscription mode for a pending subscription's first period, at
-/// the price it was begun with; the page's address. Asked again (a double click, a second
-/// tab) the same day, the same session: one subscription can be paid for only once.
+/// A Checkout Session as the Folio reads it back.
+#[derive(miniserde::Deserialize)]
+struct SessionState {
+    url: Option<String>,
+    status: Option<String>,
+}
+
+/// A short digest of what a request depends on, for its idempotency key (Stripe refuses a key
+/// sent again with other parameters, and a key should carry no one's address).
+fn digest(parts: &[&str]) -> String {
+    sha2::Sha256::digest(parts.join("|").as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The page where a pending subscription's first period is paid: its Checkout Session (subscription
+/// mode, at the price it was begun with) while that is open, else a new one, recorded on the
+/// subscription. One subscription never has two sessions open, so it can be paid only once; a
+/// double click, a second tab or a second instance gets the same session.
 pub async fn checkout(state: &AppState, gateway: &StripeGateway, sub: &Subscription, email: &str) -> ApiResult<String> {
+    let before: Option<String> =
+        sqlx::query_scalar("select checkout_session_id from subscription where subscription_id = $1")
+            .bind(&sub.subscription_id)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .flatten();
+    if let Some(before) = &before {
+        let session: SessionState =
+            send(gateway, RetrieveCheckoutSession::new(before.as_str()).build(), None).await.map_err(provider_error)?;
+        match (session.status.as_deref(), session.url) {
+            (Some("open"), Some(url)) => return Ok(url),
+            (Some("complete"), _) => return Err(ApiError::Conflict(
+                "your payment has been made: your Folio starts as soon as Stripe confirms it, usually within a minute"
+                    .into(),
+            )),
+            _ => {}
+        }
+    }
     let plan = super::plan(&state.db, &sub.plan_id)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("no Folio plan `{}`", sub.plan_id)))?;
@@ -173,16 +203,51 @@ pub async fn checkout(state: &AppState, gateway: &StripeGateway, sub: &Subscript
             email.to_string()
         }
     };
-    let key = format!("folio-{}-{price}-{payer}-{}", sub.subscription_id, crate::orders::date(crate::ids::now()));
+    // The session it follows is in the key: racing requests open one session between them.
+    let after = before.as_deref().unwrap_or("first");
+    let key = format!("folio-{}-{after}-{}", sub.subscription_id, digest(&[&price, &payer]));
     let session: Answer = send(gateway, request.build(), Some(&key)).await.map_err(provider_error)?;
-    session
+    let url = session
         .url
-        .ok_or_else(|| ApiError::Provider(format!("Stripe opened session {} without a payment page", session.id)))
+        .ok_or_else(|| ApiError::Provider(format!("Stripe opened session {} without a payment page", session.id)))?;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("update subscription set checkout_session_id = $1 where subscription_id = $2 and status = 'pending'")
+        .bind(&session.id)
+        .bind(&sub.subscription_id)
+        .execute(&mut **tx)
+        .await?;
+    tx.commit().await?;
+    Ok(url)
 }
 
-/// Opens Stripe Checkout in payment mode for a gift (its metadata names it; its paid
-/// `checkout.session.completed` gives it); the page's address.
+/// The page where a gift is paid: its Checkout Session (payment mode) while that is open and charges what the gift costs now, else a
+/// new one, recorded on the gift; a session for what the gift was before it was changed is
+/// closed first. Its paid `checkout.session.completed` (or, paid later by a bank debit,
+/// `checkout.session.async_payment_succeeded`) gives the gift, for its price only.
 pub async fn gift_checkout(state: &AppState, gateway: &StripeGateway, gift: &Gift, email: &str) -> ApiResult<String> {
+    let before: Option<String> =
+        sqlx::query_scalar("select checkout_session_id from folio_gift where gift_id = $1 and status = 'pending'")
+            .bind(&gift.gift_id)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .flatten();
+    if let Some(before) = &before {
+        let session: GiftSessionState =
+            send(gateway, RetrieveCheckoutSession::new(before.as_str()).build(), None).await.map_err(provider_error)?;
+        let open = session.status.as_deref() == Some("open");
+        if session.status.as_deref() == Some("complete") {
+            return Err(gift_paid());
+        }
+        if let (true, Some(url)) = (open && session.amount_total == Some(gift.price_minor), session.url) {
+            return Ok(url);
+        }
+        // What it charges is no longer the gift's price: closed before another opens.
+        if open
+            && gateway.expire(before).await.map_err(provider_error)? == crate::payments::stripe::SessionStatus::Complete
+        {
+            return Err(gift_paid());
+        }
+    }
     let currency: stripe_types::Currency = gift
         .currency
         .to_lowercase()
@@ -212,15 +277,40 @@ pub async fn gift_checkout(state: &AppState, gateway: &StripeGateway, gift: &Gif
         .success_url(format!("{base}/account/folio"))
         .cancel_url(format!("{base}/account/folio"))
         .build();
-    // The gift may be changed before it is paid: a key of what is sent, so a changed gift opens
-    // a new session and an unchanged one the same.
-    let sent = format!("{}|{}|{}|{}", gift.price_minor, gift.editions, gift.ship.name, email);
-    let digest: String = sha2::Sha256::digest(sent.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
-    let key = format!("folio-gift-{}-{digest}-{}", gift.gift_id, crate::orders::date(crate::ids::now()));
+    let after = before.as_deref().unwrap_or("first");
+    let sent = [
+        gift.plan_id.as_str(),
+        &gift.price_minor.to_string(),
+        &gift.currency,
+        &gift.editions.to_string(),
+        &gift.ship.name,
+        email,
+    ];
+    let key = format!("folio-gift-{}-{after}-{}", gift.gift_id, digest(&sent));
     let session: Answer = send(gateway, request, Some(&key)).await.map_err(provider_error)?;
-    session
+    let url = session
         .url
-        .ok_or_else(|| ApiError::Provider(format!("Stripe opened session {} without a payment page", session.id)))
+        .ok_or_else(|| ApiError::Provider(format!("Stripe opened session {} without a payment page", session.id)))?;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("update folio_gift set checkout_session_id = $1 where gift_id = $2 and status = 'pending'")
+        .bind(&session.id)
+        .bind(&gift.gift_id)
+        .execute(&mut **tx)
+        .await?;
+    tx.commit().await?;
+    Ok(url)
+}
+
+/// A gift's session as the Folio reads it back.
+#[derive(miniserde::Deserialize)]
+struct GiftSessionState {
+    url: Option<String>,
+    status: Option<String>,
+    amount_total: Option<i64>,
+}
+
+fn gift_paid() -> ApiError {
+    ApiError::Conflict("this gift has been paid: it shows on your Folio page as soon as Stripe confirms it".into())
 }
 
 /// Sends a subscriber's change to Stripe, then waits a little for the event that applies it;
@@ -263,7 +353,15 @@ pub async fn change(state: &AppState, gateway: &StripeGateway, sub: &Subscriptio
         Change::Cancel { now: false } => UpdateSubscription::new(id.as_str()).cancel_at_period_end(true).build(),
         Change::Cancel { now: true } => CancelSubscription::new(id.as_str()).prorate(false).invoice_now(false).build(),
     };
-    send::<Answer>(gateway, request, None).await.map_err(provider_error)?;
+    match send::<Answer>(gateway, request, None).await {
+        Ok(_) => {}
+        // Stripe refuses (it changed meanwhile: ended, or changed from another tab): say so.
+        Err(StripeError::Stripe(e, status)) if (400..500).contains(&status) && status != 429 => {
+            let why = e.message.clone().unwrap_or_else(|| format!("Stripe answered {status}"));
+            return Err(ApiError::Conflict(format!("Stripe refused the change: {why}")));
+        }
+        Err(e) => return Err(provider_error(e)),
+    }
     wait_for(state, &sub.subscription_id, change).await
 }
 
@@ -277,7 +375,7 @@ async fn wait_for(state: &AppState, subscription_id: &str, change: Change) -> Ap
     loop {
         if let Some(s) = super::load(&state.db, subscription_id).await? {
             let shown = match change {
-                Change::Pause { .. } => s.status == SubscriptionStatus::Paused,
+                Change::Pause { until } => s.status == SubscriptionStatus::Paused && s.pause_resumes_at == until,
                 Change::Resume => s.status == SubscriptionStatus::Active && !s.cancel_at_period_end,
                 Change::Cancel { now: false } => s.cancel_at_period_end || s.status == SubscriptionStatus::Cancelled,
                 Change::Cancel { now: true } => s.status == SubscriptionStatus::Cancelled,
@@ -314,9 +412,11 @@ pub async fn portal(state: &AppState, gateway: &StripeGateway, sub: &Subscriptio
 }
 
 /// Moves running Stripe subscriptions whose plan's price changed, once the change's notice has
-/// run (see [`super::PRICE_NOTICE_SECONDS`]), onto the Price at the new price, without
-/// proration: the renewal after pays it, the period already paid is untouched. Safe on many
-/// instances (moving one twice moves it once). How many were moved.
+/// run (see [`super::PRICE_NOTICE_SECONDS`]) and their subscriber has been told, onto the Price
+/// at the new price, without proration: the renewal after pays it, the period already paid is
+/// untouched. `billed_price_minor` records what was asked of Stripe (bookkeeping for this
+/// worker; the subscription's state still follows only events). Safe on many instances: moving
+/// one twice moves it once. How many were moved.
 pub async fn reprice_due(state: &AppState, gateway: &StripeGateway) -> ApiResult<usize> {
     let due: Vec<(String, String, String)> = sqlx::query_as(
         "select s.subscription_id, s.provider_subscription_id, s.plan_id from subscription s
@@ -324,6 +424,7 @@ pub async fn reprice_due(state: &AppState, gateway: &StripeGateway) -> ApiResult
          where s.provider = 'stripe' and s.status in ('active', 'paused', 'past_due')
            and s.provider_subscription_id is not null and p.price_changed_at is not null
            and p.price_changed_at <= $1 and coalesce(s.billed_price_minor, s.price_minor) <> p.price_minor
+           and s.price_told_at >= p.price_changed_at
          order by s.created_at limit 100",
     )
     .bind(crate::ids::now() - super::PRICE_NOTICE_SECONDS)
@@ -332,21 +433,15 @@ pub async fn reprice_due(state: &AppState, gateway: &StripeGateway) -> ApiResult
     let mut moved = 0;
     for (ours, theirs, plan_id) in due {
         let Some(plan) = super::plan(&state.db, &plan_id).await? else { continue };
-        let price = price(gateway, &plan, plan.price_minor).await?;
-        let held: WithItems =
-            send(gateway, RetrieveSubscription::new(theirs.as_str()).build(), None).await.map_err(provider_error)?;
-        let Some(item) = held.items.data.into_iter().next() else {
-            tracing::warn!(subscription = %ours, "a Stripe subscription without items; its price is left as it is");
-            continue;
-        };
-        let mut moving = UpdateSubscriptionItems::new();
-        moving.id = Some(item.id);
-        moving.price = Some(price);
-        let request = UpdateSubscription::new(theirs.as_str())
-            .items(vec![moving])
-            .proration_behavior(UpdateSubscriptionProrationBehavior::None)
-            .build();
-        send::<Answer>(gateway, request, None).await.map_err(provider_error)?;
+        // One subscription Stripe will not move does not hold back the others.
+        match reprice(gateway, &plan, &theirs).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(subscription = %ours, error = %e, "moving to a changed price failed; will retry");
+                continue;
+            }
+        }
         let mut tx = state.db.begin_write().await?;
         sqlx::query("update subscription set billed_price_minor = $1 where subscription_id = $2")
             .bind(plan.price_minor)
@@ -357,4 +452,24 @@ pub async fn reprice_due(state: &AppState, gateway: &StripeGateway) -> ApiResult
         moved += 1;
     }
     Ok(moved)
+}
+
+/// Moves one Stripe subscription's item onto the plan's Price now; false when it has no item.
+async fn reprice(gateway: &StripeGateway, plan: &Plan, theirs: &str) -> ApiResult<bool> {
+    let price = price(gateway, plan, plan.price_minor).await?;
+    let held: WithItems =
+        send(gateway, RetrieveSubscription::new(theirs).build(), None).await.map_err(provider_error)?;
+    let Some(item) = held.items.data.into_iter().next() else {
+        tracing::warn!(subscription = %theirs, "a Stripe subscription without items; its price is left as it is");
+        return Ok(false);
+    };
+    let mut moving = UpdateSubscriptionItems::new();
+    moving.id = Some(item.id);
+    moving.price = Some(price);
+    let request = UpdateSubscription::new(theirs)
+        .items(vec![moving])
+        .proration_behavior(UpdateSubscriptionProrationBehavior::None)
+        .build();
+    send::<Answer>(gateway, request, None).await.map_err(provider_error)?;
+    Ok(true)
 }

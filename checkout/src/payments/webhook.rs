@@ -168,13 +168,15 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> ApiResult<Ve
 
 /// The Folio's reading of a verified event's body, when the event is about a subscription.
 fn folio_event(text: &str, kind: &str) -> ApiResult<Option<folio::FolioEvent>> {
-    if kind != "checkout.session.completed" && !folio::HANDLED.contains(&kind) {
+    // A session's events are an order's as often as the Folio's.
+    let sessions = ["checkout.session.completed", "checkout.session.async_payment_succeeded"];
+    if !sessions.contains(&kind) && !folio::HANDLED.contains(&kind) {
         return Ok(None);
     }
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| ApiError::BadRequest(format!("not a Stripe event: {e}")))?;
     let read = folio::read(kind, &value["data"]["object"]);
-    if read.is_none() && kind != "checkout.session.completed" {
+    if read.is_none() && !sessions.contains(&kind) {
         return Err(ApiError::BadRequest(format!("a {kind} event without the fields of its object")));
     }
     Ok(read)

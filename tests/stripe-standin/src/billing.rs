@@ -74,8 +74,8 @@ pub(crate) async fn create_product(
     let field = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let key = record(&shared, "POST /v1/products".into(), &form, &headers);
     let mut inner = shared.lock().unwrap();
-    if let Some(done) = key.as_ref().and_then(|k| inner.replies.get(k)) {
-        return Json(done.clone()).into_response();
+    if let Some(replayed) = inner.replay(key.as_ref(), &form) {
+        return replayed;
     }
     let Some(name) = field("name") else { return invalid("Missing required param: name.", Some("name")) };
     inner.counter += 1;
@@ -88,7 +88,7 @@ pub(crate) async fn create_product(
     let product = json!({ "id": id, "object": "product", "active": true, "name": name, "created": objects::now(), "livemode": false });
     inner.products.insert(id, product.clone());
     if let Some(k) = key {
-        inner.replies.insert(k, product.clone());
+        inner.replies.insert(k, (form.clone(), product.clone()));
     }
     Json(product).into_response()
 }
@@ -130,8 +130,8 @@ pub(crate) async fn create_price(
     let field = |k: &str| form.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let key = record(&shared, "POST /v1/prices".into(), &form, &headers);
     let mut inner = shared.lock().unwrap();
-    if let Some(done) = key.as_ref().and_then(|k| inner.replies.get(k)) {
-        return Json(done.clone()).into_response();
+    if let Some(replayed) = inner.replay(key.as_ref(), &form) {
+        return replayed;
     }
     let (Some(currency), Some(product), Some(amount)) = (field("currency"), field("product"), field("unit_amount"))
     else {
@@ -169,7 +169,7 @@ pub(crate) async fn create_price(
     });
     inner.prices.insert(id, price.clone());
     if let Some(k) = key {
-        inner.replies.insert(k, price.clone());
+        inner.replies.insert(k, (form.clone(), price.clone()));
     }
     Json(price).into_response()
 }
@@ -250,10 +250,17 @@ pub(crate) fn start(inner: &mut crate::Inner, session: &mut Value, price: &str) 
     session["customer"] = json!(customer);
     session["subscription"] = json!(id);
     session["invoice"] = invoice["id"].clone();
-    let created = sub.object.clone();
+    // As Stripe: made incomplete, then its first invoice paid, then active.
+    let mut created = sub.object.clone();
+    created["status"] = json!("incomplete");
+    let active = sub.object.clone();
     inner.customers.entry(customer).or_default();
     inner.subscriptions.insert(id, sub);
-    vec![("customer.subscription.created".into(), created), ("invoice.paid".into(), invoice)]
+    vec![
+        ("customer.subscription.created".into(), created),
+        ("invoice.paid".into(), invoice),
+        ("customer.subscription.updated".into(), active),
+    ]
 }
 
 /// Sends events after answering, as Stripe does (or keeps them back while events are held).

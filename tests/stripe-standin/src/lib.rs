@@ -75,14 +75,27 @@ pub(crate) struct Inner {
     /// `subscription_data[metadata]` of each subscription-mode session, and the price it bills.
     subscription_metadata: BTreeMap<String, Value>,
     session_prices: BTreeMap<String, String>,
-    /// Answers kept by idempotency key (products, prices, sessions).
-    replies: BTreeMap<String, Value>,
+    /// Answers kept by idempotency key (products, prices, sessions), with the request's
+    /// parameters: Stripe refuses a key sent again with others.
+    replies: BTreeMap<String, (Vec<(String, String)>, Value)>,
     /// How far Stripe's clock is ahead of the real one: a renewal happens when its period
     /// ends, and what follows it happens after.
     clock_ahead: i64,
 }
 
 impl Inner {
+    /// The answer kept for an idempotency key, when the request repeats one: the same answer
+    /// for the same parameters, Stripe's `idempotency_error` for others.
+    pub(crate) fn replay(&self, key: Option<&String>, form: &[(String, String)]) -> Option<Response> {
+        let (sent, answer) = self.replies.get(key?)?;
+        if sent.as_slice() != form {
+            let body = json!({ "error": { "type": "idempotency_error",
+                "message": "Keys for idempotent requests can only be used with the same parameters they were first used with." } });
+            return Some((StatusCode::BAD_REQUEST, Json(body)).into_response());
+        }
+        Some(Json(answer.clone()).into_response())
+    }
+
     /// Stripe's time now.
     pub(crate) fn clock(&self) -> i64 {
         objects::now() + self.clock_ahead
@@ -393,8 +406,8 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
         form: form.clone(),
         idempotency_key: key.clone(),
     });
-    if let Some(done) = key.as_ref().and_then(|k| inner.replies.get(k)) {
-        return Json(done.clone()).into_response();
+    if let Some(replayed) = inner.replay(key.as_ref(), &form) {
+        return replayed;
     }
     let mode = field("mode").unwrap_or_default();
     if mode != "payment" && mode != "subscription" {
@@ -565,7 +578,7 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: a
         inner.session_prices.insert(id.clone(), price);
     }
     if let Some(k) = key {
-        inner.replies.insert(k, session.clone());
+        inner.replies.insert(k, (form.clone(), session.clone()));
     }
     inner.sessions.insert(id, session.clone());
     Json(session).into_response()
