@@ -1073,12 +1073,32 @@ on_both_engines!(a_purchase_order_received_moves_stock_through_the_ledger, |engi
 
     let r = post(format!("/staff/purchase-orders/{number}/receive"), "qty%3ALAV-10=1").await;
     assert_eq!(r.status, StatusCode::CONFLICT, "nothing arrives of a draft: {}", r.body);
+
+    // The draft is changed before it goes: more rose, a size added then taken off, the note
+    // rewritten; taking every bottle off is refused, and each change is audited.
+    let page = request(&shop, &Method::GET, &format!("/staff/purchase-orders/{number}"), Some(&manager), "").await;
+    assert!(page.body.contains(&format!("action=\"/staff/purchase-orders/{number}/edit\"")), "{}", page.body);
+    let r = post(format!("/staff/purchase-orders/{number}/edit"), "qty%3ALAV-10=0&qty%3AROSE-2=0").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("Keep at least one bottle on the order"), "{}", r.body);
+    let r = post(format!("/staff/purchase-orders/{number}/edit"), "qty%3ALAV-20=3&note=x").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "an unknown size: {}", r.body);
+    let r =
+        post(format!("/staff/purchase-orders/{number}/edit"), "qty%3ALAV-10=12&qty%3AROSE-2=2&note=Before+the+harvest")
+            .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = post(format!("/staff/purchase-orders/{number}/edit"), "qty%3AROSE-2=4").await;
+    assert_eq!(r.location(), format!("/staff/purchase-orders/{number}?done=edit"));
+    let edits = shop.count("select count(*) from audit_log where action = 'po.edit'").await;
+    assert_eq!(edits, 2);
     let r = post(format!("/staff/purchase-orders/{number}/send"), "").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(po_state(&shop, &number).await, "sent");
     let mail = latest_mail(&shop, "orders@lub.example", "purchase_order").await;
     assert!(mail.contains(&number) && mail.contains("12 × ") && mail.contains("Before the harvest"), "{mail}");
     assert_eq!((on_order(&shop, "LAV-10").await, on_order(&shop, "ROSE-2").await), (12, 4));
+    let r = post(format!("/staff/purchase-orders/{number}/edit"), "qty%3AROSE-2=9").await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "a sent order is not changed: {}", r.body);
 
     // The first delivery: five bottles of lavender.
     let r = post(format!("/staff/purchase-orders/{number}/receive"), "qty%3ALAV-10=5").await;

@@ -182,6 +182,24 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 impl Db {
+    /// The rows of a query planned for the values it is given, every time. PostgreSQL plans a
+    /// statement run five times once for any values (a generic plan); for a `LIKE` whose
+    /// pattern decides between a trigram index and walking the newest rows, that one plan is
+    /// the wrong one for most patterns. SQLite plans per statement anyway.
+    pub async fn fetch_all_planned<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        if self.engine == Engine::Sqlite {
+            return query.fetch_all(&self.pool).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set local plan_cache_mode = force_custom_plan").execute(&mut *tx).await?;
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
     /// Connects to `sqlite://…` or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
         sqlx::any::install_default_drivers();

@@ -319,7 +319,7 @@ pub async fn search(db: &Db, q: &OrderSearch, limit: i64) -> Result<Vec<OrderRow
             }
         }
     }
-    let rows = query.fetch_all(&db.pool).await?;
+    let rows = db.fetch_all_planned(query).await?;
     Ok(rows
         .into_iter()
         .map(|r| OrderRow {

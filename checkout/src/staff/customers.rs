@@ -72,16 +72,13 @@ pub async fn search(state: &AppState, text: &str) -> Result<Vec<Found>, sqlx::Er
     };
     let op = if whole { "=" } else { "like" };
     let escape = if whole { "" } else { "escape '\\'" };
-    let accounts = sqlx::query(&format!(
+    let accounts_sql = format!(
         "select a.email, a.name,
                 (select count(*) from customer_order o where o.account_id = a.account_id) as orders,
                 (select max(o.created_at) from customer_order o where o.account_id = a.account_id) as last_order
          from account a where {by} {op} $1 {escape} order by a.email limit $2"
-    ))
-    .bind(&pattern)
-    .bind(FOUND_MAX)
-    .fetch_all(&state.db.pool)
-    .await?;
+    );
+    let accounts = state.db.fetch_all_planned(sqlx::query(&accounts_sql).bind(&pattern).bind(FOUND_MAX)).await?;
     // Addresses with an account are the account's (found above when they match); guests by
     // name through the orders' trigram index.
     let guest_condition = if by == "email" {
@@ -89,16 +86,13 @@ pub async fn search(state: &AppState, text: &str) -> Result<Vec<Found>, sqlx::Er
     } else {
         crate::orders::name_condition(state.db.engine, &pattern, 1)
     };
-    let guests = sqlx::query(&format!(
+    let guests_sql = format!(
         "select email, max(name) as name, count(*) as orders, max(created_at) as last_order
          from customer_order o where account_id is null and {guest_condition}
            and not exists (select 1 from account a where a.email = o.email)
          group by email order by email limit $2"
-    ))
-    .bind(&pattern)
-    .bind(FOUND_MAX)
-    .fetch_all(&state.db.pool)
-    .await?;
+    );
+    let guests = state.db.fetch_all_planned(sqlx::query(&guests_sql).bind(&pattern).bind(FOUND_MAX)).await?;
     let mut found: Vec<Found> = accounts
         .into_iter()
         .map(|r| Found {

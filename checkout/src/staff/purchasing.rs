@@ -229,6 +229,7 @@ async fn po_page(
     Query(done): Query<Done>,
 ) -> ApiResult<Response> {
     let flash = done.done.as_deref().and_then(|d| match d {
+        "edit" => Some("The draft is saved."),
         "send" => Some("Sent; the supplier has been e-mailed it if they have an address."),
         "receive" => Some("Received: the bottles are on the shelf and in the stock's ledger."),
         "cancel" => Some("Cancelled."),
@@ -237,12 +238,13 @@ async fn po_page(
     po_view(&state, &staff, &number, flash, None).await
 }
 
-/// Sends, receives (with `qty:SKU` for each size that arrived) or cancels a purchase order.
+/// Changes a draft (`qty:SKU` for each size to order, `note`), sends, receives (with `qty:SKU`
+/// for each size that arrived) or cancels a purchase order.
 #[utoipa::path(post, path = "/staff/purchase-orders/{po_id}/{action}", tag = "staff",
     params(("po_id" = String, Path, description = "The purchase order's number (or its id)."),
-           ("action" = String, Path, description = "`send`, `receive` or `cancel`.")),
+           ("action" = String, Path, description = "`edit` (a draft), `send`, `receive` or `cancel`.")),
     request_body(content = HashMap<String, String>, content_type = "application/x-www-form-urlencoded",
-        description = "For `receive`: `qty:LAV-PROV-30=12` for each size that arrived."),
+        description = "For `receive`: `qty:LAV-PROV-30=12` for each size that arrived. For `edit`: `qty:SKU=N` for each size to order (0 takes it off) and `note`."),
     security(("staff_session" = ["stock.adjust"])),
     responses(
         (status = 303, description = "Done: back to the purchase order."),
@@ -258,13 +260,19 @@ async fn po_action(
 ) -> ApiResult<Response> {
     let actor = staff.actor();
     let done = match action.as_str() {
+        "edit" => match quantities(&input, "lines") {
+            Ok(lines) => {
+                purchasing::edit(&state.db, &actor, &number, &lines, input.get("note").map(String::as_str)).await
+            }
+            Err(e) => Err(e),
+        },
         "send" => purchasing::send(&state.db, &actor, &number).await,
         "cancel" => purchasing::cancel(&state.db, &actor, &number).await,
         "receive" => match quantities(&input, "lines") {
             Ok(lines) => purchasing::receive(&state.db, &actor, &number, &lines).await,
             Err(e) => Err(e),
         },
-        other => return Err(ApiError::NotFound(format!("no action “{other}”: send, receive or cancel"))),
+        other => return Err(ApiError::NotFound(format!("no action “{other}”: edit, send, receive or cancel"))),
     };
     match done {
         Ok(po) => Ok(Redirect::to(&format!("/staff/purchase-orders/{}?done={action}", po.number)).into_response()),

@@ -399,6 +399,78 @@ async fn set_state(tx: &mut WriteTx, po: &PurchaseOrder, to: PoState) -> Result<
     Ok(())
 }
 
+/// Changes a draft before it is sent: each size given gets its quantity (0 takes it off; a
+/// size not on it yet is added), and the note is replaced when one is given; at least one
+/// bottle must remain (audited, with the lines before and after).
+pub async fn edit(
+    db: &Db,
+    actor: &Actor,
+    number: &str,
+    lines: &[(String, i64)],
+    note: Option<&str>,
+) -> ApiResult<PurchaseOrder> {
+    let note = note.map(str::trim);
+    let note_len = note.map_or(0, |n| n.chars().count());
+    if note_len > 1000 {
+        return Err(ApiError::invalid("note", "a note holds at most 1,000 characters"));
+    }
+    let mut tx = db.begin_write().await?;
+    let po = lock(&mut tx, number).await?;
+    if po.state != PoState::Draft {
+        return Err(wrong_state(&po, "changed", &[PoState::Draft]));
+    }
+    let note = note.unwrap_or(&po.note).to_string();
+    let mut after: Vec<(String, i64)> = po.lines.iter().map(|l| (l.sku.clone(), l.ordered)).collect();
+    for (sku, q) in added_up(lines) {
+        if !(0..=100_000).contains(&q) {
+            return Err(ApiError::invalid("lines", format!("order from 0 to 100,000 bottles of {sku}")));
+        }
+        match after.iter_mut().find(|(s, _)| *s == sku) {
+            Some(line) => line.1 = q,
+            None if q == 0 => {}
+            None => {
+                let known: i64 = sqlx::query_scalar("select count(*) from product where sku = $1")
+                    .bind(&sku)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                if known == 0 {
+                    return Err(ApiError::invalid("lines", format!("there is no size {sku}")));
+                }
+                after.push((sku, q));
+            }
+        }
+    }
+    after.retain(|(_, q)| *q > 0);
+    if after.is_empty() {
+        return Err(ApiError::invalid("lines", "keep at least one bottle on the order, or cancel it"));
+    }
+    sqlx::query("delete from purchase_order_line where po_id = $1").bind(&po.po_id).execute(&mut **tx).await?;
+    for (sku, q) in &after {
+        sqlx::query("insert into purchase_order_line (po_id, sku, ordered) values ($1, $2, $3)")
+            .bind(&po.po_id)
+            .bind(sku)
+            .bind(q)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("update purchase_order set note = $1 where po_id = $2")
+        .bind(&note)
+        .bind(&po.po_id)
+        .execute(&mut **tx)
+        .await?;
+    let written = |lines: &[(String, i64)]| lines.iter().map(|(s, q)| format!("{s} × {q}")).collect::<Vec<_>>();
+    let before: Vec<(String, i64)> = po.lines.iter().map(|l| (l.sku.clone(), l.ordered)).collect();
+    let change = Change {
+        action: "po.edit",
+        subject: Some(format!("po:{}", po.number)),
+        before: Some(json!({ "lines": written(&before), "note": po.note })),
+        after: Some(json!({ "lines": written(&after), "note": note })),
+    };
+    audit::record(&mut tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(load(db, &po.po_id).await?.unwrap_or(po))
+}
+
 /// Sends a draft: the supplier is e-mailed it when they have an address (audited).
 pub async fn send(db: &Db, actor: &Actor, number: &str) -> ApiResult<PurchaseOrder> {
     let mut tx = db.begin_write().await?;
