@@ -528,6 +528,14 @@ on_both_engines!(names_are_found_by_any_part_of_three_letters_or_more, |engine: 
     assert_eq!(found("e_h").await, std::slice::from_ref(&grace), "an underscore is an underscore");
     assert_eq!(found("lovelace").await, std::slice::from_ref(&ada));
     assert_eq!(found("ad").await, std::slice::from_ref(&ada), "two letters: read in full, still found");
+    assert_eq!(found("love%00lace").await, std::slice::from_ref(&ada), "a NUL is no part of a name");
+    if matches!(engine, Engine::Sqlite) {
+        let (indexed, orders) = (
+            shop.count("select count(*) from order_search").await,
+            shop.count("select count(*) from customer_order").await,
+        );
+        assert_eq!(indexed, orders, "every order in the name index, once");
+    }
     // A guest by name on the customers' page, through the same index.
     let r = request(&shop, &Method::GET, "/staff/customers?q=%C3%B8rsted", Some(&owner), "").await;
     assert!(r.body.contains("elodie@example.com") && !r.body.contains("grace@example.com"), "{}", r.body);
@@ -1091,7 +1099,10 @@ on_both_engines!(a_purchase_order_received_moves_stock_through_the_ledger, |engi
     assert_eq!(r.location(), format!("/staff/purchase-orders/{number}?done=edit"));
     let edits = shop.count("select count(*) from audit_log where action = 'po.edit'").await;
     assert_eq!(edits, 2);
-    let r = post(format!("/staff/purchase-orders/{number}/send"), "").await;
+    // "Save and send": what the form says is what goes.
+    let page = request(&shop, &Method::GET, &format!("/staff/purchase-orders/{number}"), Some(&manager), "").await;
+    assert!(page.body.contains(r#"name="then" value="send""#), "{}", page.body);
+    let r = post(format!("/staff/purchase-orders/{number}/edit"), "qty%3AROSE-2=4&then=send").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(po_state(&shop, &number).await, "sent");
     let mail = latest_mail(&shop, "orders@lub.example", "purchase_order").await;

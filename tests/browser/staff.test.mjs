@@ -251,7 +251,7 @@ describe("the staff console", { concurrency: 1 }, () => {
     assert.match(await owner.locator("main").innerText(), /The draft is saved\./);
     assert.equal(await owner.getByLabel(/Bottles of Provence Lavender, 30 ml to order/).inputValue(), "30");
     await atBothWidths(owner, "purchase order draft");
-    await owner.getByRole("button", { name: /^Send to/ }).click();
+    await owner.getByRole("button", { name: /^Save and send to/ }).click();
     await owner.getByRole("button", { name: "Receive these bottles" }).click();
     assert.match(await owner.locator("main").innerText(), /Received: the bottles are on the shelf/);
     await atBothWidths(owner, "purchase order");

@@ -15,6 +15,16 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+/// PostgreSQL's trigram indexes for finding orders, guests and accounts by part of a name,
+/// made at every start when missing: `pg_trgm` may be added only by a role allowed to (perhaps
+/// after the shop began), and without it name searches read every row instead.
+const TRIGRAM_INDEXES: &str = "do $$ begin
+  create extension if not exists pg_trgm;
+  create index if not exists customer_order_name_trgm on customer_order using gin (lower(name) gin_trgm_ops);
+  create index if not exists account_name_trgm on account using gin (lower(name) gin_trgm_ops);
+exception when others then raise notice 'pg_trgm unavailable (%): name searches read every row', sqlerrm;
+end $$";
+
 /// The migrations, in order; an applied migration is never edited.
 const MIGRATIONS: &[(&str, Migration)] = &[
     ("0001_initial", Migration::Both(include_str!("../../../migrations/0001_initial.sql"))),
@@ -305,6 +315,9 @@ impl Db {
                 .execute(&mut **tx)
                 .await?;
             done.push(version.to_string());
+        }
+        if self.engine == Engine::Postgres {
+            sqlx::query(TRIGRAM_INDEXES).execute(&mut **tx).await?;
         }
         tx.commit().await?;
         Ok(done)

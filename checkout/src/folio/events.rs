@@ -385,6 +385,10 @@ pub async fn apply_invoice(
 /// Applies a completed subscription-mode session created at `at`: the provider's ids are
 /// recorded, and a paid session makes a pending subscription active.
 pub async fn apply_session(tx: &mut WriteTx, at: i64, f: &SessionFacts) -> Result<Option<String>, sqlx::Error> {
+    // A session that made a second provider subscription for one of ours starts nothing.
+    if ours(tx, Some(&f.ours), f.provider_subscription.as_deref()).await?.is_none() {
+        return Ok(None);
+    }
     let t = now();
     let linked = sqlx::query(
         "update subscription set provider_subscription_id = coalesce(provider_subscription_id, $1),

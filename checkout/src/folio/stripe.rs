@@ -145,6 +145,11 @@ struct SessionState {
     status: Option<String>,
 }
 
+/// Whether Stripe answered that the object asked for does not exist.
+fn missing(e: &StripeError) -> bool {
+    matches!(e, StripeError::Stripe(e, 404) if e.code.as_ref().is_none_or(|c| c.as_str() == "resource_missing"))
+}
+
 /// A short digest of what a request depends on, for its idempotency key (Stripe refuses a key
 /// sent again with other parameters, and a key should carry no one's address).
 fn digest(parts: &[&str]) -> String {
@@ -164,7 +169,12 @@ pub async fn checkout(state: &AppState, gateway: &StripeGateway, sub: &Subscript
             .flatten();
     if let Some(before) = &before {
         let session: SessionState =
-            send(gateway, RetrieveCheckoutSession::new(before.as_str()).build(), None).await.map_err(provider_error)?;
+            match send(gateway, RetrieveCheckoutSession::new(before.as_str()).build(), None).await {
+                Ok(s) => s,
+                // Stripe does not know it (another account's, or test and live keys swapped): none.
+                Err(e) if missing(&e) => SessionState { url: None, status: None },
+                Err(e) => return Err(provider_error(e)),
+            };
         match (session.status.as_deref(), session.url) {
             (Some("open"), Some(url)) => return Ok(url),
             (Some("complete"), _) => return Err(ApiError::Conflict(
@@ -233,7 +243,11 @@ pub async fn gift_checkout(state: &AppState, gateway: &StripeGateway, gift: &Gif
             .flatten();
     if let Some(before) = &before {
         let session: GiftSessionState =
-            send(gateway, RetrieveCheckoutSession::new(before.as_str()).build(), None).await.map_err(provider_error)?;
+            match send(gateway, RetrieveCheckoutSession::new(before.as_str()).build(), None).await {
+                Ok(s) => s,
+                Err(e) if missing(&e) => GiftSessionState { url: None, status: None, amount_total: None },
+                Err(e) => return Err(provider_error(e)),
+            };
         let open = session.status.as_deref() == Some("open");
         if session.status.as_deref() == Some("complete") {
             return Err(gift_paid());
@@ -356,7 +370,7 @@ pub async fn change(state: &AppState, gateway: &StripeGateway, sub: &Subscriptio
     match send::<Answer>(gateway, request, None).await {
         Ok(_) => {}
         // Stripe refuses (it changed meanwhile: ended, or changed from another tab): say so.
-        Err(StripeError::Stripe(e, status)) if (400..500).contains(&status) && status != 429 => {
+        Err(StripeError::Stripe(e, status)) if (400..500).contains(&status) && ![401, 403, 429].contains(&status) => {
             let why = e.message.clone().unwrap_or_else(|| format!("Stripe answered {status}"));
             return Err(ApiError::Conflict(format!("Stripe refused the change: {why}")));
         }

@@ -262,6 +262,8 @@ pub fn name_condition(engine: crate::db::Engine, pattern: &str, n: usize) -> Str
 }
 
 fn looking(text: &str) -> Looking {
+    // Control characters are no part of a name or an address (and a NUL ends FTS5's query).
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
     let text = text.trim().to_lowercase();
     if text.is_empty() {
         return Looking::Anything;

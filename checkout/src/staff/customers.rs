@@ -55,6 +55,7 @@ pub struct Found {
 /// `ada@` finds addresses starting so; a whole address finds it; anything else a part of a name
 /// (lowercased; a guest's through the orders' trigram index). Accounts first, then guests.
 pub async fn search(state: &AppState, text: &str) -> Result<Vec<Found>, sqlx::Error> {
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
     let text = text.trim().to_lowercase();
     if text.is_empty() {
         return Ok(Vec::new());

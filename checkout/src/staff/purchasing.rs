@@ -262,7 +262,22 @@ async fn po_action(
     let done = match action.as_str() {
         "edit" => match quantities(&input, "lines") {
             Ok(lines) => {
-                purchasing::edit(&state.db, &actor, &number, &lines, input.get("note").map(String::as_str)).await
+                let saved =
+                    purchasing::edit(&state.db, &actor, &number, &lines, input.get("note").map(String::as_str)).await;
+                // "Save and send": the draft as the form has it goes to the supplier.
+                match saved {
+                    Ok(_) if input.get("then").map(String::as_str) == Some("send") => {
+                        return match purchasing::send(&state.db, &actor, &number).await {
+                            Ok(po) => Ok(Redirect::to(&format!("/staff/purchase-orders/{}?done=send", po.number))
+                                .into_response()),
+                            Err(e @ (ApiError::Invalid { .. } | ApiError::Conflict(_))) => {
+                                po_view(&state, &staff, &number, None, Some(e)).await
+                            }
+                            Err(e) => Err(e),
+                        };
+                    }
+                    other => other,
+                }
             }
             Err(e) => Err(e),
         },
