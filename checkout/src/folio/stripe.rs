@@ -138,11 +138,42 @@ async fn customer_of(state: &AppState, account_id: &str) -> ApiResult<Option<Str
     .await?)
 }
 
-/// A Checkout Session as the Folio reads it back.
-#[derive(miniserde::Deserialize)]
+/// A Checkout Session as the Folio reads it back (all empty when Stripe does not know it).
+#[derive(Default, miniserde::Deserialize)]
 struct SessionState {
     url: Option<String>,
     status: Option<String>,
+    amount_total: Option<i64>,
+}
+
+/// The session recorded for a subscription or a gift, as Stripe has it now: one it does not
+/// know (another account's, or test and live keys swapped) reads as none.
+async fn recorded(gateway: &StripeGateway, session_id: &str) -> ApiResult<SessionState> {
+    match send(gateway, RetrieveCheckoutSession::new(session_id).build(), None).await {
+        Ok(s) => Ok(s),
+        Err(e) if missing(&e) => Ok(SessionState::default()),
+        Err(e) => Err(provider_error(e)),
+    }
+}
+
+/// Opens a Checkout Session under `key` and records its id with `record` (an update of the
+/// subscription or gift, `$1` the session, `$2` the id); the page's address.
+async fn open_recorded(
+    state: &AppState,
+    gateway: &StripeGateway,
+    request: RequestBuilder,
+    key: &str,
+    record: &str,
+    id: &str,
+) -> ApiResult<String> {
+    let session: Answer = send(gateway, request, Some(key)).await.map_err(provider_error)?;
+    let url = session
+        .url
+        .ok_or_else(|| ApiError::Provider(format!("Stripe opened session {} without a payment page", session.id)))?;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query(record).bind(&session.id).bind(id).execute(&mut **tx).await?;
+    tx.commit().await?;
+    Ok(url)
 }
 
 /// Whether Stripe answered that the object asked for does not exist.
@@ -168,13 +199,7 @@ pub async fn checkout(state: &AppState, gateway: &StripeGateway, sub: &Subscript
             .await?
             .flatten();
     if let Some(before) = &before {
-        let session: SessionState =
-            match send(gateway, RetrieveCheckoutSession::new(before.as_str()).build(), None).await {
-                Ok(s) => s,
-                // Stripe does not know it (another account's, or test and live keys swapped): none.
-                Err(e) if missing(&e) => SessionState { url: None, status: None },
-                Err(e) => return Err(provider_error(e)),
-            };
+        let session = recorded(gateway, before).await?;
         match (session.status.as_deref(), session.url) {
             (Some("open"), Some(url)) => return Ok(url),
             (Some("complete"), _) => return Err(ApiError::Conflict(
@@ -216,23 +241,13 @@ pub async fn checkout(state: &AppState, gateway: &StripeGateway, sub: &Subscript
     // The session it follows is in the key: racing requests open one session between them.
     let after = before.as_deref().unwrap_or("first");
     let key = format!("folio-{}-{after}-{}", sub.subscription_id, digest(&[&price, &payer]));
-    let session: Answer = send(gateway, request.build(), Some(&key)).await.map_err(provider_error)?;
-    let url = session
-        .url
-        .ok_or_else(|| ApiError::Provider(format!("Stripe opened session {} without a payment page", session.id)))?;
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("update subscription set checkout_session_id = $1 where subscription_id = $2 and status = 'pending'")
-        .bind(&session.id)
-        .bind(&sub.subscription_id)
-        .execute(&mut **tx)
-        .await?;
-    tx.commit().await?;
-    Ok(url)
+    let record = "update subscription set checkout_session_id = $1 where subscription_id = $2 and status = 'pending'";
+    open_recorded(state, gateway, request.build(), &key, record, &sub.subscription_id).await
 }
 
-/// The page where a gift is paid: its Checkout Session (payment mode) while that is open and charges what the gift costs now, else a
-/// new one, recorded on the gift; a session for what the gift was before it was changed is
-/// closed first. Its paid `checkout.session.completed` (or, paid later by a bank debit,
+/// The page where a gift is paid: its Checkout Session (payment mode) while that is open and
+/// charges what the gift costs now, else a new one, recorded on the gift; a session for what
+/// the gift was before it was changed is closed first. Its paid `checkout.session.completed` (or, paid later by a bank debit,
 /// `checkout.session.async_payment_succeeded`) gives the gift, for its price only.
 pub async fn gift_checkout(state: &AppState, gateway: &StripeGateway, gift: &Gift, email: &str) -> ApiResult<String> {
     let before: Option<String> =
@@ -242,12 +257,7 @@ pub async fn gift_checkout(state: &AppState, gateway: &StripeGateway, gift: &Gif
             .await?
             .flatten();
     if let Some(before) = &before {
-        let session: GiftSessionState =
-            match send(gateway, RetrieveCheckoutSession::new(before.as_str()).build(), None).await {
-                Ok(s) => s,
-                Err(e) if missing(&e) => GiftSessionState { url: None, status: None, amount_total: None },
-                Err(e) => return Err(provider_error(e)),
-            };
+        let session = recorded(gateway, before).await?;
         let open = session.status.as_deref() == Some("open");
         if session.status.as_deref() == Some("complete") {
             return Err(gift_paid());
@@ -301,26 +311,8 @@ pub async fn gift_checkout(state: &AppState, gateway: &StripeGateway, gift: &Gif
         email,
     ];
     let key = format!("folio-gift-{}-{after}-{}", gift.gift_id, digest(&sent));
-    let session: Answer = send(gateway, request, Some(&key)).await.map_err(provider_error)?;
-    let url = session
-        .url
-        .ok_or_else(|| ApiError::Provider(format!("Stripe opened session {} without a payment page", session.id)))?;
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("update folio_gift set checkout_session_id = $1 where gift_id = $2 and status = 'pending'")
-        .bind(&session.id)
-        .bind(&gift.gift_id)
-        .execute(&mut **tx)
-        .await?;
-    tx.commit().await?;
-    Ok(url)
-}
-
-/// A gift's session as the Folio reads it back.
-#[derive(miniserde::Deserialize)]
-struct GiftSessionState {
-    url: Option<String>,
-    status: Option<String>,
-    amount_total: Option<i64>,
+    let record = "update folio_gift set checkout_session_id = $1 where gift_id = $2 and status = 'pending'";
+    open_recorded(state, gateway, request, &key, record, &gift.gift_id).await
 }
 
 fn gift_paid() -> ApiError {
