@@ -22,7 +22,7 @@ pub struct TaxonomyConfig {
     /// Whether the taxonomy gets pages at all.
     #[serde(default = "yes")]
     pub render: bool,
-    /// Language of the taxonomy (we only build the default language).
+    /// Zola's older way to say which language a taxonomy is for (now `[languages.xx] taxonomies`).
     pub lang: Option<String>,
 }
 
@@ -168,6 +168,45 @@ pub struct LinkCheckerConfig {
     pub skip_anchor_prefixes: Vec<String>,
 }
 
+/// One language of a multilingual site (`[languages.fr]`), or the default language's options
+/// gathered from the top level: what differs from one language to the next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LanguageOptions {
+    /// The site's title in this language.
+    pub title: Option<String>,
+    /// The site's description in this language.
+    pub description: Option<String>,
+    /// Whether this language has its own feeds.
+    #[serde(alias = "generate_feed")]
+    pub generate_feeds: bool,
+    /// Its feeds' file names.
+    pub feed_filenames: Vec<String>,
+    /// The taxonomies its pages may use.
+    pub taxonomies: Vec<TaxonomyConfig>,
+    /// Whether it has its own search index.
+    pub build_search_index: bool,
+    /// What its search index holds.
+    pub search: SearchConfig,
+    /// `trans()`'s words in this language.
+    pub translations: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for LanguageOptions {
+    fn default() -> Self {
+        LanguageOptions {
+            title: None,
+            description: None,
+            generate_feeds: false,
+            feed_filenames: vec!["atom.xml".into()],
+            taxonomies: Vec::new(),
+            build_search_index: false,
+            search: SearchConfig::default(),
+            translations: Default::default(),
+        }
+    }
+}
+
 /// `config.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -216,9 +255,15 @@ pub struct Config {
     pub search: SearchConfig,
     /// Link checker options.
     pub link_checker: LinkCheckerConfig,
-    /// Whatever the site wants templates to see.
     /// `[slugify]`: how paths, taxonomy terms and anchors are made.
     pub slugify: SlugifyConfig,
+    /// `[languages.xx]`: the other languages; after loading, the default language too.
+    #[serde(skip_serializing)]
+    pub languages: std::collections::BTreeMap<String, LanguageOptions>,
+    /// `[translations]`: `trans()`'s words in the default language.
+    #[serde(skip_serializing)]
+    pub translations: std::collections::BTreeMap<String, String>,
+    /// Whatever the site wants templates to see.
     #[serde(skip_serializing)]
     pub extra: toml::Table,
     /// Other keys Zola has (translations, languages…), accepted and passed to templates.
@@ -251,6 +296,8 @@ impl Default for Config {
             search: SearchConfig::default(),
             link_checker: LinkCheckerConfig::default(),
             slugify: SlugifyConfig::default(),
+            languages: Default::default(),
+            translations: Default::default(),
             extra: toml::Table::new(),
             other: toml::Table::new(),
         }
@@ -276,25 +323,132 @@ impl Config {
                 "`base_url` is required, e.g. base_url = \"https://example.com\"",
             )));
         }
-        for name in &config.feed_filenames {
-            if name != "atom.xml" && name != "rss.xml" {
-                return Err(Error::one(Diagnostic::file(
-                    path,
-                    format!("feed_filenames: `{name}` is not a feed we can write (atom.xml or rss.xml)"),
-                )));
+        config.gather_languages().map_err(|m| Error::one(Diagnostic::file(path, m)))?;
+        for (code, options) in &config.languages {
+            let at = |what: &str| {
+                if *code == config.default_language {
+                    what.to_string()
+                } else {
+                    format!("languages.{code}.{what}")
+                }
+            };
+            for name in &options.feed_filenames {
+                if name != "atom.xml" && name != "rss.xml" {
+                    return Err(Error::one(Diagnostic::file(
+                        path,
+                        format!("{}: `{name}` is not a feed we can write (atom.xml or rss.xml)", at("feed_filenames")),
+                    )));
+                }
             }
-        }
-        let mut seen = std::collections::HashSet::new();
-        for t in &config.taxonomies {
-            if t.name.trim().is_empty() {
-                return Err(Error::one(Diagnostic::file(path, "taxonomies: every taxonomy needs a `name`")));
-            }
-            if !seen.insert(t.name.clone()) {
-                return Err(Error::one(Diagnostic::file(path, format!("taxonomies: `{}` is declared twice", t.name))));
+            let mut seen = std::collections::HashSet::new();
+            for t in &options.taxonomies {
+                if t.name.trim().is_empty() {
+                    return Err(Error::one(Diagnostic::file(
+                        path,
+                        format!("{}: every taxonomy needs a `name`", at("taxonomies")),
+                    )));
+                }
+                if !seen.insert(t.name.clone()) {
+                    return Err(Error::one(Diagnostic::file(
+                        path,
+                        format!("{}: `{}` is declared twice", at("taxonomies"), t.name),
+                    )));
+                }
             }
         }
         config.set_base_url(&config.base_url.clone());
         Ok(config)
+    }
+
+    /// Puts the default language's options, read from the top level (and from
+    /// `[languages.<default>]` if the site wrote one, as Zola allows), into `languages`.
+    fn gather_languages(&mut self) -> std::result::Result<(), String> {
+        for code in self.languages.keys() {
+            if !valid_language_code(code) {
+                return Err(format!(
+                    "languages: `{code}` is not a language code (like `fr`, `pt-BR` or `zh-Hant`): it becomes a file suffix and a URL segment"
+                ));
+            }
+        }
+        let mut default = LanguageOptions {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            generate_feeds: self.generate_feeds,
+            feed_filenames: self.feed_filenames.clone(),
+            taxonomies: self.taxonomies.clone(),
+            build_search_index: self.build_search_index,
+            search: self.search.clone(),
+            translations: self.translations.clone(),
+        };
+        if let Some(own) = self.languages.remove(&self.default_language) {
+            // Zola reads the default language's table as more of the top level: a field set in
+            // both places is a mistake it refuses, and so do we.
+            let twice = |what: &str| {
+                format!(
+                    "`{what}` of the default language is set twice: at the top and in [languages.{}]",
+                    self.default_language
+                )
+            };
+            macro_rules! fill {
+                ($field:ident, $unset:expr) => {
+                    if own.$field != LanguageOptions::default().$field {
+                        if !$unset {
+                            return Err(twice(stringify!($field)));
+                        }
+                        default.$field = own.$field.clone();
+                    }
+                };
+            }
+            fill!(title, default.title.is_none());
+            fill!(description, default.description.is_none());
+            fill!(taxonomies, default.taxonomies.is_empty());
+            fill!(translations, default.translations.is_empty());
+            fill!(search, default.search == SearchConfig::default());
+            fill!(feed_filenames, default.feed_filenames == LanguageOptions::default().feed_filenames);
+            default.generate_feeds |= own.generate_feeds;
+            default.build_search_index |= own.build_search_index;
+            self.title = default.title.clone();
+            self.description = default.description.clone();
+            self.generate_feeds = default.generate_feeds;
+            self.feed_filenames = default.feed_filenames.clone();
+            self.taxonomies = default.taxonomies.clone();
+            self.build_search_index = default.build_search_index;
+            self.search = default.search.clone();
+            self.translations = default.translations.clone();
+        }
+        self.languages.insert(self.default_language.clone(), default);
+        Ok(())
+    }
+
+    /// Whether the site has languages besides the default one.
+    pub fn is_multilingual(&self) -> bool {
+        self.languages.len() > 1
+    }
+
+    /// The options of a language the site has (the default one included).
+    pub fn language(&self, code: &str) -> Option<&LanguageOptions> {
+        self.languages.get(code)
+    }
+
+    /// Every language code: the default first, then the others in order.
+    pub fn language_codes(&self) -> Vec<&str> {
+        std::iter::once(self.default_language.as_str())
+            .chain(self.languages.keys().map(String::as_str).filter(|c| *c != self.default_language))
+            .collect()
+    }
+
+    /// The taxonomies of a language.
+    pub fn taxonomies_of(&self, lang: &str) -> &[TaxonomyConfig] {
+        self.language(lang).map(|l| l.taxonomies.as_slice()).unwrap_or(&[])
+    }
+
+    /// A site path in a language: `/fr/…` for another language than the default.
+    pub fn lang_path(&self, lang: &str, path: &str) -> String {
+        if lang == self.default_language {
+            path.to_string()
+        } else {
+            format!("/{lang}/{}", path.trim_start_matches('/'))
+        }
     }
 
     /// Adds the theme's `[extra]` (from its `theme.toml`) under the site's, as Zola does: a key the
@@ -324,12 +478,34 @@ impl Config {
         format!("{}/{}", self.base_url, path)
     }
 
-    /// The declared taxonomy of that name.
+    /// The declared taxonomy of that name in the default language.
     pub fn taxonomy(&self, name: &str) -> Option<&TaxonomyConfig> {
         self.taxonomies.iter().find(|t| t.name == name)
     }
 
-    /// What templates see as `config`.
+    /// What templates of a language see as `config`: the language's title, description, feeds,
+    /// taxonomies and search, and the other languages under `languages`, as Zola shows them.
+    pub fn to_template_value_for(&self, lang: &str) -> serde_json::Value {
+        let mut value = self.to_template_value();
+        let (Some(options), serde_json::Value::Object(map)) = (self.language(lang), &mut value) else {
+            return value;
+        };
+        map.insert("title".into(), json(&options.title));
+        map.insert("description".into(), json(&options.description));
+        map.insert("generate_feeds".into(), options.generate_feeds.into());
+        map.insert("generate_feed".into(), options.generate_feeds.into());
+        map.insert("feed_filenames".into(), json(&options.feed_filenames));
+        map.insert("feed_filename".into(), options.feed_filenames.first().cloned().unwrap_or_default().into());
+        map.insert("taxonomies".into(), json(&options.taxonomies));
+        map.insert("build_search_index".into(), options.build_search_index.into());
+        map.insert("search".into(), json(&options.search));
+        let others: serde_json::Map<String, serde_json::Value> =
+            self.languages.iter().filter(|(code, _)| *code != lang).map(|(code, o)| (code.clone(), json(o))).collect();
+        map.insert("languages".into(), others.into());
+        value
+    }
+
+    /// What templates of the default language see as `config`.
     pub fn to_template_value(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let serde_json::Value::Object(map) = &mut value {
@@ -338,12 +514,33 @@ impl Config {
             for (k, v) in &self.other {
                 map.entry(k.clone()).or_insert_with(|| toml_to_json(v));
             }
+            let others: serde_json::Map<String, serde_json::Value> = self
+                .languages
+                .iter()
+                .filter(|(code, _)| **code != self.default_language)
+                .map(|(code, o)| (code.clone(), serde_json::to_value(o).unwrap_or_default()))
+                .collect();
+            map.insert("languages".into(), others.into());
             // Zola's older singular names, for templates written against them.
             map.insert("generate_feed".into(), self.generate_feeds.into());
             map.insert("feed_filename".into(), self.feed_filenames.first().cloned().unwrap_or_default().into());
         }
         value
     }
+}
+
+fn json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+/// Whether a language code can be a file suffix and a URL segment: letters, digits and `-`
+/// (`fr`, `pt-BR`, `zh-Hant`), starting with two or three letters.
+fn valid_language_code(code: &str) -> bool {
+    let mut parts = code.split('-');
+    let first = parts.next().unwrap_or("");
+    (2..=3).contains(&first.len())
+        && first.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// Adds `theirs` under `ours`: keys `ours` lacks are copied, tables present in both are merged.

@@ -250,8 +250,7 @@ fn apply_content(
     if content.is_empty() {
         return Ok(());
     }
-    let section_dirs: HashSet<String> =
-        site.library.section_index.keys().filter_map(|k| k.strip_suffix("_index.md")).map(str::to_string).collect();
+    let section_files: HashSet<String> = site.library.section_index.keys().cloned().collect();
     let bundle_dirs: HashSet<String> = site.library.pages.iter().filter_map(|p| p.file.colocated.clone()).collect();
     let mut diagnostics = Vec::new();
     let mut new_pages = Vec::new();
@@ -263,7 +262,7 @@ fn apply_content(
             // A file came or went: paths, orders and links may all move.
             return Err(Rebuild::Full);
         }
-        match read_file(&site.root, &site.config, &abs, rel, &section_dirs, &bundle_dirs) {
+        match read_file(&site.root, &site.config, &abs, rel, &section_files, &bundle_dirs) {
             Err(mut d) => diagnostics.append(&mut d),
             Ok(Loaded::Page(mut page)) => {
                 let pid = site.library.page_index[rel];
@@ -311,7 +310,7 @@ fn apply_content(
                 }
                 section.assets = old.assets.clone();
                 let value = if crate::shortcodes::may_contain(&section.raw) {
-                    crate::ser::section_for_shortcode(&site.library, &section, &site.config.default_language)
+                    crate::ser::section_for_shortcode(&site.library, &section)
                 } else {
                     serde_json::Value::Null
                 };
@@ -342,7 +341,7 @@ fn apply_content(
         site.taxonomies
             .iter()
             .enumerate()
-            .filter(|(_, t)| p.meta.taxonomies.contains_key(&t.config.name))
+            .filter(|(_, t)| t.lang == p.file.lang && p.meta.taxonomies.contains_key(&t.config.name))
             .map(|(i, _)| i)
             .collect()
     };
@@ -544,9 +543,19 @@ pub fn finish(site: &mut Site, later: &[Plan]) -> Result<Vec<String>> {
     if later.is_empty() {
         return Ok(Vec::new());
     }
-    let (search, later): (Vec<&Plan>, Vec<&Plan>) = later.iter().partition(|p| p.job == Job::SearchIndex && lunr(site));
-    for plan in search {
-        background_index(site, &plan.file)?;
+    let (search, later): (Vec<&Plan>, Vec<&Plan>) = later.iter().partition(|p| match p.job {
+        Job::SearchIndex(li) => lunr(site, site.language_code(li)),
+        _ => false,
+    });
+    let indexes: Vec<(&str, &str)> = search
+        .iter()
+        .filter_map(|p| match p.job {
+            Job::SearchIndex(li) => Some((site.language_code(li), p.file.as_str())),
+            _ => None,
+        })
+        .collect();
+    if !indexes.is_empty() {
+        background_index(site, &indexes)?;
     }
     let later: Vec<Plan> = later.into_iter().cloned().collect();
     let output = Output::open(&site.output_dir, true)?;
@@ -561,8 +570,9 @@ pub fn finish(site: &mut Site, later: &[Plan]) -> Result<Vec<String>> {
     Ok(files)
 }
 
-fn lunr(site: &Site) -> bool {
-    crate::search::IndexFormat::parse(&site.config.search.index_format).is_ok_and(|f| f.is_elasticlunr())
+fn lunr(site: &Site, lang: &str) -> bool {
+    let options = site.config.language(lang).map(|l| &l.search).unwrap_or(&site.config.search);
+    crate::search::IndexFormat::parse(&options.index_format).is_ok_and(|f| f.is_elasticlunr())
 }
 
 /// The one thread that rebuilds `serve`'s elasticlunr index: it takes the newest texts handed
@@ -583,9 +593,9 @@ struct Indexer {
 
 struct IndexTask {
     generation: u64,
-    lunr: crate::search::Lunr,
+    /// Each language's texts and the file its index goes to.
+    indexes: Vec<(crate::search::Lunr, String)>,
     output_dir: std::path::PathBuf,
-    file: String,
     asked_at: Instant,
 }
 
@@ -625,7 +635,7 @@ fn indexer() -> &'static Indexer {
 
 impl Indexer {
     fn run(&self, task: IndexTask) {
-        let IndexTask { generation, lunr, output_dir, file, asked_at } = task;
+        let IndexTask { generation, indexes, output_dir, asked_at } = task;
         let stale = |me: &Indexer| {
             generation <= me.superseded.load(Ordering::SeqCst) || generation <= me.written.load(Ordering::SeqCst)
         };
@@ -634,30 +644,38 @@ impl Indexer {
         }
         // Edits that come meanwhile wait their turn: this index, newer than the one on disk,
         // is still written (under a stream of edits it would otherwise never be).
-        let text = lunr.write();
+        let texts: Vec<(String, String)> = indexes.into_iter().map(|(lunr, file)| (lunr.write(), file)).collect();
         let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         if stale(self) {
             return;
         }
         self.written.store(generation, Ordering::SeqCst);
-        match Output::open(&output_dir, true).and_then(|o| o.write(&file, text.as_bytes())) {
-            Ok(_) => eprintln!(
-                "  search index updated {:.1} ms after the edit, beside the edits",
-                asked_at.elapsed().as_secs_f64() * 1000.0
-            ),
-            Err(e) => eprintln!("error: writing the search index: {e}"),
+        for (text, file) in texts {
+            match Output::open(&output_dir, true).and_then(|o| o.write(&file, text.as_bytes())) {
+                Ok(_) => eprintln!(
+                    "  search index {file} updated {:.1} ms after the edit, beside the edits",
+                    asked_at.elapsed().as_secs_f64() * 1000.0
+                ),
+                Err(e) => eprintln!("error: writing the search index {file}: {e}"),
+            }
         }
     }
 }
 
-/// Asks for the search index of the site as it stands now, built on its own thread from a
-/// copy of its texts (holding the site itself would make the next edit copy all of it).
-pub fn background_index(site: &Site, file: &str) -> Result<()> {
+/// Asks for the search indexes (language, file) of the site as it stands now, built on their
+/// own thread from a copy of their texts (holding the site itself would make the next edit copy
+/// all of it).
+pub fn background_index(site: &Site, indexes: &[(&str, &str)]) -> Result<()> {
     let asked_at = Instant::now();
-    let Some(lunr) = crate::search::Lunr::gather(&site.config, &site.library)? else { return Ok(()) };
+    let mut gathered = Vec::new();
+    for (lang, file) in indexes {
+        if let Some(lunr) = crate::search::Lunr::gather(&site.config, &site.library, lang)? {
+            gathered.push((lunr, file.to_string()));
+        }
+    }
     let indexer = indexer();
     let generation = indexer.latest.fetch_add(1, Ordering::SeqCst) + 1;
-    let task = IndexTask { generation, lunr, output_dir: site.output_dir.clone(), file: file.to_string(), asked_at };
+    let task = IndexTask { generation, indexes: gathered, output_dir: site.output_dir.clone(), asked_at };
     *indexer.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
     indexer.wake.notify_one();
     Ok(())

@@ -24,8 +24,8 @@ pub const SERVICE_SHELL: &str = "_service/shell.html";
 /// Where a feed's pages come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FeedScope {
-    /// Every dated page of the site.
-    Root,
+    /// Every dated page of a language (its index in [`Config::language_codes`](crate::config::Config::language_codes)).
+    Root(usize),
     /// A section with `generate_feeds = true`.
     Section(SectionId),
     /// A term of a taxonomy with `feed = true`.
@@ -59,8 +59,8 @@ pub enum Job {
     Robots,
     /// `404.html`.
     NotFound,
-    /// The search index.
-    SearchIndex,
+    /// The search index of a language (its index in `language_codes`).
+    SearchIndex(usize),
     /// elasticlunr.js, beside an elasticlunr index.
     SearchLibrary,
     /// The shop's catalog export.
@@ -73,7 +73,7 @@ impl Job {
     /// Jobs no open page shows (feeds, sitemap, search index, catalog export): `serve` renders
     /// them after the reload goes out.
     pub fn is_summary(&self) -> bool {
-        matches!(self, Job::Feed(..) | Job::Sitemap | Job::SearchIndex | Job::Catalog)
+        matches!(self, Job::Feed(..) | Job::Sitemap | Job::SearchIndex(_) | Job::Catalog)
     }
 }
 
@@ -148,15 +148,14 @@ impl Site {
 
     fn section_template(&self, sid: SectionId) -> String {
         let s = &self.library.sections[sid];
-        s.meta.template.clone().unwrap_or_else(
-            || {
-                if s.path == "/" {
-                    "index.html".into()
-                } else {
-                    "section.html".into()
-                }
-            },
-        )
+        s.meta.template.clone().unwrap_or_else(|| {
+            // Each language's home, as Zola.
+            if s.file.components.is_empty() {
+                "index.html".into()
+            } else {
+                "section.html".into()
+            }
+        })
     }
 
     fn taxonomy_template(&self, tax: usize, kind: &str) -> String {
@@ -234,6 +233,10 @@ impl Site {
                 let path = Self::pager_path(&s.path, s.paginate_path(), n);
                 let mut deps = vec![Dep::Section(sid)];
                 deps.extend(chunk.iter().map(|&p| Dep::Page(p)));
+                deps.extend(self.translation_deps(&s.file.canonical, &template));
+                for &p in chunk.iter() {
+                    deps.extend(self.translation_deps(&lib.pages[p].file.canonical, &template));
+                }
                 if !paginated {
                     deps.push(Dep::SectionPages(sid));
                 }
@@ -252,7 +255,7 @@ impl Site {
             }
             // As Zola: a feed with no dated page is not written at all.
             if s.meta.generate_feeds && self.any_dated(&s.pages) {
-                for f in &self.config.feed_filenames {
+                for f in self.feed_filenames(&s.file.lang) {
                     add(
                         Job::Feed(FeedScope::Section(sid), f.clone()),
                         format!("{}{f}", s.path.trim_start_matches('/')),
@@ -316,7 +319,7 @@ impl Site {
                     );
                 }
                 if t.config.feed && self.any_dated(&term.pages) {
-                    for f in &self.config.feed_filenames {
+                    for f in self.feed_filenames(&t.lang) {
                         add(
                             Job::Feed(FeedScope::Term(ti, xi), f.clone()),
                             format!("{}{f}", term.path.trim_start_matches('/')),
@@ -328,9 +331,14 @@ impl Site {
                 }
             }
         }
-        if self.config.generate_feeds && lib.pages.iter().any(|p| p.renders() && p.date.is_some()) {
-            for f in &self.config.feed_filenames {
-                add(Job::Feed(FeedScope::Root, f.clone()), f.clone(), vec![Dep::AllPages], 0, Some(f.clone()));
+        for (li, lang) in self.config.language_codes().into_iter().enumerate() {
+            let Some(options) = self.config.language(lang) else { continue };
+            let dated = || lib.pages.iter().any(|p| p.renders() && p.date.is_some() && p.file.lang == lang);
+            if options.generate_feeds && dated() {
+                for f in &options.feed_filenames {
+                    let file = self.config.lang_path(lang, f).trim_start_matches('/').to_string();
+                    add(Job::Feed(FeedScope::Root(li), f.clone()), file, vec![Dep::AllPages], 0, Some(f.clone()));
+                }
             }
         }
         if self.config.generate_sitemap {
@@ -340,11 +348,16 @@ impl Site {
             add(Job::Robots, "robots.txt".into(), vec![], 0, Some("robots.txt".into()));
         }
         add(Job::NotFound, "404.html".into(), vec![], 0, Some("404.html".into()));
-        if self.config.build_search_index {
-            add(Job::SearchIndex, self.search_index_file(), vec![Dep::AllPages], 0, None);
-            if crate::search::IndexFormat::parse(&self.config.search.index_format).is_ok_and(|f| f.is_elasticlunr()) {
-                add(Job::SearchLibrary, crate::search::ELASTICLUNR_FILE.into(), vec![], 0, None);
-            }
+        let mut elasticlunr = false;
+        for (li, lang) in self.config.language_codes().into_iter().enumerate() {
+            let Some(options) = self.config.language(lang).filter(|o| o.build_search_index) else { continue };
+            let format = crate::search::IndexFormat::parse(&options.search.index_format)
+                .unwrap_or(crate::search::IndexFormat::ElasticlunrJavascript);
+            add(Job::SearchIndex(li), format.file_name(lang), vec![Dep::AllPages], 0, None);
+            elasticlunr |= format.is_elasticlunr();
+        }
+        if elasticlunr {
+            add(Job::SearchLibrary, crate::search::ELASTICLUNR_FILE.into(), vec![], 0, None);
         }
         if let Some(shop) = &self.shop {
             // The Folio's plans are its section's front matter.
@@ -355,12 +368,9 @@ impl Site {
         if self.templates.has("service.html") {
             add(Job::ServiceShell, SERVICE_SHELL.into(), vec![], 0, Some("service.html".into()));
         }
-        // The search index is one long job (every page's words through one index): first in the
+        // A search index is one long job (every page's words through one index): first in the
         // list, a thread starts on it at once while the others render the pages.
-        if let Some(i) = plans.iter().position(|p| matches!(p.job, Job::SearchIndex)) {
-            let search = plans.remove(i);
-            plans.insert(0, search);
-        }
+        plans.sort_by_key(|p| !matches!(p.job, Job::SearchIndex(_)));
         plans
     }
 
@@ -382,6 +392,7 @@ impl Site {
         let mut deps = vec![Dep::Page(pid)];
         deps.extend(p.lower.map(Dep::Page));
         deps.extend(p.higher.map(Dep::Page));
+        deps.extend(self.translation_deps(&p.file.canonical, &template));
         // A page showing its backlinks depends on the pages linking to it.
         let mut sources: Vec<&str> = Vec::new();
         if self.templates.mentions(&template, "backlinks") {
@@ -401,14 +412,29 @@ impl Site {
         plans
     }
 
-    fn search_index_file(&self) -> String {
-        let format = crate::search::IndexFormat::parse(&self.config.search.index_format)
-            .unwrap_or(crate::search::IndexFormat::ElasticlunrJavascript);
-        format.file_name(&self.config.default_language)
+    /// What a page or section whose template reads `translations` depends on: each of its
+    /// translations (their titles and permalinks are shown).
+    fn translation_deps(&self, canonical: &str, template: &str) -> Vec<Dep> {
+        if self.library.default_language.is_none() || !self.templates.mentions(template, "translations") {
+            return Vec::new();
+        }
+        self.library
+            .translations_of(canonical)
+            .iter()
+            .map(|t| match *t {
+                crate::content::Translated::Page(i) => Dep::Page(i),
+                crate::content::Translated::Section(i) => Dep::Section(i),
+            })
+            .collect()
     }
 
-    fn context(&self, path: &str) -> Context {
-        let mut ctx = self.templates.base_context();
+    /// The feed files of a language.
+    fn feed_filenames(&self, lang: &str) -> &[String] {
+        self.config.language(lang).map(|o| o.feed_filenames.as_slice()).unwrap_or(&self.config.feed_filenames)
+    }
+
+    fn context(&self, path: &str, lang: &str) -> Context {
+        let mut ctx = self.templates.base_context(lang);
         ctx.insert("current_path", path);
         ctx.insert("current_url", &self.config.permalink(path));
         ctx
@@ -426,17 +452,11 @@ impl Site {
 
     fn paginator(&self, p: &Pager<'_>) -> Value {
         let lib = &self.library;
-        let lang = &self.config.default_language;
         let number_pagers = if p.ids.is_empty() { 1 } else { p.ids.len().div_ceil(p.by) };
         let permalink = |k: usize| self.config.permalink(&Self::pager_path(p.base, p.segment, k));
         let start = (p.n - 1) * p.by;
-        let pages: Vec<Value> = p
-            .ids
-            .iter()
-            .skip(start)
-            .take(p.by)
-            .map(|&id| ser::page_with(lib, id, p.items, lang, &self.backlinks))
-            .collect();
+        let pages: Vec<Value> =
+            p.ids.iter().skip(start).take(p.by).map(|&id| ser::page_with(lib, id, p.items, &self.backlinks)).collect();
         let base = self.config.permalink(p.base);
         json!({
             "paginate_by": p.by,
@@ -455,7 +475,6 @@ impl Site {
     /// Renders one job to bytes.
     pub fn render_job(&self, job: &Job) -> Result<Vec<u8>> {
         let lib = &self.library;
-        let lang = &self.config.default_language;
         let bl = &self.backlinks;
         let alias = |url: &str| {
             let mut ctx = Context::new();
@@ -466,17 +485,17 @@ impl Site {
             Job::Page(pid) => {
                 let p = &lib.pages[*pid];
                 let template = self.page_template(*pid);
-                let mut ctx = self.context(&p.path);
+                let mut ctx = self.context(&p.path, &p.file.lang);
                 let fields =
                     ser::Fields { content: true, siblings: Some(self.templates.reads_content(&template, "page")) };
-                put(&mut ctx, "page", ser::page_with(lib, *pid, fields, lang, bl));
+                put(&mut ctx, "page", ser::page_with(lib, *pid, fields, bl));
                 self.render_template(&template, &ctx)?
             }
             Job::Section(sid, n) => {
                 let s = &lib.sections[*sid];
                 let template = self.section_template(*sid);
                 let path = Self::pager_path(&s.path, s.paginate_path(), *n);
-                let mut ctx = self.context(&path);
+                let mut ctx = self.context(&path, &s.file.lang);
                 let content = self.templates.reads_content(&template, "section");
                 // Zola gives each listed page its neighbours too; only a template that names
                 // them pays for them (they are the section's own pages: no new dependency).
@@ -485,14 +504,14 @@ impl Site {
                 let items = ser::Fields { content, siblings: neighbours.then_some(content) };
                 match s.meta.paginate_by.filter(|&b| b > 0) {
                     Some(by) => {
-                        put(&mut ctx, "section", ser::section(lib, *sid, None, lang, bl));
+                        put(&mut ctx, "section", ser::section(lib, *sid, None, bl));
                         let ids = self.section_pages(*sid);
                         let pager = Pager { ids: &ids, by, base: &s.path, segment: s.paginate_path(), n: *n, items };
                         put(&mut ctx, "paginator", self.paginator(&pager));
                     }
                     None => {
                         let pages = self.templates.mentions(&template, "pages").then_some(items);
-                        put(&mut ctx, "section", ser::section(lib, *sid, pages, lang, bl))
+                        put(&mut ctx, "section", ser::section(lib, *sid, pages, bl))
                     }
                 }
                 self.render_template(&template, &ctx)?
@@ -505,14 +524,14 @@ impl Site {
             Job::Alias(_, url) => alias(url)?,
             Job::TaxonomyList(ti) => {
                 let t = &self.taxonomies[*ti];
-                let mut ctx = self.context(&t.path);
-                put(&mut ctx, "taxonomy", ser::taxonomy_config(t, lang));
+                let mut ctx = self.context(&t.path, &t.lang);
+                put(&mut ctx, "taxonomy", ser::taxonomy_config(t));
                 let template = self.taxonomy_template(*ti, "list");
                 let pages = self
                     .templates
                     .mentions(&template, "pages")
                     .then(|| ser::listed(self.templates.reads_content(&template, "taxonomy")));
-                let terms: Vec<Value> = t.terms.iter().map(|term| ser::term(lib, term, pages, lang, bl)).collect();
+                let terms: Vec<Value> = t.terms.iter().map(|term| ser::term(lib, term, pages, bl)).collect();
                 put(&mut ctx, "terms", Value::from(terms));
                 self.render_template(&template, &ctx)?
             }
@@ -521,8 +540,8 @@ impl Site {
                 let term = &t.terms[*xi];
                 let template = self.taxonomy_template(*ti, "single");
                 let path = Self::pager_path(&term.path, t.config.paginate_path(), *n);
-                let mut ctx = self.context(&path);
-                put(&mut ctx, "taxonomy", ser::taxonomy_config(t, lang));
+                let mut ctx = self.context(&path, &t.lang);
+                put(&mut ctx, "taxonomy", ser::taxonomy_config(t));
                 let items = ser::listed(self.templates.reads_content(&template, "term"));
                 match t.config.paginate_by.filter(|&b| b > 0) {
                     Some(by) => {
@@ -530,14 +549,14 @@ impl Site {
                         // list needs them); they cost a build only where the template reads them
                         // (every pager serializes them all: `paginator.pages` alone does not ask).
                         let pages = self.templates.mentions_beyond_paginator(&template, "pages").then_some(items);
-                        put(&mut ctx, "term", ser::term(lib, term, pages, lang, bl));
+                        put(&mut ctx, "term", ser::term(lib, term, pages, bl));
                         let segment = t.config.paginate_path();
                         let pager = Pager { ids: &term.pages, by, base: &term.path, segment, n: *n, items };
                         put(&mut ctx, "paginator", self.paginator(&pager));
                     }
                     None => {
                         let pages = self.templates.mentions(&template, "pages").then_some(items);
-                        put(&mut ctx, "term", ser::term(lib, term, pages, lang, bl))
+                        put(&mut ctx, "term", ser::term(lib, term, pages, bl))
                     }
                 }
                 self.render_template(&template, &ctx)?
@@ -545,11 +564,17 @@ impl Site {
             Job::TermPagerAlias(ti, xi) => alias(&self.taxonomies[*ti].terms[*xi].permalink)?,
             Job::Feed(scope, file) => self.render_feed(*scope, file)?,
             Job::Sitemap => self.render_sitemap()?,
-            Job::Robots => self.render_template("robots.txt", &self.templates.base_context())?,
-            Job::NotFound => self.render_template("404.html", &self.templates.base_context())?,
-            Job::SearchIndex => crate::search::index(self)?,
+            Job::Robots => {
+                self.render_template("robots.txt", &self.templates.base_context(&self.config.default_language))?
+            }
+            Job::NotFound => {
+                self.render_template("404.html", &self.templates.base_context(&self.config.default_language))?
+            }
+            Job::SearchIndex(li) => crate::search::index(self, self.language_code(*li))?,
             Job::SearchLibrary => crate::search::ELASTICLUNR_JS.to_string(),
-            Job::ServiceShell => self.render_template("service.html", &self.context("/cart/"))?,
+            Job::ServiceShell => {
+                self.render_template("service.html", &self.context("/cart/", &self.config.default_language))?
+            }
             Job::Catalog => {
                 let shop = self
                     .shop
@@ -567,21 +592,33 @@ impl Site {
         ids.iter().any(|&p| self.library.pages[p].date.is_some())
     }
 
+    /// The code of the language at that place in `language_codes`.
+    pub fn language_code(&self, index: usize) -> &str {
+        self.config.language_codes().get(index).copied().unwrap_or(&self.config.default_language)
+    }
+
     fn render_feed(&self, scope: FeedScope, file: &str) -> Result<String> {
         let lib = &self.library;
-        let lang = &self.config.default_language;
-        let mut ctx = self.templates.base_context();
+        let lang = match scope {
+            FeedScope::Root(li) => self.language_code(li),
+            FeedScope::Section(sid) => &lib.sections[sid].file.lang,
+            FeedScope::Term(ti, _) => &self.taxonomies[ti].lang,
+        };
+        let mut ctx = self.templates.base_context(lang);
         let (ids, base): (Vec<PageId>, String) = match scope {
-            FeedScope::Root => ((0..lib.pages.len()).filter(|&p| lib.pages[p].renders()).collect(), String::new()),
+            FeedScope::Root(_) => (
+                (0..lib.pages.len()).filter(|&p| lib.pages[p].renders() && lib.pages[p].file.lang == lang).collect(),
+                self.config.lang_path(lang, "/"),
+            ),
             FeedScope::Section(sid) => {
                 let s = &lib.sections[sid];
-                put(&mut ctx, "section", ser::section(lib, sid, None, lang, &self.backlinks));
+                put(&mut ctx, "section", ser::section(lib, sid, None, &self.backlinks));
                 (s.pages.clone(), s.path.clone())
             }
             FeedScope::Term(ti, xi) => {
                 let t = &self.taxonomies[ti];
                 let term = &t.terms[xi];
-                put(&mut ctx, "taxonomy", ser::taxonomy_config(t, lang));
+                put(&mut ctx, "taxonomy", ser::taxonomy_config(t));
                 put(&mut ctx, "term", json!({"name": term.name, "slug": term.slug, "permalink": term.permalink}));
                 (term.pages.clone(), term.path.clone())
             }
@@ -603,7 +640,7 @@ impl Site {
         if let Some(limit) = self.config.feed_limit {
             dated.truncate(limit);
         }
-        let pages: Vec<Value> = dated.iter().map(|&p| ser::page(lib, p, false, lang, &self.backlinks)).collect();
+        let pages: Vec<Value> = dated.iter().map(|&p| ser::page(lib, p, false, &self.backlinks)).collect();
         put(&mut ctx, "pages", Value::from(pages));
         if let Some(lu) = last_updated {
             ctx.insert("last_updated", &lu);

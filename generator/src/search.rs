@@ -125,14 +125,15 @@ struct Doc<'a> {
     essence: Option<EssenceFields<'a>>,
 }
 
-/// The indexed sections and pages, in the order of the sections' files.
-fn docs(lib: &Library) -> Vec<Doc<'_>> {
+/// The indexed sections and pages of a language, in the order of the sections' files.
+fn docs<'a>(lib: &'a Library, lang: &str) -> Vec<Doc<'a>> {
     let mut out = Vec::new();
     let mut sections: Vec<usize> = (0..lib.sections.len()).collect();
     sections.sort_by(|&a, &b| lib.sections[a].file.relative.cmp(&lib.sections[b].file.relative));
     for sid in sections {
         let s = &lib.sections[sid];
-        if !s.meta.in_search_index {
+        // A section's pages are of its language.
+        if !s.meta.in_search_index || s.file.lang != lang {
             continue;
         }
         if s.meta.redirect_to.is_none() && s.meta.render {
@@ -165,12 +166,17 @@ fn docs(lib: &Library) -> Vec<Doc<'_>> {
     out
 }
 
-/// The search index file's text.
-pub fn index(site: &Site) -> Result<String> {
-    match Lunr::gather(&site.config, &site.library)? {
+/// The search index file's text for a language.
+pub fn index(site: &Site, lang: &str) -> Result<String> {
+    match Lunr::gather(&site.config, &site.library, lang)? {
         Some(lunr) => Ok(lunr.write()),
-        None => fuse(&site.config, &site.library),
+        None => fuse(&site.config, &site.library, lang),
     }
+}
+
+/// What a language's index holds (`[search]`, or `[languages.xx.search]`).
+fn search_options<'a>(config: &'a Config, lang: &str) -> &'a crate::config::SearchConfig {
+    config.language(lang).map(|l| &l.search).unwrap_or(&config.search)
 }
 
 /// An elasticlunr index's every text, gathered from the site and owned: the long part of the
@@ -186,22 +192,21 @@ pub struct Lunr {
 }
 
 impl Lunr {
-    /// The texts of the site's elasticlunr index; nothing when the index is Fuse's.
-    pub fn gather(config: &Config, lib: &Library) -> Result<Option<Lunr>> {
+    /// The texts of a language's elasticlunr index; nothing when the index is Fuse's.
+    pub fn gather(config: &Config, lib: &Library, lang: &str) -> Result<Option<Lunr>> {
         use rayon::prelude::*;
-        let opts = &config.search;
+        let opts = search_options(config, lang);
         let format = IndexFormat::parse(&opts.index_format)?;
         if !format.is_elasticlunr() {
             return Ok(None);
         }
-        let lang = &config.default_language;
         if elasticlunr::lang::from_code(lang).is_none() {
             return Err(Error::one(Diagnostic::file(
                 "config.toml",
-                format!("the search index cannot be built for the language `{lang}`: elasticlunr knows only English here; use index_format = \"fuse_json\""),
+                format!("the search index cannot be built for the language `{lang}`: elasticlunr has no stemmer for it here (as in Zola, Chinese and Japanese are left out); use index_format = \"fuse_json\""),
             )));
         }
-        let docs = docs(lib);
+        let docs = docs(lib, lang);
         let rows: Vec<(String, Vec<String>)> = docs
             .par_iter()
             .map(|d| {
@@ -226,7 +231,7 @@ impl Lunr {
                 (d.url.to_string(), row)
             })
             .collect();
-        Ok(Some(Lunr { format, lang: lang.clone(), opts: opts.clone(), rows }))
+        Ok(Some(Lunr { format, lang: lang.to_string(), opts: opts.clone(), rows }))
     }
 
     /// Builds the index and gives its file's text.
@@ -288,10 +293,10 @@ impl Lunr {
 }
 
 /// The Fuse index file's text.
-fn fuse(config: &Config, lib: &Library) -> Result<String> {
-    let opts = &config.search;
+fn fuse(config: &Config, lib: &Library, lang: &str) -> Result<String> {
+    let opts = search_options(config, lang);
     let format = IndexFormat::parse(&opts.index_format)?;
-    let docs = docs(lib);
+    let docs = docs(lib, lang);
     let body = |d: &Doc| clean_body(d.html, opts.truncate_content_length);
     let entries: Vec<Entry> = docs
         .iter()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::content::{Heading, Library, Page, PageId, Section, SectionId};
+use crate::content::{Heading, Library, Page, PageId, Section, SectionId, Translated};
 use crate::taxonomies::{Taxonomy, Term};
 use crate::toml_value::toml_to_json;
 
@@ -60,8 +60,8 @@ struct PageView<'a> {
 }
 
 /// Serializes a page; `siblings` adds `lower` and `higher` (only the page being rendered has them).
-pub fn page(lib: &Library, id: PageId, siblings: bool, lang: &str, backlinks: &Backlinks) -> Value {
-    page_with(lib, id, Fields { content: true, siblings: siblings.then_some(true) }, lang, backlinks)
+pub fn page(lib: &Library, id: PageId, siblings: bool, backlinks: &Backlinks) -> Value {
+    page_with(lib, id, Fields { content: true, siblings: siblings.then_some(true) }, backlinks)
 }
 
 /// Which costly fields a page value carries: templates that never read a listed page's
@@ -80,22 +80,49 @@ pub const fn listed(content: bool) -> Fields {
 }
 
 /// Serializes a page with the chosen fields.
-pub fn page_with(lib: &Library, id: PageId, fields: Fields, lang: &str, backlinks: &Backlinks) -> Value {
+pub fn page_with(lib: &Library, id: PageId, fields: Fields, backlinks: &Backlinks) -> Value {
     let p = &lib.pages[id];
     let sibling = |s: Option<PageId>| match fields.siblings {
-        Some(content) => s.map(|s| page_with(lib, s, listed(content), lang, backlinks)),
+        Some(content) => s.map(|s| page_with(lib, s, listed(content), backlinks)),
         None => None,
     };
-    page_value(p, fields.content, lang, backlinks, sibling(p.lower), sibling(p.higher))
+    let translations = translations(lib, &p.file.canonical);
+    page_value(p, fields.content, backlinks, sibling(p.lower), sibling(p.higher), translations)
+}
+
+#[derive(Serialize)]
+struct TranslationView<'a> {
+    lang: &'a str,
+    permalink: &'a str,
+    title: Option<&'a str>,
+    path: &'a std::path::Path,
+}
+
+/// A page's or section's translations as Zola lists them (itself included; none on a site of
+/// one language): language, permalink, title and file.
+fn translations(lib: &Library, canonical: &str) -> Vec<Value> {
+    lib.translations_of(canonical)
+        .iter()
+        .map(|t| {
+            let (file, permalink, title) = match *t {
+                Translated::Page(i) => (&lib.pages[i].file, &lib.pages[i].permalink, &lib.pages[i].meta.title),
+                Translated::Section(i) => {
+                    (&lib.sections[i].file, &lib.sections[i].permalink, &lib.sections[i].meta.title)
+                }
+            };
+            let view = TranslationView { lang: &file.lang, permalink, title: title.as_deref(), path: &file.path };
+            serde_json::to_value(view).unwrap_or(Value::Null)
+        })
+        .collect()
 }
 
 fn page_value(
     p: &Page,
     content: bool,
-    lang: &str,
     backlinks: &Backlinks,
     lower: Option<Value>,
     higher: Option<Value>,
+    translations: Vec<Value>,
 ) -> Value {
     use chrono::Datelike;
     let view = PageView {
@@ -123,18 +150,18 @@ fn page_value(
         reading_time: p.reading_time,
         assets: &p.assets,
         draft: p.meta.draft,
-        lang,
+        lang: &p.file.lang,
         lower,
         higher,
-        translations: Vec::new(),
+        translations,
         backlinks: backlinks.get(&p.file.relative).map(Vec::as_slice).unwrap_or(&[]),
     };
     serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
 /// What a shortcode sees as `page` while the page's Markdown is being rendered.
-pub fn page_for_shortcode(p: &Page, lang: &str) -> Value {
-    page_value(p, true, lang, &Backlinks::new(), None, None)
+pub fn page_for_shortcode(p: &Page) -> Value {
+    page_value(p, true, &Backlinks::new(), None, None, Vec::new())
 }
 
 #[derive(Serialize)]
@@ -166,21 +193,27 @@ struct SectionView<'a> {
 }
 
 /// Serializes a section; `pages` includes its pages (with or without their content).
-pub fn section(lib: &Library, id: SectionId, pages: Option<Fields>, lang: &str, backlinks: &Backlinks) -> Value {
+pub fn section(lib: &Library, id: SectionId, pages: Option<Fields>, backlinks: &Backlinks) -> Value {
     let s: &Section = &lib.sections[id];
     let pages = match pages {
-        Some(f) => s.pages.iter().map(|&p| page_with(lib, p, f, lang, backlinks)).collect(),
+        Some(f) => s.pages.iter().map(|&p| page_with(lib, p, f, backlinks)).collect(),
         None => Vec::new(),
     };
-    section_value(lib, s, pages, lang, backlinks)
+    section_value(lib, s, pages, backlinks, translations(lib, &s.file.canonical))
 }
 
 /// A section value for shortcodes, before content exists.
-pub fn section_for_shortcode(lib: &Library, s: &Section, lang: &str) -> Value {
-    section_value(lib, s, Vec::new(), lang, &Backlinks::new())
+pub fn section_for_shortcode(lib: &Library, s: &Section) -> Value {
+    section_value(lib, s, Vec::new(), &Backlinks::new(), Vec::new())
 }
 
-fn section_value(lib: &Library, s: &Section, pages: Vec<Value>, lang: &str, backlinks: &Backlinks) -> Value {
+fn section_value(
+    lib: &Library,
+    s: &Section,
+    pages: Vec<Value>,
+    backlinks: &Backlinks,
+    translations: Vec<Value>,
+) -> Value {
     let view = SectionView {
         relative_path: &s.file.relative,
         colocated_path: None,
@@ -196,11 +229,11 @@ fn section_value(lib: &Library, s: &Section, pages: Vec<Value>, lang: &str, back
         toc: &s.toc,
         word_count: s.word_count,
         reading_time: s.reading_time,
-        lang,
+        lang: &s.file.lang,
         assets: &s.assets,
         pages,
         subsections: s.subsections.iter().map(|&c| lib.sections[c].file.relative.as_str()).collect(),
-        translations: Vec::new(),
+        translations,
         backlinks: backlinks.get(&s.file.relative).map(Vec::as_slice).unwrap_or(&[]),
         generate_feeds: s.meta.generate_feeds,
         transparent: s.meta.transparent,
@@ -211,9 +244,9 @@ fn section_value(lib: &Library, s: &Section, pages: Vec<Value>, lang: &str, back
 }
 
 /// A taxonomy term with its pages (or none).
-pub fn term(lib: &Library, t: &Term, pages: Option<Fields>, lang: &str, backlinks: &Backlinks) -> Value {
+pub fn term(lib: &Library, t: &Term, pages: Option<Fields>, backlinks: &Backlinks) -> Value {
     let pages: Vec<Value> = match pages {
-        Some(f) => t.pages.iter().map(|&p| page_with(lib, p, f, lang, backlinks)).collect(),
+        Some(f) => t.pages.iter().map(|&p| page_with(lib, p, f, backlinks)).collect(),
         None => Vec::new(),
     };
     serde_json::json!({
@@ -227,7 +260,7 @@ pub fn term(lib: &Library, t: &Term, pages: Option<Fields>, lang: &str, backlink
 }
 
 /// A taxonomy's configuration as templates see it (`taxonomy`).
-pub fn taxonomy_config(t: &Taxonomy, lang: &str) -> Value {
+pub fn taxonomy_config(t: &Taxonomy) -> Value {
     serde_json::json!({
         "name": t.config.name,
         "slug": t.slug,
@@ -235,17 +268,17 @@ pub fn taxonomy_config(t: &Taxonomy, lang: &str) -> Value {
         "paginate_path": t.config.paginate_path(),
         "feed": t.config.feed,
         "render": t.config.render,
-        "lang": lang,
+        "lang": t.lang,
     })
 }
 
 /// `get_taxonomy`'s answer: the kind, its permalink and its terms with pages.
-pub fn taxonomy(lib: &Library, t: &Taxonomy, lang: &str, backlinks: &Backlinks) -> Value {
+pub fn taxonomy(lib: &Library, t: &Taxonomy, backlinks: &Backlinks) -> Value {
     serde_json::json!({
-        "kind": taxonomy_config(t, lang),
-        "lang": lang,
+        "kind": taxonomy_config(t),
+        "lang": t.lang,
         "permalink": t.permalink,
-        "items": t.terms.iter().map(|term| self::term(lib, term, Some(listed(true)), lang, backlinks)).collect::<Vec<_>>(),
+        "items": t.terms.iter().map(|term| self::term(lib, term, Some(listed(true)), backlinks)).collect::<Vec<_>>(),
     })
 }
 

@@ -131,7 +131,6 @@ impl Site {
             root: root.clone(),
             data_overlay: opts.data_overlay.clone(),
             config: config.clone(),
-            config_value: config.to_template_value(),
             permalinks: permalinks.clone(),
             library: None,
             taxonomies: Arc::default(),
@@ -206,7 +205,6 @@ impl Site {
             root: self.root.clone(),
             data_overlay: self.opts.data_overlay.clone(),
             config: self.config.clone(),
-            config_value: self.config.to_template_value(),
             permalinks: self.permalinks.clone(),
             library: None,
             taxonomies: self.taxonomies.clone(),
@@ -220,7 +218,6 @@ impl Site {
             root: self.root.clone(),
             data_overlay: self.opts.data_overlay.clone(),
             config: self.config.clone(),
-            config_value: self.config.to_template_value(),
             permalinks: self.permalinks.clone(),
             library: Some(self.library.clone()),
             taxonomies: self.taxonomies.clone(),
@@ -294,13 +291,7 @@ fn render_all_markdown(
     let section_values: Vec<Value> = lib
         .sections
         .iter()
-        .map(|s| {
-            if crate::shortcodes::may_contain(&s.raw) {
-                ser::section_for_shortcode(lib, s, &config.default_language)
-            } else {
-                Value::Null
-            }
-        })
+        .map(|s| if crate::shortcodes::may_contain(&s.raw) { ser::section_for_shortcode(lib, s) } else { Value::Null })
         .collect();
     let mut diagnostics: Vec<Diagnostic> = lib
         .pages
@@ -331,11 +322,7 @@ pub(crate) fn render_page_markdown(
     insert_anchor_links: &str,
 ) -> std::result::Result<(), Vec<Diagnostic>> {
     let file = PathBuf::from("content").join(&page.file.relative);
-    let value = if crate::shortcodes::may_contain(&page.raw) {
-        ser::page_for_shortcode(page, &config.default_language)
-    } else {
-        Value::Null
-    };
+    let value = if crate::shortcodes::may_contain(&page.raw) { ser::page_for_shortcode(page) } else { Value::Null };
     let ctx = MarkdownContext {
         config,
         permalinks,

@@ -21,6 +21,8 @@ pub struct Taxonomy {
     pub terms: Vec<Term>,
     /// How its name and terms become URL segments (`[slugify] taxonomies`).
     pub strategy: Strategy,
+    /// The language of its pages (each language has its own taxonomies).
+    pub lang: String,
 }
 
 /// One term of a taxonomy.
@@ -46,10 +48,14 @@ impl Taxonomy {
     }
 }
 
-/// Gathers every declared taxonomy's terms from the rendered pages.
+/// Gathers every declared taxonomy's terms from the rendered pages, language by language.
 pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
+    config.language_codes().into_iter().flat_map(|lang| build_language(config, lib, lang)).collect()
+}
+
+fn build_language(config: &Config, lib: &Library, lang: &str) -> Vec<Taxonomy> {
     config
-        .taxonomies
+        .taxonomies_of(lang)
         .iter()
         .map(|tc| {
             let strategy = config.slugify.taxonomies;
@@ -58,7 +64,7 @@ pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
             // Few distinct names on many pages: slugify each once.
             let mut slugs: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
             for (pid, page) in lib.pages.iter().enumerate() {
-                if !page.renders() {
+                if !page.renders() || page.file.lang != lang {
                     continue;
                 }
                 let Some(names) = page.meta.taxonomies.get(&tc.name) else {
@@ -67,7 +73,7 @@ pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
                 for name in names {
                     let term_slug = slugs.entry(name.as_str()).or_insert_with(|| path_slug(name, strategy)).clone();
                     let term = terms.entry(term_slug.clone()).or_insert_with(|| {
-                        let path = format!("/{slug}/{term_slug}/");
+                        let path = config.lang_path(lang, &format!("/{slug}/{term_slug}/"));
                         Term {
                             name: name.clone(),
                             slug: term_slug,
@@ -95,8 +101,9 @@ pub fn build(config: &Config, lib: &Library) -> Vec<Taxonomy> {
                     .then_with(|| a.permalink.cmp(&b.permalink))
                 });
             }
-            let path = format!("/{slug}/");
-            Taxonomy { config: tc.clone(), permalink: config.permalink(&path), path, slug, terms, strategy }
+            let path = config.lang_path(lang, &format!("/{slug}/"));
+            let lang = lang.to_string();
+            Taxonomy { config: tc.clone(), permalink: config.permalink(&path), path, slug, terms, strategy, lang }
         })
         .collect()
 }

@@ -232,3 +232,62 @@ fn folio_exported_with_the_catalog() {
     assert!(first.html.contains("<em>first</em>") && first.html.contains("/compendium/a/\""), "{}", first.html);
     assert!(first.text.starts_with("The first edition, with lavender (http"), "{}", first.text);
 }
+
+/// A multilingual site as an editor might get it wrong.
+fn multilingual(files: &[(&str, &str)]) -> TestSite {
+    let mut all = vec![
+        (
+            "config.toml",
+            "base_url = \"https://shop.example\"\ntaxonomies = [{ name = \"tags\" }]\n[languages.fr]\ntaxonomies = [{ name = \"etiquettes\" }]\n[languages.fr.translations]\nhome = \"Accueil\"\n[translations]\nhome = \"Home\"\n",
+        ),
+        ("templates/page.html", "{{ page.title }}"),
+        ("templates/section.html", "{{ section.title }}"),
+        ("templates/index.html", "{{ trans(key=\"home\", lang=lang) }}"),
+        ("templates/taxonomy_list.html", "list"),
+        ("templates/taxonomy_single.html", "single"),
+    ];
+    all.extend_from_slice(files);
+    TestSite::with_files(&all)
+}
+
+#[test]
+fn multilingual_mistakes_name_the_file_and_the_language() {
+    // A file in a language the site does not have.
+    let site = multilingual(&[("content/about.de.md", "+++\ntitle = \"Über\"\n+++\n")]);
+    let m = messages(&site);
+    assert!(m.contains("content/about.de.md") && m.contains("`de`") && m.contains("[languages.de]"), "{m}");
+
+    // A French page using the default language's taxonomy.
+    let site = multilingual(&[("content/a.fr.md", "+++\ntitle = \"A\"\n[taxonomies]\ntags = [\"x\"]\n+++\n")]);
+    let m = messages(&site);
+    assert!(m.starts_with("content/a.fr.md:4:") && m.contains("`tags`") && m.contains("`fr`"), "{m}");
+    assert!(m.contains("etiquettes"), "{m}");
+
+    // A word `trans` has no translation for.
+    let site = multilingual(&[
+        ("templates/page.html", "{{ trans(key=\"cart\", lang=lang) }}"),
+        ("content/a.md", "+++\n+++\n"),
+    ]);
+    let m = messages(&site);
+    assert!(m.contains("templates/page.html") && m.contains("`cart`") && m.contains("[translations]"), "{m}");
+    let site = multilingual(&[
+        ("templates/page.html", "{{ trans(key=\"home\", lang=\"es\") }}"),
+        ("content/a.md", "+++\n+++\n"),
+    ]);
+    let m = messages(&site);
+    assert!(m.contains("`lang` is \"es\"") && m.contains("en, fr"), "{m}");
+
+    // An option a language cannot have, and a language code that cannot be a URL segment.
+    let site = multilingual(&[("config.toml", "base_url = \"https://x.example\"\n[languages.fr]\ntitel = \"x\"\n")]);
+    let m = messages(&site);
+    assert!(m.starts_with("config.toml:3:") && m.contains("titel"), "{m}");
+    let site = multilingual(&[("config.toml", "base_url = \"https://x.example\"\n[languages.\"f/r\"]\n")]);
+    assert!(messages(&site).contains("`f/r` is not a language code"), "{}", messages(&site));
+
+    // The default language's options given twice.
+    let site = multilingual(&[(
+        "config.toml",
+        "base_url = \"https://x.example\"\ntitle = \"A\"\n[languages.en]\ntitle = \"B\"\n[languages.fr]\n",
+    )]);
+    assert!(messages(&site).contains("`title` of the default language is set twice"), "{}", messages(&site));
+}

@@ -202,3 +202,8 @@ fn slugify_strategies_for_paths_terms_and_anchors() {
 fn load_data_of_json_toml_yaml_csv_and_text() {
     check("load-data");
 }
+
+#[test]
+fn a_site_in_three_languages_with_translations_feeds_taxonomies_and_search() {
+    check("i18n");
+}

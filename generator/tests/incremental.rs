@@ -270,3 +270,61 @@ fn an_edited_sass_partial_rewrites_the_stylesheet() {
     let err = err.to_string();
     assert!(err.contains("sass/site.scss") && err.contains("Sass:"), "{err}");
 }
+
+#[test]
+fn editing_a_translation_updates_every_language_that_lists_it() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/zola-sites/i18n");
+    let copy = |site: &TestSite| common::copy_dir(&src, site.root());
+    let fixture = TestSite::with_files(&[]);
+    copy(&fixture);
+    let mut site = loaded(&fixture);
+    // A French title shows on the English and Italian pages' lists of translations, on the
+    // French section's list, and in the French feeds, taxonomies and search index.
+    let page = "content/journal/first-harvest.fr.md";
+    let text = std::fs::read_to_string(fixture.root().join(page)).unwrap();
+    fixture.write(page, &text.replace("Première récolte", "La première récolte"));
+    let out = incremental::apply(&mut site, &content("journal/first-harvest.fr.md")).unwrap();
+    assert!(!out.full);
+    for file in ["journal/first-harvest/index.html", "it/journal/first-harvest/index.html", "fr/journal/index.html"] {
+        assert!(out.rendered_files.contains(&file.to_string()), "{file} not in {:?}", out.rendered_files);
+    }
+    assert!(!out.rendered_files.contains(&"journal/second-run/index.html".to_string()), "{:?}", out.rendered_files);
+    incremental::finish(&mut site, &out.later).unwrap();
+    // And a French section's title reaches the other languages' section pages.
+    let section = "content/journal/_index.fr.md";
+    let text = std::fs::read_to_string(fixture.root().join(section)).unwrap();
+    fixture.write(section, &text.replace("Carnet", "Le carnet"));
+    let out = incremental::apply(&mut site, &content("journal/_index.fr.md")).unwrap();
+    assert!(!out.full);
+    incremental::finish(&mut site, &out.later).unwrap();
+
+    let fresh = TestSite::with_files(&[]);
+    copy(&fresh);
+    for rel in [page, section] {
+        fresh.write(rel, &std::fs::read_to_string(fixture.root().join(rel)).unwrap());
+    }
+    fresh.build();
+    // The search indexes are written by `serve`'s one indexing thread, beside the edits (and
+    // other tests' sites share it): what it is handed is compared here.
+    let (a, b) = (tree(&fixture.public("")), tree(&fresh.public("")));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "the same files");
+    for (path, bytes) in &a {
+        if let Some(lang) = path.strip_prefix("search_index.").and_then(|p| p.strip_suffix(".js")) {
+            let ours = atelier_generator::search::index(&site, lang).unwrap();
+            assert_eq!(ours.as_bytes(), &b[path][..], "{path} differs from a full build");
+            continue;
+        }
+        assert!(
+            bytes == &b[path],
+            "{path} differs from a full build:\n{}\n---\n{}",
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&b[path])
+        );
+    }
+
+    // A new translation is a new file: everything is rebuilt, and it is listed.
+    fixture.write("content/journal/second-run.it.md", "+++\ntitle = \"Un secondo giro\"\ndate = 2026-07-02\n+++\n");
+    let out = incremental::apply(&mut site, &content("journal/second-run.it.md")).unwrap();
+    assert!(out.full);
+    assert!(fixture.read("journal/second-run/index.html").contains("it: Un secondo giro"));
+}

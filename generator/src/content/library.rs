@@ -21,15 +21,31 @@ pub struct Library {
     pub section_index: HashMap<String, SectionId>,
     /// Pages in no section.
     pub orphans: Vec<PageId>,
+    /// On a multilingual site, its default language; `None` on a site of one language.
+    pub default_language: Option<String>,
+    /// A multilingual site's pages and sections by what their translations share
+    /// ([`FileInfo::canonical`](super::FileInfo)), each list in language order (default first).
+    pub translations: HashMap<String, Vec<Translated>>,
+}
+
+/// One of the translations of a page or section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Translated {
+    /// A page.
+    Page(PageId),
+    /// A section.
+    Section(SectionId),
 }
 
 impl Library {
     /// Links loaded pages and sections: parents, ancestors, sorted page lists, siblings; and
-    /// checks that no two things claim the same path.
-    pub fn link(mut pages: Vec<Page>, mut sections: Vec<Section>) -> Result<Library> {
+    /// checks that no two things claim the same path. `default_language` is given on a
+    /// multilingual site (its pages then list their translations).
+    pub fn link(mut pages: Vec<Page>, mut sections: Vec<Section>, default_language: Option<&str>) -> Result<Library> {
         pages.sort_by(|a, b| a.file.relative.cmp(&b.file.relative));
         sections.sort_by(|a, b| a.file.relative.cmp(&b.file.relative));
-        let mut lib = Library { pages, sections, ..Library::default() };
+        let default_language = default_language.map(str::to_string);
+        let mut lib = Library { pages, sections, default_language, ..Library::default() };
         lib.reindex();
         lib.relink();
         lib.check_collisions()?;
@@ -39,6 +55,29 @@ impl Library {
     fn reindex(&mut self) {
         self.page_index = self.pages.iter().enumerate().map(|(i, p)| (p.file.relative.clone(), i)).collect();
         self.section_index = self.sections.iter().enumerate().map(|(i, s)| (s.file.relative.clone(), i)).collect();
+        self.translations.clear();
+        let Some(default) = self.default_language.clone() else { return };
+        for (i, p) in self.pages.iter().enumerate() {
+            self.translations.entry(p.file.canonical.clone()).or_default().push(Translated::Page(i));
+        }
+        for (i, s) in self.sections.iter().enumerate() {
+            self.translations.entry(s.file.canonical.clone()).or_default().push(Translated::Section(i));
+        }
+        let pages = &self.pages;
+        let sections = &self.sections;
+        let lang = |t: &Translated| match *t {
+            Translated::Page(i) => pages[i].file.lang.as_str(),
+            Translated::Section(i) => sections[i].file.lang.as_str(),
+        };
+        for list in self.translations.values_mut() {
+            list.sort_by_key(|t| (lang(t) != default, lang(t).to_string()));
+        }
+    }
+
+    /// The translations of a page or section (itself included), in language order; none on a
+    /// site of one language.
+    pub fn translations_of(&self, canonical: &str) -> &[Translated] {
+        self.translations.get(canonical).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Recomputes hierarchy, order and siblings, after pages were added or their sort keys changed.
@@ -51,7 +90,8 @@ impl Library {
         }
         self.orphans.clear();
         for i in 0..self.sections.len() {
-            if self.sections[i].file.relative == "_index.md" {
+            // Each language's home is a root.
+            if self.sections[i].file.components.is_empty() {
                 continue;
             }
             let parent = self.section_index.get(&self.sections[i].file.parent_section).copied();

@@ -56,16 +56,21 @@ pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<(Library
 
     let bundle_dirs: HashSet<String> = markdown
         .iter()
-        .filter_map(|(_, rel)| rel.strip_suffix("index.md").filter(|d| d.is_empty() || d.ends_with('/')))
-        .filter(|d| !d.is_empty())
-        .map(str::to_string)
+        .filter_map(|(_, rel)| {
+            let (dir, file) = split_dir(rel);
+            let (stem, _) = split_language(config, file).ok()?;
+            (stem == "index" && !dir.is_empty()).then(|| dir.to_string())
+        })
         .collect();
-    let section_dirs: HashSet<String> =
-        markdown.iter().filter_map(|(_, rel)| rel.strip_suffix("_index.md")).map(str::to_string).collect();
+    let section_files: HashSet<String> = markdown
+        .iter()
+        .filter(|(_, rel)| split_language(config, split_dir(rel).1).is_ok_and(|(stem, _)| stem == "_index"))
+        .map(|(_, rel)| rel.clone())
+        .collect();
 
     let results: Vec<std::result::Result<Loaded, Vec<Diagnostic>>> = markdown
         .par_iter()
-        .map(|(path, rel)| read_file(root, config, path, rel, &section_dirs, &bundle_dirs))
+        .map(|(path, rel)| read_file(root, config, path, rel, &section_files, &bundle_dirs))
         .collect();
 
     let mut diagnostics = Vec::new();
@@ -83,7 +88,7 @@ pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<(Library
         }
     }
     for dir in &bundle_dirs {
-        if section_dirs.contains(dir) {
+        if section_files.iter().any(|f| split_dir(f).0 == dir) {
             diagnostics.push(Diagnostic::file(
                 format!("content/{dir}index.md"),
                 "a folder cannot hold both index.md (a page) and _index.md (a section): rename one",
@@ -91,22 +96,28 @@ pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<(Library
         }
     }
     if !opts.drafts {
-        let draft_dirs: Vec<String> = sections
+        // A draft section leaves out its folder in its own language.
+        let draft_dirs: Vec<(String, String)> = sections
             .iter()
             .filter(|s| s.meta.draft)
-            .map(|s| s.file.relative.trim_end_matches("_index.md").to_string())
+            .map(|s| (split_dir(&s.file.relative).0.to_string(), s.file.lang.clone()))
             .collect();
-        let in_draft = |rel: &str| draft_dirs.iter().any(|d| rel.starts_with(d.as_str()));
-        sections.retain(|s| !in_draft(&s.file.relative));
-        pages.retain(|p| !p.meta.draft && !in_draft(&p.file.relative));
-        other_files.retain(|f| !in_draft(f));
+        let in_draft = |rel: &str, lang: &str| draft_dirs.iter().any(|(d, l)| l == lang && rel.starts_with(d.as_str()));
+        sections.retain(|s| !in_draft(&s.file.relative, &s.file.lang));
+        pages.retain(|p| !p.meta.draft && !in_draft(&p.file.relative, &p.file.lang));
+        other_files.retain(|f| !in_draft(f, &config.default_language));
     }
 
-    if !sections.iter().any(|s| s.file.relative == "_index.md") {
-        sections.push(synthetic_root(root, config));
+    // Each language has a home page, written or not.
+    for lang in config.language_codes() {
+        let file = section_file("", lang, config);
+        if !sections.iter().any(|s| s.file.relative == file) {
+            sections.push(synthetic_root(root, config, lang));
+        }
     }
     attach_assets(&mut pages, &mut sections, &other_files, &bundle_dirs);
-    let library = match Library::link(pages, sections) {
+    let languages = config.is_multilingual().then_some(config.default_language.as_str());
+    let library = match Library::link(pages, sections, languages) {
         Ok(l) => l,
         Err(Error::Site(mut d)) => {
             diagnostics.append(&mut d);
@@ -122,16 +133,61 @@ fn relative(base: &Path, path: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-fn synthetic_root(root: &Path, config: &Config) -> Section {
+/// A folder and a file name: `journal/` and `a.md`.
+fn split_dir(rel: &str) -> (&str, &str) {
+    match rel.rfind('/') {
+        Some(i) => (&rel[..=i], &rel[i + 1..]),
+        None => ("", rel),
+    }
+}
+
+/// A content file name's stem and language: `about.fr.md` is `about` in French on a site with
+/// French (`None` is the default language). On a site of one language, and for a name that names
+/// the default language, the whole stem is the name, as in Zola.
+pub(crate) fn split_language<'a>(
+    config: &Config,
+    file_name: &'a str,
+) -> std::result::Result<(&'a str, Option<&'a str>), String> {
+    let stem = file_name.strip_suffix(".md").unwrap_or(file_name);
+    if !config.is_multilingual() {
+        return Ok((stem, None));
+    }
+    let Some((name, code)) = stem.split_once('.') else { return Ok((stem, None)) };
+    if code == config.default_language {
+        return Ok((stem, None));
+    }
+    if config.language(code).is_none() {
+        let known = config.language_codes().join(", ");
+        return Err(format!(
+            "its name says its language is `{code}`, which is not one of the site's languages ({known}): add [languages.{code}] to config.toml or rename the file"
+        ));
+    }
+    Ok((name, Some(code)))
+}
+
+/// The relative path of the section file of a folder in a language.
+pub(crate) fn section_file(dir: &str, lang: &str, config: &Config) -> String {
+    if lang == config.default_language {
+        format!("{dir}_index.md")
+    } else {
+        format!("{dir}_index.{lang}.md")
+    }
+}
+
+fn synthetic_root(root: &Path, config: &Config, lang: &str) -> Section {
+    let relative = section_file("", lang, config);
     let file = FileInfo {
-        path: root.join("content/_index.md"),
-        relative: "_index.md".into(),
+        path: root.join("content").join(&relative),
+        relative,
         components: Vec::new(),
         name: "_index".into(),
         colocated: None,
         parent_section: String::new(),
+        lang: lang.to_string(),
+        canonical: "_index".into(),
     };
-    new_section(file, SectionFrontMatter::default(), String::new(), 1, "/".into(), config)
+    let path = config.lang_path(lang, "/");
+    new_section(file, SectionFrontMatter::default(), String::new(), 1, path, config)
 }
 
 fn new_section(
@@ -172,20 +228,24 @@ pub(crate) fn read_file(
     config: &Config,
     path: &Path,
     rel: &str,
-    section_dirs: &HashSet<String>,
+    section_files: &HashSet<String>,
     bundle_dirs: &HashSet<String>,
 ) -> std::result::Result<Loaded, Vec<Diagnostic>> {
     let shown = PathBuf::from("content").join(rel);
+    let (dir, file_name) = split_dir(rel);
+    let dir = dir.to_string();
+    let (stem, lang) = split_language(config, file_name).map_err(|m| vec![Diagnostic::file(&shown, m)])?;
+    let lang = lang.unwrap_or(&config.default_language).to_string();
     let text =
         std::fs::read_to_string(path).map_err(|e| vec![Diagnostic::file(&shown, format!("cannot read: {e}"))])?;
     let split = front_matter::split(&shown, &text).map_err(|d| vec![d])?;
-    let (dir, file_name) = rel.rsplit_once('/').map(|(d, f)| (format!("{d}/"), f)).unwrap_or((String::new(), rel));
     let dir_components: Vec<String> = dir.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
 
-    if file_name == "_index.md" {
+    if stem == "_index" {
         let meta: SectionFrontMatter = front_matter::parse(&shown, &split).map_err(|d| vec![d])?;
         let path = if dir_components.is_empty() { "/".to_string() } else { format!("/{}/", dir_components.join("/")) };
-        let parent_section = parent_of(&dir, section_dirs);
+        let path = config.lang_path(&lang, &path);
+        let parent_section = parent_of(&dir, &lang, config, section_files);
         let file = FileInfo {
             path: root.join("content").join(rel),
             relative: rel.to_string(),
@@ -193,6 +253,8 @@ pub(crate) fn read_file(
             name: "_index".into(),
             colocated: None,
             parent_section,
+            canonical: format!("{dir}_index"),
+            lang,
         };
         let mut s = new_section(file, meta, split.body.to_string(), split.body_line, path, config);
         s.synthetic = false;
@@ -202,14 +264,14 @@ pub(crate) fn read_file(
     let meta: PageFrontMatter = front_matter::parse(&shown, &split).map_err(|d| vec![d])?;
     let unknown_keys = front_matter::unknown_page_keys(&split);
     let mut diagnostics = Vec::new();
-    let is_bundle = file_name == "index.md" && bundle_dirs.contains(&dir);
+    let is_bundle = stem == "index" && bundle_dirs.contains(&dir);
     let (components, name, colocated, own_dir) = if is_bundle {
         let mut comps = dir_components.clone();
         let name = comps.pop().unwrap_or_default();
         let parent_dir = if comps.is_empty() { String::new() } else { format!("{}/", comps.join("/")) };
         (comps, name, Some(dir.clone()), parent_dir)
     } else {
-        (dir_components, file_name.trim_end_matches(".md").to_string(), None, dir.clone())
+        (dir_components, stem.to_string(), None, dir.clone())
     };
     if name.is_empty() {
         diagnostics
@@ -269,9 +331,10 @@ pub(crate) fn read_file(
             ));
             String::new()
         }
+        // As Zola: a path written in the front matter is the page's whole path, in any language.
         Some(p) => format!("/{}/", p.trim().trim_matches('/')),
-        None if components.is_empty() => format!("/{slug}/"),
-        None => format!("/{}/{slug}/", components.join("/")),
+        None if components.is_empty() => config.lang_path(&lang, &format!("/{slug}/")),
+        None => config.lang_path(&lang, &format!("/{}/{slug}/", components.join("/"))),
     };
     for alias in meta.aliases.iter().filter(|a| escapes(a)) {
         diagnostics.push(Diagnostic::at(
@@ -283,14 +346,20 @@ pub(crate) fn read_file(
     }
     for (kind, terms) in &meta.taxonomies {
         let line = locate(&format!("taxonomies.{kind}"));
-        if config.taxonomy(kind).is_none() {
-            let declared: Vec<&str> = config.taxonomies.iter().map(|t| t.name.as_str()).collect();
+        let declared = config.taxonomies_of(&lang);
+        if !declared.iter().any(|t| t.name == *kind) {
+            let in_language = if lang == config.default_language {
+                String::new()
+            } else {
+                format!(" for the language `{lang}` ([languages.{lang}] taxonomies)")
+            };
+            let declared: Vec<&str> = declared.iter().map(|t| t.name.as_str()).collect();
             diagnostics.push(Diagnostic::at(
                 &shown,
                 line,
                 1,
                 format!(
-                    "front matter: taxonomy `{kind}` is not declared in config.toml (declared: {})",
+                    "front matter: taxonomy `{kind}` is not declared in config.toml{in_language} (declared: {})",
                     if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
                 ),
             ));
@@ -307,15 +376,17 @@ pub(crate) fn read_file(
     if !diagnostics.is_empty() {
         return Err(diagnostics);
     }
-    let parent_section = format!("{own_dir}_index.md");
+    let parent_section = section_file(&own_dir, &lang, config);
     let page = Page {
         file: FileInfo {
             path: root.join("content").join(rel),
             relative: rel.to_string(),
             components,
+            canonical: format!("{dir}{stem}"),
             name,
             colocated,
             parent_section,
+            lang,
         },
         raw: split.body.to_string(),
         body_line: split.body_line,
@@ -348,8 +419,8 @@ pub(crate) fn read_file(
     Ok(Loaded::Page(Box::new(page)))
 }
 
-/// The `_index.md` of the nearest folder above `dir` that has one.
-fn parent_of(dir: &str, section_dirs: &HashSet<String>) -> String {
+/// The section file, in the same language, of the nearest folder above `dir` that has one.
+fn parent_of(dir: &str, lang: &str, config: &Config, section_files: &HashSet<String>) -> String {
     let mut d = dir.trim_end_matches('/');
     if d.is_empty() {
         return String::new();
@@ -360,8 +431,9 @@ fn parent_of(dir: &str, section_dirs: &HashSet<String>) -> String {
             None => "",
         };
         let candidate = if d.is_empty() { String::new() } else { format!("{d}/") };
-        if d.is_empty() || section_dirs.contains(&candidate) {
-            return format!("{candidate}_index.md");
+        let file = section_file(&candidate, lang, config);
+        if d.is_empty() || section_files.contains(&file) {
+            return file;
         }
     }
 }
@@ -389,19 +461,21 @@ fn attach_assets(pages: &mut [Page], sections: &mut [Section], files: &[String],
             by_section_dir.entry(dir).or_default().push(format!("/{f}"));
         }
     }
+    for list in by_bundle.values_mut().chain(by_section_dir.values_mut()) {
+        list.sort_by_key(|a| a.to_lowercase());
+    }
+    // A bundle's or a folder's files belong to each of its translations.
     for p in pages.iter_mut() {
         if let Some(dir) = &p.file.colocated {
-            if let Some(mut assets) = by_bundle.remove(dir.as_str()) {
-                assets.sort_by_key(|a| a.to_lowercase());
-                p.assets = assets;
+            if let Some(assets) = by_bundle.get(dir.as_str()) {
+                p.assets = assets.clone();
             }
         }
     }
     for s in sections.iter_mut() {
-        let dir = s.file.relative.trim_end_matches("_index.md").trim_end_matches('/');
-        if let Some(mut assets) = by_section_dir.remove(dir) {
-            assets.sort_by_key(|a| a.to_lowercase());
-            s.assets = assets;
+        let dir = split_dir(&s.file.relative).0.trim_end_matches('/');
+        if let Some(assets) = by_section_dir.get(dir) {
+            s.assets = assets.clone();
         }
     }
 }

@@ -6,7 +6,7 @@ mod page;
 mod section;
 mod sorting;
 
-pub use library::{Library, PageId, SectionId};
+pub use library::{Library, PageId, SectionId, Translated};
 pub use load::{load, LoadOptions};
 pub(crate) use load::{page_split, read_file, Loaded};
 pub use page::Page;
@@ -30,6 +30,10 @@ pub struct FileInfo {
     pub colocated: Option<String>,
     /// The relative path of the `_index.md` of the folder the file is in, if any.
     pub parent_section: String,
+    /// Its language: the default one, or the one its name ends with (`about.fr.md`).
+    pub lang: String,
+    /// The relative path without `.md` and without the language: what its translations share.
+    pub canonical: String,
 }
 
 /// A heading in a table of contents.

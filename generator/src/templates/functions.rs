@@ -1,6 +1,6 @@
 //! Zola's template functions: `get_url`, `get_page`, `get_section`, `get_taxonomy`,
-//! `get_taxonomy_url`, `get_taxonomy_term`, `load_data`, `get_hash`, `get_image_metadata`,
-//! `resize_image`. Each records what it read in [`deps`].
+//! `get_taxonomy_url`, `get_taxonomy_term`, `trans`, `load_data`, `get_hash`,
+//! `get_image_metadata`, `resize_image`. Each records what it read in [`deps`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,8 +25,6 @@ pub struct SiteView {
     pub data_overlay: Option<PathBuf>,
     /// Configuration.
     pub config: Arc<Config>,
-    /// Configuration as templates see it.
-    pub config_value: Value,
     /// Permalinks by relative content path.
     pub permalinks: Arc<HashMap<String, String>>,
     /// The library, once its Markdown is rendered (functions that need it fail before).
@@ -101,6 +99,33 @@ fn bool_arg(args: &HashMap<String, Value>, name: &str, default: bool) -> bool {
     args.get(name).and_then(Value::as_bool).unwrap_or(default)
 }
 
+/// The `lang` argument (the default language when not given); it must be one of the site's.
+fn lang_arg(args: &HashMap<String, Value>, view: &SiteView, func: &str) -> TeraResult<String> {
+    match args.get("lang") {
+        None | Some(Value::Null) => Ok(view.config.default_language.clone()),
+        Some(Value::String(l)) if view.config.language(l).is_some() => Ok(l.clone()),
+        Some(other) => Err(tera::Error::msg(format!(
+            "`{func}`: `lang` is {other}, which is not one of the site's languages ({})",
+            view.config.language_codes().join(", ")
+        ))),
+    }
+}
+
+/// A content file's path in a language, as Zola finds translations: `about.md` in French is
+/// `about.fr.md`.
+fn localized(file: &str, lang: &str, config: &Config) -> String {
+    if lang == config.default_language {
+        file.to_string()
+    } else {
+        format!("{}.{lang}.md", file.trim_end_matches(".md"))
+    }
+}
+
+/// The index in the view's taxonomies of a language's taxonomy of that name.
+fn taxonomy_index(view: &SiteView, kind: &str, lang: &str) -> Option<usize> {
+    view.taxonomies.iter().position(|t| t.config.name == kind && t.lang == lang)
+}
+
 fn library(view: &SiteView, func: &str) -> TeraResult<Arc<Library>> {
     view.library
         .clone()
@@ -129,9 +154,11 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         Safe(move |args: &HashMap<String, Value>| {
             let view = h.view();
             let path = str_arg(args, "path", "get_url")?;
+            let lang = lang_arg(args, &view, "get_url")?;
             let mut url = if let Some(target) = path.strip_prefix("@/") {
                 let (file, anchor) = target.split_once('#').map(|(f, a)| (f, Some(a))).unwrap_or((target, None));
-                let permalink = view.permalinks.get(file).ok_or_else(|| {
+                let file = localized(file, &lang, &view.config);
+                let permalink = view.permalinks.get(&file).ok_or_else(|| {
                     tera::Error::msg(format!(
                         "`get_url`: could not resolve URL for link `{path}`: there is no content/{file}"
                     ))
@@ -141,7 +168,10 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
                     None => permalink.clone(),
                 }
             } else {
-                let mut url = view.config.permalink(&path);
+                // As Zola: another language's address is the path under its code, joined as given.
+                let in_lang =
+                    if lang == view.config.default_language { path.clone() } else { format!("{lang}/{path}") };
+                let mut url = view.config.permalink(&in_lang);
                 if url.ends_with('/') && !bool_arg(args, "trailing_slash", false) {
                     url.pop();
                 }
@@ -161,6 +191,25 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
             Ok(Value::String(url))
         }),
     );
+
+    let h = site.clone();
+    tera.register_function("trans", move |args: &HashMap<String, Value>| {
+        let view = h.view();
+        let key = str_arg(args, "key", "trans")?;
+        let lang = lang_arg(args, &view, "trans")?;
+        let words = view.config.language(&lang).map(|l| &l.translations);
+        match words.and_then(|w| w.get(&key)) {
+            Some(text) => Ok(Value::String(text.clone())),
+            None => Err(tera::Error::msg(format!(
+                "`trans`: no translation of `{key}` for the language `{lang}`: add it to {}",
+                if lang == view.config.default_language {
+                    "[translations] in config.toml".to_string()
+                } else {
+                    format!("[languages.{lang}.translations] in config.toml")
+                }
+            ))),
+        }
+    });
 
     let h = site.clone();
     tera.register_function("get_hash", move |args: &HashMap<String, Value>| {
@@ -192,13 +241,14 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         let view = h.view();
         let lib = library(&view, "get_page")?;
         let path = str_arg(args, "path", "get_page")?;
-        let path = path.trim_start_matches("@/");
+        let lang = lang_arg(args, &view, "get_page")?;
+        let path = localized(path.trim_start_matches("@/"), &lang, &view.config);
         let id = *lib
             .page_index
-            .get(path)
+            .get(&path)
             .ok_or_else(|| tera::Error::msg(format!("`get_page`: page `{path}` not found")))?;
         deps::record(Dep::Page(id));
-        Ok(ser::page(&lib, id, false, &view.config.default_language, &view.backlinks))
+        Ok(ser::page(&lib, id, false, &view.backlinks))
     });
 
     let h = site.clone();
@@ -206,10 +256,11 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         let view = h.view();
         let lib = library(&view, "get_section")?;
         let path = str_arg(args, "path", "get_section")?;
-        let path = path.trim_start_matches("@/");
+        let lang = lang_arg(args, &view, "get_section")?;
+        let path = localized(path.trim_start_matches("@/"), &lang, &view.config);
         let id = *lib
             .section_index
-            .get(path)
+            .get(&path)
             .ok_or_else(|| tera::Error::msg(format!("`get_section`: section `{path}` not found")))?;
         let with_pages = !bool_arg(args, "metadata_only", false);
         deps::record(Dep::Section(id));
@@ -217,7 +268,7 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
             deps::record(Dep::SectionPages(id));
         }
         let pages = with_pages.then_some(ser::listed(true));
-        Ok(ser::section(&lib, id, pages, &view.config.default_language, &view.backlinks))
+        Ok(ser::section(&lib, id, pages, &view.backlinks))
     });
 
     let h = site.clone();
@@ -225,10 +276,11 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         let view = h.view();
         let lib = library(&view, "get_taxonomy")?;
         let kind = str_arg(args, "kind", "get_taxonomy")?;
-        match view.taxonomies.iter().position(|t| t.config.name == kind) {
+        let lang = lang_arg(args, &view, "get_taxonomy")?;
+        match taxonomy_index(&view, &kind, &lang) {
             Some(i) => {
                 deps::record(Dep::Taxonomy(i));
-                Ok(ser::taxonomy(&lib, &view.taxonomies[i], &view.config.default_language, &view.backlinks))
+                Ok(ser::taxonomy(&lib, &view.taxonomies[i], &view.backlinks))
             }
             None if !bool_arg(args, "required", true) => Ok(Value::Null),
             None => {
@@ -249,7 +301,8 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
                 .and_then(Value::as_str)
                 .ok_or_else(|| tera::Error::msg("`get_taxonomy_url` needs the argument `name`"))?;
             let required = bool_arg(args, "required", true);
-            let Some(i) = view.taxonomies.iter().position(|t| t.config.name == kind) else {
+            let lang = lang_arg(args, &view, "get_taxonomy_url")?;
+            let Some(i) = taxonomy_index(&view, &kind, &lang) else {
                 return if required {
                     Err(tera::Error::msg(format!(
                         "`get_taxonomy_url`: `{kind}` is not a taxonomy declared in config.toml"
@@ -276,14 +329,15 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         let kind = str_arg(args, "kind", "get_taxonomy_term")?;
         let term = str_arg(args, "term", "get_taxonomy_term")?;
         let required = bool_arg(args, "required", true);
-        let found = view.taxonomies.iter().position(|t| t.config.name == kind).and_then(|i| {
+        let lang = lang_arg(args, &view, "get_taxonomy_term")?;
+        let found = taxonomy_index(&view, &kind, &lang).and_then(|i| {
             deps::record(Dep::Taxonomy(i));
             view.taxonomies[i].terms.iter().find(|t| t.name == term)
         });
         match found {
             Some(t) => {
                 let pages = bool_arg(args, "include_pages", true).then_some(ser::listed(true));
-                Ok(ser::term(&lib, t, pages, &view.config.default_language, &view.backlinks))
+                Ok(ser::term(&lib, t, pages, &view.backlinks))
             }
             None if !required => Ok(Value::Null),
             None => Err(tera::Error::msg(format!("`get_taxonomy_term`: no term `{term}` in `{kind}`"))),

@@ -30,8 +30,9 @@ pub struct Templates {
     shortcodes: HashMap<String, ShortcodeKind>,
     /// Answers of `mentions` and `reads_content`, per template.
     content_reads: std::sync::Mutex<HashMap<(String, String), bool>>,
-    config_value: Value,
-    lang: String,
+    /// `config` as each language's templates see it.
+    config_values: HashMap<String, Value>,
+    default_language: String,
 }
 
 impl Templates {
@@ -118,8 +119,13 @@ impl Templates {
             sources: sources_map,
             shortcodes,
             content_reads: Default::default(),
-            config_value: view.config_value.clone(),
-            lang: view.config.default_language.clone(),
+            config_values: view
+                .config
+                .language_codes()
+                .into_iter()
+                .map(|lang| (lang.to_string(), view.config.to_template_value_for(lang)))
+                .collect(),
+            default_language: view.config.default_language.clone(),
         })
     }
 
@@ -133,12 +139,17 @@ impl Templates {
         self.tera.render(name, ctx).map_err(|e| template_error(&e, &self.files, root))
     }
 
-    /// A context with `config` and `lang` already in it.
-    pub fn base_context(&self) -> Context {
+    /// A context for a language's page, with `config` (as that language sees it) and `lang`.
+    pub fn base_context(&self, lang: &str) -> Context {
         let mut ctx = Context::new();
-        crate::render::put(&mut ctx, "config", self.config_value.clone());
-        ctx.insert("lang", &self.lang);
+        crate::render::put(&mut ctx, "config", self.config_value(lang).clone());
+        ctx.insert("lang", lang);
         ctx
+    }
+
+    /// `config` as a language's templates see it (the default language's for an unknown one).
+    fn config_value(&self, lang: &str) -> &Value {
+        self.config_values.get(lang).or_else(|| self.config_values.get(&self.default_language)).unwrap_or(&Value::Null)
     }
 
     /// Whether `word` appears anywhere in `name` or the templates it uses: when a list template
@@ -226,8 +237,9 @@ impl ShortcodeRenderer for Templates {
         }
         let key = if page.get("pages").is_some() { "section" } else { "page" };
         ctx.insert(key, page);
-        ctx.insert("config", &self.config_value);
-        ctx.insert("lang", &self.lang);
+        let lang = page.get("lang").and_then(Value::as_str).unwrap_or(&self.default_language);
+        ctx.insert("config", self.config_value(lang));
+        ctx.insert("lang", lang);
         let file = match self.kind(name) {
             Some(ShortcodeKind::Markdown) => format!("shortcodes/{name}.md"),
             _ => format!("shortcodes/{name}.html"),
