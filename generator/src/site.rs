@@ -190,6 +190,18 @@ impl Site {
             self.backlinks = Arc::new(ser::backlinks(&self.library));
         }
         self.warnings = ignored_page_warnings(&self.library);
+        for name in self.templates.plain_layouts() {
+            let used = match name {
+                "page.html" => self.library.pages.iter().any(|p| p.renders()),
+                "index.html" => true,
+                _ => self.library.sections.iter().any(|s| !s.file.components.is_empty()),
+            };
+            if used {
+                self.warnings.push(format!(
+                    "templates/{name} does not exist (in the site or its theme): those pages are written in a plain built-in layout"
+                ));
+            }
+        }
         if self.config.minify_html {
             self.warnings.push(
                 "config.toml: `minify_html` is not applied: pages are written as rendered (the CDN compresses them)"

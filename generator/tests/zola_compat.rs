@@ -333,3 +333,25 @@ fn highlighting_settings_that_cannot_work_are_refused_with_the_reason() {
         assert!(err.contains(says) && err.contains("config.toml"), "{settings}: {err}");
     }
 }
+
+#[test]
+fn a_site_without_page_or_section_templates_still_builds_as_in_zola() {
+    let site = TestSite::with_files(&[
+        ("config.toml", "base_url = \"https://x.example\"\ntitle = \"Bench\"\n"),
+        ("templates/index.html", "home of {{ config.title }}"),
+        ("content/notes/_index.md", "+++\ntitle = \"Notes\"\n+++\nAll of them.\n"),
+        ("content/notes/first.md", "+++\ntitle = \"First <note>\"\n+++\nSome *words*.\n"),
+    ]);
+    let (_, report) = site.build();
+    assert_eq!(site.read("index.html"), "home of Bench");
+    let page = site.read("notes/first/index.html");
+    assert!(page.contains("<title>First &lt;note&gt;</title>") && page.contains("<em>words</em>"), "{page}");
+    let section = site.read("notes/index.html");
+    assert!(
+        section.contains("<h1>Notes</h1>") && section.contains("href=\"https://x.example/notes/first/\""),
+        "{section}"
+    );
+    let warned =
+        |name: &str| report.warnings.iter().any(|w| w.starts_with(&format!("templates/{name} does not exist")));
+    assert!(warned("page.html") && warned("section.html") && !warned("index.html"), "{:?}", report.warnings);
+}

@@ -1,4 +1,6 @@
-//! Zola's built-in templates; a site or theme template of the same name replaces each.
+//! Zola's built-in templates; a site or theme template of the same name replaces each. As in
+//! Zola, a site without `index.html`, `section.html` or `page.html` still builds: those pages
+//! get a plain layout of ours (and the build a warning).
 
 /// Every built-in template: (name, source).
 pub const BUILTINS: &[(&str, &str)] = &[
@@ -9,7 +11,51 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("robots.txt", ROBOTS),
     ("internal/alias.html", ALIAS),
     ("404.html", NOT_FOUND),
+    ("index.html", PLAIN_SECTION),
+    ("section.html", PLAIN_SECTION),
+    ("page.html", PLAIN_PAGE),
 ];
+
+/// The layouts a site need not write, used when it does not.
+pub const PLAIN_LAYOUTS: &[&str] = &["index.html", "section.html", "page.html"];
+
+const PLAIN_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="{{ lang }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{% if page.title %}{{ page.title }}{% else %}{{ config.title | default(value="") }}{% endif %}</title>
+</head>
+<body>
+<!-- This site has no templates/page.html: written in the engine's plain layout. -->
+<main>
+<h1>{{ page.title | default(value="") }}</h1>
+{{ page.content | safe }}
+</main>
+</body>
+</html>
+"#;
+
+const PLAIN_SECTION: &str = r#"<!DOCTYPE html>
+<html lang="{{ lang }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{% if section.title %}{{ section.title }}{% else %}{{ config.title | default(value="") }}{% endif %}</title>
+</head>
+<body>
+<!-- This site has no template for its sections: written in the engine's plain layout. -->
+<main>
+<h1>{% if section.title %}{{ section.title }}{% else %}{{ config.title | default(value="") }}{% endif %}</h1>
+{{ section.content | safe }}
+<ul>{% for p in paginator.pages | default(value=section.pages) %}
+<li><a href="{{ p.permalink | safe }}">{{ p.title | default(value=p.slug) }}</a></li>{% endfor %}
+</ul>
+{% if paginator %}<nav>{% if paginator.previous %}<a href="{{ paginator.previous | safe }}">&larr;</a>{% endif %} {{ paginator.current_index }} / {{ paginator.number_pagers }} {% if paginator.next %}<a href="{{ paginator.next | safe }}">&rarr;</a>{% endif %}</nav>{% endif %}
+</main>
+</body>
+</html>
+"#;
 
 const ATOM: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{{ lang }}">

@@ -121,6 +121,17 @@ fn localized(file: &str, lang: &str, config: &Config) -> String {
     }
 }
 
+/// A `get_page`/`get_section` path as a content-relative one: `@/a.md` and `a.md` as written,
+/// and a content file's own path (what `translations` lists as `path`, as Zola does) made
+/// relative to `content/`.
+fn content_relative(path: &str, view: &SiteView) -> String {
+    let content = view.root.join("content");
+    match Path::new(path).strip_prefix(&content) {
+        Ok(rel) => rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"),
+        Err(_) => path.trim_start_matches("@/").to_string(),
+    }
+}
+
 /// The index in the view's taxonomies of a language's taxonomy of that name.
 fn taxonomy_index(view: &SiteView, kind: &str, lang: &str) -> Option<usize> {
     view.taxonomies.iter().position(|t| t.config.name == kind && t.lang == lang)
@@ -242,7 +253,7 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         let lib = library(&view, "get_page")?;
         let path = str_arg(args, "path", "get_page")?;
         let lang = lang_arg(args, &view, "get_page")?;
-        let path = localized(path.trim_start_matches("@/"), &lang, &view.config);
+        let path = localized(&content_relative(&path, &view), &lang, &view.config);
         let id = *lib
             .page_index
             .get(&path)
@@ -257,7 +268,7 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
         let lib = library(&view, "get_section")?;
         let path = str_arg(args, "path", "get_section")?;
         let lang = lang_arg(args, &view, "get_section")?;
-        let path = localized(path.trim_start_matches("@/"), &lang, &view.config);
+        let path = localized(&content_relative(&path, &view), &lang, &view.config);
         let id = *lib
             .section_index
             .get(&path)

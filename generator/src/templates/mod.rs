@@ -129,6 +129,11 @@ impl Templates {
         })
     }
 
+    /// The layouts (`page.html`…) the site and its theme lack, which the plain built-ins stand in for.
+    pub fn plain_layouts(&self) -> Vec<&'static str> {
+        builtins::PLAIN_LAYOUTS.iter().copied().filter(|n| !self.files.contains_key(*n)).collect()
+    }
+
     /// Whether a template of that name exists.
     pub fn has(&self, name: &str) -> bool {
         self.tera.get_template_names().any(|n| n == name)
