@@ -146,7 +146,8 @@ impl Site {
         "page.html".into()
     }
 
-    fn section_template(&self, sid: SectionId) -> String {
+    /// The template a section renders with.
+    pub fn section_template(&self, sid: SectionId) -> String {
         let s = &self.library.sections[sid];
         s.meta.template.clone().unwrap_or_else(|| {
             // Each language's home, as Zola.
@@ -285,6 +286,11 @@ impl Site {
             let mut list_deps = vec![Dep::TaxonomyTerms(ti)];
             if self.templates.mentions(&list_template, "pages") {
                 list_deps.push(Dep::Taxonomy(ti));
+                for term in &t.terms {
+                    for &p in &term.pages {
+                        list_deps.extend(self.translation_deps(&lib.pages[p].file.canonical, &list_template));
+                    }
+                }
             }
             let counts: Vec<(&str, usize)> = t.terms.iter().map(|x| (x.name.as_str(), x.pages.len())).collect();
             let signature = sig((counts, &list_template));
@@ -299,6 +305,10 @@ impl Site {
                     let mut deps: Vec<Dep> = chunk.iter().map(|&p| Dep::Page(p)).collect();
                     if reads_all {
                         deps.extend(term.pages.iter().map(|&p| Dep::Page(p)));
+                    }
+                    let listed = if reads_all { &term.pages[..] } else { chunk };
+                    for &p in listed {
+                        deps.extend(self.translation_deps(&lib.pages[p].file.canonical, &single));
                     }
                     add(
                         Job::Term(ti, xi, i + 1),

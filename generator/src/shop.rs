@@ -26,6 +26,8 @@ pub struct ShopConfig {
     pub terms: HashMap<String, Vec<String>>,
     /// The section of the Folio: its `_index.md` names the plans, its pages are editions.
     pub folio: String,
+    /// The site's default language: the language the catalog is in.
+    pub default_language: String,
 }
 
 /// File name of the catalog export, at the root of the output folder.
@@ -60,12 +62,18 @@ impl ShopConfig {
             }
         }
         let folio = table.get("folio").and_then(|v| v.as_str()).unwrap_or("folio").trim_matches('/').to_string();
-        Ok(Some(ShopConfig { section, currency, terms, folio }))
+        let default_language = config.default_language.clone();
+        Ok(Some(ShopConfig { section, currency, terms, folio, default_language }))
     }
 
-    /// Whether a page's relative path is in the Compendium (directly or below).
-    pub fn is_essence(&self, relative: &str) -> bool {
-        relative.starts_with(&format!("{}/", self.section)) && !relative.ends_with("_index.md")
+    /// Whether a page's relative path is in the Compendium (directly or below). On a
+    /// multilingual site only the default language's pages are essences: a translation
+    /// (`lavender.fr.md`) is the same bottle told in another language, not another SKU.
+    pub fn is_essence(&self, page: &Page) -> bool {
+        let relative = &page.file.relative;
+        page.file.lang == self.default_language
+            && relative.starts_with(&format!("{}/", self.section))
+            && !relative.ends_with("_index.md")
     }
 }
 
@@ -84,7 +92,7 @@ pub fn read_essences(shop: &ShopConfig, lib: &mut Library) -> Vec<Diagnostic> {
 /// Reads one page's essence (none outside the Compendium).
 pub fn read_essence(shop: &ShopConfig, page: &mut Page) -> Result<(), Vec<Diagnostic>> {
     page.essence = None;
-    if !shop.is_essence(&page.file.relative) {
+    if !shop.is_essence(page) {
         return Ok(());
     }
     let mut diagnostics = Vec::new();

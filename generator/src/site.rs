@@ -190,12 +190,15 @@ impl Site {
             self.backlinks = Arc::new(ser::backlinks(&self.library));
         }
         self.warnings = ignored_page_warnings(&self.library);
-        for name in self.templates.plain_layouts() {
-            let used = match name {
-                "page.html" => self.library.pages.iter().any(|p| p.renders()),
-                "index.html" => true,
-                _ => self.library.sections.iter().any(|s| !s.file.components.is_empty()),
-            };
+        let plain = self.templates.plain_layouts();
+        for name in &plain {
+            // Only a template something renders with is missed.
+            let used = (0..self.library.pages.len())
+                .any(|p| self.library.pages[p].renders() && self.page_template(p) == *name)
+                || (0..self.library.sections.len()).any(|s| {
+                    let section = &self.library.sections[s];
+                    section.meta.render && section.meta.redirect_to.is_none() && self.section_template(s) == *name
+                });
             if used {
                 self.warnings.push(format!(
                     "templates/{name} does not exist (in the site or its theme): those pages are written in a plain built-in layout"

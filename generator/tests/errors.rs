@@ -291,3 +291,18 @@ fn multilingual_mistakes_name_the_file_and_the_language() {
     )]);
     assert!(messages(&site).contains("`title` of the default language is set twice"), "{}", messages(&site));
 }
+
+#[test]
+fn a_translated_essence_is_the_same_bottle_not_a_second_sku() {
+    let config = format!("{CONFIG}[languages.fr]\ntaxonomies = [{{ name = \"humour\" }}]\n");
+    let site = shop(&[
+        ("config.toml", &config),
+        ("content/compendium/lavender.md", &essence("LAV-10", "\"12.50\"", "calming")),
+        // The French page carries no `[extra]` of its own, as a translation would.
+        ("content/compendium/lavender.fr.md", "+++\ntitle = \"Lavande\"\n+++\nUne essence.\n"),
+    ]);
+    site.build();
+    let catalog = site.read("catalog.json");
+    assert_eq!(catalog.matches("\"slug\": \"lavender\"").count(), 1, "{catalog}");
+    assert!(site.read("fr/compendium/lavender/index.html").contains("Lavande"));
+}

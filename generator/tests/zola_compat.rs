@@ -355,3 +355,34 @@ fn a_site_without_page_or_section_templates_still_builds_as_in_zola() {
         |name: &str| report.warnings.iter().any(|w| w.starts_with(&format!("templates/{name} does not exist")));
     assert!(warned("page.html") && warned("section.html") && !warned("index.html"), "{:?}", report.warnings);
 }
+
+#[test]
+fn languages_keep_their_own_files_and_addresses() {
+    let site = TestSite::with_files(&[
+        ("config.toml", "base_url = \"https://x.example\"\n[languages.fr]\n"),
+        (
+            "templates/index.html",
+            "{{ get_url(path=\"/fr/notes/\", lang=\"fr\") }} {{ get_url(path=\"notes/\", lang=\"fr\") }}",
+        ),
+        ("templates/section.html", "{{ section.title }} {{ section.assets | length }}"),
+        ("templates/page.html", "{{ page.title }} {% for a in page.assets %}{{ a }}{% endfor %}"),
+        ("content/_index.md", "+++\n+++\n"),
+        ("content/logo.svg", "<svg/>"),
+        // The English section is a draft; its French translation is not (Zola 0.22.1 builds this
+        // site into these files).
+        ("content/notes/_index.md", "+++\ntitle = \"Notes\"\ndraft = true\n+++\n"),
+        ("content/notes/_index.fr.md", "+++\ntitle = \"Carnet\"\n+++\n"),
+        ("content/notes/leaf/index.fr.md", "+++\ntitle = \"Feuille\"\n+++\n"),
+        ("content/notes/leaf/leaf.svg", "<svg/>"),
+    ]);
+    site.build();
+    // Zola's rule: a path that already starts with the language is not prefixed again.
+    assert_eq!(site.read("index.html"), "https://x.example/fr/notes https://x.example/fr/notes");
+    // As Zola: the draft leaves out its folder's pages and files in every language, but not its
+    // French translation beside it.
+    assert_eq!(site.read("fr/notes/index.html"), "Carnet 0");
+    assert!(!site.public("notes/index.html").exists() && !site.public("fr/notes/leaf/index.html").exists());
+    assert!(!site.public("fr/notes/leaf/leaf.svg").exists());
+    // The root's own files are the default home's; the made-up French home has none.
+    assert!(site.public("logo.svg").is_file() && !site.public("fr/logo.svg").exists());
+}

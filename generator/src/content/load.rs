@@ -96,16 +96,17 @@ pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<(Library
         }
     }
     if !opts.drafts {
-        // A draft section leaves out its folder in its own language.
-        let draft_dirs: Vec<(String, String)> = sections
-            .iter()
-            .filter(|s| s.meta.draft)
-            .map(|s| (split_dir(&s.file.relative).0.to_string(), s.file.lang.clone()))
-            .collect();
-        let in_draft = |rel: &str, lang: &str| draft_dirs.iter().any(|(d, l)| l == lang && rel.starts_with(d.as_str()));
-        sections.retain(|s| !in_draft(&s.file.relative, &s.file.lang));
-        pages.retain(|p| !p.meta.draft && !in_draft(&p.file.relative, &p.file.lang));
-        other_files.retain(|f| !in_draft(f, &config.default_language));
+        // As Zola: a draft section leaves out its folder and all below it, in every language,
+        // but for its translations beside it that are not drafts themselves.
+        let draft_dirs: Vec<String> =
+            sections.iter().filter(|s| s.meta.draft).map(|s| split_dir(&s.file.relative).0.to_string()).collect();
+        let in_draft = |rel: &str| draft_dirs.iter().any(|d| rel.starts_with(d.as_str()));
+        sections.retain(|s| {
+            let dir = split_dir(&s.file.relative).0;
+            !s.meta.draft && draft_dirs.iter().all(|d| dir == d || !dir.starts_with(d.as_str()))
+        });
+        pages.retain(|p| !p.meta.draft && !in_draft(&p.file.relative));
+        other_files.retain(|f| !in_draft(f));
     }
 
     // Each language has a home page, written or not.
@@ -473,6 +474,10 @@ fn attach_assets(pages: &mut [Page], sections: &mut [Section], files: &[String],
         }
     }
     for s in sections.iter_mut() {
+        // Another language's made-up home has no folder of its own (as in Zola).
+        if s.synthetic && !s.file.relative.ends_with("_index.md") {
+            continue;
+        }
         let dir = split_dir(&s.file.relative).0.trim_end_matches('/');
         if let Some(assets) = by_section_dir.get(dir) {
             s.assets = assets.clone();

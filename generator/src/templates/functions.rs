@@ -132,6 +132,17 @@ fn content_relative(path: &str, view: &SiteView) -> String {
     }
 }
 
+/// Records that what is being rendered shows the translations of a page or section (their
+/// titles and permalinks come with it).
+fn record_translations(lib: &Library, canonical: &str) {
+    for t in lib.translations_of(canonical) {
+        deps::record(match *t {
+            crate::content::Translated::Page(i) => Dep::Page(i),
+            crate::content::Translated::Section(i) => Dep::Section(i),
+        });
+    }
+}
+
 /// The index in the view's taxonomies of a language's taxonomy of that name.
 fn taxonomy_index(view: &SiteView, kind: &str, lang: &str) -> Option<usize> {
     view.taxonomies.iter().position(|t| t.config.name == kind && t.lang == lang)
@@ -179,9 +190,15 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
                     None => permalink.clone(),
                 }
             } else {
-                // As Zola: another language's address is the path under its code, joined as given.
-                let in_lang =
-                    if lang == view.config.default_language { path.clone() } else { format!("{lang}/{path}") };
+                // As Zola: another language's address is the path under its code, joined as given,
+                // unless the path (after its first character, a `/` as Zola expects) already
+                // starts with it.
+                let prefixed = path.char_indices().nth(1).is_some_and(|(i, _)| path[i..].starts_with(&lang));
+                let in_lang = if lang == view.config.default_language || prefixed {
+                    path.clone()
+                } else {
+                    format!("{lang}/{path}")
+                };
                 let mut url = view.config.permalink(&in_lang);
                 if url.ends_with('/') && !bool_arg(args, "trailing_slash", false) {
                     url.pop();
@@ -259,6 +276,7 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
             .get(&path)
             .ok_or_else(|| tera::Error::msg(format!("`get_page`: page `{path}` not found")))?;
         deps::record(Dep::Page(id));
+        record_translations(&lib, &lib.pages[id].file.canonical);
         Ok(ser::page(&lib, id, false, &view.backlinks))
     });
 
@@ -275,6 +293,7 @@ pub fn register(tera: &mut Tera, site: &SiteHandle) {
             .ok_or_else(|| tera::Error::msg(format!("`get_section`: section `{path}` not found")))?;
         let with_pages = !bool_arg(args, "metadata_only", false);
         deps::record(Dep::Section(id));
+        record_translations(&lib, &lib.sections[id].file.canonical);
         if with_pages {
             deps::record(Dep::SectionPages(id));
         }
