@@ -669,7 +669,7 @@ pub fn background_index(site: &Site, indexes: &[(&str, &str)]) -> Result<()> {
     let asked_at = Instant::now();
     let mut gathered = Vec::new();
     for (lang, file) in indexes {
-        if let Some(lunr) = crate::search::Lunr::gather(&site.config, &site.library, lang)? {
+        if let Some(lunr) = crate::search::Lunr::gather(&site.config, &site.library, lang, false)? {
             gathered.push((lunr, file.to_string()));
         }
     }

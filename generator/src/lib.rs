@@ -12,6 +12,7 @@ pub mod glob;
 pub mod highlight;
 pub mod images;
 pub mod incremental;
+pub mod lunr;
 pub mod markdown;
 pub mod output;
 pub mod render;

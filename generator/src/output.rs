@@ -100,7 +100,7 @@ impl Output {
         self.note(rel);
         let path = self.dir.join(rel);
         if let Ok(meta) = std::fs::metadata(&path) {
-            if meta.len() == bytes.len() as u64 && std::fs::read(&path).map(|old| old == bytes).unwrap_or(false) {
+            if meta.len() == bytes.len() as u64 && same_bytes(&path, bytes) {
                 self.unchanged.fetch_add(1, Ordering::Relaxed);
                 return Ok(false);
             }
@@ -115,6 +115,37 @@ impl Output {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        self.written.fetch_add(1, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    /// Writes a file as `fill` streams it, without holding it in memory (a search index can be
+    /// hundreds of megabytes); like [`Output::write`], an unchanged file is left as it was.
+    pub fn write_stream(
+        &self,
+        rel: &str,
+        fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<bool> {
+        use std::io::Write;
+        self.note(rel);
+        let path = self.dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let part = self.dir.join(format!("{rel}.atelier-part"));
+        let file = std::fs::File::create(&part).map_err(|e| Error::io(&part, e))?;
+        let mut w = std::io::BufWriter::with_capacity(256 * 1024, file);
+        fill(&mut w).and_then(|_| w.flush()).map_err(|e| {
+            let _ = std::fs::remove_file(&part);
+            Error::io(&part, e)
+        })?;
+        drop(w);
+        if same_files(&part, &path) {
+            let _ = std::fs::remove_file(&part);
+            self.unchanged.fetch_add(1, Ordering::Relaxed);
+            return Ok(false);
+        }
+        std::fs::rename(&part, &path).map_err(|e| Error::io(&path, e))?;
         self.written.fetch_add(1, Ordering::Relaxed);
         Ok(true)
     }
@@ -210,6 +241,49 @@ pub fn file_for_path(path: &str) -> String {
         "index.html".to_string()
     } else {
         format!("{}/index.html", p.trim_end_matches('/'))
+    }
+}
+
+/// Whether a file holds exactly `bytes`, read a piece at a time (a search index can be hundreds
+/// of megabytes: reading it whole beside the new one doubled a build's memory).
+fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else { return false };
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at = 0;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return at == bytes.len(),
+            Ok(n) => {
+                if bytes.get(at..at + n) != Some(&buf[..n]) {
+                    return false;
+                }
+                at += n;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Whether two files hold the same bytes, read a piece at a time.
+fn same_files(a: &Path, b: &Path) -> bool {
+    use std::io::Read;
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else { return false };
+    if ma.len() != mb.len() {
+        return false;
+    }
+    let (Ok(mut fa), Ok(mut fb)) = (std::fs::File::open(a), std::fs::File::open(b)) else { return false };
+    let (mut ba, mut bb) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    loop {
+        let n = match fa.read(&mut ba) {
+            Ok(0) => return fb.read(&mut bb).is_ok_and(|n| n == 0),
+            Ok(n) => n,
+            Err(_) => return false,
+        };
+        if fb.read_exact(&mut bb[..n]).is_err() || ba[..n] != bb[..n] {
+            return false;
+        }
     }
 }
 

@@ -735,9 +735,14 @@ impl Site {
         let results: Vec<std::result::Result<(Job, JobRecord, bool), Error>> = plans
             .par_iter()
             .map(|plan| {
-                let (bytes, mut recorded) = deps::capture(|| self.render_job(&plan.job));
-                let bytes = bytes?;
-                let changed = output.write(&plan.file, &bytes)?;
+                let (changed, mut recorded) = deps::capture(|| match plan.job {
+                    // Streamed into its file: an index can be hundreds of megabytes.
+                    Job::SearchIndex(li) => {
+                        crate::search::write_index(self, self.language_code(li), output, &plan.file)
+                    }
+                    _ => self.render_job(&plan.job).and_then(|bytes| output.write(&plan.file, &bytes)),
+                });
+                let changed = changed?;
                 recorded.extend(plan.deps.iter().copied());
                 recorded.sort();
                 recorded.dedup();

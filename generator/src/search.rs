@@ -168,9 +168,18 @@ fn docs<'a>(lib: &'a Library, lang: &str) -> Vec<Doc<'a>> {
 
 /// The search index file's text for a language.
 pub fn index(site: &Site, lang: &str) -> Result<String> {
-    match Lunr::gather(&site.config, &site.library, lang)? {
+    match Lunr::gather(&site.config, &site.library, lang, true)? {
         Some(lunr) => Ok(lunr.write()),
         None => fuse(&site.config, &site.library, lang),
+    }
+}
+
+/// Writes a language's search index into the output folder, an elasticlunr index streamed
+/// (never whole in memory); whether its bytes changed.
+pub fn write_index(site: &Site, lang: &str, output: &crate::output::Output, file: &str) -> Result<bool> {
+    match Lunr::gather(&site.config, &site.library, lang, true)? {
+        Some(lunr) => output.write_stream(file, |w| lunr.write_to(w)),
+        None => output.write(file, fuse(&site.config, &site.library, lang)?.as_bytes()),
     }
 }
 
@@ -187,13 +196,17 @@ pub struct Lunr {
     lang: String,
     opts: crate::config::SearchConfig,
     /// Each document's reference and its fields' texts, in the index's order of fields (the
-    /// body still as HTML).
+    /// body as HTML until cleaned).
     rows: Vec<(String, Vec<String>)>,
+    /// Whether the bodies are cleaned already.
+    cleaned: bool,
 }
 
 impl Lunr {
-    /// The texts of a language's elasticlunr index; nothing when the index is Fuse's.
-    pub fn gather(config: &Config, lib: &Library, lang: &str) -> Result<Option<Lunr>> {
+    /// The texts of a language's elasticlunr index; nothing when the index is Fuse's. `clean`
+    /// cleans the bodies now (a build: no copy of every page's HTML is held); `serve` leaves it
+    /// to [`Lunr::write`] on its indexing thread, so an edit does not wait for it.
+    pub fn gather(config: &Config, lib: &Library, lang: &str, clean: bool) -> Result<Option<Lunr>> {
         use rayon::prelude::*;
         let opts = search_options(config, lang);
         let format = IndexFormat::parse(&opts.index_format)?;
@@ -225,20 +238,28 @@ impl Lunr {
                     row.push(d.path.to_string());
                 }
                 if opts.include_content {
-                    // As HTML: cleaned by `write`, which may run elsewhere.
-                    row.push(d.html.to_string());
+                    row.push(if clean { clean_body(d.html, opts.truncate_content_length) } else { d.html.to_string() });
                 }
                 (d.url.to_string(), row)
             })
             .collect();
-        Ok(Some(Lunr { format, lang: lang.to_string(), opts: opts.clone(), rows }))
+        Ok(Some(Lunr { format, lang: lang.to_string(), opts: opts.clone(), rows, cleaned: clean }))
     }
 
     /// Builds the index and gives its file's text.
     pub fn write(self) -> String {
+        let mut out = Vec::new();
+        match self.write_to(&mut out) {
+            Ok(()) => String::from_utf8(out).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Builds the index and streams its file's text into `w`.
+    pub fn write_to(self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         use rayon::prelude::*;
-        let Lunr { format, lang, opts, mut rows } = self;
-        if opts.include_content {
+        let Lunr { format, lang, opts, mut rows, cleaned } = self;
+        if opts.include_content && !cleaned {
             // The body is each row's last text.
             rows.par_iter_mut().for_each(|(_, row)| {
                 if let Some(html) = row.last_mut() {
@@ -246,50 +267,77 @@ impl Lunr {
                 }
             });
         }
-        // Made ready in parallel (paths too: harmless, as their field has its own tokenizer).
-        let texts: Vec<String> = rows.iter().flat_map(|(_, row)| row.iter().cloned()).collect();
-        let Some(language) = elasticlunr::lang::from_code(&lang) else { return String::new() };
-        let prepared = Prepared::new(language, &lang, &texts);
-        drop(texts);
-        let path_pipeline = elasticlunr::lang::from_code(&lang).map(|l| l.make_pipeline());
-        let mut builder = elasticlunr::IndexBuilder::with_language(Box::new(prepared));
-        if opts.include_title {
-            builder = builder.add_field("title");
+        let mut fields: Vec<&str> = Vec::new();
+        for (on, name) in [
+            (opts.include_title, "title"),
+            (opts.include_description, "description"),
+            (opts.include_date, "date"),
+            (opts.include_path, "path"),
+            (opts.include_content, "body"),
+        ] {
+            if on {
+                fields.push(name);
+            }
         }
-        if opts.include_description {
-            builder = builder.add_field("description");
+        // The crate's own writing of an empty index of these fields: the pipeline's names, the
+        // version and the language's name come from it.
+        let Some(language) = elasticlunr::lang::from_code(&lang) else {
+            return Err(std::io::Error::other(format!("elasticlunr has no language `{lang}`")));
+        };
+        let mut builder = elasticlunr::IndexBuilder::with_language(language);
+        for f in &fields {
+            builder = builder.add_field(f);
         }
-        if opts.include_date {
-            builder = builder.add_field("date");
+        let skeleton = serde_json::to_value(builder.build()).unwrap_or_default();
+        let references: Vec<&str> = rows.iter().map(|(url, _)| url.as_str()).collect();
+        let mut index = crate::lunr::Index::new(fields.iter().map(|f| f.to_string()).collect(), &references);
+        drop(references);
+        // A few hundred documents at a time: their words made ready on every core, then added
+        // in order (all documents' words at once took more memory than the index).
+        let mut rows = rows.into_iter();
+        loop {
+            let chunk: Vec<(String, Vec<String>)> = rows.by_ref().take(PREPARED_DOCS).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let tokens: Vec<crate::lunr::Tokens> = chunk
+                .par_iter()
+                .map_init(
+                    || elasticlunr::lang::from_code(&lang).map(|l| (l.make_pipeline(), l)),
+                    |language, (_, texts)| {
+                        let Some((pipeline, language)) = language else { return Vec::new() };
+                        texts
+                            .iter()
+                            .zip(&fields)
+                            .map(|(text, field)| {
+                                // The path has Zola's own tokenizer; the language's pipeline
+                                // runs after it, as the index runs it after any tokenizer.
+                                let raw = if *field == "path" { path_tokens(text) } else { language.tokenize(text) };
+                                pipeline.run(raw)
+                            })
+                            .collect()
+                    },
+                )
+                .collect();
+            for ((reference, texts), words) in chunk.into_iter().zip(tokens) {
+                index.add(crate::lunr::Doc { reference, texts }, words);
+            }
         }
-        if opts.include_path {
-            builder = builder.add_field_with_tokenizer(
-                "path",
-                Box::new(move |text: &str| {
-                    let tokens = path_tokens(text);
-                    // The index runs its (pass-through) pipeline after this tokenizer: run the
-                    // language's own here, as it would have.
-                    match &path_pipeline {
-                        Some(p) => p.run(tokens),
-                        None => tokens,
-                    }
-                }),
-            );
-        }
-        if opts.include_content {
-            builder = builder.add_field("body");
-        }
-        let mut index = builder.build();
-        for (url, row) in rows {
-            index.add_doc(&url, row);
-        }
-        let json = index.to_json();
-        match format {
-            // No semicolon: Zola writes none.
-            IndexFormat::ElasticlunrJavascript => format!("window.searchIndex = {json}"),
-            _ => json,
-        }
+        // No semicolon: Zola writes none.
+        let prefix = if format == IndexFormat::ElasticlunrJavascript { "window.searchIndex = " } else { "" };
+        index.write_to(prefix, &skeleton, w).map_err(std::io::Error::other)
     }
+}
+
+/// How many documents' words are made ready at once.
+const PREPARED_DOCS: usize = 512;
+
+/// Zola's tokens of a path: its words between slashes, hyphens and spaces, lowercased.
+fn path_tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || c == '-' || c == '/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// The Fuse index file's text.
@@ -318,85 +366,6 @@ fn fuse(config: &Config, lib: &Library, lang: &str) -> Result<String> {
         .collect();
     let json = serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into());
     Ok(if format == IndexFormat::FuseJavascript { format!("window.searchIndex = {json}") } else { json })
-}
-
-/// A language whose words were made ready beforehand, in parallel: the index asks it for the
-/// tokens of each text and gets them through the language's own tokenizer and pipeline, computed
-/// by every core at once instead of one text after another. Its pipeline keeps the real one's
-/// names (the index lists them) and lets tokens through unchanged. The index written is the one
-/// the language alone writes, byte for byte (the golden fixtures check it).
-struct Prepared {
-    language: Box<dyn elasticlunr::Language>,
-    pipeline: elasticlunr::Pipeline,
-    steps: Vec<String>,
-    tokens: std::collections::HashMap<String, Vec<String>>,
-}
-
-impl Prepared {
-    fn new(language: Box<dyn elasticlunr::Language>, code: &str, texts: &[String]) -> Prepared {
-        use rayon::prelude::*;
-        let steps = language.make_pipeline().queue.iter().map(|f| f.name()).collect();
-        let code = code.to_string();
-        let tokens = texts
-            .par_iter()
-            .map_init(
-                || elasticlunr::lang::from_code(&code).map(|l| (l.make_pipeline(), l)),
-                |lang, text| {
-                    let tokens = match lang {
-                        Some((pipeline, l)) => pipeline.run(l.tokenize(text)),
-                        None => Vec::new(),
-                    };
-                    (text.clone(), tokens)
-                },
-            )
-            .collect();
-        let pipeline = language.make_pipeline();
-        Prepared { language, pipeline, steps, tokens }
-    }
-}
-
-/// A pipeline step that keeps a real step's name and passes tokens through (they are ready).
-struct Ready(String);
-
-impl elasticlunr::pipeline::PipelineFn for Ready {
-    fn name(&self) -> String {
-        self.0.clone()
-    }
-
-    fn filter(&self, token: String) -> Option<String> {
-        Some(token)
-    }
-}
-
-impl elasticlunr::Language for Prepared {
-    fn name(&self) -> String {
-        self.language.name()
-    }
-
-    fn code(&self) -> String {
-        self.language.code()
-    }
-
-    fn tokenize(&self, text: &str) -> Vec<String> {
-        // A text not prepared (a field shifted by a missing date, as Zola shifts it) is made
-        // ready here, the same way.
-        match self.tokens.get(text) {
-            Some(tokens) => tokens.clone(),
-            None => self.pipeline.run(self.language.tokenize(text)),
-        }
-    }
-
-    fn make_pipeline(&self) -> elasticlunr::Pipeline {
-        elasticlunr::Pipeline { queue: self.steps.iter().map(|s| Box::new(Ready(s.clone())) as Box<_>).collect() }
-    }
-}
-
-/// Zola's tokens of a path: its words between slashes, hyphens and spaces, lowercased.
-fn path_tokens(text: &str) -> Vec<String> {
-    text.split(|c: char| c.is_whitespace() || c == '-' || c == '/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_lowercase)
-        .collect()
 }
 
 /// Text escaped as an HTML serialiser writes a text node: `&`, `<`, `>` and no-break spaces.
