@@ -644,7 +644,14 @@ impl Indexer {
         }
         // Edits that come meanwhile wait their turn: this index, newer than the one on disk,
         // is still written (under a stream of edits it would otherwise never be).
-        let texts: Vec<(String, String)> = indexes.into_iter().map(|(lunr, file)| (lunr.write(), file)).collect();
+        let mut texts: Vec<(String, String)> = Vec::new();
+        for (lunr, file) in indexes {
+            match lunr.write() {
+                Ok(text) => texts.push((text, file)),
+                // The index on disk stays as it was rather than be replaced by nothing.
+                Err(e) => eprintln!("error: building the search index {file}: {e}"),
+            }
+        }
         let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         if stale(self) {
             return;

@@ -133,8 +133,12 @@ impl Index {
         let row = self.rows.len();
         let (number, seen_before) = (self.numbers[row], self.repeated[row]);
         let mut counts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
-        let mut lengths = Vec::new();
+        let mut lengths: Vec<(usize, usize)> = Vec::new();
         for (field, words) in tokens.into_iter().enumerate().take(self.fields.len()) {
+            // The crate stores a field named as the reference but does not index it.
+            if self.fields[field] == "id" {
+                continue;
+            }
             lengths.push((field, words.len()));
             for w in words {
                 *counts.entry(w).or_insert(0) += 1;
@@ -142,6 +146,18 @@ impl Index {
             for (word, count) in &counts {
                 self.inverted[field].add(number, word, (*count as f64).sqrt(), seen_before);
             }
+        }
+        // A reference added again keeps the lengths of fields it no longer has (the crate's
+        // counts are a map updated field by field).
+        if let Some((_, old)) = self.docs[number as usize].take() {
+            let mut merged = old;
+            for (field, len) in lengths {
+                match merged.iter_mut().find(|(f, _)| *f == field) {
+                    Some(slot) => slot.1 = len,
+                    None => merged.push((field, len)),
+                }
+            }
+            lengths = merged;
         }
         self.docs[number as usize] = Some((row, lengths));
         self.rows.push(doc);
@@ -400,10 +416,18 @@ mod tests {
             ("https://x.example/c/", &["Cedar"]),
             ("https://x.example/d/", &[]),
             ("https://x.example/é/", &["Été", "Über ünd çà"]),
+            // Again with fewer fields, and again with none: the lengths it had stay.
+            ("https://x.example/a/", &["Rose again"]),
+            ("https://x.example/é/", &[]),
+            // A character beyond the Basic Multilingual Plane inside a word.
+            ("https://x.example/f/", &["a\u{1d4b3}b note", "x\u{1f33f}y leaf"]),
         ];
         let (ours, theirs) = both("en", &["title", "body"], rows);
         assert_eq!(ours, theirs);
-        let (ours, theirs) = both("fr", &["title", "description", "body"], &rows[..2]);
+        let (ours, theirs) = both("fr", &["title", "description", "body"], rows);
+        assert_eq!(ours, theirs);
+        // A field named as the reference is stored, not indexed.
+        let (ours, theirs) = both("en", &["id", "body"], &rows[..2]);
         assert_eq!(ours, theirs);
     }
 }

@@ -132,20 +132,28 @@ impl Output {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        let part = self.dir.join(format!("{rel}.atelier-part"));
-        let file = std::fs::File::create(&part).map_err(|e| Error::io(&part, e))?;
+        // The part file is removed whatever happens unless it becomes the file (nothing half
+        // written stays in the published folder).
+        struct Part(PathBuf, bool);
+        impl Drop for Part {
+            fn drop(&mut self) {
+                if !self.1 {
+                    let _ = std::fs::remove_file(&self.0);
+                }
+            }
+        }
+        let mut part = Part(self.dir.join(format!("{rel}.atelier-part")), false);
+        let file = std::fs::File::create(&part.0).map_err(|e| Error::io(&part.0, e))?;
         let mut w = std::io::BufWriter::with_capacity(256 * 1024, file);
-        fill(&mut w).and_then(|_| w.flush()).map_err(|e| {
-            let _ = std::fs::remove_file(&part);
-            Error::io(&part, e)
-        })?;
+        let filled = fill(&mut w).and_then(|_| w.flush());
         drop(w);
-        if same_files(&part, &path) {
-            let _ = std::fs::remove_file(&part);
+        filled.map_err(|e| Error::io(&part.0, e))?;
+        if same_files(&part.0, &path) {
             self.unchanged.fetch_add(1, Ordering::Relaxed);
             return Ok(false);
         }
-        std::fs::rename(&part, &path).map_err(|e| Error::io(&path, e))?;
+        std::fs::rename(&part.0, &path).map_err(|e| Error::io(&path, e))?;
+        part.1 = true;
         self.written.fetch_add(1, Ordering::Relaxed);
         Ok(true)
     }

@@ -169,7 +169,9 @@ fn docs<'a>(lib: &'a Library, lang: &str) -> Vec<Doc<'a>> {
 /// The search index file's text for a language.
 pub fn index(site: &Site, lang: &str) -> Result<String> {
     match Lunr::gather(&site.config, &site.library, lang, true)? {
-        Some(lunr) => Ok(lunr.write()),
+        Some(lunr) => {
+            lunr.write().map_err(|e| Error::one(Diagnostic::file("config.toml", format!("search index: {e}"))))
+        }
         None => fuse(&site.config, &site.library, lang),
     }
 }
@@ -247,12 +249,10 @@ impl Lunr {
     }
 
     /// Builds the index and gives its file's text.
-    pub fn write(self) -> String {
+    pub fn write(self) -> std::io::Result<String> {
         let mut out = Vec::new();
-        match self.write_to(&mut out) {
-            Ok(()) => String::from_utf8(out).unwrap_or_default(),
-            Err(_) => String::new(),
-        }
+        self.write_to(&mut out)?;
+        String::from_utf8(out).map_err(std::io::Error::other)
     }
 
     /// Builds the index and streams its file's text into `w`.

@@ -386,3 +386,19 @@ fn languages_keep_their_own_files_and_addresses() {
     // The root's own files are the default home's; the made-up French home has none.
     assert!(site.public("logo.svg").is_file() && !site.public("fr/logo.svg").exists());
 }
+
+#[test]
+fn a_section_dumped_whole_carries_its_pages() {
+    // The template never names `pages`: the section's JSON must still hold them, as in Zola.
+    let site = TestSite::with_files(&[
+        ("config.toml", "base_url = \"https://x.example\"\n"),
+        ("templates/index.html", "home"),
+        ("templates/page.html", "{{ page.title }}"),
+        ("templates/section.html", "{{ section | json_encode() | safe }}"),
+        ("content/notes/_index.md", "+++\ntitle = \"Notes\"\n+++\n"),
+        ("content/notes/first.md", "+++\ntitle = \"First\"\n+++\nWords.\n"),
+    ]);
+    site.build();
+    let json: serde_json::Value = serde_json::from_str(&site.read("notes/index.html")).unwrap();
+    assert_eq!(json["pages"][0]["title"], "First", "{json}");
+}

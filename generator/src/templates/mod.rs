@@ -160,7 +160,8 @@ impl Templates {
     /// Whether `word` appears anywhere in `name` or the templates it uses: when a list template
     /// never says `pages`, its terms need not carry every page.
     pub fn mentions(&self, name: &str, word: &str) -> bool {
-        self.any_source(name, format!("mentions:{word}"), |s| s.contains(word))
+        // A whole value dumped (`section | json_encode`) reads every field without naming it.
+        self.any_source(name, format!("mentions:{word}"), |s| s.contains(word) || s.contains("json_encode"))
     }
 
     /// Whether `test` holds for the source of `name` or of anything it uses (a built-in, whose
@@ -181,7 +182,7 @@ impl Templates {
     /// a paginated list reads its own page of items there, not the whole list.
     pub fn mentions_beyond_paginator(&self, name: &str, word: &str) -> bool {
         self.any_source(name, format!("mentions-beyond-paginator:{word}"), |s| {
-            s.match_indices(word).any(|(i, _)| !s[..i].ends_with("paginator."))
+            s.contains("json_encode") || s.match_indices(word).any(|(i, _)| !s[..i].ends_with("paginator."))
         })
     }
 
