@@ -412,7 +412,8 @@ impl Config {
             self.generate_feeds = default.generate_feeds;
             self.feed_filenames = default.feed_filenames.clone();
             self.taxonomies = default.taxonomies.clone();
-            self.build_search_index = default.build_search_index;
+            // `build_search_index` stays as the top level says: Zola builds no index at all
+            // unless it is on there, whatever the languages' tables say.
             self.search = default.search.clone();
             self.translations = default.translations.clone();
         }

@@ -240,6 +240,23 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
                 }
                 result.push(event);
             } else {
+                // A link in a heading goes where the same link goes anywhere else.
+                let event = match event {
+                    Event::Start(Tag::Link { link_type, dest_url, title, id })
+                        if dest_url.starts_with('#') || dest_url.starts_with("@/") =>
+                    {
+                        let dest = dest_url.to_string();
+                        let url = match dest.strip_prefix("@/") {
+                            None => format!("{}{dest}", ctx.permalink),
+                            Some(target) => {
+                                internal_link(target, &dest, ctx, raw, &mut out.internal_links, &mut diagnostics)
+                                    .unwrap_or(dest.clone())
+                            }
+                        };
+                        Event::Start(Tag::Link { link_type, dest_url: url.into(), title, id })
+                    }
+                    other => other,
+                };
                 buf.push(event);
             }
             continue;
@@ -249,31 +266,9 @@ pub fn render(raw: &str, ctx: &MarkdownContext<'_>) -> Result<Rendered, Vec<Diag
             Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
                 let dest = dest_url.to_string();
                 if let Some(target) = dest.strip_prefix("@/") {
-                    let (file, anchor) = match target.split_once('#') {
-                        Some((f, a)) => (f, Some(a.to_string())),
-                        None => (target, None),
-                    };
-                    let line = line_of(&dest);
-                    match ctx.permalinks.get(file) {
-                        Some(permalink) => {
-                            let url = match &anchor {
-                                Some(a) => format!("{permalink}#{a}"),
-                                None => permalink.clone(),
-                            };
-                            out.internal_links.push((file.to_string(), anchor, line));
-                            result.push(Event::Start(Tag::Link { link_type, dest_url: url.into(), title, id }));
-                        }
-                        None => {
-                            let (l, c) = raw.find(&dest).map(|o| line_col(raw, o)).unwrap_or((1, 1));
-                            diagnostics.push(Diagnostic::at(
-                                ctx.file,
-                                ctx.body_line + l - 1,
-                                c,
-                                format!("broken internal link `{dest}`: there is no content/{file}"),
-                            ));
-                            result.push(Event::Start(Tag::Link { link_type, dest_url: dest.into(), title, id }));
-                        }
-                    }
+                    let url = internal_link(target, &dest, ctx, raw, &mut out.internal_links, &mut diagnostics);
+                    let url = url.unwrap_or_else(|| dest.clone());
+                    result.push(Event::Start(Tag::Link { link_type, dest_url: url.into(), title, id }));
                 } else if is_external(&dest) {
                     out.external_links.push((dest.clone(), line_of(&dest)));
                     // Zola marks every external link `rel="external"` (and the configured class).
@@ -493,6 +488,40 @@ fn bottom_footnotes(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
 
 fn is_external(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// The address of an `@/` link (`target` is what follows `@/`, `dest` the link as written),
+/// recorded among the page's internal links; a link to no file is reported and gives `None`.
+fn internal_link(
+    target: &str,
+    dest: &str,
+    ctx: &MarkdownContext<'_>,
+    raw: &str,
+    links: &mut Vec<(String, Option<String>, usize)>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let (file, anchor) = match target.split_once('#') {
+        Some((f, a)) => (f, Some(a.to_string())),
+        None => (target, None),
+    };
+    let found = raw.find(dest).map(|o| line_col(raw, o));
+    let Some(permalink) = ctx.permalinks.get(file) else {
+        let (l, c) = found.unwrap_or((1, 1));
+        diagnostics.push(Diagnostic::at(
+            ctx.file,
+            ctx.body_line + l - 1,
+            c,
+            format!("broken internal link `{dest}`: there is no content/{file}"),
+        ));
+        return None;
+    };
+    let line = found.map(|(l, _)| ctx.body_line + l - 1).unwrap_or(ctx.body_line);
+    let url = match &anchor {
+        Some(a) => format!("{permalink}#{a}"),
+        None => permalink.clone(),
+    };
+    links.push((file.to_string(), anchor, line));
+    Some(url)
 }
 
 /// Relative links of a page bundle point next to the page.

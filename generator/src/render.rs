@@ -359,7 +359,9 @@ impl Site {
         }
         add(Job::NotFound, "404.html".into(), vec![], 0, Some("404.html".into()));
         let mut elasticlunr = false;
-        for (li, lang) in self.config.language_codes().into_iter().enumerate() {
+        // As Zola: the top level's `build_search_index` decides whether there are indexes at all.
+        let languages = if self.config.build_search_index { self.config.language_codes() } else { Vec::new() };
+        for (li, lang) in languages.into_iter().enumerate() {
             let Some(options) = self.config.language(lang).filter(|o| o.build_search_index) else { continue };
             let format = crate::search::IndexFormat::parse(&options.search.index_format)
                 .unwrap_or(crate::search::IndexFormat::ElasticlunrJavascript);

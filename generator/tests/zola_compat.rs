@@ -402,3 +402,33 @@ fn a_section_dumped_whole_carries_its_pages() {
     let json: serde_json::Value = serde_json::from_str(&site.read("notes/index.html")).unwrap();
     assert_eq!(json["pages"][0]["title"], "First", "{json}");
 }
+
+#[test]
+fn search_indexes_need_the_top_level_switch_as_in_zola() {
+    // Zola 0.22.1 writes no index for this site (the anemone theme's demo is configured so):
+    // the languages' tables ask for one, the top level does not.
+    let files = |top: &str| {
+        let config = format!(
+            "base_url = \"https://x.example\"\n{top}\n[languages.en]\nbuild_search_index = true\ntitle = \"A\"\n[languages.fr]\nbuild_search_index = true\n"
+        );
+        let site = TestSite::with_files(&[
+            ("config.toml", &config),
+            ("templates/index.html", "{{ config.title }} {{ config.build_search_index }}"),
+            ("templates/page.html", "{{ page.title }}"),
+            ("content/a.md", "+++\ntitle = \"A page\"\n+++\nWords.\n"),
+            ("content/a.fr.md", "+++\ntitle = \"Une page\"\n+++\nDes mots.\n"),
+        ]);
+        site.build();
+        let indexes = ["search_index.en.js", "search_index.fr.js", "elasticlunr.min.js"]
+            .into_iter()
+            .filter(|f| site.public(f).is_file())
+            .collect::<Vec<_>>();
+        (indexes, site.read("index.html"))
+    };
+    // The default language's table is read as more of the top level (its title shows).
+    assert_eq!(files(""), (vec![], "A true".to_string()));
+    assert_eq!(
+        files("build_search_index = true").0,
+        vec!["search_index.en.js", "search_index.fr.js", "elasticlunr.min.js"]
+    );
+}
