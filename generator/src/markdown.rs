@@ -581,12 +581,20 @@ fn fill_placeholders(html: &str, placeholders: &[String]) -> String {
             continue;
         };
         let tail = &after[j + PH_CLOSE.len_utf8()..];
-        // A shortcode alone in its paragraph replaces the paragraph.
+        // A shortcode alone in its paragraph replaces the paragraph. As in Zola, a block after it
+        // starts on a new line only when the shortcode did not end one, and a heading (which Zola
+        // writes itself) never adds one.
         let before = &rest[..i];
         if before.ends_with("<p>") && tail.starts_with("</p>") {
             out.push_str(&before[..before.len() - 3]);
             out.push_str(content);
-            rest = &tail[4..];
+            let after = &tail[4..];
+            let heading =
+                |t: &str| t.starts_with("<h") && t.as_bytes().get(2).is_some_and(|b| (b'1'..=b'6').contains(b));
+            rest = match after.strip_prefix('\n') {
+                Some(next) if content.ends_with('\n') || heading(next) => next,
+                _ => after,
+            };
         } else {
             out.push_str(before);
             out.push_str(content);

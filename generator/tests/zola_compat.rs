@@ -432,3 +432,30 @@ fn search_indexes_need_the_top_level_switch_as_in_zola() {
         vec!["search_index.en.js", "search_index.fr.js", "elasticlunr.min.js"]
     );
 }
+
+#[test]
+fn a_shortcode_alone_in_its_paragraph_is_written_byte_for_byte_as_zola_writes_it() {
+    // Zola 0.22.1's bytes for this page: the paragraph and its line break go; the shortcode's
+    // own last line break (or none) is what separates it from what follows.
+    let site = TestSite::with_files(&[
+        ("config.toml", "base_url = \"https://x.example\"\n"),
+        ("templates/index.html", "home"),
+        ("templates/page.html", "{{ page.content | safe }}"),
+        ("templates/shortcodes/nl.html", "<div>A</div>\n"),
+        ("templates/shortcodes/nonl.html", "<div>B</div>"),
+        ("content/a.md", "+++\ntitle = \"A\"\n+++\nText.\n\n{{ nl() }}\n\n## H1\n\n{{ nonl() }}\n\n## H2\n\nInline {{ nonl() }} here.\n"),
+        (
+            "content/b.md",
+            "+++\ntitle = \"B\"\n+++\n{{ nonl() }}\n\nPara after.\n\n{{ nonl() }}\n\n## H\n\n{{ nonl() }}\n\n- item\n\n{{ nl() }}\n\nPara again.\n\n{{ nonl() }}\n\n> quote\n\nEnd.\n",
+        ),
+    ]);
+    site.build();
+    assert_eq!(
+        site.read("a/index.html"),
+        "<p>Text.</p>\n<div>A</div>\n<h2 id=\"h1\">H1</h2>\n<div>B</div><h2 id=\"h2\">H2</h2>\n<p>Inline <div>B</div> here.</p>\n"
+    );
+    assert_eq!(
+        site.read("b/index.html"),
+        "<div>B</div>\n<p>Para after.</p>\n<div>B</div><h2 id=\"h\">H</h2>\n<div>B</div>\n<ul>\n<li>item</li>\n</ul>\n<div>A</div>\n<p>Para again.</p>\n<div>B</div>\n<blockquote>\n<p>quote</p>\n</blockquote>\n<p>End.</p>\n"
+    );
+}
