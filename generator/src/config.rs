@@ -487,45 +487,30 @@ impl Config {
     /// What templates of a language see as `config`: the language's title, description, feeds,
     /// taxonomies and search, and the other languages under `languages`, as Zola shows them.
     pub fn to_template_value_for(&self, lang: &str) -> serde_json::Value {
-        let mut value = self.to_template_value();
-        let (Some(options), serde_json::Value::Object(map)) = (self.language(lang), &mut value) else {
-            return value;
-        };
-        map.insert("title".into(), json(&options.title));
-        map.insert("description".into(), json(&options.description));
-        map.insert("generate_feeds".into(), options.generate_feeds.into());
-        map.insert("generate_feed".into(), options.generate_feeds.into());
-        map.insert("feed_filenames".into(), json(&options.feed_filenames));
-        map.insert("feed_filename".into(), options.feed_filenames.first().cloned().unwrap_or_default().into());
-        map.insert("taxonomies".into(), json(&options.taxonomies));
-        map.insert("build_search_index".into(), options.build_search_index.into());
-        map.insert("search".into(), json(&options.search));
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        let serde_json::Value::Object(map) = &mut value else { return value };
+        map.insert("extra".into(), toml_to_json(&toml::Value::Table(self.extra.clone())));
+        map.insert("base_url".into(), self.base_url_as_given.clone().into());
+        for (k, v) in &self.other {
+            map.entry(k.clone()).or_insert_with(|| toml_to_json(v));
+        }
+        if let Some(options) = self.language(lang) {
+            map.insert("title".into(), json(&options.title));
+            map.insert("description".into(), json(&options.description));
+            map.insert("generate_feeds".into(), options.generate_feeds.into());
+            map.insert("feed_filenames".into(), json(&options.feed_filenames));
+            map.insert("taxonomies".into(), json(&options.taxonomies));
+            map.insert("build_search_index".into(), options.build_search_index.into());
+            map.insert("search".into(), json(&options.search));
+        }
         let others: serde_json::Map<String, serde_json::Value> =
             self.languages.iter().filter(|(code, _)| *code != lang).map(|(code, o)| (code.clone(), json(o))).collect();
         map.insert("languages".into(), others.into());
-        value
-    }
-
-    /// What templates of the default language see as `config`.
-    pub fn to_template_value(&self) -> serde_json::Value {
-        let mut value = serde_json::to_value(self).unwrap_or_default();
-        if let serde_json::Value::Object(map) = &mut value {
-            map.insert("extra".into(), toml_to_json(&toml::Value::Table(self.extra.clone())));
-            map.insert("base_url".into(), self.base_url_as_given.clone().into());
-            for (k, v) in &self.other {
-                map.entry(k.clone()).or_insert_with(|| toml_to_json(v));
-            }
-            let others: serde_json::Map<String, serde_json::Value> = self
-                .languages
-                .iter()
-                .filter(|(code, _)| **code != self.default_language)
-                .map(|(code, o)| (code.clone(), serde_json::to_value(o).unwrap_or_default()))
-                .collect();
-            map.insert("languages".into(), others.into());
-            // Zola's older singular names, for templates written against them.
-            map.insert("generate_feed".into(), self.generate_feeds.into());
-            map.insert("feed_filename".into(), self.feed_filenames.first().cloned().unwrap_or_default().into());
-        }
+        // Zola's older singular names, for templates written against them.
+        let feeds = map.get("generate_feeds").cloned().unwrap_or_default();
+        map.insert("generate_feed".into(), feeds);
+        let first = map.get("feed_filenames").and_then(|f| f.get(0)).cloned().unwrap_or_else(|| "".into());
+        map.insert("feed_filename".into(), first);
         value
     }
 }

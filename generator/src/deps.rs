@@ -28,6 +28,15 @@ pub enum Dep {
     AllPages,
 }
 
+impl From<crate::content::Translated> for Dep {
+    fn from(t: crate::content::Translated) -> Dep {
+        match t {
+            crate::content::Translated::Page(i) => Dep::Page(i),
+            crate::content::Translated::Section(i) => Dep::Section(i),
+        }
+    }
+}
+
 thread_local! {
     static RECORDER: RefCell<Option<Vec<Dep>>> = const { RefCell::new(None) };
 }

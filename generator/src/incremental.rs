@@ -543,23 +543,21 @@ pub fn finish(site: &mut Site, later: &[Plan]) -> Result<Vec<String>> {
     if later.is_empty() {
         return Ok(Vec::new());
     }
-    let (search, later): (Vec<&Plan>, Vec<&Plan>) = later.iter().partition(|p| match p.job {
-        Job::SearchIndex(li) => lunr(site, site.language_code(li)),
-        _ => false,
-    });
-    let indexes: Vec<(&str, &str)> = search
-        .iter()
-        .filter_map(|p| match p.job {
-            Job::SearchIndex(li) => Some((site.language_code(li), p.file.as_str())),
-            _ => None,
-        })
-        .collect();
+    let mut indexes: Vec<(&str, &str)> = Vec::new();
+    let mut rest: Vec<Plan> = Vec::new();
+    for plan in later {
+        match plan.job {
+            Job::SearchIndex(li) if lunr(site, site.language_code(li)) => {
+                indexes.push((site.language_code(li), plan.file.as_str()))
+            }
+            _ => rest.push(plan.clone()),
+        }
+    }
     if !indexes.is_empty() {
         background_index(site, &indexes)?;
     }
-    let later: Vec<Plan> = later.into_iter().cloned().collect();
     let output = Output::open(&site.output_dir, true)?;
-    let rendered = site.render_plans(&later, &output, false)?;
+    let rendered = site.render_plans(&rest, &output, false)?;
     let mut files = Vec::new();
     for (job, record, wrote) in rendered {
         if wrote {
@@ -571,7 +569,7 @@ pub fn finish(site: &mut Site, later: &[Plan]) -> Result<Vec<String>> {
 }
 
 fn lunr(site: &Site, lang: &str) -> bool {
-    let options = site.config.language(lang).map(|l| &l.search).unwrap_or(&site.config.search);
+    let options = crate::search::search_options(&site.config, lang);
     crate::search::IndexFormat::parse(&options.index_format).is_ok_and(|f| f.is_elasticlunr())
 }
 

@@ -255,41 +255,30 @@ pub fn file_for_path(path: &str) -> String {
 /// Whether a file holds exactly `bytes`, read a piece at a time (a search index can be hundreds
 /// of megabytes: reading it whole beside the new one doubled a build's memory).
 fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
-    use std::io::Read;
-    let Ok(mut file) = std::fs::File::open(path) else { return false };
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut at = 0;
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => return at == bytes.len(),
-            Ok(n) => {
-                if bytes.get(at..at + n) != Some(&buf[..n]) {
-                    return false;
-                }
-                at += n;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
+    std::fs::File::open(path).is_ok_and(|file| same_stream(file, bytes))
 }
 
 /// Whether two files hold the same bytes, read a piece at a time.
 fn same_files(a: &Path, b: &Path) -> bool {
-    use std::io::Read;
-    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else { return false };
-    if ma.len() != mb.len() {
-        return false;
-    }
-    let (Ok(mut fa), Ok(mut fb)) = (std::fs::File::open(a), std::fs::File::open(b)) else { return false };
+    let same_len = matches!((std::fs::metadata(a), std::fs::metadata(b)), (Ok(x), Ok(y)) if x.len() == y.len());
+    same_len
+        && match (std::fs::File::open(a), std::fs::File::open(b)) {
+            (Ok(fa), Ok(fb)) => same_stream(fa, fb),
+            _ => false,
+        }
+}
+
+/// Whether two readers give the same bytes to their ends, compared 64 KiB at a time.
+fn same_stream(mut a: impl std::io::Read, mut b: impl std::io::Read) -> bool {
     let (mut ba, mut bb) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
     loop {
-        let n = match fa.read(&mut ba) {
-            Ok(0) => return fb.read(&mut bb).is_ok_and(|n| n == 0),
+        let n = match a.read(&mut ba) {
+            Ok(0) => return b.read(&mut bb).is_ok_and(|n| n == 0),
             Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => return false,
         };
-        if fb.read_exact(&mut bb[..n]).is_err() || ba[..n] != bb[..n] {
+        if b.read_exact(&mut bb[..n]).is_err() || ba[..n] != bb[..n] {
             return false;
         }
     }
@@ -314,6 +303,12 @@ mod tests {
         assert!(out.write("a/index.html", b"x").unwrap());
         assert!(!out.write("a/index.html", b"x").unwrap());
         assert!(out.write("a/index.html", b"y").unwrap());
+        // Compared piecewise: a longer or shorter file with the same start is a change.
+        assert!(out.write("a/index.html", &[b'y'; 70_000]).unwrap());
+        assert!(!out.write("a/index.html", &[b'y'; 70_000]).unwrap());
+        assert!(out.write_stream("a/index.html", |w| w.write_all(&[b'y'; 69_999])).unwrap());
+        assert!(!out.write_stream("a/index.html", |w| w.write_all(&[b'y'; 69_999])).unwrap());
+        assert!(!tmp.path().join("a/index.html.atelier-part").exists());
         let keep: HashSet<String> = HashSet::new();
         assert_eq!(out.prune(&keep), 1);
         assert!(!tmp.path().join("a").exists());

@@ -234,9 +234,11 @@ impl Site {
                 let path = Self::pager_path(&s.path, s.paginate_path(), n);
                 let mut deps = vec![Dep::Section(sid)];
                 deps.extend(chunk.iter().map(|&p| Dep::Page(p)));
-                deps.extend(self.translation_deps(&s.file.canonical, &template));
-                for &p in chunk.iter() {
-                    deps.extend(self.translation_deps(&lib.pages[p].file.canonical, &template));
+                if self.shows_translations(&template) {
+                    deps.extend(self.translation_deps(&s.file.canonical));
+                    for &p in chunk.iter() {
+                        deps.extend(self.translation_deps(&lib.pages[p].file.canonical));
+                    }
                 }
                 if !paginated {
                     deps.push(Dep::SectionPages(sid));
@@ -286,9 +288,9 @@ impl Site {
             let mut list_deps = vec![Dep::TaxonomyTerms(ti)];
             if self.templates.mentions(&list_template, "pages") {
                 list_deps.push(Dep::Taxonomy(ti));
-                for term in &t.terms {
-                    for &p in &term.pages {
-                        list_deps.extend(self.translation_deps(&lib.pages[p].file.canonical, &list_template));
+                if self.shows_translations(&list_template) {
+                    for &p in t.terms.iter().flat_map(|term| &term.pages) {
+                        list_deps.extend(self.translation_deps(&lib.pages[p].file.canonical));
                     }
                 }
             }
@@ -306,9 +308,11 @@ impl Site {
                     if reads_all {
                         deps.extend(term.pages.iter().map(|&p| Dep::Page(p)));
                     }
-                    let listed = if reads_all { &term.pages[..] } else { chunk };
-                    for &p in listed {
-                        deps.extend(self.translation_deps(&lib.pages[p].file.canonical, &single));
+                    if self.shows_translations(&single) {
+                        let listed = if reads_all { &term.pages[..] } else { chunk };
+                        for &p in listed {
+                            deps.extend(self.translation_deps(&lib.pages[p].file.canonical));
+                        }
                     }
                     add(
                         Job::Term(ti, xi, i + 1),
@@ -362,9 +366,12 @@ impl Site {
         // As Zola: the top level's `build_search_index` decides whether there are indexes at all.
         let languages = if self.config.build_search_index { self.config.language_codes() } else { Vec::new() };
         for (li, lang) in languages.into_iter().enumerate() {
-            let Some(options) = self.config.language(lang).filter(|o| o.build_search_index) else { continue };
-            let format = crate::search::IndexFormat::parse(&options.search.index_format)
-                .unwrap_or(crate::search::IndexFormat::ElasticlunrJavascript);
+            if !self.config.language(lang).is_some_and(|o| o.build_search_index) {
+                continue;
+            }
+            let format =
+                crate::search::IndexFormat::parse(&crate::search::search_options(&self.config, lang).index_format)
+                    .unwrap_or(crate::search::IndexFormat::ElasticlunrJavascript);
             add(Job::SearchIndex(li), format.file_name(lang), vec![Dep::AllPages], 0, None);
             elasticlunr |= format.is_elasticlunr();
         }
@@ -404,7 +411,9 @@ impl Site {
         let mut deps = vec![Dep::Page(pid)];
         deps.extend(p.lower.map(Dep::Page));
         deps.extend(p.higher.map(Dep::Page));
-        deps.extend(self.translation_deps(&p.file.canonical, &template));
+        if self.shows_translations(&template) {
+            deps.extend(self.translation_deps(&p.file.canonical));
+        }
         // A page showing its backlinks depends on the pages linking to it.
         let mut sources: Vec<&str> = Vec::new();
         if self.templates.mentions(&template, "backlinks") {
@@ -424,20 +433,15 @@ impl Site {
         plans
     }
 
-    /// What a page or section whose template reads `translations` depends on: each of its
-    /// translations (their titles and permalinks are shown).
-    fn translation_deps(&self, canonical: &str, template: &str) -> Vec<Dep> {
-        if self.library.default_language.is_none() || !self.templates.mentions(template, "translations") {
-            return Vec::new();
-        }
-        self.library
-            .translations_of(canonical)
-            .iter()
-            .map(|t| match *t {
-                crate::content::Translated::Page(i) => Dep::Page(i),
-                crate::content::Translated::Section(i) => Dep::Section(i),
-            })
-            .collect()
+    /// Whether outputs of `template` show translations (their titles and permalinks), so
+    /// depend on them: only on a multilingual site whose template reads `translations`.
+    fn shows_translations(&self, template: &str) -> bool {
+        self.library.default_language.is_some() && self.templates.mentions(template, "translations")
+    }
+
+    /// The translations of a page or section, as dependencies.
+    fn translation_deps(&self, canonical: &str) -> impl Iterator<Item = Dep> + '_ {
+        self.library.translations_of(canonical).iter().map(|&t| Dep::from(t))
     }
 
     /// The feed files of a language.

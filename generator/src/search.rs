@@ -186,7 +186,7 @@ pub fn write_index(site: &Site, lang: &str, output: &crate::output::Output, file
 }
 
 /// What a language's index holds (`[search]`, or `[languages.xx.search]`).
-fn search_options<'a>(config: &'a Config, lang: &str) -> &'a crate::config::SearchConfig {
+pub(crate) fn search_options<'a>(config: &'a Config, lang: &str) -> &'a crate::config::SearchConfig {
     config.language(lang).map(|l| &l.search).unwrap_or(&config.search)
 }
 

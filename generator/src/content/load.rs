@@ -87,8 +87,9 @@ pub fn load(root: &Path, config: &Config, opts: &LoadOptions) -> Result<(Library
             }
         }
     }
+    let section_dirs: HashSet<&str> = section_files.iter().map(|f| split_dir(f).0).collect();
     for dir in &bundle_dirs {
-        if section_files.iter().any(|f| split_dir(f).0 == dir) {
+        if section_dirs.contains(dir.as_str()) {
             diagnostics.push(Diagnostic::file(
                 format!("content/{dir}index.md"),
                 "a folder cannot hold both index.md (a page) and _index.md (a section): rename one",

@@ -135,11 +135,8 @@ fn content_relative(path: &str, view: &SiteView) -> String {
 /// Records that what is being rendered shows the translations of a page or section (their
 /// titles and permalinks come with it).
 fn record_translations(lib: &Library, canonical: &str) {
-    for t in lib.translations_of(canonical) {
-        deps::record(match *t {
-            crate::content::Translated::Page(i) => Dep::Page(i),
-            crate::content::Translated::Section(i) => Dep::Section(i),
-        });
+    for &t in lib.translations_of(canonical) {
+        deps::record(t.into());
     }
 }
 
